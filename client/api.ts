@@ -1,0 +1,79 @@
+// The client's HTTP access to the server: one fetch per call, signed when a user and a secret key are known.
+import { signRequest } from './signing';
+
+export interface ApiTarget {
+  baseUrl: string; // scheme://host[:port], no trailing slash
+  user?: string | undefined;
+  secretKeyPem?: string | undefined;
+}
+
+export interface ApiResponse {
+  status: number;
+  text: string;
+  json: unknown; // parsed body when it was JSON, else undefined
+  headers: Headers;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly response: ApiResponse,
+    readonly code: string,
+    message: string,
+    readonly suggestion: string | undefined,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The URL a user typed for --domain: no scheme means https; http:// is honoured. */
+export function normalizeBaseUrl(domain: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(domain) ? domain : `https://${domain}`;
+  const url = new URL(withScheme);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new Error(`Unsupported scheme in domain "${domain}": use https:// or http://.`);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
+export interface ApiClient {
+  request(method: string, pathAndQuery: string, body?: unknown): Promise<ApiResponse>;
+}
+
+export function createApiClient(target: ApiTarget, fetchImpl: typeof fetch = fetch): ApiClient {
+  return {
+    async request(method, pathAndQuery, body) {
+      const text = body === undefined ? '' : JSON.stringify(body);
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      if (target.user && target.secretKeyPem) {
+        Object.assign(headers, signRequest({ method, pathAndQuery, user: target.user, body: text, secretKeyPem: target.secretKeyPem }));
+      }
+      let res: Response;
+      try {
+        res = await fetchImpl(target.baseUrl + pathAndQuery, { method, headers, ...(body === undefined ? {} : { body: text }) });
+      } catch (error) {
+        const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+        throw new Error(`Could not reach the server at ${target.baseUrl}: ${reason}. Check --domain and that the server runs.`);
+      }
+      const responseText = await res.text();
+      let json: unknown;
+      try {
+        json = responseText ? JSON.parse(responseText) : undefined;
+      } catch {
+        json = undefined;
+      }
+      const response: ApiResponse = { status: res.status, text: responseText, json, headers: res.headers };
+      if (res.status >= 400) {
+        const problem = (json ?? {}) as { code?: string; detail?: string; suggestion?: string };
+        throw new ApiError(
+          response,
+          problem.code ?? `HTTP_${res.status}`,
+          problem.detail ?? `The server answered ${res.status} ${res.statusText}.`,
+          problem.suggestion,
+        );
+      }
+      return response;
+    },
+  };
+}

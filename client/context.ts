@@ -1,0 +1,97 @@
+// What every command gets: the merged options, an API client for them, the output, and one error handler.
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { ApiError, createApiClient, normalizeBaseUrl, type ApiClient } from './api';
+import { createOutput, type Output } from './output';
+import { mergeOptions, type GlobalOptions } from './options';
+import { readSession } from './session';
+
+export interface ClientContext {
+  /** Global options of this call merged over the stored session. */
+  options(): GlobalOptions;
+  baseUrl(): string;
+  api(): ApiClient;
+  out(): Output;
+  /** Wraps a command action: prints errors through the output and sets the exit code. */
+  action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void>;
+}
+
+export interface ContextOptions {
+  env?: NodeJS.ProcessEnv;
+  fetch?: typeof fetch;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+  setExitCode?: (code: number) => void;
+}
+
+export function createContext(program: Command, ctxOptions: ContextOptions = {}): ClientContext {
+  const env = ctxOptions.env ?? process.env;
+  const setExitCode = ctxOptions.setExitCode ?? ((code: number) => (process.exitCode = code));
+  let output: Output | undefined;
+
+  const options = (): GlobalOptions => mergeOptions(readSession(env), program.opts<GlobalOptions>());
+  const baseUrl = () => {
+    const domain = options().domain;
+    if (!domain) throw new Error('No server given: pass --domain <url> (or store one with `session login`).');
+    return normalizeBaseUrl(domain);
+  };
+  const out = () => {
+    if (!output) {
+      const o = options();
+      output = createOutput(o.outputMode ?? 'normal', o.logLevel ?? 'info', o.logFile, {
+        stdout: ctxOptions.stdout ?? ((t) => process.stdout.write(t)),
+        stderr: ctxOptions.stderr ?? ((t) => process.stderr.write(t)),
+      });
+    }
+    return output;
+  };
+  const api = () => {
+    const o = options();
+    let secretKeyPem: string | undefined;
+    if (o.secretKey) {
+      try {
+        secretKeyPem = readFileSync(o.secretKey, 'utf8');
+      } catch {
+        throw new Error(`Cannot read the secret key "${o.secretKey}": check --secret-key.`);
+      }
+    }
+    return createApiClient({ baseUrl: baseUrl(), user: o.user, secretKeyPem }, ctxOptions.fetch ?? fetch);
+  };
+
+  const action =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      try {
+        await fn(...args);
+      } catch (error) {
+        reportError(error);
+      }
+    };
+
+  const reportError = (error: unknown) => {
+    let o: Output;
+    try {
+      o = out();
+    } catch (outputError) {
+      (ctxOptions.stderr ?? ((t: string) => process.stderr.write(t)))(`[ERROR] ${String((outputError as Error).message)}\n`);
+      setExitCode(1);
+      return;
+    }
+    if (error instanceof ApiError) {
+      if (o.mode === 'code') {
+        o.result(error.response, '');
+        setExitCode(0); // a code came back: the caller reads it
+        return;
+      }
+      if (o.mode === 'raw') o.result(error.response, '');
+      o.log('error', error.message);
+      if (error.suggestion) o.log('error', error.suggestion);
+      setExitCode(1);
+      return;
+    }
+    o.log('error', error instanceof Error ? error.message : String(error));
+    setExitCode(1);
+  };
+
+  return { options, baseUrl, api, out, action };
+}

@@ -1,0 +1,13 @@
+// The database_backup task's settings as handlers see them (parsed and validated by runtime/config).
+
+export type ExecutorSettings = { kind: 'local' } | { kind: 'sidecar'; url: string; token: string };
+
+export interface BackupTaskSettings {
+  directory: string; // absolute
+  periodMs: number;
+  scheduled: boolean;
+  keep: number | null; // newest N verified backups kept; null keeps everything
+  keepOldDatabase: boolean; // after a restore, keep the replaced database as <db>_pre_restore_<ts>
+  verifyAfterBackup: boolean; // re-read the file and check it against its metadata before reporting success
+  executor: ExecutorSettings;
+}

@@ -1,0 +1,129 @@
+// The interfaces handlers need. Every side effect lives behind one of these; runtime/deps.ts builds the real ones.
+
+export interface Clock {
+  now(): Date;
+}
+
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+  trace(message: string): void;
+}
+
+// ---------------------------------------------------------------- backups
+
+export type BackupTrigger = 'scheduled' | 'manual';
+
+/** Written next to every dump as `<file>.meta.json`; a restore trusts nothing that does not match it. */
+export interface BackupMetadata {
+  format: 'bomnipotent-backup/1';
+  file: string; // bare file name of the dump
+  sha256: string; // hex digest of the dump file
+  sizeBytes: number;
+  database: string;
+  serverVersion: string; // PostgreSQL server version, e.g. "15.20"
+  pgDumpVersion: string; // e.g. "15.20"
+  schemaVersion: number; // this product's schema version inside the dump
+  appVersion: string;
+  startedAt: string; // ISO 8601, UTC
+  durationMs: number;
+  trigger: BackupTrigger;
+  user: string | null; // who asked (null for scheduled runs)
+}
+
+/** What the handler knows before the dump; the executor adds file, checksum, size, duration and tool version. */
+export type BackupMetadataSeed = Omit<BackupMetadata, 'file' | 'sha256' | 'sizeBytes' | 'durationMs' | 'pgDumpVersion'>;
+
+export interface BackupEntry {
+  file: string; // bare name, matches <database>_<YYYYMMDD_HHMMSS>[_N].dump
+  path: string; // absolute path
+  sizeBytes: number;
+  metadata: BackupMetadata | null; // null when the metadata file is missing or unreadable
+}
+
+export type Verification = { ok: true; metadata: BackupMetadata } | { ok: false; reason: string };
+
+export interface ToolReport {
+  pgDumpPath: string | null;
+  pgDumpVersion: string | null;
+  psqlPath: string | null;
+  createdbPath: string | null;
+  dropdbPath: string | null;
+  /** Problems found, each a sentence that says what to do. Empty when all is well. */
+  problems: string[];
+}
+
+export interface AuditRecord {
+  at: string; // ISO 8601
+  action: 'backup' | 'restore' | 'restore-dry-run';
+  outcome: 'succeeded' | 'failed' | 'refused';
+  user: string | null;
+  trigger: BackupTrigger;
+  file: string | null;
+  message: string;
+}
+
+/**
+ * Runs the PostgreSQL tools and owns the backup directory. The same interface is served in-process
+ * (runtime/executor/local.ts) and by the sidecar (runtime/executor/sidecar-client.ts).
+ * Failures are AppErrors with codes under EXECUTOR.* (see runtime/executor/errors.ts).
+ */
+export interface Executor {
+  probe(serverMajor: number): Promise<ToolReport>;
+  /** pg_dump into a temporary file, fsync, completeness check, checksum, metadata, then rename. Nothing is left on failure. */
+  dump(request: { directory: string; file: string; seed: BackupMetadataSeed; signal?: AbortSignal }): Promise<BackupMetadata>;
+  /** Every file of ours in the directory (dumps matching the naming pattern), in no particular order. Missing directory: []. */
+  list(directory: string): Promise<BackupEntry[]>;
+  /** Checksum against metadata, completeness of the dump, metadata present and consistent. */
+  verify(directory: string, file: string): Promise<Verification>;
+  /** Removes a dump and its metadata (retention). Refuses names that are not ours. */
+  remove(directory: string, file: string): Promise<void>;
+  freeBytes(directory: string): Promise<number>;
+  /** createdb targetDatabase, then psql -v ON_ERROR_STOP=1 --single-transaction -f file; drops targetDatabase on failure. */
+  restore(request: { directory: string; file: string; targetDatabase: string; signal?: AbortSignal }): Promise<void>;
+  appendAudit(directory: string, record: AuditRecord): Promise<void>;
+}
+
+/** SQL-level administration of the server's own database, done from the maintenance database `postgres`. */
+export interface DatabaseAdmin {
+  readonly databaseName: string;
+  serverVersion(): Promise<string>; // "15.20"
+  databaseSizeBytes(): Promise<number>;
+  schemaVersion(): Promise<number>;
+  canCreateDatabases(): Promise<boolean>;
+  databaseExists(name: string): Promise<boolean>;
+  listDatabases(prefix: string): Promise<string[]>;
+  dropDatabase(name: string): Promise<void>; // WITH (FORCE), IF EXISTS
+  /** Ends other connections to `from`, then ALTER DATABASE from RENAME TO to. */
+  renameDatabase(from: string, to: string): Promise<void>;
+  /** Runs fn while holding a cluster-wide advisory lock (held from the maintenance database); null when someone else holds it. */
+  tryWithLock<T>(name: string, fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
+}
+
+/** The server's connection pool and schema, as seen by the restore swap. */
+export interface DatabaseLifecycle {
+  drainPool(): Promise<void>;
+  reopenPool(): Promise<void>;
+  /** Applies pending migrations to the (possibly just restored) database; returns the resulting schema version. */
+  migrate(): Promise<number>;
+  readonly knownSchemaVersion: number; // the newest schema version this build knows
+}
+
+export type MaintenancePhase = 'normal' | 'read-only' | 'unavailable';
+
+/** Read by the HTTP layer: read-only answers writes 503, unavailable answers everything but /health 503. */
+export interface MaintenanceMode {
+  set(phase: MaintenancePhase, reason: string): void;
+  get(): { phase: MaintenancePhase; reason: string };
+}
+
+export interface BackupMetrics {
+  backupSucceeded(metadata: BackupMetadata): void;
+  backupFailed(trigger: BackupTrigger): void;
+  restoreSucceeded(): void;
+  restoreFailed(): void;
+}

@@ -1,0 +1,29 @@
+// The server's configuration after parsing and validation: frozen, typed, and passed down from runtime/node.ts.
+import type { LogLevel } from '../../handlers/ports';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+
+export interface TaskSettings {
+  name: string;
+  periodMs: number;
+  scheduled: boolean;
+}
+
+export interface Config {
+  /** Absolute path of the file this came from. */
+  readonly path: string;
+  /** postgres://user:password@host:port/database; undefined means the embedded PostgreSQL. Secret: log only through maskUrl(). */
+  readonly dbUrl: string | undefined;
+  readonly embeddedDb: { readonly dataDirectory: string; readonly port: number };
+  readonly domain: string | undefined;
+  readonly httpPort: number; // default 8080
+  readonly httpsPort: number; // default 8443, only with tls
+  readonly tls: { readonly certificateChainPath: string; readonly secretKeyPath: string } | undefined;
+  readonly log: { readonly level: LogLevel; readonly file: string | undefined };
+  readonly user: { readonly tmpAdmin: string | undefined; readonly expirationPeriodMs: number };
+  readonly dosPrevention: { readonly limit: number; readonly periodMs: number; readonly newUserLimit: number };
+  /** Signed requests: how far a timestamp may be from the server's clock (and how long a signature is remembered). */
+  readonly auth: { readonly signatureWindowMs: number };
+  /** Every [[tasks]] entry; the backup task also appears, fully parsed, in databaseBackup. */
+  readonly tasks: readonly TaskSettings[];
+  readonly databaseBackup: BackupTaskSettings | undefined;
+}
