@@ -112,9 +112,12 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 function maintenanceGate(maintenance: MaintenanceMode): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { phase, reason } = maintenance.get();
-    // Backup routes pass: the backup/restore lock answers them with 409, which says more than 503.
-    const exempt = c.req.path === '/health' || c.req.path.startsWith('/database-backup');
-    const blocked = !exempt && (phase === 'unavailable' || (phase === 'read-only' && !READS.has(c.req.method)));
+    // While the scratch copy is built, backup routes pass: the backup/restore lock answers them with 409,
+    // which says more than 503. During the swap the database is gone for a moment: only /health answers.
+    const backupRoute = c.req.path.startsWith('/database-backup');
+    const blocked =
+      c.req.path !== '/health' &&
+      (phase === 'unavailable' || (phase === 'read-only' && !READS.has(c.req.method) && !backupRoute));
     if (blocked) {
       throw new AppError('SERVER.MAINTENANCE', 'unavailable', `The server is in maintenance: ${reason}.`, {
         suggestion: 'Try again in a few seconds.',

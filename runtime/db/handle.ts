@@ -1,0 +1,75 @@
+// The server's access to its database: a pg pool behind a handle, so a restore can drain and reopen it underneath.
+import pg from 'pg';
+import { AppError } from '../../handlers/errors';
+
+export interface DbHandle {
+  readonly url: string; // secret: never log it unmasked
+  readonly databaseName: string;
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<T>>;
+  /** Runs fn in one transaction on one connection; rolls back when fn throws. */
+  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** The current pool (replaced by reopen()); prefer query/transaction. */
+  pool(): pg.Pool;
+  /** Waits for running queries, closes every connection; queries until reopen() fail with DB.DRAINED. */
+  drain(): Promise<void>;
+  reopen(): void;
+  close(): Promise<void>;
+}
+
+export function databaseNameOf(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+  if (!name) throw new Error('The database URL names no database.');
+  return name;
+}
+
+export function createDbHandle(url: string, options: { max?: number } = {}): DbHandle {
+  const makePool = () => {
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 10_000 });
+    // An idle client losing its connection (e.g. terminated by a restore) must not crash the process.
+    pool.on('error', () => {});
+    return pool;
+  };
+  let current: pg.Pool | null = makePool();
+  const active = (): pg.Pool => {
+    if (!current) {
+      throw new AppError('DB.DRAINED', 'unavailable', 'The database is being replaced by a restore.', {
+        suggestion: 'Try again in a few seconds.',
+        retryAfterSeconds: 1,
+      });
+    }
+    return current;
+  };
+  return {
+    url,
+    databaseName: databaseNameOf(url),
+    query: (sql, params) => active().query(sql, params),
+    async transaction(fn) {
+      const client = await active().connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    pool: active,
+    async drain() {
+      const pool = current;
+      current = null;
+      if (pool) await pool.end();
+    },
+    reopen() {
+      if (!current) current = makePool();
+    },
+    async close() {
+      const pool = current;
+      current = null;
+      if (pool) await pool.end();
+    },
+  };
+}
