@@ -1,0 +1,25 @@
+// Everything the backup handlers need, as ports; built once in runtime/deps.ts and shared by routes, scheduler and tests.
+import type {
+  BackupMetrics,
+  Clock,
+  DatabaseAdmin,
+  DatabaseLifecycle,
+  Executor,
+  Logger,
+  MaintenanceMode,
+} from '../ports';
+import type { BackupTaskSettings } from './settings';
+
+export interface BackupContext {
+  /** The database_backup task as currently configured (hot reload), or undefined when it is absent. */
+  settings(): BackupTaskSettings | undefined;
+  /** The executor for the current settings (in-process or sidecar). */
+  executor(): Executor;
+  admin: DatabaseAdmin;
+  lifecycle: DatabaseLifecycle;
+  maintenance: MaintenanceMode;
+  metrics: BackupMetrics;
+  clock: Clock;
+  logger: Logger;
+  appVersion: string;
+}
