@@ -8,5 +8,12 @@ export const core: Migration = {
       key text PRIMARY KEY,
       value text NOT NULL
     );
+    -- Periodic task runs, shared by all replicas: a replica skips a run that another one just did.
+    CREATE TABLE task_runs (
+      name text PRIMARY KEY,
+      last_started_at timestamptz NOT NULL,
+      last_finished_at timestamptz,
+      last_outcome text NOT NULL DEFAULT 'running'
+    );
   `,
 };

@@ -1,0 +1,70 @@
+// Runs one periodic task once, unless another replica has just run it; shared by the Node scheduler and Lambda.
+import type { Clock, DatabaseAdmin, Logger } from '../ports';
+import { isAppError } from '../errors';
+
+export interface PeriodicTask {
+  readonly name: string;
+  run(): Promise<void>;
+}
+
+/** When each task last started, kept in the database so that every replica sees it. */
+export interface TaskRunStore {
+  lastStarted(name: string): Promise<Date | null>;
+  recordStart(name: string, at: Date): Promise<void>;
+  recordFinish(name: string, at: Date, outcome: 'succeeded' | 'failed' | 'skipped'): Promise<void>;
+}
+
+export interface RunTaskDeps {
+  runs: TaskRunStore;
+  admin: Pick<DatabaseAdmin, 'tryWithLock'>;
+  clock: Clock;
+  logger: Logger;
+}
+
+export type TaskOutcome =
+  | { status: 'succeeded'; startedAt: Date }
+  | { status: 'failed'; startedAt: Date; message: string }
+  | { status: 'not-due'; lastStartedAt: Date } // another replica ran it within the period
+  | { status: 'busy' }; // another replica is running it right now
+
+/**
+ * `force` skips the "ran recently elsewhere" check (the run at start-up and a run made due by a reload);
+ * the per-task lock still keeps two replicas from running the same task at once.
+ */
+export async function runTask(
+  task: PeriodicTask,
+  periodMs: number,
+  force: boolean,
+  deps: RunTaskDeps,
+): Promise<TaskOutcome> {
+  const locked = await deps.admin.tryWithLock(
+    `bomnipotent-task:${task.name}`,
+    async (): Promise<TaskOutcome> => {
+      const now = deps.clock.now();
+      const last = await deps.runs.lastStarted(task.name);
+      if (!force && last && now.getTime() - last.getTime() < periodMs) {
+        return { status: 'not-due', lastStartedAt: last };
+      }
+      await deps.runs.recordStart(task.name, now);
+      try {
+        await task.run();
+        await deps.runs.recordFinish(task.name, deps.clock.now(), 'succeeded');
+        return { status: 'succeeded', startedAt: now };
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        const busy = isAppError(error) && error.code === 'BACKUP.BUSY';
+        await deps.runs
+          .recordFinish(task.name, deps.clock.now(), busy ? 'skipped' : 'failed')
+          .catch(() => {});
+        if (busy) deps.logger.warn(`Skipped the scheduled run of task '${task.name}': ${message}`);
+        else deps.logger.error(`Task '${task.name}' failed: ${message}`);
+        return { status: 'failed', startedAt: now, message };
+      }
+    },
+  );
+  if (!locked.acquired) {
+    deps.logger.info(`Task '${task.name}' is running on another replica; this run is skipped.`);
+    return { status: 'busy' };
+  }
+  return locked.value;
+}

@@ -1,0 +1,158 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createScheduler } from '../../runtime/scheduler';
+import type { PeriodicTask, RunTaskDeps, TaskRunStore } from '../../handlers/tasks/run-task';
+import type { TaskSettings } from '../../runtime/config/types';
+import { silentLogger } from '../../runtime/logger';
+
+const HOUR = 3_600_000;
+
+function fakeDeps(store: TaskRunStore = memoryStore()): RunTaskDeps {
+  const held = new Set<string>();
+  return {
+    runs: store,
+    clock: { now: () => new Date() },
+    logger: silentLogger(),
+    admin: {
+      async tryWithLock(name, fn) {
+        if (held.has(name)) return { acquired: false };
+        held.add(name);
+        try {
+          return { acquired: true, value: await fn() };
+        } finally {
+          held.delete(name);
+        }
+      },
+    },
+  };
+}
+
+function memoryStore(): TaskRunStore & { starts: Map<string, Date> } {
+  const starts = new Map<string, Date>();
+  return {
+    starts,
+    lastStarted: async (name) => starts.get(name) ?? null,
+    recordStart: async (name, at) => void starts.set(name, at),
+    recordFinish: async () => {},
+  };
+}
+
+function recorder(name: string, log: string[], durationMs = 0): PeriodicTask {
+  return {
+    name,
+    run: async () => {
+      log.push(`start ${name}`);
+      if (durationMs) await new Promise((r) => setTimeout(r, durationMs));
+      log.push(`end ${name}`);
+    },
+  };
+}
+
+const task = (name: string, periodMs: number, scheduled = true): TaskSettings => ({
+  name,
+  periodMs,
+  scheduled,
+});
+
+describe('scheduler', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-01-11T10:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('runs every scheduled task once at start, then every period, and skips unscheduled ones', async () => {
+    const log: string[] = [];
+    const s = createScheduler(
+      new Map([
+        ['a', recorder('a', log)],
+        ['b', recorder('b', log)],
+      ]),
+      fakeDeps(),
+    );
+    s.start([task('a', HOUR), task('b', HOUR, false)]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(log).toEqual(['start a', 'end a']);
+    await vi.advanceTimersByTimeAsync(HOUR - 10);
+    expect(log).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(20);
+    expect(log).toEqual(['start a', 'end a', 'start a', 'end a']);
+    await s.stop();
+  });
+
+  it('runs tasks one after another, never at the same time', async () => {
+    const log: string[] = [];
+    const s = createScheduler(
+      new Map([
+        ['a', recorder('a', log, 5000)],
+        ['b', recorder('b', log, 10)],
+      ]),
+      fakeDeps(),
+    );
+    s.start([task('a', HOUR), task('b', HOUR)]);
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(log).toEqual(['start a', 'end a', 'start b', 'end b']);
+    await s.stop();
+  });
+
+  it('on reload runs a newly scheduled task and a task whose next due time is now past right away', async () => {
+    const log: string[] = [];
+    const s = createScheduler(
+      new Map([
+        ['a', recorder('a', log)],
+        ['b', recorder('b', log)],
+      ]),
+      fakeDeps(),
+    );
+    s.start([task('a', 10 * HOUR), task('b', HOUR, false)]);
+    await vi.advanceTimersByTimeAsync(2 * HOUR);
+    expect(log).toEqual(['start a', 'end a']);
+    s.reschedule([task('a', HOUR), task('b', HOUR, true)]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(log).toEqual(['start a', 'end a', 'start a', 'end a', 'start b', 'end b']);
+    await s.stop();
+  });
+
+  it('on reload with a longer period waits for the new period', async () => {
+    const log: string[] = [];
+    const s = createScheduler(new Map([['a', recorder('a', log)]]), fakeDeps());
+    s.start([task('a', HOUR)]);
+    await vi.advanceTimersByTimeAsync(1);
+    s.reschedule([task('a', 3 * HOUR)]);
+    await vi.advanceTimersByTimeAsync(2 * HOUR);
+    expect(log).toEqual(['start a', 'end a']);
+    expect(s.nextDue('a')?.toISOString()).toBe('2026-01-11T13:00:00.000Z');
+    await s.stop();
+  });
+
+  it('skips a periodic run that another replica made within the period', async () => {
+    const log: string[] = [];
+    const store = memoryStore();
+    const s = createScheduler(new Map([['a', recorder('a', log)]]), fakeDeps(store));
+    s.start([task('a', HOUR)]);
+    await vi.advanceTimersByTimeAsync(1);
+    // another replica ran it half an hour later
+    await vi.advanceTimersByTimeAsync(HOUR / 2);
+    store.starts.set('a', new Date());
+    await vi.advanceTimersByTimeAsync(HOUR / 2 + 10);
+    expect(log).toEqual(['start a', 'end a']);
+    expect(s.nextDue('a')?.getTime()).toBe(store.starts.get('a')!.getTime() + HOUR);
+    await s.stop();
+  });
+
+  it('a failing task does not stop the queue', async () => {
+    const log: string[] = [];
+    const failing: PeriodicTask = { name: 'f', run: async () => Promise.reject(new Error('boom')) };
+    const s = createScheduler(
+      new Map([
+        ['f', failing],
+        ['a', recorder('a', log)],
+      ]),
+      fakeDeps(),
+    );
+    s.start([task('f', HOUR), task('a', HOUR)]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(log).toEqual(['start a', 'end a']);
+    await s.stop();
+  });
+});
