@@ -1,7 +1,8 @@
 // Secrets never reach a log line or an error message: passwords in URLs, tokens and PGPASSWORD values become ***.
 
 const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@\s]*)@/gi;
-const KEY_VALUE = /\b(password|passwd|pgpassword|token|secret|authorization)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
+const KEY_VALUE =
+  /\b(password|passwd|pgpassword|token|secret|authorization)(\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi;
 
 const registered = new Set<string>();
 
@@ -21,7 +22,12 @@ export function maskUrl(url: string): string {
 }
 
 export function maskSecrets(text: string): string {
-  let out = text.replace(URL_PASSWORD, '$1***@').replace(KEY_VALUE, '$1$2***');
+  // The placeholder of a documented form (postgres://<user>:<password>@...) is not a secret and stays readable.
+  let out = text
+    .replace(URL_PASSWORD, (match, head: string, password: string) =>
+      password === '<password>' ? match : `${head}***@`,
+    )
+    .replace(KEY_VALUE, '$1$2***');
   for (const secret of registered) out = out.split(secret).join('***');
   return out;
 }
