@@ -1,0 +1,23 @@
+// describeConfig: one line that says what the server will run with, safe to log (no password, no user, no token).
+import { maskUrl } from '../mask';
+import { formatDuration } from './duration';
+import type { Config } from './types';
+
+export function describeConfig(config: Config): string {
+  const database = config.dbUrl
+    ? `database ${maskUrl(config.dbUrl)}`
+    : `embedded PostgreSQL in "${config.embeddedDb.dataDirectory}" on port ${config.embeddedDb.port}`;
+  const https = config.tls ? `, https port ${config.httpsPort}` : '';
+  const tasks = config.tasks.map(
+    (task) =>
+      `${task.name} every ${formatDuration(task.periodMs)}${task.scheduled ? '' : ' (not scheduled)'}`,
+  );
+  const backup = config.databaseBackup;
+  const backupPart = backup
+    ? `; backups in "${backup.directory}" (keep ${backup.keep ?? 'all'}, executor ${backup.executor.kind})`
+    : '; no database_backup task';
+  return (
+    `Configuration "${config.path}": ${database}; http port ${config.httpPort}${https}; log level ${config.log.level}; ` +
+    `tasks: ${tasks.length > 0 ? tasks.join(', ') : 'none'}${backupPart}`
+  );
+}

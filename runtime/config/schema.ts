@@ -1,0 +1,151 @@
+// The zod schemas of config.toml: every table strict, with the defaults of the README's key table.
+import { z } from 'zod';
+import { parseDurationMs } from './duration';
+
+/** A duration string turned into milliseconds; a bad one is a custom issue that issues.ts words with the key. */
+const duration = (fallback: string) =>
+  z
+    .string({ error: 'must be a duration in quotes, for example "1 day", "3h" or "90 min"' })
+    .transform((text, ctx) => {
+      const ms = parseDurationMs(text);
+      if (ms === null) {
+        ctx.issues.push({
+          code: 'custom',
+          input: text,
+          message: 'invalid duration',
+          params: { duration: text },
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault(fallback);
+
+const port = z.number().int().min(1).max(65535);
+const count = z.number().int().positive();
+const path = z.string().min(1);
+
+export const tlsSchema = z.strictObject({ certificate_chain_path: path, secret_key_path: path });
+
+export const logSchema = z.strictObject({
+  level: z.enum(['error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  file: path.optional(),
+});
+
+export const userSchema = z.strictObject({
+  tmp_admin: z
+    .string()
+    .regex(/^[^@\s]+@[^@\s]+$/, { error: 'must be an email address, for example "admin@example.com"' })
+    .optional(),
+  expiration_period: duration('366 days'),
+});
+
+export const dosPreventionSchema = z.strictObject({
+  limit: count.default(100),
+  period: duration('1 minute'),
+  new_user_limit: count.default(10),
+});
+
+export const authSchema = z.strictObject({ signature_window: duration('5 min') });
+
+export const embeddedDbSchema = z.strictObject({
+  data_directory: path.default('.data/embedded-postgres'),
+  port: port.default(5433),
+});
+
+export const rootSchema = z.strictObject({
+  db_url: z.string().optional(),
+  domain: z.string().min(1).optional(),
+  http_port: port.default(8080),
+  https_port: port.optional(),
+  tls: tlsSchema.optional(),
+  log: logSchema.prefault({}),
+  user: userSchema.prefault({}),
+  dos_prevention: dosPreventionSchema.prefault({}),
+  auth: authSchema.prefault({}),
+  embedded_db: embeddedDbSchema.prefault({}),
+  // Each entry is checked by the schema its name selects (see taskSchemaFor).
+  tasks: z
+    .array(z.record(z.string(), z.unknown()), {
+      error: 'must be a list of [[tasks]] tables (note the double brackets)',
+    })
+    .default([]),
+});
+
+const taskShape = {
+  name: z.string().min(1),
+  period: duration('1 day'),
+  scheduled: z.boolean().optional(),
+  enabled: z.boolean().optional(), // the older name of scheduled
+};
+
+type TaskInput = { scheduled?: boolean | undefined; enabled?: boolean | undefined };
+const checkScheduled = (task: TaskInput, ctx: z.RefinementCtx) => {
+  if (task.scheduled !== undefined && task.enabled !== undefined && task.scheduled !== task.enabled) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['enabled'],
+      message: 'contradicts scheduled: enabled is the older name of scheduled, keep only scheduled',
+    });
+  }
+};
+
+export const genericTaskSchema = z.strictObject(taskShape).superRefine(checkScheduled);
+
+export const backupTaskSchema = z
+  .strictObject({
+    ...taskShape,
+    directory: path,
+    keep: count.optional(),
+    keep_old_database: z.boolean().default(false),
+    verify_after_backup: z.boolean().default(true),
+    executor: z.enum(['local', 'sidecar']).default('local'),
+    executor_url: z
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an http:// or https:// URL, for example "http://executor:8081"',
+      })
+      .optional(),
+    executor_token: z.string().min(16).optional(),
+  })
+  .superRefine((task, ctx) => {
+    checkScheduled(task, ctx);
+    for (const key of ['executor_url', 'executor_token'] as const) {
+      if (task.executor === 'sidecar' && task[key] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: 'is required when executor = "sidecar"' });
+      }
+      if (task.executor === 'local' && task[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'is only used with executor = "sidecar": add executor = "sidecar" or remove it',
+        });
+      }
+    }
+  });
+
+export const BACKUP_TASK = 'database_backup';
+
+export function taskSchemaFor(name: unknown): typeof genericTaskSchema | typeof backupTaskSchema {
+  return name === BACKUP_TASK ? backupTaskSchema : genericTaskSchema;
+}
+
+/** The keys each table accepts, for the "unknown key" message. */
+export const TABLE_KEYS: Record<string, string[]> = {
+  '': Object.keys(rootSchema.shape),
+  tls: Object.keys(tlsSchema.shape),
+  log: Object.keys(logSchema.shape),
+  user: Object.keys(userSchema.shape),
+  dos_prevention: Object.keys(dosPreventionSchema.shape),
+  auth: Object.keys(authSchema.shape),
+  embedded_db: Object.keys(embeddedDbSchema.shape),
+};
+
+export const TASK_KEYS = {
+  generic: Object.keys(genericTaskSchema.shape),
+  [BACKUP_TASK]: Object.keys(backupTaskSchema.shape),
+};
+
+export type RootInput = z.output<typeof rootSchema>;
+export type GenericTask = z.output<typeof genericTaskSchema>;
+export type BackupTask = z.output<typeof backupTaskSchema>;

@@ -1,0 +1,153 @@
+// From a parsed TOML table to the frozen Config: schema checks, cross-key checks, paths resolved, one ConfigError for all problems.
+import { dirname, resolve } from 'node:path';
+import type { z } from 'zod';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import { registerSecret } from '../mask';
+import { DB_URL_FORM, findDbUrlProblem, registerDbUrlSecrets } from './db-url';
+import { ConfigError } from './errors';
+import { deepFreeze } from './freeze';
+import { configErrorMap, describeIssue, type IssueContext } from './issues';
+import {
+  BACKUP_TASK,
+  TABLE_KEYS,
+  TASK_KEYS,
+  rootSchema,
+  taskSchemaFor,
+  type BackupTask,
+  type GenericTask,
+  type RootInput,
+} from './schema';
+import type { Config, TaskSettings } from './types';
+
+type Task = GenericTask | BackupTask;
+
+export function validateConfig(raw: Record<string, unknown>, file: string): Config {
+  if (typeof raw.db_url === 'string') registerDbUrlSecrets(raw.db_url);
+  const rawTasks = Array.isArray(raw.tasks) ? (raw.tasks as unknown[]) : [];
+  for (const task of rawTasks) registerSecret(readString(task, 'executor_token'));
+
+  const problems: string[] = [];
+  const context = issueContext(rawTasks);
+  const report = (issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[] = []) => {
+    for (const issue of issues)
+      problems.push(describeIssue({ ...issue, path: [...prefix, ...issue.path] }, context));
+  };
+
+  const root = rootSchema.safeParse(raw, { error: configErrorMap });
+  if (!root.success) report(root.error.issues);
+
+  const tasks: Task[] = [];
+  rawTasks.forEach((entry, index) => {
+    if (typeof entry !== 'object' || entry === null) return; // reported by the root schema
+    const parsed = taskSchemaFor((entry as { name?: unknown }).name).safeParse(entry, {
+      error: configErrorMap,
+    });
+    if (parsed.success) tasks.push(parsed.data);
+    else report(parsed.error.issues, ['tasks', index]);
+  });
+  problems.push(...findDuplicateTasks(tasks));
+
+  if (root.success) problems.push(...findCrossKeyProblems(root.data));
+
+  if (problems.length > 0 || !root.success) {
+    const sentences = problems.map((problem) => problem.replace(/\.$/, '') + '.');
+    const body = sentences.length === 1 ? ` ${sentences[0]}` : `\n  - ${sentences.join('\n  - ')}`;
+    throw new ConfigError(`Invalid configuration in "${file}":${body}`);
+  }
+  return deepFreeze(toConfig(root.data, tasks, file));
+}
+
+function readString(value: unknown, key: string): string | undefined {
+  const field =
+    typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+  return typeof field === 'string' ? field : undefined;
+}
+
+function issueContext(rawTasks: unknown[]): IssueContext {
+  return {
+    acceptedKeys(path) {
+      const [section, index] = path;
+      if (section === 'tasks' && typeof index === 'number') {
+        const name = readString(rawTasks[index], 'name');
+        if (name === BACKUP_TASK)
+          return { keys: TASK_KEYS[BACKUP_TASK], table: `[[tasks]] with name = "${name}"` };
+        const known = `not a task this server knows; known: ${BACKUP_TASK}`;
+        const table = name === undefined ? '[[tasks]]' : `[[tasks]] with name = "${name}" (${known})`;
+        return { keys: TASK_KEYS.generic, table };
+      }
+      const table = typeof section === 'string' ? section : '';
+      return { keys: TABLE_KEYS[table] ?? [], table: table === '' ? 'the top level' : `[${table}]` };
+    },
+  };
+}
+
+function findDuplicateTasks(tasks: Task[]): string[] {
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  for (const task of tasks) {
+    if (seen.has(task.name)) problems.push(`the task "${task.name}" appears twice in [[tasks]]: keep one`);
+    seen.add(task.name);
+  }
+  return problems;
+}
+
+function findCrossKeyProblems(root: RootInput): string[] {
+  const problems: string[] = [];
+  if (root.db_url !== undefined) {
+    const problem = findDbUrlProblem(root.db_url);
+    if (problem) problems.push(`db_url must look like "${DB_URL_FORM}": ${problem}`);
+  }
+  if (root.https_port !== undefined && root.tls === undefined) {
+    problems.push(
+      'https_port is set but there is no [tls] section: add [tls] with certificate_chain_path and secret_key_path, or remove https_port',
+    );
+  }
+  return problems;
+}
+
+function toConfig(root: RootInput, tasks: Task[], file: string): Config {
+  const dir = dirname(file);
+  const at = (path: string) => resolve(dir, path);
+  const backup = tasks.find((task): task is BackupTask => task.name === BACKUP_TASK);
+  return {
+    path: file,
+    dbUrl: root.db_url,
+    embeddedDb: { dataDirectory: at(root.embedded_db.data_directory), port: root.embedded_db.port },
+    domain: root.domain,
+    httpPort: root.http_port,
+    httpsPort: root.https_port ?? 8443,
+    tls: root.tls && {
+      certificateChainPath: at(root.tls.certificate_chain_path),
+      secretKeyPath: at(root.tls.secret_key_path),
+    },
+    log: { level: root.log.level, file: root.log.file === undefined ? undefined : at(root.log.file) },
+    user: { tmpAdmin: root.user.tmp_admin, expirationPeriodMs: root.user.expiration_period },
+    dosPrevention: {
+      limit: root.dos_prevention.limit,
+      periodMs: root.dos_prevention.period,
+      newUserLimit: root.dos_prevention.new_user_limit,
+    },
+    auth: { signatureWindowMs: root.auth.signature_window },
+    tasks: tasks.map(toTaskSettings),
+    databaseBackup: backup && toBackupSettings(backup, at),
+  };
+}
+
+function toTaskSettings(task: Task): TaskSettings {
+  return { name: task.name, periodMs: task.period, scheduled: task.scheduled ?? task.enabled ?? true };
+}
+
+function toBackupSettings(task: BackupTask, at: (path: string) => string): BackupTaskSettings {
+  return {
+    directory: at(task.directory),
+    periodMs: task.period,
+    scheduled: task.scheduled ?? task.enabled ?? true,
+    keep: task.keep ?? null,
+    keepOldDatabase: task.keep_old_database,
+    verifyAfterBackup: task.verify_after_backup,
+    executor:
+      task.executor === 'sidecar'
+        ? { kind: 'sidecar', url: task.executor_url!, token: task.executor_token! }
+        : { kind: 'local' },
+  };
+}
