@@ -1,0 +1,75 @@
+// At start-up, before the pool opens: finish what a killed restore left behind, so the server has its database.
+import type { BackupContext } from './context';
+import { backupLockName } from './lock';
+import { ASIDE_INFIX, SCRATCH_INFIX } from './restore-backup';
+
+export interface RecoveryReport {
+  /** Another process (a replica) holds the backup/restore lock, so its restore may still be running: nothing done. */
+  skipped: boolean;
+  /** The renamed-aside copy that became the database again, when the database was missing. */
+  renamedBack: string | null;
+  droppedScratch: string[];
+  /** Renamed-aside copies left in place (see recoverInterruptedRestore). */
+  keptAside: string[];
+}
+
+const STAMP = /^\d{14}$/;
+
+/**
+ * 1. The database is missing (killed between the two renames of the swap): the newest `<db>_pre_restore_<ts>` becomes
+ *    the database again, so the server comes back with its previous content.
+ * 2. Scratch databases `<db>_restore_<ts>` are half-built or never swapped in: dropped, but only once the database
+ *    exists, since they are then never the only copy.
+ * 3. Other `<db>_pre_restore_<ts>` copies are kept and named in a warning: the restore that made them was interrupted
+ *    before it reported success, so the admin decides (keep_old_database = true keeps them on purpose anyway).
+ */
+export async function recoverInterruptedRestore(ctx: BackupContext): Promise<RecoveryReport> {
+  const { admin, logger } = ctx;
+  const database = admin.databaseName;
+  const result = await admin.tryWithLock(backupLockName(database), async () => {
+    const report: RecoveryReport = { skipped: false, renamedBack: null, droppedScratch: [], keptAside: [] };
+    const aside = await copiesOf(ctx, ASIDE_INFIX);
+    if (!(await admin.databaseExists(database))) {
+      const newest = aside.pop(); // names sort by their UTC stamp
+      if (!newest) {
+        logger.error(
+          `The database '${database}' does not exist and no '${database}${ASIDE_INFIX}*' copy was found to bring back.`,
+        );
+        return report;
+      }
+      await admin.renameDatabase(newest, database);
+      report.renamedBack = newest;
+      logger.warn(
+        `A restore was interrupted during its swap: renamed '${newest}' back to '${database}' (the previous content).`,
+      );
+    }
+    for (const scratch of await copiesOf(ctx, SCRATCH_INFIX)) {
+      await admin.dropDatabase(scratch);
+      report.droppedScratch.push(scratch);
+      logger.warn(`Dropped '${scratch}', the unfinished scratch database of an interrupted restore.`);
+    }
+    report.keptAside = aside;
+    if (aside.length > 0 && !ctx.settings()?.keepOldDatabase) {
+      const list = aside.map((n) => `'${n}'`).join(', ');
+      logger.warn(
+        `Kept ${list}: the previous database(s) of a restore that was interrupted after its swap. ` +
+          `Once '${database}' is confirmed good, drop each with: DROP DATABASE "<name>" WITH (FORCE);`,
+      );
+    }
+    return report;
+  });
+  if (!result.acquired) {
+    logger.info(
+      `A backup or restore of '${database}' is running elsewhere; interrupted-restore recovery skipped.`,
+    );
+    return { skipped: true, renamedBack: null, droppedScratch: [], keptAside: [] };
+  }
+  return result.value;
+}
+
+/** `<db><infix><YYYYMMDDHHMMSS>` databases, oldest first; the prefix is rechecked because LIKE treats `_` as a wildcard. */
+async function copiesOf(ctx: BackupContext, infix: string): Promise<string[]> {
+  const prefix = `${ctx.admin.databaseName}${infix}`;
+  const names = await ctx.admin.listDatabases(prefix);
+  return names.filter((n) => n.startsWith(prefix) && STAMP.test(n.slice(prefix.length))).sort();
+}

@@ -1,0 +1,282 @@
+// A complete restore that cannot lose the database: verify, restore into a scratch database, then swap it in.
+import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
+import type { AuditRecord, BackupMetadata } from '../ports';
+import type { BackupContext } from './context';
+import { withBackupLock } from './lock';
+import { checkRequestedFileName, selectBackup } from './select-backup';
+
+export interface RestoreInput {
+  user: string;
+  file?: string | undefined;
+  dryRun?: boolean | undefined;
+}
+
+export interface RestoreResult {
+  path: string;
+  metadata: BackupMetadata;
+  dryRun: boolean;
+}
+
+/** Points where a test can stop the restore (e.g. to kill the process there); the server passes no hooks. */
+export type RestorePhase = 'scratch' | 'swap' | 'swapped';
+
+export interface RestoreHooks {
+  reached?(phase: RestorePhase): Promise<void>;
+}
+
+export const SCRATCH_INFIX = '_restore_';
+export const ASIDE_INFIX = '_pre_restore_';
+const MAX_IDENTIFIER_BYTES = 63; // PostgreSQL silently truncates longer names, which would break recovery
+
+/** YYYYMMDDHHMMSS in UTC: sorts like time, so the newest renamed-aside copy is the greatest name. */
+export function restoreStamp(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+export function restoreDatabaseNames(database: string, now: Date): { scratch: string; aside: string } {
+  const stamp = restoreStamp(now);
+  const names = {
+    scratch: `${database}${SCRATCH_INFIX}${stamp}`,
+    aside: `${database}${ASIDE_INFIX}${stamp}`,
+  };
+  if (new TextEncoder().encode(names.aside).length > MAX_IDENTIFIER_BYTES) {
+    throw new AppError(
+      'BACKUP.DATABASE_NAME_TOO_LONG',
+      'misconfigured',
+      `The database name '${database}' is too long for a safe restore: '${names.aside}' exceeds PostgreSQL's ${MAX_IDENTIFIER_BYTES} bytes.`,
+      { suggestion: 'Use a database name of at most 36 bytes.' },
+    );
+  }
+  return names;
+}
+
+export async function restoreBackup(
+  input: RestoreInput,
+  ctx: BackupContext,
+  hooks: RestoreHooks = {},
+): Promise<RestoreResult> {
+  const settings = ctx.settings();
+  if (!settings) throw backupTaskNotConfigured();
+  // A bad name is refused before the lock: it says nothing about the state of the server.
+  if (input.file !== undefined) checkRequestedFileName(input.file);
+  const dryRun = input.dryRun === true;
+  const executor = ctx.executor();
+  const directory = settings.directory;
+  const database = ctx.admin.databaseName;
+
+  const audit = async (outcome: AuditRecord['outcome'], file: string | null, message: string) => {
+    const record: AuditRecord = {
+      at: ctx.clock.now().toISOString(),
+      action: dryRun ? 'restore-dry-run' : 'restore',
+      outcome,
+      user: input.user,
+      trigger: 'manual',
+      file,
+      message,
+    };
+    // The audit trail must not turn a finished restore into a reported failure; the log still has it.
+    await executor.appendAudit(directory, record).catch((error: unknown) => {
+      ctx.logger.error(`Could not append to the backup audit log: ${describe(error)}`);
+    });
+  };
+
+  ctx.logger.info(
+    `${dryRun ? 'Dry run of a restore' : 'Complete restore'} of database '${database}' requested by '${input.user}'.`,
+  );
+  let chosen: string | null = null;
+  try {
+    return await withBackupLock(ctx.admin, async () => {
+      const entry = selectBackup(await executor.list(directory), { database, file: input.file });
+      chosen = entry.file;
+      const metadata = await verifyForRestore(ctx, directory, entry.file, entry.path);
+      if (!(await ctx.admin.canCreateDatabases())) throw cannotCreateDatabases(database);
+      if (dryRun) {
+        ctx.logger.info(
+          `Dry run: backup '${entry.path}' verifies and would be restored; nothing was changed.`,
+        );
+        await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
+        return { path: entry.path, metadata, dryRun };
+      }
+      await replaceDatabase(ctx, { directory, file: entry.file, keepOld: settings.keepOldDatabase }, hooks);
+      ctx.metrics.restoreSucceeded();
+      ctx.logger.info(
+        `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}').`,
+      );
+      await audit('succeeded', entry.file, `Restored database '${database}' from backup.`);
+      return { path: entry.path, metadata, dryRun };
+    });
+  } catch (error) {
+    const refused = isAppError(error) && error.kind !== 'failed';
+    if (!dryRun && !refused) ctx.metrics.restoreFailed();
+    ctx.logger.error(`Restore requested by '${input.user}' did not happen: ${describe(error)}`);
+    await audit(refused ? 'refused' : 'failed', chosen, describe(error));
+    throw error;
+  }
+}
+
+async function verifyForRestore(
+  ctx: BackupContext,
+  directory: string,
+  file: string,
+  path: string,
+): Promise<BackupMetadata> {
+  const verification = await ctx.executor().verify(directory, file);
+  if (!verification.ok) {
+    // Never fall back to an older file: the admin must see that the newest backup is bad.
+    throw new AppError(
+      'BACKUP.VERIFICATION_FAILED',
+      'conflict',
+      `The backup '${path}' fails verification: ${verification.reason}`,
+      {
+        suggestion:
+          'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
+        details: { file },
+      },
+    );
+  }
+  const { metadata } = verification;
+  if (metadata.schemaVersion > ctx.lifecycle.knownSchemaVersion) {
+    throw new AppError(
+      'BACKUP.SCHEMA_TOO_NEW',
+      'conflict',
+      `The backup '${path}' has schema version ${metadata.schemaVersion}, newer than this server knows (${ctx.lifecycle.knownSchemaVersion}).`,
+      {
+        suggestion: `Nothing was changed. Restore it with a server of version ${metadata.appVersion} or newer.`,
+        details: { file },
+      },
+    );
+  }
+  return metadata;
+}
+
+function cannotCreateDatabases(database: string): AppError {
+  return new AppError(
+    'BACKUP.MISSING_PRIVILEGE',
+    'misconfigured',
+    `The server's database role may not create databases, which a safe restore of '${database}' needs.`,
+    { suggestion: 'Grant it: ALTER ROLE <role> CREATEDB; (the role must also own the database).' },
+  );
+}
+
+interface Plan {
+  directory: string;
+  file: string;
+  keepOld: boolean;
+}
+
+/** Scratch restore while the server stays readable, then the swap; the old database stays until the new one is in. */
+async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHooks): Promise<void> {
+  const database = ctx.admin.databaseName;
+  const names = restoreDatabaseNames(database, ctx.clock.now());
+  try {
+    ctx.maintenance.set('read-only', 'a restore is preparing the new database');
+    ctx.logger.info(
+      `Restoring '${plan.file}' into the scratch database '${names.scratch}'; the server stays readable.`,
+    );
+    await hooks.reached?.('scratch');
+    try {
+      await ctx
+        .executor()
+        .restore({ directory: plan.directory, file: plan.file, targetDatabase: names.scratch });
+    } catch (error) {
+      await ctx.admin.dropDatabase(names.scratch).catch(() => {}); // the executor drops it too; this is a second net
+      throw new AppError(
+        'BACKUP.RESTORE_FAILED',
+        'failed',
+        `Restoring '${plan.file}' failed: ${describe(error)} The database '${database}' was not touched.`,
+        {
+          cause: error,
+          suggestion:
+            'See the server log for the tool output; the backup may be damaged or need other privileges.',
+          details: isAppError(error) ? { causeCode: error.code } : undefined,
+        },
+      );
+    }
+    ctx.maintenance.set('unavailable', 'a restore is swapping in the new database');
+    await swapIn(ctx, names, hooks);
+  } finally {
+    ctx.maintenance.set('normal', '');
+  }
+  if (plan.keepOld) {
+    ctx.logger.info(
+      `Kept the replaced database as '${names.aside}' (keep_old_database); drop it when no longer needed.`,
+    );
+    return;
+  }
+  await ctx.admin.dropDatabase(names.aside).catch((error: unknown) => {
+    ctx.logger.warn(
+      `Could not drop the replaced database '${names.aside}': ${describe(error)} Drop it by hand.`,
+    );
+  });
+}
+
+type SwapStep = 'drained' | 'aside' | 'swapped';
+
+async function swapIn(
+  ctx: BackupContext,
+  names: { scratch: string; aside: string },
+  hooks: RestoreHooks,
+): Promise<void> {
+  const { admin, lifecycle } = ctx;
+  const database = admin.databaseName;
+  let step: SwapStep = 'drained';
+  try {
+    await lifecycle.drainPool();
+    await admin.renameDatabase(database, names.aside);
+    step = 'aside';
+    await hooks.reached?.('swap');
+    await admin.renameDatabase(names.scratch, database);
+    step = 'swapped';
+    await lifecycle.reopenPool();
+    await hooks.reached?.('swapped');
+    const version = await lifecycle.migrate();
+    ctx.logger.info(`The restored database '${database}' is in place at schema version ${version}.`);
+  } catch (error) {
+    await putBack(ctx, names, step, error);
+  }
+}
+
+/** Undoes the swap so far: the restored copy goes back to its scratch name and is dropped, the old database returns. */
+async function putBack(
+  ctx: BackupContext,
+  names: { scratch: string; aside: string },
+  step: SwapStep,
+  error: unknown,
+): Promise<never> {
+  const { admin, lifecycle, logger } = ctx;
+  const database = admin.databaseName;
+  logger.error(`The swap to the restored database failed (${describe(error)}); putting '${database}' back.`);
+  try {
+    if (step === 'swapped') {
+      await lifecycle.drainPool();
+      await admin.renameDatabase(database, names.scratch);
+    }
+    if (step !== 'drained') await admin.renameDatabase(names.aside, database);
+  } catch (rollbackError) {
+    await lifecycle.reopenPool().catch(() => {});
+    throw new AppError(
+      'BACKUP.ROLLBACK_FAILED',
+      'failed',
+      `The restore failed and putting the previous database back failed too (${describe(rollbackError)}).`,
+      {
+        cause: error,
+        suggestion:
+          `The previous database is kept as '${names.aside}'. Restart the server: it renames it back on start-up ` +
+          `when '${database}' is missing. Do not drop databases by hand before that.`,
+      },
+    );
+  }
+  await lifecycle.reopenPool();
+  await admin.dropDatabase(names.scratch).catch(() => {});
+  throw new AppError(
+    'BACKUP.SWAP_FAILED',
+    'failed',
+    `Swapping in the restored database failed: ${describe(error)} The previous database '${database}' is back in place.`,
+    { cause: error, suggestion: 'See the server log for details.' },
+  );
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /[.!?]$/.test(message) ? message : `${message}.`;
+}

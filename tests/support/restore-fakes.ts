@@ -1,0 +1,187 @@
+// In-memory fakes of the ports a restore uses: databases are names holding a content string, every call is recorded.
+import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type {
+  AuditRecord,
+  BackupEntry,
+  BackupMetadata,
+  DatabaseAdmin,
+  DatabaseLifecycle,
+  Executor,
+  Logger,
+  MaintenancePhase,
+  Verification,
+} from '../../handlers/ports';
+
+export const DIR = '/backups';
+
+export function metadataFor(file: string, overrides: Partial<BackupMetadata> = {}): BackupMetadata {
+  return {
+    format: 'bomnipotent-backup/1',
+    file,
+    sha256: 'a'.repeat(64),
+    sizeBytes: 100,
+    database: 'app',
+    serverVersion: '15.20',
+    pgDumpVersion: '15.20',
+    schemaVersion: 1,
+    appVersion: '0.1.0',
+    startedAt: '2026-01-11T10:30:24.000Z',
+    durationMs: 10,
+    trigger: 'manual',
+    user: 'admin@example.com',
+    ...overrides,
+  };
+}
+
+export interface FakeWorld {
+  ctx: BackupContext;
+  /** Database name -> content. */
+  databases: Map<string, string>;
+  /** Backup file -> content it restores to; verification result per file (default ok). */
+  files: Map<string, { content: string; verification?: Verification }>;
+  events: string[];
+  audits: AuditRecord[];
+  logs: string[];
+  phases: MaintenancePhase[];
+  lockHeld: { value: boolean };
+  fail: Partial<Record<'restore' | 'renameAside' | 'renameIn' | 'migrate' | 'renameBack', Error>>;
+  settings: BackupTaskSettings;
+  metrics: { succeeded: number; failed: number };
+}
+
+export function createFakeWorld(
+  options: { database?: string; content?: string; knownSchemaVersion?: number } = {},
+): FakeWorld {
+  const db = options.database ?? 'app';
+  const databases = new Map<string, string>([[db, options.content ?? 'old']]);
+  const files = new Map<string, { content: string; verification?: Verification }>();
+  const events: string[] = [];
+  const audits: AuditRecord[] = [];
+  const logs: string[] = [];
+  const phases: MaintenancePhase[] = [];
+  const lockHeld = { value: false };
+  const fail: FakeWorld['fail'] = {};
+  const metrics = { succeeded: 0, failed: 0 };
+  const settings: BackupTaskSettings = {
+    directory: DIR,
+    periodMs: 86_400_000,
+    scheduled: true,
+    keep: null,
+    keepOldDatabase: false,
+    verifyAfterBackup: true,
+    executor: { kind: 'local' },
+  };
+
+  const executor: Executor = {
+    probe: () => Promise.reject(new Error('not used')),
+    dump: () => Promise.reject(new Error('not used')),
+    list: async () =>
+      [...files.keys()].map((file): BackupEntry => ({
+        file,
+        path: `${DIR}/${file}`,
+        sizeBytes: 100,
+        metadata: metadataFor(file),
+      })),
+    verify: async (_dir, file) => files.get(file)?.verification ?? { ok: true, metadata: metadataFor(file) },
+    remove: () => Promise.reject(new Error('not used')),
+    freeBytes: async () => 1e12,
+    restore: async ({ file, targetDatabase }) => {
+      events.push(`restore ${file} -> ${targetDatabase}`);
+      if (databases.has(targetDatabase)) throw new Error(`database ${targetDatabase} exists`);
+      if (fail.restore) throw fail.restore;
+      databases.set(targetDatabase, files.get(file)!.content);
+    },
+    appendAudit: async (_dir, record) => {
+      audits.push(record);
+    },
+  };
+
+  let renames = 0;
+  const admin: DatabaseAdmin = {
+    databaseName: db,
+    serverVersion: async () => '15.20',
+    databaseSizeBytes: async () => 1000,
+    schemaVersion: async () => 1,
+    canCreateDatabases: async () => true,
+    databaseExists: async (name) => databases.has(name),
+    listDatabases: async (prefix) => [...databases.keys()].filter((n) => n.startsWith(prefix)),
+    dropDatabase: async (name) => {
+      events.push(`drop ${name}`);
+      databases.delete(name);
+    },
+    renameDatabase: async (from, to) => {
+      renames += 1;
+      events.push(`rename ${from} -> ${to}`);
+      if (renames === 1 && fail.renameAside) throw fail.renameAside;
+      if (renames === 2 && fail.renameIn) throw fail.renameIn;
+      if (renames >= 3 && fail.renameBack) throw fail.renameBack;
+      const content = databases.get(from);
+      if (content === undefined) throw new Error(`database ${from} does not exist`);
+      if (databases.has(to)) throw new Error(`database ${to} exists`);
+      databases.delete(from);
+      databases.set(to, content);
+    },
+    tryWithLock: async (_name, fn) => {
+      if (lockHeld.value) return { acquired: false };
+      lockHeld.value = true;
+      try {
+        return { acquired: true, value: await fn() };
+      } finally {
+        lockHeld.value = false;
+      }
+    },
+  };
+
+  const lifecycle: DatabaseLifecycle = {
+    drainPool: async () => {
+      events.push('drain');
+    },
+    reopenPool: async () => {
+      events.push('reopen');
+    },
+    migrate: async () => {
+      events.push('migrate');
+      if (fail.migrate) throw fail.migrate;
+      return 1;
+    },
+    knownSchemaVersion: options.knownSchemaVersion ?? 2,
+  };
+
+  const record = (level: string) => (m: string) => {
+    logs.push(`[${level}] ${m}`);
+  };
+  const logger: Logger = {
+    error: record('ERROR'),
+    warn: record('WARN'),
+    info: record('INFO'),
+    debug: () => {},
+    trace: () => {},
+  };
+
+  let phase: { phase: MaintenancePhase; reason: string } = { phase: 'normal', reason: '' };
+  const ctx: BackupContext = {
+    settings: () => settings,
+    executor: () => executor,
+    admin,
+    lifecycle,
+    maintenance: {
+      set: (p, reason) => {
+        phases.push(p);
+        events.push(`maintenance ${p}`);
+        phase = { phase: p, reason };
+      },
+      get: () => phase,
+    },
+    metrics: {
+      backupSucceeded: () => {},
+      backupFailed: () => {},
+      restoreSucceeded: () => void (metrics.succeeded += 1),
+      restoreFailed: () => void (metrics.failed += 1),
+    },
+    clock: { now: () => new Date('2026-02-03T04:05:06Z') },
+    logger,
+    appVersion: '0.1.0',
+  };
+  return { ctx, databases, files, events, audits, logs, phases, lockHeld, fail, settings, metrics };
+}

@@ -1,0 +1,253 @@
+import { describe, it, expect } from 'vitest';
+import { restoreBackup, restoreDatabaseNames, restoreStamp } from '../../handlers/backup/restore-backup';
+import { isAppError } from '../../handlers/errors';
+import { createFakeWorld, DIR, metadataFor } from '../support/restore-fakes';
+
+const SCRATCH = 'app_restore_20260203040506';
+const ASIDE = 'app_pre_restore_20260203040506';
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isAppError(error)) return error.code;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('restoreBackup with fakes of the ports', () => {
+  it('restores the newest backup of this database into a scratch database, then swaps it in', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260101_000000.dump', { content: 'older' });
+    w.files.set('app_20260102_000000.dump', { content: 'newest' });
+    w.files.set('app_20260102_000000_2.dump', { content: 'newest-same-second' });
+    w.files.set('other_20270101_000000.dump', { content: 'another database' });
+    const result = await restoreBackup({ user: 'admin@example.com' }, w.ctx);
+    expect(result.path).toBe(`${DIR}/app_20260102_000000_2.dump`);
+    expect(result.dryRun).toBe(false);
+    expect([...w.databases]).toEqual([['app', 'newest-same-second']]);
+    expect(w.events).toEqual([
+      'maintenance read-only',
+      `restore app_20260102_000000_2.dump -> ${SCRATCH}`,
+      'maintenance unavailable',
+      'drain',
+      `rename app -> ${ASIDE}`,
+      `rename ${SCRATCH} -> app`,
+      'reopen',
+      'migrate',
+      'maintenance normal',
+      `drop ${ASIDE}`,
+    ]);
+    expect(w.audits).toMatchObject([
+      {
+        action: 'restore',
+        outcome: 'succeeded',
+        user: 'admin@example.com',
+        file: 'app_20260102_000000_2.dump',
+      },
+    ]);
+    expect(w.logs.join('\n')).toContain("requested by 'admin@example.com'");
+    expect(w.metrics).toEqual({ succeeded: 1, failed: 0 });
+  });
+
+  it('keeps the old database under its aside name when keepOldDatabase is set', async () => {
+    const w = createFakeWorld();
+    w.settings.keepOldDatabase = true;
+    w.files.set('app_20260101_000000.dump', { content: 'new' });
+    await restoreBackup({ user: 'a' }, w.ctx);
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'new', [ASIDE]: 'old' });
+  });
+
+  it('restores a named file instead of the latest', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260101_000000.dump', { content: 'older' });
+    w.files.set('app_20260102_000000.dump', { content: 'newest' });
+    const result = await restoreBackup({ user: 'a', file: 'app_20260101_000000.dump' }, w.ctx);
+    expect(result.path).toBe(`${DIR}/app_20260101_000000.dump`);
+    expect(w.databases.get('app')).toBe('older');
+  });
+
+  it('dry run verifies and names the file, changes nothing, and is audited', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'newest' });
+    const result = await restoreBackup({ user: 'a', dryRun: true }, w.ctx);
+    expect(result).toMatchObject({
+      path: `${DIR}/app_20260102_000000.dump`,
+      dryRun: true,
+      metadata: { file: 'app_20260102_000000.dump' },
+    });
+    expect(w.events).toEqual([]);
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+    expect(w.audits).toMatchObject([{ action: 'restore-dry-run', outcome: 'succeeded' }]);
+  });
+
+  it('refuses the newest file when it fails verification, naming it and why, without falling back', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260101_000000.dump', { content: 'good older' });
+    w.files.set('app_20260102_000000.dump', {
+      content: 'x',
+      verification: { ok: false, reason: 'the checksum does not match.' },
+    });
+    const error = await restoreBackup({ user: 'a' }, w.ctx).catch((e: unknown) => e);
+    expect(isAppError(error) && error.code).toBe('BACKUP.VERIFICATION_FAILED');
+    expect((error as Error).message).toContain(`${DIR}/app_20260102_000000.dump`);
+    expect((error as Error).message).toContain('checksum does not match');
+    expect(w.events).toEqual([]);
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+    expect(w.audits).toMatchObject([{ outcome: 'refused', file: 'app_20260102_000000.dump' }]);
+  });
+
+  it('refuses a backup with a schema version newer than this server knows', async () => {
+    const w = createFakeWorld({ knownSchemaVersion: 2 });
+    w.files.set('app_20260102_000000.dump', {
+      content: 'x',
+      verification: { ok: true, metadata: metadataFor('app_20260102_000000.dump', { schemaVersion: 3 }) },
+    });
+    expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.SCHEMA_TOO_NEW');
+    expect(w.events).toEqual([]);
+  });
+
+  it('answers BACKUP.NONE_FOUND when there is no backup of this database', async () => {
+    const w = createFakeWorld();
+    w.files.set('other_20260102_000000.dump', { content: 'x' });
+    expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.NONE_FOUND');
+  });
+
+  it('refuses file names with paths or not following the naming pattern, before touching anything', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'x' });
+    for (const file of [
+      '../app_20260102_000000.dump',
+      '/etc/passwd',
+      'sub/app_20260102_000000.dump',
+      'app..dump',
+      'notes.txt',
+      '..',
+    ]) {
+      expect(await codeOf(restoreBackup({ user: 'a', file }, w.ctx))).toBe('BACKUP.BAD_FILE_NAME');
+    }
+    expect(await codeOf(restoreBackup({ user: 'a', file: 'app_20250102_000000.dump' }, w.ctx))).toBe(
+      'BACKUP.FILE_NOT_FOUND',
+    );
+    expect(w.events).toEqual([]);
+  });
+
+  it('answers BACKUP.BUSY while a backup or restore holds the lock', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'x' });
+    w.lockHeld.value = true;
+    expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.BUSY');
+    expect(w.events).toEqual([]);
+  });
+
+  it('needs the database_backup task', async () => {
+    const w = createFakeWorld();
+    w.ctx.settings = () => undefined;
+    expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.TASK_NOT_CONFIGURED');
+  });
+
+  it('refuses when the role may not create databases', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'x' });
+    w.ctx.admin.canCreateDatabases = async () => false;
+    expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.MISSING_PRIVILEGE');
+    expect(w.events).toEqual([]);
+  });
+
+  it('a failed scratch restore leaves the database untouched and the server back to normal', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'x' });
+    w.fail.restore = new Error('psql exited with code 3');
+    expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.RESTORE_FAILED');
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+    expect(w.phases).toEqual(['read-only', 'normal']);
+    expect(w.events).not.toContain('drain');
+    expect(w.audits).toMatchObject([{ outcome: 'failed' }]);
+    expect(w.metrics.failed).toBe(1);
+  });
+
+  for (const [step, expectedEvents] of [
+    ['renameAside', ['drain', `rename app -> ${ASIDE}`, 'reopen', `drop ${SCRATCH}`]],
+    [
+      'renameIn',
+      [
+        'drain',
+        `rename app -> ${ASIDE}`,
+        `rename ${SCRATCH} -> app`,
+        `rename ${ASIDE} -> app`,
+        'reopen',
+        `drop ${SCRATCH}`,
+      ],
+    ],
+    [
+      'migrate',
+      [
+        'drain',
+        `rename app -> ${ASIDE}`,
+        `rename ${SCRATCH} -> app`,
+        'reopen',
+        'migrate',
+        'drain',
+        `rename app -> ${SCRATCH}`,
+        `rename ${ASIDE} -> app`,
+        'reopen',
+        `drop ${SCRATCH}`,
+      ],
+    ],
+  ] as const) {
+    it(`a failure at ${step} puts the old database back and reopens the pool`, async () => {
+      const w = createFakeWorld();
+      w.files.set('app_20260102_000000.dump', { content: 'new' });
+      w.fail[step] = new Error(`${step} broke`);
+      expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.SWAP_FAILED');
+      expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+      const swap = w.events.slice(
+        w.events.indexOf('maintenance unavailable') + 1,
+        w.events.indexOf('maintenance normal'),
+      );
+      expect(swap).toEqual(expectedEvents);
+      expect(w.ctx.maintenance.get().phase).toBe('normal');
+    });
+  }
+
+  it('when putting back fails too, it says where the old database is and still ends in normal mode', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    w.fail.migrate = new Error('migration broke');
+    w.fail.renameBack = new Error('rename refused');
+    const error = await restoreBackup({ user: 'a' }, w.ctx).catch((e: unknown) => e);
+    expect(isAppError(error) && error.code).toBe('BACKUP.ROLLBACK_FAILED');
+    expect(isAppError(error) && error.suggestion).toContain(ASIDE);
+    expect(w.databases.get(ASIDE)).toBe('old');
+    expect(w.events.at(-2)).toBe('reopen');
+    expect(w.ctx.maintenance.get().phase).toBe('normal');
+  });
+
+  it('stops at each test hook phase in order', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    const seen: string[] = [];
+    await restoreBackup({ user: 'a' }, w.ctx, {
+      reached: async (phase) => {
+        seen.push(`${phase}:${[...w.databases.keys()].sort().join(',')}`);
+      },
+    });
+    expect(seen).toEqual(['scratch:app', `swap:${ASIDE},${SCRATCH}`, `swapped:app,${ASIDE}`]);
+  });
+});
+
+describe('restore database names', () => {
+  it('stamps in UTC as YYYYMMDDHHMMSS', () => {
+    expect(restoreStamp(new Date('2026-12-31T23:59:58.999Z'))).toBe('20261231235958');
+    expect(restoreDatabaseNames('db', new Date('2026-01-02T03:04:05Z'))).toEqual({
+      scratch: 'db_restore_20260102030405',
+      aside: 'db_pre_restore_20260102030405',
+    });
+  });
+
+  it('refuses database names that PostgreSQL would truncate', () => {
+    expect(() => restoreDatabaseNames('x'.repeat(36), new Date())).not.toThrow();
+    expect(() => restoreDatabaseNames('x'.repeat(37), new Date())).toThrow(/too long/);
+  });
+});
