@@ -1,0 +1,238 @@
+// In-memory fakes of the backup ports for handler unit tests (the real ones are tested in tests/integration/).
+import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type {
+  AuditRecord,
+  BackupEntry,
+  BackupMetadata,
+  BackupTrigger,
+  DatabaseAdmin,
+  Executor,
+  Logger,
+  Verification,
+} from '../../handlers/ports';
+
+export interface FakeFile {
+  metadata: BackupMetadata | null;
+  sizeBytes: number;
+  broken?: string; // verification fails with this reason
+}
+
+export class FakeExecutor implements Executor {
+  files = new Map<string, FakeFile>();
+  audits: AuditRecord[] = [];
+  dumps: string[] = [];
+  removed: string[] = [];
+  free = 10 * 1024 ** 3;
+  dumpError: Error | null = null;
+  auditError: Error | null = null;
+  /** Makes verification of files dumped from now on fail (a disk that corrupts writes). */
+  corruptNewDumps: string | null = null;
+  onDump: (() => Promise<void>) | null = null;
+
+  constructor(readonly directory = '/backups') {}
+
+  async probe() {
+    return {
+      pgDumpPath: null,
+      pgDumpVersion: null,
+      psqlPath: null,
+      createdbPath: null,
+      dropdbPath: null,
+      problems: [],
+    };
+  }
+  async dump(request: Parameters<Executor['dump']>[0]): Promise<BackupMetadata> {
+    this.dumps.push(request.file);
+    if (this.onDump) await this.onDump();
+    if (this.dumpError) throw this.dumpError;
+    const metadata: BackupMetadata = {
+      ...request.seed,
+      file: request.file,
+      sha256: 'ab'.repeat(32),
+      sizeBytes: 2048,
+      durationMs: 1500,
+      pgDumpVersion: '15.20',
+    };
+    this.files.set(request.file, {
+      metadata,
+      sizeBytes: 2048,
+      ...(this.corruptNewDumps ? { broken: this.corruptNewDumps } : {}),
+    });
+    return metadata;
+  }
+  async list(directory: string): Promise<BackupEntry[]> {
+    return [...this.files].map(([file, f]) => ({
+      file,
+      path: `${directory}/${file}`,
+      sizeBytes: f.sizeBytes,
+      metadata: f.metadata,
+    }));
+  }
+  async verify(_directory: string, file: string): Promise<Verification> {
+    const f = this.files.get(file);
+    if (!f) return { ok: false, reason: 'the file is missing' };
+    if (f.broken) return { ok: false, reason: f.broken };
+    if (!f.metadata) return { ok: false, reason: 'the metadata file is missing' };
+    return { ok: true, metadata: f.metadata };
+  }
+  async remove(_directory: string, file: string): Promise<void> {
+    this.removed.push(file);
+    this.files.delete(file);
+  }
+  async freeBytes(): Promise<number> {
+    return this.free;
+  }
+  async restore(): Promise<void> {
+    throw new Error('not used by these tests');
+  }
+  async appendAudit(_directory: string, record: AuditRecord): Promise<void> {
+    if (this.auditError) throw this.auditError;
+    this.audits.push(record);
+  }
+
+  /** A finished backup as an earlier run would have left it. */
+  addBackup(
+    file: string,
+    options: { broken?: string; trigger?: BackupTrigger; metadata?: boolean } = {},
+  ): void {
+    const metadata: BackupMetadata | null =
+      options.metadata === false
+        ? null
+        : {
+            format: 'bomnipotent-backup/1',
+            file,
+            sha256: 'cd'.repeat(32),
+            sizeBytes: 1000,
+            database: 'bomnipotent_db',
+            serverVersion: '15.20',
+            pgDumpVersion: '15.20',
+            schemaVersion: 2,
+            appVersion: '0.1.0',
+            startedAt: '2026-01-01T00:00:00.000Z',
+            durationMs: 1000,
+            trigger: options.trigger ?? 'scheduled',
+            user: null,
+          };
+    this.files.set(file, {
+      metadata,
+      sizeBytes: 1000,
+      ...(options.broken ? { broken: options.broken } : {}),
+    });
+  }
+}
+
+export class FakeAdmin implements DatabaseAdmin {
+  readonly databaseName = 'bomnipotent_db';
+  sizeBytes = 50 * 1024 * 1024;
+  lockHeld = false;
+  async serverVersion() {
+    return '15.20';
+  }
+  async databaseSizeBytes() {
+    return this.sizeBytes;
+  }
+  async schemaVersion() {
+    return 2;
+  }
+  async canCreateDatabases() {
+    return true;
+  }
+  async databaseExists() {
+    return true;
+  }
+  async listDatabases() {
+    return [];
+  }
+  async dropDatabase() {}
+  async renameDatabase() {}
+  async tryWithLock<T>(_name: string, fn: () => Promise<T>) {
+    if (this.lockHeld) return { acquired: false as const };
+    this.lockHeld = true;
+    try {
+      return { acquired: true as const, value: await fn() };
+    } finally {
+      this.lockHeld = false;
+    }
+  }
+}
+
+export class FakeMetrics {
+  succeeded: BackupMetadata[] = [];
+  failed: BackupTrigger[] = [];
+  restores = { succeeded: 0, failed: 0 };
+  backupSucceeded(metadata: BackupMetadata) {
+    this.succeeded.push(metadata);
+  }
+  backupFailed(trigger: BackupTrigger) {
+    this.failed.push(trigger);
+  }
+  restoreSucceeded() {
+    this.restores.succeeded += 1;
+  }
+  restoreFailed() {
+    this.restores.failed += 1;
+  }
+}
+
+export function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (message: string) => lines.push(`[${level}] ${message}`);
+  return {
+    lines,
+    error: at('ERROR'),
+    warn: at('WARN'),
+    info: at('INFO'),
+    debug: at('DEBUG'),
+    trace: at('TRACE'),
+  };
+}
+
+export function defaultSettings(overrides: Partial<BackupTaskSettings> = {}): BackupTaskSettings {
+  return {
+    directory: '/backups',
+    periodMs: 86_400_000,
+    scheduled: true,
+    keep: null,
+    keepOldDatabase: false,
+    verifyAfterBackup: true,
+    executor: { kind: 'local' },
+    ...overrides,
+  };
+}
+
+export interface FakeWorld {
+  ctx: BackupContext;
+  executor: FakeExecutor;
+  admin: FakeAdmin;
+  metrics: FakeMetrics;
+  logger: ReturnType<typeof recordingLogger>;
+  setNow(date: Date): void;
+}
+
+/** null: the database_backup task is not configured. */
+export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSettings()): FakeWorld {
+  const settings = taskSettings ?? undefined;
+  const executor = new FakeExecutor(settings?.directory);
+  const admin = new FakeAdmin();
+  const metrics = new FakeMetrics();
+  const logger = recordingLogger();
+  let now = new Date('2026-01-11T10:30:24Z');
+  const ctx: BackupContext = {
+    settings: () => settings,
+    executor: () => executor,
+    admin,
+    lifecycle: {
+      drainPool: async () => {},
+      reopenPool: async () => {},
+      migrate: async () => 2,
+      knownSchemaVersion: 2,
+    },
+    maintenance: { set: () => {}, get: () => ({ phase: 'normal', reason: '' }) },
+    metrics,
+    clock: { now: () => now },
+    logger,
+    appVersion: '0.1.0',
+  };
+  return { ctx, executor, admin, metrics, logger, setNow: (d) => (now = d) };
+}
