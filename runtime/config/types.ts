@@ -20,7 +20,11 @@ export interface Config {
   readonly tls: { readonly certificateChainPath: string; readonly secretKeyPath: string } | undefined;
   readonly log: { readonly level: LogLevel; readonly file: string | undefined };
   readonly user: { readonly tmpAdmin: string | undefined; readonly expirationPeriodMs: number };
-  readonly dosPrevention: { readonly limit: number; readonly periodMs: number; readonly newUserLimit: number };
+  readonly dosPrevention: {
+    readonly limit: number;
+    readonly periodMs: number;
+    readonly newUserLimit: number;
+  };
   /** Signed requests: how far a timestamp may be from the server's clock (and how long a signature is remembered). */
   readonly auth: { readonly signatureWindowMs: number };
   /** Every [[tasks]] entry; the backup task also appears, fully parsed, in databaseBackup. */

@@ -1,0 +1,126 @@
+// The composition root: builds the real ports from the configuration and one app around them.
+import type { Context } from 'hono';
+import type { Hono } from 'hono';
+import type { BackupContext } from '../handlers/backup/context';
+import type { ExecutorSettings } from '../handlers/backup/settings';
+import type { Clock, Executor } from '../handlers/ports';
+import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';
+import { createBackup } from '../handlers/backup/create-backup';
+import { checkFreshness } from '../handlers/backup/freshness';
+import { createApp } from './app';
+import { createAccountsModule } from './auth/module';
+import type { Config } from './config/types';
+import { createDatabaseAdmin } from './db/admin';
+import { createDbHandle, type DbHandle } from './db/handle';
+import { createDatabaseLifecycle } from './db/lifecycle';
+import { createTaskRunStore } from './db/task-runs';
+import { createLocalExecutor } from './executor/local';
+import { createSidecarExecutor } from './executor/sidecar-client';
+import type { AppEnv } from './http-env';
+import type { ServerLogger } from './logger';
+import { createMaintenanceMode } from './maintenance';
+import { createMetricsRegistry, type MetricsRegistry } from './metrics';
+
+export const APP_VERSION = '0.1.0';
+
+export interface ServerOptions {
+  config: () => Config;
+  dbUrl: string; // secret
+  logger: ServerLogger;
+  clock?: Clock;
+  /** The client's address for rate limiting; differs between Node and Lambda. */
+  addressOf: (c: Context<AppEnv>) => string;
+}
+
+export interface Server {
+  app: Hono<AppEnv>;
+  db: DbHandle;
+  backups: BackupContext;
+  metrics: MetricsRegistry;
+  tasks: ReadonlyMap<string, PeriodicTask>;
+  taskDeps: RunTaskDeps;
+  close(): Promise<void>;
+}
+
+export function buildServer(options: ServerOptions): Server {
+  const { config, dbUrl, logger } = options;
+  const clock = options.clock ?? { now: () => new Date() };
+  const db = createDbHandle(dbUrl);
+  const admin = createDatabaseAdmin({ url: dbUrl, logger });
+  const maintenance = createMaintenanceMode();
+  const metrics = createMetricsRegistry();
+  const executor = executorFor(dbUrl, logger);
+
+  const backups: BackupContext = {
+    settings: () => config().databaseBackup,
+    executor: () => executor(config().databaseBackup?.executor ?? { kind: 'local' }),
+    admin,
+    lifecycle: createDatabaseLifecycle({ db, logger }),
+    maintenance,
+    metrics,
+    clock,
+    logger,
+    appVersion: APP_VERSION,
+  };
+
+  const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });
+  const app = createApp({
+    logger,
+    health: {
+      pingDatabase: async () => {
+        await db.query('SELECT 1');
+        return true;
+      },
+    },
+    maintenance,
+    authenticate: accounts.authenticate,
+    accounts: accounts.routes,
+    backups: { ctx: backups, metrics },
+  });
+
+  const tasks = new Map<string, PeriodicTask>([
+    [
+      'database_backup',
+      {
+        name: 'database_backup',
+        run: async () => {
+          try {
+            await createBackup({ trigger: 'scheduled', user: null }, backups);
+          } finally {
+            await checkFreshness(backups).catch(() => null);
+          }
+        },
+      },
+    ],
+  ]);
+  const taskDeps: RunTaskDeps = { runs: createTaskRunStore(db), admin, clock, logger };
+
+  return {
+    app,
+    db,
+    backups,
+    metrics,
+    tasks,
+    taskDeps,
+    async close() {
+      await db.close();
+      await admin.close?.();
+    },
+  };
+}
+
+/** One executor per distinct setting, so a hot reload that switches to a sidecar takes effect. */
+function executorFor(dbUrl: string, logger: ServerLogger): (settings: ExecutorSettings) => Executor {
+  let cached: { key: string; executor: Executor } | undefined;
+  return (settings) => {
+    const key = settings.kind === 'local' ? 'local' : `sidecar ${settings.url} ${settings.token}`;
+    if (cached?.key !== key) {
+      const executor =
+        settings.kind === 'local'
+          ? createLocalExecutor({ dbUrl, logger })
+          : createSidecarExecutor({ url: settings.url, token: settings.token });
+      cached = { key, executor };
+    }
+    return cached.executor;
+  };
+}

@@ -1,0 +1,53 @@
+// What the server does once before serving, for every runtime: database ready, crash recovery, migrations, checks.
+import { recoverInterruptedRestore } from '../handlers/backup/recover';
+import { checkTmpAdmin } from './auth/module';
+import type { Config } from './config/types';
+import { urlForDatabase } from './db/admin';
+import { migrate } from './db/migrate';
+import { waitForDatabase, type WaitOptions } from './db/wait';
+import type { Server } from './deps';
+import type { ServerLogger } from './logger';
+
+export async function prepareDatabase(
+  server: Server,
+  config: Config,
+  logger: ServerLogger,
+  options: { wait?: WaitOptions; probeTools?: boolean } = {},
+): Promise<void> {
+  // The maintenance database first: a restore killed mid-swap may have left the server's own database renamed aside.
+  await waitForDatabase(urlForDatabase(server.db.url, 'postgres'), logger, options.wait);
+  await recoverInterruptedRestore(server.backups);
+  const version = await migrate(server.db.pool(), logger);
+  logger.info(`Database schema is at version ${version}.`);
+  await checkTmpAdmin(config, server.db);
+  if (config.user.tmpAdmin) {
+    logger.warn(
+      `[user] tmp_admin is set to '${config.user.tmpAdmin}': remove it once that user holds the admin role.`,
+    );
+  }
+  if (options.probeTools !== false && config.databaseBackup) await checkBackupTools(server, logger);
+}
+
+/** Each problem is logged once at start, with what to do; the server still starts (reads work without the tools). */
+async function checkBackupTools(server: Server, logger: ServerLogger): Promise<void> {
+  const { admin } = server.backups;
+  try {
+    const serverVersion = await admin.serverVersion();
+    const major = Number.parseInt(serverVersion, 10);
+    const report = await server.backups.executor().probe(major);
+    for (const problem of report.problems) logger.warn(problem);
+    if (report.problems.length === 0) {
+      logger.info(`Backup tools: pg_dump ${report.pgDumpVersion ?? '?'} for PostgreSQL ${serverVersion}.`);
+    }
+    if (!(await admin.canCreateDatabases())) {
+      logger.warn(
+        `The database role may not create databases: backups work, but a complete restore needs CREATEDB ` +
+          `(ALTER ROLE <role> CREATEDB) and ownership of '${admin.databaseName}'.`,
+      );
+    }
+  } catch (error) {
+    logger.warn(
+      `Could not check the backup tools: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
