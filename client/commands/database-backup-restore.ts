@@ -1,5 +1,38 @@
-// `database-backup completely-restore`. A stub: owned and replaced by the restore work.
+// `database-backup completely-restore [--dry-run] [--file <name>]`: replaces the server's database with a backup.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 
-export function registerRestoreCommand(_backupCommand: Command, _ctx: ClientContext): void {}
+interface RestoreAnswer {
+  path: string;
+  dryRun: boolean;
+}
+
+export function registerRestoreCommand(backupCommand: Command, ctx: ClientContext): void {
+  // No short alias, on purpose: this replaces the whole database.
+  backupCommand
+    .command('completely-restore')
+    .description('Replace the whole database with the latest backup (admin only; destructive)')
+    .option('--dry-run', 'verify the backup that would be restored and change nothing')
+    .option(
+      '--file <name>',
+      'restore this backup file (a bare name from `database-backup list`) instead of the latest',
+    )
+    .action(
+      ctx.action(async (options: { dryRun?: boolean; file?: string }) => {
+        const body = {
+          ...(options.file === undefined ? {} : { file: options.file }),
+          ...(options.dryRun ? { dryRun: true } : {}),
+        };
+        const response = await ctx.api().request('POST', '/database-backup/restore', body);
+        const answer = response.json as RestoreAnswer;
+        ctx
+          .out()
+          .result(
+            response,
+            answer.dryRun
+              ? `Dry run: backup '${answer.path}' verifies and would be restored; nothing was changed.`
+              : `Successfully restored database from backup '${answer.path}'.`,
+          );
+      }),
+    );
+}
