@@ -1,0 +1,151 @@
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../client/program';
+
+const BASE = 'http://bomnipotent.test';
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+const metadata = {
+  format: 'bomnipotent-backup/1',
+  file: 'bomnipotent_db_20260111_103024.dump',
+  sha256: 'ab'.repeat(32),
+  sizeBytes: 2048,
+  database: 'bomnipotent_db',
+  serverVersion: '15.20',
+  pgDumpVersion: '15.20',
+  schemaVersion: 2,
+  appVersion: '0.1.0',
+  startedAt: '2026-01-11T10:30:24.000Z',
+  durationMs: 1500,
+  trigger: 'manual',
+  user: 'admin@example.com',
+  path: '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump',
+};
+
+async function run(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  let exitCode = 0;
+  const program = buildProgram({
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: { XDG_CONFIG_HOME: '/nonexistent-bomnipotent-test' },
+    setExitCode: (c) => (exitCode = c),
+  });
+  await program.parseAsync(['node', 'bomnipotent_client', '-d', BASE, ...args]);
+  return { stdout, stderr, exitCode };
+}
+
+describe('database-backup create', () => {
+  it('prints the exact success line with the absolute path on the server', async () => {
+    server.use(http.post(`${BASE}/database-backup`, () => HttpResponse.json(metadata, { status: 201 })));
+    const result = await run('database-backup', 'create');
+    expect(result.stdout).toBe(
+      "[INFO] Successfully stored database backup under '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump'.\n",
+    );
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('prints the metadata as JSON in raw mode', async () => {
+    server.use(http.post(`${BASE}/database-backup`, () => HttpResponse.json(metadata, { status: 201 })));
+    const result = await run('-o', 'raw', 'database-backup', 'create');
+    expect(JSON.parse(result.stdout)).toEqual(metadata);
+  });
+
+  it('prints only the status code in code mode', async () => {
+    server.use(http.post(`${BASE}/database-backup`, () => HttpResponse.json(metadata, { status: 201 })));
+    expect((await run('-o', 'code', 'database-backup', 'create')).stdout).toBe('201');
+  });
+
+  it('prints the server message and suggestion and exits 1 on an error', async () => {
+    server.use(
+      http.post(`${BASE}/database-backup`, () =>
+        HttpResponse.json(
+          {
+            code: 'BACKUP.TASK_NOT_CONFIGURED',
+            status: 500,
+            detail: 'The database_backup task is not configured, so the server has no backup directory.',
+            suggestion: 'Add this section to the server\'s config.toml:\n[[tasks]]\nname = "database_backup"',
+          },
+          { status: 500, headers: { 'content-type': 'application/problem+json' } },
+        ),
+      ),
+    );
+    const result = await run('database-backup', 'create');
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(
+      '[ERROR] The database_backup task is not configured, so the server has no backup directory.\n',
+    );
+    expect(result.stderr).toContain('name = "database_backup"');
+  });
+});
+
+describe('database-backup list', () => {
+  const backups = [
+    {
+      file: 'bomnipotent_db_20260111_103024.dump',
+      path: '/b/bomnipotent_db_20260111_103024.dump',
+      takenAt: '2026-01-11T10:30:24.000Z',
+      sizeBytes: 2048,
+      trigger: 'manual',
+      user: 'admin@example.com',
+      verified: true,
+    },
+    {
+      file: 'bomnipotent_db_20260110_000000.dump',
+      path: '/b/bomnipotent_db_20260110_000000.dump',
+      takenAt: '2026-01-10T00:00:00.000Z',
+      sizeBytes: 3 * 1024 * 1024,
+      trigger: 'scheduled',
+      user: null,
+      verified: false,
+      problem: 'checksum mismatch',
+    },
+  ];
+
+  it('prints a table in normal mode', async () => {
+    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups })));
+    const result = await run('database-backup', 'list');
+    expect(result.stdout).toBe(
+      [
+        '[INFO] Found 2 database backup(s), newest first:',
+        'TIME (UTC)           FILE                                 SIZE    TRIGGER    VERIFIED',
+        '2026-01-11 10:30:24  bomnipotent_db_20260111_103024.dump  2.0 KB  manual     ✓',
+        '2026-01-10 00:00:00  bomnipotent_db_20260110_000000.dump  3.0 MB  scheduled  ✗ checksum mismatch',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('prints the JSON body in raw mode', async () => {
+    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups })));
+    const result = await run('-o', 'raw', 'database-backup', 'list');
+    expect(JSON.parse(result.stdout)).toEqual({ backups });
+  });
+
+  it('says so when there are no backups', async () => {
+    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups: [] })));
+    expect((await run('database-backup', 'list')).stdout).toBe(
+      '[INFO] No database backups on the server yet.\n',
+    );
+  });
+
+  it('prints a refusal for a non-admin', async () => {
+    server.use(
+      http.get(`${BASE}/database-backups`, () =>
+        HttpResponse.json(
+          { code: 'AUTH.ADMIN_REQUIRED', status: 403, detail: "User 'bob' does not hold the admin role." },
+          { status: 403 },
+        ),
+      ),
+    );
+    const result = await run('database-backup', 'list');
+    expect(result.stderr).toBe("[ERROR] User 'bob' does not hold the admin role.\n");
+    expect(result.exitCode).toBe(1);
+  });
+});
