@@ -1,7 +1,8 @@
 // Every schema migration, in order. Append new ones; never edit or reorder a released one.
 import type { Migration } from './types';
 import { core } from './001-core';
+import { accounts } from './002-accounts';
 
-export const MIGRATIONS: readonly Migration[] = [core];
+export const MIGRATIONS: readonly Migration[] = [core, accounts];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,0 +1,145 @@
+// Establishes who signed a request: headers, time window, the user's valid keys, status, replay; or 401 saying why.
+import { createHash, createPublicKey, verify } from 'node:crypto';
+import { AppError } from '../errors';
+import {
+  bodyDigest,
+  canonicalString,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  HEADER_USER,
+  parseTimestamp,
+} from './canonical';
+import type { AccountDeps } from './deps';
+import { normalizeUserName } from './names';
+import { ADMIN_ROLE, PERMISSIONS } from './permissions';
+import type { Principal } from './principal';
+import type { StoredKey } from './ports';
+
+export interface SignedRequest {
+  method: string;
+  pathAndQuery: string;
+  user: string | undefined;
+  timestamp: string | undefined;
+  signature: string | undefined;
+  body: Uint8Array;
+}
+
+function refuse(code: string, message: string, suggestion?: string): AppError {
+  return new AppError(code, 'unauthenticated', message, suggestion === undefined ? {} : { suggestion });
+}
+
+function verifies(key: StoredKey, data: Buffer, signature: Buffer): boolean {
+  try {
+    return verify(null, data, createPublicKey(key.publicKeyPem), signature);
+  } catch {
+    return false;
+  }
+}
+
+/** undefined when the request carries no signature headers at all (route guards then decide); a Principal or a 401. */
+export async function authenticateRequest(
+  request: SignedRequest,
+  deps: AccountDeps,
+): Promise<Principal | undefined> {
+  const { user, timestamp, signature } = request;
+  if (user === undefined && timestamp === undefined && signature === undefined) return undefined;
+  if (!user || !timestamp || !signature) {
+    throw refuse(
+      'AUTH.SIGNATURE_INCOMPLETE',
+      `A signed request needs all three headers ${HEADER_USER}, ${HEADER_TIMESTAMP} and ${HEADER_SIGNATURE}.`,
+    );
+  }
+  const settings = deps.settings();
+  const at = parseTimestamp(timestamp);
+  if (at === null)
+    throw refuse(
+      'AUTH.TIMESTAMP_INVALID',
+      `The timestamp '${timestamp.slice(0, 40)}' is neither RFC 3339 nor epoch milliseconds.`,
+    );
+  const now = deps.clock.now().getTime();
+  const window = settings.signatureWindowMs;
+  const clockHint = "Check the clock of the client's machine (and the server's).";
+  if (at < now - window)
+    throw refuse(
+      'AUTH.TIMESTAMP_EXPIRED',
+      `The request's timestamp is more than ${window / 1000} s in the past.`,
+      clockHint,
+    );
+  if (at > now + window)
+    throw refuse(
+      'AUTH.TIMESTAMP_FUTURE',
+      `The request's timestamp is more than ${window / 1000} s in the future.`,
+      clockHint,
+    );
+
+  const name = normalizeUserName(user);
+  const stored = await deps.store.findUser(name);
+  // The same answer for an unknown user and a wrong key would hide less than it seems: user requests are open anyway.
+  if (!stored)
+    throw refuse(
+      'AUTH.USER_UNKNOWN',
+      `There is no user '${name}'.`,
+      'Request an account with `bomnipotent_client user request <email>`.',
+    );
+
+  const data = Buffer.from(
+    canonicalString({
+      method: request.method,
+      pathAndQuery: request.pathAndQuery,
+      user,
+      timestamp,
+      bodySha256: bodyDigest(request.body),
+    }),
+  );
+  const signatureBytes = Buffer.from(signature, 'base64');
+  const keys = await deps.store.keysOf(name);
+  const matching = keys.filter((key) => verifies(key, data, signatureBytes));
+  const valid = matching.find((key) => key.revokedAt === null && key.expiresAt.getTime() > now);
+  if (!valid) {
+    if (matching.some((key) => key.revokedAt !== null))
+      throw refuse('AUTH.KEY_REVOKED', `The key that signed this request for '${name}' has been revoked.`);
+    if (matching.length > 0)
+      throw refuse(
+        'AUTH.KEY_EXPIRED',
+        `The key that signed this request for '${name}' has expired.`,
+        'Ask a user manager for a new key.',
+      );
+    throw refuse(
+      'AUTH.SIGNATURE_INVALID',
+      `The signature does not match this request and any valid key of '${name}'.`,
+      'Check --user and --secret-key; a proxy that rewrites the path, query or body also breaks the signature.',
+    );
+  }
+
+  const isTmpAdmin = settings.tmpAdmin !== undefined && settings.tmpAdmin === name;
+  if (!isTmpAdmin && stored.status === 'DENIED')
+    throw refuse('AUTH.USER_DENIED', `The request of user '${name}' was denied.`);
+  if (!isTmpAdmin && stored.status === 'REQUESTED') {
+    throw refuse(
+      'AUTH.USER_NOT_APPROVED',
+      `The user '${name}' has not been approved yet.`,
+      'Ask a user manager to approve the request.',
+    );
+  }
+
+  // Last, so that forged or refused requests never fill the table; the insert is atomic across replicas.
+  const digest = createHash('sha256').update(signatureBytes).digest('hex');
+  if (!(await deps.store.rememberSignature(digest, new Date(at + window)))) {
+    throw refuse(
+      'AUTH.REPLAYED',
+      'This signature has been used before: the request is a replay.',
+      'Sign every request anew.',
+    );
+  }
+
+  const roles = await deps.store.rolesOf(name);
+  const isAdmin = isTmpAdmin || roles.includes(ADMIN_ROLE);
+  if (isTmpAdmin) {
+    deps.logger.warn(
+      `User '${name}' acts with admin powers as [user] tmp_admin (status ${stored.status}). ` +
+        'Approve them, give them the admin role, then remove tmp_admin from the configuration.',
+    );
+  }
+  const permissions = isAdmin ? [...PERMISSIONS] : await deps.store.permissionsOf(roles);
+  return { name, roles, permissions: new Set(permissions), isAdmin };
+}

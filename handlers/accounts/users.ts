@@ -1,0 +1,97 @@
+// user request / approve / deny / list: the user-management use cases.
+import { AppError } from '../errors';
+import type { AccountDeps } from './deps';
+import { normalizeUserName } from './names';
+import type { Principal } from './principal';
+import type { UserKind, UserStatus, UserSummary } from './ports';
+import { ADMIN_ROLE } from './permissions';
+import { normalizePublicKey } from './public-key';
+
+export interface RequestUserInput {
+  user: string;
+  publicKey: string;
+  robot: boolean;
+}
+
+export interface RequestUserResult {
+  user: string;
+  status: UserStatus;
+  kind: UserKind;
+  keyExpiresAt: string;
+}
+
+export async function requestUser(input: RequestUserInput, deps: AccountDeps): Promise<RequestUserResult> {
+  const name = normalizeUserName(input.user);
+  const settings = deps.settings();
+  if (settings.tmpAdmin !== undefined && settings.tmpAdmin === name) {
+    // Otherwise anyone could add a key of their own to the account that holds admin powers.
+    throw new AppError(
+      'USER.TMP_ADMIN_REQUEST',
+      'conflict',
+      `New requests for '${name}' are refused while it is the server's tmp_admin.`,
+      {
+        suggestion: 'Remove [user] tmp_admin from the server configuration first.',
+      },
+    );
+  }
+  const publicKeyPem = normalizePublicKey(input.publicKey);
+  const now = deps.clock.now();
+  const expiresAt = new Date(now.getTime() + settings.expirationPeriodMs);
+  const kind: UserKind = input.robot ? 'robot' : 'human';
+  const outcome = await deps.store.createUser({ name, kind, publicKeyPem, now, expiresAt });
+  if (outcome === 'exists') {
+    throw new AppError('USER.EXISTS', 'conflict', `The user '${name}' already exists.`, {
+      suggestion: 'Choose another name, or ask a user manager about the existing account.',
+    });
+  }
+  deps.logger.info(`Received a request for new ${kind} user '${name}'.`);
+  return { user: name, status: 'REQUESTED', kind, keyExpiresAt: expiresAt.toISOString() };
+}
+
+export async function setUserStatus(
+  input: { user: string; status: 'APPROVED' | 'DENIED' },
+  principal: Principal,
+  deps: AccountDeps,
+): Promise<{ user: string; status: UserStatus }> {
+  const name = normalizeUserName(input.user);
+  const user = await deps.store.findUser(name);
+  if (!user) throw unknownUser(name);
+  if (!principal.isAdmin && (await deps.store.rolesOf(name)).includes(ADMIN_ROLE)) {
+    // A user manager must not be able to lock out (or let back in) an administrator.
+    throw new AppError(
+      'USER.ADMIN_PROTECTED',
+      'forbidden',
+      `Only an admin may change the status of the admin '${name}'.`,
+    );
+  }
+  if (user.status !== input.status) await deps.store.setStatus(name, input.status, deps.clock.now());
+  deps.logger.info(`User '${principal.name}' set the status of '${name}' to ${input.status}.`);
+  return { user: name, status: input.status };
+}
+
+export interface UserListEntry {
+  user: string;
+  status: UserStatus;
+  kind: UserKind;
+  roles: string[];
+  keyExpiresAt: string | null;
+  createdAt: string;
+}
+
+export async function listUsers(deps: AccountDeps): Promise<UserListEntry[]> {
+  const users = await deps.store.listUsers();
+  return users.map((u: UserSummary) => ({
+    user: u.name,
+    status: u.status,
+    kind: u.kind,
+    roles: u.roles,
+    keyExpiresAt: u.keyExpiresAt ? u.keyExpiresAt.toISOString() : null,
+    createdAt: u.createdAt.toISOString(),
+  }));
+}
+
+export function unknownUser(name: string): AppError {
+  return new AppError('USER.UNKNOWN', 'not_found', `There is no user '${name}'.`, {
+    suggestion: 'Check the name with `bomnipotent_client user list`.',
+  });
+}

@@ -1,0 +1,126 @@
+// The AccountStore port on PostgreSQL, always through the DbHandle (a restore swaps the pool underneath).
+import type {
+  AccountStore,
+  StoredKey,
+  StoredUser,
+  UserKind,
+  UserStatus,
+} from '../../handlers/accounts/ports';
+import type { DbHandle } from './handle';
+
+interface UserRow {
+  name: string;
+  status: UserStatus;
+  kind: UserKind;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toUser = (r: UserRow): StoredUser => ({
+  name: r.name,
+  status: r.status,
+  kind: r.kind,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export function createAccountStore(db: DbHandle): AccountStore {
+  return {
+    async findUser(name) {
+      const { rows } = await db.query<UserRow>(
+        'SELECT name, status, kind, created_at, updated_at FROM users WHERE name = $1',
+        [name],
+      );
+      return rows[0] ? toUser(rows[0]) : null;
+    },
+    async keysOf(name) {
+      const { rows } = await db.query<{
+        id: string;
+        public_key: string;
+        created_at: Date;
+        expires_at: Date;
+        revoked_at: Date | null;
+      }>(
+        'SELECT id, public_key, created_at, expires_at, revoked_at FROM user_keys WHERE user_name = $1 ORDER BY id',
+        [name],
+      );
+      return rows.map((r): StoredKey => ({
+        id: Number(r.id),
+        publicKeyPem: r.public_key,
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        revokedAt: r.revoked_at,
+      }));
+    },
+    async createUser({ name, kind, publicKeyPem, now, expiresAt }) {
+      return db.transaction(async (client) => {
+        const inserted = await client.query(
+          `INSERT INTO users (name, status, kind, created_at, updated_at) VALUES ($1, 'REQUESTED', $2, $3, $3)
+           ON CONFLICT (name) DO NOTHING`,
+          [name, kind, now],
+        );
+        if (inserted.rowCount === 0) return 'exists';
+        await client.query(
+          'INSERT INTO user_keys (user_name, public_key, created_at, expires_at) VALUES ($1, $2, $3, $4)',
+          [name, publicKeyPem, now, expiresAt],
+        );
+        return 'created';
+      });
+    },
+    async setStatus(name, status, now) {
+      await db.query('UPDATE users SET status = $2, updated_at = $3 WHERE name = $1', [name, status, now]);
+    },
+    async listUsers() {
+      const { rows } = await db.query<UserRow & { roles: string[]; key_expires_at: Date | null }>(
+        `SELECT u.name, u.status, u.kind, u.created_at, u.updated_at,
+                COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_name = u.name), '{}') AS roles,
+                (SELECT max(k.expires_at) FROM user_keys k WHERE k.user_name = u.name AND k.revoked_at IS NULL) AS key_expires_at
+         FROM users u ORDER BY u.name`,
+      );
+      return rows.map((r) => ({ ...toUser(r), roles: r.roles, keyExpiresAt: r.key_expires_at }));
+    },
+    async rolesOf(name) {
+      const { rows } = await db.query<{ role: string }>(
+        'SELECT role FROM user_roles WHERE user_name = $1 ORDER BY role',
+        [name],
+      );
+      return rows.map((r) => r.role);
+    },
+    async permissionsOf(roles) {
+      if (roles.length === 0) return [];
+      const { rows } = await db.query<{ permission: string }>(
+        'SELECT DISTINCT permission FROM role_permissions WHERE role = ANY($1::text[]) ORDER BY permission',
+        [roles],
+      );
+      return rows.map((r) => r.permission);
+    },
+    async roleExists(role) {
+      const { rowCount } = await db.query('SELECT 1 FROM roles WHERE name = $1', [role]);
+      return (rowCount ?? 0) > 0;
+    },
+    async addRole(name, role) {
+      const { rowCount } = await db.query(
+        'INSERT INTO user_roles (user_name, role) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [name, role],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+    async removeRole(name, role) {
+      const { rowCount } = await db.query('DELETE FROM user_roles WHERE user_name = $1 AND role = $2', [
+        name,
+        role,
+      ]);
+      return (rowCount ?? 0) > 0;
+    },
+    async rememberSignature(digest, expiresAt) {
+      const { rowCount } = await db.query(
+        'INSERT INTO seen_signatures (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING',
+        [digest, expiresAt],
+      );
+      return (rowCount ?? 0) > 0;
+    },
+    async forgetSignaturesBefore(now) {
+      await db.query('DELETE FROM seen_signatures WHERE expires_at < $1', [now]);
+    },
+  };
+}
