@@ -5,12 +5,16 @@ import { ApiError, createApiClient, normalizeBaseUrl, type ApiClient } from './a
 import { createOutput, type Output } from './output';
 import { mergeOptions, type GlobalOptions } from './options';
 import { readSession } from './session';
+import { existingDefaultSecretKey } from './keys';
 
 export interface ClientContext {
   /** Global options of this call merged over the stored session. */
   options(): GlobalOptions;
   baseUrl(): string;
-  api(): ApiClient;
+  /** unsigned: for calls by someone who has no approved key yet (user request). */
+  api(options?: { unsigned?: boolean }): ApiClient;
+  /** The environment the client runs in (config folder location). */
+  readonly env: NodeJS.ProcessEnv;
   out(): Output;
   /** Wraps a command action: prints errors through the output and sets the exit code. */
   action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void>;
@@ -45,17 +49,20 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
     }
     return output;
   };
-  const api = () => {
+  const api = (apiOptions: { unsigned?: boolean } = {}) => {
     const o = options();
     let secretKeyPem: string | undefined;
-    if (o.secretKey) {
+    // --user alone signs with the key `user request` made in the config folder.
+    const secretKey = o.secretKey ?? (o.user ? existingDefaultSecretKey(env) : undefined);
+    if (secretKey && !apiOptions.unsigned) {
       try {
-        secretKeyPem = readFileSync(o.secretKey, 'utf8');
+        secretKeyPem = readFileSync(secretKey, 'utf8');
       } catch {
-        throw new Error(`Cannot read the secret key "${o.secretKey}": check --secret-key.`);
+        throw new Error(`Cannot read the secret key "${secretKey}": check --secret-key.`);
       }
     }
-    return createApiClient({ baseUrl: baseUrl(), user: o.user, secretKeyPem }, ctxOptions.fetch ?? fetch);
+    const user = apiOptions.unsigned ? undefined : o.user;
+    return createApiClient({ baseUrl: baseUrl(), user, secretKeyPem }, ctxOptions.fetch ?? fetch);
   };
 
   const action =
@@ -93,5 +100,5 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
     setExitCode(1);
   };
 
-  return { options, baseUrl, api, out, action };
+  return { options, baseUrl, api, out, action, env };
 }

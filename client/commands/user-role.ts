@@ -1,0 +1,32 @@
+// `user-role add|remove <email> <role>`: give or take a role (needs ROLE_MANAGEMENT; the admin role needs an admin).
+import type { Command } from 'commander';
+import type { ClientContext } from '../context';
+
+export function registerUserRoleCommands(program: Command, ctx: ClientContext): void {
+  const userRole = program.command('user-role').description('Give roles to users or take them away');
+  userRole
+    .command('add')
+    .description('Give a role to a user')
+    .argument('<email>', 'the user')
+    .argument('<role>', 'the role, e.g. user_manager or admin')
+    .action(
+      ctx.action(async (email: string, role: string) => {
+        const response = await ctx
+          .api()
+          .request('POST', `/users/${encodeURIComponent(email)}/roles`, { role });
+        ctx.out().result(response, `Added role '${role}' to user '${email}'.`);
+      }),
+    );
+  userRole
+    .command('remove')
+    .description('Take a role from a user')
+    .argument('<email>', 'the user')
+    .argument('<role>', 'the role')
+    .action(
+      ctx.action(async (email: string, role: string) => {
+        const path = `/users/${encodeURIComponent(email)}/roles/${encodeURIComponent(role)}`;
+        const response = await ctx.api().request('DELETE', path);
+        ctx.out().result(response, `Removed role '${role}' from user '${email}'.`);
+      }),
+    );
+}

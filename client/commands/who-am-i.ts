@@ -1,0 +1,17 @@
+// `who-am-i` (alias `whoami`): which user the server takes the signed request for.
+import type { Command } from 'commander';
+import type { ClientContext } from '../context';
+
+export function registerWhoAmICommand(program: Command, ctx: ClientContext): void {
+  program
+    .command('who-am-i')
+    .alias('whoami')
+    .description('Show which user the server treats you as')
+    .action(
+      ctx.action(async () => {
+        const response = await ctx.api().request('GET', '/who-am-i');
+        const { user } = response.json as { user: string };
+        ctx.out().result(response, `The server at ${ctx.baseUrl()} treats you as '${user}'.`);
+      }),
+    );
+}
