@@ -1,0 +1,317 @@
+// The executor sidecar's HTTP app: the backup and restore operations of the Executor port, nothing else, behind a token.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { resolve } from 'node:path';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { isBackupFileName } from '../../handlers/backup/naming';
+import { AppError, isAppError } from '../../handlers/errors';
+import type { Executor, Logger } from '../../handlers/ports';
+import { statusOf } from '../app';
+import { maskSecrets } from '../mask';
+import {
+  NDJSON,
+  PROBLEM_JSON,
+  SIDECAR_ROUTES,
+  type SidecarLine,
+  type SidecarOperation,
+  type SidecarProblem,
+} from './sidecar-protocol';
+import { sidecarBodies } from './sidecar-schemas';
+
+export const SIDECAR_MAX_BODY_BYTES = 64 * 1024;
+export const MIN_TOKEN_LENGTH = 16;
+const DEFAULT_HEARTBEAT_MS = 15_000;
+
+export interface SidecarAppOptions {
+  executor: Executor;
+  token: string;
+  logger: Logger;
+  /** The one backup directory this sidecar serves; a request naming any other is refused. */
+  allowedDirectory: string;
+  /** The database the sidecar's credentials are for: a restore may only create databases named `<database>_...`. */
+  database?: string;
+  /** Aborted when the sidecar shuts down: running dumps and restores stop and clean up after themselves. */
+  shutdownSignal?: AbortSignal;
+  /** How often a running operation writes a heartbeat line (default 15 s). */
+  heartbeatMs?: number;
+}
+
+type Bodies = { [K in SidecarOperation]: z.output<(typeof sidecarBodies)[K]> };
+type Runner<K extends SidecarOperation> = (body: Bodies[K], signal: AbortSignal) => Promise<unknown>;
+
+export function createSidecarApp(options: SidecarAppOptions): Hono {
+  if (options.token.length < MIN_TOKEN_LENGTH) {
+    throw new Error(`The executor sidecar's token must have at least ${MIN_TOKEN_LENGTH} characters.`);
+  }
+  const { executor, logger } = options;
+  const directory = resolve(options.allowedDirectory);
+  const expectedDigest = digest(options.token);
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const app = new Hono();
+
+  // Open on purpose: container health checks need no secret, and it runs nothing.
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: SIDECAR_MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(
+          'EXECUTOR.SIDECAR_BODY_TOO_LARGE',
+          'too_large',
+          `The request body exceeds ${SIDECAR_MAX_BODY_BYTES} bytes.`,
+        );
+      },
+    }),
+  );
+  app.use('/v1/*', async (c, next) => {
+    if (!bearerMatches(c.req.header('authorization'), expectedDigest)) {
+      logger.warn(`Executor sidecar: refused ${c.req.method} ${c.req.path}: missing or wrong token.`);
+      throw new AppError(
+        'EXECUTOR.SIDECAR_TOKEN_REFUSED',
+        'unauthenticated',
+        'The executor sidecar refused the request: missing or wrong token.',
+        {
+          suggestion:
+            "Give the server's executor_token the same value as the sidecar's BOMNIPOTENT_EXECUTOR_TOKEN.",
+        },
+      );
+    }
+    await next();
+  });
+
+  const checkDirectory = (requested: string) => {
+    if (resolve(requested) !== directory) {
+      throw new AppError(
+        'EXECUTOR.SIDECAR_DIRECTORY_REFUSED',
+        'forbidden',
+        `The executor sidecar serves only the backup directory '${directory}', not '${requested}'.`,
+        {
+          suggestion:
+            "Make the database_backup task's directory the same path as the sidecar's BOMNIPOTENT_EXECUTOR_DIRECTORY.",
+        },
+      );
+    }
+  };
+  const checkFile = (file: string) => {
+    if (!isBackupFileName(file)) {
+      throw new AppError(
+        'EXECUTOR.SIDECAR_FILE_REFUSED',
+        'invalid',
+        `'${file}' is not the name of a backup file.`,
+        {
+          suggestion: 'Backup files are named <database>_<YYYYMMDD_HHMMSS>.dump.',
+        },
+      );
+    }
+  };
+  const checkTarget = (target: string) => {
+    if (options.database !== undefined && !target.startsWith(`${options.database}_`)) {
+      throw new AppError(
+        'EXECUTOR.SIDECAR_DATABASE_REFUSED',
+        'forbidden',
+        `The executor sidecar restores only into databases named '${options.database}_...', not '${target}'.`,
+      );
+    }
+  };
+
+  const register = <K extends SidecarOperation>(
+    operation: K,
+    describe: (body: Bodies[K]) => string,
+    run: Runner<K>,
+  ) => {
+    app.post(SIDECAR_ROUTES[operation], async (c) => {
+      const body = await readBody(c, operation);
+      if ('directory' in body) checkDirectory(body.directory);
+      if ('file' in body) checkFile(body.file);
+      if ('targetDatabase' in body) checkTarget(body.targetDatabase);
+      return streamOperation(c, describe(body), (signal) => run(body, signal));
+    });
+  };
+
+  register(
+    'probe',
+    (b) => `probe for PostgreSQL ${b.serverMajor}`,
+    (b) => executor.probe(b.serverMajor),
+  );
+  register(
+    'dump',
+    (b) => `dump into ${b.file}`,
+    (b, signal) => executor.dump({ ...b, signal }),
+  );
+  register(
+    'list',
+    () => 'list',
+    (b) => executor.list(b.directory),
+  );
+  register(
+    'verify',
+    (b) => `verify of ${b.file}`,
+    (b) => executor.verify(b.directory, b.file),
+  );
+  register(
+    'remove',
+    (b) => `removal of ${b.file}`,
+    (b) => executor.remove(b.directory, b.file).then(() => null),
+  );
+  register(
+    'freeBytes',
+    () => 'free space check',
+    (b) => executor.freeBytes(b.directory),
+  );
+  register(
+    'restore',
+    (b) => `restore of ${b.file} into ${b.targetDatabase}`,
+    (b, signal) => executor.restore({ ...b, signal }).then(() => null),
+  );
+  register(
+    'appendAudit',
+    () => 'audit entry',
+    (b) => executor.appendAudit(b.directory, b.record).then(() => null),
+  );
+
+  app.notFound((c) =>
+    problemResponse(
+      c,
+      new AppError(
+        'EXECUTOR.SIDECAR_NO_ROUTE',
+        'not_found',
+        `The executor sidecar has no route ${c.req.method} ${c.req.path}.`,
+      ),
+    ),
+  );
+  app.onError((error, c) => problemResponse(c, toAppError(error, logger)));
+
+  /** 200 and NDJSON: heartbeats while the operation runs, then the result or the error as the last line. */
+  function streamOperation(
+    c: Context,
+    what: string,
+    run: (signal: AbortSignal) => Promise<unknown>,
+  ): Response {
+    const cancelled = new AbortController();
+    const signals = [
+      c.req.raw.signal,
+      cancelled.signal,
+      ...(options.shutdownSignal ? [options.shutdownSignal] : []),
+    ];
+    const signal = AbortSignal.any(signals);
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        let open = true;
+        const send = (line: SidecarLine) => {
+          if (!open) return;
+          try {
+            controller.enqueue(new TextEncoder().encode(JSON.stringify(line) + '\n'));
+          } catch {
+            open = false; // the client went away; the abort signal stops the operation
+          }
+        };
+        // The first line goes out at once, so that the client sees the operation accepted.
+        send({ heartbeat: true });
+        timer = setInterval(() => send({ heartbeat: true }), heartbeatMs);
+        logger.debug(`Executor sidecar: ${what} started.`);
+        run(signal)
+          .then(
+            (result) => {
+              logger.info(`Executor sidecar: ${what} finished in ${Date.now() - started} ms.`);
+              send({ result: result ?? null });
+            },
+            (error: unknown) => {
+              const appError = toAppError(error, logger);
+              logger.warn(`Executor sidecar: ${what} failed: ${appError.code}: ${appError.message}`);
+              send({ error: toProblem(appError) });
+            },
+          )
+          .finally(() => {
+            clearInterval(timer);
+            if (!open) return;
+            open = false;
+            try {
+              controller.close();
+            } catch {
+              // already closed by a cancel
+            }
+          });
+      },
+      cancel() {
+        clearInterval(timer);
+        cancelled.abort(new Error('The client closed the connection.'));
+      },
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: { 'content-type': NDJSON, 'cache-control': 'no-store' },
+    });
+  }
+
+  return app;
+}
+
+async function readBody<K extends SidecarOperation>(c: Context, operation: K): Promise<Bodies[K]> {
+  let raw: unknown;
+  try {
+    raw = await c.req.json();
+  } catch {
+    throw new AppError(
+      'EXECUTOR.SIDECAR_BAD_REQUEST',
+      'invalid',
+      'The executor sidecar expects a JSON body.',
+    );
+  }
+  const parsed = sidecarBodies[operation].safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
+    throw new AppError(
+      'EXECUTOR.SIDECAR_BAD_REQUEST',
+      'invalid',
+      `The executor sidecar refused the request body${where}: ${first?.message ?? 'invalid'}.`,
+    );
+  }
+  return parsed.data as Bodies[K];
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value, 'utf8').digest();
+}
+
+/** Constant time over digests of equal length, so that neither the token's content nor its length leaks. */
+function bearerMatches(header: string | undefined, expected: Buffer): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match?.[1]) return false;
+  return timingSafeEqual(digest(match[1]), expected);
+}
+
+function toAppError(error: unknown, logger: Logger): AppError {
+  if (isAppError(error)) return error;
+  logger.error(
+    `Executor sidecar: unexpected error: ${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
+  );
+  return new AppError(
+    'EXECUTOR.SIDECAR_INTERNAL',
+    'failed',
+    'The executor sidecar failed unexpectedly; the details are in its log.',
+  );
+}
+
+export function toProblem(error: AppError): SidecarProblem {
+  return {
+    type: 'about:blank',
+    title: error.code,
+    status: statusOf(error.kind),
+    code: error.code,
+    kind: error.kind,
+    detail: maskSecrets(error.message),
+    ...(error.suggestion ? { suggestion: maskSecrets(error.suggestion) } : {}),
+    ...(error.details ? { details: error.details } : {}),
+  };
+}
+
+function problemResponse(c: Context, error: AppError): Response {
+  const problem = toProblem(error);
+  return c.body(JSON.stringify(problem), problem.status as 400, { 'content-type': PROBLEM_JSON });
+}

@@ -1,0 +1,66 @@
+// The wire format between the server (sidecar-client.ts) and the executor sidecar (sidecar-app.ts).
+// Every operation is POST /v1/<route> with a JSON body. Refusals before an operation starts (token, directory, file
+// name, body) answer problem+json with their status. Once an operation runs, the answer is 200 with an NDJSON stream:
+// heartbeat lines while it runs (so that no proxy or fetch timeout ends a dump of many hours), then one final line
+// holding either the result or the error. A stream that ends without that line means the sidecar died halfway.
+import { AppError, type ErrorKind } from '../../handlers/errors';
+
+export const SIDECAR_ROUTES = {
+  probe: '/v1/probe',
+  dump: '/v1/dump',
+  list: '/v1/list',
+  verify: '/v1/verify',
+  remove: '/v1/remove',
+  freeBytes: '/v1/free-bytes',
+  restore: '/v1/restore',
+  appendAudit: '/v1/audit',
+} as const;
+
+export type SidecarOperation = keyof typeof SIDECAR_ROUTES;
+
+export const NDJSON = 'application/x-ndjson';
+export const PROBLEM_JSON = 'application/problem+json';
+
+/** problem+json as the main app answers it, plus the kind, so that the client rebuilds the very same AppError. */
+export interface SidecarProblem {
+  type: 'about:blank';
+  title: string;
+  status: number;
+  code: string;
+  kind: ErrorKind;
+  detail: string;
+  suggestion?: string;
+  details?: Record<string, unknown>;
+}
+
+/** One line of the answer stream. */
+export type SidecarLine = { heartbeat: true } | { result: unknown } | { error: SidecarProblem };
+
+const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
+  'invalid',
+  'unauthenticated',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'too_large',
+  'too_many',
+  'failed',
+  'unavailable',
+  'misconfigured',
+]);
+
+export function isErrorKind(value: unknown): value is ErrorKind {
+  return typeof value === 'string' && KINDS.has(value);
+}
+
+/** The AppError a problem describes; anything malformed becomes a generic failure rather than a crash. */
+export function appErrorFromProblem(value: unknown, fallbackMessage: string): AppError {
+  const problem = (typeof value === 'object' && value !== null ? value : {}) as Partial<SidecarProblem>;
+  const code = typeof problem.code === 'string' ? problem.code : 'EXECUTOR.SIDECAR_FAILED';
+  const kind = isErrorKind(problem.kind) ? problem.kind : 'failed';
+  const message = typeof problem.detail === 'string' ? problem.detail : fallbackMessage;
+  return new AppError(code, kind, message, {
+    ...(typeof problem.suggestion === 'string' ? { suggestion: problem.suggestion } : {}),
+    ...(typeof problem.details === 'object' && problem.details !== null ? { details: problem.details } : {}),
+  });
+}

@@ -1,0 +1,245 @@
+// The sidecar app at its HTTP edge (app.request): token, directory, file names, routes, body limit, the answer stream.
+import { describe, it, expect } from 'vitest';
+import { AppError } from '../../handlers/errors';
+import type { BackupMetadataSeed } from '../../handlers/ports';
+import { silentLogger } from '../../runtime/logger';
+import { createSidecarApp, SIDECAR_MAX_BODY_BYTES } from '../../runtime/executor/sidecar-app';
+import { createFakeExecutor } from '../support/sidecar-fake-executor';
+
+const TOKEN = 'test-token-0123456789abcdef';
+const DIR = '/srv/backups';
+const FILE = 'bomnipotent_20260111_103024.dump';
+const SEED: BackupMetadataSeed = {
+  format: 'bomnipotent-backup/1',
+  database: 'bomnipotent',
+  serverVersion: '15.20',
+  schemaVersion: 1,
+  appVersion: '0.1.0',
+  startedAt: '2026-01-11T10:30:24.000Z',
+  trigger: 'manual',
+  user: 'admin@example.com',
+};
+
+function setup(heartbeatMs?: number) {
+  const executor = createFakeExecutor();
+  const lines: string[] = [];
+  const logger = {
+    ...silentLogger(),
+    warn: (m: string) => lines.push(m),
+    info: (m: string) => lines.push(m),
+  };
+  const app = createSidecarApp({
+    executor,
+    token: TOKEN,
+    logger,
+    allowedDirectory: DIR,
+    database: 'bomnipotent',
+    ...(heartbeatMs ? { heartbeatMs } : {}),
+  });
+  const post = (path: string, body: unknown, token: string | null = TOKEN) =>
+    app.request(path, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(token === null ? {} : { authorization: `Bearer ${token}` }),
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  return { app, executor, post, lines };
+}
+
+async function finalLine(response: Response): Promise<Record<string, unknown>> {
+  const lines = (await response.text()).trim().split('\n');
+  return JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+}
+
+describe('sidecar app: who may call', () => {
+  it('answers 401 without a token and runs nothing', async () => {
+    const { post, executor } = setup();
+    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED }, null);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(await res.json()).toMatchObject({
+      code: 'EXECUTOR.SIDECAR_TOKEN_REFUSED',
+      kind: 'unauthenticated',
+    });
+    expect(executor.calls).toEqual([]);
+  });
+
+  it('answers 401 to a wrong token, also one differing only in length, and never echoes it', async () => {
+    const { post, executor, lines } = setup();
+    for (const token of ['wrong-token-0123456789abcdef', `${TOKEN}x`, TOKEN.slice(0, -1), 'Bearer']) {
+      const res = await post('/v1/list', { directory: DIR }, token);
+      expect(res.status).toBe(401);
+      expect(await res.text()).not.toContain(token);
+    }
+    expect(executor.calls).toEqual([]);
+    expect(lines.join('\n')).not.toContain('wrong-token');
+  });
+
+  it('refuses a token shorter than 16 characters at construction', () => {
+    expect(() =>
+      createSidecarApp({
+        executor: createFakeExecutor(),
+        token: 'short',
+        logger: silentLogger(),
+        allowedDirectory: DIR,
+      }),
+    ).toThrow(/16/);
+  });
+
+  it('answers 404 to unknown routes, with or without a token', async () => {
+    const { app, post, executor } = setup();
+    expect((await post('/v1/exec', { command: 'rm -rf /' })).status).toBe(404);
+    expect((await post('/v1/shell', { command: 'id' }, null)).status).toBe(401);
+    expect((await app.request('/etc/passwd')).status).toBe(404);
+    expect(
+      (await app.request('/v1/list', { method: 'GET', headers: { authorization: `Bearer ${TOKEN}` } }))
+        .status,
+    ).toBe(404);
+    expect(executor.calls).toEqual([]);
+  });
+
+  it('has an open /health that runs nothing', async () => {
+    const { app, executor } = setup();
+    const res = await app.request('/health');
+    expect(res.status).toBe(200);
+    expect(executor.calls).toEqual([]);
+  });
+});
+
+describe('sidecar app: what may be touched', () => {
+  it('refuses any directory but its own with 403', async () => {
+    const { post, executor } = setup();
+    for (const directory of ['/etc', '/srv/backups/../../etc', '/srv/backups-other', 'relative/dir']) {
+      const res = await post('/v1/list', { directory });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toMatchObject({ code: 'EXECUTOR.SIDECAR_DIRECTORY_REFUSED' });
+    }
+    expect(executor.calls).toEqual([]);
+  });
+
+  it('accepts its own directory with a trailing slash', async () => {
+    const { post, executor } = setup();
+    const res = await post('/v1/list', { directory: '/srv/backups/' });
+    expect(res.status).toBe(200);
+    expect(await finalLine(res)).toEqual({ result: [] });
+    expect(executor.calls.map((c) => c.operation)).toEqual(['list']);
+  });
+
+  it('refuses file names that are not backup names with 400', async () => {
+    const { post, executor } = setup();
+    for (const file of [
+      '../../etc/passwd',
+      'passwd',
+      '.hidden_20260111_103024.dump',
+      'x/../bomnipotent_20260111_103024.dump',
+      `${FILE}.meta.json`,
+    ]) {
+      const res = await post('/v1/remove', { directory: DIR, file });
+      expect(res.status).toBe(400);
+    }
+    expect(executor.calls).toEqual([]);
+  });
+
+  it('restores only into databases derived from its own database name', async () => {
+    const { post, executor } = setup();
+    for (const targetDatabase of ['postgres', 'bomnipotent', 'other_scratch', 'bomnipotent_x; drop']) {
+      const res = await post('/v1/restore', { directory: DIR, file: FILE, targetDatabase });
+      expect([400, 403]).toContain(res.status);
+    }
+    expect(executor.calls).toEqual([]);
+    const ok = await post('/v1/restore', {
+      directory: DIR,
+      file: FILE,
+      targetDatabase: 'bomnipotent_restore_1',
+    });
+    expect(await finalLine(ok)).toEqual({ result: null });
+  });
+
+  it('refuses malformed bodies, extra keys and oversized bodies', async () => {
+    const { post, executor } = setup();
+    expect((await post('/v1/list', 'not json')).status).toBe(400);
+    expect((await post('/v1/list', { directory: DIR, command: 'id' })).status).toBe(400);
+    expect((await post('/v1/probe', { serverMajor: 'fifteen' })).status).toBe(400);
+    const big = JSON.stringify({ directory: DIR, pad: 'x'.repeat(SIDECAR_MAX_BODY_BYTES) });
+    expect((await post('/v1/list', big)).status).toBe(413);
+    expect(executor.calls).toEqual([]);
+  });
+});
+
+describe('sidecar app: the answer stream', () => {
+  it('streams the dump result as the last NDJSON line', async () => {
+    const { post, executor } = setup();
+    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/x-ndjson');
+    const last = await finalLine(res);
+    expect(last.result).toMatchObject({ file: FILE, database: 'bomnipotent', sha256: 'ab'.repeat(32) });
+    expect(executor.calls[0]).toMatchObject({ operation: 'dump', args: [DIR, FILE, SEED] });
+  });
+
+  it('sends heartbeats while an operation runs', async () => {
+    const { post, executor } = setup(20);
+    executor.hang = true;
+    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    while (text.split('\n').length < 4) text += (await reader.read()).value ?? '';
+    expect(text.split('\n').slice(0, 3)).toEqual([
+      '{"heartbeat":true}',
+      '{"heartbeat":true}',
+      '{"heartbeat":true}',
+    ]);
+    await reader.cancel();
+    expect(executor.calls[0]!.signal!.aborted).toBe(true);
+  });
+
+  it('carries AppErrors with code, kind, message and suggestion in the last line', async () => {
+    const { post, executor } = setup();
+    executor.failWith = new AppError(
+      'EXECUTOR.DISK_FULL',
+      'failed',
+      'No space left in the backup directory.',
+      { suggestion: 'Free some space.' },
+    );
+    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED });
+    expect(await finalLine(res)).toEqual({
+      error: {
+        type: 'about:blank',
+        title: 'EXECUTOR.DISK_FULL',
+        status: 500,
+        code: 'EXECUTOR.DISK_FULL',
+        kind: 'failed',
+        detail: 'No space left in the backup directory.',
+        suggestion: 'Free some space.',
+      },
+    });
+  });
+
+  it('turns unexpected errors into a generic one, with no secret in it', async () => {
+    const { post, executor } = setup();
+    executor.failWith = new Error('connect to postgres://bob:hunter2@db/x failed');
+    const res = await post('/v1/list', { directory: DIR });
+    const text = await res.text();
+    expect(text).toContain('EXECUTOR.SIDECAR_INTERNAL');
+    expect(text).not.toContain('hunter2');
+  });
+
+  it('aborts the executor operation when the client goes away', async () => {
+    const { app, executor } = setup();
+    executor.hang = true;
+    const controller = new AbortController();
+    const res = await app.request('/v1/dump', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ directory: DIR, file: FILE, seed: SEED }),
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const signal = executor.calls[0]!.signal!;
+    expect(signal.aborted).toBe(false);
+    await res.body!.cancel();
+    expect(signal.aborted).toBe(true);
+  });
+});

@@ -1,0 +1,204 @@
+// The sidecar client against the real sidecar app (fetch routed to app.request) and against broken answers.
+import { createServer } from 'node:net';
+import { describe, it, expect } from 'vitest';
+import { AppError, isAppError } from '../../handlers/errors';
+import type { BackupEntry, BackupMetadataSeed } from '../../handlers/ports';
+import { silentLogger } from '../../runtime/logger';
+import { createSidecarApp } from '../../runtime/executor/sidecar-app';
+import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
+import { createFakeExecutor, metadataFor } from '../support/sidecar-fake-executor';
+
+const TOKEN = 'client-test-token-0123456789';
+const DIR = '/srv/backups';
+const FILE = 'bomnipotent_20260111_103024.dump';
+const SEED: BackupMetadataSeed = {
+  format: 'bomnipotent-backup/1',
+  database: 'bomnipotent',
+  serverVersion: '15.20',
+  schemaVersion: 1,
+  appVersion: '0.1.0',
+  startedAt: '2026-01-11T10:30:24.000Z',
+  trigger: 'scheduled',
+  user: null,
+};
+const ENTRY: BackupEntry = {
+  file: FILE,
+  path: `${DIR}/${FILE}`,
+  sizeBytes: 1234,
+  metadata: metadataFor(FILE, SEED),
+};
+
+function connected(token = TOKEN) {
+  const fake = createFakeExecutor([ENTRY]);
+  const app = createSidecarApp({
+    executor: fake,
+    token: TOKEN,
+    logger: silentLogger(),
+    allowedDirectory: DIR,
+    heartbeatMs: 10,
+  });
+  const executor = createSidecarExecutor({
+    url: 'http://sidecar.test:8091',
+    token,
+    fetch: (input, init) =>
+      Promise.resolve(app.request(input instanceof Request ? input : String(input), init)),
+  });
+  return { fake, executor };
+}
+
+async function caught(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isAppError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** A port on loopback where nothing listens (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function streamingFetch(chunks: string[], thenHang = false): typeof fetch {
+  return async () => {
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+        if (!thenHang) controller.close();
+      },
+    });
+    return new Response(body, { status: 200, headers: { 'content-type': 'application/x-ndjson' } });
+  };
+}
+
+describe('sidecar client: the same answers as the in-process executor', () => {
+  it('returns every operation result unchanged', async () => {
+    const { executor, fake } = connected();
+    expect(await executor.probe(15)).toMatchObject({ pgDumpVersion: '15.1', problems: [] });
+    expect(await executor.dump({ directory: DIR, file: FILE, seed: SEED })).toEqual(metadataFor(FILE, SEED));
+    expect(await executor.list(DIR)).toEqual([ENTRY]);
+    expect(await executor.verify(DIR, FILE)).toEqual({ ok: false, reason: 'checksum mismatch' });
+    expect(await executor.freeBytes(DIR)).toBe(42_000_000);
+    await executor.remove(DIR, FILE);
+    await executor.restore({ directory: DIR, file: FILE, targetDatabase: 'bomnipotent_scratch' });
+    const record = {
+      at: '2026-01-11T10:30:24.000Z',
+      action: 'backup',
+      outcome: 'succeeded',
+      user: null,
+      trigger: 'scheduled',
+      file: FILE,
+      message: 'ok',
+    } as const;
+    await executor.appendAudit(DIR, record);
+    expect(fake.calls.map((c) => c.operation)).toEqual([
+      'probe',
+      'dump',
+      'list',
+      'verify',
+      'freeBytes',
+      'remove',
+      'restore',
+      'appendAudit',
+    ]);
+    expect(fake.calls.at(-1)!.args).toEqual([DIR, record]);
+  });
+
+  it('rebuilds the executor AppError: code, kind, message and suggestion', async () => {
+    const { executor, fake } = connected();
+    fake.failWith = new AppError('EXECUTOR.PG_DUMP_FAILED', 'failed', 'pg_dump exited with code 1.', {
+      suggestion: 'Read the server log.',
+    });
+    const error = await caught(executor.dump({ directory: DIR, file: FILE, seed: SEED }));
+    expect(error).toBeInstanceOf(AppError);
+    expect([error.code, error.kind, error.message, error.suggestion]).toEqual([
+      'EXECUTOR.PG_DUMP_FAILED',
+      'failed',
+      'pg_dump exited with code 1.',
+      'Read the server log.',
+    ]);
+  });
+
+  it('turns a refused token into a configuration error without the token in it', async () => {
+    const wrong = 'wrong-client-token-0123456789';
+    const { executor, fake } = connected(wrong);
+    const error = await caught(executor.list(DIR));
+    expect(error.code).toBe('EXECUTOR.SIDECAR_TOKEN_REFUSED');
+    expect(error.kind).toBe('misconfigured');
+    expect(`${error.message} ${error.suggestion}`).not.toContain(wrong);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('turns a refused directory into a configuration error', async () => {
+    const { executor } = connected();
+    const error = await caught(executor.list('/somewhere/else'));
+    expect([error.code, error.kind]).toEqual(['EXECUTOR.SIDECAR_DIRECTORY_REFUSED', 'misconfigured']);
+    expect(error.suggestion).toContain('BOMNIPOTENT_EXECUTOR_DIRECTORY');
+  });
+});
+
+describe('sidecar client: a sidecar that is not there or goes away', () => {
+  it('reports EXECUTOR.SIDECAR_UNREACHABLE with the URL and no token when nothing listens', async () => {
+    const port = await closedPort();
+    const executor = createSidecarExecutor({ url: `http://127.0.0.1:${port}`, token: TOKEN });
+    const error = await caught(executor.list(DIR));
+    expect([error.code, error.kind]).toEqual(['EXECUTOR.SIDECAR_UNREACHABLE', 'unavailable']);
+    expect(error.message).toContain(`http://127.0.0.1:${port} did not answer`);
+    expect(error.message).toMatch(/ECONNREFUSED/);
+    expect(`${error.message} ${error.suggestion}`).not.toContain(TOKEN);
+  });
+
+  it('reports SIDECAR_UNREACHABLE when the answer stream ends before its last line', async () => {
+    const executor = createSidecarExecutor({
+      url: 'http://sidecar.test',
+      token: TOKEN,
+      fetch: streamingFetch(['{"heartbeat":true}\n', '{"heartb']),
+    });
+    const error = await caught(executor.dump({ directory: DIR, file: FILE, seed: SEED }));
+    expect(error.code).toBe('EXECUTOR.SIDECAR_UNREACHABLE');
+    expect(error.message).toContain('stopped answering during the dump');
+  });
+
+  it('gives up on a sidecar that stays silent past the idle limit', async () => {
+    const executor = createSidecarExecutor({
+      url: 'http://sidecar.test',
+      token: TOKEN,
+      idleTimeoutMs: 100,
+      fetch: streamingFetch(['{"heartbeat":true}\n'], true),
+    });
+    const error = await caught(
+      executor.restore({ directory: DIR, file: FILE, targetDatabase: 'bomnipotent_x' }),
+    );
+    expect(error.code).toBe('EXECUTOR.SIDECAR_UNREACHABLE');
+    expect(error.message).toContain('no heartbeat');
+  });
+
+  it('reports a garbled answer as a protocol error', async () => {
+    const executor = createSidecarExecutor({
+      url: 'http://sidecar.test',
+      token: TOKEN,
+      fetch: streamingFetch(['<html>\n']),
+    });
+    expect((await caught(executor.list(DIR))).code).toBe('EXECUTOR.SIDECAR_PROTOCOL');
+  });
+
+  it("passes the caller's abort to the sidecar's executor", async () => {
+    const { executor, fake } = connected();
+    fake.hang = true;
+    const controller = new AbortController();
+    const pending = caught(
+      executor.dump({ directory: DIR, file: FILE, seed: SEED, signal: controller.signal }),
+    );
+    while (fake.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
+    controller.abort();
+    const error = await pending;
+    expect(error.code).toBe('EXECUTOR.ABORTED');
+    expect(fake.calls[0]!.signal!.aborted).toBe(true);
+  });
+});
