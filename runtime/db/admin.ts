@@ -1,0 +1,183 @@
+// DatabaseAdmin over pg: every statement runs from the maintenance database `postgres`, never from the server's own.
+import pg from 'pg';
+import { AppError } from '../../handlers/errors';
+import type { DatabaseAdmin, Logger } from '../../handlers/ports';
+import { maskSecrets } from '../mask';
+import { databaseNameOf } from './handle';
+import { currentSchemaVersion } from './migrate';
+
+export const MAINTENANCE_DATABASE = 'postgres';
+
+/** "a"b" -> "a""b": a safe SQL identifier whatever the name holds. */
+export function quoteIdent(name: string): string {
+  if (name.includes('\u0000')) throw new Error('A database name cannot contain a NUL character.');
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** LIKE pattern that matches names starting with prefix literally (with ESCAPE '\'). */
+export function likePrefix(prefix: string): string {
+  return `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** "15.20 (Debian 15.20-1.pgdg120+1)" -> "15.20". */
+export function parseServerVersion(raw: string): string {
+  return /^\d+(?:\.\d+)?/.exec(raw.trim())?.[0] ?? raw.trim();
+}
+
+/** The same server and credentials, connected to another database. */
+export function urlForDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${encodeURIComponent(database)}`;
+  return parsed.toString();
+}
+
+const PROTECTED = new Set([MAINTENANCE_DATABASE, 'template0', 'template1']);
+const OBJECT_IN_USE = '55006';
+const RENAME_ATTEMPTS = 5;
+
+export interface DatabaseAdminHandle extends DatabaseAdmin {
+  close(): Promise<void>;
+}
+
+export function createDatabaseAdmin(options: { url: string; logger: Logger }): DatabaseAdminHandle {
+  const { url, logger } = options;
+  const databaseName = databaseNameOf(url);
+  const maintenanceUrl = urlForDatabase(url, MAINTENANCE_DATABASE);
+  // Small: these statements are rare; the advisory lock gets a connection of its own (see tryWithLock).
+  const pool = new pg.Pool({
+    connectionString: maintenanceUrl,
+    max: 2,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 10_000,
+  });
+  pool.on('error', (error) => logger.debug(`Maintenance connection lost: ${maskSecrets(error.message)}`));
+
+  const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
+    pool.query<T>(sql, params);
+
+  const refuseProtected = (name: string) => {
+    if (PROTECTED.has(name)) {
+      throw new AppError(
+        'DB.PROTECTED_DATABASE',
+        'invalid',
+        `Refusing to drop or rename the database '${name}'.`,
+      );
+    }
+  };
+
+  return {
+    databaseName,
+
+    async serverVersion() {
+      const { rows } = await query<{ server_version: string }>('SHOW server_version');
+      return parseServerVersion(rows[0]?.server_version ?? '');
+    },
+
+    async databaseSizeBytes() {
+      const { rows } = await query<{ size: string }>('SELECT pg_database_size($1)::text AS size', [
+        databaseName,
+      ]);
+      return Number(rows[0]?.size ?? 0);
+    },
+
+    async schemaVersion() {
+      // The one statement that needs the server's own database: the version is a table inside it.
+      const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+      client.on('error', () => {});
+      await client.connect();
+      try {
+        return await currentSchemaVersion(client);
+      } finally {
+        await client.end().catch(() => {});
+      }
+    },
+
+    async canCreateDatabases() {
+      const { rows } = await query<{ can: boolean }>(
+        'SELECT (rolcreatedb OR rolsuper) AS can FROM pg_roles WHERE rolname = current_user',
+      );
+      return rows[0]?.can ?? false;
+    },
+
+    async databaseExists(name) {
+      const { rowCount } = await query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+      return (rowCount ?? 0) > 0;
+    },
+
+    async listDatabases(prefix) {
+      const { rows } = await query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE datname LIKE $1 ESCAPE '\\' ORDER BY datname`,
+        [likePrefix(prefix)],
+      );
+      return rows.map((r) => r.datname);
+    },
+
+    async dropDatabase(name) {
+      refuseProtected(name);
+      await query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    },
+
+    async renameDatabase(from, to) {
+      refuseProtected(from);
+      for (let attempt = 1; ; attempt += 1) {
+        // ALTER DATABASE ... RENAME fails while anyone is connected; a pool may reconnect in between, hence the retries.
+        await query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [from],
+        );
+        try {
+          await query(`ALTER DATABASE ${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`);
+          return;
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (code !== OBJECT_IN_USE || attempt >= RENAME_ATTEMPTS) {
+            throw new AppError(
+              'DB.RENAME_FAILED',
+              'failed',
+              `Could not rename database '${from}' to '${to}': ${describe(error)}`,
+              {
+                cause: error,
+                suggestion:
+                  code === OBJECT_IN_USE
+                    ? 'Something keeps connecting to it; stop other clients of this database and try again.'
+                    : 'The database role needs to own the database and hold CREATEDB.',
+              },
+            );
+          }
+          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+      }
+    },
+
+    async tryWithLock(name, fn) {
+      // A connection of its own to `postgres`: a restore terminates and renames the server's database,
+      // which would end a session-level lock held there in the middle of the restore it protects.
+      const client = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 10_000 });
+      client.on('error', (error) =>
+        logger.warn(`The backup lock's connection failed: ${maskSecrets(error.message)}`),
+      );
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ acquired: boolean }>(
+          'SELECT pg_try_advisory_lock(hashtext($1)) AS acquired',
+          [name],
+        );
+        if (!rows[0]?.acquired) return { acquired: false };
+        try {
+          return { acquired: true, value: await fn() };
+        } finally {
+          await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => {});
+        }
+      } finally {
+        // Ending the session releases the lock too, should the unlock above have failed.
+        await client.end().catch(() => {});
+      }
+    },
+
+    close: () => pool.end(),
+  };
+}
+
+function describe(error: unknown): string {
+  return maskSecrets(error instanceof Error ? error.message : String(error));
+}
