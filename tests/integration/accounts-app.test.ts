@@ -232,6 +232,18 @@ describe('signed requests', () => {
     await expectRefused(async () => send(h.newApp()), 401, 'AUTH.REPLAYED');
   });
 
+  it('prunes remembered signatures whose window has passed', async () => {
+    await h.db.query(
+      `INSERT INTO seen_signatures (digest, expires_at) VALUES ('old', now() - interval '1 hour')`,
+    );
+    expect((await h.send('GET', '/who-am-i', { as: manager }, h.newApp())).status).toBe(200);
+    const { rows } = await h.db.query(`SELECT digest FROM seen_signatures WHERE expires_at < now()`);
+    expect(rows).toEqual([]);
+    expect((await h.db.query('SELECT count(*)::int AS n FROM seen_signatures')).rows[0]?.n).toBeGreaterThan(
+      0,
+    );
+  });
+
   async function signedHeaders(method: string, path: string, body: unknown): Promise<Record<string, string>> {
     const { signRequest } = await import('../../client/signing');
     return signRequest({
