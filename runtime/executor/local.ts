@@ -1,0 +1,49 @@
+// The Executor port in-process: the PostgreSQL tools as child processes of this server, the directory on its disk.
+import type { Executor, Logger } from '../../handlers/ports';
+import { appendAudit, freeBytes, listBackups, removeBackup, verifyBackup } from './catalog';
+import type { ExecutorContext } from './context';
+import { dumpDatabase } from './dump';
+import { baseEnvironment, parsePostgresUrl } from './pg-env';
+import { restoreDatabase } from './restore';
+import { probeTools } from './tools';
+
+export interface LocalExecutorOptions {
+  dbUrl: string;
+  logger: Logger;
+  /** Look for the tools only here (overrides PATH and /usr/lib/postgresql/<major>/bin). */
+  toolDirectory?: string | undefined;
+  /** Our environment: PATH for the lookup, and the few variables the tools inherit (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Debian's versioned client installs (default /usr/lib/postgresql). */
+  versionedRoot?: string;
+}
+
+export function createLocalExecutor(options: LocalExecutorOptions): Executor {
+  const sourceEnv = options.env ?? process.env;
+  const context: ExecutorContext = {
+    connection: parsePostgresUrl(options.dbUrl),
+    logger: options.logger,
+    lookup: {
+      toolDirectory: options.toolDirectory,
+      pathEnv: sourceEnv.PATH,
+      ...(options.versionedRoot === undefined ? {} : { versionedRoot: options.versionedRoot }),
+    },
+    sourceEnv,
+    // Partial files older than this process cannot belong to a dump still running here.
+    startedAtMs: Math.floor(performance.timeOrigin),
+    serverMajor: null,
+  };
+  return {
+    probe: async (serverMajor) => {
+      context.serverMajor = serverMajor;
+      return probeTools(context.lookup, serverMajor, baseEnvironment(sourceEnv), context.logger);
+    },
+    dump: (request) => dumpDatabase(context, request),
+    list: (directory) => listBackups(directory),
+    verify: (directory, file) => verifyBackup(directory, file),
+    remove: (directory, file) => removeBackup(directory, file),
+    freeBytes: (directory) => freeBytes(directory),
+    restore: (request) => restoreDatabase(context, request),
+    appendAudit: (directory, record) => appendAudit(directory, record),
+  };
+}

@@ -1,0 +1,140 @@
+// Runs one PostgreSQL tool: no shell, an explicit environment, stdout streamed to a consumer, stderr kept bounded.
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import type { Logger } from '../../handlers/ports';
+import { maskSecrets } from '../mask';
+
+const STDERR_LIMIT = 8 * 1024;
+const KILL_GRACE_MS = 5_000;
+
+export interface ToolRequest {
+  path: string; // absolute path of the executable
+  args: readonly string[];
+  env: Record<string, string>;
+  logger: Logger;
+  /** Receives stdout and must consume it with backpressure; stdout is discarded when absent. */
+  consumeStdout?: (stdout: Readable) => Promise<void>;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number;
+}
+
+export interface ToolRun {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string; // the last 8 KiB, raw: may name hosts or users, so mask before showing it
+  spawnError: NodeJS.ErrnoException | null;
+  outputError: unknown; // the stdout consumer failed (for example ENOSPC)
+  aborted: boolean;
+  timedOut: boolean;
+}
+
+export type ToolOutcome =
+  'ok' | 'not-found' | 'spawn-failed' | 'output-error' | 'aborted' | 'timed-out' | 'signal' | 'exit';
+
+/** The single reason a run did not succeed, most specific first (our own kill explains a signal). */
+export function classifyRun(run: ToolRun): ToolOutcome {
+  if (run.spawnError) return run.spawnError.code === 'ENOENT' ? 'not-found' : 'spawn-failed';
+  if (run.outputError !== undefined && run.outputError !== null) return 'output-error';
+  if (run.aborted) return 'aborted';
+  if (run.timedOut) return 'timed-out';
+  if (run.signal) return 'signal';
+  if (run.exitCode !== 0) return 'exit';
+  return 'ok';
+}
+
+export function runTool(request: ToolRequest): Promise<ToolRun> {
+  const name = request.path.split('/').pop() ?? request.path;
+  return new Promise<ToolRun>((resolve) => {
+    const run: ToolRun = {
+      exitCode: null,
+      signal: null,
+      stderr: '',
+      spawnError: null,
+      outputError: null,
+      aborted: false,
+      timedOut: false,
+    };
+    if (request.signal?.aborted) {
+      run.aborted = true;
+      resolve(run);
+      return;
+    }
+    const child = spawn(request.path, [...request.args], {
+      env: request.env,
+      shell: false,
+      stdio: ['ignore', request.consumeStdout ? 'pipe' : 'ignore', 'pipe'],
+    });
+
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
+    };
+    const onAbort = () => {
+      run.aborted = true;
+      stop();
+    };
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    const timeout =
+      request.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            run.timedOut = true;
+            stop();
+          }, request.timeoutMs);
+
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      run.stderr = (run.stderr + chunk).slice(-STDERR_LIMIT);
+    });
+
+    // Both the process and its stdout consumer must be done before the run is over.
+    const consumed =
+      request.consumeStdout && child.stdout
+        ? request.consumeStdout(child.stdout).catch((error: unknown) => {
+            run.outputError = error;
+            stop();
+          })
+        : Promise.resolve();
+
+    let spawned = false;
+    child.once('spawn', () => (spawned = true));
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      if (!spawned) run.spawnError = error;
+    });
+    child.once('close', (code, signal) => {
+      run.exitCode = code;
+      run.signal = signal;
+      void consumed.then(() => {
+        clearTimeout(timeout);
+        clearTimeout(killTimer);
+        request.signal?.removeEventListener('abort', onAbort);
+        const outcome = classifyRun(run);
+        request.logger.debug(
+          `${name} ${outcome === 'ok' ? 'finished' : `failed (${outcome}, exit ${String(code)}, signal ${String(signal)})`}` +
+            (run.stderr.trim() ? `; stderr:\n${maskSecrets(run.stderr.trimEnd())}` : ''),
+        );
+        resolve(run);
+      });
+    });
+  });
+}
+
+/** The line of stderr worth showing: the first error, else the last non-empty line; null when stderr is empty. */
+export function usefulStderrLine(stderr: string): string | null {
+  const lines = stderr
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
+  const error = lines.find((l) => /\b(ERROR|FATAL|PANIC):|\berror:/.test(l));
+  const line = error ?? lines[lines.length - 1] ?? null;
+  return line === null ? null : maskSecrets(line).slice(0, 500);
+}
+
+const UNREACHABLE =
+  /could not connect|connection refused|is the server running|could not translate host name|timeout expired|no route to host|network is unreachable|server closed the connection unexpectedly/i;
+
+export function looksUnreachable(stderr: string): boolean {
+  return UNREACHABLE.test(stderr);
+}

@@ -1,0 +1,162 @@
+// createdb a new database, psql the dump into it in one transaction that stops at the first error; drop it on failure.
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { AppError } from '../../handlers/errors';
+import { isBackupFileName } from '../../handlers/backup/naming';
+import { requireTool, type ExecutorContext } from './context';
+import {
+  EXECUTOR_ERRORS,
+  backupNotFound,
+  cancelled,
+  databaseUnreachable,
+  invalidName,
+  targetExists,
+  toolFailed,
+  toolKilled,
+  toolNotFound,
+} from './errors';
+import { prepareToolEnvironment } from './pg-env';
+import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
+
+export interface RestoreRequest {
+  directory: string;
+  file: string;
+  targetDatabase: string;
+  signal?: AbortSignal | undefined;
+}
+
+// Plain identifiers only: such a name can be neither an option (-x) nor a connection string (a=b) for the tools.
+const SAFE_DATABASE_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
+
+export function isSafeDatabaseName(name: string): boolean {
+  return SAFE_DATABASE_NAME.test(name);
+}
+
+/** psql:/path/x.dump:1234: ERROR:  ... -> line 1234: ERROR:  ... */
+function psqlErrorLine(stderr: string): string | null {
+  return usefulStderrLine(stderr)?.replace(/^psql:.*?:(\d+): /, 'line $1: ') ?? null;
+}
+
+function runError(
+  tool: string,
+  path: string,
+  run: ToolRun,
+  detail: string | null,
+  suggestion?: string,
+): AppError {
+  switch (classifyRun(run)) {
+    case 'not-found':
+      return toolNotFound(tool, `at ${path}`, null);
+    case 'aborted':
+    case 'timed-out':
+      return cancelled('restore');
+    case 'signal':
+      return toolKilled(EXECUTOR_ERRORS.RESTORE_KILLED, tool, run.signal ?? 'unknown');
+    default:
+      if (looksUnreachable(run.stderr)) return databaseUnreachable(tool, usefulStderrLine(run.stderr));
+      return toolFailed(
+        EXECUTOR_ERRORS.RESTORE_FAILED,
+        `${tool} failed${run.exitCode === null ? '' : ` with exit code ${run.exitCode}`}`,
+        detail,
+        suggestion,
+      );
+  }
+}
+
+export async function restoreDatabase(context: ExecutorContext, request: RestoreRequest): Promise<void> {
+  const { file, targetDatabase: target } = request;
+  if (!isBackupFileName(file)) throw invalidName('backup file name', file);
+  if (!isSafeDatabaseName(target)) throw invalidName('target database name', target);
+  const path = join(resolve(request.directory), file);
+  if (
+    !(await stat(path).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    throw backupNotFound(path);
+  const major = context.serverMajor;
+  const createdb = await requireTool(context, 'createdb', major);
+  const psql = await requireTool(context, 'psql', major);
+  const dropdb = await requireTool(context, 'dropdb', major);
+  // PGDATABASE stays unset: createdb and dropdb connect to the maintenance database, psql gets -d.
+  const toolEnv = await prepareToolEnvironment(context.connection, context.sourceEnv, null);
+  const { logger } = context;
+  try {
+    const created = await runTool({
+      path: createdb,
+      args: ['--no-password', target],
+      env: toolEnv.env,
+      logger,
+      signal: request.signal,
+      timeoutMs: 300_000,
+    });
+    if (classifyRun(created) !== 'ok') {
+      // Never drop what we did not create: an existing target may be someone's data.
+      if (classifyRun(created) === 'exit' && /already exists/i.test(created.stderr))
+        throw targetExists(target);
+      throw runError(
+        'createdb',
+        createdb,
+        created,
+        usefulStderrLine(created.stderr),
+        privilegeHint(created.stderr),
+      );
+    }
+
+    const applied = await runTool({
+      path: psql,
+      args: [
+        '-X',
+        '-q',
+        '--no-password',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--single-transaction',
+        '-f',
+        path,
+        '-d',
+        target,
+      ],
+      env: toolEnv.env,
+      logger,
+      signal: request.signal,
+    });
+    if (classifyRun(applied) === 'ok') return;
+
+    const dropped = await dropTarget(context, dropdb, target, toolEnv.env);
+    const cleanup = dropped
+      ? `The partly restored database ${target} was dropped; the current database is unchanged.`
+      : `The partly restored database ${target} could not be dropped: drop it by hand (dropdb --force ${target}).`;
+    throw runError('psql', psql, applied, psqlErrorLine(applied.stderr), cleanup);
+  } finally {
+    await toolEnv.dispose();
+  }
+}
+
+function privilegeHint(stderr: string): string | undefined {
+  return /permission denied to create database/i.test(stderr)
+    ? 'The database user in db_url needs the CREATEDB privilege (ALTER ROLE <user> CREATEDB).'
+    : undefined;
+}
+
+/** Runs even when the restore was cancelled, so it takes no abort signal. */
+async function dropTarget(
+  context: ExecutorContext,
+  dropdb: string,
+  target: string,
+  env: Record<string, string>,
+): Promise<boolean> {
+  const run = await runTool({
+    path: dropdb,
+    args: ['--no-password', '--if-exists', '--force', target],
+    env,
+    logger: context.logger,
+    timeoutMs: 300_000,
+  });
+  if (classifyRun(run) === 'ok') return true;
+  context.logger.error(
+    `Could not drop the partly restored database ${target}: ${usefulStderrLine(run.stderr) ?? classifyRun(run)}`,
+  );
+  return false;
+}

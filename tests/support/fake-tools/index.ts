@@ -1,0 +1,55 @@
+// Fake PostgreSQL tools for faults a real one cannot be made to show: written as sh scripts into a fresh directory.
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const REAL_TOOL_DIRECTORY = '/usr/lib/postgresql/15/bin';
+
+/** A new directory holding the given executables (name -> sh script body without the #! line). */
+export function makeToolDirectory(scripts: Record<string, string>): string {
+  const directory = mkdtempSync(join(tmpdir(), 'bomnipotent-fake-tools-'));
+  for (const [name, body] of Object.entries(scripts)) {
+    const path = join(directory, name);
+    writeFileSync(path, `#!/bin/sh\n${body}\n`);
+    chmodSync(path, 0o755);
+  }
+  return directory;
+}
+
+const version = (v: string) => `if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) ${v}"; exit 0; fi`;
+
+/** Prints the start of a plausible dump, then dies by SIGKILL, as the out-of-memory killer would do it. */
+export function pgDumpKilledHalfway(): string {
+  return [
+    version('15.20'),
+    `printf '%s\\n' '--' '-- PostgreSQL database dump' '--' '' 'SET statement_timeout = 0;'`,
+    `i=0; while [ $i -lt 5000 ]; do echo "INSERT INTO t VALUES ($i);"; i=$((i+1)); done`,
+    'kill -9 $$',
+  ].join('\n');
+}
+
+/** Exits 0 after printing a dump without its completion marker (a pg_dump that lies). */
+export function pgDumpWithoutMarker(): string {
+  return [
+    version('15.20'),
+    `printf '%s\\n' '--' '-- PostgreSQL database dump' '--' '' 'SET statement_timeout = 0;'`,
+  ].join('\n');
+}
+
+/** Only answers --version, with the given version (for probe's mismatch checks). */
+export function pgDumpReportingVersion(v: string): string {
+  return [version(v), 'exit 1'].join('\n');
+}
+
+/**
+ * Records its argv, whether PGPASSWORD is set, and a copy of the passfile with its mode into `logDirectory`,
+ * then execs the real tool: what a local user could read from /proc/<pid>/cmdline is exactly what lands in argv.log.
+ */
+export function recordingWrapper(tool: string, logDirectory: string): string {
+  return [
+    `printf '%s\\n' "${tool} $*" >> '${logDirectory}/argv.log'`,
+    `printf '%s\\n' "\${PGPASSWORD-unset}" >> '${logDirectory}/pgpassword.log'`,
+    `if [ -n "$PGPASSFILE" ]; then stat -c '%a' "$PGPASSFILE" >> '${logDirectory}/passfile-mode.log'; cp "$PGPASSFILE" '${logDirectory}/passfile-copy'; echo "$PGPASSFILE" >> '${logDirectory}/passfile-path.log'; fi`,
+    `exec '${REAL_TOOL_DIRECTORY}/${tool}' "$@"`,
+  ].join('\n');
+}
