@@ -1,0 +1,196 @@
+import { execFileSync } from 'node:child_process';
+import { open } from 'node:fs/promises';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
+import { createLocalExecutor } from '../../runtime/executor/local';
+import { makeToolDirectory, pgDumpKilledHalfway, pgDumpWithoutMarker } from '../support/fake-tools';
+import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
+
+const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
+
+function seedFor(database: string): BackupMetadataSeed {
+  return {
+    format: 'bomnipotent-backup/1',
+    database,
+    serverVersion: '15.20',
+    schemaVersion: 1,
+    appVersion: '0.1.0',
+    startedAt: new Date().toISOString(),
+    trigger: 'scheduled',
+    user: null,
+  };
+}
+
+let db: TestDatabase;
+let root: string;
+const file = () => `${db.name}_20260111_103024.dump`;
+
+beforeAll(async () => {
+  db = await createTestDatabase('bt_exfault');
+  // About 1.5 MB of dump: bigger than the small file system below.
+  await adminQuery(
+    `CREATE TABLE filler AS SELECT g AS id, repeat(md5(g::text), 8) AS body FROM generate_series(1, 5000) g`,
+    [],
+    db.name,
+  );
+  root = mkdtempSync(join(tmpdir(), 'bomnipotent-exfault-'));
+});
+
+afterAll(async () => {
+  await db.drop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function freshDirectory(name: string): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+describe('local executor: dump failures leave nothing behind', () => {
+  it('pg_dump killed halfway -> EXECUTOR.DUMP_KILLED, no partial, no metadata', async () => {
+    const tools = makeToolDirectory({ pg_dump: pgDumpKilledHalfway() });
+    const dir = freshDirectory('killed');
+    const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
+    await expect(
+      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+    ).rejects.toMatchObject({
+      code: 'EXECUTOR.DUMP_KILLED',
+      kind: 'failed',
+      message: expect.stringContaining('SIGKILL'),
+    });
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(tools, { recursive: true, force: true });
+  });
+
+  it('pg_dump that exits 0 without the completion marker -> EXECUTOR.DUMP_INCOMPLETE', async () => {
+    const tools = makeToolDirectory({ pg_dump: pgDumpWithoutMarker() });
+    const dir = freshDirectory('unmarked');
+    const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
+    await expect(
+      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+    ).rejects.toMatchObject({
+      code: 'EXECUTOR.DUMP_INCOMPLETE',
+    });
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(tools, { recursive: true, force: true });
+  });
+
+  it('pg_dump exits non-zero (no such database) -> EXECUTOR.DUMP_FAILED with its error line', async () => {
+    const dir = freshDirectory('failed');
+    const missing = `${db.name}_missing`;
+    const executor = createLocalExecutor({ dbUrl: urlFor(missing), logger });
+    const error = await executor
+      .dump({ directory: dir, file: `${missing}_20260111_103024.dump`, seed: seedFor(missing) })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'EXECUTOR.DUMP_FAILED', kind: 'failed' });
+    expect((error as Error).message).toMatch(/^pg_dump exited with code 1: .*does not exist/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('no server at the port -> EXECUTOR.DATABASE_UNREACHABLE', async () => {
+    const dir = freshDirectory('unreachable');
+    const url = new URL(db.url);
+    url.host = '127.0.0.1:1';
+    const executor = createLocalExecutor({ dbUrl: url.toString(), logger });
+    await expect(
+      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+    ).rejects.toMatchObject({
+      code: 'EXECUTOR.DATABASE_UNREACHABLE',
+      kind: 'unavailable',
+    });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('pg_dump missing -> EXECUTOR.TOOL_NOT_FOUND with the install hint', async () => {
+    const empty = makeToolDirectory({});
+    const dir = freshDirectory('missing-tool');
+    const inDirectory = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: empty });
+    await expect(
+      inDirectory.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+    ).rejects.toMatchObject({
+      code: 'EXECUTOR.TOOL_NOT_FOUND',
+      kind: 'misconfigured',
+      message: `pg_dump was not found in ${empty} (the executor's tool directory).`,
+      suggestion: expect.stringContaining('postgresql-client-15'),
+    });
+    const onPath = createLocalExecutor({ dbUrl: db.url, logger, env: { PATH: empty }, versionedRoot: empty });
+    await expect(onPath.dump({ directory: dir, file: file(), seed: seedFor(db.name) })).rejects.toMatchObject(
+      {
+        code: 'EXECUTOR.TOOL_NOT_FOUND',
+        message: 'pg_dump was not found on PATH.',
+      },
+    );
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(empty, { recursive: true, force: true });
+  });
+
+  it('directory below a regular file -> EXECUTOR.DIRECTORY_NOT_WRITABLE naming the directory', async () => {
+    const blocker = join(root, 'a-file');
+    writeFileSync(blocker, 'not a directory');
+    const dir = join(blocker, 'backups');
+    const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    await expect(
+      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+    ).rejects.toMatchObject({
+      code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
+      kind: 'misconfigured',
+      message: `The backup directory ${dir} cannot be written: a part of the path is a file, not a directory.`,
+    });
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  // A real full file system when we may mount one (root here); otherwise ENOSPC injected into the file writes.
+  const asRoot = process.getuid?.() === 0;
+  it(`disk full (${asRoot ? 'a real 256 KiB tmpfs' : 'injected ENOSPC: not root, no tmpfs'}) -> EXECUTOR.DISK_FULL`, async () => {
+    const mountPoint = join(root, 'tmpfs');
+    mkdirSync(mountPoint, { recursive: true });
+    let mounted = false;
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint], { stdio: 'ignore' });
+      mounted = true;
+    } catch {
+      expect(asRoot, 'mount -t tmpfs failed although we are root').toBe(false);
+    }
+    const restore = mounted ? () => {} : await injectEnospcAfter(64 * 1024);
+    try {
+      const executor = createLocalExecutor({ dbUrl: db.url, logger });
+      const error = await executor
+        .dump({ directory: mountPoint, file: file(), seed: seedFor(db.name) })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'EXECUTOR.DISK_FULL', kind: 'failed' });
+      expect((error as Error).message).toMatch(
+        new RegExp(`^No space left in ${mountPoint}: free \\d+ bytes`),
+      );
+      expect(readdirSync(mountPoint)).toEqual([]);
+    } finally {
+      restore();
+      if (mounted) execFileSync('umount', [mountPoint]);
+    }
+  });
+});
+
+/** Makes every FileHandle write fail with ENOSPC once `limit` bytes went through; returns the undo. */
+async function injectEnospcAfter(limit: number): Promise<() => void> {
+  const probe = await open('/dev/null', 'r');
+  const proto = Object.getPrototypeOf(probe) as Record<
+    'write' | 'writev',
+    (...args: unknown[]) => Promise<unknown>
+  >;
+  await probe.close();
+  const original = { write: proto.write, writev: proto.writev };
+  let written = 0;
+  const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  proto.write = function (this: unknown, ...args: unknown[]) {
+    written += (args[0] as Buffer).length;
+    return written > limit ? Promise.reject(enospc()) : original.write.apply(this, args);
+  };
+  proto.writev = function (this: unknown, ...args: unknown[]) {
+    written += (args[0] as Buffer[]).reduce((n, b) => n + b.length, 0);
+    return written > limit ? Promise.reject(enospc()) : original.writev.apply(this, args);
+  };
+  return () => Object.assign(proto, original);
+}
