@@ -1,0 +1,136 @@
+// A real BackupContext over a real database (pool, admin, local executor): for restore tests and the child process.
+import { createHash } from 'node:crypto';
+import { readFile, writeFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackupContext } from '../../handlers/backup/context';
+import { backupFileName, metadataFileName } from '../../handlers/backup/naming';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type { BackupMetadata, Logger } from '../../handlers/ports';
+import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
+import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
+import { createDatabaseLifecycle } from '../../runtime/db/lifecycle';
+import { migrate } from '../../runtime/db/migrate';
+import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
+import { createLocalExecutor } from '../../runtime/executor/local';
+import { createMaintenanceMode } from '../../runtime/maintenance';
+
+export interface RealRestoreWorld {
+  ctx: BackupContext;
+  db: DbHandle;
+  admin: DatabaseAdminHandle;
+  settings: BackupTaskSettings;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export function createRealContext(options: {
+  url: string;
+  directory: string;
+  keepOldDatabase?: boolean;
+}): RealRestoreWorld {
+  const logs: string[] = [];
+  const record = (level: string) => (m: string) => void logs.push(`[${level}] ${m}`);
+  const logger: Logger = {
+    error: record('ERROR'),
+    warn: record('WARN'),
+    info: record('INFO'),
+    debug: () => {},
+    trace: () => {},
+  };
+  const db = createDbHandle(options.url, { max: 4 });
+  const admin = createDatabaseAdmin({ url: options.url, logger });
+  const executor = createLocalExecutor({ dbUrl: options.url, logger });
+  const settings: BackupTaskSettings = {
+    directory: options.directory,
+    periodMs: 86_400_000,
+    scheduled: false,
+    keep: null,
+    keepOldDatabase: options.keepOldDatabase ?? false,
+    verifyAfterBackup: true,
+    executor: { kind: 'local' },
+  };
+  const ctx: BackupContext = {
+    settings: () => settings,
+    executor: () => executor,
+    admin,
+    lifecycle: createDatabaseLifecycle({ db, logger }),
+    maintenance: createMaintenanceMode(),
+    metrics: {
+      backupSucceeded: () => {},
+      backupFailed: () => {},
+      restoreSucceeded: () => {},
+      restoreFailed: () => {},
+    },
+    clock: { now: () => new Date() },
+    logger,
+    appVersion: '0.1.0-test',
+  };
+  return {
+    ctx,
+    db,
+    admin,
+    settings,
+    logs,
+    close: async () => {
+      await db.close().catch(() => {});
+      await admin.close().catch(() => {});
+    },
+  };
+}
+
+/** Brings the database to this build's schema, as the server does at start, so a restore's migrate step is a no-op. */
+export async function migrateToLatest(world: RealRestoreWorld): Promise<void> {
+  await migrate(world.db.pool(), world.ctx.logger);
+}
+
+/** A real backup through the real executor, named for `takenAt`. */
+export async function makeBackup(world: RealRestoreWorld, takenAt = new Date()): Promise<BackupMetadata> {
+  const database = world.admin.databaseName;
+  const executor = world.ctx.executor();
+  const existing = (await executor.list(world.settings.directory)).map((e) => e.file);
+  return executor.dump({
+    directory: world.settings.directory,
+    file: backupFileName(database, takenAt, existing),
+    seed: {
+      format: 'bomnipotent-backup/1',
+      database,
+      serverVersion: await world.admin.serverVersion(),
+      schemaVersion: LATEST_SCHEMA_VERSION,
+      appVersion: '0.1.0-test',
+      startedAt: takenAt.toISOString(),
+      trigger: 'manual',
+      user: 'tester@example.com',
+    },
+  });
+}
+
+/**
+ * Rewrites a dump's SQL and then its metadata (size and checksum) so that it still passes verification:
+ * the way to make a backup that verifies but fails, or stalls, inside psql.
+ */
+export async function rewriteBackup(
+  directory: string,
+  file: string,
+  edit: (sql: string) => string,
+): Promise<void> {
+  const path = join(directory, file);
+  const sql = edit(await readFile(path, 'utf8'));
+  await writeFile(path, sql);
+  const metaPath = join(directory, metadataFileName(file));
+  const metadata = JSON.parse(await readFile(metaPath, 'utf8')) as BackupMetadata;
+  const bytes = Buffer.from(sql, 'utf8');
+  metadata.sizeBytes = bytes.length;
+  metadata.sha256 = createHash('sha256').update(bytes).digest('hex');
+  await writeFile(metaPath, JSON.stringify(metadata, null, 2) + '\n');
+}
+
+/** Inserts SQL just before the dump's completion marker, i.e. after all data was loaded. */
+export function beforeCompletionMarker(sql: string, inserted: string): string {
+  const marker = sql.lastIndexOf('--\n-- PostgreSQL database dump complete');
+  if (marker < 0) throw new Error('not a complete dump');
+  return `${sql.slice(0, marker)}${inserted}\n${sql.slice(marker)}`;
+}
+
+export async function removeMetadata(directory: string, file: string): Promise<void> {
+  await rm(join(directory, metadataFileName(file)));
+}
