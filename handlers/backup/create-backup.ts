@@ -4,7 +4,7 @@ import type { AuditRecord, BackupMetadata, BackupTrigger, Executor } from '../po
 import type { BackupContext } from './context';
 import { formatBytes, formatDuration, formatMegabytes } from './format';
 import { withBackupLock } from './lock';
-import { backupFileName } from './naming';
+import { backupFileName, parseBackupFileName } from './naming';
 import { applyRetention } from './retention';
 
 export interface CreateBackupInput {
@@ -45,7 +45,7 @@ export async function createBackup(
 
       await ensureFreeSpace(executor, directory, await ctx.admin.databaseSizeBytes());
       const existing = (await executor.list(directory)).map((e) => e.file);
-      file = backupFileName(ctx.admin.databaseName, startedAt, existing);
+      file = backupFileName(ctx.admin.databaseName, startedAt, withFreedSequences(existing));
       const metadata = await executor.dump({
         directory,
         file,
@@ -141,6 +141,21 @@ async function recordAudit(
       `Could not append to the backup audit log: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/**
+ * The existing names plus every lower sequence of the same second: retention may have removed `x.dump` while
+ * `x_2.dump` stays, and a new dump reusing `x.dump` would sort before the older one (and be the next to go).
+ */
+function withFreedSequences(existing: readonly string[]): string[] {
+  const names = new Set(existing);
+  for (const name of existing) {
+    const parsed = parseBackupFileName(name);
+    if (!parsed) continue;
+    const base = name.replace(/(_\d+)?\.dump$/, '');
+    for (let n = 1; n < parsed.sequence; n += 1) names.add(n === 1 ? `${base}.dump` : `${base}_${n}.dump`);
+  }
+  return [...names];
 }
 
 /** Backup directories are POSIX paths on the server or in the sidecar; handlers have no node:path. */

@@ -74,6 +74,13 @@ describe('createBackup', () => {
     expect(second.metadata.file).toBe('bomnipotent_db_20260111_103024_2.dump');
   });
 
+  it('never reuses a lower sequence that retention freed: the new dump must sort as the newest', async () => {
+    const world = fakeWorld();
+    world.executor.addBackup('bomnipotent_db_20260111_103024_2.dump'); // `..._103024.dump` was removed by retention
+    const result = await createBackup(manual, world.ctx);
+    expect(result.metadata.file).toBe('bomnipotent_db_20260111_103024_3.dump');
+  });
+
   it('answers BACKUP.BUSY (409) while another backup or restore holds the lock, and dumps nothing', async () => {
     const world = fakeWorld();
     world.admin.lockHeld = true;

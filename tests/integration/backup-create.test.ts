@@ -1,0 +1,167 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BackupContext } from '../../handlers/backup/context';
+import { createBackup } from '../../handlers/backup/create-backup';
+import { listBackups } from '../../handlers/backup/list-backups';
+import { backupLockName } from '../../handlers/backup/lock';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import { AppError } from '../../handlers/errors';
+import type { DatabaseAdmin } from '../../handlers/ports';
+import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
+import { createLocalExecutor } from '../../runtime/executor/local';
+import { createMetricsRegistry } from '../../runtime/metrics';
+import { silentLogger } from '../../runtime/logger';
+import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
+import { recordingLogger } from '../unit/backup-fakes';
+
+let db: TestDatabase;
+let admin: DatabaseAdminHandle;
+let directory: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase('bt_backup');
+  await adminQuery(`CREATE TABLE sbom (id serial PRIMARY KEY, name text NOT NULL)`, [], db.name);
+  await adminQuery(
+    `INSERT INTO sbom (name) SELECT 'component-' || g FROM generate_series(1, 500) g`,
+    [],
+    db.name,
+  );
+  admin = createDatabaseAdmin({ url: db.url, logger: silentLogger() });
+});
+
+afterAll(async () => {
+  await admin?.close();
+  await db?.drop();
+});
+
+beforeEach(() => {
+  directory = mkdtempSync(join(tmpdir(), 'bomnipotent-backups-'));
+});
+
+afterEach(() => {
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function contextFor(overrides: Partial<BackupTaskSettings> = {}) {
+  const logger = recordingLogger();
+  const metrics = createMetricsRegistry();
+  const executor = createLocalExecutor({ dbUrl: db.url, logger: silentLogger() });
+  const settings: BackupTaskSettings = {
+    directory,
+    periodMs: 86_400_000,
+    scheduled: true,
+    keep: null,
+    keepOldDatabase: false,
+    verifyAfterBackup: true,
+    executor: { kind: 'local' },
+    ...overrides,
+  };
+  const ctx: BackupContext = {
+    settings: () => settings,
+    executor: () => executor,
+    admin,
+    lifecycle: {
+      drainPool: async () => {},
+      reopenPool: async () => {},
+      migrate: async () => 0,
+      knownSchemaVersion: 0,
+    },
+    maintenance: { set: () => {}, get: () => ({ phase: 'normal', reason: '' }) },
+    metrics,
+    clock: { now: () => new Date() },
+    logger,
+    appVersion: '0.1.0-test',
+  };
+  return { ctx, executor, logger, metrics };
+}
+
+const manual = { trigger: 'manual' as const, user: 'admin@example.com' };
+
+describe('createBackup with the real executor and PostgreSQL', () => {
+  it('writes a verified dump of the database under the documented name', async () => {
+    const { ctx, executor, logger, metrics } = contextFor();
+    const { path, metadata } = await createBackup(manual, ctx);
+
+    expect(path).toBe(join(directory, metadata.file));
+    expect(metadata.file).toMatch(new RegExp(`^${db.name}_\\d{8}_\\d{6}(_\\d+)?\\.dump$`));
+    expect(metadata).toMatchObject({
+      database: db.name,
+      trigger: 'manual',
+      user: 'admin@example.com',
+      appVersion: '0.1.0-test',
+    });
+    expect(metadata.serverVersion).toMatch(/^\d+\.\d+$/);
+    expect(await executor.verify(directory, metadata.file)).toMatchObject({ ok: true });
+    const dump = readFileSync(path, 'utf8');
+    expect(dump).toContain('component-500');
+    expect(dump).toContain('PostgreSQL database dump complete');
+    expect(logger.lines.some((l) => l.startsWith(`[INFO] Stored database backup ${path} (`))).toBe(true);
+    expect(metrics.renderPrometheus()).toContain('bomnipotent_backup_success_total 1\n');
+  });
+
+  it('answers BACKUP.BUSY to the second of two concurrent backups', async () => {
+    const { ctx } = contextFor();
+    const results = await Promise.allSettled([createBackup(manual, ctx), createBackup(manual, ctx)]);
+    const fulfilled = results.filter((r) => r.status === 'fulfilled');
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(fulfilled).toHaveLength(1);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]!.reason).toBeInstanceOf(AppError);
+    expect((rejected[0]!.reason as AppError).code).toBe('BACKUP.BUSY');
+    expect(readdirSync(directory).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+  });
+
+  it('answers BACKUP.BUSY while another replica holds the lock, and writes nothing', async () => {
+    const { ctx } = contextFor();
+    const replica = new pg.Client({ connectionString: adminUrl() }); // the maintenance database, as a replica would
+    await replica.connect();
+    try {
+      await replica.query('SELECT pg_advisory_lock(hashtext($1))', [backupLockName(db.name)]);
+      await expect(createBackup(manual, ctx)).rejects.toMatchObject({ code: 'BACKUP.BUSY' });
+      expect(readdirSync(directory).filter((f) => f.endsWith('.dump'))).toEqual([]);
+    } finally {
+      await replica.end();
+    }
+    await expect(createBackup(manual, ctx)).resolves.toBeDefined();
+  });
+
+  it('lists backups newest first, verified', async () => {
+    const { ctx } = contextFor();
+    const first = await createBackup(manual, ctx);
+    const second = await createBackup({ trigger: 'scheduled', user: null }, ctx);
+    const listed = await listBackups(ctx);
+    expect(listed.map((l) => l.file)).toEqual([second.metadata.file, first.metadata.file]);
+    expect(listed.map((l) => [l.verified, l.trigger])).toEqual([
+      [true, 'scheduled'],
+      [true, 'manual'],
+    ]);
+    expect(listed[0]!.path).toBe(second.path);
+  });
+
+  it('keeps the newest two of four backups and never touches a foreign file', async () => {
+    const { ctx } = contextFor({ keep: 2 });
+    writeFileSync(join(directory, 'notes.txt'), 'do not delete');
+    const made: string[] = [];
+    for (let i = 0; i < 4; i += 1) made.push((await createBackup(manual, ctx)).metadata.file);
+    const dumps = readdirSync(directory)
+      .filter((f) => f.endsWith('.dump'))
+      .sort();
+    expect(dumps).toEqual(made.slice(2).sort());
+    expect(readFileSync(join(directory, 'notes.txt'), 'utf8')).toBe('do not delete');
+  });
+
+  it('refuses when the directory has too little space for the database, without dumping', async () => {
+    const { ctx, executor, metrics } = contextFor();
+    // The real free space of the real directory, against a database that claims to be larger.
+    const free = await executor.freeBytes(directory);
+    const tooBig: DatabaseAdmin = { ...admin, databaseSizeBytes: async () => free + 1024 ** 3 };
+    await expect(createBackup(manual, { ...ctx, admin: tooBig })).rejects.toMatchObject({
+      code: 'BACKUP.INSUFFICIENT_SPACE',
+    });
+    expect(readdirSync(directory).filter((f) => f.endsWith('.dump'))).toEqual([]);
+    expect(metrics.renderPrometheus()).toContain('bomnipotent_backup_failures_total{trigger="manual"} 1\n');
+  });
+});
