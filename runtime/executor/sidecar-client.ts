@@ -2,6 +2,7 @@
 import { AppError, isAppError } from '../../handlers/errors';
 import type { BackupEntry, BackupMetadata, Executor, ToolReport, Verification } from '../../handlers/ports';
 import { maskSecrets, maskUrl, registerSecret } from '../mask';
+import { cancelled } from './errors';
 import {
   appErrorFromProblem,
   SIDECAR_ROUTES,
@@ -148,11 +149,7 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
     idleSignal?: AbortSignal,
   ): AppError {
     if (signal?.aborted) {
-      return new AppError(
-        'EXECUTOR.ABORTED',
-        'failed',
-        `The ${during ?? 'executor operation'} was cancelled before it finished.`,
-      );
+      return cancelled(during ?? 'executor operation');
     }
     if (deadline.aborted) return unreachable('no answer within the time limit', during);
     if (idleSignal?.aborted)

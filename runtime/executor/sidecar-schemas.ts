@@ -5,7 +5,7 @@ const directory = z.string().min(1).max(4096);
 const file = z.string().min(1).max(255);
 
 // PostgreSQL identifiers the tools get as arguments: plain names only, at most 63 bytes.
-const databaseName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain database name');
+const databaseName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'must be a plain database name');
 
 const seed = z.looseObject({
   format: z.literal('bomnipotent-backup/1'),

@@ -198,7 +198,7 @@ describe('sidecar client: a sidecar that is not there or goes away', () => {
     while (fake.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
     controller.abort();
     const error = await pending;
-    expect(error.code).toBe('EXECUTOR.ABORTED');
+    expect(error.code).toBe('EXECUTOR.CANCELLED');
     expect(fake.calls[0]!.signal!.aborted).toBe(true);
   });
 });
