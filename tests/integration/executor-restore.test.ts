@@ -1,0 +1,144 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metadataFileName } from '../../handlers/backup/naming';
+import type { BackupMetadata, Logger } from '../../handlers/ports';
+import { createLocalExecutor } from '../../runtime/executor/local';
+import { makeToolDirectory, REAL_TOOL_DIRECTORY } from '../support/fake-tools';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+
+const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
+
+let db: TestDatabase;
+let directory: string;
+let file: string;
+
+async function databaseExists(name: string): Promise<boolean> {
+  const { rows } = await adminQuery(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
+  return rows.length === 1;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('bt_exrestore');
+  await adminQuery(`CREATE TABLE items (id int PRIMARY KEY)`, [], db.name);
+  await adminQuery(`INSERT INTO items SELECT generate_series(1, 100)`, [], db.name);
+  directory = mkdtempSync(join(tmpdir(), 'bomnipotent-exrestore-'));
+  file = `${db.name}_20260111_103024.dump`;
+  const executor = createLocalExecutor({ dbUrl: db.url, logger });
+  await executor.dump({
+    directory,
+    file,
+    seed: {
+      format: 'bomnipotent-backup/1',
+      database: db.name,
+      serverVersion: '15.20',
+      schemaVersion: 1,
+      appVersion: '0.1.0',
+      startedAt: new Date().toISOString(),
+      trigger: 'manual',
+      user: null,
+    },
+  });
+});
+
+afterAll(async () => {
+  await db.drop();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('local executor: restore failures', () => {
+  it('a dump that fails halfway -> EXECUTOR.RESTORE_FAILED with the psql error, and no target database', async () => {
+    // A verified dump whose SQL fails after the table was filled: psql must stop and roll everything back.
+    const broken = `${db.name}_20260111_103025.dump`;
+    const marker = '--\n-- PostgreSQL database dump complete';
+    const text = readFileSync(join(directory, file), 'utf8');
+    const at = text.lastIndexOf(marker);
+    const content = `${text.slice(0, at)}INSERT INTO no_such_table VALUES (1);\n\n${text.slice(at)}`;
+    writeFileSync(join(directory, broken), content);
+    const meta = JSON.parse(readFileSync(join(directory, metadataFileName(file)), 'utf8')) as BackupMetadata;
+    const fixed: BackupMetadata = {
+      ...meta,
+      file: broken,
+      sizeBytes: Buffer.byteLength(content),
+      sha256: createHash('sha256').update(content).digest('hex'),
+    };
+    writeFileSync(join(directory, metadataFileName(broken)), JSON.stringify(fixed));
+    const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    expect((await executor.verify(directory, broken)).ok).toBe(true);
+
+    const target = `${db.name}_scratch_broken`;
+    const error = await executor
+      .restore({ directory, file: broken, targetDatabase: target })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'EXECUTOR.RESTORE_FAILED',
+      kind: 'failed',
+      suggestion: expect.stringContaining('was dropped'),
+    });
+    expect((error as Error).message).toMatch(
+      /^psql failed with exit code 3: line \d+: ERROR: +relation "no_such_table" does not exist/,
+    );
+    expect(await databaseExists(target)).toBe(false);
+  });
+
+  it('refuses an existing target and leaves it alone', async () => {
+    const target = `${db.name}_scratch_taken`;
+    await adminQuery(`CREATE DATABASE "${target}"`);
+    await adminQuery(`CREATE TABLE precious (x int)`, [], target);
+    const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    await expect(executor.restore({ directory, file, targetDatabase: target })).rejects.toMatchObject({
+      code: 'EXECUTOR.TARGET_EXISTS',
+      kind: 'conflict',
+    });
+    const { rows } = await adminQuery(`SELECT to_regclass('precious') AS t`, [], target);
+    expect(rows[0]).toEqual({ t: 'precious' });
+  });
+
+  it('refuses names that are not a backup or not a plain database name, and missing files', async () => {
+    const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    await expect(
+      executor.restore({ directory, file: '../etc/passwd', targetDatabase: `${db.name}_scratch_x` }),
+    ).rejects.toMatchObject({ code: 'EXECUTOR.INVALID_NAME' });
+    for (const target of ['-x', 'host=evil dbname=x', 'a b']) {
+      await expect(executor.restore({ directory, file, targetDatabase: target })).rejects.toMatchObject({
+        code: 'EXECUTOR.INVALID_NAME',
+      });
+    }
+    await expect(
+      executor.restore({
+        directory,
+        file: `${db.name}_20990101_000000.dump`,
+        targetDatabase: `${db.name}_scratch_x`,
+      }),
+    ).rejects.toMatchObject({ code: 'EXECUTOR.BACKUP_NOT_FOUND', kind: 'not_found' });
+    expect(await databaseExists(`${db.name}_scratch_x`)).toBe(false);
+  });
+
+  it('a cancelled restore -> EXECUTOR.CANCELLED and no target database', async () => {
+    const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    const target = `${db.name}_scratch_cancel`;
+    await expect(
+      executor.restore({ directory, file, targetDatabase: target, signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'EXECUTOR.CANCELLED' });
+    expect(await databaseExists(target)).toBe(false);
+  });
+
+  it('a restore cancelled while psql runs -> EXECUTOR.CANCELLED and the created target is dropped again', async () => {
+    const tools = makeToolDirectory({
+      createdb: `exec '${REAL_TOOL_DIRECTORY}/createdb' "$@"`,
+      dropdb: `exec '${REAL_TOOL_DIRECTORY}/dropdb' "$@"`,
+      psql: 'exec sleep 30',
+    });
+    const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
+    const target = `${db.name}_scratch_midway`;
+    const controller = new AbortController();
+    const running = executor.restore({ directory, file, targetDatabase: target, signal: controller.signal });
+    while (!(await databaseExists(target))) await new Promise((r) => setTimeout(r, 50));
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ code: 'EXECUTOR.CANCELLED' });
+    expect(await databaseExists(target)).toBe(false);
+    rmSync(tools, { recursive: true, force: true });
+  });
+});
