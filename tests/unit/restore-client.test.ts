@@ -1,0 +1,95 @@
+import { http, HttpResponse } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../client/program';
+
+const BASE = 'http://bomnipotent.test';
+const PATH = '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump';
+const server = setupServer();
+beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+afterEach(() => server.resetHandlers());
+afterAll(() => server.close());
+
+async function run(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  let exitCode = 0;
+  const program = buildProgram({
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: { XDG_CONFIG_HOME: '/nonexistent-bomnipotent-test' },
+    setExitCode: (c) => (exitCode = c),
+  });
+  await program.parseAsync(['node', 'bomnipotent_client', '-d', BASE, ...args]);
+  return { stdout, stderr, exitCode };
+}
+
+/** Answers the restore route and remembers the body it was sent. */
+function restoreRoute(sent: unknown[], answer: (body: { dryRun?: boolean }) => Response) {
+  return http.post(`${BASE}/database-backup/restore`, async ({ request }) => {
+    const body = (await request.json()) as { dryRun?: boolean };
+    sent.push(body);
+    return answer(body);
+  });
+}
+
+const ok = (body: { dryRun?: boolean }) =>
+  HttpResponse.json({ path: PATH, dryRun: body.dryRun === true, metadata: {} });
+
+describe('database-backup completely-restore', () => {
+  it('prints the exact success line with the absolute path on the server', async () => {
+    const sent: unknown[] = [];
+    server.use(restoreRoute(sent, ok));
+    const result = await run('database-backup', 'completely-restore');
+    expect(result.stdout).toBe(`[INFO] Successfully restored database from backup '${PATH}'.\n`);
+    expect(result.exitCode).toBe(0);
+    expect(sent).toEqual([{}]);
+  });
+
+  it('sends --dry-run and --file, and says that nothing was changed', async () => {
+    const sent: unknown[] = [];
+    server.use(restoreRoute(sent, ok));
+    const result = await run(
+      'database-backup',
+      'completely-restore',
+      '--dry-run',
+      '--file',
+      'bomnipotent_db_20260111_103024.dump',
+    );
+    expect(sent).toEqual([{ dryRun: true, file: 'bomnipotent_db_20260111_103024.dump' }]);
+    expect(result.stdout).toBe(
+      `[INFO] Dry run: backup '${PATH}' verifies and would be restored; nothing was changed.\n`,
+    );
+  });
+
+  it('prints the server message and suggestion on a refusal, exit code 1', async () => {
+    server.use(
+      restoreRoute([], () =>
+        HttpResponse.json(
+          {
+            code: 'BACKUP.VERIFICATION_FAILED',
+            detail: `The backup '${PATH}' fails verification: checksum mismatch.`,
+            suggestion: 'Nothing was changed.',
+          },
+          { status: 409 },
+        ),
+      ),
+    );
+    const result = await run('database-backup', 'completely-restore');
+    expect(result.stderr).toContain(`[ERROR] The backup '${PATH}' fails verification: checksum mismatch.`);
+    expect(result.stderr).toContain('[ERROR] Nothing was changed.');
+    expect(result.exitCode).toBe(1);
+  });
+
+  it('prints only the status code in code mode', async () => {
+    server.use(restoreRoute([], ok));
+    expect((await run('-o', 'code', 'database-backup', 'completely-restore')).stdout).toBe('200');
+  });
+
+  it('has no short alias', async () => {
+    const program = buildProgram({ stdout: () => {}, stderr: () => {}, env: {}, setExitCode: () => {} });
+    const backup = program.commands.find((c) => c.name() === 'database-backup')!;
+    const restore = backup.commands.find((c) => c.name() === 'completely-restore')!;
+    expect(restore.aliases()).toEqual([]);
+  });
+});
