@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
-import { makeToolDirectory, pgDumpKilledHalfway, pgDumpWithoutMarker } from '../support/fake-tools';
+import {
+  makeToolDirectory,
+  pgDumpKilledHalfway,
+  pgDumpThatHangs,
+  pgDumpWithoutMarker,
+} from '../support/fake-tools';
 import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
 
 const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
@@ -75,6 +80,25 @@ describe('local executor: dump failures leave nothing behind', () => {
     ).rejects.toMatchObject({
       code: 'EXECUTOR.DUMP_INCOMPLETE',
     });
+    expect(readdirSync(dir)).toEqual([]);
+    rmSync(tools, { recursive: true, force: true });
+  });
+
+  it('a dump cancelled through its signal -> EXECUTOR.CANCELLED, pg_dump stopped, nothing left', async () => {
+    const tools = makeToolDirectory({ pg_dump: pgDumpThatHangs() });
+    const dir = freshDirectory('cancelled');
+    const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
+    const controller = new AbortController();
+    const running = executor.dump({
+      directory: dir,
+      file: file(),
+      seed: seedFor(db.name),
+      signal: controller.signal,
+    });
+    // Wait until the partial file exists, so that the cancellation really interrupts a running dump.
+    while (readdirSync(dir).length === 0) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await expect(running).rejects.toMatchObject({ code: 'EXECUTOR.CANCELLED', kind: 'unavailable' });
     expect(readdirSync(dir)).toEqual([]);
     rmSync(tools, { recursive: true, force: true });
   });

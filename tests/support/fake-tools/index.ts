@@ -36,6 +36,13 @@ export function pgDumpWithoutMarker(): string {
   ].join('\n');
 }
 
+/** Prints the header, then hangs (exec, so that a SIGTERM reaches the sleeping process itself). */
+export function pgDumpThatHangs(): string {
+  return [version('15.20'), `printf '%s\\n' '--' '-- PostgreSQL database dump' '--'`, 'exec sleep 60'].join(
+    '\n',
+  );
+}
+
 /** Only answers --version, with the given version (for probe's mismatch checks). */
 export function pgDumpReportingVersion(v: string): string {
   return [version(v), 'exit 1'].join('\n');
