@@ -50,6 +50,13 @@ async function fileSystemError(error: unknown, directory: string, written: numbe
   return writeFailed(directory, error);
 }
 
+async function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 async function syncFile(path: string): Promise<void> {
   const handle = await open(path, 'r+');
   try {
@@ -106,13 +113,7 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
   await sweepStaleFiles(directory, context.startedAtMs, context.logger);
   const finalPath = join(directory, file);
   const partialPath = join(directory, `.${file}.partial`);
-  if (
-    await stat(finalPath).then(
-      () => true,
-      () => false,
-    )
-  )
-    throw fileExists(finalPath);
+  if (await pathExists(finalPath)) throw fileExists(finalPath);
 
   const serverMajor = majorOf(seed.serverVersion) ?? context.serverMajor;
   const pgDump = await requireTool(context, 'pg_dump', serverMajor);
