@@ -23,7 +23,7 @@ function appFor(world: ReturnType<typeof createFakeWorld>) {
     health: { pingDatabase: async () => true },
     maintenance: world.ctx.maintenance,
     authenticate,
-    accounts: {},
+    accounts: {} as never,
     backups: { ctx: world.ctx, metrics: { renderPrometheus: () => '' } },
   });
   return app;
