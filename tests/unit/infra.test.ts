@@ -1,0 +1,580 @@
+// The deployment files against the code: every file parses, and every variable, port, path, command and entry point
+// they use is one the code and the package really have. Both sides are read, so that a rename on either breaks this.
+// Parsed YAML is untyped by nature; the assertions are the type checks here.
+/* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument */
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments, type Tags } from 'yaml';
+import { DEFAULT_CONFIG_PATH, loadConfig, type Config } from '../../runtime/config/index';
+import { SIDECAR_DEFAULTS, SIDECAR_ENV, readSidecarSettings } from '../../runtime/executor/sidecar-settings';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const INFRA = join(ROOT, 'infra');
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+const pkg = JSON.parse(read('package.json')) as {
+  dependencies: Record<string, string>;
+  bin: Record<string, string>;
+};
+const SIDECAR_NAMES: string[] = Object.values(SIDECAR_ENV);
+const BACKUPS = '/etc/bomnipotent_server/backups';
+const temps: string[] = [];
+
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+// ------------------------------------------------------------------ small parsers
+
+interface Instruction {
+  keyword: string;
+  args: string;
+}
+
+/** Dockerfile: comments dropped, `\` continuations joined, one instruction per entry. */
+function parseDockerfile(text: string): Instruction[] {
+  const out: Instruction[] = [];
+  let pending = '';
+  for (const raw of text.split('\n')) {
+    if (/^\s*#/.test(raw)) continue;
+    const line = raw.replace(/\s+$/, '');
+    if (line.endsWith('\\')) {
+      pending += line.slice(0, -1) + ' ';
+      continue;
+    }
+    const full = (pending + line).trim();
+    pending = '';
+    if (!full) continue;
+    const match = /^([A-Za-z]+)\s+(.*)$/.exec(full);
+    if (!match) throw new Error(`Unparseable Dockerfile line: ${full}`);
+    out.push({ keyword: match[1]!.toUpperCase(), args: match[2]! });
+  }
+  return out;
+}
+
+/** The intrinsic functions of CloudFormation as plain objects, in their scalar and list forms. */
+const CFN_TAGS: Tags = [
+  'Ref',
+  'Sub',
+  'GetAtt',
+  'Join',
+  'Select',
+  'Split',
+  'If',
+  'Equals',
+  'Not',
+  'GetAZs',
+  'ImportValue',
+  'FindInMap',
+  'Base64',
+].flatMap((name) => {
+  const key = name === 'Ref' ? 'Ref' : `Fn::${name}`;
+  return [
+    { tag: `!${name}`, resolve: (value: string) => ({ [key]: value }) },
+    {
+      tag: `!${name}`,
+      collection: 'seq' as const,
+      resolve: (value: unknown) => ({ [key]: (value as { toJSON(): unknown }).toJSON() }),
+    },
+  ];
+});
+
+type Yaml = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function yamlFile(path: string): Yaml {
+  return parse(read(path), { customTags: CFN_TAGS }) as Yaml;
+}
+
+function yamlDocuments(path: string): Yaml[] {
+  return parseAllDocuments(read(path)).map((doc) => {
+    if (doc.errors.length > 0) throw new Error(`${path}: ${doc.errors[0]!.message}`);
+    return doc.toJSON() as Yaml;
+  });
+}
+
+/** The ${NAME} references of a config.toml outside full-line comments (what the loader substitutes). */
+function referencedVariables(toml: string): string[] {
+  const names = new Set<string>();
+  for (const line of toml.split('\n')) {
+    if (/^\s*#/.test(line)) continue;
+    for (const match of line.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) names.add(match[1]!);
+  }
+  return [...names];
+}
+
+/** Loads a config text as the server would, with a dummy value for each variable it uses. */
+function loadWithDummies(
+  toml: string,
+  fileName = 'config.toml',
+): { config: Config; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'bomnipotent-infra-'));
+  temps.push(dir);
+  writeFileSync(join(dir, fileName), toml);
+  const env: Record<string, string> = {};
+  for (const name of referencedVariables(toml))
+    env[name] = /URL$/.test(name) ? dummyUrl(name) : `dummy-${name.toLowerCase()}-0123456789`;
+  return { config: loadConfig(join(dir, fileName), env), env };
+}
+
+function dummyUrl(name: string): string {
+  return name.includes('EXECUTOR')
+    ? 'http://executor.bomnipotent.internal:8091'
+    : 'postgres://bomnipotent:secret@db:5432/bomnipotent';
+}
+
+/** Compose's ${VAR}, ${VAR:-default} and ${VAR:?message}, filled in from a dummy .env. */
+function interpolateCompose(value: string, env: Record<string, string>): string {
+  return value.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?][^}]*)?\}/g,
+    (_m, name: string) => env[name] ?? '',
+  );
+}
+
+function composeVariables(text: string): string[] {
+  return [...new Set([...text.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)].map((m) => m[1]!))];
+}
+
+function envExample(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of read('infra/.env.example').split('\n')) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (match) out[match[1]!] = match[2] || `dummy-${match[1]!.toLowerCase()}-0123456789`;
+  }
+  return out;
+}
+
+/** "./backups:/etc/x:ro" -> { source, target, readOnly } */
+function mountOf(spec: string) {
+  const [source, target, mode] = spec.split(':');
+  return { source: source!, target: target!, readOnly: mode === 'ro' };
+}
+
+const serverSource = read('runtime/node.ts');
+const resolvePathSource = read('runtime/config/resolve-path.ts');
+const sidecarSettingsSource = read('runtime/executor/sidecar-settings.ts');
+
+/** An env var given to the server is used by its config (${NAME}) or read by its code. */
+function serverUses(name: string, configText: string): boolean {
+  return (
+    referencedVariables(configText).includes(name) ||
+    serverSource.includes(name) ||
+    resolvePathSource.includes(name)
+  );
+}
+
+// ------------------------------------------------------------------ the image
+
+describe('infra/Dockerfile', () => {
+  const instructions = parseDockerfile(read('infra/Dockerfile'));
+  const all = (keyword: string) => instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
+  const one = (keyword: string) => {
+    const found = all(keyword);
+    expect(found, keyword).toHaveLength(1);
+    return found[0]!;
+  };
+  const runs = all('RUN').join('\n');
+
+  it('parses into known instructions', () => {
+    const known = new Set([
+      'FROM',
+      'ARG',
+      'RUN',
+      'WORKDIR',
+      'ENV',
+      'COPY',
+      'VOLUME',
+      'USER',
+      'EXPOSE',
+      'HEALTHCHECK',
+      'ENTRYPOINT',
+      'CMD',
+      'LABEL',
+    ]);
+    expect(instructions.length).toBeGreaterThan(5);
+    for (const i of instructions) expect(known, i.keyword).toContain(i.keyword);
+  });
+
+  it('is Node 20 on bookworm-slim with the PostgreSQL client of the major compose runs', () => {
+    expect(one('FROM')).toBe('node:20-bookworm-slim');
+    expect(pkg.dependencies).toBeDefined();
+    const major = /^PG_MAJOR=(\d+)$/.exec(one('ARG'))?.[1];
+    expect(runs).toContain('postgresql-client-${PG_MAJOR}');
+    expect(runs).toContain('bookworm-pgdg');
+    const dbImage = (yamlFile('infra/compose.yaml').services.db.image as string).split(':')[1];
+    expect(dbImage).toBe(major);
+    expect((yamlFile('infra/compose.sidecar.yaml').services.db.image as string).split(':')[1]).toBe(major);
+  });
+
+  it('installs runtime dependencies only, and tsx is one of them (no build step)', () => {
+    expect(runs).toMatch(/npm ci --omit=dev/);
+    expect(pkg.dependencies.tsx).toBeDefined();
+    expect(pkg.dependencies['@hono/node-server']).toBeDefined();
+  });
+
+  it('copies only paths that exist and that the ignore file lets through', () => {
+    const ignore = read('infra/Dockerfile.dockerignore');
+    for (const copy of all('COPY')) {
+      const parts = copy.split(/\s+/).filter((p) => !p.startsWith('--'));
+      for (const source of parts.slice(0, -1)) {
+        expect(existsSync(join(ROOT, source)), source).toBe(true);
+        expect(ignore, source).toMatch(new RegExp(`^!${source.replace('.', '\\.')}(/\\*\\*)?$`, 'm'));
+      }
+    }
+  });
+
+  it('runs as the unprivileged user node, with the backup volume and the config directory in place', () => {
+    expect(one('USER')).toBe('node');
+    expect(one('VOLUME')).toBe(BACKUPS);
+    expect(runs).toContain(`-o node -g node -m 0700 ${BACKUPS}`);
+    expect(runs).toContain(dirname(DEFAULT_CONFIG_PATH));
+  });
+
+  it('starts bomnipotent_server, whose bin file loads runtime/node.ts', () => {
+    const entry = JSON.parse(one('ENTRYPOINT')) as string[];
+    expect(entry).toEqual(['node', pkg.bin.bomnipotent_server]);
+    expect(read(entry[1]!)).toContain("import('../runtime/node.ts')");
+    expect(existsSync(join(ROOT, 'runtime/node.ts'))).toBe(true);
+    expect(read(pkg.bin.bomnipotent_executor!)).toContain("import('../runtime/executor/sidecar-main.ts')");
+  });
+
+  it("exposes the server's and the executor's default ports, and checks the server's /health", () => {
+    const { config } = loadWithDummies('');
+    expect(one('EXPOSE').split(/\s+/).map(Number)).toEqual([config.httpPort, SIDECAR_DEFAULTS.port]);
+    expect(one('HEALTHCHECK')).toContain(`fetch('http://127.0.0.1:${config.httpPort}/health')`);
+    expect(read('runtime/routes/health.ts')).toContain("'/health'");
+  });
+});
+
+// ------------------------------------------------------------------ compose
+
+describe('infra/compose.yaml', () => {
+  const text = read('infra/compose.yaml');
+  const compose = yamlFile('infra/compose.yaml');
+  const server = compose.services.server as Yaml;
+
+  it('runs postgres:17 with a health check, and the server waits for it', () => {
+    expect(compose.services.db.image).toBe('postgres:17');
+    expect(compose.services.db.healthcheck.test.join(' ')).toContain('pg_isready');
+    expect(server.depends_on.db.condition).toBe('service_healthy');
+  });
+
+  it('builds the image from infra/Dockerfile', () => {
+    expect(existsSync(resolve(INFRA, server.build.context, server.build.dockerfile))).toBe(true);
+  });
+
+  it('takes every variable from .env.example', () => {
+    const example = envExample();
+    for (const name of composeVariables(text)) expect(Object.keys(example), name).toContain(name);
+  });
+
+  it('mounts the config read-only where the server looks by default, and the config loads', () => {
+    const config = server.volumes
+      .map(mountOf)
+      .find((m: { target: string }) => m.target === dirname(DEFAULT_CONFIG_PATH));
+    expect(config).toMatchObject({ source: './config', readOnly: true });
+    expect(server.environment.BOMNIPOTENT_CONFIG).toBeUndefined();
+    const toml = read('infra/config/config.toml');
+    const { config: loaded } = loadWithDummies(toml);
+    expect(loaded.databaseBackup?.executor).toEqual({ kind: 'local' });
+    for (const name of referencedVariables(toml))
+      expect(Object.keys(server.environment), name).toContain(name);
+    for (const name of Object.keys(server.environment)) expect(serverUses(name, toml), name).toBe(true);
+  });
+
+  it('bind-mounts ./backups at the directory of the backup task', () => {
+    const backups = server.volumes.map(mountOf).find((m: { source: string }) => m.source === './backups');
+    expect(backups).toMatchObject({ target: BACKUPS, readOnly: false });
+    const { config } = loadWithDummies(read('infra/config/config.toml'));
+    expect(config.databaseBackup?.directory).toBe(resolve(backups.target));
+  });
+
+  it('publishes the http_port of the config', () => {
+    const { config } = loadWithDummies(read('infra/config/config.toml'));
+    const [, container] = interpolateCompose(server.ports[0], envExample()).split(':');
+    expect(Number(container)).toBe(config.httpPort);
+  });
+
+  it('gives the server a db_url pointing at the db service', () => {
+    const env = envExample();
+    const { config } = loadWithDummies(read('infra/config/config.toml'));
+    expect(config.dbUrl).toBeDefined();
+    const url = new URL(config.dbUrl!);
+    expect(url.hostname).toBe('db');
+    expect(url.pathname).toBe(`/${compose.services.db.environment.POSTGRES_DB}`);
+    expect(decodeURIComponent(url.username)).toBe(compose.services.db.environment.POSTGRES_USER);
+    expect(env.POSTGRES_PASSWORD).toBeDefined();
+  });
+});
+
+describe('infra/compose.sidecar.yaml', () => {
+  const text = read('infra/compose.sidecar.yaml');
+  const compose = yamlFile('infra/compose.sidecar.yaml');
+  const { server, executor } = compose.services as { server: Yaml; executor: Yaml };
+  const env = envExample();
+  const executorEnv = Object.fromEntries(
+    Object.entries(executor.environment as Record<string, string>).map(([k, v]) => [
+      k,
+      interpolateCompose(String(v), env),
+    ]),
+  );
+  const configFile = posix.basename(server.environment.BOMNIPOTENT_CONFIG);
+  const toml = read(`infra/config/${configFile}`);
+
+  it('takes every variable from .env.example', () => {
+    for (const name of composeVariables(text)) expect(Object.keys(env), name).toContain(name);
+  });
+
+  it('runs bin/bomnipotent_executor.js with only variables the sidecar reads, and they are valid', () => {
+    expect(executor.entrypoint).toEqual(['node', pkg.bin.bomnipotent_executor]);
+    for (const name of Object.keys(executorEnv)) {
+      expect(SIDECAR_NAMES, name).toContain(name);
+      expect(sidecarSettingsSource).toContain(`'${name}'`);
+    }
+    const settings = readSidecarSettings(executorEnv);
+    expect(settings).toMatchObject({ host: '0.0.0.0', directory: BACKUPS, database: 'bomnipotent' });
+    expect(new URL(settings.dbUrl).hostname).toBe('db');
+  });
+
+  it('gives the backup volume to the executor only', () => {
+    expect(executor.volumes.map(mountOf)).toEqual([
+      { source: './backups', target: BACKUPS, readOnly: false },
+    ]);
+    expect(server.volumes.map(mountOf).some((m: { target: string }) => m.target === BACKUPS)).toBe(false);
+    expect(executor.ports).toBeUndefined();
+  });
+
+  it('points the server at the executor by URL and token, with the same directory and port', () => {
+    expect(posix.dirname(server.environment.BOMNIPOTENT_CONFIG)).toBe(dirname(DEFAULT_CONFIG_PATH));
+    expect(resolvePathSource).toContain('BOMNIPOTENT_CONFIG');
+    const loaded = loadWithDummies(toml, configFile);
+    const backup = loaded.config.databaseBackup!;
+    expect(backup.directory).toBe(readSidecarSettings(executorEnv).directory);
+    expect(backup.executor.kind).toBe('sidecar');
+    const url = new URL((backup.executor as { url: string }).url);
+    expect(url.hostname).toBe('executor');
+    expect(Number(url.port)).toBe(Number(executorEnv[SIDECAR_ENV.port]));
+    // The same variable feeds the executor's token and the server's executor_token.
+    expect(referencedVariables(toml)).toContain('BOMNIPOTENT_EXECUTOR_TOKEN');
+    expect(executor.environment[SIDECAR_ENV.token]).toContain('${BOMNIPOTENT_EXECUTOR_TOKEN');
+    for (const name of referencedVariables(toml))
+      expect(Object.keys(server.environment), name).toContain(name);
+    for (const name of Object.keys(server.environment)) expect(serverUses(name, toml), name).toBe(true);
+  });
+
+  it('starts the server after a healthy executor, whose health check uses its port', () => {
+    expect(server.depends_on.executor.condition).toBe('service_healthy');
+    expect(executor.healthcheck.test.join(' ')).toContain(
+      `127.0.0.1:${executorEnv[SIDECAR_ENV.port]}/health`,
+    );
+  });
+});
+
+// ------------------------------------------------------------------ Kubernetes
+
+describe('infra/k8s', () => {
+  const files = readdirSync(join(INFRA, 'k8s')).filter((f) => f.endsWith('.yaml'));
+  const docs = files.flatMap((f) => yamlDocuments(`infra/k8s/${f}`));
+  const byKind = (kind: string) => docs.filter((d) => d.kind === kind);
+  const deployment = byKind('Deployment')[0]!;
+  const pod = deployment.spec.template.spec as Yaml;
+  const container = (name: string) => (pod.containers as Yaml[]).find((c) => c.name === name)!;
+  const configMap = byKind('ConfigMap')[0]!;
+  const toml = configMap.data['config.toml'] as string;
+
+  it('has a Deployment, Service, ConfigMap, Secret and PersistentVolumeClaim, all parsed', () => {
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    for (const kind of ['Deployment', 'Service', 'ConfigMap', 'Secret', 'PersistentVolumeClaim'])
+      expect(byKind(kind), kind).toHaveLength(1);
+  });
+
+  it('lists existing files in kustomization.yaml, but not the Secret', () => {
+    const kustomization = docs.find((d) => d.kind === 'Kustomization')!;
+    for (const file of kustomization.resources as string[])
+      expect(existsSync(join(INFRA, 'k8s', file)), file).toBe(true);
+    expect(kustomization.resources).not.toContain('secret.yaml');
+  });
+
+  it('runs the server with the default config path, from the ConfigMap, and the config loads', () => {
+    const server = container('server');
+    expect(server.args).toEqual(['--config', DEFAULT_CONFIG_PATH]);
+    const mount = (server.volumeMounts as Yaml[]).find((m) => m.mountPath === dirname(DEFAULT_CONFIG_PATH))!;
+    expect(mount.readOnly).toBe(true);
+    expect((pod.volumes as Yaml[]).find((v) => v.name === mount.name)!.configMap.name).toBe(
+      configMap.metadata.name,
+    );
+    loadWithDummies(toml);
+    const names = (server.env as Yaml[]).map((e) => e.name as string);
+    for (const name of referencedVariables(toml)) expect(names, name).toContain(name);
+    for (const name of names) expect(serverUses(name, toml), name).toBe(true);
+  });
+
+  it('probes /health on the http_port of the config', () => {
+    const server = container('server');
+    const { config } = loadWithDummies(toml);
+    const port = (server.ports as Yaml[]).find((p) => p.name === 'http')!;
+    expect(port.containerPort).toBe(config.httpPort);
+    for (const probe of [server.readinessProbe, server.livenessProbe])
+      expect(probe.httpGet).toEqual({ path: '/health', port: 'http' });
+    const service = byKind('Service')[0]!;
+    expect(service.spec.ports[0].targetPort).toBe('http');
+    expect(service.spec.selector).toEqual(deployment.spec.selector.matchLabels);
+  });
+
+  it('runs the executor with valid sidecar settings, on loopback, with the PVC at the backup directory', () => {
+    const executor = container('executor');
+    expect(executor.command).toEqual(['node', pkg.bin.bomnipotent_executor]);
+    const env: Record<string, string> = {};
+    for (const entry of executor.env as Yaml[]) {
+      const value = entry.value ?? `dummy-${String(entry.name).toLowerCase()}-0123456789`;
+      // Kubernetes expands $(NAME) from variables defined before.
+      env[entry.name] = String(value).replace(
+        /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
+        (_m, name: string) => env[name] ?? '',
+      );
+      if (!SIDECAR_NAMES.includes(entry.name))
+        expect(JSON.stringify(executor.env), entry.name).toContain(`$(${entry.name})`);
+    }
+    const settings = readSidecarSettings(env);
+    expect(settings.host).toBe('127.0.0.1');
+    const { config } = loadWithDummies(toml);
+    const backup = config.databaseBackup!;
+    expect(backup.directory).toBe(settings.directory);
+    expect(new URL((backup.executor as { url: string }).url).port).toBe(String(settings.port));
+    const mount = (executor.volumeMounts as Yaml[]).find((m) => m.mountPath === settings.directory)!;
+    const volume = (pod.volumes as Yaml[]).find((v) => v.name === mount.name)!;
+    expect(volume.persistentVolumeClaim.claimName).toBe(byKind('PersistentVolumeClaim')[0]!.metadata.name);
+    expect(new URL(settings.dbUrl).hostname).toBe(new URL(config.dbUrl!).hostname);
+  });
+
+  it('takes both secrets from keys the Secret has', () => {
+    const secret = byKind('Secret')[0]!;
+    for (const c of pod.containers as Yaml[]) {
+      for (const entry of (c.env as Yaml[]).filter((e) => e.valueFrom?.secretKeyRef)) {
+        expect(entry.valueFrom.secretKeyRef.name).toBe(secret.metadata.name);
+        expect(Object.keys(secret.stringData)).toContain(entry.valueFrom.secretKeyRef.key);
+      }
+    }
+  });
+
+  it('runs both containers as the non-root user of the image', () => {
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 });
+    for (const c of pod.containers as Yaml[]) expect(c.securityContext.allowPrivilegeEscalation).toBe(false);
+  });
+});
+
+// ------------------------------------------------------------------ AWS
+
+describe('infra/aws/template.yaml', () => {
+  const template = yamlFile('infra/aws/template.yaml');
+  const resources = template.Resources as Record<string, Yaml>;
+  const functions = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::Serverless::Function');
+  const globalsEnv = template.Globals.Function.Environment.Variables as Record<string, unknown>;
+  const layer = resources.ConfigLayer!.Properties as Yaml;
+  const configPath = globalsEnv.BOMNIPOTENT_CONFIG as string;
+  const layerFile = join(INFRA, 'aws', layer.ContentUri, posix.relative('/opt', configPath));
+  const task = resources.ExecutorTaskDefinition!.Properties as Yaml;
+  const executor = task.ContainerDefinitions[0] as Yaml;
+
+  it('parses, with a SAM transform, and the code URI is the repository root', () => {
+    expect(template.Transform).toBe('AWS::Serverless-2016-10-31');
+    expect(resolve(INFRA, 'aws', template.Globals.Function.CodeUri)).toBe(ROOT);
+  });
+
+  it('has the HTTP entry behind a function URL and the scheduled entry on an EventBridge schedule', () => {
+    const handlers = Object.fromEntries(functions.map(([, f]) => [f.Properties.Handler, f]));
+    expect(Object.keys(handlers).sort()).toEqual(['lambda.handler', 'lambda.scheduled']);
+    expect(handlers['lambda.handler'].Properties.FunctionUrlConfig.AuthType).toBe('NONE');
+    expect(handlers['lambda.scheduled'].Properties.Events.Periodic.Type).toBe('Schedule');
+  });
+
+  it("bundles runtime/lambda.ts with the template's esbuild settings into a file exporting both handlers", async () => {
+    const [, first] = functions[0]!;
+    const props = first.Metadata.BuildProperties as Yaml;
+    for (const [, f] of functions) {
+      expect(f.Metadata.BuildMethod).toBe('esbuild');
+      expect(f.Metadata.BuildProperties).toEqual(props);
+    }
+    const entry = props.EntryPoints[0] as string;
+    expect(existsSync(join(ROOT, entry))).toBe(true);
+    const out = mkdtempSync(join(tmpdir(), 'bomnipotent-lambda-'));
+    temps.push(out);
+    const [from, to] = (props.OutExtension[0] as string).split('=');
+    const banner = (props.Banner[0] as string).replace(/^js=/, '');
+    await build({
+      entryPoints: [join(ROOT, entry)],
+      bundle: true,
+      platform: 'node',
+      target: props.Target,
+      format: props.Format,
+      outdir: out,
+      outExtension: { [from!]: to! },
+      external: props.External,
+      banner: { js: banner },
+      logLevel: 'silent',
+    });
+    for (const [, f] of functions) {
+      const [file, name] = (f.Properties.Handler as string).split('.');
+      const bundle = join(out, `${file}${to}`);
+      expect(existsSync(bundle), bundle).toBe(true);
+      const module = (await import(pathToFileURL(bundle).href)) as Record<string, unknown>;
+      expect(typeof module[name!], name).toBe('function');
+    }
+  }, 60_000);
+
+  it('ships a config.toml in the layer that loads with the functions’ variables', () => {
+    expect(existsSync(layerFile)).toBe(true);
+    const toml = readFileSync(layerFile, 'utf8');
+    for (const name of referencedVariables(toml)) expect(Object.keys(globalsEnv), name).toContain(name);
+    const { config } = loadWithDummies(toml);
+    expect(config.dbUrl).toBeDefined();
+    expect(config.databaseBackup?.executor.kind).toBe('sidecar');
+    expect(read('runtime/lambda.ts')).toMatch(/resolveConfigPath\(undefined, env\)/);
+  });
+
+  it('runs the executor on Fargate with sidecar settings that match the config, and EFS at the backup directory', () => {
+    expect(task.RequiresCompatibilities).toEqual(['FARGATE']);
+    expect(executor.EntryPoint).toEqual(['node', pkg.bin.bomnipotent_executor]);
+    const names = [...(executor.Environment as Yaml[]), ...(executor.Secrets as Yaml[])].map(
+      (e) => e.Name as string,
+    );
+    for (const name of names) expect(SIDECAR_NAMES, name).toContain(name);
+    const env = Object.fromEntries((executor.Environment as Yaml[]).map((e) => [e.Name, e.Value]));
+    const settings = readSidecarSettings({
+      ...env,
+      BOMNIPOTENT_EXECUTOR_DB_URL: 'postgres://u:p@db:5432/bomnipotent',
+      BOMNIPOTENT_EXECUTOR_TOKEN: 'x'.repeat(32),
+    });
+    const { config } = loadWithDummies(readFileSync(layerFile, 'utf8'));
+    expect(config.databaseBackup!.directory).toBe(settings.directory);
+    expect(executor.PortMappings[0].ContainerPort).toBe(settings.port);
+    expect(JSON.stringify(globalsEnv.BOMNIPOTENT_EXECUTOR_URL)).toContain(`:${settings.port}`);
+    const mount = (executor.MountPoints as Yaml[]).find((m) => m.ContainerPath === settings.directory)!;
+    const volume = (task.Volumes as Yaml[]).find((v) => v.Name === mount.SourceVolume)!;
+    expect(volume.EFSVolumeConfiguration.FilesystemId).toEqual({ Ref: 'BackupFileSystem' });
+  });
+
+  it('grants the functions no S3, Secrets Manager or EC2 rights beyond attaching to the VPC, and the executor one secret', () => {
+    const actions = (role: Yaml) =>
+      (role.Properties.Policies as Yaml[]).flatMap((p) =>
+        (p.PolicyDocument.Statement as Yaml[]).flatMap((s) => [s.Action].flat() as string[]),
+      );
+    const functionActions = actions(resources.FunctionRole!);
+    expect(functionActions.filter((a) => /^(s3|secretsmanager):/.test(a))).toEqual([]);
+    expect(
+      functionActions
+        .filter((a) => a.startsWith('ec2:'))
+        .every((a) => /NetworkInterface|PrivateIpAddresses/.test(a)),
+    ).toBe(true);
+    expect(functionActions.some((a) => a.includes('*'))).toBe(false);
+    for (const [, f] of functions) expect(f.Properties.Policies).toBeUndefined();
+    const secretStatements = (resources.ExecutorExecutionRole!.Properties.Policies as Yaml[]).flatMap(
+      (p) => p.PolicyDocument.Statement as Yaml[],
+    );
+    expect(secretStatements).toEqual([
+      { Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: 'SecretArn' } },
+    ]);
+  });
+});
