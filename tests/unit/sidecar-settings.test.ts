@@ -1,0 +1,65 @@
+// The executor sidecar's environment: defaults, the token from a file, and refusals that never print a secret.
+import { describe, it, expect } from 'vitest';
+import { readSidecarSettings, SidecarSettingsError } from '../../runtime/executor/sidecar-settings';
+
+const DB_URL = 'postgres://bomnipotent:s3cr3t-pw@db:5432/bomnipotent';
+const TOKEN = 'a-token-of-enough-length';
+
+function refusal(env: Record<string, string>, readFile?: (path: string) => string): string {
+  try {
+    readSidecarSettings(env, readFile);
+  } catch (error) {
+    expect(error).toBeInstanceOf(SidecarSettingsError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a refusal');
+}
+
+describe('sidecar settings', () => {
+  it('defaults to loopback, port 8091 and the container backup directory', () => {
+    expect(
+      readSidecarSettings({ BOMNIPOTENT_EXECUTOR_DB_URL: DB_URL, BOMNIPOTENT_EXECUTOR_TOKEN: TOKEN }),
+    ).toEqual({
+      dbUrl: DB_URL,
+      database: 'bomnipotent',
+      token: TOKEN,
+      directory: '/etc/bomnipotent_server/backups',
+      host: '127.0.0.1',
+      port: 8091,
+      logLevel: 'info',
+      toolDirectory: undefined,
+    });
+  });
+
+  it('reads the token from BOMNIPOTENT_EXECUTOR_TOKEN_FILE, trimmed', () => {
+    const settings = readSidecarSettings(
+      { BOMNIPOTENT_EXECUTOR_DB_URL: DB_URL, BOMNIPOTENT_EXECUTOR_TOKEN_FILE: '/run/secrets/token' },
+      (path) => (path === '/run/secrets/token' ? `${TOKEN}\n` : ''),
+    );
+    expect(settings.token).toBe(TOKEN);
+  });
+
+  it('refuses a missing or short token without printing it', () => {
+    expect(refusal({ BOMNIPOTENT_EXECUTOR_DB_URL: DB_URL })).toContain('BOMNIPOTENT_EXECUTOR_TOKEN');
+    const short = refusal({ BOMNIPOTENT_EXECUTOR_DB_URL: DB_URL, BOMNIPOTENT_EXECUTOR_TOKEN: 'tooShort123' });
+    expect(short).toContain('at least 16');
+    expect(short).not.toContain('tooShort123');
+  });
+
+  it('refuses a missing or malformed database URL without printing the password', () => {
+    expect(refusal({ BOMNIPOTENT_EXECUTOR_TOKEN: TOKEN })).toContain('BOMNIPOTENT_EXECUTOR_DB_URL');
+    for (const url of ['mysql://u:s3cr3t-pw@h/db', 'postgres://u:s3cr3t-pw@h:5432/', 'not a url s3cr3t-pw']) {
+      expect(refusal({ BOMNIPOTENT_EXECUTOR_DB_URL: url, BOMNIPOTENT_EXECUTOR_TOKEN: TOKEN })).not.toContain(
+        's3cr3t-pw',
+      );
+    }
+  });
+
+  it('refuses a relative directory, a bad port and an unknown log level', () => {
+    const base = { BOMNIPOTENT_EXECUTOR_DB_URL: DB_URL, BOMNIPOTENT_EXECUTOR_TOKEN: TOKEN };
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_DIRECTORY: 'backups' })).toContain('absolute');
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_PORT: '80a' })).toContain('port');
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_PORT: '70000' })).toContain('port');
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_LOG_LEVEL: 'loud' })).toContain('LOG_LEVEL');
+  });
+});
