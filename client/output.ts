@@ -22,7 +22,8 @@ export interface Output {
 /** Refuses to write into an existing file that does not look like a log (a typo must not clobber a key or a config). */
 export function checkLogFile(path: string): void {
   if (!existsSync(path)) return;
-  if (!statSync(path).isFile()) throw new Error(`The log file "${path}" is not a regular file: choose another --log-file.`);
+  if (!statSync(path).isFile())
+    throw new Error(`The log file "${path}" is not a regular file: choose another --log-file.`);
   const head = readFileSync(path, 'utf8').slice(0, 4096);
   const firstLine = head.split('\n', 1)[0] ?? '';
   if (head.length > 0 && !LOG_LINE.test(firstLine)) {
@@ -33,7 +34,10 @@ export function checkLogFile(path: string): void {
 }
 
 function timestamp(date: Date): string {
-  return date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +00:00');
+  return date
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' +00:00');
 }
 
 export function createOutput(

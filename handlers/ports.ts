@@ -36,7 +36,10 @@ export interface BackupMetadata {
 }
 
 /** What the handler knows before the dump; the executor adds file, checksum, size, duration and tool version. */
-export type BackupMetadataSeed = Omit<BackupMetadata, 'file' | 'sha256' | 'sizeBytes' | 'durationMs' | 'pgDumpVersion'>;
+export type BackupMetadataSeed = Omit<
+  BackupMetadata,
+  'file' | 'sha256' | 'sizeBytes' | 'durationMs' | 'pgDumpVersion'
+>;
 
 export interface BackupEntry {
   file: string; // bare name, matches <database>_<YYYYMMDD_HHMMSS>[_N].dump
@@ -75,7 +78,12 @@ export interface AuditRecord {
 export interface Executor {
   probe(serverMajor: number): Promise<ToolReport>;
   /** pg_dump into a temporary file, fsync, completeness check, checksum, metadata, then rename. Nothing is left on failure. */
-  dump(request: { directory: string; file: string; seed: BackupMetadataSeed; signal?: AbortSignal }): Promise<BackupMetadata>;
+  dump(request: {
+    directory: string;
+    file: string;
+    seed: BackupMetadataSeed;
+    signal?: AbortSignal;
+  }): Promise<BackupMetadata>;
   /** Every file of ours in the directory (dumps matching the naming pattern), in no particular order. Missing directory: []. */
   list(directory: string): Promise<BackupEntry[]>;
   /** Checksum against metadata, completeness of the dump, metadata present and consistent. */
@@ -84,7 +92,12 @@ export interface Executor {
   remove(directory: string, file: string): Promise<void>;
   freeBytes(directory: string): Promise<number>;
   /** createdb targetDatabase, then psql -v ON_ERROR_STOP=1 --single-transaction -f file; drops targetDatabase on failure. */
-  restore(request: { directory: string; file: string; targetDatabase: string; signal?: AbortSignal }): Promise<void>;
+  restore(request: {
+    directory: string;
+    file: string;
+    targetDatabase: string;
+    signal?: AbortSignal;
+  }): Promise<void>;
   appendAudit(directory: string, record: AuditRecord): Promise<void>;
 }
 
@@ -101,7 +114,10 @@ export interface DatabaseAdmin {
   /** Ends other connections to `from`, then ALTER DATABASE from RENAME TO to. */
   renameDatabase(from: string, to: string): Promise<void>;
   /** Runs fn while holding a cluster-wide advisory lock (held from the maintenance database); null when someone else holds it. */
-  tryWithLock<T>(name: string, fn: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }>;
+  tryWithLock<T>(
+    name: string,
+    fn: () => Promise<T>,
+  ): Promise<{ acquired: true; value: T } | { acquired: false }>;
 }
 
 /** The server's connection pool and schema, as seen by the restore swap. */

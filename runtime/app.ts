@@ -48,7 +48,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new AppError('REQUEST.TOO_LARGE', 'too_large', `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+        throw new AppError(
+          'REQUEST.TOO_LARGE',
+          'too_large',
+          `The request body exceeds ${MAX_BODY_BYTES} bytes.`,
+        );
       },
     }),
   );
@@ -60,16 +64,21 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   registerBackupRoutes(app, deps.backups);
 
   app.notFound((c) =>
-    c.json(problem(new AppError('REQUEST.NOT_FOUND', 'not_found', `No route for ${c.req.method} ${c.req.path}.`)), 404, {
-      'content-type': 'application/problem+json',
-    }),
+    c.json(
+      problem(new AppError('REQUEST.NOT_FOUND', 'not_found', `No route for ${c.req.method} ${c.req.path}.`)),
+      404,
+      {
+        'content-type': 'application/problem+json',
+      },
+    ),
   );
 
   app.onError((error, c) => {
     const appError = isAppError(error) ? error : toInternal(error, deps.logger);
     const status = statusOf(appError.kind);
-    const log = status >= 500 ? deps.logger.error : deps.logger.debug;
-    log(`${c.req.method} ${c.req.path} -> ${status} ${appError.code}: ${appError.message}`);
+    const line = `${c.req.method} ${c.req.path} -> ${status} ${appError.code}: ${appError.message}`;
+    if (status >= 500) deps.logger.error(line);
+    else deps.logger.debug(line);
     const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
     if (appError.retryAfterSeconds !== undefined) headers['retry-after'] = String(appError.retryAfterSeconds);
     return c.body(JSON.stringify(problem(appError)), status, headers);
@@ -102,7 +111,9 @@ function problem(error: AppError): Problem {
 
 function toInternal(error: unknown, logger: Logger): AppError {
   // Unexpected errors may carry anything (SQL, paths, secrets): log them masked, answer generically.
-  logger.error(`Unexpected error: ${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+  logger.error(
+    `Unexpected error: ${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
+  );
   return new AppError('INTERNAL', 'failed', 'The server failed unexpectedly; the details are in its log.');
 }
 

@@ -17,7 +17,10 @@ const USAGE = `Usage: bomnipotent_server [--config PATH]
 
   --config PATH   the config.toml to use (else $BOMNIPOTENT_CONFIG, else /etc/bomnipotent_server/configs/config.toml)
   --version       print the version
-  --help          print this help`;
+  --help          print this help
+
+Environment: BOMNIPOTENT_CONFIG (the config file), BOMNIPOTENT_DB_WAIT_TIMEOUT (seconds to wait for the
+database at start, default 60).`;
 
 interface Running {
   server: Server;
@@ -58,7 +61,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   try {
-    await prepareDatabase(server, config, logger);
+    const waitSeconds = Number(process.env.BOMNIPOTENT_DB_WAIT_TIMEOUT ?? 60);
+    await prepareDatabase(server, config, logger, { wait: { timeoutMs: waitSeconds * 1000 } });
     const listeners = await listen(server, config, logger);
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);

@@ -45,13 +45,11 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
             'info',
             `Stored a new key pair: secret key '${key.secretKeyPath}', public key '${key.publicKeyPath}'.`,
           );
-        const response = await ctx
-          .api({ unsigned: true })
-          .request('POST', '/users', {
-            user: email,
-            publicKey: key.publicKeyPem,
-            robot: opts.robot === true,
-          });
+        const response = await ctx.api({ unsigned: true }).request('POST', '/users', {
+          user: email,
+          publicKey: key.publicKeyPem,
+          robot: opts.robot === true,
+        });
         out.result(response, `Requested new user '${email}'; a user manager has to approve it.`);
         if (key.secretKeyPath)
           out.log('debug', `Sign later requests with --user ${email} --secret-key '${key.secretKeyPath}'.`);

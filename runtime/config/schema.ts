@@ -21,7 +21,8 @@ const duration = (fallback: string) =>
     })
     .prefault(fallback);
 
-const port = z.number().int().min(1).max(65535);
+// 0 lets the OS choose a free port (tests; the chosen port is logged).
+const port = z.number().int().min(0).max(65535);
 const count = z.number().int().positive();
 const path = z.string().min(1);
 

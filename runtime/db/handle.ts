@@ -5,7 +5,10 @@ import { AppError } from '../../handlers/errors';
 export interface DbHandle {
   readonly url: string; // secret: never log it unmasked
   readonly databaseName: string;
-  query<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<T>>;
+  query<T extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<T>>;
   /** Runs fn in one transaction on one connection; rolls back when fn throws. */
   transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** The current pool (replaced by reopen()); prefer query/transaction. */
@@ -24,7 +27,11 @@ export function databaseNameOf(url: string): string {
 
 export function createDbHandle(url: string, options: { max?: number } = {}): DbHandle {
   const makePool = () => {
-    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, connectionTimeoutMillis: 10_000 });
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.max ?? 10,
+      connectionTimeoutMillis: 10_000,
+    });
     // An idle client losing its connection (e.g. terminated by a restore) must not crash the process.
     pool.on('error', () => {});
     return pool;

@@ -8,13 +8,19 @@ import type { Migration } from './migrations/types';
 const LOCK_KEY = 0x626f6d6e; // one migrator at a time, also across replicas
 
 export async function currentSchemaVersion(client: pg.ClientBase): Promise<number> {
-  const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass('public.schema_migrations') IS NOT NULL AS exists`);
+  const { rows } = await client.query<{ exists: boolean }>(
+    `SELECT to_regclass('public.schema_migrations') IS NOT NULL AS exists`,
+  );
   if (!rows[0]?.exists) return 0;
   const result = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
   return result.rows[0]?.v ?? 0;
 }
 
-export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<number> {
+export async function migrate(
+  pool: pg.Pool,
+  logger: Logger,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<number> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
@@ -38,14 +44,22 @@ export async function migrate(pool: pg.Pool, logger: Logger, migrations: readonl
       await client.query('BEGIN');
       try {
         await client.query(migration.sql);
-        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+        await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+          migration.version,
+          migration.name,
+        ]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new AppError('DB.MIGRATION_FAILED', 'failed', `Schema migration ${migration.version} (${migration.name}) failed.`, {
-          cause: error,
-          suggestion: 'Nothing of it was applied; see the server log for the database error.',
-        });
+        throw new AppError(
+          'DB.MIGRATION_FAILED',
+          'failed',
+          `Schema migration ${migration.version} (${migration.name}) failed.`,
+          {
+            cause: error,
+            suggestion: 'Nothing of it was applied; see the server log for the database error.',
+          },
+        );
       }
       logger.info(`Applied schema migration ${migration.version} (${migration.name}).`);
       version = migration.version;

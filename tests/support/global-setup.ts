@@ -16,7 +16,9 @@ async function reachable(url: string): Promise<boolean> {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const candidates = [process.env.PGTEST_URL, 'postgres://root@127.0.0.1:5432/postgres'].filter(Boolean) as string[];
+  const candidates = [process.env.PGTEST_URL, 'postgres://root@127.0.0.1:5432/postgres'].filter(
+    Boolean,
+  ) as string[];
   for (const url of candidates) {
     if (await reachable(url)) {
       project.provide('pgAdminUrl', url);
