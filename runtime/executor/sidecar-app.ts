@@ -9,6 +9,7 @@ import { AppError, isAppError } from '../../handlers/errors';
 import type { Executor, Logger } from '../../handlers/ports';
 import { statusOf } from '../app';
 import { maskSecrets } from '../mask';
+import { invalidName } from './errors';
 import {
   NDJSON,
   PROBLEM_JSON,
@@ -95,17 +96,9 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
       );
     }
   };
+  // The same refusal as the in-process executor's, but before anything runs.
   const checkFile = (file: string) => {
-    if (!isBackupFileName(file)) {
-      throw new AppError(
-        'EXECUTOR.SIDECAR_FILE_REFUSED',
-        'invalid',
-        `'${file}' is not the name of a backup file.`,
-        {
-          suggestion: 'Backup files are named <database>_<YYYYMMDD_HHMMSS>.dump.',
-        },
-      );
-    }
+    if (!isBackupFileName(file)) throw invalidName('backup file name', file);
   };
   const checkTarget = (target: string) => {
     if (options.database !== undefined && !target.startsWith(`${options.database}_`)) {
@@ -125,6 +118,11 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     app.post(SIDECAR_ROUTES[operation], async (c) => {
       const body = await readBody(c, operation);
       if ('directory' in body) checkDirectory(body.directory);
+      if (operation === 'verify' && 'file' in body && !isBackupFileName(body.file)) {
+        // The in-process executor answers "not ok" here rather than throwing; so does the sidecar, without running it.
+        const reason = `${body.file} is not a backup file name`;
+        return streamOperation(c, 'verify of a foreign name', async () => ({ ok: false, reason }));
+      }
       if ('file' in body) checkFile(body.file);
       if ('targetDatabase' in body) checkTarget(body.targetDatabase);
       return streamOperation(c, describe(body), (signal) => run(body, signal));

@@ -135,9 +135,11 @@ describe('executor sidecar process: refusals', () => {
   it('refuses paths outside its directory and names that are not backups', async () => {
     expect((await post('/v1/list', { directory: '/etc' }, sidecar.token)).status).toBe(403);
     expect((await post('/v1/list', { directory: join(directory, '..') }, sidecar.token)).status).toBe(403);
-    expect((await post('/v1/verify', { directory, file: '../../../etc/passwd' }, sidecar.token)).status).toBe(
+    expect((await post('/v1/remove', { directory, file: '../../../etc/passwd' }, sidecar.token)).status).toBe(
       400,
     );
+    const verify = await post('/v1/verify', { directory, file: '../../../etc/passwd' }, sidecar.token);
+    expect(await verify.text()).toContain('"ok":false');
     const restore = { directory, file: fileAt(db.name, 1), targetDatabase: 'postgres' };
     expect((await post('/v1/restore', restore, sidecar.token)).status).toBe(403);
     expect(readdirSync(directory)).toEqual([]);

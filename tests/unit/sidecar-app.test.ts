@@ -138,6 +138,12 @@ describe('sidecar app: what may be touched', () => {
     ]) {
       const res = await post('/v1/remove', { directory: DIR, file });
       expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ code: 'EXECUTOR.INVALID_NAME', kind: 'invalid' });
+      // verify answers "not ok" for such a name, as the in-process executor does, without running it.
+      const verified = await post('/v1/verify', { directory: DIR, file });
+      expect(await finalLine(verified)).toEqual({
+        result: { ok: false, reason: `${file} is not a backup file name` },
+      });
     }
     expect(executor.calls).toEqual([]);
   });
