@@ -1,4 +1,5 @@
 // The client's HTTP access to the server: one fetch per call, signed when a user and a secret key are known.
+import { sendRequest, type TransportRequest, type TransportResponse } from './http-transport';
 import { signRequest } from './signing';
 
 export interface ApiTarget {
@@ -40,7 +41,17 @@ export interface ApiClient {
   request(method: string, pathAndQuery: string, body?: unknown): Promise<ApiResponse>;
 }
 
-export function createApiClient(target: ApiTarget, fetchImpl: typeof fetch = fetch): ApiClient {
+async function viaFetch(
+  fetchImpl: typeof fetch,
+  url: string,
+  init: TransportRequest,
+): Promise<TransportResponse> {
+  const res = await fetchImpl(url, init);
+  return { status: res.status, statusText: res.statusText, headers: res.headers, text: await res.text() };
+}
+
+/** Without fetchImpl the client uses node:http(s) (no limit on how long an answer may take); tests may pass a fetch. */
+export function createApiClient(target: ApiTarget, fetchImpl?: typeof fetch): ApiClient {
   return {
     async request(method, pathAndQuery, body) {
       const text = body === undefined ? '' : JSON.stringify(body);
@@ -58,13 +69,12 @@ export function createApiClient(target: ApiTarget, fetchImpl: typeof fetch = fet
           }),
         );
       }
-      let res: Response;
+      let res: TransportResponse;
       try {
-        res = await fetchImpl(target.baseUrl + pathAndQuery, {
-          method,
-          headers,
-          ...(body === undefined ? {} : { body: text }),
-        });
+        const init = { method, headers, ...(body === undefined ? {} : { body: text }) };
+        res = fetchImpl
+          ? await viaFetch(fetchImpl, target.baseUrl + pathAndQuery, init)
+          : await sendRequest(target.baseUrl + pathAndQuery, init);
       } catch (error) {
         const reason =
           error instanceof Error
@@ -74,7 +84,7 @@ export function createApiClient(target: ApiTarget, fetchImpl: typeof fetch = fet
           `Could not reach the server at ${target.baseUrl}: ${reason}. Check --domain and that the server runs.`,
         );
       }
-      const responseText = await res.text();
+      const responseText = res.text;
       let json: unknown;
       try {
         json = responseText ? JSON.parse(responseText) : undefined;

@@ -62,7 +62,7 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
       }
     }
     const user = apiOptions.unsigned ? undefined : o.user;
-    return createApiClient({ baseUrl: baseUrl(), user, secretKeyPem }, ctxOptions.fetch ?? fetch);
+    return createApiClient({ baseUrl: baseUrl(), user, secretKeyPem }, ctxOptions.fetch);
   };
 
   const action =

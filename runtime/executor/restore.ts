@@ -85,7 +85,8 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
   try {
     const created = await runTool({
       path: createdb,
-      args: ['--no-password', target],
+      // template0: a plain dump recreates everything itself, and objects someone added to template1 would clash.
+      args: ['--no-password', '--template=template0', target],
       env: toolEnv.env,
       logger,
       signal: request.signal,
