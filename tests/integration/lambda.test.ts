@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, EventBridgeEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type * as LambdaModule from '../../runtime/lambda';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { writeConfig } from '../support/server-process';
 
@@ -47,7 +48,7 @@ const context = { functionName: 'bomnipotent', awsRequestId: 'req-1' } as Contex
 describe('runtime/lambda', () => {
   let db: TestDatabase;
   const backups = mkdtempSync(join(tmpdir(), 'bomnipotent-lambda-'));
-  let lambda: typeof import('../../runtime/lambda');
+  let lambda: typeof LambdaModule;
 
   beforeAll(async () => {
     db = await createTestDatabase('lambda');
