@@ -83,7 +83,7 @@ describe('local executor: credentials', () => {
     expect(argv).toContain(
       `psql -X -q --no-password -v ON_ERROR_STOP=1 --single-transaction -f ${join(directory, file)}`,
     );
-    expect(argv).toContain(`createdb --no-password ${db.name}_scratch_pw`);
+    expect(argv).toContain(`createdb --no-password --template=template0 ${db.name}_scratch_pw`);
     const forms = [password, encodeURIComponent(password)];
     for (const form of forms) {
       expect(argv).not.toContain(form);

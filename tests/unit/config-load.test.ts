@@ -208,8 +208,8 @@ describe('validation messages', () => {
   });
 
   it('lists several problems at once', () => {
-    const message = loadError('http_port = 0\n[log]\nlevel = "loud"\n').message;
-    expect(message).toMatch(/\n {2}- http_port must be at least 1\.\n {2}- log\.level must be one of/);
+    const message = loadError('http_port = 70000\n[log]\nlevel = "loud"\n').message;
+    expect(message).toMatch(/\n {2}- http_port must be at most 65535\.\n {2}- log\.level must be one of/);
   });
 
   it('refuses a duplicate task', () => {
