@@ -127,6 +127,11 @@ export interface DatabaseLifecycle {
   /** Applies pending migrations to the (possibly just restored) database; returns the resulting schema version. */
   migrate(): Promise<number>;
   readonly knownSchemaVersion: number; // the newest schema version this build knows
+  /**
+   * Copies what must outlive a restore from the replaced database into the restored one: the signatures seen
+   * within the replay window, so that a request captured before the restore cannot be replayed after it.
+   */
+  carryOverFrom(previousDatabase: string): Promise<number>;
 }
 
 export type MaintenancePhase = 'normal' | 'read-only' | 'unavailable';

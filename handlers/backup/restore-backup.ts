@@ -231,6 +231,13 @@ async function swapIn(
     await hooks.reached?.('swapped');
     const version = await lifecycle.migrate();
     ctx.logger.info(`The restored database '${database}' is in place at schema version ${version}.`);
+    await lifecycle.carryOverFrom(names.aside).catch((error: unknown) => {
+      // The restore itself succeeded; say plainly what is weaker until the signature window has passed.
+      ctx.logger.warn(
+        `Could not carry the recently seen request signatures over into the restored database (${describe(error)}); ` +
+          'requests signed in the last minutes could be replayed until the signature window has passed.',
+      );
+    });
   } catch (error) {
     await putBack(ctx, names, step, error);
   }

@@ -1,5 +1,7 @@
 // The restore swap's view of the server's own database: drain and reopen the pool, migrate what was restored.
 import type { DatabaseLifecycle, Logger } from '../../handlers/ports';
+import pg from 'pg';
+import { urlForDatabase } from './admin';
 import type { DbHandle } from './handle';
 import { migrate } from './migrate';
 import { LATEST_SCHEMA_VERSION } from './migrations/index';
@@ -12,5 +14,30 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
     // A backup older than this build is brought forward; a newer one was refused before the swap.
     migrate: () => migrate(db.pool(), logger),
     knownSchemaVersion: LATEST_SCHEMA_VERSION,
+    carryOverFrom: (previous) => carrySeenSignatures(db, previous),
   };
+}
+
+/** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */
+async function carrySeenSignatures(db: DbHandle, previous: string): Promise<number> {
+  const source = new pg.Client({ connectionString: urlForDatabase(db.url, previous) });
+  await source.connect();
+  try {
+    const exists = await source.query<{ t: string | null }>(
+      `SELECT to_regclass('public.seen_signatures')::text AS t`,
+    );
+    if (!exists.rows[0]?.t) return 0;
+    const { rows } = await source.query<{ digest: string; expires_at: Date }>(
+      'SELECT digest, expires_at FROM seen_signatures WHERE expires_at > now()',
+    );
+    if (rows.length === 0) return 0;
+    const result = await db.query(
+      `INSERT INTO seen_signatures (digest, expires_at)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[]) ON CONFLICT (digest) DO NOTHING`,
+      [rows.map((r) => r.digest), rows.map((r) => r.expires_at)],
+    );
+    return result.rowCount ?? 0;
+  } finally {
+    await source.end();
+  }
 }

@@ -68,6 +68,7 @@ function contextFor(overrides: Partial<BackupTaskSettings> = {}) {
       reopenPool: async () => {},
       migrate: async () => 0,
       knownSchemaVersion: 0,
+      carryOverFrom: async () => 0,
     },
     maintenance: { set: () => {}, get: () => ({ phase: 'normal', reason: '' }) },
     metrics,

@@ -146,6 +146,10 @@ export function createFakeWorld(
       return 1;
     },
     knownSchemaVersion: options.knownSchemaVersion ?? 2,
+    carryOverFrom: async (previous) => {
+      events.push(`carry-over from ${previous}`);
+      return 0;
+    },
   };
 
   const record = (level: string) => (m: string) => {

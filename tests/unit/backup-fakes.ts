@@ -227,6 +227,7 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
       reopenPool: async () => {},
       migrate: async () => 2,
       knownSchemaVersion: 2,
+      carryOverFrom: async () => 0,
     },
     maintenance: { set: () => {}, get: () => ({ phase: 'normal', reason: '' }) },
     metrics,

@@ -36,6 +36,7 @@ describe('restoreBackup with fakes of the ports', () => {
       `rename ${SCRATCH} -> app`,
       'reopen',
       'migrate',
+      `carry-over from ${ASIDE}`,
       'maintenance normal',
       `drop ${ASIDE}`,
     ]);
