@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../client/program';
 import { createApp, type AppDeps } from '../../runtime/app';
 import { checkTmpAdmin, createAccountsModule } from '../../runtime/auth/module';
 import type { Config } from '../../runtime/config/types';
@@ -16,6 +15,7 @@ import { createLogger, silentLogger } from '../../runtime/logger';
 import { createMaintenanceMode } from '../../runtime/maintenance';
 import { testConfig } from '../support/config-fixture';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
+import { runClientProgram } from '../support/client-program';
 
 let database: TestDatabase;
 let db: DbHandle;
@@ -59,18 +59,8 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-async function client(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  let exitCode = 0;
-  const program = buildProgram({
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: { XDG_CONFIG_HOME: home },
-    setExitCode: (c) => (exitCode = c),
-  });
-  await program.parseAsync(['node', 'bomnipotent_client', '-d', base, ...args]);
-  return { stdout, stderr, exitCode };
+function client(...args: string[]) {
+  return runClientProgram(home, ['-d', base, ...args]);
 }
 
 describe('bootstrapping the first admin through tmp_admin', () => {

@@ -8,7 +8,7 @@ import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { bodyDigest, canonicalString, parseTimestamp } from '../../handlers/accounts/canonical';
-import { buildProgram } from '../../client/program';
+import { runClientProgram } from '../support/client-program';
 
 const BASE = 'http://bomnipotent.test';
 const server = setupServer();
@@ -24,18 +24,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-async function run(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  let exitCode = 0;
-  const program = buildProgram({
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: { XDG_CONFIG_HOME: home },
-    setExitCode: (c) => (exitCode = c),
-  });
-  await program.parseAsync(['node', 'bomnipotent_client', ...args]);
-  return { stdout, stderr, exitCode };
+function run(...args: string[]) {
+  return runClientProgram(home, [...args]);
 }
 
 /** Records POST /users bodies and answers like the server. */

@@ -1,7 +1,7 @@
 import { http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../client/program';
+import { runClientProgram } from '../support/client-program';
 
 const BASE = 'http://bomnipotent.test';
 const server = setupServer();
@@ -26,18 +26,8 @@ const metadata = {
   path: '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump',
 };
 
-async function run(...args: string[]) {
-  let stdout = '';
-  let stderr = '';
-  let exitCode = 0;
-  const program = buildProgram({
-    stdout: (t) => (stdout += t),
-    stderr: (t) => (stderr += t),
-    env: { XDG_CONFIG_HOME: '/nonexistent-bomnipotent-test' },
-    setExitCode: (c) => (exitCode = c),
-  });
-  await program.parseAsync(['node', 'bomnipotent_client', '-d', BASE, ...args]);
-  return { stdout, stderr, exitCode };
+function run(...args: string[]) {
+  return runClientProgram('/nonexistent-bomnipotent-test', ['-d', BASE, ...args]);
 }
 
 describe('database-backup create', () => {
