@@ -70,5 +70,5 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
-  { files: ['*.js', '*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['*.js', '*.mjs', 'scripts/**/*.js'], ...tseslint.configs.disableTypeChecked },
 );
