@@ -1,0 +1,89 @@
+// The benchmark's options: command-line flags first, then BENCH_* environment variables, then the defaults.
+import { parseArgs } from 'node:util';
+
+export interface BenchOptions {
+  /** Nominal database sizes in MB; pgbench's scale is derived from each. */
+  sizesMb: number[];
+  reps: number;
+  /** Requests per load test and its time bound, whichever comes first. */
+  loadRequests: number;
+  loadSeconds: number;
+  concurrency: number;
+  /** Measure pg_dump -Fc + pg_restore -j 2 next to the plain path. */
+  archive: boolean;
+  load: boolean;
+  probeIntervalMs: number;
+  rssIntervalMs: number;
+  resultsDir: string;
+}
+
+export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--reps 3] [--requests 5000] [--seconds 10]
+                       [--concurrency 8] [--no-archive] [--no-load]
+
+  --sizes MB,...     nominal database sizes in MB (pgbench scale = MB x 0.068)   env BENCH_SIZES
+  --reps N           repetitions per size; the median counts                     env BENCH_REPS
+  --requests N       requests per load test (bounded by --seconds too)           env BENCH_LOAD_REQUESTS
+  --seconds S        time bound of one load test                                 env BENCH_LOAD_SECONDS
+  --concurrency N    concurrent workers of the load generator                    env BENCH_CONCURRENCY
+  --no-archive       skip the pg_dump -Fc + pg_restore -j 2 comparison           env BENCH_ARCHIVE=0
+  --no-load          skip the requests-per-second tests                          env BENCH_LOAD=0
+
+Needs PostgreSQL at 127.0.0.1:5432 (role root, trust auth; PGHOST/PGPORT/PGUSER override) and pgbench, pg_dump,
+psql, createdb, dropdb, pg_restore on PATH. Results: a table on stdout and bench/results/<timestamp>.json.`;
+
+function positiveInt(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value <= 0)
+    throw new Error(`${name} must be a positive integer, not "${text}".`);
+  return value;
+}
+
+function sizeList(text: string | undefined): number[] {
+  if (text === undefined || text.trim() === '') return [100, 500, 1000];
+  return text.split(',').map((part) => positiveInt('--sizes', part.trim(), 0));
+}
+
+function flag(text: string | undefined, fallback: boolean): boolean {
+  if (text === undefined || text === '') return fallback;
+  return !['0', 'false', 'no', 'off'].includes(text.toLowerCase());
+}
+
+export function parseOptions(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  resultsDir: string,
+): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      sizes: { type: 'string' },
+      reps: { type: 'string' },
+      requests: { type: 'string' },
+      seconds: { type: 'string' },
+      concurrency: { type: 'string' },
+      'no-archive': { type: 'boolean' },
+      'no-load': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  return {
+    sizesMb: sizeList(values.sizes ?? env.BENCH_SIZES),
+    reps: positiveInt('--reps', values.reps ?? env.BENCH_REPS, 3),
+    loadRequests: positiveInt('--requests', values.requests ?? env.BENCH_LOAD_REQUESTS, 5000),
+    loadSeconds: positiveInt('--seconds', values.seconds ?? env.BENCH_LOAD_SECONDS, 10),
+    concurrency: positiveInt('--concurrency', values.concurrency ?? env.BENCH_CONCURRENCY, 8),
+    archive: values['no-archive'] ? false : flag(env.BENCH_ARCHIVE, true),
+    load: values['no-load'] ? false : flag(env.BENCH_LOAD, true),
+    probeIntervalMs: positiveInt('BENCH_PROBE_MS', env.BENCH_PROBE_MS, 5),
+    rssIntervalMs: positiveInt('BENCH_RSS_MS', env.BENCH_RSS_MS, 20),
+    resultsDir,
+  };
+}
+
+/** pgbench scale for a nominal size: scale 1 is about 15 MB on disk, so 100 MB -> 7, 500 -> 34, 1000 -> 68. */
+export function scaleFor(sizeMb: number): number {
+  return Math.max(1, Math.round(sizeMb * 0.068));
+}

@@ -1,0 +1,148 @@
+// The printed table (aligned Markdown, so that it can go into docs/benchmarks.md as it is) and the JSON file.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { rssFlatness, TARGETS, type SizeSummary } from './summary';
+
+const MB = 1024 * 1024;
+const sec = (ms: number) =>
+  Number.isFinite(ms)
+    ? ms >= 10_000
+      ? `${(ms / 1000).toFixed(1)} s`
+      : `${(ms / 1000).toFixed(2)} s`
+    : 'n/a';
+const msText = (ms: number) => (Number.isFinite(ms) ? `${Math.round(ms)} ms` : 'n/a');
+const mb = (bytes: number | null) =>
+  bytes === null || !Number.isFinite(bytes)
+    ? 'n/a'
+    : `${(bytes / MB).toFixed(Math.abs(bytes) < 10 * MB ? 1 : 0)} MB`;
+const times = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a');
+const mark = (pass: boolean) => (pass ? 'PASS' : 'MISS');
+const faster = (r: number) =>
+  !Number.isFinite(r)
+    ? 'n/a'
+    : r <= 1
+      ? `${((1 - r) * 100).toFixed(0)}% faster`
+      : `${((r - 1) * 100).toFixed(0)}% slower`;
+const rate = (l: { rps: number; p50Ms: number; p99Ms: number; failures: number }) =>
+  `${Math.round(l.rps)}/s, p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms${l.failures ? `, ${l.failures} failed` : ''}`;
+
+type Row = [label: string, cell: (s: SizeSummary) => string];
+
+const ROWS: Row[] = [
+  ['database size (pg_database_size)', (s) => mb(s.databaseBytes)],
+  ['plain dump file', (s) => mb(s.dumpBytes)],
+  ['**create**: raw `pg_dump -Fp -f`', (s) => sec(s.create.rawMs)],
+  ['**create**: `database-backup create`', (s) => sec(s.create.productMs)],
+  [
+    `create ratio (target ≤ ${TARGETS.createRatio}×)`,
+    (s) => `${times(s.create.ratio)} ${mark(s.create.pass)}`,
+  ],
+  ['**restore**: raw `dropdb; createdb; psql -f`', (s) => sec(s.restore.rawMs)],
+  ['**restore**: `database-backup completely-restore`', (s) => sec(s.restore.productMs)],
+  [
+    `restore ratio (target ≤ ${TARGETS.restoreRatio}×)`,
+    (s) => `${times(s.restore.ratio)} ${mark(s.restore.pass)}`,
+  ],
+  ['server RSS idle', (s) => mb(s.serverRss.idleBytes)],
+  ['server peak RSS during create', (s) => mb(s.serverRss.createPeakBytes)],
+  ['server peak RSS during restore', (s) => mb(s.serverRss.restorePeakBytes)],
+  [
+    `server peak RSS, highest of all reps (target < ${TARGETS.serverRssBytes / MB} MB)`,
+    (s) => `${mb(s.serverRss.maxPeakBytes)} ${mark(s.serverRss.pass)}`,
+  ],
+  ['server VmHWM, highest', (s) => mb(s.serverRss.maxHwmBytes)],
+  ['server peak RSS during the load tests', (s) => mb(s.serverRss.loadPeakBytes)],
+  [
+    'children of the server (pg_dump / psql) peak RSS',
+    (s) => `${mb(s.childrenRss.productDumpBytes)} / ${mb(s.childrenRss.productRestoreBytes)}`,
+  ],
+  [
+    `503 window during restore (target < ${TARGETS.unavailableMs / 1000} s)`,
+    (s) =>
+      `${msText(s.downtime.unavailableMs)} (max ${msText(s.downtime.unavailableMaxMs)}) ${mark(s.downtime.pass)}`,
+  ],
+  ['writes refused (read-only phase + swap)', (s) => sec(s.downtime.writesRefusedMs)],
+  ['slowest GET answer during restore', (s) => msText(s.downtime.maxReadLatencyMs)],
+  [
+    'restore phases: before / scratch / swap / after',
+    (s) =>
+      [
+        s.restorePhases.beforeScratchMs,
+        s.restorePhases.scratchMs,
+        s.restorePhases.swapMs,
+        s.restorePhases.afterSwapMs,
+      ]
+        .map(sec)
+        .join(' / '),
+  ],
+  [
+    'restore, server side: verify / scratch+swap+migrate / drop old',
+    (s) =>
+      [
+        s.diagnostics.restoreServer.verifyMs,
+        s.diagnostics.restoreServer.restoreAndSwapMs,
+        s.diagnostics.restoreServer.dropOldMs,
+      ]
+        .map(sec)
+        .join(' / '),
+  ],
+  ['restore, outside the server (client process, HTTP)', (s) => sec(s.diagnostics.restoreOutsideServerMs)],
+  [
+    'raw restore steps: dropdb / createdb / psql',
+    (s) => Object.values(s.diagnostics.rawRestoreSteps).map(sec).join(' / '),
+  ],
+  [
+    'client `health` wall clock: bin entry / esbuild bundle',
+    (s) =>
+      `${msText(s.diagnostics.clientStartupMs)} / ${msText(s.diagnostics.bundledClientStartupMs ?? Number.NaN)}`,
+  ],
+  [
+    'ratios with a bundled client (estimate): create / restore',
+    (s) =>
+      `${times(s.diagnostics.createRatioBundled ?? Number.NaN)} / ${times(s.diagnostics.restoreRatioBundled ?? Number.NaN)}`,
+  ],
+  ['create, server side (log: Starting → Stored)', (s) => sec(s.diagnostics.createServerMs)],
+  ['create, outside the server (client process, HTTP)', (s) => sec(s.diagnostics.createOutsideServerMs)],
+  ['server dump phase (pg_dump + hash + fsync + check)', (s) => sec(s.diagnostics.productDumpPhaseMs)],
+  ['verify_after_backup (re-read + SHA-256), timed apart', (s) => sec(s.diagnostics.verifyMs)],
+  ['fsync of the raw dump, timed apart', (s) => msText(s.diagnostics.rawFsyncMs)],
+  [
+    'archive: raw `pg_dump -Fc`',
+    (s) => (s.archive ? `${sec(s.archive.dumpMs)} (${faster(s.archive.dumpVsPlain)})` : 'skipped'),
+  ],
+  [
+    'archive: raw `dropdb; createdb; pg_restore -j 2`',
+    (s) => (s.archive ? `${sec(s.archive.restoreMs)} (${faster(s.archive.restoreVsPlain)})` : 'skipped'),
+  ],
+  ['archive file', (s) => (s.archive ? mb(s.archive.fileBytes) : 'skipped')],
+  ['GET /health (unauthenticated)', (s) => (s.load ? rate(s.load.health) : 'skipped')],
+  ['GET /who-am-i (signed, fresh signature each)', (s) => (s.load ? rate(s.load.whoAmI) : 'skipped')],
+];
+
+export function renderTable(sizes: SizeSummary[]): string {
+  const header = ['', ...sizes.map((s) => `${s.sizeMb} MB (${s.reps} reps)`)];
+  const body = ROWS.map(([label, cell]) => [label, ...sizes.map(cell)]);
+  const flat = rssFlatness(sizes);
+  if (flat) {
+    body.push([
+      `server peak RSS growth, smallest → largest (target ≤ ${TARGETS.rssGrowthBytes / MB} MB)`,
+      ...sizes.map((_, i) => (i === sizes.length - 1 ? `${mb(flat.growthBytes)} ${mark(flat.pass)}` : '')),
+    ]);
+  }
+  const rows = [header, header.map(() => '---'), ...body];
+  const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r, i) =>
+      i === 1
+        ? `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`
+        : `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`,
+    )
+    .join('\n');
+}
+
+export function writeResults(dir: string, startedAt: Date, data: unknown): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(path, JSON.stringify(data, null, 2) + '\n');
+  return path;
+}

@@ -1,0 +1,191 @@
+// npm run bench: backup and restore through the real server and client against the raw PostgreSQL tools, per size.
+// Prints a table of medians, ratios and targets, writes bench/results/<timestamp>.json, and always cleans up.
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { bundleClient } from './bundled-client';
+import { dropDatabasesWithPrefix, serverVersion } from './databases';
+import { descendantsOf } from './memory';
+import { parseOptions, scaleFor, USAGE } from './options';
+import { runOk } from './processes';
+import { renderTable, writeResults } from './report';
+import { runSize, type SizeFigures } from './size-run';
+import { rssFlatness, summarizeSize, TARGETS } from './summary';
+
+const TOOLS = ['pgbench', 'pg_dump', 'psql', 'createdb', 'dropdb', 'pg_restore'];
+
+function ancestors(): Set<number> {
+  const found = new Set<number>();
+  let pid = process.pid;
+  while (pid > 1 && !found.has(pid)) {
+    found.add(pid);
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    } catch {
+      break;
+    }
+  }
+  return found;
+}
+
+/** What was measured: the commit, and whether bin/bomnipotent_client.js had a built bundle in dist/ to load. */
+function describeCheckout(repo: string): { commit: string; dirty: boolean; client: string } {
+  const git = (args: string[]) => {
+    const result = spawnSync('git', args, { cwd: repo, encoding: 'utf8' });
+    return result.status === 0 ? result.stdout.trim() : '';
+  };
+  const bundle = join(repo, 'dist', 'bomnipotent_client.mjs');
+  return {
+    commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
+    dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+    client: existsSync(bundle)
+      ? `dist/bomnipotent_client.mjs present (built ${statSync(bundle).mtime.toISOString()})`
+      : 'TypeScript through tsx (no dist/ bundle)',
+  };
+}
+
+/** Other test runs on this machine distort the figures: say so in the output and the JSON. */
+function otherLoad(): string[] {
+  const found: string[] = [];
+  const own = ancestors();
+  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      if (/vitest|pgbench|bench\/run\.ts/.test(cmd) && !own.has(Number(pid)))
+        found.push(`${pid} ${cmd.slice(0, 80)}`);
+    } catch {
+      // gone
+    }
+  }
+  return found;
+}
+
+async function main(): Promise<number> {
+  const repo = resolve(import.meta.dirname, '..');
+  const options = parseOptions(process.argv.slice(2), process.env, join(repo, 'bench', 'results'));
+  if (options === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  for (const tool of TOOLS) await runOk(tool, ['--version']);
+  const startedAt = new Date();
+  const prefix = `bench_${process.pid.toString(36)}${randomBytes(1).toString('hex')}_`;
+  const workDir = mkdtempSync(join(tmpdir(), 'bomnipotent-bench-'));
+  const stopDescendants = () => {
+    // Only what this run started: the server processes and tools below this process.
+    for (const pid of descendantsOf(process.pid)) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  let cleaned = false;
+  const cleanUp = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    stopDescendants();
+    await new Promise((r) => setTimeout(r, 500));
+    const dropped = await dropDatabasesWithPrefix(prefix).catch((e: unknown) => {
+      process.stderr.write(`[bench] could not drop databases ${prefix}*: ${String(e)}\n`);
+      return [];
+    });
+    rmSync(workDir, { recursive: true, force: true });
+    process.stdout.write(
+      `[bench] cleaned up: ${dropped.length} database(s) left to drop, ${workDir} removed\n`,
+    );
+  };
+  // An object, so that TypeScript sees the handler's assignment in the loops below.
+  const stop: { signal: NodeJS.Signals | null } = { signal: null };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stop.signal = signal;
+      process.stderr.write(`[bench] ${signal}: stopping, then cleaning up\n`);
+      // The running step fails once its process is gone; the main flow then cleans up in its finally.
+      stopDescendants();
+      setTimeout(() => void cleanUp().finally(() => process.exit(130)), 30_000).unref();
+    });
+  }
+
+  const busy = otherLoad();
+  const checkout = describeCheckout(repo);
+  const bundledClient = await bundleClient(repo, workDir);
+  const pgVersion = await serverVersion();
+  process.stdout.write(
+    `[bench] sizes ${options.sizesMb.join(', ')} MB (pgbench scales ${options.sizesMb.map(scaleFor).join(', ')}), ` +
+      `${options.reps} reps, PostgreSQL ${pgVersion}, ${cpus().length} CPUs, node ${process.version}\n`,
+  );
+  process.stdout.write(
+    `[bench] checkout ${checkout.commit}${checkout.dirty ? ' (with uncommitted changes)' : ''}; client: ${checkout.client}\n`,
+  );
+  if (busy.length)
+    process.stdout.write(
+      `[bench] WARNING: other work is running and may distort the figures:\n  ${busy.join('\n  ')}\n`,
+    );
+
+  const figures: SizeFigures[] = [];
+  let failure: unknown = null;
+  try {
+    for (const sizeMb of options.sizesMb) {
+      if (stop.signal) throw new Error(`interrupted by ${stop.signal}`);
+      try {
+        figures.push(
+          await runSize(sizeMb, {
+            options,
+            prefix,
+            workDir,
+            clientHome: join(workDir, 'client'),
+            bundledClient,
+            interrupted: () => stop.signal !== null,
+          }),
+        );
+      } finally {
+        // Free the disk before the next, larger size.
+        await dropDatabasesWithPrefix(`${prefix}${sizeMb}`);
+        rmSync(join(workDir, `size-${sizeMb}`), { recursive: true, force: true });
+      }
+    }
+  } catch (error) {
+    failure = error;
+    process.stderr.write(
+      `[bench] FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  } finally {
+    await cleanUp();
+  }
+
+  const summaries = figures.map(summarizeSize);
+  if (summaries.length) {
+    process.stdout.write(
+      `\nMedians of ${options.reps} repetitions per size; ratios are bomnipotent ÷ raw tools.\n\n`,
+    );
+    process.stdout.write(renderTable(summaries) + '\n\n');
+  }
+  const path = writeResults(options.resultsDir, startedAt, {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    complete: failure === null,
+    error:
+      failure === null ? undefined : failure instanceof Error ? failure.message : JSON.stringify(failure),
+    machine: {
+      cpus: cpus().length,
+      totalMemoryBytes: totalmem(),
+      node: process.version,
+      postgres: pgVersion,
+    },
+    otherLoadAtStart: busy,
+    checkout,
+    options,
+    targets: TARGETS,
+    summary: { sizes: summaries, rssFlatness: rssFlatness(summaries) },
+    sizes: figures,
+  });
+  process.stdout.write(`[bench] figures written to ${path}\n`);
+  return stop.signal ? 130 : failure === null ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,226 @@
+// One database size: generate the data, start the server, then the repetitions with the contenders in rotating order.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  archiveDump,
+  archiveRestore,
+  clearBackups,
+  fileBytes,
+  fsyncMs,
+  productCreate,
+  productRestore,
+  rawDump,
+  rawRestore,
+  type ProductCreate,
+  type ProductRestore,
+  type RawRun,
+} from './contenders';
+import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl } from './databases';
+import { runLoad, signedGetHeaders, type LoadResult } from './load';
+import { sampleMemory, type MemoryPeak } from './memory';
+import { scaleFor, type BenchOptions } from './options';
+import { median } from './stats';
+import { ADMIN, startBenchServer, type BenchServer } from './server';
+
+export interface RepFigures {
+  rep: number;
+  order: string[];
+  idleServerRssBytes: number;
+  create: {
+    raw: RawRun & { fsyncMs: number; fileBytes: number };
+    product: ProductCreate;
+    archive?: RawRun & { fileBytes: number };
+  };
+  restore: { raw: RawRun; product: ProductRestore; archive?: RawRun };
+  load?: { health: LoadResult; whoAmI: LoadResult; server: MemoryPeak };
+}
+
+export interface SizeFigures {
+  sizeMb: number;
+  scale: number;
+  database: string;
+  databaseBytes: number;
+  generateMs: number;
+  /** Wall clock of `bomnipotent_client health`: what process start-up (node + tsx) adds to every client call. */
+  clientStartupMs: number;
+  /** The same with the client bundled to plain JavaScript (no tsx at start-up); null when not measured. */
+  bundledClientStartupMs: number | null;
+  reps: RepFigures[];
+}
+
+type Contender = 'raw' | 'product' | 'archive';
+
+/** raw, product, archive in rotating order: no contender always runs first (cold) or last (after the others' I/O). */
+function orderFor(rep: number, archive: boolean): Contender[] {
+  const all: Contender[] = archive ? ['raw', 'product', 'archive'] : ['raw', 'product'];
+  return all.map((_, i) => all[(i + rep) % all.length]!);
+}
+
+const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
+
+export interface SizeContext {
+  options: BenchOptions;
+  prefix: string; // every database of this run starts with it
+  workDir: string;
+  clientHome: string;
+  /** The client bundled to plain JS (diagnostic), or null. */
+  bundledClient: string | null;
+  /** True after SIGINT/SIGTERM: no new step starts. */
+  interrupted: () => boolean;
+}
+
+export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFigures> {
+  const { options } = ctx;
+  const scale = scaleFor(sizeMb);
+  const database = `${ctx.prefix}${sizeMb}`;
+  const rawDb = `${database}_raw`;
+  const archiveDb = `${database}_fc`;
+  const dir = join(ctx.workDir, `size-${sizeMb}`);
+  const backupDir = join(dir, 'backups');
+  const rawDir = join(dir, 'raw');
+  for (const d of [backupDir, rawDir, join(dir, 'config')]) mkdirSync(d, { recursive: true });
+
+  log(`${sizeMb} MB: pgbench -i -s ${scale} into ${database} ...`);
+  const generateMs = await createPgbenchDatabase(database, scale);
+  // Same-size copies, so that the baselines' first dropdb drops as much as the product's restore does.
+  await copyDatabase(database, rawDb);
+  if (options.archive) await copyDatabase(database, archiveDb);
+
+  const server = await startBenchServer(
+    databaseUrl(database),
+    backupDir,
+    join(dir, 'config'),
+    ctx.clientHome,
+  );
+  try {
+    const size = await databaseBytes(database);
+    log(
+      `${sizeMb} MB: database is ${(size / 1048576).toFixed(0)} MB; server pid ${server.pid} at ${server.url}`,
+    );
+    const startups: number[] = [];
+    const bundled: number[] = [];
+    for (let i = 0; i < 3; i += 1) {
+      startups.push((await server.client(['health'])).ms);
+      if (ctx.bundledClient) bundled.push((await server.client(['health'], {}, ctx.bundledClient)).ms);
+    }
+
+    const reps: RepFigures[] = [];
+    for (let rep = 0; rep < options.reps; rep += 1) {
+      if (ctx.interrupted()) throw new Error('interrupted');
+      reps.push(await runRep(rep, server, { database, rawDb, archiveDb, backupDir, rawDir }, options));
+      const last = reps.at(-1)!;
+      log(
+        `${sizeMb} MB rep ${rep + 1}/${options.reps}: create raw ${s(last.create.raw.ms)} product ${s(last.create.product.ms)}; ` +
+          `restore raw ${s(last.restore.raw.ms)} product ${s(last.restore.product.ms)} ` +
+          `(503 ${last.restore.product.probes.unavailableMs.toFixed(0)} ms)`,
+      );
+    }
+    return {
+      sizeMb,
+      scale,
+      database,
+      databaseBytes: size,
+      generateMs,
+      clientStartupMs: median(startups),
+      bundledClientStartupMs: bundled.length ? median(bundled) : null,
+      reps,
+    };
+  } finally {
+    await server.stop();
+  }
+}
+
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+interface Places {
+  database: string;
+  rawDb: string;
+  archiveDb: string;
+  backupDir: string;
+  rawDir: string;
+}
+
+async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptions): Promise<RepFigures> {
+  const order = orderFor(rep, o.archive);
+  const idle = sampleMemory(server.pid, o.rssIntervalMs).stop().peakRssBytes;
+  const rawFile = join(p.rawDir, 'raw.sql');
+  const archiveFile = join(p.rawDir, 'raw.dump');
+
+  let rawCreate: RepFigures['create']['raw'] | undefined;
+  let productCreated: ProductCreate | undefined;
+  let archiveCreate: RepFigures['create']['archive'];
+  for (const who of order) {
+    if (who === 'raw') {
+      const run = await rawDump(p.database, rawFile, o.rssIntervalMs);
+      // Diagnostic, untimed: what an fsync of the dump would have added (pg_dump -Fp -f does not fsync).
+      rawCreate = { ...run, fsyncMs: await fsyncMs(rawFile), fileBytes: await fileBytes(rawFile) };
+    } else if (who === 'product') {
+      productCreated = await productCreate(server, o.rssIntervalMs);
+    } else {
+      const run = await archiveDump(p.database, archiveFile, o.rssIntervalMs);
+      archiveCreate = { ...run, fileBytes: await fileBytes(archiveFile) };
+    }
+  }
+
+  let rawRestored: RawRun | undefined;
+  let productRestored: ProductRestore | undefined;
+  let archiveRestored: RawRun | undefined;
+  for (const who of order) {
+    if (who === 'raw') rawRestored = await rawRestore(p.rawDb, rawFile, o.rssIntervalMs);
+    else if (who === 'product')
+      productRestored = await productRestore(server, o.rssIntervalMs, o.probeIntervalMs);
+    else archiveRestored = await archiveRestore(p.archiveDb, archiveFile, o.rssIntervalMs);
+  }
+
+  let load: RepFigures['load'];
+  if (o.load) load = await runLoads(rep, server, o);
+  await clearBackups(p.backupDir);
+  return {
+    rep,
+    order,
+    idleServerRssBytes: idle,
+    create: {
+      raw: rawCreate!,
+      product: productCreated!,
+      ...(archiveCreate ? { archive: archiveCreate } : {}),
+    },
+    restore: {
+      raw: rawRestored!,
+      product: productRestored!,
+      ...(archiveRestored ? { archive: archiveRestored } : {}),
+    },
+    ...(load ? { load } : {}),
+  };
+}
+
+async function runLoads(
+  rep: number,
+  server: BenchServer,
+  o: BenchOptions,
+): Promise<NonNullable<RepFigures['load']>> {
+  const common = {
+    baseUrl: server.url,
+    concurrency: o.concurrency,
+    maxRequests: o.loadRequests,
+    maxSeconds: o.loadSeconds,
+  };
+  const memory = sampleMemory(server.pid, o.rssIntervalMs);
+  const health = () => runLoad({ ...common, path: '/health' });
+  const whoAmI = () =>
+    runLoad({
+      ...common,
+      path: '/who-am-i',
+      headers: signedGetHeaders(ADMIN, server.secretKeyPem(), '/who-am-i'),
+    });
+  try {
+    if (rep % 2 === 0) {
+      const h = await health();
+      return { health: h, whoAmI: await whoAmI(), server: memory.stop() };
+    }
+    const w = await whoAmI();
+    return { health: await health(), whoAmI: w, server: memory.stop() };
+  } catch (error) {
+    memory.stop();
+    throw error;
+  }
+}

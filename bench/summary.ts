@@ -1,0 +1,211 @@
+// Turns the repetitions into the figures that count (medians, ratios) and checks them against the targets.
+import { max, median, ratio } from './stats';
+import type { SizeFigures } from './size-run';
+
+export const TARGETS = {
+  createRatio: 1.05,
+  restoreRatio: 1.15,
+  serverRssBytes: 150 * 1024 * 1024,
+  /** "Not growing with size": the largest size's peak may exceed the smallest size's by at most this much. */
+  rssGrowthBytes: 15 * 1024 * 1024,
+  unavailableMs: 1000,
+};
+
+export interface SizeSummary {
+  sizeMb: number;
+  databaseBytes: number;
+  dumpBytes: number;
+  reps: number;
+  create: { rawMs: number; productMs: number; ratio: number; pass: boolean };
+  restore: { rawMs: number; productMs: number; ratio: number; pass: boolean };
+  serverRss: {
+    idleBytes: number;
+    createPeakBytes: number;
+    restorePeakBytes: number;
+    loadPeakBytes: number | null;
+    /** Highest peak over every repetition of create and restore: what the target is checked against. */
+    maxPeakBytes: number;
+    maxHwmBytes: number | null;
+    pass: boolean;
+  };
+  childrenRss: {
+    productDumpBytes: number;
+    productRestoreBytes: number;
+    rawDumpBytes: number;
+    rawRestoreBytes: number;
+  };
+  downtime: {
+    unavailableMs: number;
+    unavailableMaxMs: number;
+    writesRefusedMs: number;
+    maxReadLatencyMs: number;
+    pass: boolean;
+  };
+  restorePhases: { beforeScratchMs: number; scratchMs: number; swapMs: number; afterSwapMs: number };
+  diagnostics: {
+    clientStartupMs: number;
+    bundledClientStartupMs: number | null;
+    /** The create ratio if the client started like the bundled one: the tsx start-up taken out (an estimate). */
+    createRatioBundled: number | null;
+    restoreRatioBundled: number | null;
+    /** Server-side time of a create (log lines), and the client wall clock minus it. */
+    createServerMs: number;
+    createOutsideServerMs: number;
+    /** Server-side restore phases (log lines), and the client wall clock minus the server's total. */
+    restoreServer: { verifyMs: number; restoreAndSwapMs: number; dropOldMs: number; totalMs: number };
+    restoreOutsideServerMs: number;
+    productDumpPhaseMs: number;
+    verifyMs: number;
+    rawFsyncMs: number;
+    rawRestoreSteps: Record<string, number>;
+  };
+  archive: {
+    dumpMs: number;
+    restoreMs: number;
+    fileBytes: number;
+    dumpVsPlain: number;
+    restoreVsPlain: number;
+    restoreSteps: Record<string, number>;
+  } | null;
+  load: {
+    health: { rps: number; p50Ms: number; p99Ms: number; failures: number };
+    whoAmI: { rps: number; p50Ms: number; p99Ms: number; failures: number };
+  } | null;
+}
+
+const nums = (values: (number | null | undefined)[]) =>
+  values.filter((v): v is number => typeof v === 'number');
+
+function stepMedians(runs: { steps: Record<string, number> }[]): Record<string, number> {
+  const names = Object.keys(runs[0]?.steps ?? {});
+  return Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r.steps[n] ?? 0))]));
+}
+
+export function summarizeSize(f: SizeFigures): SizeSummary {
+  const r = f.reps;
+  const rawCreate = median(r.map((x) => x.create.raw.ms));
+  const productCreate = median(r.map((x) => x.create.product.ms));
+  const rawRestore = median(r.map((x) => x.restore.raw.ms));
+  const productRestore = median(r.map((x) => x.restore.product.ms));
+  const createPeaks = r.map((x) => x.create.product.server.peakRssBytes);
+  const restorePeaks = r.map((x) => x.restore.product.server.peakRssBytes);
+  const hwms = nums(r.flatMap((x) => [x.create.product.server.hwmBytes, x.restore.product.server.hwmBytes]));
+  const maxPeak = max([...createPeaks, ...restorePeaks]);
+  const unavailable = r.map((x) => x.restore.product.probes.unavailableMs);
+  const archives = r.filter((x) => x.create.archive && x.restore.archive);
+  const loads = r.map((x) => x.load).filter((x) => x !== undefined);
+  const loadFigures = (pick: (l: (typeof loads)[number]) => (typeof loads)[number]['health']) => ({
+    rps: median(loads.map((l) => pick(l).rps)),
+    p50Ms: median(loads.map((l) => pick(l).p50Ms)),
+    p99Ms: median(loads.map((l) => pick(l).p99Ms)),
+    failures: loads.reduce((t, l) => t + Object.values(pick(l).failures).reduce((a, b) => a + b, 0), 0),
+  });
+  const phase = (pick: (p: SizeFigures['reps'][number]['restore']['product']['phases']) => number | null) =>
+    median(nums(r.map((x) => pick(x.restore.product.phases))));
+  return {
+    sizeMb: f.sizeMb,
+    databaseBytes: f.databaseBytes,
+    dumpBytes: median(r.map((x) => x.create.product.sizeBytes)),
+    reps: r.length,
+    create: {
+      rawMs: rawCreate,
+      productMs: productCreate,
+      ratio: ratio(productCreate, rawCreate),
+      pass: ratio(productCreate, rawCreate) <= TARGETS.createRatio,
+    },
+    restore: {
+      rawMs: rawRestore,
+      productMs: productRestore,
+      ratio: ratio(productRestore, rawRestore),
+      pass: ratio(productRestore, rawRestore) <= TARGETS.restoreRatio,
+    },
+    serverRss: {
+      idleBytes: median(r.map((x) => x.idleServerRssBytes)),
+      createPeakBytes: median(createPeaks),
+      restorePeakBytes: median(restorePeaks),
+      loadPeakBytes: loads.length ? max(loads.map((l) => l.server.peakRssBytes)) : null,
+      maxPeakBytes: maxPeak,
+      maxHwmBytes: hwms.length ? max(hwms) : null,
+      pass: maxPeak < TARGETS.serverRssBytes,
+    },
+    childrenRss: {
+      productDumpBytes: median(r.map((x) => x.create.product.server.peakChildrenRssBytes)),
+      productRestoreBytes: median(r.map((x) => x.restore.product.server.peakChildrenRssBytes)),
+      rawDumpBytes: median(r.map((x) => x.create.raw.toolPeakRssBytes)),
+      rawRestoreBytes: median(r.map((x) => x.restore.raw.toolPeakRssBytes)),
+    },
+    downtime: {
+      unavailableMs: median(unavailable),
+      unavailableMaxMs: max(unavailable),
+      writesRefusedMs: median(r.map((x) => x.restore.product.probes.writesRefusedMs)),
+      maxReadLatencyMs: max(r.map((x) => x.restore.product.probes.maxReadLatencyMs)),
+      pass: median(unavailable) < TARGETS.unavailableMs,
+    },
+    restorePhases: {
+      beforeScratchMs: phase((p) => p.beforeScratchMs),
+      scratchMs: phase((p) => p.scratchMs),
+      swapMs: phase((p) => p.swapMs),
+      afterSwapMs: phase((p) => p.afterSwapMs),
+    },
+    diagnostics: {
+      clientStartupMs: f.clientStartupMs,
+      bundledClientStartupMs: f.bundledClientStartupMs,
+      createRatioBundled:
+        f.bundledClientStartupMs === null
+          ? null
+          : ratio(productCreate - (f.clientStartupMs - f.bundledClientStartupMs), rawCreate),
+      restoreRatioBundled:
+        f.bundledClientStartupMs === null
+          ? null
+          : ratio(productRestore - (f.clientStartupMs - f.bundledClientStartupMs), rawRestore),
+      createServerMs: median(nums(r.map((x) => x.create.product.serverMs))),
+      createOutsideServerMs: median(
+        nums(
+          r.map((x) =>
+            x.create.product.serverMs === null ? null : x.create.product.ms - x.create.product.serverMs,
+          ),
+        ),
+      ),
+      restoreServer: {
+        verifyMs: median(nums(r.map((x) => x.restore.product.serverPhases.verifyMs))),
+        restoreAndSwapMs: median(nums(r.map((x) => x.restore.product.serverPhases.restoreAndSwapMs))),
+        dropOldMs: median(nums(r.map((x) => x.restore.product.serverPhases.dropOldMs))),
+        totalMs: median(nums(r.map((x) => x.restore.product.serverPhases.totalMs))),
+      },
+      restoreOutsideServerMs: median(
+        nums(
+          r.map((x) =>
+            x.restore.product.serverPhases.totalMs === null
+              ? null
+              : x.restore.product.ms - x.restore.product.serverPhases.totalMs,
+          ),
+        ),
+      ),
+      productDumpPhaseMs: median(r.map((x) => x.create.product.dumpPhaseMs)),
+      verifyMs: median(r.map((x) => x.create.product.verifyMs)),
+      rawFsyncMs: median(r.map((x) => x.create.raw.fsyncMs)),
+      rawRestoreSteps: stepMedians(r.map((x) => x.restore.raw)),
+    },
+    archive: archives.length
+      ? {
+          dumpMs: median(archives.map((x) => x.create.archive!.ms)),
+          restoreMs: median(archives.map((x) => x.restore.archive!.ms)),
+          fileBytes: median(archives.map((x) => x.create.archive!.fileBytes)),
+          dumpVsPlain: ratio(median(archives.map((x) => x.create.archive!.ms)), rawCreate),
+          restoreVsPlain: ratio(median(archives.map((x) => x.restore.archive!.ms)), rawRestore),
+          restoreSteps: stepMedians(archives.map((x) => x.restore.archive!)),
+        }
+      : null,
+    load: loads.length
+      ? { health: loadFigures((l) => l.health), whoAmI: loadFigures((l) => l.whoAmI) }
+      : null,
+  };
+}
+
+/** Peak RSS must not grow with the database: compare the largest size's highest peak with the smallest's. */
+export function rssFlatness(sizes: SizeSummary[]): { growthBytes: number; pass: boolean } | null {
+  if (sizes.length < 2) return null;
+  const sorted = [...sizes].sort((a, b) => a.databaseBytes - b.databaseBytes);
+  const growth = sorted.at(-1)!.serverRss.maxPeakBytes - sorted[0]!.serverRss.maxPeakBytes;
+  return { growthBytes: growth, pass: growth <= TARGETS.rssGrowthBytes };
+}
