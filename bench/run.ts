@@ -1,13 +1,14 @@
 // npm run bench: backup and restore through the real server and client against the raw PostgreSQL tools, per size.
 // Prints a table of medians, ratios and targets, writes bench/results/<timestamp>.json, and always cleans up.
 import { randomBytes } from 'node:crypto';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bundleClient } from './bundled-client';
+import { describeCheckout } from './checkout';
 import { dropDatabasesWithPrefix, serverVersion } from './databases';
 import { descendantsOf } from './memory';
+import { otherLoad } from './other-load';
 import { parseOptions, scaleFor, USAGE } from './options';
 import { runOk } from './processes';
 import { renderTable, writeResults } from './report';
@@ -15,53 +16,6 @@ import { runSize, type SizeFigures } from './size-run';
 import { rssFlatness, summarizeSize, TARGETS } from './summary';
 
 const TOOLS = ['pgbench', 'pg_dump', 'psql', 'createdb', 'dropdb', 'pg_restore'];
-
-function ancestors(): Set<number> {
-  const found = new Set<number>();
-  let pid = process.pid;
-  while (pid > 1 && !found.has(pid)) {
-    found.add(pid);
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    } catch {
-      break;
-    }
-  }
-  return found;
-}
-
-/** What was measured: the commit, and whether bin/bomnipotent_client.js had a built bundle in dist/ to load. */
-function describeCheckout(repo: string): { commit: string; dirty: boolean; client: string } {
-  const git = (args: string[]) => {
-    const result = spawnSync('git', args, { cwd: repo, encoding: 'utf8' });
-    return result.status === 0 ? result.stdout.trim() : '';
-  };
-  const bundle = join(repo, 'dist', 'bomnipotent_client.mjs');
-  return {
-    commit: git(['rev-parse', '--short', 'HEAD']) || 'unknown',
-    dirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
-    client: existsSync(bundle)
-      ? `dist/bomnipotent_client.mjs present (built ${statSync(bundle).mtime.toISOString()})`
-      : 'TypeScript through tsx (no dist/ bundle)',
-  };
-}
-
-/** Other test runs on this machine distort the figures: say so in the output and the JSON. */
-function otherLoad(): string[] {
-  const found: string[] = [];
-  const own = ancestors();
-  for (const pid of readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-      if (/vitest|pgbench|bench\/run\.ts/.test(cmd) && !own.has(Number(pid)))
-        found.push(`${pid} ${cmd.slice(0, 80)}`);
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 async function main(): Promise<number> {
   const repo = resolve(import.meta.dirname, '..');

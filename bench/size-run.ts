@@ -18,12 +18,15 @@ import {
 import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl } from './databases';
 import { runLoad, signedGetHeaders, type LoadResult } from './load';
 import { sampleMemory, type MemoryPeak } from './memory';
+import { otherLoad } from './other-load';
 import { scaleFor, type BenchOptions } from './options';
 import { median } from './stats';
 import { ADMIN, startBenchServer, type BenchServer } from './server';
 
 export interface RepFigures {
   rep: number;
+  /** Other test runs seen when the repetition started: figures of such a repetition are less trustworthy. */
+  otherLoad: string[];
   order: string[];
   idleServerRssBytes: number;
   create: {
@@ -142,6 +145,9 @@ interface Places {
 
 async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptions): Promise<RepFigures> {
   const order = orderFor(rep, o.archive);
+  const busy = otherLoad();
+  if (busy.length)
+    log(`WARNING: rep ${rep + 1} runs next to other work: ${busy.map((b) => b.split(' ')[0]).join(', ')}`);
   const idle = sampleMemory(server.pid, o.rssIntervalMs).stop().peakRssBytes;
   const rawFile = join(p.rawDir, 'raw.sql');
   const archiveFile = join(p.rawDir, 'raw.dump');
@@ -177,6 +183,7 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
   await clearBackups(p.backupDir);
   return {
     rep,
+    otherLoad: busy,
     order,
     idleServerRssBytes: idle,
     create: {
