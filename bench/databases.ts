@@ -52,3 +52,13 @@ export async function dropDatabasesWithPrefix(prefix: string): Promise<string[]>
 export async function serverVersion(): Promise<string> {
   return (await query<{ v: string }>("SELECT current_setting('server_version') AS v"))[0]?.v ?? 'unknown';
 }
+
+/**
+ * Untimed, before every timed step: flush the OS page cache (sync) and PostgreSQL's dirty buffers (CHECKPOINT).
+ * Otherwise a step pays for its predecessor's writes: DROP DATABASE forces a checkpoint, which would flush the
+ * previous contender's freshly restored data, and the kernel would write back the previous dump file meanwhile.
+ */
+export async function settle(): Promise<void> {
+  await runOk('sync', []);
+  await query('CHECKPOINT');
+}

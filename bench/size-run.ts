@@ -15,7 +15,7 @@ import {
   type ProductRestore,
   type RawRun,
 } from './contenders';
-import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl } from './databases';
+import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl, settle } from './databases';
 import { runLoad, signedGetHeaders, type LoadResult } from './load';
 import { sampleMemory, type MemoryPeak } from './memory';
 import { otherLoad } from './other-load';
@@ -118,6 +118,14 @@ export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFig
           `(503 ${last.restore.product.probes.unavailableMs.toFixed(0)} ms)`,
       );
     }
+    // Load tests last: a heap grown under request load would inflate the backup and restore RSS figures.
+    if (options.load) {
+      for (const [rep, figures] of reps.entries()) {
+        if (ctx.interrupted()) throw new Error('interrupted');
+        figures.load = await runLoads(rep, server, options);
+      }
+      log(`${sizeMb} MB: load tests done`);
+    }
     return {
       sizeMb,
       scale,
@@ -156,6 +164,7 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
   let productCreated: ProductCreate | undefined;
   let archiveCreate: RepFigures['create']['archive'];
   for (const who of order) {
+    await settle();
     if (who === 'raw') {
       const run = await rawDump(p.database, rawFile, o.rssIntervalMs);
       // Diagnostic, untimed: what an fsync of the dump would have added (pg_dump -Fp -f does not fsync).
@@ -172,14 +181,13 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
   let productRestored: ProductRestore | undefined;
   let archiveRestored: RawRun | undefined;
   for (const who of order) {
+    await settle();
     if (who === 'raw') rawRestored = await rawRestore(p.rawDb, rawFile, o.rssIntervalMs);
     else if (who === 'product')
       productRestored = await productRestore(server, o.rssIntervalMs, o.probeIntervalMs);
     else archiveRestored = await archiveRestore(p.archiveDb, archiveFile, o.rssIntervalMs);
   }
 
-  let load: RepFigures['load'];
-  if (o.load) load = await runLoads(rep, server, o);
   await clearBackups(p.backupDir);
   return {
     rep,
@@ -196,7 +204,6 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
       product: productRestored!,
       ...(archiveRestored ? { archive: archiveRestored } : {}),
     },
-    ...(load ? { load } : {}),
   };
 }
 
