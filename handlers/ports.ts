@@ -91,14 +91,28 @@ export interface Executor {
   /** Removes a dump and its metadata (retention). Refuses names that are not ours. */
   remove(directory: string, file: string): Promise<void>;
   freeBytes(directory: string): Promise<number>;
-  /** createdb targetDatabase, then psql -v ON_ERROR_STOP=1 --single-transaction -f file; drops targetDatabase on failure. */
+  /**
+   * createdb targetDatabase (from template0, with `locale` when given), then psql -v ON_ERROR_STOP=1
+   * --single-transaction -f file; drops targetDatabase on failure. `serverMajor` picks the tools of that major.
+   */
   restore(request: {
     directory: string;
     file: string;
     targetDatabase: string;
+    serverMajor?: number;
+    locale?: DatabaseLocale;
     signal?: AbortSignal;
   }): Promise<void>;
   appendAudit(directory: string, record: AuditRecord): Promise<void>;
+}
+
+/** What a plain dump does not carry: the database's own encoding and locale, given to createdb on a restore. */
+export interface DatabaseLocale {
+  encoding: string; // e.g. "UTF8"
+  collate: string; // LC_COLLATE, e.g. "C.UTF-8"
+  ctype: string; // LC_CTYPE
+  provider: 'libc' | 'icu';
+  icuLocale: string | null; // with provider icu
 }
 
 /** SQL-level administration of the server's own database, done from the maintenance database `postgres`. */
@@ -108,6 +122,7 @@ export interface DatabaseAdmin {
   databaseSizeBytes(): Promise<number>;
   schemaVersion(): Promise<number>;
   canCreateDatabases(): Promise<boolean>;
+  databaseLocale(): Promise<DatabaseLocale>;
   databaseExists(name: string): Promise<boolean>;
   listDatabases(prefix: string): Promise<string[]>;
   dropDatabase(name: string): Promise<void>; // WITH (FORCE), IF EXISTS
@@ -140,6 +155,13 @@ export type MaintenancePhase = 'normal' | 'read-only' | 'unavailable';
 export interface MaintenanceMode {
   set(phase: MaintenancePhase, reason: string): void;
   get(): { phase: MaintenancePhase; reason: string };
+  /** The HTTP layer counts write requests while they run (start returns the function that ends the count). */
+  writeStarted(): () => void;
+  /**
+   * Resolves true once no write request that passed the gate before read-only is still running (its changes
+   * would reach the old database and be lost in the swap); false when some still run after timeoutMs.
+   */
+  writesSettled(timeoutMs: number): Promise<boolean>;
 }
 
 export interface BackupMetrics {

@@ -135,6 +135,13 @@ function maintenanceGate(maintenance: MaintenanceMode): MiddlewareHandler<AppEnv
         retryAfterSeconds: phase === 'unavailable' ? 1 : 5,
       });
     }
-    await next();
+    if (READS.has(c.req.method) || backupRoute) return next();
+    // A write that got past the gate: a restore waits for it before building its copy, so it is not lost.
+    const ended = maintenance.writeStarted();
+    try {
+      await next();
+    } finally {
+      ended();
+    }
   };
 }

@@ -21,6 +21,7 @@ export interface Scheduler {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
+const RETRY_AFTER_FAILURE_MS = 15 * 60_000;
 
 export function createScheduler(registry: ReadonlyMap<string, PeriodicTask>, deps: RunTaskDeps): Scheduler {
   const entries = new Map<string, Entry>();
@@ -41,7 +42,9 @@ export function createScheduler(registry: ReadonlyMap<string, PeriodicTask>, dep
     if (stopped || running || entries.size === 0) return;
     const soonest = Math.min(...[...entries.values()].map((e) => e.nextDue));
     const delay = Math.max(0, Math.min(soonest - deps.clock.now().getTime(), MAX_TIMER_MS));
-    timer = setTimeout(() => void drain(), delay);
+    timer = setTimeout(() => {
+      drain().catch((error: unknown) => deps.logger.error(`The task queue failed: ${String(error)}`));
+    }, delay);
     timer.unref();
   };
 
@@ -66,7 +69,12 @@ export function createScheduler(registry: ReadonlyMap<string, PeriodicTask>, dep
           current.lastStart = outcome.status === 'busy' ? now : outcome.startedAt.getTime();
         }
         current.force = false;
-        current.nextDue = current.lastStart + current.settings.periodMs;
+        // A failed run is tried again sooner than a whole period later: a missed backup should not wait a day.
+        const wait =
+          outcome.status === 'failed'
+            ? Math.min(current.settings.periodMs, RETRY_AFTER_FAILURE_MS)
+            : current.settings.periodMs;
+        current.nextDue = current.lastStart + wait;
       }
     })();
     try {

@@ -26,6 +26,7 @@ export interface RestoreHooks {
 
 export const SCRATCH_INFIX = '_restore_';
 export const ASIDE_INFIX = '_pre_restore_';
+const WRITES_SETTLE_MS = 30_000; // how long a restore waits for writes that started before read-only
 const MAX_IDENTIFIER_BYTES = 63; // PostgreSQL silently truncates longer names, which would break recovery
 
 /** YYYYMMDDHHMMSS in UTC: sorts like time, so the newest renamed-aside copy is the greatest name. */
@@ -168,16 +169,31 @@ interface Plan {
 async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHooks): Promise<void> {
   const database = ctx.admin.databaseName;
   const names = restoreDatabaseNames(database, ctx.clock.now());
+  // A plain dump carries neither the database's encoding and locale nor the server's major: the new copy gets them here.
+  const locale = await ctx.admin.databaseLocale();
+  const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
   try {
     ctx.maintenance.set('read-only', 'a restore is preparing the new database');
+    if (!(await ctx.maintenance.writesSettled(WRITES_SETTLE_MS))) {
+      throw new AppError(
+        'BACKUP.WRITES_RUNNING',
+        'conflict',
+        `Write requests were still running ${WRITES_SETTLE_MS / 1000} s after the server stopped taking new ones; the restore did not start.`,
+        { suggestion: 'Nothing was changed. Try again when the server is less busy.', retryAfterSeconds: 10 },
+      );
+    }
     ctx.logger.info(
       `Restoring '${plan.file}' into the scratch database '${names.scratch}'; the server stays readable.`,
     );
     await hooks.reached?.('scratch');
     try {
-      await ctx
-        .executor()
-        .restore({ directory: plan.directory, file: plan.file, targetDatabase: names.scratch });
+      await ctx.executor().restore({
+        directory: plan.directory,
+        file: plan.file,
+        targetDatabase: names.scratch,
+        serverMajor,
+        locale,
+      });
     } catch (error) {
       await ctx.admin.dropDatabase(names.scratch).catch(() => {}); // the executor drops it too; this is a second net
       throw new AppError(

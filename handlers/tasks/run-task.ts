@@ -9,6 +9,7 @@ export interface PeriodicTask {
 
 /** When each task last started, kept in the database so that every replica sees it. */
 export interface TaskRunStore {
+  /** When the last run that did not fail started (a failed run must not keep the next replica from retrying). */
   lastStarted(name: string): Promise<Date | null>;
   recordStart(name: string, at: Date): Promise<void>;
   recordFinish(name: string, at: Date, outcome: 'succeeded' | 'failed' | 'skipped'): Promise<void>;
@@ -37,34 +38,46 @@ export async function runTask(
   force: boolean,
   deps: RunTaskDeps,
 ): Promise<TaskOutcome> {
-  const locked = await deps.admin.tryWithLock(
-    `bomnipotent-task:${task.name}`,
-    async (): Promise<TaskOutcome> => {
-      const now = deps.clock.now();
-      const last = await deps.runs.lastStarted(task.name);
-      if (!force && last && now.getTime() - last.getTime() < periodMs) {
-        return { status: 'not-due', lastStartedAt: last };
-      }
-      await deps.runs.recordStart(task.name, now);
-      try {
-        await task.run();
-        await deps.runs.recordFinish(task.name, deps.clock.now(), 'succeeded');
-        return { status: 'succeeded', startedAt: now };
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const busy = isAppError(error) && error.code === 'BACKUP.BUSY';
-        await deps.runs
-          .recordFinish(task.name, deps.clock.now(), busy ? 'skipped' : 'failed')
-          .catch(() => {});
-        if (busy) deps.logger.warn(`Skipped the scheduled run of task '${task.name}': ${message}`);
-        else deps.logger.error(`Task '${task.name}' failed: ${message}`);
-        return { status: 'failed', startedAt: now, message };
-      }
-    },
-  );
-  if (!locked.acquired) {
-    deps.logger.info(`Task '${task.name}' is running on another replica; this run is skipped.`);
-    return { status: 'busy' };
+  const startedAt = deps.clock.now();
+  try {
+    const locked = await deps.admin.tryWithLock(`bomnipotent-task:${task.name}`, () =>
+      runLocked(task, periodMs, force, deps),
+    );
+    if (!locked.acquired) {
+      deps.logger.info(`Task '${task.name}' is running on another replica; this run is skipped.`);
+      return { status: 'busy' };
+    }
+    return locked.value;
+  } catch (error) {
+    // The database may be briefly unreachable (a restart, a failover, a restore's swap): the schedule goes on.
+    const message = error instanceof Error ? error.message : String(error);
+    deps.logger.error(`Task '${task.name}' could not run: ${message}`);
+    return { status: 'failed', startedAt, message };
   }
-  return locked.value;
+}
+
+async function runLocked(
+  task: PeriodicTask,
+  periodMs: number,
+  force: boolean,
+  deps: RunTaskDeps,
+): Promise<TaskOutcome> {
+  const now = deps.clock.now();
+  const last = await deps.runs.lastStarted(task.name);
+  if (!force && last && now.getTime() - last.getTime() < periodMs) {
+    return { status: 'not-due', lastStartedAt: last };
+  }
+  await deps.runs.recordStart(task.name, now);
+  try {
+    await task.run();
+    await deps.runs.recordFinish(task.name, deps.clock.now(), 'succeeded');
+    return { status: 'succeeded', startedAt: now };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const busy = isAppError(error) && error.code === 'BACKUP.BUSY';
+    await deps.runs.recordFinish(task.name, deps.clock.now(), busy ? 'skipped' : 'failed').catch(() => {});
+    if (busy) deps.logger.warn(`Skipped the scheduled run of task '${task.name}': ${message}`);
+    else deps.logger.error(`Task '${task.name}' failed: ${message}`);
+    return { status: 'failed', startedAt: now, message };
+  }
 }

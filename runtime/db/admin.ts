@@ -39,6 +39,32 @@ export interface DatabaseAdminHandle extends DatabaseAdmin {
   close(): Promise<void>;
 }
 
+/** Sessions on a database that this role may end: its own roles' sessions, or any non-superuser's with pg_signal_backend. */
+const SIGNALABLE = `(
+    (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+    OR (r.oid IS NOT NULL AND pg_has_role(current_user, r.oid, 'MEMBER'))
+    OR (r.oid IS NOT NULL AND NOT r.rolsuper AND pg_has_role(current_user, 'pg_signal_backend', 'MEMBER'))
+  )`;
+// Sessions without a role are autovacuum workers, which PostgreSQL ends itself before a rename.
+const OTHER_SESSIONS = `FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
+  WHERE a.datname = $1 AND a.pid <> pg_backend_pid() AND a.usesysid IS NOT NULL`;
+const TERMINATE_SIGNALABLE = `SELECT pg_terminate_backend(a.pid) ${OTHER_SESSIONS} AND ${SIGNALABLE}`;
+/** Who is connected that this role may not end (PostgreSQL would wait 5 s per rename attempt before refusing). */
+const UNSIGNALABLE = `SELECT coalesce(a.usename, 'unknown') || ' (' || count(*) || ')' AS who
+  ${OTHER_SESSIONS} AND NOT ${SIGNALABLE} GROUP BY a.usename`;
+
+function sessionsInTheWay(from: string, to: string, who: string): AppError {
+  return new AppError(
+    'DB.RENAME_FAILED',
+    'failed',
+    `Could not rename database '${from}' to '${to}': sessions that the server's role may not end are connected (${who}).`,
+    {
+      suggestion:
+        'Disconnect them, or grant the server role pg_signal_backend (for non-superuser sessions), and try again.',
+    },
+  );
+}
+
 export function createDatabaseAdmin(options: { url: string; logger: Logger }): DatabaseAdminHandle {
   const { url, logger } = options;
   const databaseName = databaseNameOf(url);
@@ -99,6 +125,25 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
       return rows[0]?.can ?? false;
     },
 
+    async databaseLocale() {
+      // to_jsonb: the column names differ between majors (daticulocale up to 16, datlocale from 17).
+      const { rows } = await query<{ encoding: string; d: Record<string, string | null> }>(
+        'SELECT pg_encoding_to_char(d.encoding) AS encoding, to_jsonb(d) AS d FROM pg_database d WHERE datname = $1',
+        [databaseName],
+      );
+      const row = rows[0];
+      if (!row)
+        throw new AppError('DB.NOT_FOUND', 'failed', `The database '${databaseName}' does not exist.`);
+      const icu = row.d.datlocprovider === 'i';
+      return {
+        encoding: row.encoding,
+        collate: row.d.datcollate ?? 'C',
+        ctype: row.d.datctype ?? 'C',
+        provider: icu ? 'icu' : 'libc',
+        icuLocale: icu ? (row.d.daticulocale ?? row.d.datlocale ?? null) : null,
+      };
+    },
+
     async databaseExists(name) {
       const { rowCount } = await query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
       return (rowCount ?? 0) > 0;
@@ -121,10 +166,11 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
       refuseProtected(from);
       for (let attempt = 1; ; attempt += 1) {
         // ALTER DATABASE ... RENAME fails while anyone is connected; a pool may reconnect in between, hence the retries.
-        await query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-          [from],
-        );
+        // Only sessions this role may end are terminated: asking for others (a superuser's psql) is an error.
+        await query(TERMINATE_SIGNALABLE, [from]);
+        const blockers = await query<{ who: string }>(UNSIGNALABLE, [from]);
+        if (blockers.rows.length > 0)
+          throw sessionsInTheWay(from, to, blockers.rows.map((r) => r.who).join(', '));
         try {
           await query(`ALTER DATABASE ${quoteIdent(from)} RENAME TO ${quoteIdent(to)}`);
           return;
@@ -152,12 +198,21 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
     async tryWithLock(name, fn) {
       // A connection of its own to `postgres`: a restore terminates and renames the server's database,
       // which would end a session-level lock held there in the middle of the restore it protects.
-      const client = new pg.Client({ connectionString: maintenanceUrl, connectionTimeoutMillis: 10_000 });
+      // Held for as long as a dump or restore runs: TCP keepalive, and no idle_session_timeout ending it meanwhile.
+      const client = new pg.Client({
+        connectionString: maintenanceUrl,
+        connectionTimeoutMillis: 10_000,
+        keepAlive: true,
+      });
       client.on('error', (error) =>
-        logger.warn(`The backup lock's connection failed: ${maskSecrets(error.message)}`),
+        logger.error(
+          `The connection holding the backup lock '${name}' failed (${maskSecrets(error.message)}): ` +
+            'another replica could start a backup or restore before this one ends.',
+        ),
       );
       await client.connect();
       try {
+        await client.query('SET idle_session_timeout = 0').catch(() => {}); // PostgreSQL 14+
         const { rows } = await client.query<{ acquired: boolean }>(
           'SELECT pg_try_advisory_lock(hashtext($1)) AS acquired',
           [name],

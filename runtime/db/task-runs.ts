@@ -6,7 +6,7 @@ export function createTaskRunStore(db: DbHandle): TaskRunStore {
   return {
     async lastStarted(name) {
       const { rows } = await db.query<{ at: Date }>(
-        'SELECT last_started_at AS at FROM task_runs WHERE name = $1',
+        "SELECT last_started_at AS at FROM task_runs WHERE name = $1 AND last_outcome <> 'failed'",
         [name],
       );
       return rows[0]?.at ?? null;

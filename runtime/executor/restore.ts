@@ -15,6 +15,7 @@ import {
   toolKilled,
   toolNotFound,
 } from './errors';
+import type { DatabaseLocale } from '../../handlers/ports';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
 
@@ -22,7 +23,27 @@ export interface RestoreRequest {
   directory: string;
   file: string;
   targetDatabase: string;
+  serverMajor?: number | undefined;
+  locale?: DatabaseLocale | undefined;
   signal?: AbortSignal | undefined;
+}
+
+// Locale names as PostgreSQL reports them (en_US.UTF-8, C, de-DE-x-icu ...): nothing a tool could read as an option.
+const SAFE_LOCALE = /^[A-Za-z0-9_][A-Za-z0-9_.@+-]{0,127}$/;
+
+/** createdb options that give the new database the encoding and locale of the one it replaces. */
+export function localeArguments(locale: DatabaseLocale | undefined): string[] {
+  if (!locale) return [];
+  const values = [locale.encoding, locale.collate, locale.ctype, locale.icuLocale ?? 'C'];
+  if (!values.every((v) => SAFE_LOCALE.test(v))) throw invalidName('database locale', values.join(' / '));
+  const args = [
+    `--encoding=${locale.encoding}`,
+    `--lc-collate=${locale.collate}`,
+    `--lc-ctype=${locale.ctype}`,
+  ];
+  if (locale.provider === 'icu' && locale.icuLocale)
+    args.push('--locale-provider=icu', `--icu-locale=${locale.icuLocale}`);
+  return args;
 }
 
 // Plain identifiers only: such a name can be neither an option (-x) nor a connection string (a=b) for the tools.
@@ -75,7 +96,8 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
     ))
   )
     throw backupNotFound(path);
-  const major = context.serverMajor;
+  const major = request.serverMajor ?? context.serverMajor;
+  const localeArgs = localeArguments(request.locale);
   const createdb = await requireTool(context, 'createdb', major);
   const psql = await requireTool(context, 'psql', major);
   const dropdb = await requireTool(context, 'dropdb', major);
@@ -86,7 +108,7 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
     const created = await runTool({
       path: createdb,
       // template0: a plain dump recreates everything itself, and objects someone added to template1 would clash.
-      args: ['--no-password', '--template=template0', target],
+      args: ['--no-password', '--template=template0', ...localeArgs, target],
       env: toolEnv.env,
       logger,
       signal: request.signal,

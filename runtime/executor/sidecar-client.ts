@@ -194,8 +194,8 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
       await call('remove', { directory, file });
     },
     freeBytes: (directory) => call<number>('freeBytes', { directory }),
-    restore: async ({ directory, file, targetDatabase, signal }) => {
-      await call('restore', { directory, file, targetDatabase }, signal);
+    restore: async ({ directory, file, targetDatabase, serverMajor, locale, signal }) => {
+      await call('restore', { directory, file, targetDatabase, serverMajor, locale }, signal);
     },
     appendAudit: async (directory, record) => {
       await call('appendAudit', { directory, record });

@@ -35,6 +35,20 @@ export const sidecarBodies = {
   verify: z.strictObject({ directory, file }),
   remove: z.strictObject({ directory, file }),
   freeBytes: z.strictObject({ directory }),
-  restore: z.strictObject({ directory, file, targetDatabase: databaseName }),
+  restore: z.strictObject({
+    directory,
+    file,
+    targetDatabase: databaseName,
+    serverMajor: z.number().int().min(1).max(1000).optional(),
+    locale: z
+      .strictObject({
+        encoding: z.string().max(128),
+        collate: z.string().max(128),
+        ctype: z.string().max(128),
+        provider: z.enum(['libc', 'icu']),
+        icuLocale: z.string().max(128).nullable(),
+      })
+      .optional(),
+  }),
   appendAudit: z.strictObject({ directory, record: auditRecord }),
 };

@@ -146,3 +146,59 @@ describe('tryWithLock', () => {
     });
   });
 });
+
+describe('as a non-superuser owner with CREATEDB', () => {
+  const role = `bt_owner_${process.pid}_${Date.now().toString(36)}`;
+  let owned: TestDatabase;
+  let ownerAdmin: DatabaseAdminHandle;
+  const ownerUrl = (database: string) => {
+    const url = new URL(urlFor(database));
+    url.username = role;
+    url.password = '';
+    return url.toString();
+  };
+
+  beforeAll(async () => {
+    await adminQuery(`CREATE ROLE ${role} LOGIN CREATEDB`);
+    owned = await createTestDatabase('bt_owned');
+    await adminQuery(`ALTER DATABASE ${owned.name} OWNER TO ${role}`);
+    ownerAdmin = createDatabaseAdmin({ url: ownerUrl(owned.name), logger: silentLogger() });
+  });
+  afterAll(async () => {
+    await ownerAdmin?.close();
+    await owned?.drop();
+    await adminQuery(`DROP ROLE IF EXISTS ${role}`);
+  });
+
+  it('reports the database locale for the restore copy', async () => {
+    const { rows } = await adminQuery<{ datcollate: string; enc: string }>(
+      'SELECT datcollate, pg_encoding_to_char(encoding) AS enc FROM pg_database WHERE datname = $1',
+      [owned.name],
+    );
+    expect(await ownerAdmin.databaseLocale()).toMatchObject({
+      encoding: rows[0]!.enc,
+      collate: rows[0]!.datcollate,
+      provider: 'libc',
+    });
+  });
+
+  it("ends its own role's sessions to rename, but names a superuser's session it may not end", async () => {
+    const own = new pg.Client({ connectionString: ownerUrl(owned.name) });
+    own.on('error', () => {});
+    await own.connect();
+    const renamed = `${owned.name}_renamed`;
+    await ownerAdmin.renameDatabase(owned.name, renamed);
+    await ownerAdmin.renameDatabase(renamed, owned.name);
+    await own.end().catch(() => {});
+
+    const superuser = await connect(owned.name);
+    try {
+      const error = await ownerAdmin.renameDatabase(owned.name, renamed).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'DB.RENAME_FAILED' });
+      expect((error as { message: string }).message).toMatch(/may not end are connected \(root \(1\)\)/);
+      expect(await ownerAdmin.databaseExists(owned.name)).toBe(true);
+    } finally {
+      await superuser.end().catch(() => {});
+    }
+  }, 30_000);
+});

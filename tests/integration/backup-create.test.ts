@@ -1,3 +1,4 @@
+import { createMaintenanceMode } from '../../runtime/maintenance';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +71,7 @@ function contextFor(overrides: Partial<BackupTaskSettings> = {}) {
       knownSchemaVersion: 0,
       carryOverFrom: async () => 0,
     },
-    maintenance: { set: () => {}, get: () => ({ phase: 'normal', reason: '' }) },
+    maintenance: createMaintenanceMode(),
     metrics,
     clock: { now: () => new Date() },
     logger,

@@ -12,7 +12,7 @@ import type { BackupMetadata } from '../../handlers/ports';
 import { createApp } from '../../runtime/app';
 import type { AppEnv } from '../../runtime/http-env';
 import { silentLogger } from '../../runtime/logger';
-import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { adminQuery, createTestDatabase, uniqueDatabaseName, urlFor, type TestDatabase } from '../support/pg';
 import {
   beforeCompletionMarker,
   createRealContext,
@@ -257,5 +257,30 @@ describe('replay protection across a restore', () => {
       'SELECT digest FROM seen_signatures ORDER BY digest',
     );
     expect(rows.map((r) => r.digest)).toEqual(['recent']);
+  });
+});
+
+describe('what a plain dump does not carry', () => {
+  it('gives the restored database the encoding and locale of the one it replaces', async () => {
+    const name = uniqueDatabaseName('brloc');
+    await adminQuery(
+      `CREATE DATABASE ${name} ENCODING 'SQL_ASCII' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0`,
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'bomnipotent-restore-locale-'));
+    const local = createRealContext({ url: urlFor(name), directory: dir });
+    try {
+      await migrateToLatest(local);
+      await makeBackup(local);
+      await restoreBackup({ user: 'admin@example.com' }, local.ctx);
+      const { rows } = await adminQuery<{ enc: string; datcollate: string; datctype: string }>(
+        'SELECT pg_encoding_to_char(encoding) AS enc, datcollate, datctype FROM pg_database WHERE datname = $1',
+        [name],
+      );
+      expect(rows[0]).toEqual({ enc: 'SQL_ASCII', datcollate: 'C', datctype: 'C' });
+    } finally {
+      await local.close();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

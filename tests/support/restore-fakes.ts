@@ -104,6 +104,13 @@ export function createFakeWorld(
     databaseSizeBytes: async () => 1000,
     schemaVersion: async () => 1,
     canCreateDatabases: async () => true,
+    databaseLocale: async () => ({
+      encoding: 'UTF8',
+      collate: 'C.UTF-8',
+      ctype: 'C.UTF-8',
+      provider: 'libc' as const,
+      icuLocale: null,
+    }),
     databaseExists: async (name) => databases.has(name),
     listDatabases: async (prefix) => [...databases.keys()].filter((n) => n.startsWith(prefix)),
     dropDatabase: async (name) => {
@@ -176,6 +183,11 @@ export function createFakeWorld(
         phase = { phase: p, reason };
       },
       get: () => phase,
+      writeStarted: () => () => {},
+      writesSettled: async () => {
+        events.push('writes settled');
+        return true;
+      },
     },
     metrics: {
       backupSucceeded: () => {},

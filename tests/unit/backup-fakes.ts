@@ -1,4 +1,5 @@
 // In-memory fakes of the backup ports for handler unit tests (the real ones are tested in tests/integration/).
+import { createMaintenanceMode } from '../../runtime/maintenance';
 import type { BackupContext } from '../../handlers/backup/context';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type {
@@ -138,6 +139,15 @@ export class FakeAdmin implements DatabaseAdmin {
   async canCreateDatabases() {
     return true;
   }
+  async databaseLocale() {
+    return {
+      encoding: 'UTF8',
+      collate: 'C.UTF-8',
+      ctype: 'C.UTF-8',
+      provider: 'libc' as const,
+      icuLocale: null,
+    };
+  }
   async databaseExists() {
     return true;
   }
@@ -229,7 +239,7 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
       knownSchemaVersion: 2,
       carryOverFrom: async () => 0,
     },
-    maintenance: { set: () => {}, get: () => ({ phase: 'normal', reason: '' }) },
+    maintenance: createMaintenanceMode(),
     metrics,
     clock: { now: () => now },
     logger,

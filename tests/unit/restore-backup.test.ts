@@ -29,6 +29,7 @@ describe('restoreBackup with fakes of the ports', () => {
     expect([...w.databases]).toEqual([['app', 'newest-same-second']]);
     expect(w.events).toEqual([
       'maintenance read-only',
+      'writes settled',
       `restore app_20260102_000000_2.dump -> ${SCRATCH}`,
       'maintenance unavailable',
       'drain',
@@ -250,5 +251,17 @@ describe('restore database names', () => {
   it('refuses database names that PostgreSQL would truncate', () => {
     expect(() => restoreDatabaseNames('x'.repeat(36), new Date())).not.toThrow();
     expect(() => restoreDatabaseNames('x'.repeat(37), new Date())).toThrow(/too long/);
+  });
+});
+
+describe('restoreBackup and writes in flight', () => {
+  it('does not start while writes that passed the gate are still running, and changes nothing', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'newest' });
+    w.ctx.maintenance.writesSettled = async () => false;
+    await expect(restoreBackup({ user: 'a' }, w.ctx)).rejects.toMatchObject({ code: 'BACKUP.WRITES_RUNNING' });
+    expect(w.events.filter((e) => e.startsWith('restore') || e.startsWith('rename'))).toEqual([]);
+    expect(w.events.at(-1)).toBe('maintenance normal');
+    expect(w.databases.get('app')).toBe('old');
   });
 });

@@ -32,7 +32,9 @@ function memoryStore(): TaskRunStore & { starts: Map<string, Date> } {
     starts,
     lastStarted: async (name) => starts.get(name) ?? null,
     recordStart: async (name, at) => void starts.set(name, at),
-    recordFinish: async () => {},
+    recordFinish: async (name, _at, outcome) => {
+      if (outcome === 'failed') starts.delete(name); // as the task_runs query: a failed run does not count
+    },
   };
 }
 
@@ -153,6 +155,65 @@ describe('scheduler', () => {
     s.start([task('f', HOUR), task('a', HOUR)]);
     await vi.advanceTimersByTimeAsync(1);
     expect(log).toEqual(['start a', 'end a']);
+    await s.stop();
+  });
+});
+
+describe('scheduler when the database is away', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-01-11T10:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('logs the failure and goes on with the schedule instead of crashing', async () => {
+    const log: string[] = [];
+    const lines: string[] = [];
+    let down = true;
+    const deps = fakeDeps();
+    const admin = deps.admin;
+    deps.logger = { ...silentLogger(), error: (m: string) => void lines.push(m) };
+    deps.admin = {
+      tryWithLock: (name, fn) =>
+        down ? Promise.reject(new Error('connect ECONNREFUSED')) : admin.tryWithLock(name, fn),
+    };
+    const s = createScheduler(new Map([['a', recorder('a', log)]]), deps);
+    s.start([task('a', HOUR)]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(log).toEqual([]);
+    expect(lines.join('\n')).toContain("Task 'a' could not run: connect ECONNREFUSED");
+    down = false;
+    await vi.advanceTimersByTimeAsync(HOUR);
+    expect(log).toEqual(['start a', 'end a']);
+    await s.stop();
+  });
+});
+
+describe('scheduler after a failed run', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ now: new Date('2026-01-11T10:00:00Z') });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('tries again after 15 minutes rather than a whole period', async () => {
+    let calls = 0;
+    const flaky: PeriodicTask = {
+      name: 'f',
+      run: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error('disk full');
+      },
+    };
+    const s = createScheduler(new Map([['f', flaky]]), fakeDeps());
+    s.start([task('f', 24 * HOUR)]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(15 * 60_000);
+    expect(calls).toBe(2);
+    expect(s.nextDue('f')?.toISOString()).toBe('2026-01-12T10:15:00.000Z');
     await s.stop();
   });
 });
