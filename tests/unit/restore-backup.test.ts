@@ -259,7 +259,9 @@ describe('restoreBackup and writes in flight', () => {
     const w = createFakeWorld();
     w.files.set('app_20260102_000000.dump', { content: 'newest' });
     w.ctx.maintenance.writesSettled = async () => false;
-    await expect(restoreBackup({ user: 'a' }, w.ctx)).rejects.toMatchObject({ code: 'BACKUP.WRITES_RUNNING' });
+    await expect(restoreBackup({ user: 'a' }, w.ctx)).rejects.toMatchObject({
+      code: 'BACKUP.WRITES_RUNNING',
+    });
     expect(w.events.filter((e) => e.startsWith('restore') || e.startsWith('rename'))).toEqual([]);
     expect(w.events.at(-1)).toBe('maintenance normal');
     expect(w.databases.get('app')).toBe('old');
