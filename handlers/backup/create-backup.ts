@@ -70,11 +70,16 @@ export async function createBackup(
       );
       await audit('succeeded', `Stored ${formatBytes(metadata.sizeBytes)} in ${formatDuration(durationMs)}.`);
       // Retention only after a backup that succeeded, so that a failing task never eats into the good ones.
-      await applyRetention({ executor, directory, keep: settings.keep, logger: ctx.logger }).catch(
-        (error: unknown) =>
-          ctx.logger.warn(
-            `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
-          ),
+      await applyRetention({
+        executor,
+        directory,
+        database: ctx.admin.databaseName,
+        keep: settings.keep,
+        logger: ctx.logger,
+      }).catch((error: unknown) =>
+        ctx.logger.warn(
+          `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
+        ),
       );
       return { path, metadata };
     });

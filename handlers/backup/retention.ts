@@ -39,16 +39,17 @@ export interface RetentionResult {
 export async function applyRetention(input: {
   executor: Executor;
   directory: string;
+  database: string; // only this database's backups count: a shared directory may hold others
   keep: number | null;
   logger: Logger;
 }): Promise<RetentionResult> {
-  const { executor, directory, keep, logger } = input;
+  const { executor, directory, database, keep, logger } = input;
   if (keep === null) return { deleted: [], unverified: [] };
   const candidates: RetentionCandidate[] = [];
   const unverified: string[] = [];
   for (const entry of await executor.list(directory)) {
     const parsed = parseBackupFileName(entry.file);
-    if (!parsed) continue; // not ours: never touched
+    if (!parsed || parsed.database !== database) continue; // not ours, or another database's: never touched
     const verification = await executor.verify(directory, entry.file);
     if (!verification.ok) {
       unverified.push(entry.file);

@@ -47,7 +47,13 @@ describe('applyRetention', () => {
     const logger = recordingLogger();
     for (const d of ['01', '02', '03', '04']) executor.addBackup(`bomnipotent_db_202601${d}_000000.dump`);
     executor.addBackup('bomnipotent_db_20251231_000000.dump', { broken: 'the dump is incomplete' });
-    const result = await applyRetention({ executor, directory: '/backups', keep: 2, logger });
+    const result = await applyRetention({
+      executor,
+      directory: '/backups',
+      database: 'bomnipotent_db',
+      keep: 2,
+      logger,
+    });
     expect(result.deleted.sort()).toEqual([
       'bomnipotent_db_20260101_000000.dump',
       'bomnipotent_db_20260102_000000.dump',
@@ -69,10 +75,31 @@ describe('applyRetention', () => {
     const executor = new FakeExecutor();
     executor.list = () => Promise.reject(new Error('must not be called'));
     await expect(
-      applyRetention({ executor, directory: '/backups', keep: null, logger: recordingLogger() }),
+      applyRetention({
+        executor,
+        directory: '/backups',
+        database: 'bomnipotent_db',
+        keep: null,
+        logger: recordingLogger(),
+      }),
     ).resolves.toEqual({
       deleted: [],
       unverified: [],
     });
+  });
+
+  it("counts and removes only this database's backups when the directory is shared", async () => {
+    const executor = new FakeExecutor();
+    for (const d of ['01', '02']) executor.addBackup(`bomnipotent_db_202601${d}_000000.dump`);
+    for (const d of ['03', '04', '05']) executor.addBackup(`staging_db_202601${d}_000000.dump`);
+    const result = await applyRetention({
+      executor,
+      directory: '/backups',
+      database: 'bomnipotent_db',
+      keep: 2,
+      logger: recordingLogger(),
+    });
+    expect(result.deleted).toEqual([]);
+    expect(executor.files.size).toBe(5);
   });
 });
