@@ -70,7 +70,8 @@ async function main(): Promise<void> {
       env: process.env,
       logger,
       current: config,
-      onReload: (next) => void applyReload(next),
+      accept: (next) => checkTmpAdmin(next, server.db),
+      onReload: applyReload,
     });
     running = { server, listeners, scheduler, embedded, watcher };
   } catch (error) {
@@ -78,13 +79,7 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  async function applyReload(next: Config): Promise<void> {
-    try {
-      await checkTmpAdmin(next, server.db);
-    } catch (error) {
-      logger.error(`${(error as Error).message} The previous configuration stays in force.`);
-      return;
-    }
+  function applyReload(next: Config): void {
     config = next;
     logger.setLevel(next.log.level);
     logger.setFile(next.log.file);

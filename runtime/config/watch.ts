@@ -11,6 +11,11 @@ export interface WatchConfigOptions {
   env: Env;
   logger: Logger;
   onReload: (next: Config, previous: Config) => void;
+  /**
+   * Checks a parsed config against the world before it takes effect (e.g. that tmp_admin names an existing user);
+   * a rejection is reported like a broken file and the previous configuration stays in force.
+   */
+  accept?: (next: Config) => Promise<void>;
   /** The Config in force now; loaded from the file when absent. */
   current?: Config;
   debounceMs?: number;
@@ -32,8 +37,14 @@ export function watchConfig(path: string, options: WatchConfigOptions): { close(
     );
   };
 
-  const reload = () => {
+  // One reload at a time, in order: an accept() still running must not be overtaken by a later edit.
+  let queue: Promise<void> = Promise.resolve();
+  const scheduleReload = () => {
     timer = undefined;
+    queue = queue.then(reload, reload);
+  };
+
+  const reload = async () => {
     if (closed) return;
     let sources: ConfigSources;
     try {
@@ -49,6 +60,14 @@ export function watchConfig(path: string, options: WatchConfigOptions): { close(
       next = keepDbUrl(parseConfig(sources, env), current, logger);
     } catch (error) {
       return fail(error);
+    }
+    if (options.accept) {
+      try {
+        await options.accept(next);
+      } catch (error) {
+        lastSeen = undefined; // saving the same file again retries, e.g. once the named user exists
+        return fail(error);
+      }
     }
     const previous = current;
     current = next;
@@ -73,7 +92,7 @@ export function watchConfig(path: string, options: WatchConfigOptions): { close(
     )
       return;
     clearTimeout(timer);
-    timer = setTimeout(reload, options.debounceMs ?? 100);
+    timer = setTimeout(scheduleReload, options.debounceMs ?? 100);
   });
   watcher.on('error', (error) =>
     logger.error(`Stopped watching "${dirname(file)}" for configuration changes: ${error.message}`),

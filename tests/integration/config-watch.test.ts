@@ -132,3 +132,39 @@ describe('watchConfig', () => {
     expect(loadConfig(file, {}).httpPort).toBe(9999);
   });
 });
+
+describe('watchConfig with an accept check', () => {
+  it('reports a rejected config as a failed reload, keeps the old one, and retries the same content later', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'config-watch-accept-'));
+    const file = join(dir, 'config.toml');
+    writeFileSync(file, 'http_port = 8080\n');
+    const { logger, lines } = recordingLogger();
+    const reloads: Config[] = [];
+    let userExists = false;
+    const watcher = watchConfig(file, {
+      env: {},
+      logger,
+      accept: async (next) => {
+        if (next.user.tmpAdmin && !userExists)
+          throw new Error(`tmp_admin '${next.user.tmpAdmin}' is not a user yet.`);
+      },
+      onReload: (next) => void reloads.push(next),
+    });
+    closers.push(() => watcher.close());
+
+    const withAdmin = 'http_port = 8080\n[user]\ntmp_admin = "admin@example.com"\n';
+    replaceFile(file, withAdmin);
+    await vi.waitFor(() => expect(lines.some((l) => l.startsWith('[ERROR] Failed to reload'))).toBe(true), {
+      timeout: 5_000,
+    });
+    expect(lines.join('\n')).toContain("tmp_admin 'admin@example.com' is not a user yet");
+    expect(lines.some((l) => l.includes('successfully reloaded'))).toBe(false);
+    expect(reloads).toEqual([]);
+
+    userExists = true;
+    replaceFile(file, withAdmin); // the same content, saved again
+    await vi.waitFor(() => expect(reloads).toHaveLength(1), { timeout: 5_000 });
+    expect(reloads[0]!.user.tmpAdmin).toBe('admin@example.com');
+    expect(lines.filter((l) => l.includes('successfully reloaded'))).toHaveLength(1);
+  });
+});
