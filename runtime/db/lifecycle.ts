@@ -21,6 +21,7 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
 /** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */
 async function carrySeenSignatures(db: DbHandle, previous: string): Promise<number> {
   const source = new pg.Client({ connectionString: urlForDatabase(db.url, previous) });
+  source.on('error', () => {}); // a dropped connection fails the query below; it must not crash the process
   await source.connect();
   try {
     const exists = await source.query<{ t: string | null }>(
