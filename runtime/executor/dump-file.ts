@@ -1,7 +1,7 @@
 // Facts about a dump file on disk: its SHA-256 (streamed), whether pg_dump finished it, and durable renames.
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 
 const HEAD = '--\n-- PostgreSQL database dump';
@@ -24,9 +24,51 @@ export class HashingPassThrough extends Transform {
   }
 }
 
+/** 1 MiB reads: with 64 KiB ones, hashing a large dump takes nearly twice as long. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Flushes the file to disk every `everyBytes` while the dump is still being written, so that the final fsync
+ * has little left to do: the disk works while pg_dump does, instead of afterwards. At most one flush runs at a
+ * time; the stream waits for the previous one before starting the next, and for the last before it ends.
+ */
+export class ProgressiveSync extends Transform {
+  private sinceSync = 0;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly everyBytes = 64 * 1024 * 1024,
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.sinceSync += chunk.length;
+    if (this.sinceSync < this.everyBytes) return callback(null, chunk);
+    this.sinceSync = 0;
+    this.pending.then(
+      () => {
+        this.pending = this.handle.datasync();
+        this.pending.catch(() => {}); // awaited (and its error reported) in _flush or by the next flush
+        callback(null, chunk);
+      },
+      (error: unknown) => callback(error as Error),
+    );
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.pending.then(
+      () => callback(),
+      (error: unknown) => callback(error as Error),
+    );
+  }
+}
+
 export async function sha256OfFile(path: string): Promise<string> {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }))
+    hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 

@@ -8,7 +8,7 @@ import { isBackupFileName } from '../../handlers/backup/naming';
 import { freeBytes } from './catalog';
 import { requireTool, type ExecutorContext } from './context';
 import { ensureDirectory, notWritableReason, sweepStaleFiles } from './directory';
-import { checkDumpComplete, fsyncDirectory, HashingPassThrough } from './dump-file';
+import { checkDumpComplete, fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file';
 import {
   EXECUTOR_ERRORS,
   cancelled,
@@ -146,7 +146,8 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
       signal: request.signal,
       // Backpressure end to end: pg_dump blocks on its pipe while the disk catches up; nothing is buffered here.
       // The write stream owns the handle and closes it, also when the pipeline fails.
-      consumeStdout: (stdout) => pipeline(stdout, hasher, handle.createWriteStream()),
+      consumeStdout: (stdout) =>
+        pipeline(stdout, hasher, new ProgressiveSync(handle), handle.createWriteStream()),
     });
     if (classifyRun(run) !== 'ok') throw runError(run, pgDump, serverMajor);
     await syncFile(partialPath);

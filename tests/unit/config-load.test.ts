@@ -60,7 +60,7 @@ describe('loadConfig defaults', () => {
       scheduled: true,
       keep: null,
       keepOldDatabase: false,
-      verifyAfterBackup: true,
+      verifyAfterBackup: false,
       executor: { kind: 'local' },
     });
   });
@@ -96,7 +96,7 @@ describe('loadConfig defaults', () => {
       scheduled = false
       keep = 7
       keep_old_database = true
-      verify_after_backup = false
+      verify_after_backup = true
       executor = "sidecar"
       executor_url = "http://executor:8081"
       executor_token = "0123456789abcdef0123"
@@ -120,7 +120,7 @@ describe('loadConfig defaults', () => {
         scheduled: false,
         keep: 7,
         keepOldDatabase: true,
-        verifyAfterBackup: false,
+        verifyAfterBackup: true,
         executor: { kind: 'sidecar', url: 'http://executor:8081', token: '0123456789abcdef0123' },
       },
     });
