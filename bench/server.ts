@@ -72,10 +72,12 @@ export async function startBenchServer(
   backupDir: string,
   configDir: string,
   clientHome: string,
+  /** Extra environment of the server process, e.g. NODE_OPTIONS for a heap experiment. */
+  serverEnv: NodeJS.ProcessEnv = {},
 ): Promise<BenchServer> {
   const base = benchConfig(dbUrl, backupDir);
   const configPath = writeConfig(base, configDir);
-  const proc = await startListening(configPath, { BOMNIPOTENT_DB_WAIT_TIMEOUT: '30' });
+  const proc = await startListening(configPath, { BOMNIPOTENT_DB_WAIT_TIMEOUT: '30', ...serverEnv });
   const log = recordTimeline(proc);
   const clientEnv = { ...process.env, XDG_CONFIG_HOME: clientHome };
   const client = (args: string[], options: RunOptions = {}, entry = CLIENT_BIN) =>

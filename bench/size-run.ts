@@ -18,6 +18,7 @@ import {
 import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl, settle } from './databases';
 import { runLoad, signedGetHeaders, type LoadResult } from './load';
 import { sampleMemory, type MemoryPeak } from './memory';
+import { startProbes } from './probes';
 import { otherLoad } from './other-load';
 import { scaleFor, type BenchOptions } from './options';
 import { median } from './stats';
@@ -182,10 +183,14 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
   let archiveRestored: RawRun | undefined;
   for (const who of order) {
     await settle();
-    if (who === 'raw') rawRestored = await rawRestore(p.rawDb, rawFile, o.rssIntervalMs);
+    if (who === 'raw')
+      rawRestored = await underProbes(server, o, () => rawRestore(p.rawDb, rawFile, o.rssIntervalMs));
     else if (who === 'product')
       productRestored = await productRestore(server, o.rssIntervalMs, o.probeIntervalMs);
-    else archiveRestored = await archiveRestore(p.archiveDb, archiveFile, o.rssIntervalMs);
+    else
+      archiveRestored = await underProbes(server, o, () =>
+        archiveRestore(p.archiveDb, archiveFile, o.rssIntervalMs),
+      );
   }
 
   await clearBackups(p.backupDir);
@@ -205,6 +210,19 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
       ...(archiveRestored ? { archive: archiveRestored } : {}),
     },
   };
+}
+
+/**
+ * The baselines run under the same probe traffic as the product's restore (about 400 requests/s to the server):
+ * on two cores that traffic takes CPU from psql and PostgreSQL, and the comparison must not favour the baseline.
+ */
+async function underProbes<T>(server: BenchServer, o: BenchOptions, step: () => Promise<T>): Promise<T> {
+  const probes = startProbes(server.url, o.probeIntervalMs);
+  try {
+    return await step();
+  } finally {
+    await probes.stop();
+  }
 }
 
 async function runLoads(
