@@ -1,55 +1,36 @@
-import { createMaintenanceMode } from '../../runtime/maintenance';
+// createBackup, listing and retention with the real executor and PostgreSQL, once in-process and once through the
+// executor sidecar process (tests/support/executors.ts): the same behaviour must hold for both.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BackupContext } from '../../handlers/backup/context';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackups } from '../../handlers/backup/list-backups';
 import { backupLockName } from '../../handlers/backup/lock';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { AppError } from '../../handlers/errors';
-import type { DatabaseAdmin } from '../../handlers/ports';
+import type { DatabaseAdmin, Executor } from '../../handlers/ports';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
-import { createLocalExecutor } from '../../runtime/executor/local';
+import { createMaintenanceMode } from '../../runtime/maintenance';
 import { createMetricsRegistry } from '../../runtime/metrics';
 import { silentLogger } from '../../runtime/logger';
+import { executorKinds, type ExecutorUnderTest } from '../support/executors';
 import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
 import { recordingLogger } from '../unit/backup-fakes';
 
-let db: TestDatabase;
-let admin: DatabaseAdminHandle;
-let directory: string;
+const manual = { trigger: 'manual' as const, user: 'admin@example.com' };
 
-beforeAll(async () => {
-  db = await createTestDatabase('bt_backup');
-  await adminQuery(`CREATE TABLE sbom (id serial PRIMARY KEY, name text NOT NULL)`, [], db.name);
-  await adminQuery(
-    `INSERT INTO sbom (name) SELECT 'component-' || g FROM generate_series(1, 500) g`,
-    [],
-    db.name,
-  );
-  admin = createDatabaseAdmin({ url: db.url, logger: silentLogger() });
-});
-
-afterAll(async () => {
-  await admin?.close();
-  await db?.drop();
-});
-
-beforeEach(() => {
-  directory = mkdtempSync(join(tmpdir(), 'bomnipotent-backups-'));
-});
-
-afterEach(() => {
-  rmSync(directory, { recursive: true, force: true });
-});
-
-function contextFor(overrides: Partial<BackupTaskSettings> = {}) {
+function backupContext(options: {
+  executor: Executor;
+  admin: DatabaseAdmin;
+  directory: string;
+  overrides: Partial<BackupTaskSettings>;
+}) {
+  const { executor, admin, directory, overrides } = options;
   const logger = recordingLogger();
   const metrics = createMetricsRegistry();
-  const executor = createLocalExecutor({ dbUrl: db.url, logger: silentLogger() });
   const settings: BackupTaskSettings = {
     directory,
     periodMs: 86_400_000,
@@ -80,9 +61,42 @@ function contextFor(overrides: Partial<BackupTaskSettings> = {}) {
   return { ctx, executor, logger, metrics };
 }
 
-const manual = { trigger: 'manual' as const, user: 'admin@example.com' };
+describe.each(executorKinds)('createBackup with the real $name executor and PostgreSQL', (kind) => {
+  let db: TestDatabase;
+  let admin: DatabaseAdminHandle;
+  // One directory for the whole suite: the sidecar serves only the directory it was started with.
+  let directory: string;
+  let under: ExecutorUnderTest;
 
-describe('createBackup with the real executor and PostgreSQL', () => {
+  beforeAll(async () => {
+    db = await createTestDatabase(`bt_backup_${kind.name}`);
+    await adminQuery(`CREATE TABLE sbom (id serial PRIMARY KEY, name text NOT NULL)`, [], db.name);
+    await adminQuery(
+      `INSERT INTO sbom (name) SELECT 'component-' || g FROM generate_series(1, 500) g`,
+      [],
+      db.name,
+    );
+    admin = createDatabaseAdmin({ url: db.url, logger: silentLogger() });
+    directory = mkdtempSync(join(tmpdir(), `bomnipotent-backups-${kind.name}-`));
+    under = await kind.start({ dbUrl: db.url, directory });
+  });
+
+  afterAll(async () => {
+    await under?.close();
+    await admin?.close();
+    await db?.drop();
+    if (directory) rmSync(directory, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    // Each test starts from an empty directory.
+    for (const entry of readdirSync(directory))
+      rmSync(join(directory, entry), { recursive: true, force: true });
+  });
+
+  const contextFor = (overrides: Partial<BackupTaskSettings> = {}) =>
+    backupContext({ executor: under.executor, admin, directory, overrides });
+
   it('writes a verified dump of the database under the documented name', async () => {
     const { ctx, executor, logger, metrics } = contextFor();
     const { path, metadata } = await createBackup(manual, ctx);

@@ -1,13 +1,15 @@
 // Backup + complete restore reproduces a database exactly: pagila, and a schema of what logical dumps tend to get wrong,
-// the latter owned by a role that may create databases but is not a superuser.
-import { describe, it, expect, afterEach } from 'vitest';
+// the latter owned by a role that may create databases but is not a superuser; with the in-process executor and
+// through the executor sidecar process (tests/support/executors.ts).
+import { describe, it, expect, afterEach, beforeAll, afterAll } from 'vitest';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
-import { adminQuery, adminUrl, createTestDatabase, uniqueDatabaseName } from '../support/pg';
+import { executorKinds, type ExecutorKind } from '../support/executors';
+import { adminQuery, adminUrl, uniqueDatabaseName, urlFor } from '../support/pg';
 import {
   createRealContext,
   makeBackup,
@@ -30,10 +32,51 @@ async function tempDirectory(): Promise<string> {
   return dir;
 }
 
-function track(world: RealRestoreWorld): RealRestoreWorld {
+/** Starts the executor of `kind` for the database at `url` and the directory, and a real context using it. */
+async function worldWith(kind: ExecutorKind, url: string, directory: string): Promise<RealRestoreWorld> {
+  const under = await kind.start({ dbUrl: url, directory });
+  cleanups.push(() => under.close());
+  const world = createRealContext({ url, directory, executor: under.executor });
   cleanups.push(() => world.close());
   return world;
 }
+
+/** Drops the database and anything derived from its name (scratch and renamed-aside copies). */
+async function dropWithCopies(name: string): Promise<void> {
+  const { rows } = await adminQuery<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2`,
+    [name, `${name}\\_%`],
+  );
+  for (const row of rows) await adminQuery(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`);
+}
+
+// Pagila is loaded once, into a template; each executor's test restores a copy of its own.
+let pagilaTemplate: string | undefined;
+beforeAll(async () => {
+  const { rows } = await adminQuery(`SELECT 1 FROM pg_roles WHERE rolname = 'postgres'`);
+  if (rows.length === 0) await adminQuery(`CREATE ROLE postgres`); // pagila names it as the owner
+  const name = uniqueDatabaseName('bfpt');
+  await adminQuery(`CREATE DATABASE "${name}"`);
+  pagilaTemplate = name;
+  const url = new URL(urlFor(name));
+  const env = {
+    ...process.env,
+    PGHOST: url.hostname,
+    PGPORT: url.port || '5432',
+    PGUSER: url.username,
+    PGDATABASE: name,
+  };
+  for (const file of ['pagila-schema.sql', 'pagila-schema-jsonb.sql', 'pagila-data.sql']) {
+    await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', join(PAGILA, file)], {
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  }
+});
+
+afterAll(async () => {
+  if (pagilaTemplate) await dropWithCopies(pagilaTemplate);
+});
 
 /** Backup, damage the live database, restore, and compare with the state at backup time. */
 async function roundTrip(world: RealRestoreWorld, url: string, damage: string): Promise<void> {
@@ -51,30 +94,16 @@ async function roundTrip(world: RealRestoreWorld, url: string, damage: string): 
   expect(after.largeObjects).toEqual(before.largeObjects);
 }
 
-describe('restore fidelity', () => {
+describe.each(executorKinds)('restore fidelity ($name executor)', (kind) => {
   it('pagila comes back exactly: schema, every table, every sequence', async () => {
-    const { rows } = await adminQuery(`SELECT 1 FROM pg_roles WHERE rolname = 'postgres'`);
-    if (rows.length === 0) await adminQuery(`CREATE ROLE postgres`); // pagila names it as the owner
-    const database = await createTestDatabase('bfp');
-    cleanups.push(() => database.drop());
-    const url = new URL(database.url);
-    const env = {
-      ...process.env,
-      PGHOST: url.hostname,
-      PGPORT: url.port || '5432',
-      PGUSER: url.username,
-      PGDATABASE: database.name,
-    };
-    for (const file of ['pagila-schema.sql', 'pagila-schema-jsonb.sql', 'pagila-data.sql']) {
-      await run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', join(PAGILA, file)], {
-        env,
-        maxBuffer: 16 * 1024 * 1024,
-      });
-    }
-    const world = track(createRealContext({ url: database.url, directory: await tempDirectory() }));
+    const name = uniqueDatabaseName('bfp');
+    await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${pagilaTemplate}"`);
+    cleanups.push(() => dropWithCopies(name));
+    const url = urlFor(name);
+    const world = await worldWith(kind, url, await tempDirectory());
     await roundTrip(
       world,
-      database.url,
+      url,
       `DELETE FROM payment WHERE payment_id % 3 = 0; UPDATE film SET title = lower(title); DROP TABLE film_category CASCADE;
        SELECT setval('actor_actor_id_seq', 9999)`,
     );
@@ -89,18 +118,14 @@ describe('restore fidelity', () => {
     await adminQuery(`CREATE ROLE "${role}" LOGIN CREATEDB NOSUPERUSER`);
     await adminQuery(`CREATE DATABASE "${name}" OWNER "${role}"`);
     cleanups.push(async () => {
-      const { rows } = await adminQuery<{ datname: string }>(
-        `SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2`,
-        [name, `${name}\\_%`],
-      );
-      for (const row of rows) await adminQuery(`DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`);
+      await dropWithCopies(name);
       await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
     });
     const url = new URL(adminUrl());
     url.username = role;
     url.password = '';
     url.pathname = `/${name}`;
-    const world = track(createRealContext({ url: url.toString(), directory: await tempDirectory() }));
+    const world = await worldWith(kind, url.toString(), await tempDirectory());
     await world.db.query(OWN_SCHEMA);
     await roundTrip(
       world,

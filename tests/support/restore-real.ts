@@ -1,11 +1,12 @@
-// A real BackupContext over a real database (pool, admin, local executor): for restore tests and the child process.
+// A real BackupContext over a real database (pool, admin, and the local executor or one given, e.g. a sidecar's client):
+// for restore tests and the child process.
 import { createHash } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupContext } from '../../handlers/backup/context';
 import { backupFileName, metadataFileName } from '../../handlers/backup/naming';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import type { BackupMetadata, Logger } from '../../handlers/ports';
+import type { BackupMetadata, Executor, Logger } from '../../handlers/ports';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { createDatabaseLifecycle } from '../../runtime/db/lifecycle';
@@ -27,6 +28,8 @@ export function createRealContext(options: {
   url: string;
   directory: string;
   keepOldDatabase?: boolean;
+  /** The executor to back up and restore with (default: the in-process one over `url`). */
+  executor?: Executor;
 }): RealRestoreWorld {
   const logs: string[] = [];
   const record = (level: string) => (m: string) => void logs.push(`[${level}] ${m}`);
@@ -39,7 +42,7 @@ export function createRealContext(options: {
   };
   const db = createDbHandle(options.url, { max: 4 });
   const admin = createDatabaseAdmin({ url: options.url, logger });
-  const executor = createLocalExecutor({ dbUrl: options.url, logger });
+  const executor = options.executor ?? createLocalExecutor({ dbUrl: options.url, logger });
   const settings: BackupTaskSettings = {
     directory: options.directory,
     periodMs: 86_400_000,
