@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Entry of bomnipotent_executor: loads the TypeScript source through tsx (no build step after npm ci).
-import { register } from 'tsx/esm/api';
+// Entry of bomnipotent_executor (see launch.js: the bundle when fresh, else the sources through tsx).
+import { launch } from './launch.js';
 
-register();
-await import('../runtime/executor/sidecar-main.ts');
+await launch('bomnipotent_executor', 'runtime/executor/sidecar-main.ts');

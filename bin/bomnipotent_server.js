@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Entry of bomnipotent_server: loads the TypeScript source through tsx (no build step after npm ci).
-import { register } from 'tsx/esm/api';
+// Entry of bomnipotent_server (see launch.js: the bundle when fresh, else the sources through tsx).
+import { launch } from './launch.js';
 
-register();
-await import('../runtime/node.ts');
+await launch('bomnipotent_server', 'runtime/node.ts');

@@ -235,9 +235,16 @@ describe('infra/Dockerfile', () => {
   it('starts bomnipotent_server, whose bin file loads runtime/node.ts', () => {
     const entry = JSON.parse(one('ENTRYPOINT')) as string[];
     expect(entry).toEqual(['node', pkg.bin.bomnipotent_server]);
-    expect(read(entry[1]!)).toContain("import('../runtime/node.ts')");
+    expect(read(entry[1]!)).toContain("launch('bomnipotent_server', 'runtime/node.ts')");
     expect(existsSync(join(ROOT, 'runtime/node.ts'))).toBe(true);
-    expect(read(pkg.bin.bomnipotent_executor!)).toContain("import('../runtime/executor/sidecar-main.ts')");
+    expect(read(pkg.bin.bomnipotent_executor!)).toContain(
+      "launch('bomnipotent_executor', 'runtime/executor/sidecar-main.ts')",
+    );
+    // the image builds the bundles that bin/launch.js prefers, from the same entries
+    expect(all('RUN')).toContain('node scripts/build.js');
+    expect(all('COPY')).toContain('scripts ./scripts');
+    expect(read('scripts/build.js')).toContain("bomnipotent_server: 'runtime/node.ts'");
+    expect(read('scripts/build.js')).toContain("bomnipotent_executor: 'runtime/executor/sidecar-main.ts'");
   });
 
   it("exposes the server's and the executor's default ports, and checks the server's /health", () => {
