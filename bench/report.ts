@@ -29,6 +29,7 @@ const rate = (l: { rps: number; p50Ms: number; p99Ms: number; failures: number }
 type Row = [label: string, cell: (s: SizeSummary) => string];
 
 const ROWS: Row[] = [
+  ['programs started from (server / client)', (s) => `${s.entries.server} / ${s.entries.client}`],
   ['database size (pg_database_size)', (s) => mb(s.databaseBytes)],
   ['plain dump file', (s) => mb(s.dumpBytes)],
   ['**create**: raw `pg_dump -Fp -f`', (s) => sec(s.create.rawMs)],
@@ -104,7 +105,7 @@ const ROWS: Row[] = [
   ['create, server side (log: Starting → Stored)', (s) => sec(s.diagnostics.createServerMs)],
   ['create, outside the server (client process, HTTP)', (s) => sec(s.diagnostics.createOutsideServerMs)],
   ['server dump phase (pg_dump + hash + fsync + check)', (s) => sec(s.diagnostics.productDumpPhaseMs)],
-  ['verify_after_backup (re-read + SHA-256), timed apart', (s) => sec(s.diagnostics.verifyMs)],
+  ['full verify of the new dump (re-read + SHA-256), timed apart', (s) => sec(s.diagnostics.verifyMs)],
   ['fsync of the raw dump, timed apart', (s) => msText(s.diagnostics.rawFsyncMs)],
   [
     'archive: raw `pg_dump -Fc`',

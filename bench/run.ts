@@ -74,7 +74,7 @@ async function main(): Promise<number> {
       `${options.reps} reps, PostgreSQL ${pgVersion}, ${cpus().length} CPUs, node ${process.version}\n`,
   );
   process.stdout.write(
-    `[bench] checkout ${checkout.commit}${checkout.dirty ? ' (with uncommitted changes)' : ''}; client: ${checkout.client}\n`,
+    `[bench] checkout ${checkout.commit}${checkout.dirty ? ' (with uncommitted changes)' : ''}; verify_after_backup defaults to ${checkout.verifyAfterBackupDefault} (left at its default)\n`,
   );
   if (busy.length)
     process.stdout.write(
@@ -95,6 +95,7 @@ async function main(): Promise<number> {
             clientHome: join(workDir, 'client'),
             bundledClient,
             interrupted: () => stop.signal !== null,
+            repo,
           }),
         );
       } finally {

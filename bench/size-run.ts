@@ -15,6 +15,7 @@ import {
   type ProductRestore,
   type RawRun,
 } from './contenders';
+import { entryOf } from './checkout';
 import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl, settle } from './databases';
 import { runLoad, signedGetHeaders, type LoadResult } from './load';
 import { sampleMemory, type MemoryPeak } from './memory';
@@ -47,6 +48,8 @@ export interface SizeFigures {
   generateMs: number;
   /** Wall clock of `bomnipotent_client health`: what process start-up (node + tsx) adds to every client call. */
   clientStartupMs: number;
+  /** How bin/launch.js started the server and the client: the dist/ bundle, or the sources through tsx. */
+  entries: { server: 'bundle' | 'tsx'; client: 'bundle' | 'tsx' };
   /** The same with the client bundled to plain JavaScript (no tsx at start-up); null when not measured. */
   bundledClientStartupMs: number | null;
   reps: RepFigures[];
@@ -71,6 +74,7 @@ export interface SizeContext {
   bundledClient: string | null;
   /** True after SIGINT/SIGTERM: no new step starts. */
   interrupted: () => boolean;
+  repo: string;
 }
 
 export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFigures> {
@@ -90,6 +94,10 @@ export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFig
   await copyDatabase(database, rawDb);
   if (options.archive) await copyDatabase(database, archiveDb);
 
+  const entries = {
+    server: entryOf(ctx.repo, 'bomnipotent_server'),
+    client: entryOf(ctx.repo, 'bomnipotent_client'),
+  };
   const server = await startBenchServer(
     databaseUrl(database),
     backupDir,
@@ -99,7 +107,8 @@ export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFig
   try {
     const size = await databaseBytes(database);
     log(
-      `${sizeMb} MB: database is ${(size / 1048576).toFixed(0)} MB; server pid ${server.pid} at ${server.url}`,
+      `${sizeMb} MB: database is ${(size / 1048576).toFixed(0)} MB; server pid ${server.pid} at ${server.url}; ` +
+        `server from ${entries.server}, client from ${entries.client}`,
     );
     const startups: number[] = [];
     const bundled: number[] = [];
@@ -133,6 +142,7 @@ export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFig
       database,
       databaseBytes: size,
       generateMs,
+      entries,
       clientStartupMs: median(startups),
       bundledClientStartupMs: bundled.length ? median(bundled) : null,
       reps,

@@ -13,6 +13,7 @@ export const TARGETS = {
 
 export interface SizeSummary {
   sizeMb: number;
+  entries: { server: string; client: string };
   databaseBytes: number;
   dumpBytes: number;
   reps: number;
@@ -104,6 +105,7 @@ export function summarizeSize(f: SizeFigures): SizeSummary {
     median(nums(r.map((x) => pick(x.restore.product.phases))));
   return {
     sizeMb: f.sizeMb,
+    entries: f.entries,
     databaseBytes: f.databaseBytes,
     dumpBytes: median(r.map((x) => x.create.product.sizeBytes)),
     reps: r.length,
