@@ -21,7 +21,8 @@ import type { ServerLogger } from './logger';
 import { createMaintenanceMode } from './maintenance';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics';
 
-export const APP_VERSION = '0.1.0';
+export { APP_VERSION } from '../handlers/version';
+import { APP_VERSION } from '../handlers/version';
 
 export interface ServerOptions {
   config: () => Config;

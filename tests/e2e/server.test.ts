@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
+import { spawnSync } from 'node:child_process';
 import {
   runClient,
+  SERVER_BIN,
   startListening,
   startServer,
   writeConfig,
@@ -59,6 +61,14 @@ directory = "${backups}"
   it('exits 0 on SIGTERM', async () => {
     expect(await server!.stop('SIGTERM')).toBe(0);
     server = undefined;
+  });
+
+  it('both programs print their version', async () => {
+    const { APP_VERSION } = await import('../../handlers/version');
+    const client = await runClient(['--version']);
+    expect(client.stdout).toBe(`${APP_VERSION}\n`);
+    const server = spawnSync(process.execPath, [SERVER_BIN, '--version'], { encoding: 'utf8' });
+    expect(server.stdout).toBe(`bomnipotent_server ${APP_VERSION}\n`);
   });
 
   it('refuses to start on an unknown config key, naming it', async () => {
