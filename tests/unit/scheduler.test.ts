@@ -55,14 +55,14 @@ const task = (name: string, periodMs: number, scheduled = true): TaskSettings =>
   scheduled,
 });
 
-describe('scheduler', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: new Date('2026-01-11T10:00:00Z') });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+beforeEach(() => {
+  vi.useFakeTimers({ now: new Date('2026-01-11T10:00:00Z') });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
 
+describe('scheduler', () => {
   it('runs every scheduled task once at start, then every period, and skips unscheduled ones', async () => {
     const log: string[] = [];
     const s = createScheduler(
@@ -160,13 +160,6 @@ describe('scheduler', () => {
 });
 
 describe('scheduler when the database is away', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: new Date('2026-01-11T10:00:00Z') });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('logs the failure and goes on with the schedule instead of crashing', async () => {
     const log: string[] = [];
     const lines: string[] = [];
@@ -191,13 +184,6 @@ describe('scheduler when the database is away', () => {
 });
 
 describe('scheduler after a failed run', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: new Date('2026-01-11T10:00:00Z') });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('tries again after 15 minutes rather than a whole period', async () => {
     let calls = 0;
     const flaky: PeriodicTask = {
