@@ -1,12 +1,12 @@
 // The composition root: builds the real ports from the configuration and one app around them.
-import type { Context } from 'hono';
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import type { BackupContext } from '../handlers/backup/context';
 import type { ExecutorSettings } from '../handlers/backup/settings';
 import type { Clock, Executor } from '../handlers/ports';
 import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';
 import { createBackup } from '../handlers/backup/create-backup';
 import { checkFreshness } from '../handlers/backup/freshness';
+import { APP_VERSION } from '../handlers/version';
 import { createApp } from './app';
 import { createAccountsModule } from './auth/module';
 import type { Config } from './config/types';
@@ -21,8 +21,7 @@ import type { ServerLogger } from './logger';
 import { createMaintenanceMode } from './maintenance';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics';
 
-export { APP_VERSION } from '../handlers/version';
-import { APP_VERSION } from '../handlers/version';
+export { APP_VERSION };
 
 export interface ServerOptions {
   config: () => Config;

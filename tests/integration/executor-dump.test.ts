@@ -7,6 +7,7 @@ import { backupFileName, metadataFileName } from '../../handlers/backup/naming';
 import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { backupSeed } from '../support/backup-seed';
 
 const lines: string[] = [];
 const logger: Logger = {
@@ -18,16 +19,7 @@ const logger: Logger = {
 };
 
 function seedFor(database: string): BackupMetadataSeed {
-  return {
-    format: 'bomnipotent-backup/1',
-    database,
-    serverVersion: '15.20',
-    schemaVersion: 1,
-    appVersion: '0.1.0',
-    startedAt: new Date().toISOString(),
-    trigger: 'manual',
-    user: 'admin@example.com',
-  };
+  return backupSeed(database);
 }
 
 let db: TestDatabase;

@@ -13,20 +13,12 @@ import {
   pgDumpWithoutMarker,
 } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
+import { backupSeed } from '../support/backup-seed';
 
 const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
 
 function seedFor(database: string): BackupMetadataSeed {
-  return {
-    format: 'bomnipotent-backup/1',
-    database,
-    serverVersion: '15.20',
-    schemaVersion: 1,
-    appVersion: '0.1.0',
-    startedAt: new Date().toISOString(),
-    trigger: 'scheduled',
-    user: null,
-  };
+  return backupSeed(database, { trigger: 'scheduled', user: null });
 }
 
 let db: TestDatabase;

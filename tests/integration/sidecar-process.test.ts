@@ -10,21 +10,13 @@ import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
 import { makeToolDirectory } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { runSidecarUntilExit, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
+import { backupSeed } from '../support/backup-seed';
 
 let db: TestDatabase;
 let serverVersion: string;
 
 function seedFor(database: string): BackupMetadataSeed {
-  return {
-    format: 'bomnipotent-backup/1',
-    database,
-    serverVersion,
-    schemaVersion: 1,
-    appVersion: '0.1.0',
-    startedAt: new Date().toISOString(),
-    trigger: 'manual',
-    user: 'admin@example.com',
-  };
+  return backupSeed(database, { serverVersion });
 }
 
 function fileAt(database: string, second: number): string {
