@@ -1,10 +1,12 @@
 // A small load generator on loopback: N keep-alive workers, bounded in requests and time; latency percentiles.
-import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import {
   bodyDigest,
   canonicalString,
+  HEADER_DOMAIN,
+  HEADER_NONCE,
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   HEADER_USER,
@@ -94,15 +96,20 @@ export function signedGetHeaders(
   user: string,
   secretKeyPem: string,
   path: string,
+  baseUrl: string,
 ): () => Record<string, string> {
+  const origin = new URL(baseUrl).origin;
   const key: KeyObject = createPrivateKey({ key: secretKeyPem, format: 'pem' });
   const emptyBody = bodyDigest('');
   let counter = 0;
   return () => {
     counter = (counter + 1) % 1_000_000;
     const timestamp = new Date().toISOString().slice(0, -1) + String(counter).padStart(6, '0') + 'Z';
+    const nonce = randomBytes(16).toString('base64url');
     const data = canonicalString({
       method: 'GET',
+      origin,
+      nonce,
       pathAndQuery: path,
       user,
       timestamp,
@@ -111,6 +118,8 @@ export function signedGetHeaders(
     return {
       [HEADER_USER]: user,
       [HEADER_TIMESTAMP]: timestamp,
+      [HEADER_DOMAIN]: origin,
+      [HEADER_NONCE]: nonce,
       [HEADER_SIGNATURE]: sign(null, Buffer.from(data), key).toString('base64'),
     };
   };

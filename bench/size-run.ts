@@ -252,7 +252,7 @@ async function runLoads(
     runLoad({
       ...common,
       path: '/who-am-i',
-      headers: signedGetHeaders(ADMIN, server.secretKeyPem(), '/who-am-i'),
+      headers: signedGetHeaders(ADMIN, server.secretKeyPem(), '/who-am-i', server.url),
     });
   try {
     if (rep % 2 === 0) {

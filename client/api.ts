@@ -62,6 +62,7 @@ export function createApiClient(target: ApiTarget, fetchImpl?: typeof fetch): Ap
           headers,
           signRequest({
             method,
+            baseUrl: target.baseUrl,
             pathAndQuery,
             user: target.user,
             body: text,

@@ -6,6 +6,7 @@ export type ErrorKind =
   | 'unauthenticated' // 401: who you are could not be established
   | 'forbidden' // 403: you are known but lack the permission
   | 'not_found' // 404
+  | 'timeout' // 408: the request did not arrive in time
   | 'conflict' // 409: another operation is running, or the state forbids it
   | 'too_large' // 413
   | 'too_many' // 429

@@ -1,17 +1,19 @@
 // The one Hono app: middleware, routes -> handlers, and errors -> HTTP (problem+json) in exactly one place.
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AppError, isAppError, type ErrorKind } from '../handlers/errors';
+import { AppError } from '../handlers/errors';
 import type { Logger, MaintenanceMode } from '../handlers/ports';
 import type { HealthDeps } from '../handlers/health';
 import type { AppEnv } from './http-env';
-import { maskSecrets } from './mask';
+import { requireCanonicalPath } from './http/canonical-path';
+import { problemResponse, statusOf, toAppError, toProblem, type Problem } from './http/problem';
+import { readBodyWithin } from './http/read-body';
 import { registerHealthRoutes } from './routes/health';
 import { registerAccountRoutes, type AccountRouteDeps } from './routes/accounts';
 import { registerBackupRoutes, type BackupRouteDeps } from './routes/backups';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 
 export interface AppDeps {
   logger: Logger;
@@ -19,30 +21,22 @@ export interface AppDeps {
   maintenance: MaintenanceMode;
   /** Verifies a signature when the request carries one and sets `principal`; refuses bad ones with 401. */
   authenticate: MiddlewareHandler<AppEnv>;
+  /** Per-address request budgets; runs before the body is read. None in tests that do not exercise it. */
+  rateLimit?: MiddlewareHandler<AppEnv>;
+  /** How long a request body may take to arrive (dos_prevention.body_timeout); 10 s unless told. */
+  bodyTimeoutMs?: () => number;
   accounts: AccountRouteDeps;
   backups: BackupRouteDeps;
 }
 
-const STATUS: Record<ErrorKind, ContentfulStatusCode> = {
-  invalid: 400,
-  unauthenticated: 401,
-  forbidden: 403,
-  not_found: 404,
-  conflict: 409,
-  too_large: 413,
-  too_many: 429,
-  failed: 500,
-  misconfigured: 500,
-  unavailable: 503,
-};
-
-export function statusOf(kind: ErrorKind): ContentfulStatusCode {
-  return STATUS[kind];
-}
+/** The status of an error kind: one mapping, in runtime/http/problem.ts (re-exported for existing imports). */
+export { statusOf };
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  app.use('*', requireCanonicalPath());
+  if (deps.rateLimit) app.use('*', deps.rateLimit);
   app.use(
     '*',
     bodyLimit({
@@ -56,6 +50,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       },
     }),
   );
+  // The whole body first: only then does a request count as a running write that a restore waits for.
+  app.use('*', readBodyWithin(deps.bodyTimeoutMs ?? (() => DEFAULT_BODY_TIMEOUT_MS)));
   app.use('*', maintenanceGate(deps.maintenance));
   app.use('*', deps.authenticate);
 
@@ -64,58 +60,27 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   registerBackupRoutes(app, deps.backups);
 
   app.notFound((c) =>
-    c.json(
-      problem(new AppError('REQUEST.NOT_FOUND', 'not_found', `No route for ${c.req.method} ${c.req.path}.`)),
-      404,
-      {
-        'content-type': 'application/problem+json',
-      },
+    problemResponse(
+      c,
+      new AppError('REQUEST.NOT_FOUND', 'not_found', `No route for ${c.req.method} ${c.req.path}.`),
     ),
   );
 
   app.onError((error, c) => {
-    const appError = isAppError(error) ? error : toInternal(error, deps.logger);
+    const appError = toAppError(error, deps.logger);
     const status = statusOf(appError.kind);
+    // The logger escapes control characters: a crafted path cannot forge log lines.
     const line = `${c.req.method} ${c.req.path} -> ${status} ${appError.code}: ${appError.message}`;
     if (status >= 500) deps.logger.error(line);
     else deps.logger.debug(line);
-    const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
-    if (appError.retryAfterSeconds !== undefined) headers['retry-after'] = String(appError.retryAfterSeconds);
-    return c.body(JSON.stringify(problem(appError)), status, headers);
+    return problemResponse(c, appError);
   });
 
   return app;
 }
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  suggestion?: string;
-  details?: Record<string, unknown>;
-}
-
-function problem(error: AppError): Problem {
-  return {
-    type: 'about:blank',
-    title: error.code,
-    status: statusOf(error.kind),
-    code: error.code,
-    detail: maskSecrets(error.message),
-    ...(error.suggestion ? { suggestion: maskSecrets(error.suggestion) } : {}),
-    ...(error.details ? { details: error.details } : {}),
-  };
-}
-
-function toInternal(error: unknown, logger: Logger): AppError {
-  // Unexpected errors may carry anything (SQL, paths, secrets): log them masked, answer generically.
-  logger.error(
-    `Unexpected error: ${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
-  );
-  return new AppError('INTERNAL', 'failed', 'The server failed unexpectedly; the details are in its log.');
-}
+export type { Problem };
+export { toProblem };
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -74,6 +74,8 @@ export function buildServer(options: ServerOptions): Server {
     },
     maintenance,
     authenticate: accounts.authenticate,
+    rateLimit: accounts.rateLimit,
+    bodyTimeoutMs: () => config().dosPrevention.bodyTimeoutMs,
     accounts: accounts.routes,
     backups: { ctx: backups, metrics },
   });

@@ -3,6 +3,17 @@ import { appendFileSync } from 'node:fs';
 import type { Logger, LogLevel } from '../handlers/ports';
 import { maskSecrets } from './mask';
 
+/** One log record is one line: control characters from requests (a path, X-Forwarded-For) cannot forge lines. */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => {
+    if (ch === '\n') return '\\n';
+    if (ch === '\r') return '\\r';
+    if (ch === '\t') return '\\t';
+    return `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3, trace: 4 };
 
 export function formatTimestamp(date: Date): string {
@@ -32,11 +43,12 @@ export function createLogger(options: LoggerOptions): ServerLogger {
   const now = options.now ?? (() => new Date());
   const emit = (at: LogLevel, message: string) => {
     if (ORDER[at] > ORDER[level]) return;
-    const line = `${formatTimestamp(now())} [${at.toUpperCase()}] ${maskSecrets(message)}`;
+    const line = `${formatTimestamp(now())} [${at.toUpperCase()}] ${escapeControl(maskSecrets(message))}`;
     write(line);
     if (file) {
       try {
-        appendFileSync(file, line + '\n');
+        // 0600 when created: the log names users, addresses and paths.
+        appendFileSync(file, line + '\n', { mode: 0o600 });
       } catch {
         // A broken log file must not take the server down; stdout still has the line.
       }

@@ -1,16 +1,16 @@
 // bomnipotent_server: config, database, HTTP(S) listeners, scheduler, hot reload and signals. No logic of its own.
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
 import { parseArgs } from 'node:util';
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { checkTmpAdmin } from './auth/module';
-import { loadConfig, resolveConfigPath, watchConfig, describeConfig, type Config } from './config/index';
+import { dbWaitTimeoutMs, describeConfig, loadConfig, resolveConfigPath } from './config/index';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { APP_VERSION, buildServer, type Server } from './deps';
-import { createLogger, type ServerLogger } from './logger';
+import { listen } from './listeners';
+import { createLogger } from './logger';
 import { createScheduler, type Scheduler } from './scheduler';
 import { maskSecrets } from './mask';
+import { watchAndApply } from './reload';
+import { checkFileModes, sweepLeftoverPassfiles } from './start-checks';
 import { prepareDatabase } from './startup';
 
 const USAGE = `Usage: bomnipotent_server [--config PATH]
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
   let config = loadConfig(path, process.env);
   const logger = createLogger({ level: config.log.level, file: config.log.file });
   logger.info(`Starting bomnipotent_server ${APP_VERSION} with ${describeConfig(config)}.`);
+  await sweepLeftoverPassfiles(process.env, logger);
+  checkFileModes(config, logger);
 
   const embedded = config.dbUrl ? undefined : await startEmbeddedDatabase(config.embeddedDb, logger);
   const dbUrl = config.dbUrl ?? embedded!.url;
@@ -61,73 +63,22 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   try {
-    const waitSeconds = Number(process.env.BOMNIPOTENT_DB_WAIT_TIMEOUT ?? 60);
-    await prepareDatabase(server, config, logger, { wait: { timeoutMs: waitSeconds * 1000 } });
+    await prepareDatabase(server, config, logger, { wait: { timeoutMs: dbWaitTimeoutMs(process.env) } });
     const listeners = await listen(server, config, logger);
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
-    const watcher = watchConfig(path, {
-      env: process.env,
+    const watcher = watchAndApply(path, process.env, {
+      server,
       logger,
       current: config,
-      accept: (next) => checkTmpAdmin(next, server.db),
-      onReload: applyReload,
+      scheduler,
+      apply: (next) => (config = next),
     });
     running = { server, listeners, scheduler, embedded, watcher };
   } catch (error) {
     await stop(running, server, embedded).catch(() => {});
     throw error;
   }
-
-  function applyReload(next: Config): void {
-    config = next;
-    logger.setLevel(next.log.level);
-    logger.setFile(next.log.file);
-    running?.scheduler.reschedule(next.tasks);
-  }
-}
-
-async function listen(server: Server, config: Config, logger: ServerLogger): Promise<ServerType[]> {
-  const listeners = [await listenOn(server, config.httpPort, undefined, logger)];
-  if (config.tls) {
-    const tls = {
-      cert: readFileSync(config.tls.certificateChainPath),
-      key: readFileSync(config.tls.secretKeyPath),
-    };
-    listeners.push(await listenOn(server, config.httpsPort, tls, logger));
-  }
-  return listeners;
-}
-
-function listenOn(
-  server: Server,
-  port: number,
-  tls: { cert: Buffer; key: Buffer } | undefined,
-  logger: ServerLogger,
-): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const listener = serve(
-      {
-        fetch: server.app.fetch,
-        port,
-        ...(tls ? { createServer: createHttpsServer, serverOptions: tls } : {}),
-      },
-      (info) => {
-        logger.info(`Listening on ${tls ? 'https' : 'http'}://0.0.0.0:${info.port}`);
-        resolve(listener);
-      },
-    );
-    listener.once('error', (error: NodeJS.ErrnoException) => {
-      const key = tls ? 'https_port' : 'http_port';
-      reject(
-        new Error(
-          error.code === 'EADDRINUSE'
-            ? `Port ${port} is already in use: stop the other process or set ${key} in the config.`
-            : `Cannot listen on port ${port}: ${error.message}. Check ${key} in the config.`,
-        ),
-      );
-    });
-  });
 }
 
 async function stop(

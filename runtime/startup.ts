@@ -22,7 +22,9 @@ export async function prepareDatabase(
   await checkTmpAdmin(config, server.db);
   if (config.user.tmpAdmin) {
     logger.warn(
-      `[user] tmp_admin is set to '${config.user.tmpAdmin}': remove it once that user holds the admin role.`,
+      `[user] tmp_admin is set to '${config.user.tmpAdmin}'` +
+        (config.user.tmpAdminKey ? ` (key ${config.user.tmpAdminKey})` : ' without a key fingerprint') +
+        ': remove it once that user holds the admin role.',
     );
   }
   if (options.probeTools !== false && config.databaseBackup) await checkBackupTools(server, logger);

@@ -4,12 +4,17 @@ import { AppError } from '../errors';
 import {
   bodyDigest,
   canonicalString,
+  HEADER_DOMAIN,
+  HEADER_NONCE,
   HEADER_SIGNATURE,
   HEADER_TIMESTAMP,
   HEADER_USER,
+  NONCE_FORM,
+  originOf,
   parseTimestamp,
 } from './canonical';
-import type { AccountDeps } from './deps';
+import type { AccountDeps, AccountSettings } from './deps';
+import { keyFingerprint } from './fingerprint';
 import { normalizeUserName } from './names';
 import { ADMIN_ROLE, PERMISSIONS } from './permissions';
 import type { Principal } from './principal';
@@ -21,6 +26,10 @@ export interface SignedRequest {
   user: string | undefined;
   timestamp: string | undefined;
   signature: string | undefined;
+  domain: string | undefined;
+  nonce: string | undefined;
+  /** host[:port] the request was addressed to (its Host header), for servers without `domain`. */
+  host: string;
   body: Uint8Array;
 }
 
@@ -36,20 +45,72 @@ function verifies(key: StoredKey, data: Buffer, signature: Buffer): boolean {
   }
 }
 
+/** The signed origin must be this server's: a request captured on one server cannot be replayed to another. */
+function checkDomain(domain: string, host: string, settings: AccountSettings): void {
+  const origin = originOf(domain);
+  if (origin === null || origin !== domain) {
+    throw refuse(
+      'AUTH.DOMAIN_INVALID',
+      `The ${HEADER_DOMAIN} header must be an origin like https://bom.example.`,
+    );
+  }
+  const mine = settings.origin ?? undefined;
+  const matches = mine !== undefined ? origin === mine : new URL(origin).host === host.toLowerCase();
+  if (!matches) {
+    throw refuse(
+      'AUTH.DOMAIN_MISMATCH',
+      `The request was signed for ${origin}, not for this server (${mine ?? host}).`,
+      "Sign for the server you send to: check --domain (and the server's `domain` setting).",
+    );
+  }
+}
+
+/** tmp_admin: the named user, not denied, signing with the named key; or, without a key, holding exactly one key. */
+function holdsTmpAdmin(
+  name: string,
+  signedWith: StoredKey,
+  keys: StoredKey[],
+  settings: AccountSettings,
+  deps: AccountDeps,
+): boolean {
+  if (settings.tmpAdmin === undefined || settings.tmpAdmin !== name) return false;
+  if (settings.tmpAdminKey !== undefined)
+    return keyFingerprint(signedWith.publicKeyPem) === settings.tmpAdminKey;
+  const live = keys.filter((key) => key.revokedAt === null);
+  if (live.length !== 1) {
+    deps.logger.warn(
+      `[user] tmp_admin names '${name}', who holds ${live.length} keys: no admin powers. ` +
+        'Name the key: tmp_admin = "<email>:SHA256:..." (the fingerprint `user request` printed).',
+    );
+    return false;
+  }
+  return true;
+}
+
 /** undefined when the request carries no signature headers at all (route guards then decide); a Principal or a 401. */
 export async function authenticateRequest(
   request: SignedRequest,
   deps: AccountDeps,
 ): Promise<Principal | undefined> {
-  const { user, timestamp, signature } = request;
+  const { user, timestamp, signature, domain, nonce } = request;
   if (user === undefined && timestamp === undefined && signature === undefined) return undefined;
   if (!user || !timestamp || !signature) {
     throw refuse(
       'AUTH.SIGNATURE_INCOMPLETE',
-      `A signed request needs all three headers ${HEADER_USER}, ${HEADER_TIMESTAMP} and ${HEADER_SIGNATURE}.`,
+      `A signed request needs the headers ${HEADER_USER}, ${HEADER_TIMESTAMP}, ${HEADER_SIGNATURE}, ${HEADER_DOMAIN} and ${HEADER_NONCE}.`,
     );
   }
+  if (domain === undefined || nonce === undefined) {
+    throw refuse(
+      'AUTH.SIGNATURE_VERSION',
+      `The request is signed with an older scheme (without ${HEADER_DOMAIN} and ${HEADER_NONCE}).`,
+      'Update bomnipotent_client to the version of the server.',
+    );
+  }
+  if (!NONCE_FORM.test(nonce))
+    throw refuse('AUTH.NONCE_INVALID', `The ${HEADER_NONCE} header must be 16 to 64 base64url characters.`);
   const settings = deps.settings();
+  checkDomain(domain, request.host, settings);
   const at = parseTimestamp(timestamp);
   if (at === null)
     throw refuse(
@@ -85,6 +146,8 @@ export async function authenticateRequest(
   const data = Buffer.from(
     canonicalString({
       method: request.method,
+      origin: domain,
+      nonce,
       pathAndQuery: request.pathAndQuery,
       user,
       timestamp,
@@ -111,9 +174,10 @@ export async function authenticateRequest(
     );
   }
 
-  const isTmpAdmin = settings.tmpAdmin !== undefined && settings.tmpAdmin === name;
-  if (!isTmpAdmin && stored.status === 'DENIED')
+  // A denied user never acts, not even as tmp_admin.
+  if (stored.status === 'DENIED')
     throw refuse('AUTH.USER_DENIED', `The request of user '${name}' was denied.`);
+  const isTmpAdmin = holdsTmpAdmin(name, valid, keys, settings, deps);
   if (!isTmpAdmin && stored.status === 'REQUESTED') {
     throw refuse(
       'AUTH.USER_NOT_APPROVED',

@@ -4,6 +4,10 @@ import type { AccountStore } from './ports';
 
 export interface AccountSettings {
   tmpAdmin: string | undefined; // normalized like user names
+  /** When set, only a request signed with the key of this fingerprint gets the tmp_admin powers. */
+  tmpAdminKey: string | undefined;
+  /** The server's own origin (from `domain`); undefined: the request's Host must match the signed domain. */
+  origin: string | undefined;
   expirationPeriodMs: number;
   signatureWindowMs: number;
 }

@@ -22,7 +22,11 @@ export interface StoredKey {
 export interface UserSummary extends StoredUser {
   roles: string[];
   keyExpiresAt: Date | null; // the latest expiry among the user's unrevoked keys
+  keys: StoredKey[];
 }
+
+/** 'last_admin': refused and nothing changed, because no approved admin with a valid key would remain. */
+export type GuardedChange = 'changed' | 'unchanged' | 'last_admin';
 
 export interface AccountStore {
   findUser(name: string): Promise<StoredUser | null>;
@@ -35,7 +39,10 @@ export interface AccountStore {
     now: Date;
     expiresAt: Date;
   }): Promise<'created' | 'exists'>;
-  setStatus(name: string, status: UserStatus, now: Date): Promise<void>;
+  /** Atomic with the last-admin check (no other approved admin with a valid key would remain: refused). */
+  setStatus(name: string, status: UserStatus, now: Date): Promise<GuardedChange>;
+  /** Revokes the given keys of name (ids from keysOf); atomic with the last-admin check. */
+  revokeKeys(name: string, keyIds: readonly number[], now: Date): Promise<GuardedChange>;
   listUsers(): Promise<UserSummary[]>;
   rolesOf(name: string): Promise<string[]>;
   /** Permissions held through the given stored roles (admin is not stored, so it contributes nothing here). */
@@ -43,8 +50,8 @@ export interface AccountStore {
   roleExists(role: string): Promise<boolean>;
   /** true when the assignment was added, false when it already existed. */
   addRole(name: string, role: string): Promise<boolean>;
-  /** true when an assignment was removed, false when there was none. */
-  removeRole(name: string, role: string): Promise<boolean>;
+  /** 'unchanged' when there was no such assignment; atomic with the last-admin check. */
+  removeRole(name: string, role: string): Promise<GuardedChange>;
   /** Records a signature digest until expiresAt; false when it was already recorded (a replay), also across replicas. */
   rememberSignature(digest: string, expiresAt: Date): Promise<boolean>;
   forgetSignaturesBefore(now: Date): Promise<void>;

@@ -27,3 +27,12 @@ export const userRequestSchema = z.strictObject({
 export type UserRequestBody = z.infer<typeof userRequestSchema>;
 
 export const userRoleSchema = z.strictObject({ role: roleNameSchema });
+
+export const revokeKeySchema = z.strictObject({
+  fingerprint: z
+    .string()
+    .regex(/^SHA256:[A-Za-z0-9+/]{43}$/, {
+      error: 'must be a key fingerprint like "SHA256:…" from `user list`',
+    })
+    .optional(),
+});

@@ -4,7 +4,7 @@ import type { AccountDeps } from './deps';
 import { normalizeUserName } from './names';
 import { ADMIN_ROLE } from './permissions';
 import type { Principal } from './principal';
-import { unknownUser } from './users';
+import { lastAdmin, unknownUser } from './users';
 
 export interface UserRoleChange {
   user: string;
@@ -46,8 +46,9 @@ export async function removeUserRole(
   deps: AccountDeps,
 ): Promise<UserRoleChange & { changed: boolean }> {
   const name = await checkChange(input, principal, deps);
-  const changed = await deps.store.removeRole(name, input.role);
-  if (!changed) {
+  const outcome = await deps.store.removeRole(name, input.role);
+  if (outcome === 'last_admin') throw lastAdmin(name, `take the role '${ADMIN_ROLE}' from`);
+  if (outcome === 'unchanged') {
     throw new AppError(
       'ROLE.NOT_ASSIGNED',
       'not_found',
@@ -55,5 +56,5 @@ export async function removeUserRole(
     );
   }
   deps.logger.info(`User '${principal.name}' took the role '${input.role}' from '${name}'.`);
-  return { user: name, role: input.role, changed };
+  return { user: name, role: input.role, changed: true };
 }

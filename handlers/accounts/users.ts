@@ -3,7 +3,8 @@ import { AppError } from '../errors';
 import type { AccountDeps } from './deps';
 import { normalizeUserName } from './names';
 import type { Principal } from './principal';
-import type { UserKind, UserStatus, UserSummary } from './ports';
+import { keyFingerprint } from './fingerprint';
+import type { StoredKey, UserKind, UserStatus, UserSummary } from './ports';
 import { ADMIN_ROLE } from './permissions';
 import { normalizePublicKey } from './public-key';
 
@@ -18,6 +19,8 @@ export interface RequestUserResult {
   status: UserStatus;
   kind: UserKind;
   keyExpiresAt: string;
+  /** What tmp_admin = "<email>:<fingerprint>" names to bind the bootstrap admin powers to this key. */
+  keyFingerprint: string;
 }
 
 export async function requestUser(input: RequestUserInput, deps: AccountDeps): Promise<RequestUserResult> {
@@ -45,7 +48,13 @@ export async function requestUser(input: RequestUserInput, deps: AccountDeps): P
     });
   }
   deps.logger.info(`Received a request for new ${kind} user '${name}'.`);
-  return { user: name, status: 'REQUESTED', kind, keyExpiresAt: expiresAt.toISOString() };
+  return {
+    user: name,
+    status: 'REQUESTED',
+    kind,
+    keyExpiresAt: expiresAt.toISOString(),
+    keyFingerprint: keyFingerprint(publicKeyPem),
+  };
 }
 
 export async function setUserStatus(
@@ -64,9 +73,19 @@ export async function setUserStatus(
       `Only an admin may change the status of the admin '${name}'.`,
     );
   }
-  if (user.status !== input.status) await deps.store.setStatus(name, input.status, deps.clock.now());
+  if (user.status !== input.status) {
+    const outcome = await deps.store.setStatus(name, input.status, deps.clock.now());
+    if (outcome === 'last_admin') throw lastAdmin(name, 'deny');
+  }
   deps.logger.info(`User '${principal.name}' set the status of '${name}' to ${input.status}.`);
   return { user: name, status: input.status };
+}
+
+export interface KeyListEntry {
+  fingerprint: string;
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
 }
 
 export interface UserListEntry {
@@ -76,6 +95,16 @@ export interface UserListEntry {
   roles: string[];
   keyExpiresAt: string | null;
   createdAt: string;
+  keys: KeyListEntry[];
+}
+
+export function describeKey(key: StoredKey): KeyListEntry {
+  return {
+    fingerprint: keyFingerprint(key.publicKeyPem),
+    createdAt: key.createdAt.toISOString(),
+    expiresAt: key.expiresAt.toISOString(),
+    revokedAt: key.revokedAt ? key.revokedAt.toISOString() : null,
+  };
 }
 
 export async function listUsers(deps: AccountDeps): Promise<UserListEntry[]> {
@@ -87,7 +116,18 @@ export async function listUsers(deps: AccountDeps): Promise<UserListEntry[]> {
     roles: u.roles,
     keyExpiresAt: u.keyExpiresAt ? u.keyExpiresAt.toISOString() : null,
     createdAt: u.createdAt.toISOString(),
+    keys: u.keys.map(describeKey),
   }));
+}
+
+/** The refusal when a change would leave no approved admin with a valid key: the owners would be locked out. */
+export function lastAdmin(name: string, action: string): AppError {
+  return new AppError(
+    'USER.LAST_ADMIN',
+    'conflict',
+    `Refused to ${action} '${name}': no other approved admin with a valid key would remain.`,
+    { suggestion: 'Give another approved user the admin role first (`user-role add <user> admin`).' },
+  );
 }
 
 export function unknownUser(name: string): AppError {

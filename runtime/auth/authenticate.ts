@@ -1,7 +1,14 @@
-// The middleware on every request: rate limits first, then the signature check that sets `principal` (or 401).
+// The middleware on every request: rate limits (before the body is read), then the signature check that sets
+// `principal` (or 401).
 import type { Context, MiddlewareHandler } from 'hono';
 import { authenticateRequest } from '../../handlers/accounts/authenticate';
-import { HEADER_SIGNATURE, HEADER_TIMESTAMP, HEADER_USER } from '../../handlers/accounts/canonical';
+import {
+  HEADER_DOMAIN,
+  HEADER_NONCE,
+  HEADER_SIGNATURE,
+  HEADER_TIMESTAMP,
+  HEADER_USER,
+} from '../../handlers/accounts/canonical';
 import type { AccountDeps } from '../../handlers/accounts/deps';
 import type { Config } from '../config/types';
 import type { AppEnv } from '../http-env';
@@ -11,6 +18,7 @@ export interface AuthenticateOptions {
   deps: AccountDeps;
   config: () => Config;
   limiter: RateLimiter;
+  /** The client's address (trusted proxies already applied). */
   addressOf: (c: Context<AppEnv>) => string;
 }
 
@@ -23,14 +31,22 @@ export function pathAndQueryOf(url: string): string {
   return parsed.pathname + parsed.search;
 }
 
-export function createAuthenticate(o: AuthenticateOptions): MiddlewareHandler<AppEnv> {
-  let lastPrune = 0;
+export function createRateLimit(o: AuthenticateOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const config = o.config();
     const now = o.deps.clock.now().getTime();
-    o.limiter.hit(o.addressOf(c), now, config.dosPrevention);
-    if (c.req.method === 'POST' && c.req.path === '/users') o.limiter.hitNewUser(now, config.dosPrevention);
+    const address = o.addressOf(c);
+    o.limiter.hit(address, now, config.dosPrevention);
+    if (c.req.method === 'POST' && c.req.path === '/users')
+      o.limiter.hitNewUser(address, now, config.dosPrevention);
+    await next();
+  };
+}
 
+export function createAuthenticate(o: AuthenticateOptions): MiddlewareHandler<AppEnv> {
+  let lastPrune = 0;
+  return async (c, next) => {
+    const now = o.deps.clock.now().getTime();
     const user = c.req.header(HEADER_USER);
     const timestamp = c.req.header(HEADER_TIMESTAMP);
     const signature = c.req.header(HEADER_SIGNATURE);
@@ -38,7 +54,17 @@ export function createAuthenticate(o: AuthenticateOptions): MiddlewareHandler<Ap
     // Hono caches the body, so the route can still read it as JSON after this.
     const body = signed && c.req.raw.body ? new Uint8Array(await c.req.arrayBuffer()) : EMPTY;
     const principal = await authenticateRequest(
-      { method: c.req.method, pathAndQuery: pathAndQueryOf(c.req.url), user, timestamp, signature, body },
+      {
+        method: c.req.method,
+        pathAndQuery: pathAndQueryOf(c.req.url),
+        user,
+        timestamp,
+        signature,
+        domain: c.req.header(HEADER_DOMAIN),
+        nonce: c.req.header(HEADER_NONCE),
+        host: new URL(c.req.url).host,
+        body,
+      },
       o.deps,
     );
     c.set('principal', principal);

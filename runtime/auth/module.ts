@@ -9,7 +9,10 @@ import type { DbHandle } from '../db/handle';
 import { createAccountStore } from '../db/accounts-store';
 import type { AppEnv } from '../http-env';
 import type { AccountRouteDeps } from '../routes/accounts';
-import { createAuthenticate } from './authenticate';
+import { originOf } from '../../handlers/accounts/canonical';
+import { keyFingerprint } from '../../handlers/accounts/fingerprint';
+import { createClientAddressResolver } from '../http/client-address';
+import { createAuthenticate, createRateLimit } from './authenticate';
 import { createRateLimiter } from './rate-limit';
 
 export interface AccountsModuleOptions {
@@ -17,12 +20,15 @@ export interface AccountsModuleOptions {
   config: () => Config;
   logger: Logger;
   clock: Clock;
+  /** The socket's peer address; X-Forwarded-For is applied here, from trusted_proxies only. */
   addressOf: (c: Context<AppEnv>) => string;
 }
 
 export function createAccountsModule(o: AccountsModuleOptions): {
   authenticate: MiddlewareHandler<AppEnv>;
+  rateLimit: MiddlewareHandler<AppEnv>;
   routes: AccountRouteDeps;
+  clientAddressOf: (c: Context<AppEnv>) => string;
 } {
   const deps: AccountDeps = {
     store: createAccountStore(o.db),
@@ -32,34 +38,61 @@ export function createAccountsModule(o: AccountsModuleOptions): {
       const config = o.config();
       return {
         tmpAdmin: config.user.tmpAdmin === undefined ? undefined : normalizeUserName(config.user.tmpAdmin),
+        tmpAdminKey: config.user.tmpAdminKey,
+        origin: config.domain === undefined ? undefined : (originOf(config.domain) ?? undefined),
         expirationPeriodMs: config.user.expirationPeriodMs,
         signatureWindowMs: config.auth.signatureWindowMs,
       };
     },
   };
-  const authenticate = createAuthenticate({
-    deps,
-    config: o.config,
-    limiter: createRateLimiter(),
-    addressOf: o.addressOf,
-  });
-  return { authenticate, routes: { accounts: deps } };
+  const resolve = createClientAddressResolver(() => o.config().trustedProxies);
+  const clientAddressOf = (c: Context<AppEnv>) => resolve(o.addressOf(c), c.req.header('x-forwarded-for'));
+  const options = { deps, config: o.config, limiter: createRateLimiter(), addressOf: clientAddressOf };
+  return {
+    authenticate: createAuthenticate(options),
+    rateLimit: createRateLimit(options),
+    routes: { accounts: deps },
+    clientAddressOf,
+  };
 }
 
-/** A tmp_admin must name an existing user: otherwise whoever requests that name first would become admin. */
+/**
+ * A tmp_admin must name an existing user who is not denied, and one key: the key whose fingerprint it names, or the
+ * user's only key. Otherwise whoever requested that name first (or added a key) would become admin.
+ */
 export async function checkTmpAdmin(config: Config, db: DbHandle): Promise<void> {
   if (config.user.tmpAdmin === undefined) return;
   const name = normalizeUserName(config.user.tmpAdmin);
-  const user = await createAccountStore(db).findUser(name);
-  if (user) return;
-  throw new AppError(
-    'CONFIG.TMP_ADMIN_UNKNOWN',
-    'misconfigured',
-    `[user] tmp_admin names "${name}", but no such user exists on this server.`,
-    {
-      suggestion:
-        `Remove tmp_admin, start the server, first run \`bomnipotent_client --domain <server> user request ${name}\`, ` +
-        'then set tmp_admin again.',
-    },
-  );
+  const store = createAccountStore(db);
+  const user = await store.findUser(name);
+  const refuse = (message: string, suggestion: string) =>
+    new AppError('CONFIG.TMP_ADMIN_UNKNOWN', 'misconfigured', message, { suggestion });
+  if (!user) {
+    throw refuse(
+      `[user] tmp_admin names "${name}", but no such user exists on this server.`,
+      `Remove tmp_admin, start the server, first run \`bomnipotent_client --domain <server> user request ${name}\`, ` +
+        'then set tmp_admin again (with the fingerprint it printed).',
+    );
+  }
+  if (user.status === 'DENIED') {
+    throw refuse(
+      `[user] tmp_admin names "${name}", whose request was denied: a denied user never gets admin powers.`,
+      'Name a user who is not denied, or remove tmp_admin.',
+    );
+  }
+  const live = (await store.keysOf(name)).filter((key) => key.revokedAt === null);
+  const wanted = config.user.tmpAdminKey;
+  if (wanted !== undefined) {
+    if (live.some((key) => keyFingerprint(key.publicKeyPem) === wanted)) return;
+    throw refuse(
+      `[user] tmp_admin names the key ${wanted}, but "${name}" holds no such key: someone else may have requested that name.`,
+      `Check the fingerprint \`user request\` printed; the keys on the server: ${live.map((k) => keyFingerprint(k.publicKeyPem)).join(', ') || 'none'}.`,
+    );
+  }
+  if (live.length !== 1) {
+    throw refuse(
+      `[user] tmp_admin names "${name}", who holds ${live.length} keys: the server cannot tell which one is yours.`,
+      'Name your key: tmp_admin = "<email>:SHA256:..." with the fingerprint `user request` printed.',
+    );
+  }
 }

@@ -1,5 +1,6 @@
-// DoS prevention in this process's memory: per source address, and one global budget for new-user requests.
+// DoS prevention in this process's memory: per client address, and new-user requests per address and server-wide.
 import { AppError } from '../../handlers/errors';
+import { createBlockTable, createWindowTable } from './window-table';
 
 export const BLOCK_MS = 60 * 60 * 1000; // a source over its limit is refused for an hour
 
@@ -7,61 +8,46 @@ export interface RateLimits {
   limit: number;
   periodMs: number;
   newUserLimit: number;
-}
-
-interface Counter {
-  windowStart: number;
-  count: number;
-  blockedUntil: number;
+  newUserLimitPerAddress: number;
 }
 
 export interface RateLimiter {
   /** Counts one request from address; throws 429 when the address is blocked or just went over its limit. */
   hit(address: string, now: number, limits: RateLimits): void;
-  /** Counts one new-user request against the global budget; throws 429 when it is spent. */
-  hitNewUser(now: number, limits: RateLimits): void;
+  /** Counts one new-user request from address and against the server-wide budget; 429 when either is spent. */
+  hitNewUser(address: string, now: number, limits: RateLimits): void;
+  /** Entries held in memory (bounded by maxTracked per table). */
+  tracked(): number;
 }
 
-const MAX_TRACKED = 100_000; // beyond this, expired entries are swept so that many addresses cannot grow memory without bound
+/** About 100 bytes per address: the tables stay within a few tens of MiB whatever the traffic. */
+export const MAX_TRACKED = 100_000;
 
-export function createRateLimiter(): RateLimiter {
-  const counters = new Map<string, Counter>();
+const tooMany = (code: string, message: string, retryMs: number) =>
+  new AppError(code, 'too_many', message, {
+    suggestion: `Try again in ${Math.ceil(retryMs / 1000)} s.`,
+    retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)),
+  });
+
+export function createRateLimiter(maxTracked = MAX_TRACKED): RateLimiter {
+  const requests = createWindowTable(maxTracked);
+  const blocked = createBlockTable(maxTracked);
+  const newUsersByAddress = createWindowTable(maxTracked);
   const newUsers = { windowStart: 0, count: 0 };
-
-  const sweep = (now: number, periodMs: number) => {
-    for (const [address, c] of counters) {
-      if (c.blockedUntil <= now && now - c.windowStart >= periodMs) counters.delete(address);
-    }
-  };
-
-  const tooMany = (code: string, message: string, retryMs: number) =>
-    new AppError(code, 'too_many', message, {
-      suggestion: `Try again in ${Math.ceil(retryMs / 1000)} s.`,
-      retryAfterSeconds: Math.max(1, Math.ceil(retryMs / 1000)),
-    });
 
   return {
     hit(address, now, limits) {
-      let c = counters.get(address);
-      if (!c) {
-        if (counters.size >= MAX_TRACKED) sweep(now, limits.periodMs);
-        c = { windowStart: now, count: 0, blockedUntil: 0 };
-        counters.set(address, c);
-      }
-      if (c.blockedUntil > now) {
+      const until = blocked.blockedUntil(address, now);
+      if (until > now) {
         throw tooMany(
           'DOS.BLOCKED',
           'Too many requests from your address: it is blocked for an hour.',
-          c.blockedUntil - now,
+          until - now,
         );
       }
-      if (now - c.windowStart >= limits.periodMs) {
-        c.windowStart = now;
-        c.count = 0;
-      }
-      c.count += 1;
+      const c = requests.count(address, now, limits.periodMs);
       if (c.count > limits.limit) {
-        c.blockedUntil = now + BLOCK_MS;
+        blocked.block(address, now + BLOCK_MS);
         throw tooMany(
           'DOS.BLOCKED',
           `More than ${limits.limit} requests within ${limits.periodMs / 1000} s from your address: it is blocked for an hour.`,
@@ -69,7 +55,16 @@ export function createRateLimiter(): RateLimiter {
         );
       }
     },
-    hitNewUser(now, limits) {
+    hitNewUser(address, now, limits) {
+      // Per address first: a client over its own share is refused without spending the server-wide budget.
+      const mine = newUsersByAddress.count(address, now, limits.periodMs);
+      if (mine.count > limits.newUserLimitPerAddress) {
+        throw tooMany(
+          'DOS.NEW_USER_LIMIT_ADDRESS',
+          `Your address may send at most ${limits.newUserLimitPerAddress} new-user requests within ${limits.periodMs / 1000} s.`,
+          mine.windowStart + limits.periodMs - now,
+        );
+      }
       if (now - newUsers.windowStart >= limits.periodMs) {
         newUsers.windowStart = now;
         newUsers.count = 0;
@@ -83,5 +78,6 @@ export function createRateLimiter(): RateLimiter {
         );
       }
     },
+    tracked: () => requests.size() + blocked.size() + newUsersByAddress.size(),
   };
 }

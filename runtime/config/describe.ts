@@ -7,7 +7,9 @@ export function describeConfig(config: Config): string {
   const database = config.dbUrl
     ? `database ${maskUrl(config.dbUrl)}`
     : `embedded PostgreSQL in "${config.embeddedDb.dataDirectory}" on port ${config.embeddedDb.port}`;
-  const https = config.tls ? `, https port ${config.httpsPort}` : '';
+  const https = config.tls ? `, https ${config.httpsListenAddress} port ${config.httpsPort}` : '';
+  const http =
+    config.httpPort === undefined ? 'plain http off' : `http ${config.listenAddress} port ${config.httpPort}`;
   const tasks = config.tasks.map(
     (task) =>
       `${task.name} every ${formatDuration(task.periodMs)}${task.scheduled ? '' : ' (not scheduled)'}`,
@@ -17,7 +19,7 @@ export function describeConfig(config: Config): string {
     ? `; backups in "${backup.directory}" (keep ${backup.keep ?? 'all'}, executor ${backup.executor.kind})`
     : '; no database_backup task';
   return (
-    `Configuration "${config.path}": ${database}; http port ${config.httpPort}${https}; log level ${config.log.level}; ` +
+    `Configuration "${config.path}": ${database}; ${http}${https}; log level ${config.log.level}; ` +
     `tasks: ${tasks.length > 0 ? tasks.join(', ') : 'none'}${backupPart}`
   );
 }

@@ -6,3 +6,4 @@ export { loadConfig, parseConfig, readConfigSources, type ConfigSources } from '
 export { describeConfig } from './describe';
 export { watchConfig, type WatchConfigOptions } from './watch';
 export { parseDurationMs, formatDuration } from './duration';
+export { dbWaitTimeoutMs } from './server-env';

@@ -33,10 +33,20 @@ export const logSchema = z.strictObject({
   file: path.optional(),
 });
 
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const FINGERPRINT_HINT = 'as `bomnipotent_client user request` prints it, for example "SHA256:Xr5…"';
+
 export const userSchema = z.strictObject({
+  // "email" or "email:SHA256:<fingerprint>": the key form binds the bootstrap admin powers to one key.
   tmp_admin: z
     .string()
-    .regex(/^[^@\s]+@[^@\s]+$/, { error: 'must be an email address, for example "admin@example.com"' })
+    .regex(/^[^@\s:]+@[^@\s:]+(:SHA256:[A-Za-z0-9+/]{43})?$/, {
+      error: `must be an email address, optionally followed by ":" and the key's fingerprint (${FINGERPRINT_HINT})`,
+    })
+    .optional(),
+  tmp_admin_key: z
+    .string()
+    .regex(FINGERPRINT, { error: `must be a key fingerprint ${FINGERPRINT_HINT}` })
     .optional(),
   expiration_period: duration('366 days'),
 });
@@ -45,6 +55,10 @@ export const dosPreventionSchema = z.strictObject({
   limit: count.default(100),
   period: duration('1 minute'),
   new_user_limit: count.default(10),
+  // One address may spend only this share of the new-user budget, so that one client cannot block every registration.
+  new_user_limit_per_address: count.default(3),
+  // A request body that has not fully arrived by then gets 408 (slow clients must not hold the server).
+  body_timeout: duration('10 s'),
 });
 
 export const authSchema = z.strictObject({ signature_window: duration('5 min') });
@@ -57,7 +71,8 @@ export const embeddedDbSchema = z.strictObject({
 export const rootSchema = z.strictObject({
   db_url: z.string().optional(),
   domain: z.string().min(1).optional(),
-  http_port: port.default(8080),
+  // Without it and with [tls], plain HTTP is off; the default 8080 applies only without [tls] (see toConfig).
+  http_port: port.optional(),
   https_port: port.optional(),
   tls: tlsSchema.optional(),
   log: logSchema.prefault({}),
@@ -65,6 +80,11 @@ export const rootSchema = z.strictObject({
   dos_prevention: dosPreventionSchema.prefault({}),
   auth: authSchema.prefault({}),
   embedded_db: embeddedDbSchema.prefault({}),
+  // The interface to bind: 127.0.0.1 (this machine only) unless set; containers set 0.0.0.0 explicitly.
+  listen_address: z.string().min(1).default('127.0.0.1'),
+  https_listen_address: z.string().min(1).optional(),
+  // Peers (CIDR or single addresses) whose X-Forwarded-For is believed; empty: the socket address counts.
+  trusted_proxies: z.array(z.string().min(1)).default([]),
   // Each entry is checked by the schema its name selects (see taskSchemaFor).
   tasks: z
     .array(z.record(z.string(), z.unknown()), {

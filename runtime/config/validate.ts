@@ -1,9 +1,11 @@
 // From a parsed TOML table to the frozen Config: schema checks, cross-key checks, paths resolved, one ConfigError for all problems.
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { registerSecret } from '../mask';
 import { DB_URL_FORM, findDbUrlProblem, registerDbUrlSecrets } from './db-url';
+import { parseCidr } from './cidr';
 import { ConfigError } from './errors';
 import { deepFreeze } from './freeze';
 import { configErrorMap, describeIssue, type IssueContext } from './issues';
@@ -97,12 +99,52 @@ function findCrossKeyProblems(root: RootInput): string[] {
     const problem = findDbUrlProblem(root.db_url);
     if (problem) problems.push(`db_url must look like "${DB_URL_FORM}": ${problem}`);
   }
+  problems.push(...findAddressProblems(root));
+  const inline = root.user.tmp_admin?.includes(':SHA256:') ?? false;
+  if (inline && root.user.tmp_admin_key !== undefined) {
+    problems.push('[user] tmp_admin names a key and tmp_admin_key is set too: keep one of them');
+  }
+  if (root.user.tmp_admin_key !== undefined && root.user.tmp_admin === undefined) {
+    problems.push('[user] tmp_admin_key is set without tmp_admin: set tmp_admin to the email it belongs to');
+  }
   if (root.https_port !== undefined && root.tls === undefined) {
     problems.push(
       'https_port is set but there is no [tls] section: add [tls] with certificate_chain_path and secret_key_path, or remove https_port',
     );
   }
   return problems;
+}
+
+function findAddressProblems(root: RootInput): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of [
+    ['listen_address', root.listen_address],
+    ['https_listen_address', root.https_listen_address],
+  ] as const) {
+    if (value !== undefined && isIP(value) === 0) {
+      problems.push(
+        `${key} "${value}" is not an IP address: use "127.0.0.1" (this machine) or "0.0.0.0" (all)`,
+      );
+    }
+  }
+  for (const entry of root.trusted_proxies) {
+    if (parseCidr(entry) === null) {
+      problems.push(
+        `trusted_proxies entry "${entry}" is neither an address nor a CIDR range like "10.0.0.0/8" or "fd00::/8"`,
+      );
+    }
+  }
+  return problems;
+}
+
+function splitTmpAdmin(
+  value: string | undefined,
+  key: string | undefined,
+): { tmpAdmin: string | undefined; tmpAdminKey: string | undefined } {
+  if (value === undefined) return { tmpAdmin: undefined, tmpAdminKey: undefined };
+  const at = value.indexOf(':');
+  if (at < 0) return { tmpAdmin: value, tmpAdminKey: key };
+  return { tmpAdmin: value.slice(0, at), tmpAdminKey: value.slice(at + 1) };
 }
 
 function toConfig(root: RootInput, tasks: Task[], file: string): Config {
@@ -114,18 +156,26 @@ function toConfig(root: RootInput, tasks: Task[], file: string): Config {
     dbUrl: root.db_url,
     embeddedDb: { dataDirectory: at(root.embedded_db.data_directory), port: root.embedded_db.port },
     domain: root.domain,
-    httpPort: root.http_port,
+    listenAddress: root.listen_address,
+    httpsListenAddress: root.https_listen_address ?? root.listen_address,
+    httpPort: root.http_port ?? (root.tls ? undefined : 8080),
     httpsPort: root.https_port ?? 8443,
     tls: root.tls && {
       certificateChainPath: at(root.tls.certificate_chain_path),
       secretKeyPath: at(root.tls.secret_key_path),
     },
     log: { level: root.log.level, file: root.log.file === undefined ? undefined : at(root.log.file) },
-    user: { tmpAdmin: root.user.tmp_admin, expirationPeriodMs: root.user.expiration_period },
+    trustedProxies: root.trusted_proxies,
+    user: {
+      ...splitTmpAdmin(root.user.tmp_admin, root.user.tmp_admin_key),
+      expirationPeriodMs: root.user.expiration_period,
+    },
     dosPrevention: {
       limit: root.dos_prevention.limit,
       periodMs: root.dos_prevention.period,
       newUserLimit: root.dos_prevention.new_user_limit,
+      newUserLimitPerAddress: root.dos_prevention.new_user_limit_per_address,
+      bodyTimeoutMs: root.dos_prevention.body_timeout,
     },
     auth: { signatureWindowMs: root.auth.signature_window },
     tasks: tasks.map(toTaskSettings),

@@ -1,6 +1,8 @@
 // The AccountStore port on PostgreSQL, always through the DbHandle (a restore swaps the pool underneath).
+import type { PoolClient } from 'pg';
 import type {
   AccountStore,
+  GuardedChange,
   StoredKey,
   StoredUser,
   UserKind,
@@ -24,6 +26,54 @@ const toUser = (r: UserRow): StoredUser => ({
   updatedAt: r.updated_at,
 });
 
+// Approved users holding the admin role with at least one valid key: the ones who can still administer the server.
+const USABLE_ADMINS = `
+  SELECT count(*)::int AS n FROM users u JOIN user_roles r ON r.user_name = u.name AND r.role = 'admin'
+  WHERE u.status = 'APPROVED' AND EXISTS (
+    SELECT 1 FROM user_keys k WHERE k.user_name = u.name AND k.revoked_at IS NULL AND k.expires_at > now())`;
+
+/**
+ * Runs change in a transaction serialized with every other admin-affecting change, and rolls it back when it took
+ * the last usable admin away (there was one before, none after): an owner can never lock themselves out.
+ */
+async function guarded(
+  db: DbHandle,
+  change: (client: PoolClient) => Promise<number>,
+): Promise<GuardedChange> {
+  const outcome = await db
+    .transaction(async (client) => {
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('bomnipotent.admins'))`);
+      const before = (await client.query<{ n: number }>(USABLE_ADMINS)).rows[0]?.n ?? 0;
+      const changed = await change(client);
+      const after = (await client.query<{ n: number }>(USABLE_ADMINS)).rows[0]?.n ?? 0;
+      if (before > 0 && after === 0) throw new LastAdminRollback();
+      return changed > 0 ? 'changed' : 'unchanged';
+    })
+    .catch((error: unknown) => {
+      if (error instanceof LastAdminRollback) return 'last_admin' as const;
+      throw error;
+    });
+  return outcome;
+}
+/** Thrown inside the transaction only to roll it back. */
+class LastAdminRollback extends Error {}
+
+const toKey = (r: KeyRow): StoredKey => ({
+  id: Number(r.id),
+  publicKeyPem: r.public_key,
+  createdAt: new Date(r.created_at),
+  expiresAt: new Date(r.expires_at),
+  revokedAt: r.revoked_at === null ? null : new Date(r.revoked_at),
+});
+
+interface KeyRow {
+  id: string;
+  public_key: string;
+  created_at: Date | string;
+  expires_at: Date | string;
+  revoked_at: Date | string | null;
+}
+
 export function createAccountStore(db: DbHandle): AccountStore {
   return {
     async findUser(name) {
@@ -34,23 +84,11 @@ export function createAccountStore(db: DbHandle): AccountStore {
       return rows[0] ? toUser(rows[0]) : null;
     },
     async keysOf(name) {
-      const { rows } = await db.query<{
-        id: string;
-        public_key: string;
-        created_at: Date;
-        expires_at: Date;
-        revoked_at: Date | null;
-      }>(
+      const { rows } = await db.query<KeyRow>(
         'SELECT id, public_key, created_at, expires_at, revoked_at FROM user_keys WHERE user_name = $1 ORDER BY id',
         [name],
       );
-      return rows.map((r): StoredKey => ({
-        id: Number(r.id),
-        publicKeyPem: r.public_key,
-        createdAt: r.created_at,
-        expiresAt: r.expires_at,
-        revokedAt: r.revoked_at,
-      }));
+      return rows.map(toKey);
     },
     async createUser({ name, kind, publicKeyPem, now, expiresAt }) {
       return db.transaction(async (client) => {
@@ -68,16 +106,41 @@ export function createAccountStore(db: DbHandle): AccountStore {
       });
     },
     async setStatus(name, status, now) {
-      await db.query('UPDATE users SET status = $2, updated_at = $3 WHERE name = $1', [name, status, now]);
+      return guarded(db, async (client) => {
+        const { rowCount } = await client.query(
+          'UPDATE users SET status = $2, updated_at = $3 WHERE name = $1 AND status <> $2',
+          [name, status, now],
+        );
+        return rowCount ?? 0;
+      });
+    },
+    async revokeKeys(name, keyIds, now) {
+      return guarded(db, async (client) => {
+        const { rowCount } = await client.query(
+          'UPDATE user_keys SET revoked_at = $3 WHERE user_name = $1 AND id = ANY($2::bigint[]) AND revoked_at IS NULL',
+          [name, keyIds, now],
+        );
+        return rowCount ?? 0;
+      });
     },
     async listUsers() {
-      const { rows } = await db.query<UserRow & { roles: string[]; key_expires_at: Date | null }>(
+      const { rows } = await db.query<
+        UserRow & { roles: string[]; key_expires_at: Date | null; keys: KeyRow[] }
+      >(
         `SELECT u.name, u.status, u.kind, u.created_at, u.updated_at,
                 COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_name = u.name), '{}') AS roles,
-                (SELECT max(k.expires_at) FROM user_keys k WHERE k.user_name = u.name AND k.revoked_at IS NULL) AS key_expires_at
+                (SELECT max(k.expires_at) FROM user_keys k WHERE k.user_name = u.name AND k.revoked_at IS NULL) AS key_expires_at,
+                COALESCE((SELECT json_agg(json_build_object('id', k.id, 'public_key', k.public_key,
+                            'created_at', k.created_at, 'expires_at', k.expires_at, 'revoked_at', k.revoked_at) ORDER BY k.id)
+                          FROM user_keys k WHERE k.user_name = u.name), '[]') AS keys
          FROM users u ORDER BY u.name`,
       );
-      return rows.map((r) => ({ ...toUser(r), roles: r.roles, keyExpiresAt: r.key_expires_at }));
+      return rows.map((r) => ({
+        ...toUser(r),
+        roles: r.roles,
+        keyExpiresAt: r.key_expires_at,
+        keys: r.keys.map(toKey),
+      }));
     },
     async rolesOf(name) {
       const { rows } = await db.query<{ role: string }>(
@@ -106,11 +169,13 @@ export function createAccountStore(db: DbHandle): AccountStore {
       return (rowCount ?? 0) > 0;
     },
     async removeRole(name, role) {
-      const { rowCount } = await db.query('DELETE FROM user_roles WHERE user_name = $1 AND role = $2', [
-        name,
-        role,
-      ]);
-      return (rowCount ?? 0) > 0;
+      return guarded(db, async (client) => {
+        const { rowCount } = await client.query('DELETE FROM user_roles WHERE user_name = $1 AND role = $2', [
+          name,
+          role,
+        ]);
+        return rowCount ?? 0;
+      });
     },
     async rememberSignature(digest, expiresAt) {
       const { rowCount } = await db.query(

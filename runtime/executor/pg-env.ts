@@ -99,6 +99,8 @@ export function passfileLine(password: string): string {
   return `*:*:*:*:${password.replace(/\\/g, '\\\\').replace(/:/g, '\\:')}\n`;
 }
 
+export const PASSFILE_DIR_PREFIX = 'bomnipotent-pg-';
+
 /**
  * Builds the environment for the tools of one operation. `database` null leaves PGDATABASE unset (createdb and
  * dropdb get their database as an argument and connect to the maintenance database).
@@ -119,7 +121,8 @@ export async function prepareToolEnvironment(
   if (connection.password === null) return { env, dispose: async () => {} };
 
   // mkdtemp makes the directory 0700; libpq ignores a passfile readable by others, so 0600 it is.
-  const directory = await mkdtemp(join(source.TMPDIR ?? tmpdir(), 'bomnipotent-pg-'));
+  // The pid in the name lets a later start sweep the folders of a process that was killed (runtime/start-checks.ts).
+  const directory = await mkdtemp(join(source.TMPDIR ?? tmpdir(), `${PASSFILE_DIR_PREFIX}${process.pid}-`));
   const passfile = join(directory, 'pgpass');
   await writeFile(passfile, passfileLine(connection.password), { mode: 0o600, flag: 'wx' });
   env.PGPASSFILE = passfile;

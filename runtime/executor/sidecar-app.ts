@@ -5,14 +5,13 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { isBackupFileName } from '../../handlers/backup/naming';
-import { AppError, isAppError } from '../../handlers/errors';
+import { AppError } from '../../handlers/errors';
 import type { Executor, Logger } from '../../handlers/ports';
-import { statusOf } from '../app';
-import { maskSecrets } from '../mask';
+import { parseBody } from '../http/body';
+import { problemResponse, toAppError as toAppErrorAt, toProblem as toEdgeProblem } from '../http/problem';
 import { invalidName } from './errors';
 import {
   NDJSON,
-  PROBLEM_JSON,
   SIDECAR_ROUTES,
   type SidecarLine,
   type SidecarOperation,
@@ -249,28 +248,13 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   return app;
 }
 
+/** The edge's one body parser, with the sidecar's own error code (its client maps it). */
 async function readBody<K extends SidecarOperation>(c: Context, operation: K): Promise<Bodies[K]> {
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw new AppError(
-      'EXECUTOR.SIDECAR_BAD_REQUEST',
-      'invalid',
-      'The executor sidecar expects a JSON body.',
-    );
-  }
-  const parsed = sidecarBodies[operation].safeParse(raw);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-    throw new AppError(
-      'EXECUTOR.SIDECAR_BAD_REQUEST',
-      'invalid',
-      `The executor sidecar refused the request body${where}: ${first?.message ?? 'invalid'}.`,
-    );
-  }
-  return parsed.data as Bodies[K];
+  const body = await parseBody(c, sidecarBodies[operation], {
+    code: 'EXECUTOR.SIDECAR_BAD_REQUEST',
+    what: "executor sidecar's request body",
+  });
+  return body as Bodies[K];
 }
 
 function digest(value: string): Buffer {
@@ -285,31 +269,10 @@ function bearerMatches(header: string | undefined, expected: Buffer): boolean {
 }
 
 function toAppError(error: unknown, logger: Logger): AppError {
-  if (isAppError(error)) return error;
-  logger.error(
-    `Executor sidecar: unexpected error: ${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
-  );
-  return new AppError(
-    'EXECUTOR.SIDECAR_INTERNAL',
-    'failed',
-    'The executor sidecar failed unexpectedly; the details are in its log.',
-  );
+  return toAppErrorAt(error, logger, 'EXECUTOR.SIDECAR_INTERNAL', 'The executor sidecar');
 }
 
+/** Problems on the NDJSON stream have the same shape as the edge's problem+json answers. */
 export function toProblem(error: AppError): SidecarProblem {
-  return {
-    type: 'about:blank',
-    title: error.code,
-    status: statusOf(error.kind),
-    code: error.code,
-    kind: error.kind,
-    detail: maskSecrets(error.message),
-    ...(error.suggestion ? { suggestion: maskSecrets(error.suggestion) } : {}),
-    ...(error.details ? { details: error.details } : {}),
-  };
-}
-
-function problemResponse(c: Context, error: AppError): Response {
-  const problem = toProblem(error);
-  return c.body(JSON.stringify(problem), problem.status as 400, { 'content-type': PROBLEM_JSON });
+  return toEdgeProblem(error);
 }

@@ -4,6 +4,7 @@
 // heartbeat lines while it runs (so that no proxy or fetch timeout ends a dump of many hours), then one final line
 // holding either the result or the error. A stream that ends without that line means the sidecar died halfway.
 import { AppError, type ErrorKind } from '../../handlers/errors';
+import { PROBLEM_JSON, type Problem } from '../http/problem';
 
 export const SIDECAR_ROUTES = {
   probe: '/v1/probe',
@@ -19,19 +20,10 @@ export const SIDECAR_ROUTES = {
 export type SidecarOperation = keyof typeof SIDECAR_ROUTES;
 
 export const NDJSON = 'application/x-ndjson';
-export const PROBLEM_JSON = 'application/problem+json';
+export { PROBLEM_JSON };
 
 /** problem+json as the main app answers it, plus the kind, so that the client rebuilds the very same AppError. */
-export interface SidecarProblem {
-  type: 'about:blank';
-  title: string;
-  status: number;
-  code: string;
-  kind: ErrorKind;
-  detail: string;
-  suggestion?: string;
-  details?: Record<string, unknown>;
-}
+export type SidecarProblem = Problem;
 
 /** One line of the answer stream. */
 export type SidecarLine = { heartbeat: true } | { result: unknown } | { error: SidecarProblem };

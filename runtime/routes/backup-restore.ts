@@ -1,10 +1,10 @@
 // POST /database-backup/restore: the complete restore (admin only); the body is checked here, the handler trusts it.
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import { AppError } from '../../handlers/errors';
 import type { BackupContext } from '../../handlers/backup/context';
 import { restoreBackup, type RestoreHooks } from '../../handlers/backup/restore-backup';
-import { requireAdmin } from '../auth/require';
+import { parseBody } from '../http/body';
+import { principalOf, requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http-env';
 
 export const restoreRequestSchema = z.strictObject({
@@ -21,28 +21,16 @@ export interface RestoreRouteDeps {
 
 export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps): void {
   app.post('/database-backup/restore', requireAdmin(), async (c) => {
-    const text = await c.req.text();
-    let body: unknown = {};
-    try {
-      if (text.trim()) body = JSON.parse(text);
-    } catch {
-      throw invalidBody('the body is not JSON');
-    }
-    const parsed = restoreRequestSchema.safeParse(body);
-    if (!parsed.success) throw invalidBody(z.prettifyError(parsed.error).replace(/\n+/g, ' '));
-    // requireAdmin ran, so the principal is set.
-    const user = c.get('principal')?.name ?? 'unknown';
+    const body = await parseBody(c, restoreRequestSchema, {
+      what: 'restore request',
+      whenEmpty: {},
+      suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false}.',
+    });
     const result = await restoreBackup(
-      { user, file: parsed.data.file, dryRun: parsed.data.dryRun },
+      { user: principalOf(c).name, file: body.file, dryRun: body.dryRun },
       deps.ctx,
       deps.restoreHooks,
     );
     return c.json(result, 200);
-  });
-}
-
-function invalidBody(reason: string): AppError {
-  return new AppError('REQUEST.INVALID_BODY', 'invalid', `The restore request is malformed: ${reason}.`, {
-    suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false}.',
   });
 }

@@ -3,8 +3,7 @@ import type { Hono } from 'hono';
 import type { BackupContext } from '../../handlers/backup/context';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackups } from '../../handlers/backup/list-backups';
-import { AppError } from '../../handlers/errors';
-import { requireAdmin } from '../auth/require';
+import { principalOf, requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http-env';
 import { registerRestoreRoutes, type RestoreRouteDeps } from './backup-restore';
 
@@ -16,10 +15,7 @@ export type BackupRouteDeps = RestoreRouteDeps & {
 export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): void {
   // 201 with the metadata and the absolute path on the server: raw-mode clients print exactly this.
   app.post('/database-backup', requireAdmin(), async (c) => {
-    const { path, metadata } = await createBackup(
-      { trigger: 'manual', user: principalName(c.get('principal')) },
-      deps.ctx,
-    );
+    const { path, metadata } = await createBackup({ trigger: 'manual', user: principalOf(c).name }, deps.ctx);
     return c.json({ ...metadata, path }, 201);
   });
 
@@ -33,11 +29,4 @@ export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): 
   );
 
   registerRestoreRoutes(app, deps);
-}
-
-function principalName(principal: { name: string } | undefined): string {
-  // requireAdmin ran first; this only satisfies the type.
-  if (!principal)
-    throw new AppError('AUTH.SIGNATURE_MISSING', 'unauthenticated', 'This request needs a signed request.');
-  return principal.name;
 }

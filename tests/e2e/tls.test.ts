@@ -60,7 +60,7 @@ describe('TLS listener', () => {
       dir,
     );
     server = await startListening(config);
-    const m = await server.waitFor(/Listening on https:\/\/0\.0\.0\.0:(\d+)/);
+    const m = await server.waitFor(/Listening on https:\/\/127\.0\.0\.1:(\d+)/);
     const answer = await getInsecure(`https://127.0.0.1:${m[1]}/health`);
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ status: 'healthy', database: 'up' });

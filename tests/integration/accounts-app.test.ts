@@ -248,6 +248,7 @@ describe('signed requests', () => {
     const { signRequest } = await import('../../client/signing');
     return signRequest({
       method,
+      baseUrl: 'http://localhost',
       pathAndQuery: path,
       user: manager.user,
       body: JSON.stringify(body),

@@ -31,6 +31,8 @@ export interface SendOptions {
   body?: unknown;
   /** Sign this body instead of the one sent (tampering). */
   signedBody?: unknown;
+  /** Sign for this server instead of the one the app answers as (http://localhost): a replay across servers. */
+  signedFor?: string;
   /** Sign this path instead of the one sent (tampering). */
   signedPath?: string;
   now?: Date;
@@ -77,6 +79,7 @@ export async function startAccountsHarness(overrides: ConfigOverrides = {}): Pro
       health: { pingDatabase: async () => true },
       maintenance: createMaintenanceMode(),
       authenticate: module.authenticate,
+      rateLimit: module.rateLimit,
       accounts: module.routes,
       // The backup routes are not under test here; they only read their deps when called.
       backups: {} as AppDeps['backups'],
@@ -100,6 +103,7 @@ export async function startAccountsHarness(overrides: ConfigOverrides = {}): Pro
         headers,
         signRequest({
           method,
+          baseUrl: o.signedFor ?? 'http://localhost',
           pathAndQuery: o.signedPath ?? path,
           user: o.as.user,
           body: signedText,

@@ -78,7 +78,7 @@ export async function startListening(
   env: NodeJS.ProcessEnv = {},
 ): Promise<ServerProcess> {
   const proc = startServer(configPath, env);
-  const m = await proc.waitFor(/Listening on http:\/\/0\.0\.0\.0:(\d+)/);
+  const m = await proc.waitFor(/Listening on http:\/\/[^\s]+:(\d+)/);
   return { ...proc, url: `http://127.0.0.1:${m[1]}` };
 }
 

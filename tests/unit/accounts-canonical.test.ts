@@ -9,9 +9,11 @@ import { signRequest } from '../../client/signing';
 import { silentLogger } from '../../runtime/logger';
 
 describe('canonicalString', () => {
-  it('joins scheme, upper-case method, path and query, user, timestamp and body digest with newlines', () => {
+  it('joins scheme, method, origin, path and query, user, timestamp, nonce and body digest with newlines', () => {
     const s = canonicalString({
       method: 'post',
+      origin: 'https://bom.example',
+      nonce: 'AAAAAAAAAAAAAAAAAAAAAA',
       pathAndQuery: '/users/a%40b.com/approve?x=1',
       user: 'a@b.com',
       timestamp: '2026-01-11T10:30:24.000Z',
@@ -19,11 +21,13 @@ describe('canonicalString', () => {
     });
     expect(s).toBe(
       [
-        'BOMNIPOTENT-ED25519-V1',
+        'BOMNIPOTENT-ED25519-V2',
         'POST',
+        'https://bom.example',
         '/users/a%40b.com/approve?x=1',
         'a@b.com',
         '2026-01-11T10:30:24.000Z',
+        'AAAAAAAAAAAAAAAAAAAAAA',
         'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
       ].join('\n'),
     );
@@ -67,11 +71,18 @@ describe('signRequest and authenticateRequest', () => {
     store,
     clock: { now: () => now },
     logger: silentLogger(),
-    settings: () => ({ tmpAdmin: undefined, expirationPeriodMs: 1000, signatureWindowMs: 300_000 }),
+    settings: () => ({
+      tmpAdmin: undefined,
+      tmpAdminKey: undefined,
+      origin: 'https://bom.example',
+      expirationPeriodMs: 1000,
+      signatureWindowMs: 300_000,
+    }),
   };
   const signed = (pathAndQuery: string, body: string) => {
     const h = signRequest({
       method: 'POST',
+      baseUrl: 'https://BOM.example:443/',
       pathAndQuery,
       user: 'A@b.com',
       body,
@@ -83,6 +94,9 @@ describe('signRequest and authenticateRequest', () => {
       user: h['x-bomnipotent-user'],
       timestamp: h['x-bomnipotent-timestamp'],
       signature: h['x-bomnipotent-signature'],
+      domain: h['x-bomnipotent-domain'],
+      nonce: h['x-bomnipotent-nonce'],
+      host: 'bom.example',
     };
   };
 
@@ -103,6 +117,38 @@ describe('signRequest and authenticateRequest', () => {
     ).resolves.toBeDefined();
   });
 
+  it('gives two identical requests in the same millisecond different signatures (a random nonce)', async () => {
+    const one = signed('/database-backup', '');
+    const two = signed('/database-backup', '');
+    expect(one.signature).not.toBe(two.signature);
+    for (const headers of [one, two]) {
+      await expect(
+        authenticateRequest({ ...headers, pathAndQuery: '/database-backup', body: new Uint8Array() }, deps),
+      ).resolves.toBeDefined();
+    }
+  });
+
+  it('refuses a signature made for another server, and one without the V2 headers', async () => {
+    const headers = signed('/who-am-i', '');
+    const elsewhere = {
+      ...headers,
+      domain: 'https://other.example',
+      pathAndQuery: '/who-am-i',
+      body: new Uint8Array(),
+    };
+    await expect(authenticateRequest(elsewhere, deps)).rejects.toMatchObject({
+      code: 'AUTH.DOMAIN_MISMATCH',
+    });
+    const old = {
+      ...headers,
+      domain: undefined,
+      nonce: undefined,
+      pathAndQuery: '/who-am-i',
+      body: new Uint8Array(),
+    };
+    await expect(authenticateRequest(old, deps)).rejects.toMatchObject({ code: 'AUTH.SIGNATURE_VERSION' });
+  });
+
   it('passes requests without any signature header through as anonymous', async () => {
     await expect(
       authenticateRequest(
@@ -112,6 +158,9 @@ describe('signRequest and authenticateRequest', () => {
           user: undefined,
           timestamp: undefined,
           signature: undefined,
+          domain: undefined,
+          nonce: undefined,
+          host: 'bom.example',
           body: new Uint8Array(),
         },
         deps,

@@ -132,6 +132,8 @@ describe('signed commands', () => {
       const body = await request.text();
       const data = canonicalString({
         method: request.method,
+        origin: request.headers.get('x-bomnipotent-domain') ?? '',
+        nonce: request.headers.get('x-bomnipotent-nonce') ?? '',
         pathAndQuery: url.pathname + url.search,
         user,
         timestamp,

@@ -1,10 +1,11 @@
-// Route guards: the request must carry a valid signature (set by the auth middleware) and the right role.
-import type { MiddlewareHandler } from 'hono';
-import { AppError } from '../../handlers/errors';
+// The one way to read who made a request (set by the signature check) and the route guards built on it.
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Principal } from '../../handlers/accounts/principal';
+import { AppError } from '../../handlers/errors';
 import type { AppEnv } from '../http-env';
 
-function principalOf(c: { get(key: 'principal'): Principal | undefined }): Principal {
+/** The signed-in principal, or 401 saying how to sign; guards and handlers call this, nothing reads the variable. */
+export function principalOf(c: Context<AppEnv>): Principal {
   const principal = c.get('principal');
   if (!principal) {
     throw new AppError(
@@ -35,9 +36,7 @@ export function requirePermission(permission: string): MiddlewareHandler<AppEnv>
         'AUTH.FORBIDDEN',
         'forbidden',
         `User '${principal.name}' lacks the permission ${permission}.`,
-        {
-          suggestion: `Ask an administrator for a role that holds ${permission}.`,
-        },
+        { suggestion: `Ask an administrator for a role that holds ${permission}.` },
       );
     }
     await next();
