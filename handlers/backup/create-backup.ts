@@ -17,7 +17,7 @@ export interface CreateBackupResult {
   metadata: BackupMetadata;
 }
 
-/** Throws BACKUP.TASK_NOT_CONFIGURED, BACKUP.BUSY, BACKUP.INSUFFICIENT_SPACE, BACKUP.VERIFY_FAILED or the executor's errors. */
+/** Throws BACKUP.TASK_NOT_CONFIGURED, BACKUP.BUSY, BACKUP.INSUFFICIENT_SPACE, BACKUP.VERIFICATION_FAILED or the executor's errors. */
 export async function createBackup(
   input: CreateBackupInput,
   ctx: BackupContext,
@@ -123,7 +123,7 @@ async function verifyOrDiscard(executor: Executor, directory: string, file: stri
   if (verification.ok) return;
   await executor.remove(directory, file).catch(() => {}); // a file that fails its own check must not be picked as "latest"
   throw new AppError(
-    'BACKUP.VERIFY_FAILED',
+    'BACKUP.VERIFICATION_FAILED',
     'failed',
     `The new backup ${file} failed verification: ${verification.reason}. It was removed.`,
     {

@@ -141,11 +141,11 @@ describe('createBackup', () => {
     expect(world.executor.removed).toEqual([]);
   });
 
-  it('removes a new backup that fails verification and reports BACKUP.VERIFY_FAILED', async () => {
+  it('removes a new backup that fails verification and reports BACKUP.VERIFICATION_FAILED', async () => {
     const world = fakeWorld();
     world.executor.corruptNewDumps = 'checksum mismatch';
     const error = await rejection(createBackup(manual, world.ctx));
-    expect(error.code).toBe('BACKUP.VERIFY_FAILED');
+    expect(error.code).toBe('BACKUP.VERIFICATION_FAILED');
     expect(error.message).toContain('checksum mismatch');
     expect(world.executor.files.size).toBe(0);
     expect(world.metrics.failed).toEqual(['manual']);
