@@ -1,10 +1,11 @@
 // What every command gets: the merged options, an API client for them, the output, and one error handler.
 import { readFileSync } from 'node:fs';
+import { checkSecretKeyMode, sessionModeWarning } from './file-modes';
 import type { Command } from 'commander';
 import { ApiError, createApiClient, normalizeBaseUrl, type ApiClient } from './api';
 import { createOutput, type Output } from './output';
 import { mergeOptions, type GlobalOptions } from './options';
-import { readSession } from './session';
+import { readSession, sessionPath } from './session';
 import { existingDefaultSecretKey } from './keys';
 
 export interface ClientContext {
@@ -46,6 +47,8 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
         stdout: ctxOptions.stdout ?? ((t) => process.stdout.write(t)),
         stderr: ctxOptions.stderr ?? ((t) => process.stderr.write(t)),
       });
+      const warning = sessionModeWarning(sessionPath(env));
+      if (warning) output.log('warn', warning);
     }
     return output;
   };
@@ -55,6 +58,7 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
     // --user alone signs with the key `user request` made in the config folder.
     const secretKey = o.secretKey ?? (o.user ? existingDefaultSecretKey(env) : undefined);
     if (secretKey && !apiOptions.unsigned) {
+      checkSecretKeyMode(secretKey);
       try {
         secretKeyPem = readFileSync(secretKey, 'utf8');
       } catch {

@@ -3,8 +3,22 @@ import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 import { resolveRequestKey } from '../keys';
 
+interface KeyEntry {
+  fingerprint: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
 interface UserListBody {
-  users: { user: string; status: string; kind: string; roles: string[]; keyExpiresAt: string | null }[];
+  users: { user: string; status: string; kind: string; roles: string[]; keys?: KeyEntry[] }[];
+}
+
+/** One line per key: the fingerprint, then revoked (when) or its expiry. */
+function keyCells(keys: KeyEntry[] | undefined): string[] {
+  if (!keys || keys.length === 0) return ['-'];
+  return keys.map(
+    (k) => `${k.fingerprint} ${k.revokedAt ? `revoked ${k.revokedAt}` : `expires ${k.expiresAt}`}`,
+  );
 }
 
 const userPath = (user: string) => `/users/${encodeURIComponent(user)}`;
@@ -50,7 +64,13 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
           publicKey: key.publicKeyPem,
           robot: opts.robot === true,
         });
-        out.result(response, `Requested new user '${email}'; a user manager has to approve it.`);
+        const { keyFingerprint } = (response.json ?? {}) as { keyFingerprint?: string };
+        out.result(
+          response,
+          `Requested new user '${email}' with the key ${keyFingerprint ?? '(fingerprint not reported)'}; ` +
+            'a user manager has to approve it. To bootstrap the first admin, the server config names this key: ' +
+            `[user] tmp_admin = "${email}:${keyFingerprint ?? 'SHA256:...'}".`,
+        );
         if (key.secretKeyPath)
           out.log('debug', `Sign later requests with --user ${email} --secret-key '${key.secretKeyPath}'.`);
       }),
@@ -73,22 +93,42 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
   }
 
   user
+    .command('revoke-key')
+    .description(
+      "Revoke one key of a user, or all of them (needs USER_MANAGEMENT; an admin's keys need admin)",
+    )
+    .argument('<email>', 'the user')
+    .argument(
+      '[fingerprint]',
+      'the key to revoke, as `user list` shows it (SHA256:...); without it, every key',
+    )
+    .action(
+      ctx.action(async (email: string, fingerprint: string | undefined) => {
+        const body = fingerprint === undefined ? {} : { fingerprint };
+        const response = await ctx.api().request('POST', `${userPath(email)}/revoke-key`, body);
+        const { revoked } = response.json as { revoked: string[] };
+        ctx.out().result(response, `Revoked ${revoked.length} key(s) of '${email}': ${revoked.join(', ')}.`);
+      }),
+    );
+
+  user
     .command('list')
-    .description('List users with their status, roles and key expiry (needs USER_MANAGEMENT)')
+    .description(
+      'List users with their status, roles and keys (fingerprint, expiry, revocation; needs USER_MANAGEMENT)',
+    )
     .action(
       ctx.action(async () => {
         const response = await ctx.api().request('GET', '/users');
         const out = ctx.out();
         if (out.mode !== 'normal') return out.result(response, '');
         const { users } = response.json as UserListBody;
-        const rows = users.map((u) => [
-          u.user,
-          u.status,
-          u.kind,
-          u.roles.join(',') || '-',
-          u.keyExpiresAt ?? '-',
-        ]);
-        out.detail(formatTable([['USER', 'STATUS', 'KIND', 'ROLES', 'KEY EXPIRES'], ...rows]));
+        // A user with several keys takes several lines; the first carries the user's columns.
+        const rows = users.flatMap((u) =>
+          keyCells(u.keys).map((key, i) =>
+            i === 0 ? [u.user, u.status, u.kind, u.roles.join(',') || '-', key] : ['', '', '', '', key],
+          ),
+        );
+        out.detail(formatTable([['USER', 'STATUS', 'KIND', 'ROLES', 'KEYS'], ...rows]));
       }),
     );
 }

@@ -1,7 +1,7 @@
 // The account commands against msw: key pairs on disk, what is sent, the signature, the exact lines, the session file.
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, HttpResponse } from 'msw';
@@ -214,6 +214,14 @@ describe('signed commands', () => {
               kind: 'human',
               roles: ['admin'],
               keyExpiresAt: '2027-01-01T00:00:00.000Z',
+              keys: [
+                {
+                  fingerprint: 'SHA256:old',
+                  expiresAt: '2027-01-01T00:00:00.000Z',
+                  revokedAt: '2026-02-01T00:00:00.000Z',
+                },
+                { fingerprint: 'SHA256:new', expiresAt: '2027-01-01T00:00:00.000Z', revokedAt: null },
+              ],
             },
           ],
         }),
@@ -221,7 +229,45 @@ describe('signed commands', () => {
     );
     const { secretPath } = keyFiles();
     const result = await run('-d', BASE, '-u', 'a@example.com', '-s', secretPath, 'user', 'list');
-    expect(result.stdout.split('\n')[1]).toMatch(/^a@example\.com\s+APPROVED\s+human\s+admin\s+2027-01-01/);
+    const lines = result.stdout.split('\n');
+    expect(lines[1]).toMatch(/^a@example\.com\s+APPROVED\s+human\s+admin\s+SHA256:old revoked 2026-02-01/);
+    expect(lines[2]).toMatch(/^\s+SHA256:new expires 2027-01-01/);
+  });
+
+  it('refuses a secret key that group or others can read, before anything is sent', async () => {
+    const seen = captureRequests();
+    const { secretPath } = keyFiles();
+    chmodSync(secretPath, 0o644);
+    const result = await run('-d', BASE, '-u', 'a@example.com', '-s', secretPath, 'who-am-i');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('can be read by group or others');
+    expect(seen).toHaveLength(0);
+  });
+
+  it('revoke-key sends the fingerprint signed, and prints what was revoked', async () => {
+    let body: unknown;
+    server.use(
+      http.post(`${BASE}/users/b%40example.com/revoke-key`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json({ user: 'b@example.com', revoked: ['SHA256:abc'] });
+      }),
+    );
+    const { secretPath } = keyFiles();
+    const result = await run(
+      '-d',
+      BASE,
+      '-u',
+      'a@example.com',
+      '-s',
+      secretPath,
+      'user',
+      'revoke-key',
+      'b@example.com',
+      'SHA256:abc',
+    );
+    expect(result.exitCode).toBe(0);
+    expect(body).toEqual({ fingerprint: 'SHA256:abc' });
+    expect(result.stdout).toContain("Revoked 1 key(s) of 'b@example.com': SHA256:abc.");
   });
 });
 
