@@ -254,7 +254,7 @@ async function swapIn(
     await lifecycle.carryOverFrom(names.aside).catch((error: unknown) => {
       // The restore itself succeeded; say plainly what is weaker until the signature window has passed.
       ctx.logger.warn(
-        `Could not carry the recently seen request signatures over into the restored database (${describe(error)}); ` +
+        `Could not carry the recently seen request signatures, key revocations and denials over into the restored database (${describe(error)}); ` +
           'requests signed in the last minutes could be replayed until the signature window has passed.',
       );
     });

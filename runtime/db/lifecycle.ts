@@ -14,31 +14,83 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
     // A backup older than this build is brought forward; a newer one was refused before the swap.
     migrate: () => migrate(db.pool(), logger),
     knownSchemaVersion: LATEST_SCHEMA_VERSION,
-    carryOverFrom: (previous) => carrySeenSignatures(db, previous),
+    carryOverFrom: async (previous) => {
+      const carried = await withSource(db, previous, async (source) => ({
+        signatures: await carrySeenSignatures(db, source),
+        ...(await carrySecurityState(db, source)),
+      }));
+      logger.info(
+        `Carried over from the replaced database: ${carried.signatures} recently seen signature(s) (replay guard), ` +
+          `${carried.revokedKeys} key revocation(s) and ${carried.deniedUsers} denial(s) made after the backup was taken.`,
+      );
+      return carried.signatures + carried.revokedKeys + carried.deniedUsers;
+    },
   };
 }
 
-/** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */
-async function carrySeenSignatures(db: DbHandle, previous: string): Promise<number> {
+async function withSource<T>(db: DbHandle, previous: string, fn: (source: pg.Client) => Promise<T>): Promise<T> {
   const source = new pg.Client({ connectionString: urlForDatabase(db.url, previous) });
   source.on('error', () => {}); // a dropped connection fails the query below; it must not crash the process
   await source.connect();
   try {
-    const exists = await source.query<{ t: string | null }>(
-      `SELECT to_regclass('public.seen_signatures')::text AS t`,
-    );
-    if (!exists.rows[0]?.t) return 0;
-    const { rows } = await source.query<{ digest: string; expires_at: Date }>(
-      'SELECT digest, expires_at FROM seen_signatures WHERE expires_at > now()',
-    );
-    if (rows.length === 0) return 0;
-    const result = await db.query(
-      `INSERT INTO seen_signatures (digest, expires_at)
-       SELECT * FROM unnest($1::text[], $2::timestamptz[]) ON CONFLICT (digest) DO NOTHING`,
-      [rows.map((r) => r.digest), rows.map((r) => r.expires_at)],
-    );
-    return result.rowCount ?? 0;
+    return await fn(source);
   } finally {
     await source.end();
   }
+}
+
+async function hasTable(source: pg.Client, table: string): Promise<boolean> {
+  const { rows } = await source.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`public.${table}`]);
+  return Boolean(rows[0]?.t);
+}
+
+/**
+ * Security state only moves forward through a restore: a key revoked or a user denied in the replaced database
+ * (after the backup was taken) stays revoked or denied in the restored one. Keys are matched by user and public key.
+ */
+async function carrySecurityState(
+  db: DbHandle,
+  source: pg.Client,
+): Promise<{ revokedKeys: number; deniedUsers: number }> {
+  if (!(await hasTable(source, 'user_keys')) || !(await hasTable(source, 'users'))) {
+    return { revokedKeys: 0, deniedUsers: 0 };
+  }
+  const revoked = await source.query<{ user_name: string; public_key: string; revoked_at: Date }>(
+    'SELECT user_name, public_key, revoked_at FROM user_keys WHERE revoked_at IS NOT NULL',
+  );
+  const denied = await source.query<{ name: string; updated_at: Date }>(
+    `SELECT name, updated_at FROM users WHERE status = 'DENIED'`,
+  );
+  const keys = await db.query(
+    `UPDATE user_keys k SET revoked_at = r.revoked_at
+     FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(user_name, public_key, revoked_at)
+     WHERE k.user_name = r.user_name AND k.public_key = r.public_key AND k.revoked_at IS NULL`,
+    [
+      revoked.rows.map((r) => r.user_name),
+      revoked.rows.map((r) => r.public_key),
+      revoked.rows.map((r) => r.revoked_at),
+    ],
+  );
+  const users = await db.query(
+    `UPDATE users u SET status = 'DENIED', updated_at = d.updated_at
+     FROM unnest($1::text[], $2::timestamptz[]) AS d(name, updated_at)
+     WHERE u.name = d.name AND u.status <> 'DENIED'`,
+    [denied.rows.map((r) => r.name), denied.rows.map((r) => r.updated_at)],
+  );
+  return { revokedKeys: keys.rowCount ?? 0, deniedUsers: users.rowCount ?? 0 };
+}
+
+/** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */
+async function carrySeenSignatures(db: DbHandle, source: pg.Client): Promise<number> {
+  if (!(await hasTable(source, 'seen_signatures'))) return 0;
+  const { rows } = await source.query<{ digest: string; expires_at: Date }>(
+    'SELECT digest, expires_at FROM seen_signatures WHERE expires_at > now()',
+  );
+  if (rows.length === 0) return 0;
+  const result = await db.query(
+    `INSERT INTO seen_signatures (digest, expires_at)
+     SELECT * FROM unnest($1::text[], $2::timestamptz[]) ON CONFLICT (digest) DO NOTHING`,
+    [rows.map((r) => r.digest), rows.map((r) => r.expires_at)],
+  );
+  return result.rowCount ?? 0;
 }
