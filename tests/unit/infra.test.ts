@@ -154,7 +154,7 @@ function mountOf(spec: string) {
 }
 
 const serverSource = read('runtime/node.ts');
-const resolvePathSource = read('runtime/config/resolve-path.ts');
+const resolvePathSource = read('runtime/config/resolve-path.ts') + read('runtime/config/server-env.ts');
 const sidecarSettingsSource = read('runtime/executor/sidecar-settings.ts');
 
 /** An env var given to the server is used by its config (${NAME}) or read by its code. */
@@ -167,6 +167,16 @@ function serverUses(name: string, configText: string): boolean {
 }
 
 // ------------------------------------------------------------------ the image
+
+describe('listen addresses', () => {
+  it('the quick start listens on this machine only; the container configurations on every interface', () => {
+    expect(loadWithDummies(read('examples/config.toml')).config.listenAddress).toBe('127.0.0.1');
+    for (const file of ['infra/config/config.toml', 'infra/config/config.sidecar.toml']) {
+      expect(read(file), file).toMatch(/^listen_address = "0\.0\.0\.0"$/m);
+      expect(loadWithDummies(read(file)).config.listenAddress, file).toBe('0.0.0.0');
+    }
+  });
+});
 
 describe('infra/Dockerfile', () => {
   const instructions = parseDockerfile(read('infra/Dockerfile'));
@@ -419,6 +429,10 @@ describe('infra/k8s', () => {
     const names = (server.env as Yaml[]).map((e) => e.name as string);
     for (const name of referencedVariables(toml)) expect(names, name).toContain(name);
     for (const name of names) expect(serverUses(name, toml), name).toBe(true);
+  });
+
+  it('listens on every interface of the pod, explicitly', () => {
+    expect(loadWithDummies(toml).config.listenAddress).toBe('0.0.0.0');
   });
 
   it('probes /health on the http_port of the config', () => {
