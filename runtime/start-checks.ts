@@ -2,7 +2,7 @@
 // of the pg tools left behind.
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from '../handlers/ports';
 import type { Config } from './config/types';
 import { dotenvPath } from './config/env';
@@ -69,8 +69,6 @@ export async function sweepLeftoverPassfiles(env: NodeJS.ProcessEnv, logger: Log
     }
   }
   if (removed > 0)
-    logger.warn(
-      `Removed ${removed} password file(s) left by killed pg tool runs in "${dirname(join(root, 'x'))}".`,
-    );
+    logger.warn(`Removed ${removed} password file(s) left by killed pg tool runs in "${root}".`);
   return removed;
 }

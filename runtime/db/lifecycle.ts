@@ -28,7 +28,11 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
   };
 }
 
-async function withSource<T>(db: DbHandle, previous: string, fn: (source: pg.Client) => Promise<T>): Promise<T> {
+async function withSource<T>(
+  db: DbHandle,
+  previous: string,
+  fn: (source: pg.Client) => Promise<T>,
+): Promise<T> {
   const source = new pg.Client({ connectionString: urlForDatabase(db.url, previous) });
   source.on('error', () => {}); // a dropped connection fails the query below; it must not crash the process
   await source.connect();
@@ -40,7 +44,9 @@ async function withSource<T>(db: DbHandle, previous: string, fn: (source: pg.Cli
 }
 
 async function hasTable(source: pg.Client, table: string): Promise<boolean> {
-  const { rows } = await source.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [`public.${table}`]);
+  const { rows } = await source.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [
+    `public.${table}`,
+  ]);
   return Boolean(rows[0]?.t);
 }
 

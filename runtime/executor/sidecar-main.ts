@@ -3,6 +3,7 @@
 import { serve } from '@hono/node-server';
 import { createLogger } from '../logger';
 import { maskSecrets, maskUrl, registerSecret } from '../mask';
+import { sweepLeftoverPassfiles } from '../start-checks';
 import { createLocalExecutor } from './local';
 import { createSidecarApp } from './sidecar-app';
 import { readSidecarSettings, SidecarSettingsError, type SidecarSettings } from './sidecar-settings';
@@ -12,6 +13,8 @@ const SHUTDOWN_GRACE_MS = 20_000;
 function start(settings: SidecarSettings): void {
   registerSecret(settings.token);
   const logger = createLogger({ level: settings.logLevel });
+  // The sidecar runs the pg tools: a run killed with it may have left its password file behind.
+  void sweepLeftoverPassfiles(process.env, logger);
   const shutdown = new AbortController();
   const executor = createLocalExecutor({
     dbUrl: settings.dbUrl,
