@@ -57,6 +57,13 @@ async function pathExists(path: string): Promise<boolean> {
   );
 }
 
+async function sizeOnDisk(path: string): Promise<number> {
+  return stat(path).then(
+    (info) => info.size,
+    () => 0,
+  );
+}
+
 async function syncFile(path: string): Promise<void> {
   const handle = await open(path, 'r+');
   try {
@@ -180,11 +187,13 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
     context.logger.debug(`pg_dump wrote ${hasher.bytes} bytes to ${finalPath} in ${metadata.durationMs} ms.`);
     return metadata;
   } catch (error) {
+    // What reached the disk, not what pg_dump produced: buffers between them are never written on a full disk.
+    const onDisk = partialCreated ? await sizeOnDisk(partialPath) : 0;
     // Nothing of a failed dump stays behind, least of all under a name that "latest" could pick.
     if (partialCreated) await rm(partialPath, { force: true }).catch(() => {});
     if (renamed) await rm(finalPath, { force: true }).catch(() => {});
     if (metadataPath) await rm(metadataPath, { force: true }).catch(() => {});
-    throw await fileSystemError(error, directory, hasher.bytes);
+    throw await fileSystemError(error, directory, onDisk);
   } finally {
     await toolEnv.dispose();
   }
