@@ -8,7 +8,8 @@ import { isBackupFileName } from '../../handlers/backup/naming';
 import { freeBytes } from './catalog';
 import { requireTool, type ExecutorContext } from './context';
 import { ensureDirectory, notWritableReason, sweepStaleFiles } from './directory';
-import { checkDumpComplete, fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file';
+import { checkDumpComplete, HashingPassThrough, ProgressiveSync } from './dump-file';
+import { fileSystemDurability } from './durability';
 import {
   EXECUTOR_ERRORS,
   cancelled,
@@ -62,15 +63,6 @@ async function sizeOnDisk(path: string): Promise<number> {
     (info) => info.size,
     () => 0,
   );
-}
-
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 async function openPartial(path: string, finalPath: string): Promise<FileHandle> {
@@ -129,6 +121,7 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
     context.sourceEnv,
     context.connection.database,
   );
+  const durability = context.durability ?? fileSystemDurability;
   const hasher = new HashingPassThrough();
   const started = Date.now();
   let partialCreated = false;
@@ -157,7 +150,7 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
         pipeline(stdout, hasher, new ProgressiveSync(handle), handle.createWriteStream()),
     });
     if (classifyRun(run) !== 'ok') throw runError(run, pgDump, serverMajor);
-    await syncFile(partialPath);
+    await durability.syncFile(partialPath);
 
     const onDisk = (await stat(partialPath)).size;
     if (onDisk !== hasher.bytes)
@@ -183,7 +176,7 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
     metadataPath = await writeMetadata(directory, metadata);
     await rename(partialPath, finalPath);
     renamed = true;
-    await fsyncDirectory(directory);
+    await durability.syncDirectory(directory);
     context.logger.debug(`pg_dump wrote ${hasher.bytes} bytes to ${finalPath} in ${metadata.durationMs} ms.`);
     return metadata;
   } catch (error) {
