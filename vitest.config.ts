@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     globalSetup: ['tests/support/global-setup.ts'],
+    setupFiles: ['tests/support/temp-root.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Real PostgreSQL and real child processes on a 2-core machine: keep the fan-out modest.
