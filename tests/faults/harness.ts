@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { newKeyPair } from '../support/accounts-harness';
 import { runClientProgram, type ClientRun } from '../support/client-program';
 import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
-import { runClient, SERVER_BIN } from '../support/server-process';
+import { SERVER_BIN } from '../support/server-process';
 
 export const ADMIN = 'faults-admin@example.com';
 
@@ -36,8 +36,6 @@ export interface CellWorld {
   config(extra?: string): string;
   start(extra?: string, env?: NodeJS.ProcessEnv): Promise<ServerHandle>;
   client(...args: string[]): Promise<ClientRun>;
-  /** The client as a process of its own: for a request sent while another one of this process is still waiting. */
-  clientProcess(...args: string[]): Promise<ClientRun>;
   fingerprint(): Promise<string>;
   close(): Promise<void>;
 }
@@ -84,12 +82,6 @@ export async function openCell(prefix: string): Promise<CellWorld> {
     },
     client: (...args) =>
       runClientProgram(home, ['-d', world.server!.url, '-u', ADMIN, '-s', keyPath, ...args]),
-    clientProcess: async (...args) => {
-      const r = await runClient(['-d', world.server!.url, '-u', ADMIN, '-s', keyPath, ...args], {
-        XDG_CONFIG_HOME: home,
-      });
-      return { stdout: r.stdout, stderr: r.stderr, exitCode: r.code ?? -1 };
-    },
     fingerprint: () => fingerprint(db.name),
     async close() {
       await world.server?.stop();
