@@ -63,7 +63,8 @@ export interface ToolReport {
 export interface AuditRecord {
   at: string; // ISO 8601
   action: 'backup' | 'restore' | 'restore-dry-run';
-  outcome: 'succeeded' | 'failed' | 'refused';
+  /** 'started': written right before a restore's swap, so that a killed server still leaves who and when. */
+  outcome: 'started' | 'succeeded' | 'failed' | 'refused';
   user: string | null;
   trigger: BackupTrigger;
   file: string | null;
@@ -122,6 +123,11 @@ export interface DatabaseAdmin {
   databaseSizeBytes(): Promise<number>;
   schemaVersion(): Promise<number>;
   canCreateDatabases(): Promise<boolean>;
+  /**
+   * What would make the swap of a restore fail, checked before the restore starts: missing privileges on the
+   * server's database (ownership, CREATEDB), each a sentence, and the sessions the role may not end (or null).
+   */
+  swapObstacles(): Promise<{ missingPrivileges: string[]; blockingSessions: string | null }>;
   databaseLocale(): Promise<DatabaseLocale>;
   databaseExists(name: string): Promise<boolean>;
   listDatabases(prefix: string): Promise<string[]>;
@@ -131,8 +137,14 @@ export interface DatabaseAdmin {
   /** Runs fn while holding a cluster-wide advisory lock (held from the maintenance database); null when someone else holds it. */
   tryWithLock<T>(
     name: string,
-    fn: () => Promise<T>,
+    fn: (lease: LockLease) => Promise<T>,
   ): Promise<{ acquired: true; value: T } | { acquired: false }>;
+}
+
+/** The lock as its holder sees it: the session holding it can die (a killed backend, a network cut) mid-operation. */
+export interface LockLease {
+  /** True while the lock's session is alive and still holds it; asked before each irreversible step. */
+  held(): Promise<boolean>;
 }
 
 /** The server's connection pool and schema, as seen by the restore swap. */

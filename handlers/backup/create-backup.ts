@@ -3,7 +3,7 @@ import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
 import type { AuditRecord, BackupMetadata, BackupTrigger, Executor } from '../ports';
 import type { BackupContext } from './context';
 import { formatBytes, formatDuration, formatMegabytes } from './format';
-import { withBackupLock } from './lock';
+import { ensureLockHeld, withBackupLock } from './lock';
 import { backupFileName, parseBackupFileName } from './naming';
 import { applyRetention } from './retention';
 
@@ -38,7 +38,7 @@ export async function createBackup(
     });
 
   try {
-    return await withBackupLock(ctx.admin, async () => {
+    return await withBackupLock(ctx.admin, async (lease) => {
       const startedAt = ctx.clock.now();
       const requestedBy = input.user ? `, requested by ${input.user}` : '';
       ctx.logger.info(`Starting database backup (${input.trigger}${requestedBy}) into ${directory}`);
@@ -70,17 +70,22 @@ export async function createBackup(
       );
       await audit('succeeded', `Stored ${formatBytes(metadata.sizeBytes)} in ${formatDuration(durationMs)}.`);
       // Retention only after a backup that succeeded, so that a failing task never eats into the good ones.
-      await applyRetention({
-        executor,
-        directory,
-        database: ctx.admin.databaseName,
-        keep: settings.keep,
-        logger: ctx.logger,
-      }).catch((error: unknown) =>
-        ctx.logger.warn(
-          `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
-        ),
-      );
+      // Deletes are irreversible: only while the lock is still ours (another replica may be mid-backup otherwise).
+      await ensureLockHeld(lease, ctx.admin.databaseName, 'the removal of old backups (retention)')
+        .then(() =>
+          applyRetention({
+            executor,
+            directory,
+            database: ctx.admin.databaseName,
+            keep: settings.keep,
+            logger: ctx.logger,
+          }),
+        )
+        .catch((error: unknown) =>
+          ctx.logger.warn(
+            `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
       return { path, metadata };
     });
   } catch (error) {

@@ -49,6 +49,7 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
       logger.warn(`Dropped '${scratch}', the unfinished scratch database of an interrupted restore.`);
     }
     report.keptAside = aside;
+    await auditRecovery(ctx, report);
     if (aside.length > 0 && !ctx.settings()?.keepOldDatabase) {
       const list = aside.map((n) => `'${n}'`).join(', ');
       logger.warn(
@@ -65,6 +66,42 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
     return { skipped: true, renamedBack: null, droppedScratch: [], keptAside: [] };
   }
   return result.value;
+}
+
+/** The outcome of an interrupted restore, as found here, goes to the audit log next to the intent it recorded. */
+async function auditRecovery(ctx: BackupContext, report: RecoveryReport): Promise<void> {
+  const settings = ctx.settings();
+  const database = ctx.admin.databaseName;
+  const found: { outcome: 'failed' | 'succeeded'; message: string }[] = [];
+  if (report.renamedBack) {
+    found.push({
+      outcome: 'failed',
+      message: `Start-up recovery: a restore was interrupted during its swap; '${report.renamedBack}' was renamed back, so '${database}' holds its previous content.`,
+    });
+  } else if (report.droppedScratch.length > 0) {
+    found.push({
+      outcome: 'failed',
+      message: `Start-up recovery: a restore was interrupted before its swap (dropped ${report.droppedScratch.join(', ')}); '${database}' was not changed.`,
+    });
+  }
+  if (report.keptAside.length > 0 && !settings?.keepOldDatabase) {
+    found.push({
+      outcome: 'succeeded',
+      message: `Start-up recovery: a restore swapped its backup in before the server stopped; '${database}' holds the backup's data and the previous database is kept as ${report.keptAside.join(', ')}.`,
+    });
+  }
+  if (!settings || found.length === 0) return;
+  for (const { outcome, message } of found) {
+    const record = { at: ctx.clock.now().toISOString(), action: 'restore' as const, outcome, user: null };
+    await ctx
+      .executor()
+      .appendAudit(settings.directory, { ...record, trigger: 'manual', file: null, message })
+      .catch((error: unknown) =>
+        ctx.logger.error(
+          `Could not append to the backup audit log: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+  }
 }
 
 /** `<db><infix><YYYYMMDDHHMMSS>` databases, oldest first; the prefix is rechecked because LIKE treats `_` as a wildcard. */

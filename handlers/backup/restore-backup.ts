@@ -2,7 +2,9 @@
 import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
 import type { AuditRecord, BackupMetadata } from '../ports';
 import type { BackupContext } from './context';
-import { withBackupLock } from './lock';
+import type { LockLease } from '../ports';
+import { ensureLockHeld, withBackupLock } from './lock';
+import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 
 export interface RestoreInput {
@@ -86,11 +88,11 @@ export async function restoreBackup(
   );
   let chosen: string | null = null;
   try {
-    return await withBackupLock(ctx.admin, async () => {
+    return await withBackupLock(ctx.admin, async (lease) => {
       const entry = selectBackup(await executor.list(directory), { database, file: input.file });
       chosen = entry.file;
       const metadata = await verifyForRestore(ctx, directory, entry.file, entry.path);
-      if (!(await ctx.admin.canCreateDatabases())) throw cannotCreateDatabases(database);
+      await checkSwapPossible(ctx.admin);
       if (dryRun) {
         ctx.logger.info(
           `Dry run: backup '${entry.path}' verifies and would be restored; nothing was changed.`,
@@ -98,7 +100,14 @@ export async function restoreBackup(
         await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
         return { path: entry.path, metadata, dryRun };
       }
-      await replaceDatabase(ctx, { directory, file: entry.file, keepOld: settings.keepOldDatabase }, hooks);
+      const plan: Plan = {
+        directory,
+        file: entry.file,
+        keepOld: settings.keepOldDatabase,
+        lease,
+        recordIntent: (message) => audit('started', entry.file, message),
+      };
+      await replaceDatabase(ctx, plan, hooks);
       ctx.metrics.restoreSucceeded();
       ctx.logger.info(
         `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}').`,
@@ -150,19 +159,13 @@ async function verifyForRestore(
   return metadata;
 }
 
-function cannotCreateDatabases(database: string): AppError {
-  return new AppError(
-    'BACKUP.MISSING_PRIVILEGE',
-    'misconfigured',
-    `The server's database role may not create databases, which a safe restore of '${database}' needs.`,
-    { suggestion: 'Grant it: ALTER ROLE <role> CREATEDB; (the role must also own the database).' },
-  );
-}
-
 interface Plan {
   directory: string;
   file: string;
   keepOld: boolean;
+  lease: LockLease;
+  /** Audits the swap before it starts: a server killed during or after it still leaves who replaced the data. */
+  recordIntent(message: string): Promise<void>;
 }
 
 /** Scratch restore while the server stays readable, then the swap; the old database stays until the new one is in. */
@@ -208,6 +211,16 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
         },
       );
     }
+    try {
+      // Another replica may hold the lock now and run its own restore: never two swaps.
+      await ensureLockHeld(plan.lease, database, `the swap of the restored copy into '${database}'`);
+    } catch (error) {
+      await ctx.admin.dropDatabase(names.scratch).catch(() => {});
+      throw error;
+    }
+    await plan.recordIntent(
+      `Swapping the restored '${plan.file}' in for '${database}'; the previous database is set aside as '${names.aside}'.`,
+    );
     ctx.maintenance.set('unavailable', 'a restore is swapping in the new database');
     await swapIn(ctx, names, hooks);
   } finally {

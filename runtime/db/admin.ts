@@ -1,7 +1,7 @@
 // DatabaseAdmin over pg: every statement runs from the maintenance database `postgres`, never from the server's own.
 import pg from 'pg';
 import { AppError } from '../../handlers/errors';
-import type { DatabaseAdmin, Logger } from '../../handlers/ports';
+import type { DatabaseAdmin, LockLease, Logger } from '../../handlers/ports';
 import { maskSecrets } from '../mask';
 import { databaseNameOf } from './handle';
 import { currentSchemaVersion } from './migrate';
@@ -125,6 +125,28 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
       return rows[0]?.can ?? false;
     },
 
+    async swapObstacles() {
+      const { rows } = await query<{ role: string; owner: string; owns: boolean; createdb: boolean }>(
+        `SELECT current_user AS role, pg_get_userbyid(d.datdba) AS owner,
+           (r.rolsuper OR pg_has_role(current_user, d.datdba, 'USAGE')) AS owns, (r.rolsuper OR r.rolcreatedb) AS createdb
+         FROM pg_database d, pg_roles r WHERE d.datname = $1 AND r.rolname = current_user`,
+        [databaseName],
+      );
+      const row = rows[0];
+      if (!row)
+        throw new AppError('DB.NOT_FOUND', 'failed', `The database '${databaseName}' does not exist.`);
+      const missingPrivileges: string[] = [];
+      if (!row.owns)
+        missingPrivileges.push(
+          `the role '${row.role}' does not own the database '${databaseName}' (its owner is '${row.owner}'), which renaming it needs`,
+        );
+      if (!row.createdb)
+        missingPrivileges.push(`the role '${row.role}' may not create databases (no CREATEDB)`);
+      const blockers = await query<{ who: string }>(UNSIGNALABLE, [databaseName]);
+      const blockingSessions = blockers.rows.length > 0 ? blockers.rows.map((r) => r.who).join(', ') : null;
+      return { missingPrivileges, blockingSessions };
+    },
+
     async databaseLocale() {
       // to_jsonb: the column names differ between majors (daticulocale up to 16, datlocale from 17).
       const { rows } = await query<{ encoding: string; d: Record<string, string | null> }>(
@@ -204,12 +226,18 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
         connectionTimeoutMillis: 10_000,
         keepAlive: true,
       });
-      client.on('error', (error) =>
+      let lost = false;
+      client.on('error', (error) => {
+        lost = true;
         logger.error(
           `The connection holding the backup lock '${name}' failed (${maskSecrets(error.message)}): ` +
-            'another replica could start a backup or restore before this one ends.',
-        ),
-      );
+            'the operation stops before its next irreversible step.',
+        );
+      });
+      client.on('end', () => (lost = true));
+      const lease: LockLease = {
+        held: async () => (lost ? false : await stillHolds(client).catch(() => false)),
+      };
       await client.connect();
       try {
         await client.query('SET idle_session_timeout = 0').catch(() => {}); // PostgreSQL 14+
@@ -219,7 +247,7 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
         );
         if (!rows[0]?.acquired) return { acquired: false };
         try {
-          return { acquired: true, value: await fn() };
+          return { acquired: true, value: await fn(lease) };
         } finally {
           await client.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => {});
         }
@@ -231,6 +259,26 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
 
     close: () => pool.end(),
   };
+}
+
+const LEASE_CHECK_TIMEOUT_MS = 10_000;
+
+/** Asks the lock's own session whether it still holds an advisory lock (it holds no other); a silent link counts as lost. */
+async function stillHolds(client: pg.Client): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), LEASE_CHECK_TIMEOUT_MS);
+  });
+  const check = client
+    .query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted) AS held`,
+    )
+    .then(({ rows }) => rows[0]?.held === true);
+  try {
+    return await Promise.race([check, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function describe(error: unknown): string {

@@ -1,11 +1,13 @@
 // The backup directory as a catalog: list, verify, remove, free space, and the append-only audit log.
-import { mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { AuditRecord, BackupEntry, Verification } from '../../handlers/ports';
 import { isBackupFileName, metadataFileName } from '../../handlers/backup/naming';
 import { maskSecrets } from '../mask';
 import { checkDumpComplete, fsyncDirectory, sha256OfFile } from './dump-file';
-import { invalidName } from './errors';
+import { notWritableReason } from './directory';
+import { directoryNotWritable, invalidName } from './errors';
 import { readMetadata } from './metadata';
 
 export const AUDIT_LOG = 'audit.log.jsonl';
@@ -17,6 +19,9 @@ export async function listBackups(directory: string): Promise<BackupEntry[]> {
     names = await readdir(root);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    // A path that is a file, or lies under one, is the same misconfiguration a create would report.
+    const reason = notWritableReason(error);
+    if (reason) throw directoryNotWritable(root, reason);
     throw error;
   }
   const entries: BackupEntry[] = [];
@@ -64,12 +69,18 @@ export async function removeBackup(directory: string, file: string): Promise<voi
   await fsyncDirectory(root).catch(() => {});
 }
 
-/** Free bytes for an unprivileged writer at the directory, or at its nearest existing parent. */
+/**
+ * Free bytes for an unprivileged writer at the directory, or at its nearest existing parent. A path that cannot
+ * be written (a file, under a file, read-only, no permission) is refused here, so that it is never reported as
+ * "not enough free space".
+ */
 export async function freeBytes(directory: string): Promise<number> {
-  let current = resolve(directory);
+  const root = resolve(directory);
+  let current = root;
   for (;;) {
     try {
       const info = await statfs(current);
+      await checkWritable(root, current);
       return info.bavail * info.bsize;
     } catch (error) {
       const parent = dirname(current);
@@ -77,6 +88,17 @@ export async function freeBytes(directory: string): Promise<number> {
       if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current) throw error;
       current = parent;
     }
+  }
+}
+
+async function checkWritable(directory: string, existing: string): Promise<void> {
+  if (!(await stat(existing)).isDirectory()) {
+    throw directoryNotWritable(directory, notWritableReason({ code: 'ENOTDIR' }) ?? 'not a directory');
+  }
+  try {
+    await access(existing, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw directoryNotWritable(directory, notWritableReason(error) ?? 'not writable');
   }
 }
 

@@ -1,5 +1,6 @@
 // What every executor operation needs: the connection, where the tools are, our environment and a logger.
 import type { Logger } from '../../handlers/ports';
+import type { Durability } from './durability';
 import { toolNotFound } from './errors';
 import type { PgConnection } from './pg-env';
 import { findTool, searchedWhere, toolSearchPath, type ToolLookup, type ToolName } from './tools';
@@ -13,6 +14,8 @@ export interface ExecutorContext {
   startedAtMs: number;
   /** The server's major version when known (from probe or the dump's seed), to pick the matching tools. */
   serverMajor: number | null;
+  /** The fsyncs of a dump (default: the file system's); a test watches them through this. */
+  durability?: Durability;
 }
 
 /** The absolute path of a tool, or EXECUTOR.TOOL_NOT_FOUND with the install hint. */

@@ -8,7 +8,8 @@ import { isBackupFileName } from '../../handlers/backup/naming';
 import { freeBytes } from './catalog';
 import { requireTool, type ExecutorContext } from './context';
 import { ensureDirectory, notWritableReason, sweepStaleFiles } from './directory';
-import { checkDumpComplete, fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file';
+import { checkDumpComplete, HashingPassThrough, ProgressiveSync } from './dump-file';
+import { fileSystemDurability } from './durability';
 import {
   EXECUTOR_ERRORS,
   cancelled,
@@ -57,13 +58,11 @@ async function pathExists(path: string): Promise<boolean> {
   );
 }
 
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+async function sizeOnDisk(path: string): Promise<number> {
+  return stat(path).then(
+    (info) => info.size,
+    () => 0,
+  );
 }
 
 async function openPartial(path: string, finalPath: string): Promise<FileHandle> {
@@ -122,6 +121,7 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
     context.sourceEnv,
     context.connection.database,
   );
+  const durability = context.durability ?? fileSystemDurability;
   const hasher = new HashingPassThrough();
   const started = Date.now();
   let partialCreated = false;
@@ -150,7 +150,7 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
         pipeline(stdout, hasher, new ProgressiveSync(handle), handle.createWriteStream()),
     });
     if (classifyRun(run) !== 'ok') throw runError(run, pgDump, serverMajor);
-    await syncFile(partialPath);
+    await durability.syncFile(partialPath);
 
     const onDisk = (await stat(partialPath)).size;
     if (onDisk !== hasher.bytes)
@@ -176,15 +176,17 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
     metadataPath = await writeMetadata(directory, metadata);
     await rename(partialPath, finalPath);
     renamed = true;
-    await fsyncDirectory(directory);
+    await durability.syncDirectory(directory);
     context.logger.debug(`pg_dump wrote ${hasher.bytes} bytes to ${finalPath} in ${metadata.durationMs} ms.`);
     return metadata;
   } catch (error) {
+    // What reached the disk, not what pg_dump produced: buffers between them are never written on a full disk.
+    const onDisk = partialCreated ? await sizeOnDisk(partialPath) : 0;
     // Nothing of a failed dump stays behind, least of all under a name that "latest" could pick.
     if (partialCreated) await rm(partialPath, { force: true }).catch(() => {});
     if (renamed) await rm(finalPath, { force: true }).catch(() => {});
     if (metadataPath) await rm(metadataPath, { force: true }).catch(() => {});
-    throw await fileSystemError(error, directory, hasher.bytes);
+    throw await fileSystemError(error, directory, onDisk);
   } finally {
     await toolEnv.dispose();
   }

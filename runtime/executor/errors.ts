@@ -86,7 +86,7 @@ export function diskFull(directory: string, freeBytes: number | null, writtenByt
   return new AppError(
     EXECUTOR_ERRORS.DISK_FULL,
     'failed',
-    `No space left in ${directory}: free ${free} bytes after removing the unfinished dump, which had reached ${writtenBytes} bytes.`,
+    `No space left in ${directory}: the unfinished dump had ${writtenBytes} bytes on disk when the file system filled up; ${free} bytes are free after removing it.`,
     {
       suggestion:
         'Free space there (fewer kept backups with "keep"), or point the backup directory at a larger volume.',

@@ -2,6 +2,7 @@
 import type { Executor, Logger } from '../../handlers/ports';
 import { appendAudit, freeBytes, listBackups, removeBackup, verifyBackup } from './catalog';
 import type { ExecutorContext } from './context';
+import type { Durability } from './durability';
 import { dumpDatabase } from './dump';
 import { baseEnvironment, parsePostgresUrl } from './pg-env';
 import { restoreDatabase } from './restore';
@@ -16,6 +17,8 @@ export interface LocalExecutorOptions {
   env?: NodeJS.ProcessEnv;
   /** Debian's versioned client installs (default /usr/lib/postgresql). */
   versionedRoot?: string;
+  /** The fsyncs of a dump (default: the file system's). */
+  durability?: Durability;
 }
 
 export function createLocalExecutor(options: LocalExecutorOptions): Executor {
@@ -32,6 +35,7 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
     // Partial files older than this process cannot belong to a dump still running here.
     startedAtMs: Math.floor(performance.timeOrigin),
     serverMajor: null,
+    ...(options.durability ? { durability: options.durability } : {}),
   };
   return {
     probe: async (serverMajor) => {

@@ -1,6 +1,7 @@
 // Runs one PostgreSQL tool: no shell, an explicit environment, stdout streamed to a consumer, stderr kept bounded.
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
+import { AppError } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports';
 import { maskSecrets } from '../mask';
 
@@ -42,8 +43,32 @@ export function classifyRun(run: ToolRun): ToolOutcome {
   return 'ok';
 }
 
+// Any local user can read a process's argv from /proc: a password there, in any spelling, is a leak.
+const KEYWORD_PASSWORD = /\bpassword\s*=/i; // libpq keyword/value (`dbname=x password=y`) and URL query (`?password=`)
+const URL_USERINFO_PASSWORD = /:\/\/[^/?#@\s]*:[^/?#@\s]*@/; // postgres://user:secret@host
+
+/** The index of the first argument that carries a password, or -1; `--no-password` is the flag that forbids prompts. */
+export function argumentWithPassword(args: readonly string[]): number {
+  return args.findIndex((arg) => KEYWORD_PASSWORD.test(arg) || URL_USERINFO_PASSWORD.test(arg));
+}
+
 export function runTool(request: ToolRequest): Promise<ToolRun> {
   const name = request.path.split('/').pop() ?? request.path;
+  const leaking = argumentWithPassword(request.args);
+  if (leaking >= 0) {
+    // Refused before the spawn; the message names the position only, never the argument.
+    return Promise.reject(
+      new AppError(
+        'EXECUTOR.SECRET_IN_ARGUMENTS',
+        'failed',
+        `Refusing to run ${name}: its argument ${leaking + 1} carries a password, which any local user could read.`,
+        {
+          suggestion:
+            'This is a bug: credentials must reach the tools through PGPASSFILE or the environment.',
+        },
+      ),
+    );
+  }
   return new Promise<ToolRun>((resolve) => {
     const run: ToolRun = {
       exitCode: null,

@@ -21,7 +21,7 @@ const seed = z.looseObject({
 const auditRecord = z.strictObject({
   at: z.string(),
   action: z.enum(['backup', 'restore', 'restore-dry-run']),
-  outcome: z.enum(['succeeded', 'failed', 'refused']),
+  outcome: z.enum(['started', 'succeeded', 'failed', 'refused']),
   user: z.string().nullable(),
   trigger: z.enum(['scheduled', 'manual']),
   file: z.string().max(255).nullable(),

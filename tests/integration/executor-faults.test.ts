@@ -178,15 +178,59 @@ describe('local executor: dump failures leave nothing behind', () => {
         .dump({ directory: mountPoint, file: file(), seed: seedFor(db.name) })
         .catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'EXECUTOR.DISK_FULL', kind: 'failed' });
-      expect((error as Error).message).toMatch(
-        new RegExp(`^No space left in ${mountPoint}: free \\d+ bytes`),
-      );
+      const figures = new RegExp(
+        `^No space left in ${mountPoint}: the unfinished dump had (\\d+) bytes on disk when the file system filled up; \\d+ bytes are free`,
+      ).exec((error as Error).message);
+      expect(figures, (error as Error).message).not.toBeNull();
+      // The figure is what reached the disk, so it can never exceed the file system (it once counted pg_dump's output).
+      if (mounted) expect(Number(figures![1])).toBeLessThanOrEqual(256 * 1024);
       expect(readdirSync(mountPoint)).toEqual([]);
     } finally {
       restore();
       if (mounted) execFileSync('umount', [mountPoint]);
     }
   });
+});
+
+describe('local executor: a directory that cannot be written is named as such, for every operation', () => {
+  it('a directory that is a file -> EXECUTOR.DIRECTORY_NOT_WRITABLE from list, free space and dump (never a 500)', async () => {
+    const dir = join(root, 'plain-file');
+    writeFileSync(dir, 'not a directory');
+    const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    const expected = {
+      code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
+      message: `The backup directory ${dir} cannot be written: a part of the path is a file, not a directory.`,
+    };
+    await expect(executor.list(dir)).rejects.toMatchObject(expected);
+    await expect(executor.list(join(dir, 'below'))).rejects.toMatchObject({
+      code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
+    });
+    await expect(executor.freeBytes(dir)).rejects.toMatchObject(expected);
+    await expect(
+      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+    ).rejects.toMatchObject(expected);
+  });
+
+  it.runIf(process.getuid?.() === 0)(
+    'a small read-only file system -> "read-only", not "not enough free space"',
+    async () => {
+      const mountPoint = join(root, 'readonly');
+      mkdirSync(mountPoint, { recursive: true });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'tmpfs', mountPoint], { stdio: 'ignore' });
+      try {
+        const executor = createLocalExecutor({ dbUrl: db.url, logger });
+        await expect(executor.freeBytes(mountPoint)).rejects.toMatchObject({
+          code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
+          message: `The backup directory ${mountPoint} cannot be written: the file system is read-only.`,
+        });
+        await expect(executor.freeBytes(join(mountPoint, 'backups'))).rejects.toMatchObject({
+          code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
+        });
+      } finally {
+        execFileSync('umount', [mountPoint]);
+      }
+    },
+  );
 });
 
 /** Makes every FileHandle write fail with ENOSPC once `limit` bytes went through; returns the undo. */

@@ -1,10 +1,11 @@
 // A restore SIGKILLed mid-way (with its psql), then start-up recovery: the database is exactly the old or the backup.
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recoverInterruptedRestore, type RecoveryReport } from '../../handlers/backup/recover';
+import { AUDIT_LOG } from '../../runtime/executor/catalog';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
   beforeCompletionMarker,
@@ -82,6 +83,15 @@ function killChildGroup(): Promise<void> {
   });
 }
 
+/** The audit log as (outcome, message) pairs: who replaced the database must survive any kill. */
+async function auditTrail(): Promise<{ outcome: string; user: string | null; message: string }[]> {
+  const text = await readFile(join(directory, AUDIT_LOG), 'utf8').catch(() => '');
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { outcome: string; user: string | null; message: string });
+}
+
 /** Recovery as the server runs it at start; retried while the killed process's lock session is being cleaned up. */
 async function recover(): Promise<RecoveryReport> {
   const fresh = createRealContext({ url: database.url, directory });
@@ -135,6 +145,9 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
     expect(report.droppedScratch).toHaveLength(1);
     expect(await snapshot()).toEqual(previousSnapshot);
     expect(await otherDatabases()).toEqual([]);
+    expect(await auditTrail()).toMatchObject([
+      { outcome: 'failed', user: null, message: expect.stringMatching(/interrupted before its swap/) },
+    ]);
   });
 
   it('killed in the swap, between the two renames (no database under its name): the previous content comes back', async () => {
@@ -148,6 +161,13 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
     expect(report.droppedScratch).toHaveLength(1);
     expect(await snapshot()).toEqual(previousSnapshot);
     expect(await otherDatabases()).toEqual([]);
+    expect(await auditTrail()).toMatchObject([
+      { outcome: 'started', user: 'crash-test@example.com' },
+      {
+        outcome: 'failed',
+        message: expect.stringMatching(/renamed back, so '.+' holds its previous content/),
+      },
+    ]);
   });
 
   it('killed right after the swap, before migrating: exactly the backup, the previous copy kept and named', async () => {
@@ -158,6 +178,14 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
     expect(report.keptAside).toHaveLength(1);
     expect(await snapshot()).toEqual(backupSnapshot);
     expect(await snapshotDatabase(database.url, report.keptAside[0]!)).toEqual(previousSnapshot);
+    expect(await auditTrail()).toMatchObject([
+      {
+        outcome: 'started',
+        user: 'crash-test@example.com',
+        message: expect.stringContaining(report.keptAside[0]!),
+      },
+      { outcome: 'succeeded', message: expect.stringMatching(/holds the backup's data/) },
+    ]);
   });
 
   it('a restore that is not killed runs to the end in the child (the harness itself works)', async () => {

@@ -45,6 +45,8 @@ export interface FakeWorld {
   logs: string[];
   phases: MaintenancePhase[];
   lockHeld: { value: boolean };
+  /** Set to false to play a lock whose session died during the restore. */
+  lockStillHeld: { value: boolean };
   fail: Partial<Record<'restore' | 'renameAside' | 'renameIn' | 'migrate' | 'renameBack', Error>>;
   settings: BackupTaskSettings;
   metrics: { succeeded: number; failed: number };
@@ -61,6 +63,7 @@ export function createFakeWorld(
   const logs: string[] = [];
   const phases: MaintenancePhase[] = [];
   const lockHeld = { value: false };
+  const lockStillHeld = { value: true };
   const fail: FakeWorld['fail'] = {};
   const metrics = { succeeded: 0, failed: 0 };
   const settings: BackupTaskSettings = {
@@ -104,6 +107,7 @@ export function createFakeWorld(
     databaseSizeBytes: async () => 1000,
     schemaVersion: async () => 1,
     canCreateDatabases: async () => true,
+    swapObstacles: async () => ({ missingPrivileges: [], blockingSessions: null }),
     databaseLocale: async () => ({
       encoding: 'UTF8',
       collate: 'C.UTF-8',
@@ -133,7 +137,7 @@ export function createFakeWorld(
       if (lockHeld.value) return { acquired: false };
       lockHeld.value = true;
       try {
-        return { acquired: true, value: await fn() };
+        return { acquired: true, value: await fn({ held: async () => lockStillHeld.value }) };
       } finally {
         lockHeld.value = false;
       }
@@ -199,5 +203,18 @@ export function createFakeWorld(
     logger,
     appVersion: '0.1.0',
   };
-  return { ctx, databases, files, events, audits, logs, phases, lockHeld, fail, settings, metrics };
+  return {
+    ctx,
+    databases,
+    files,
+    events,
+    audits,
+    logs,
+    phases,
+    lockHeld,
+    lockStillHeld,
+    fail,
+    settings,
+    metrics,
+  };
 }

@@ -9,6 +9,7 @@ import type {
   BackupTrigger,
   DatabaseAdmin,
   Executor,
+  LockLease,
   Logger,
   Verification,
 } from '../../handlers/ports';
@@ -156,11 +157,16 @@ export class FakeAdmin implements DatabaseAdmin {
   }
   async dropDatabase() {}
   async renameDatabase() {}
-  async tryWithLock<T>(_name: string, fn: () => Promise<T>) {
+  /** Set to false to play a lock whose session died during the operation. */
+  lockStillHeld = true;
+  async swapObstacles() {
+    return { missingPrivileges: [] as string[], blockingSessions: null };
+  }
+  async tryWithLock<T>(_name: string, fn: (lease: LockLease) => Promise<T>) {
     if (this.lockHeld) return { acquired: false as const };
     this.lockHeld = true;
     try {
-      return { acquired: true as const, value: await fn() };
+      return { acquired: true as const, value: await fn({ held: async () => this.lockStillHeld }) };
     } finally {
       this.lockHeld = false;
     }

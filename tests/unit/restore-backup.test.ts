@@ -44,6 +44,12 @@ describe('restoreBackup with fakes of the ports', () => {
     expect(w.audits).toMatchObject([
       {
         action: 'restore',
+        outcome: 'started',
+        user: 'admin@example.com',
+        message: expect.stringContaining(ASIDE),
+      },
+      {
+        action: 'restore',
         outcome: 'succeeded',
         user: 'admin@example.com',
         file: 'app_20260102_000000_2.dump',
@@ -152,9 +158,26 @@ describe('restoreBackup with fakes of the ports', () => {
   it('refuses when the role may not create databases', async () => {
     const w = createFakeWorld();
     w.files.set('app_20260102_000000.dump', { content: 'x' });
-    w.ctx.admin.canCreateDatabases = async () => false;
+    w.ctx.admin.swapObstacles = async () => ({
+      missingPrivileges: ['no CREATEDB'],
+      blockingSessions: null,
+    });
     expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.MISSING_PRIVILEGE');
     expect(w.events).toEqual([]);
+  });
+
+  it('stops before the swap when the lock was lost during the scratch restore, and drops the scratch copy', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    const restore = restoreBackup({ user: 'a' }, w.ctx, {
+      reached: async (phase) => {
+        if (phase === 'scratch') w.lockStillHeld.value = false;
+      },
+    });
+    expect(await codeOf(restore)).toBe('BACKUP.LOCK_LOST');
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+    expect(w.events).not.toContain('drain');
+    expect(w.audits.map((a) => a.outcome)).toEqual(['failed']);
   });
 
   it('a failed scratch restore leaves the database untouched and the server back to normal', async () => {

@@ -17,7 +17,7 @@ function fakeDeps(store: TaskRunStore = memoryStore()): RunTaskDeps {
         if (held.has(name)) return { acquired: false };
         held.add(name);
         try {
-          return { acquired: true, value: await fn() };
+          return { acquired: true, value: await fn({ held: async () => true }) };
         } finally {
           held.delete(name);
         }

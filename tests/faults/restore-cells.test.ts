@@ -1,0 +1,209 @@
+// Fault matrix, restores through the server: a bad newest backup, psql failing halfway, a role that may not swap,
+// and requests that arrive while a restore runs. Each cell: old data or the backup's (by fingerprint), the cause
+// named, nothing left behind.
+import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { metadataFileName } from '../../handlers/backup/naming';
+import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
+import { uniqueDatabaseName } from '../support/pg';
+import type { ClientRun } from '../support/client-program';
+import {
+  adminQuery,
+  backupFiles,
+  changeContent,
+  expectNothingLeft,
+  openCell,
+  until,
+  type CellWorld,
+} from './harness';
+
+let world: CellWorld | undefined;
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+  for (const c of cleanups.splice(0)) await c();
+});
+
+interface Prepared {
+  world: CellWorld;
+  backup: string;
+  backupFp: string;
+  oldFp: string;
+}
+
+/** A cell with one good backup through the server, then changed content: "old" and "backup" differ. */
+async function prepared(prefix: string, extra = ''): Promise<Prepared> {
+  world = await openCell(prefix);
+  await world.start(extra);
+  const created = await world.client('database-backup', 'create');
+  expect(created.exitCode, created.stderr).toBe(0);
+  const backupFp = await world.fingerprint();
+  await changeContent(world.db.name);
+  const oldFp = await world.fingerprint();
+  expect(oldFp).not.toBe(backupFp);
+  return { world, backup: backupFiles(world)[0]!, backupFp, oldFp };
+}
+
+/** A name one second newer than `file`, so that it is the newest backup. */
+function newerName(file: string): string {
+  return file.replace(/_(\d{8})_(\d{6})\.dump$/, (_m, day: string, time: string) => {
+    const next = String(Number(time) + 1).padStart(6, '0');
+    return `_${day}_${next}.dump`;
+  });
+}
+
+async function restoreRefused(p: Prepared, cause: RegExp): Promise<void> {
+  const dry = await p.world.client('database-backup', 'completely-restore', '--dry-run');
+  expect(dry.exitCode, dry.stdout).toBe(1);
+  expect(dry.stderr).toMatch(cause);
+  const real = await p.world.client('database-backup', 'completely-restore');
+  expect(real.exitCode, real.stdout).toBe(1);
+  expect(real.stderr).toMatch(cause);
+  expect(await p.world.fingerprint()).toBe(p.oldFp);
+  await expectNothingLeft(p.world);
+}
+
+describe('restore', () => {
+  it('corrupt newest backup (one byte changed)', async () => {
+    const p = await prepared('fx_corrupt');
+    const path = join(p.world.directory, p.backup);
+    const bytes = readFileSync(path);
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = bytes[middle]! ^ 0x01;
+    writeFileSync(path, bytes);
+    await restoreRefused(p, /checksum mismatch/);
+  });
+
+  it('truncated newest backup', async () => {
+    const p = await prepared('fx_trunc');
+    const path = join(p.world.directory, p.backup);
+    truncateSync(path, Math.floor(readFileSync(path).length / 2));
+    await restoreRefused(p, /the dump is truncated/);
+  });
+
+  it('metadata-less newest backup: never restored', async () => {
+    const p = await prepared('fx_nometa');
+    const newest = newerName(p.backup);
+    copyFileSync(join(p.world.directory, p.backup), join(p.world.directory, newest));
+    await restoreRefused(p, new RegExp(`${newest}.*(metadata|signature|not trusted)`, 's'));
+  });
+
+  it('forged newest backup (other content, metadata copied from a genuine one): never restored', async () => {
+    const p = await prepared('fx_forged');
+    const newest = newerName(p.backup);
+    const genuine = readFileSync(join(p.world.directory, p.backup), 'utf8');
+    const forged = genuine.replace(/document 1\t/g, 'FORGED\t');
+    expect(forged).not.toBe(genuine);
+    writeFileSync(join(p.world.directory, newest), forged);
+    const metadata = JSON.parse(
+      readFileSync(join(p.world.directory, metadataFileName(p.backup)), 'utf8'),
+    ) as Record<string, unknown>;
+    metadata.file = newest;
+    metadata.sizeBytes = Buffer.byteLength(forged);
+    writeFileSync(join(p.world.directory, metadataFileName(newest)), JSON.stringify(metadata));
+    expect(createHash('sha256').update(forged).digest('hex')).not.toBe(metadata.sha256);
+    await restoreRefused(p, new RegExp(`${newest}.*(checksum mismatch|signature|not trusted)`, 's'));
+    const { rows } = await adminQuery(`SELECT 1 FROM docs WHERE title = 'FORGED'`, [], p.world.db.name);
+    expect(rows).toEqual([]);
+  });
+
+  it('psql failing halfway (an error after half of the data): the old data stays', async () => {
+    const p = await prepared('fx_psql');
+    // The dump still verifies (size and checksum rewritten): the failure happens inside psql, mid-restore.
+    await rewriteBackup(p.world.directory, p.backup, (sql) =>
+      sql.replace(/\n\\\.\n/, '\n\\.\nSELECT 1/0;\n'),
+    );
+    const result = await p.world.client('database-backup', 'completely-restore');
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/division by zero/);
+    expect(result.stderr).toMatch(/was not touched/);
+    expect(await p.world.fingerprint()).toBe(p.oldFp);
+    await expectNothingLeft(p.world);
+  });
+
+  it('role without ownership of the database: refused up front, in the dry run too', async () => {
+    const role = uniqueDatabaseName('fxrole');
+    await adminQuery(`CREATE ROLE "${role}" LOGIN CREATEDB NOSUPERUSER`);
+    cleanups.push(() => adminQuery(`DROP ROLE IF EXISTS "${role}"`));
+    world = await openCell('fx_owner');
+    await adminQuery(
+      `GRANT ALL ON SCHEMA public TO "${role}"; GRANT SELECT ON docs TO "${role}"`,
+      [],
+      world.db.name,
+    );
+    // The server runs as that role: it can migrate, back up and read, but it does not own the database.
+    const url = new URL(world.dbUrl);
+    url.username = role;
+    world.dbUrl = url.toString();
+    const configFor = world.config.bind(world);
+    world.config = (extra = '') =>
+      configFor(extra).replace(/^db_url = ".*"$/m, `db_url = "${url.toString()}"`);
+    await world.start();
+    const created = await world.client('database-backup', 'create');
+    expect(created.exitCode, created.stderr).toBe(0);
+    const before = await world.fingerprint();
+    for (const args of [['--dry-run'], []]) {
+      const result = await world.client('database-backup', 'completely-restore', ...args);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`the role '${role}' does not own the database`));
+    }
+    expect(world.server!.output()).not.toMatch(/into the scratch database/);
+    expect(await world.fingerprint()).toBe(before);
+    await expectNothingLeft(world);
+  });
+});
+
+describe('requests during a restore', () => {
+  /** Makes the restore of the backup take a while (after all data is in), then starts it without waiting. */
+  async function slowRestore(p: Prepared): Promise<{ restore: Promise<ClientRun> }> {
+    await rewriteBackup(p.world.directory, p.backup, (sql) =>
+      beforeCompletionMarker(sql, 'SELECT pg_sleep(4);'),
+    );
+    const restore = p.world.client('database-backup', 'completely-restore');
+    let answered: string | undefined;
+    void restore.then((r) => (answered = `${r.exitCode}: ${r.stdout}${r.stderr}`));
+    await until('psql to be inside the scratch restore', async () => {
+      const { rows } = await adminQuery(
+        `SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND query LIKE '%pg_sleep%' AND state = 'active'`,
+        [`${p.world.db.name}\\_restore\\_%`],
+      );
+      if (answered !== undefined) throw new Error(`the restore ended before psql ran: ${answered}`);
+      return rows.length > 0 ? true : undefined;
+    });
+    return { restore };
+  }
+
+  it('create during restore: told a restore is running; the restore completes', async () => {
+    const p = await prepared('fx_cdr');
+    const { restore } = await slowRestore(p);
+    const created = await p.world.client('database-backup', 'create');
+    expect(created.exitCode, created.stdout).toBe(1);
+    expect(created.stderr).toMatch(/A backup or restore of database .* is already running/);
+    const restored = await restore;
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect(await p.world.fingerprint()).toBe(p.backupFp);
+    expect(backupFiles(p.world)).toEqual([p.backup]);
+    await expectNothingLeft(p.world);
+  });
+
+  it('writes during a restore: refused while it runs (none accepted and then lost); the backup data after', async () => {
+    const p = await prepared('fx_wdr');
+    const { restore } = await slowRestore(p);
+    const write = await p.world.client('user', 'request', 'late-writer@example.com');
+    expect(write.exitCode, write.stdout).toBe(1);
+    expect(write.stderr).toMatch(/The server is in maintenance: a restore is preparing the new database/);
+    const restored = await restore;
+    expect(restored.exitCode, restored.stderr).toBe(0);
+    expect(await p.world.fingerprint()).toBe(p.backupFp);
+    const { rows } = await adminQuery(
+      `SELECT 1 FROM users WHERE name = 'late-writer@example.com'`,
+      [],
+      p.world.db.name,
+    );
+    expect(rows).toEqual([]);
+    await expectNothingLeft(p.world);
+  });
+});
