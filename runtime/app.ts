@@ -109,6 +109,12 @@ function problem(error: AppError): Problem {
   };
 }
 
+/** What a request failing with this error is answered: a long operation records it as its outcome. */
+export function problemOutcome(error: unknown, logger: Logger): { status: number; body: string } {
+  const appError = isAppError(error) ? error : toInternal(error, logger);
+  return { status: statusOf(appError.kind), body: JSON.stringify(problem(appError)) };
+}
+
 function toInternal(error: unknown, logger: Logger): AppError {
   // Unexpected errors may carry anything (SQL, paths, secrets): log them masked, answer generically.
   logger.error(

@@ -19,6 +19,8 @@ import { createSidecarExecutor } from './executor/sidecar-client';
 import type { AppEnv } from './http-env';
 import type { ServerLogger } from './logger';
 import { createMaintenanceMode } from './maintenance';
+import { createOperationDeps } from './operations';
+import type { OperationDeps } from '../handlers/operations/run-operation';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics';
 
 export { APP_VERSION };
@@ -37,6 +39,7 @@ export interface Server {
   db: DbHandle;
   backups: BackupContext;
   metrics: MetricsRegistry;
+  operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
   taskDeps: RunTaskDeps;
   close(): Promise<void>;
@@ -63,6 +66,7 @@ export function buildServer(options: ServerOptions): Server {
     appVersion: APP_VERSION,
   };
 
+  const operations = createOperationDeps({ db, clock, logger, metrics });
   const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });
   const app = createApp({
     logger,
@@ -75,7 +79,7 @@ export function buildServer(options: ServerOptions): Server {
     maintenance,
     authenticate: accounts.authenticate,
     accounts: accounts.routes,
-    backups: { ctx: backups, metrics },
+    backups: { ctx: backups, metrics, operations },
   });
 
   const tasks = new Map<string, PeriodicTask>([
@@ -100,6 +104,7 @@ export function buildServer(options: ServerOptions): Server {
     db,
     backups,
     metrics,
+    operations,
     tasks,
     taskDeps,
     async close() {

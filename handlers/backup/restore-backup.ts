@@ -4,6 +4,7 @@ import type { AuditRecord, BackupMetadata } from '../ports';
 import type { BackupContext } from './context';
 import { withBackupLock } from './lock';
 import { checkRequestedFileName, selectBackup } from './select-backup';
+import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
 
 export interface RestoreInput {
   user: string;
@@ -22,6 +23,8 @@ export type RestorePhase = 'scratch' | 'swap' | 'swapped';
 
 export interface RestoreHooks {
   reached?(phase: RestorePhase): Promise<void>;
+  /** Where the restore reports how far it got (a long operation's record); optional. */
+  progress?: ProgressReporter | undefined;
 }
 
 export const SCRATCH_INFIX = '_restore_';
@@ -89,6 +92,7 @@ export async function restoreBackup(
     return await withBackupLock(ctx.admin, async () => {
       const entry = selectBackup(await executor.list(directory), { database, file: input.file });
       chosen = entry.file;
+      hooks.progress?.phase('verifying');
       const metadata = await verifyForRestore(ctx, directory, entry.file, entry.path);
       if (!(await ctx.admin.canCreateDatabases())) throw cannotCreateDatabases(database);
       if (dryRun) {
@@ -98,7 +102,13 @@ export async function restoreBackup(
         await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
         return { path: entry.path, metadata, dryRun };
       }
-      await replaceDatabase(ctx, { directory, file: entry.file, keepOld: settings.keepOldDatabase }, hooks);
+      const plan = {
+        directory,
+        file: entry.file,
+        keepOld: settings.keepOldDatabase,
+        sizeBytes: metadata.sizeBytes,
+      };
+      await replaceDatabase(ctx, plan, hooks);
       ctx.metrics.restoreSucceeded();
       ctx.logger.info(
         `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}').`,
@@ -163,6 +173,7 @@ interface Plan {
   directory: string;
   file: string;
   keepOld: boolean;
+  sizeBytes: number;
 }
 
 /** Scratch restore while the server stays readable, then the swap; the old database stays until the new one is in. */
@@ -172,7 +183,9 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
   // A plain dump carries neither the database's encoding and locale nor the server's major: the new copy gets them here.
   const locale = await ctx.admin.databaseLocale();
   const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
+  const progress = hooks.progress ?? NO_PROGRESS;
   try {
+    progress.phase('waiting for writes');
     ctx.maintenance.set('read-only', 'a restore is preparing the new database');
     if (!(await ctx.maintenance.writesSettled(WRITES_SETTLE_MS))) {
       throw new AppError(
@@ -186,10 +199,12 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
       `Restoring '${plan.file}' into the scratch database '${names.scratch}'; the server stays readable.`,
     );
     await hooks.reached?.('scratch');
+    progress.phase('restoring', plan.sizeBytes);
     try {
       await ctx.executor().restore({
         directory: plan.directory,
         file: plan.file,
+        onProgress: (bytes) => progress.bytes(bytes),
         targetDatabase: names.scratch,
         serverMajor,
         locale,
@@ -209,6 +224,7 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
       );
     }
     ctx.maintenance.set('unavailable', 'a restore is swapping in the new database');
+    progress.phase('swapping');
     await swapIn(ctx, names, hooks);
   } finally {
     ctx.maintenance.set('normal', '');

@@ -5,6 +5,7 @@ import { urlForDatabase } from './admin';
 import type { DbHandle } from './handle';
 import { migrate } from './migrate';
 import { LATEST_SCHEMA_VERSION } from './migrations/index';
+import { carryOperationsInto } from './operations-store';
 
 export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }): DatabaseLifecycle {
   const { db, logger } = deps;
@@ -14,8 +15,38 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
     // A backup older than this build is brought forward; a newer one was refused before the swap.
     migrate: () => migrate(db.pool(), logger),
     knownSchemaVersion: LATEST_SCHEMA_VERSION,
-    carryOverFrom: (previous) => carrySeenSignatures(db, previous),
+    carryOverFrom: async (previous) => {
+      const carried = await carrySeenSignatures(db, previous);
+      // The operations history (the running restore's own record among them) belongs to the server, not the backup.
+      await carryOperations(db, previous).catch((error: unknown) =>
+        logger.warn(
+          `Could not carry the operations history over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+      return carried;
+    },
   };
+}
+
+async function carryOperations(db: DbHandle, previous: string): Promise<void> {
+  const source = new pg.Client({ connectionString: urlForDatabase(db.url, previous) });
+  source.on('error', () => {});
+  await source.connect();
+  try {
+    const exists = await source.query<{ t: string | null }>(
+      `SELECT to_regclass('public.operations')::text AS t`,
+    );
+    if (!exists.rows[0]?.t) return;
+    const { rows } = await source.query<{ row: Record<string, unknown> }>(
+      'SELECT row_to_json(o) AS row FROM operations o',
+    );
+    await carryOperationsInto(
+      db,
+      rows.map((r) => r.row),
+    );
+  } finally {
+    await source.end();
+  }
 }
 
 /** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */

@@ -6,6 +6,8 @@ import type { BackupContext } from '../../handlers/backup/context';
 import { restoreBackup, type RestoreHooks } from '../../handlers/backup/restore-backup';
 import { requireAdmin } from '../auth/require';
 import type { AppEnv } from '../http-env';
+import type { OperationDeps } from '../../handlers/operations/run-operation';
+import { answerOrStart } from './operations';
 
 export const restoreRequestSchema = z.strictObject({
   file: z.string().min(1).max(255).optional(),
@@ -17,6 +19,8 @@ export interface RestoreRouteDeps {
   ctx: BackupContext;
   /** Test-only stops inside the restore; the server passes none. */
   restoreHooks?: RestoreHooks;
+  /** Long operations (202 and polling); without it every request waits for its answer. */
+  operations?: OperationDeps | undefined;
 }
 
 export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps): void {
@@ -32,12 +36,15 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
     if (!parsed.success) throw invalidBody(z.prettifyError(parsed.error).replace(/\n+/g, ' '));
     // requireAdmin ran, so the principal is set.
     const user = c.get('principal')?.name ?? 'unknown';
-    const result = await restoreBackup(
-      { user, file: parsed.data.file, dryRun: parsed.data.dryRun },
-      deps.ctx,
-      deps.restoreHooks,
-    );
-    return c.json(result, 200);
+    const { file, dryRun } = parsed.data;
+    const params = { file: file ?? null, dryRun: dryRun === true };
+    return answerOrStart(c, deps.operations, { kind: 'restore', params, user }, async (progress) => {
+      const result = await restoreBackup({ user, file, dryRun }, deps.ctx, {
+        ...deps.restoreHooks,
+        progress,
+      });
+      return { status: 200, body: JSON.stringify(result) };
+    });
   });
 }
 
