@@ -51,7 +51,12 @@ export function buildServer(options: ServerOptions): Server {
   const db = createDbHandle(dbUrl);
   const admin = createDatabaseAdmin({ url: dbUrl, logger });
   const maintenance = createMaintenanceMode();
-  const metrics = createMetricsRegistry();
+  const metrics = createMetricsRegistry({
+    backupPeriodSeconds: () => {
+      const task = config().tasks.find((t) => t.name === 'database_backup');
+      return task && config().databaseBackup ? task.periodMs / 1000 : undefined;
+    },
+  });
   const executor = executorFor(dbUrl, logger);
 
   const backups: BackupContext = {

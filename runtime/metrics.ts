@@ -10,7 +10,13 @@ export interface MetricsRegistry extends BackupMetrics, OperationMetrics {
 
 const TRIGGERS: readonly BackupTrigger[] = ['scheduled', 'manual'];
 
-export function createMetricsRegistry(options: { processMetrics?: boolean } = {}): MetricsRegistry {
+export interface MetricsOptions {
+  processMetrics?: boolean;
+  /** The backup task's period as configured now (hot reload); undefined without the task. */
+  backupPeriodSeconds?: () => number | undefined;
+}
+
+export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegistry {
   const registry = new Registry();
   // Memory, CPU, event-loop lag, GC, handles: what an operator looks at first when the server misbehaves.
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
@@ -56,6 +62,19 @@ export function createMetricsRegistry(options: { processMetrics?: boolean } = {}
     help: 'Restores that failed since the server started.',
     registers: [registry],
   });
+  const period = options.backupPeriodSeconds;
+  if (period) {
+    new Gauge({
+      name: 'bomnipotent_backup_period_seconds',
+      help: 'The configured period of the database_backup task: alerts compare the backup age with it.',
+      registers: [registry],
+      collect() {
+        const seconds = period();
+        if (seconds === undefined) this.reset();
+        else this.set(seconds);
+      },
+    });
+  }
   const operationDuration = new Histogram({
     name: 'bomnipotent_operation_duration_seconds',
     help: 'How long long operations (backup, restore) started through the API took, by kind and outcome.',
