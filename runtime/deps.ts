@@ -32,6 +32,11 @@ export interface ServerOptions {
   clock?: Clock;
   /** The client's address for rate limiting; differs between Node and Lambda. */
   addressOf: (c: Context<AppEnv>) => string;
+  /**
+   * Whether work may go on after its answer (202 and polling). Lambda freezes a function once it has answered,
+   * so there every request waits for its answer, as before.
+   */
+  backgroundOperations?: boolean;
 }
 
 export interface Server {
@@ -84,7 +89,11 @@ export function buildServer(options: ServerOptions): Server {
     maintenance,
     authenticate: accounts.authenticate,
     accounts: accounts.routes,
-    backups: { ctx: backups, metrics, operations },
+    backups: {
+      ctx: backups,
+      metrics,
+      operations: options.backgroundOperations === false ? undefined : operations,
+    },
   });
 
   const tasks = new Map<string, PeriodicTask>([

@@ -201,4 +201,20 @@ describe('operation runner', () => {
     expect(await failInterruptedOperations(w.deps)).toBe(0);
     g.release();
   });
+
+  it('logs progress at most every 10 s however often it is reported', async () => {
+    const w = world();
+    const g = gatedWork({ status: 201, body: '{}' });
+    await startOperation({ kind: 'backup', params: {}, user: 'a', idempotencyKey: null }, g.work, w.deps);
+    await settle();
+    g.progress().phase('dumping', 100 * 1024 * 1024);
+    for (let second = 1; second <= 25; second += 1) {
+      w.advance(1000);
+      for (let i = 0; i < 10; i += 1) g.progress().bytes(second * 4 * 1024 * 1024 + i);
+    }
+    const progressLines = w.logger.lines.filter((l) => /: dumping \d+% \(/.test(l));
+    expect(progressLines).toHaveLength(2); // at 10 s and at 20 s
+    expect(progressLines[0]).toMatch(/dumping 40% \(40\.0 MB of 100\.0 MB\), 10(\.0)? seconds elapsed/);
+    g.release();
+  });
 });
