@@ -34,6 +34,7 @@ export interface FollowOptions {
 
 const START_ATTEMPTS = 4;
 const MAX_WAIT_MS = 10_000;
+const EARLY_POLLS_MS = [250, 500, 1000];
 
 /**
  * Starts the operation with an idempotency key (a retried start never runs it twice) and polls it. A server
@@ -76,11 +77,12 @@ async function follow(
   let response = first;
   let lastContact = Date.now();
   let failures = 0;
-  for (;;) {
+  for (let poll = 0; ; poll += 1) {
     const operation = response.json as OperationView;
     options.progress?.update(operation);
     if (operation.state !== 'running') return operation;
-    await options.sleep(waitMs(response.headers, 1000));
+    // The first polls come sooner than the server's hint: an operation of a few seconds ends without a long wait.
+    await options.sleep(Math.min(waitMs(response.headers, 1000), EARLY_POLLS_MS[poll] ?? MAX_WAIT_MS));
     for (;;) {
       try {
         response = await options.api.request('GET', location);

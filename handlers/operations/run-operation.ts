@@ -46,7 +46,7 @@ export async function startOperation(
   request: StartRequest,
   work: OperationWork,
   deps: OperationDeps,
-): Promise<{ record: OperationRecord; attached: boolean }> {
+): Promise<{ record: OperationRecord; attached: boolean; settled?: Promise<OperationRecord> }> {
   const { store } = deps;
   if (request.idempotencyKey !== null) {
     const earlier = await store.findByIdempotencyKey(request.user, request.idempotencyKey);
@@ -83,8 +83,8 @@ export async function startOperation(
   deps.logger.info(
     `Started operation ${record.id} (${record.kind}${request.user ? ` for ${request.user}` : ''}).`,
   );
-  void execute(record, work, deps);
-  return { record: { ...record }, attached: false };
+  const settled = execute(record, work, deps).then(() => ({ ...record }));
+  return { record: { ...record }, attached: false, settled };
 }
 
 /** The operation as recorded; a running one whose process is gone is reported (and recorded) as failed. */

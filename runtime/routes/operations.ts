@@ -17,6 +17,8 @@ import type { AppEnv } from '../http-env';
 export const OPERATIONS_PATH = '/database-backup/operations';
 /** How long a client should wait between two polls of a running operation. */
 export const POLL_SECONDS = 2;
+/** How long a start waits for the work to end before it answers 202 with a running operation. */
+const SHORT_WAIT_MS = 1_000;
 const KEY = /^[\x21-\x7e]{1,200}$/;
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -64,13 +66,27 @@ export async function answerOrStart(
       { suggestion: 'Send a random UUID as the Idempotency-Key.' },
     );
   }
-  const { record } = await startOperation({ ...request, idempotencyKey: key }, work, operations);
+  const started = await startOperation({ ...request, idempotencyKey: key }, work, operations);
+  // A short operation (a small database) is answered finished, so that the client needs no poll at all.
+  const record = started.settled
+    ? await settledWithin(started.settled, started.record, SHORT_WAIT_MS)
+    : started.record;
   const location = `${OPERATIONS_PATH}/${record.id}`;
   return c.json(operationJson(record), 202, {
     location,
-    'retry-after': String(POLL_SECONDS),
+    ...(record.state === 'running' ? { 'retry-after': String(POLL_SECONDS) } : {}),
     'preference-applied': 'respond-async',
   });
+}
+
+function settledWithin(
+  settled: Promise<OperationRecord>,
+  running: OperationRecord,
+  ms: number,
+): Promise<OperationRecord> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<OperationRecord>((resolve) => (timer = setTimeout(() => resolve(running), ms)));
+  return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
 }
 
 export interface OperationJson {
