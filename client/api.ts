@@ -27,6 +27,11 @@ export class ApiError extends Error {
   }
 }
 
+/** No answer came back (refused, reset, cut by a proxy): for an idempotent call, worth another try. */
+export class UnreachableError extends Error {
+  override name = 'UnreachableError';
+}
+
 /** The URL a user typed for --domain: no scheme means https; http:// is honoured. */
 export function normalizeBaseUrl(domain: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(domain) ? domain : `https://${domain}`;
@@ -38,7 +43,39 @@ export function normalizeBaseUrl(domain: string): string {
 }
 
 export interface ApiClient {
-  request(method: string, pathAndQuery: string, body?: unknown): Promise<ApiResponse>;
+  /** `headers` are sent besides the signature headers (e.g. Prefer, Idempotency-Key). */
+  request(
+    method: string,
+    pathAndQuery: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<ApiResponse>;
+}
+
+/** The response as the commands see it; an error status becomes an ApiError with the server's problem. */
+export function toApiResponse(
+  status: number,
+  statusText: string,
+  text: string,
+  headers: Headers,
+): ApiResponse {
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  const response: ApiResponse = { status, text, json, headers };
+  if (status >= 400) {
+    const problem = (json ?? {}) as { code?: string; detail?: string; suggestion?: string };
+    throw new ApiError(
+      response,
+      problem.code ?? `HTTP_${status}`,
+      problem.detail ?? `The server answered ${status} ${statusText}.`,
+      problem.suggestion,
+    );
+  }
+  return response;
 }
 
 async function viaFetch(
@@ -53,9 +90,9 @@ async function viaFetch(
 /** Without fetchImpl the client uses node:http(s) (no limit on how long an answer may take); tests may pass a fetch. */
 export function createApiClient(target: ApiTarget, fetchImpl?: typeof fetch): ApiClient {
   return {
-    async request(method, pathAndQuery, body) {
+    async request(method, pathAndQuery, body, extraHeaders = {}) {
       const text = body === undefined ? '' : JSON.stringify(body);
-      const headers: Record<string, string> = { accept: 'application/json' };
+      const headers: Record<string, string> = { ...extraHeaders, accept: 'application/json' };
       if (body !== undefined) headers['content-type'] = 'application/json';
       if (target.user && target.secretKeyPem) {
         Object.assign(
@@ -81,28 +118,11 @@ export function createApiClient(target: ApiTarget, fetchImpl?: typeof fetch): Ap
           error instanceof Error
             ? ((error.cause as Error | undefined)?.message ?? error.message)
             : String(error);
-        throw new Error(
+        throw new UnreachableError(
           `Could not reach the server at ${target.baseUrl}: ${reason}. Check --domain and that the server runs.`,
         );
       }
-      const responseText = res.text;
-      let json: unknown;
-      try {
-        json = responseText ? JSON.parse(responseText) : undefined;
-      } catch {
-        json = undefined;
-      }
-      const response: ApiResponse = { status: res.status, text: responseText, json, headers: res.headers };
-      if (res.status >= 400) {
-        const problem = (json ?? {}) as { code?: string; detail?: string; suggestion?: string };
-        throw new ApiError(
-          response,
-          problem.code ?? `HTTP_${res.status}`,
-          problem.detail ?? `The server answered ${res.status} ${res.statusText}.`,
-          problem.suggestion,
-        );
-      }
-      return response;
+      return toApiResponse(res.status, res.statusText, res.text, res.headers);
     },
   };
 }

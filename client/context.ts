@@ -7,6 +7,9 @@ import { createOutput, type Output } from './output';
 import { mergeOptions, type GlobalOptions } from './options';
 import { readSession, sessionPath } from './session';
 import { existingDefaultSecretKey } from './keys';
+import { runOperation } from './follow-operation';
+import { createProgressBar, wantsProgressBar } from './progress-bar';
+import type { ApiResponse } from './api';
 
 export interface ClientContext {
   /** Global options of this call merged over the stored session. */
@@ -17,6 +20,8 @@ export interface ClientContext {
   /** The environment the client runs in (config folder location). */
   readonly env: NodeJS.ProcessEnv;
   out(): Output;
+  /** Starts a long operation and follows it to its end (progress on a terminal); answers like a plain request. */
+  operation(method: string, path: string, body?: unknown): Promise<ApiResponse>;
   /** Wraps a command action: prints errors through the output and sets the exit code. */
   action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void>;
 }
@@ -27,6 +32,8 @@ export interface ContextOptions {
   stdout?: (text: string) => void;
   stderr?: (text: string) => void;
   setExitCode?: (code: number) => void;
+  /** Whether stderr is a terminal (default: process.stderr.isTTY): only then is a progress bar drawn. */
+  stderrIsTTY?: boolean;
 }
 
 export function createContext(program: Command, ctxOptions: ContextOptions = {}): ClientContext {
@@ -106,5 +113,14 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
     setExitCode(1);
   };
 
-  return { options, baseUrl, api, out, action, env };
+  const operation = (method: string, path: string, body?: unknown) => {
+    const o = options();
+    const tty = ctxOptions.stderrIsTTY ?? process.stderr.isTTY === true;
+    const progress = wantsProgressBar(o.outputMode ?? 'normal', o.logLevel ?? 'info', tty)
+      ? createProgressBar()
+      : undefined;
+    return runOperation(method, path, body, { api: api(), out: out(), progress });
+  };
+
+  return { options, baseUrl, api, out, action, env, operation };
 }

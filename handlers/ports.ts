@@ -84,6 +84,8 @@ export interface Executor {
     file: string;
     seed: BackupMetadataSeed;
     signal?: AbortSignal;
+    /** Bytes written so far (in-process executors only). */
+    onProgress?: (bytesWritten: number) => void;
   }): Promise<BackupMetadata>;
   /** Every file of ours in the directory (dumps matching the naming pattern), in no particular order. Missing directory: []. */
   list(directory: string): Promise<BackupEntry[]>;
@@ -103,6 +105,8 @@ export interface Executor {
     serverMajor?: number;
     locale?: DatabaseLocale;
     signal?: AbortSignal;
+    /** Bytes of the file fed to psql so far (in-process executors only). */
+    onProgress?: (bytesFed: number) => void;
   }): Promise<void>;
   appendAudit(directory: string, record: AuditRecord): Promise<void>;
 }

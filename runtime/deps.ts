@@ -19,6 +19,8 @@ import { createSidecarExecutor } from './executor/sidecar-client';
 import type { AppEnv } from './http-env';
 import type { ServerLogger } from './logger';
 import { createMaintenanceMode } from './maintenance';
+import { createOperationDeps } from './operations';
+import type { OperationDeps } from '../handlers/operations/run-operation';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics';
 
 export { APP_VERSION };
@@ -30,6 +32,11 @@ export interface ServerOptions {
   clock?: Clock;
   /** The client's address for rate limiting; differs between Node and Lambda. */
   addressOf: (c: Context<AppEnv>) => string;
+  /**
+   * Whether work may go on after its answer (202 and polling). Lambda freezes a function once it has answered,
+   * so there every request waits for its answer, as before.
+   */
+  backgroundOperations?: boolean;
 }
 
 export interface Server {
@@ -37,6 +44,7 @@ export interface Server {
   db: DbHandle;
   backups: BackupContext;
   metrics: MetricsRegistry;
+  operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
   taskDeps: RunTaskDeps;
   close(): Promise<void>;
@@ -48,7 +56,12 @@ export function buildServer(options: ServerOptions): Server {
   const db = createDbHandle(dbUrl);
   const admin = createDatabaseAdmin({ url: dbUrl, logger });
   const maintenance = createMaintenanceMode();
-  const metrics = createMetricsRegistry();
+  const metrics = createMetricsRegistry({
+    backupPeriodSeconds: () => {
+      const task = config().tasks.find((t) => t.name === 'database_backup');
+      return task && config().databaseBackup ? task.periodMs / 1000 : undefined;
+    },
+  });
   const executor = executorFor(dbUrl, logger);
 
   const backups: BackupContext = {
@@ -63,6 +76,7 @@ export function buildServer(options: ServerOptions): Server {
     appVersion: APP_VERSION,
   };
 
+  const operations = createOperationDeps({ db, clock, logger, metrics });
   const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });
   const app = createApp({
     logger,
@@ -77,7 +91,11 @@ export function buildServer(options: ServerOptions): Server {
     rateLimit: accounts.rateLimit,
     bodyTimeoutMs: () => config().dosPrevention.bodyTimeoutMs,
     accounts: accounts.routes,
-    backups: { ctx: backups, metrics },
+    backups: {
+      ctx: backups,
+      metrics,
+      operations: options.backgroundOperations === false ? undefined : operations,
+    },
   });
 
   const tasks = new Map<string, PeriodicTask>([
@@ -102,6 +120,7 @@ export function buildServer(options: ServerOptions): Server {
     db,
     backups,
     metrics,
+    operations,
     tasks,
     taskDeps,
     async close() {

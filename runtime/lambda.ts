@@ -28,6 +28,7 @@ export function boot(env: NodeJS.ProcessEnv = process.env): Promise<Booted> {
       addressOf: (c) =>
         (c.env as { event?: { requestContext?: { http?: { sourceIp?: string } } } } | undefined)?.event
           ?.requestContext?.http?.sourceIp ?? 'unknown',
+      backgroundOperations: false, // a frozen function would leave an operation half done
     });
     // Tool probing is the executor sidecar's business here: the function itself runs no pg tools.
     await prepareDatabase(server, config, logger, { probeTools: false, wait: { timeoutMs: 20_000 } });

@@ -4,6 +4,7 @@ import { checkTmpAdmin } from './auth/module';
 import type { Config } from './config/types';
 import { urlForDatabase } from './db/admin';
 import { migrate } from './db/migrate';
+import { markInterruptedOperations } from './operations';
 import { waitForDatabase, type WaitOptions } from './db/wait';
 import type { Server } from './deps';
 import type { ServerLogger } from './logger';
@@ -19,6 +20,7 @@ export async function prepareDatabase(
   await recoverInterruptedRestore(server.backups);
   const version = await migrate(server.db.pool(), logger);
   logger.info(`Database schema is at version ${version}.`);
+  await markInterruptedOperations(server.backups.admin, server.operations);
   await checkTmpAdmin(config, server.db);
   if (config.user.tmpAdmin) {
     logger.warn(

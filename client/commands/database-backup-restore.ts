@@ -23,7 +23,7 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
           ...(options.file === undefined ? {} : { file: options.file }),
           ...(options.dryRun ? { dryRun: true } : {}),
         };
-        const response = await ctx.api().request('POST', '/database-backup/restore', body);
+        const response = await ctx.operation('POST', '/database-backup/restore', body);
         const answer = response.json as RestoreAnswer;
         ctx
           .out()

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 import { registerRestoreCommand } from './database-backup-restore';
+import { registerStatusCommand } from './database-backup-status';
 
 interface Listing {
   file: string;
@@ -23,7 +24,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     .description('Make a backup now into the directory of the database_backup task (admin only)')
     .action(
       ctx.action(async () => {
-        const response = await ctx.api().request('POST', '/database-backup');
+        const response = await ctx.operation('POST', '/database-backup');
         const { path } = response.json as { path: string };
         ctx.out().result(response, `Successfully stored database backup under '${path}'.`);
       }),
@@ -50,6 +51,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     );
 
   registerRestoreCommand(backup, ctx);
+  registerStatusCommand(backup, ctx);
 }
 
 export function formatTable(backups: readonly Listing[]): string {

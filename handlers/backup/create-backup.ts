@@ -1,6 +1,7 @@
 // The backup use case: one verified dump of the server's database into the task's directory, then retention.
 import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
 import type { AuditRecord, BackupMetadata, BackupTrigger, Executor } from '../ports';
+import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
 import type { BackupContext } from './context';
 import { formatBytes, formatDuration, formatMegabytes } from './format';
 import { ensureLockHeld, withBackupLock } from './lock';
@@ -21,7 +22,9 @@ export interface CreateBackupResult {
 export async function createBackup(
   input: CreateBackupInput,
   ctx: BackupContext,
+  run: { progress?: ProgressReporter } = {},
 ): Promise<CreateBackupResult> {
+  const progress = run.progress ?? NO_PROGRESS;
   const settings = ctx.settings();
   if (!settings) throw backupTaskNotConfigured();
   const { directory } = settings;
@@ -43,12 +46,17 @@ export async function createBackup(
       const requestedBy = input.user ? `, requested by ${input.user}` : '';
       ctx.logger.info(`Starting database backup (${input.trigger}${requestedBy}) into ${directory}`);
 
-      await ensureFreeSpace(executor, directory, await ctx.admin.databaseSizeBytes());
+      progress.phase('checking free space');
+      const databaseBytes = await ctx.admin.databaseSizeBytes();
+      await ensureFreeSpace(executor, directory, databaseBytes);
       const existing = (await executor.list(directory)).map((e) => e.file);
       file = backupFileName(ctx.admin.databaseName, startedAt, withFreedSequences(existing));
+      // A plain dump is about as large as the database: its size is the best guess of the bytes to come.
+      progress.phase('dumping', databaseBytes);
       const metadata = await executor.dump({
         directory,
         file,
+        onProgress: (bytes) => progress.bytes(bytes),
         seed: {
           format: 'bomnipotent-backup/1',
           database: ctx.admin.databaseName,
@@ -60,7 +68,10 @@ export async function createBackup(
           user: input.user,
         },
       });
-      if (settings.verifyAfterBackup) await verifyOrDiscard(executor, directory, file);
+      if (settings.verifyAfterBackup) {
+        progress.phase('verifying');
+        await verifyOrDiscard(executor, directory, file);
+      }
 
       const path = joinPath(directory, file);
       const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
@@ -70,6 +81,7 @@ export async function createBackup(
       );
       await audit('succeeded', `Stored ${formatBytes(metadata.sizeBytes)} in ${formatDuration(durationMs)}.`);
       // Retention only after a backup that succeeded, so that a failing task never eats into the good ones.
+      progress.phase('applying retention');
       // Deletes are irreversible: only while the lock is still ours (another replica may be mid-backup otherwise).
       await ensureLockHeld(lease, ctx.admin.databaseName, 'the removal of old backups (retention)')
         .then(() =>

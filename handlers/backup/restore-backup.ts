@@ -6,6 +6,7 @@ import type { LockLease } from '../ports';
 import { ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
+import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
 
 export interface RestoreInput {
   user: string;
@@ -24,6 +25,8 @@ export type RestorePhase = 'scratch' | 'swap' | 'swapped';
 
 export interface RestoreHooks {
   reached?(phase: RestorePhase): Promise<void>;
+  /** Where the restore reports how far it got (a long operation's record); optional. */
+  progress?: ProgressReporter | undefined;
 }
 
 export const SCRATCH_INFIX = '_restore_';
@@ -91,6 +94,7 @@ export async function restoreBackup(
     return await withBackupLock(ctx.admin, async (lease) => {
       const entry = selectBackup(await executor.list(directory), { database, file: input.file });
       chosen = entry.file;
+      hooks.progress?.phase('verifying');
       const metadata = await verifyForRestore(ctx, directory, entry.file, entry.path);
       await checkSwapPossible(ctx.admin);
       if (dryRun) {
@@ -104,6 +108,7 @@ export async function restoreBackup(
         directory,
         file: entry.file,
         keepOld: settings.keepOldDatabase,
+        sizeBytes: metadata.sizeBytes,
         lease,
         recordIntent: (message) => audit('started', entry.file, message),
       };
@@ -163,6 +168,7 @@ interface Plan {
   directory: string;
   file: string;
   keepOld: boolean;
+  sizeBytes: number;
   lease: LockLease;
   /** Audits the swap before it starts: a server killed during or after it still leaves who replaced the data. */
   recordIntent(message: string): Promise<void>;
@@ -175,7 +181,9 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
   // A plain dump carries neither the database's encoding and locale nor the server's major: the new copy gets them here.
   const locale = await ctx.admin.databaseLocale();
   const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
+  const progress = hooks.progress ?? NO_PROGRESS;
   try {
+    progress.phase('waiting for writes');
     ctx.maintenance.set('read-only', 'a restore is preparing the new database');
     if (!(await ctx.maintenance.writesSettled(WRITES_SETTLE_MS))) {
       throw new AppError(
@@ -189,10 +197,12 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
       `Restoring '${plan.file}' into the scratch database '${names.scratch}'; the server stays readable.`,
     );
     await hooks.reached?.('scratch');
+    progress.phase('restoring', plan.sizeBytes);
     try {
       await ctx.executor().restore({
         directory: plan.directory,
         file: plan.file,
+        onProgress: (bytes) => progress.bytes(bytes),
         targetDatabase: names.scratch,
         serverMajor,
         locale,
@@ -222,6 +232,7 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
       `Swapping the restored '${plan.file}' in for '${database}'; the previous database is set aside as '${names.aside}'.`,
     );
     ctx.maintenance.set('unavailable', 'a restore is swapping in the new database');
+    progress.phase('swapping');
     await swapIn(ctx, names, hooks);
   } finally {
     ctx.maintenance.set('normal', '');

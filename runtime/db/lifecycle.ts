@@ -5,6 +5,7 @@ import { urlForDatabase } from './admin';
 import type { DbHandle } from './handle';
 import { migrate } from './migrate';
 import { LATEST_SCHEMA_VERSION } from './migrations/index';
+import { carryOperationsInto } from './operations-store';
 
 export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }): DatabaseLifecycle {
   const { db, logger } = deps;
@@ -22,6 +23,12 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
       logger.info(
         `Carried over from the replaced database: ${carried.signatures} recently seen signature(s) (replay guard), ` +
           `${carried.revokedKeys} key revocation(s) and ${carried.deniedUsers} denial(s) made after the backup was taken.`,
+      );
+      // The operations history (the running restore's own record among them) belongs to the server, not the backup.
+      await withSource(db, previous, (source) => carryOperations(db, source)).catch((error: unknown) =>
+        logger.warn(
+          `Could not carry the operations history over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
+        ),
       );
       return carried.signatures + carried.revokedKeys + carried.deniedUsers;
     },
@@ -84,6 +91,17 @@ async function carrySecurityState(
     [denied.rows.map((r) => r.name), denied.rows.map((r) => r.updated_at)],
   );
   return { revokedKeys: keys.rowCount ?? 0, deniedUsers: users.rowCount ?? 0 };
+}
+
+async function carryOperations(db: DbHandle, source: pg.Client): Promise<void> {
+  if (!(await hasTable(source, 'operations'))) return;
+  const { rows } = await source.query<{ row: Record<string, unknown> }>(
+    'SELECT row_to_json(o) AS row FROM operations o',
+  );
+  await carryOperationsInto(
+    db,
+    rows.map((r) => r.row),
+  );
 }
 
 /** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */

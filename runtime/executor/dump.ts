@@ -27,6 +27,7 @@ import {
 } from './errors';
 import { writeMetadata } from './metadata';
 import { prepareToolEnvironment } from './pg-env';
+import { ProgressTap } from './progress-tap';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
 import { majorOf, readToolVersion } from './tools';
 
@@ -35,6 +36,7 @@ export interface DumpRequest {
   file: string;
   seed: BackupMetadataSeed;
   signal?: AbortSignal | undefined;
+  onProgress?: ((bytesWritten: number) => void) | undefined;
 }
 
 function isDiskFull(error: unknown): boolean {
@@ -147,7 +149,13 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
       // Backpressure end to end: pg_dump blocks on its pipe while the disk catches up; nothing is buffered here.
       // The write stream owns the handle and closes it, also when the pipeline fails.
       consumeStdout: (stdout) =>
-        pipeline(stdout, hasher, new ProgressiveSync(handle), handle.createWriteStream()),
+        pipeline(
+          stdout,
+          hasher,
+          new ProgressTap(request.onProgress),
+          new ProgressiveSync(handle),
+          handle.createWriteStream(),
+        ),
     });
     if (classifyRun(run) !== 'ok') throw runError(run, pgDump, serverMajor);
     await durability.syncFile(partialPath);

@@ -15,6 +15,8 @@ export interface ToolRequest {
   logger: Logger;
   /** Receives stdout and must consume it with backpressure; stdout is discarded when absent. */
   consumeStdout?: (stdout: Readable) => Promise<void>;
+  /** Fed to the tool's stdin (with backpressure); stdin is closed when absent. */
+  stdin?: Readable | undefined;
   signal?: AbortSignal | undefined;
   timeoutMs?: number;
 }
@@ -87,8 +89,14 @@ export function runTool(request: ToolRequest): Promise<ToolRun> {
     const child = spawn(request.path, [...request.args], {
       env: request.env,
       shell: false,
-      stdio: ['ignore', request.consumeStdout ? 'pipe' : 'ignore', 'pipe'],
+      stdio: [request.stdin ? 'pipe' : 'ignore', request.consumeStdout ? 'pipe' : 'ignore', 'pipe'],
     });
+    if (request.stdin && child.stdin) {
+      // A tool that exits early closes its stdin (EPIPE): its exit status says what went wrong, not the pipe.
+      child.stdin.on('error', () => {});
+      request.stdin.on('error', () => stop());
+      request.stdin.pipe(child.stdin);
+    }
 
     let killTimer: NodeJS.Timeout | undefined;
     const stop = () => {
@@ -129,6 +137,7 @@ export function runTool(request: ToolRequest): Promise<ToolRun> {
       if (!spawned) run.spawnError = error;
     });
     child.once('close', (code, signal) => {
+      request.stdin?.destroy();
       run.exitCode = code;
       run.signal = signal;
       void consumed.then(() => {

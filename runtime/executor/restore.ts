@@ -1,4 +1,5 @@
 // createdb a new database, psql the dump into it in one transaction that stops at the first error; drop it on failure.
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { AppError } from '../../handlers/errors';
@@ -17,6 +18,7 @@ import {
 } from './errors';
 import type { DatabaseLocale } from '../../handlers/ports';
 import { prepareToolEnvironment } from './pg-env';
+import { ProgressTap } from './progress-tap';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
 
 export interface RestoreRequest {
@@ -26,6 +28,7 @@ export interface RestoreRequest {
   serverMajor?: number | undefined;
   locale?: DatabaseLocale | undefined;
   signal?: AbortSignal | undefined;
+  onProgress?: ((bytesFed: number) => void) | undefined;
 }
 
 // Locale names as PostgreSQL reports them (en_US.UTF-8, C, de-DE-x-icu ...): nothing a tool could read as an option.
@@ -127,6 +130,7 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
       );
     }
 
+    // psql reads the dump from its stdin, so that the bytes fed can be counted (progress of a long restore).
     const applied = await runTool({
       path: psql,
       args: [
@@ -137,10 +141,11 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
         'ON_ERROR_STOP=1',
         '--single-transaction',
         '-f',
-        path,
+        '-',
         '-d',
         target,
       ],
+      stdin: countedFile(path, request.onProgress),
       env: toolEnv.env,
       logger,
       signal: request.signal,
@@ -155,6 +160,15 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
   } finally {
     await toolEnv.dispose();
   }
+}
+
+/** The file as a stream through a counting tap; destroying the tap closes the file. */
+function countedFile(path: string, onProgress: ((bytes: number) => void) | undefined): ProgressTap {
+  const source = createReadStream(path, { highWaterMark: 1024 * 1024 });
+  const tap = new ProgressTap(onProgress);
+  source.on('error', (error) => tap.destroy(error));
+  tap.on('close', () => source.destroy());
+  return source.pipe(tap);
 }
 
 function privilegeHint(stderr: string): string | undefined {

@@ -66,3 +66,9 @@ export function toAppError(error: unknown, logger: Logger, code = 'INTERNAL', wh
   );
   return new AppError(code, 'failed', `${who} failed unexpectedly; the details are in its log.`);
 }
+
+/** What a request failing with this error is answered: a long operation records it as its outcome. */
+export function problemOutcome(error: unknown, logger: Logger): { status: number; body: string } {
+  const appError = toAppError(error, logger);
+  return { status: statusOf(appError.kind), body: JSON.stringify(toProblem(appError)) };
+}

@@ -6,6 +6,8 @@ import { restoreBackup, type RestoreHooks } from '../../handlers/backup/restore-
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http-env';
+import type { OperationDeps } from '../../handlers/operations/run-operation';
+import { answerOrStart } from './operations';
 
 export const restoreRequestSchema = z.strictObject({
   file: z.string().min(1).max(255).optional(),
@@ -17,6 +19,8 @@ export interface RestoreRouteDeps {
   ctx: BackupContext;
   /** Test-only stops inside the restore; the server passes none. */
   restoreHooks?: RestoreHooks;
+  /** Long operations (202 and polling); without it every request waits for its answer. */
+  operations?: OperationDeps | undefined;
 }
 
 export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps): void {
@@ -26,11 +30,15 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
       whenEmpty: {},
       suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false}.',
     });
-    const result = await restoreBackup(
-      { user: principalOf(c).name, file: body.file, dryRun: body.dryRun },
-      deps.ctx,
-      deps.restoreHooks,
-    );
-    return c.json(result, 200);
+    const user = principalOf(c).name;
+    const { file, dryRun } = body;
+    const params = { file: file ?? null, dryRun: dryRun === true };
+    return answerOrStart(c, deps.operations, { kind: 'restore', params, user }, async (progress) => {
+      const result = await restoreBackup({ user, file, dryRun }, deps.ctx, {
+        ...deps.restoreHooks,
+        progress,
+      });
+      return { status: 200, body: JSON.stringify(result) };
+    });
   });
 }

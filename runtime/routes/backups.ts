@@ -6,27 +6,32 @@ import { listBackups } from '../../handlers/backup/list-backups';
 import { principalOf, requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http-env';
 import { registerRestoreRoutes, type RestoreRouteDeps } from './backup-restore';
+import { answerOrStart, registerOperationRoutes } from './operations';
 
 export type BackupRouteDeps = RestoreRouteDeps & {
   ctx: BackupContext;
-  metrics: { renderPrometheus(): string };
+  metrics: { renderPrometheus(): string | Promise<string>; contentType?: string };
 };
 
 export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): void {
   // 201 with the metadata and the absolute path on the server: raw-mode clients print exactly this.
   app.post('/database-backup', requireAdmin(), async (c) => {
-    const { path, metadata } = await createBackup({ trigger: 'manual', user: principalOf(c).name }, deps.ctx);
-    return c.json({ ...metadata, path }, 201);
+    const user = principalOf(c).name;
+    return answerOrStart(c, deps.operations, { kind: 'backup', params: {}, user }, async (progress) => {
+      const { path, metadata } = await createBackup({ trigger: 'manual', user }, deps.ctx, { progress });
+      return { status: 201, body: JSON.stringify({ ...metadata, path }) };
+    });
   });
 
   app.get('/database-backups', requireAdmin(), async (c) => c.json({ backups: await listBackups(deps.ctx) }));
 
   // Unauthenticated like most scrape targets; it exposes backup and restore counters and times only.
-  app.get('/metrics', (c) =>
-    c.body(deps.metrics.renderPrometheus(), 200, {
-      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.renderPrometheus(), 200, {
+      'content-type': deps.metrics.contentType ?? 'text/plain; version=0.0.4; charset=utf-8',
     }),
   );
 
   registerRestoreRoutes(app, deps);
+  registerOperationRoutes(app, deps.operations);
 }

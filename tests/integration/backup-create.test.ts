@@ -115,7 +115,7 @@ describe.each(executorKinds)('createBackup with the real $name executor and Post
     expect(dump).toContain('component-500');
     expect(dump).toContain('PostgreSQL database dump complete');
     expect(logger.lines.some((l) => l.startsWith(`[INFO] Stored database backup ${path} (`))).toBe(true);
-    expect(metrics.renderPrometheus()).toContain('bomnipotent_backup_success_total 1\n');
+    expect(await metrics.renderPrometheus()).toContain('bomnipotent_backup_success_total 1\n');
   });
 
   it('answers BACKUP.BUSY to the second of two concurrent backups', async () => {
@@ -178,6 +178,8 @@ describe.each(executorKinds)('createBackup with the real $name executor and Post
       code: 'BACKUP.INSUFFICIENT_SPACE',
     });
     expect(readdirSync(directory).filter((f) => f.endsWith('.dump'))).toEqual([]);
-    expect(metrics.renderPrometheus()).toContain('bomnipotent_backup_failures_total{trigger="manual"} 1\n');
+    expect(await metrics.renderPrometheus()).toContain(
+      'bomnipotent_backup_failures_total{trigger="manual"} 1\n',
+    );
   });
 });

@@ -19,8 +19,8 @@ const metadata: BackupMetadata = {
 };
 
 describe('metrics registry', () => {
-  it('renders zeroed counters with HELP and TYPE before anything happened, and no "last" gauges', () => {
-    const text = createMetricsRegistry().renderPrometheus();
+  it('renders zeroed counters with HELP and TYPE before anything happened, and no "last" gauges', async () => {
+    const text = await createMetricsRegistry().renderPrometheus();
     expect(text).toContain('# HELP bomnipotent_backup_failures_total ');
     expect(text).toContain('# TYPE bomnipotent_backup_failures_total counter');
     expect(text).toContain('bomnipotent_backup_failures_total{trigger="scheduled"} 0\n');
@@ -29,7 +29,7 @@ describe('metrics registry', () => {
     expect(text.endsWith('\n')).toBe(true);
   });
 
-  it('counts successes and failures and remembers the last backup', () => {
+  it('counts successes and failures and remembers the last backup', async () => {
     const registry = createMetricsRegistry();
     registry.backupSucceeded(metadata);
     registry.backupFailed('scheduled');
@@ -37,7 +37,7 @@ describe('metrics registry', () => {
     registry.backupFailed('manual');
     registry.restoreSucceeded();
     registry.restoreFailed();
-    const text = registry.renderPrometheus();
+    const text = await registry.renderPrometheus();
     expect(text).toContain('# TYPE bomnipotent_backup_last_success_timestamp_seconds gauge');
     expect(text).toContain(
       `bomnipotent_backup_last_success_timestamp_seconds ${Date.parse(metadata.startedAt) / 1000}\n`,

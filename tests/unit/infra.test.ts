@@ -220,8 +220,8 @@ describe('infra/Dockerfile', () => {
     for (const i of instructions) expect(known, i.keyword).toContain(i.keyword);
   });
 
-  it('is Node 20 on bookworm-slim with the PostgreSQL client of the major compose runs', () => {
-    expect(one('FROM')).toBe('node:20-bookworm-slim');
+  it('is Node 24 (the current LTS) on bookworm-slim with the PostgreSQL client of the major compose runs', () => {
+    expect(one('FROM')).toBe('node:24-bookworm-slim');
     expect(pkg.dependencies).toBeDefined();
     const major = /^PG_MAJOR=(\d+)$/.exec(one('ARG'))?.[1];
     expect(runs).toContain('postgresql-client-${PG_MAJOR}');

@@ -1,0 +1,284 @@
+// Runs any handler call as an operation: recorded with id, state, phase and progress, answered by polling.
+import { AppError } from '../errors';
+import type { Clock, Logger } from '../ports';
+import { formatBytes, formatDuration } from '../backup/format';
+import type {
+  OperationKind,
+  OperationMetrics,
+  OperationOutcome,
+  OperationRecord,
+  OperationStore,
+  ProgressReporter,
+} from './types';
+
+export interface OperationDeps {
+  store: OperationStore;
+  clock: Clock;
+  logger: Logger;
+  newId(): string;
+  /** This process (host, pid, start time), recorded with every operation it runs. */
+  owner: string;
+  metrics?: OperationMetrics | undefined;
+  /** The answer a plain request would have got for this failure (problem+json and its status). */
+  describeFailure(error: unknown): OperationOutcome;
+  /** How often a running operation's record is refreshed as a sign of life (default 5 s). */
+  heartbeatMs?: number;
+  /** Progress goes to the log at most this often (default 10 s). */
+  logEveryMs?: number;
+}
+
+export interface StartRequest {
+  kind: OperationKind;
+  params: Record<string, unknown>;
+  user: string | null;
+  idempotencyKey: string | null;
+}
+
+/** The handler call itself; it reports progress and returns what a synchronous answer would have been. */
+export type OperationWork = (progress: ProgressReporter) => Promise<OperationOutcome>;
+
+/** A running operation without a sign of life for this long is reported as failed (its process is gone). */
+export const STALE_AFTER_MS = 60_000;
+const SAVE_EVERY_MS = 1_000;
+
+/** Starts the work in the background, or attaches to the same operation when it was started already. */
+export async function startOperation(
+  request: StartRequest,
+  work: OperationWork,
+  deps: OperationDeps,
+): Promise<{ record: OperationRecord; attached: boolean; settled?: Promise<OperationRecord> }> {
+  const { store } = deps;
+  if (request.idempotencyKey !== null) {
+    const earlier = await store.findByIdempotencyKey(request.user, request.idempotencyKey);
+    if (earlier) return { record: checkSameRequest(earlier, request), attached: true };
+  }
+  const cutoff = deps.clock.now().getTime() - STALE_AFTER_MS;
+  const same = (await store.running(request.kind)).find(
+    (r) => Date.parse(r.updatedAt) >= cutoff && sameParams(r.params, request.params),
+  );
+  if (same) return { record: same, attached: true };
+
+  const now = deps.clock.now().toISOString();
+  const record: OperationRecord = {
+    id: deps.newId(),
+    kind: request.kind,
+    params: request.params,
+    user: request.user,
+    idempotencyKey: request.idempotencyKey,
+    state: 'running',
+    phase: 'starting',
+    bytesDone: null,
+    bytesTotal: null,
+    startedAt: now,
+    updatedAt: now,
+    finishedAt: null,
+    owner: deps.owner,
+    outcome: null,
+  };
+  if (!(await store.insert(record))) {
+    // A retried start raced the first one: both carry the same key, the first one won.
+    const earlier = await store.findByIdempotencyKey(request.user, request.idempotencyKey ?? '');
+    if (earlier) return { record: checkSameRequest(earlier, request), attached: true };
+  }
+  deps.logger.info(
+    `Started operation ${record.id} (${record.kind}${request.user ? ` for ${request.user}` : ''}).`,
+  );
+  const settled = execute(record, work, deps).then(() => ({ ...record }));
+  return { record: { ...record }, attached: false, settled };
+}
+
+/** The operation as recorded; a running one whose process is gone is reported (and recorded) as failed. */
+export async function getOperation(id: string, deps: OperationDeps): Promise<OperationRecord> {
+  const record = await deps.store.get(id);
+  if (!record) throw operationNotFound(id);
+  if (record.state === 'running' && isStale(record, deps.clock)) {
+    await failStaleOperations(deps);
+    return (await deps.store.get(id)) ?? record;
+  }
+  return record;
+}
+
+export async function listOperations(deps: OperationDeps, limit = 20): Promise<OperationRecord[]> {
+  if ((await deps.store.recent(limit)).some((r) => r.state === 'running' && isStale(r, deps.clock)))
+    await failStaleOperations(deps);
+  return deps.store.recent(limit);
+}
+
+/** Operations that show no sign of life for STALE_AFTER_MS: their process died. */
+export async function failStaleOperations(deps: OperationDeps): Promise<number> {
+  const now = deps.clock.now();
+  const failed = await deps.store.failStale(
+    new Date(now.getTime() - STALE_AFTER_MS),
+    now,
+    interruptedOutcome(
+      `The server process running it stopped answering (no sign of life for ${STALE_AFTER_MS / 1000} s).`,
+    ),
+  );
+  for (const r of failed)
+    deps.logger.warn(`Operation ${r.id} (${r.kind}) of ${r.owner} is gone: marked failed.`);
+  return failed.length;
+}
+
+/**
+ * At start-up, while no backup or restore holds the lock anywhere: every operation still recorded as running
+ * was interrupted by a stopped server.
+ */
+export async function failInterruptedOperations(deps: OperationDeps): Promise<number> {
+  const now = deps.clock.now();
+  const failed = await deps.store.failStale(
+    new Date(now.getTime() + 1),
+    now,
+    interruptedOutcome(
+      `The server stopped while it ran; a server that started at ${now.toISOString()} found it unfinished.`,
+    ),
+  );
+  for (const r of failed) {
+    deps.logger.warn(
+      `Operation ${r.id} (${r.kind}, started ${r.startedAt}) was interrupted by a server stop: marked failed.`,
+    );
+  }
+  return failed.length;
+}
+
+export function interruptedOutcome(reason: string): OperationOutcome {
+  const problem = {
+    type: 'about:blank',
+    title: 'OPERATION.INTERRUPTED',
+    status: 500,
+    code: 'OPERATION.INTERRUPTED',
+    detail: `The operation did not finish: ${reason}`,
+    suggestion:
+      'A restore that was cut off leaves the previous database in place (see the server log). Run the command again.',
+  };
+  return { status: 500, body: JSON.stringify(problem) };
+}
+
+function isStale(record: OperationRecord, clock: Clock): boolean {
+  return Date.parse(record.updatedAt) < clock.now().getTime() - STALE_AFTER_MS;
+}
+
+function checkSameRequest(earlier: OperationRecord, request: StartRequest): OperationRecord {
+  if (earlier.kind === request.kind && sameParams(earlier.params, request.params)) return earlier;
+  throw new AppError(
+    'OPERATION.KEY_REUSED',
+    'conflict',
+    `The idempotency key was already used for another request (operation ${earlier.id}, ${earlier.kind}).`,
+    { suggestion: 'Send a new Idempotency-Key for a new request; reuse a key only to retry the same one.' },
+  );
+}
+
+function sameParams(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const canonical = (o: Record<string, unknown>) =>
+    JSON.stringify(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, o[k] ?? null]),
+    );
+  return canonical(a) === canonical(b);
+}
+
+function operationNotFound(id: string): AppError {
+  return new AppError('OPERATION.NOT_FOUND', 'not_found', `There is no operation '${id}' on this server.`, {
+    suggestion: 'List the recent operations with `bomnipotent_client database-backup status`.',
+  });
+}
+
+async function execute(record: OperationRecord, work: OperationWork, deps: OperationDeps): Promise<void> {
+  const { clock, logger, store } = deps;
+  const started = clock.now().getTime();
+  let lastSave = started;
+  let lastLog = started;
+  // Writes go one after another, so that a late progress write never overwrites the final state.
+  let writes: Promise<void> = Promise.resolve();
+  const save = () => {
+    record.updatedAt = clock.now().toISOString();
+    lastSave = clock.now().getTime();
+    const snapshot = { ...record };
+    writes = writes.then(
+      () => store.save(snapshot),
+      () => store.save(snapshot),
+    );
+    writes = writes.catch((error: unknown) =>
+      // The database may be away for a moment (a restore's swap); the next write catches up.
+      logger.debug(`Could not record the progress of operation ${record.id}: ${describe(error)}`),
+    );
+  };
+  const logProgress = (force = false) => {
+    const now = clock.now().getTime();
+    if (!force && now - lastLog < (deps.logEveryMs ?? 10_000)) return;
+    lastLog = now;
+    logger.info(
+      `Operation ${record.id} (${record.kind}): ${describeProgress(record)}, ${formatDuration(now - started)} elapsed.`,
+    );
+  };
+  const progress: ProgressReporter = {
+    phase(name, bytesTotal = null) {
+      record.phase = name;
+      record.bytesTotal = bytesTotal;
+      record.bytesDone = bytesTotal === null ? null : 0;
+      save();
+      logProgress();
+    },
+    bytes(done) {
+      record.bytesDone = done;
+      if (clock.now().getTime() - lastSave >= SAVE_EVERY_MS) save();
+      logProgress();
+    },
+  };
+  const heartbeat = setInterval(() => {
+    save();
+    logProgress();
+  }, deps.heartbeatMs ?? 5_000);
+  (heartbeat as { unref?: () => void }).unref?.();
+
+  let outcome: OperationOutcome;
+  try {
+    outcome = await work(progress);
+    record.state = 'succeeded';
+  } catch (error) {
+    outcome = deps.describeFailure(error);
+    record.state = 'failed';
+  } finally {
+    clearInterval(heartbeat);
+  }
+  record.outcome = outcome;
+  record.finishedAt = clock.now().toISOString();
+  const seconds = (clock.now().getTime() - started) / 1000;
+  deps.metrics?.operationFinished(record.kind, record.state, seconds);
+  logger.info(
+    `Operation ${record.id} (${record.kind}) ${record.state} after ${formatDuration(seconds * 1000)}.`,
+  );
+  await writes;
+  await saveFinal(record, deps);
+}
+
+/** The final state must land: a client follows the operation until it sees it. */
+async function saveFinal(record: OperationRecord, deps: OperationDeps): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      record.updatedAt = deps.clock.now().toISOString();
+      await deps.store.save({ ...record });
+      return;
+    } catch (error) {
+      if (attempt >= 10) {
+        deps.logger.error(`Could not record the end of operation ${record.id}: ${describe(error)}`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
+  }
+}
+
+export function describeProgress(
+  record: Pick<OperationRecord, 'phase' | 'bytesDone' | 'bytesTotal'>,
+): string {
+  const { phase, bytesDone, bytesTotal } = record;
+  if (bytesDone === null) return phase;
+  if (bytesTotal === null || bytesTotal <= 0) return `${phase}, ${formatBytes(bytesDone)}`;
+  const percent = Math.min(99, Math.floor((bytesDone / bytesTotal) * 100));
+  return `${phase} ${percent}% (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
