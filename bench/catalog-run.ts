@@ -30,7 +30,7 @@ export interface CatalogFigures {
   listClientMs: number[];
   /** The same request sent by this process (signed GET /database-backups): the server's answer time. */
   listHttpMs: number[];
-  /** How many entries the answer held (the first array in it). */
+  /** How many entries the answer held. */
   listedEntries: number;
   /** Reads of the server process (its children included once reaped) during one backup run. */
   io: { firstBackup: IoCounters; withCatalog: IoCounters; backupFileBytes: number };
@@ -48,11 +48,13 @@ const minus = (a: IoCounters, b: IoCounters): IoCounters => ({
   readBytes: a.readBytes - b.readBytes,
 });
 
-function firstArrayLength(value: unknown): number {
-  if (Array.isArray(value)) return value.length;
-  if (value === null || typeof value !== 'object') return 0;
-  for (const v of Object.values(value)) if (Array.isArray(v)) return v.length;
-  return 0;
+/** How many backups a `list` answer holds: its `backups` array, else its longest array (the format may vary). */
+export function listedCount(answer: unknown): number {
+  if (Array.isArray(answer)) return answer.length;
+  if (answer === null || typeof answer !== 'object') return 0;
+  const record = answer as Record<string, unknown>;
+  if (Array.isArray(record.backups)) return record.backups.length;
+  return Math.max(0, ...Object.values(record).map((v) => (Array.isArray(v) ? v.length : 0)));
 }
 
 function catalogBytes(directory: string): number {
@@ -86,7 +88,7 @@ export async function runCatalog(
     const result = await server.client(['-o', 'raw', 'database-backup', 'list']);
     if (result.code !== 0) throw new Error(`database-backup list failed: ${result.stderr}${result.stdout}`);
     listClientMs.push(result.ms);
-    listedEntries = firstArrayLength(JSON.parse(result.stdout));
+    listedEntries = listedCount(JSON.parse(result.stdout));
   }
   const listHttpMs: number[] = [];
   const headers = signedGetHeaders(ADMIN, server.secretKeyPem(), '/database-backups');

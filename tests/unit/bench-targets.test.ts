@@ -2,7 +2,7 @@
 // whatever its format, the catalog verdicts, memory flatness per dataset, and the options.
 import { describe, expect, it } from 'vitest';
 import { isDataFileName, pickDataFile, type DirEntry } from '../../bench/backup-file';
-import type { CatalogFigures } from '../../bench/catalog-run';
+import { listedCount, type CatalogFigures } from '../../bench/catalog-run';
 import { summarizeCatalog } from '../../bench/catalog-summary';
 import { suffixOf, summarizeFileSizes } from '../../bench/file-sizes';
 import { parseOptions } from '../../bench/options';
@@ -119,6 +119,16 @@ describe('summarizeCatalog', () => {
     reading.io.withCatalog.rchar = 200 * MB + 5 * MB;
     expect(summarizeCatalog(reading).readsExistingDumps).toBe(true);
     expect(summarizeCatalog(figures()).createMsLast).toBe(1200);
+  });
+});
+
+describe('listedCount', () => {
+  it('counts the backups of a list answer, whatever else the answer carries', () => {
+    expect(listedCount({ backups: [1, 2, 3] })).toBe(3);
+    expect(listedCount({ missing: [9], backups: [1, 2] })).toBe(2);
+    expect(listedCount({ missing: [9], entries: [1, 2, 3, 4] })).toBe(4);
+    expect(listedCount([1])).toBe(1);
+    expect(listedCount({ message: 'none' })).toBe(0);
   });
 });
 
