@@ -1,9 +1,18 @@
 // The benchmark's options: command-line flags first, then BENCH_* environment variables, then the defaults.
 import { parseArgs } from 'node:util';
 
+export const DATASETS = ['pgbench', 'documents'] as const;
+export type Dataset = (typeof DATASETS)[number];
+
 export interface BenchOptions {
   /** Nominal database sizes in MB; pgbench's scale is derived from each. */
   sizesMb: number[];
+  /** pgbench's tables, and/or JSON documents shaped like CycloneDX SBOMs and CSAF advisories. */
+  datasets: Dataset[];
+  /** Measure `pg_dump -Fp | zstd -1` and `| gzip -1` next to the plain dump. */
+  compressed: boolean;
+  /** 14 backups of the largest size: the time of `list`, and whether a backup run reads the existing dumps. */
+  catalog: boolean;
   reps: number;
   /** Requests per load test and its time bound, whichever comes first. */
   loadRequests: number;
@@ -17,16 +26,20 @@ export interface BenchOptions {
   resultsDir: string;
 }
 
-export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--reps 3] [--requests 5000] [--seconds 10]
-                       [--concurrency 8] [--no-archive] [--no-load]
+export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets pgbench,documents] [--reps 3]
+                       [--requests 5000] [--seconds 10] [--concurrency 8] [--no-archive] [--no-load]
+                       [--no-compressed] [--no-catalog]
 
   --sizes MB,...     nominal database sizes in MB (pgbench scale = MB x 0.068)   env BENCH_SIZES
+  --datasets A,B     pgbench and/or documents (SBOM/CSAF JSON rows)              env BENCH_DATASETS
   --reps N           repetitions per size; the median counts                     env BENCH_REPS
   --requests N       requests per load test (bounded by --seconds too)           env BENCH_LOAD_REQUESTS
   --seconds S        time bound of one load test                                 env BENCH_LOAD_SECONDS
   --concurrency N    concurrent workers of the load generator                    env BENCH_CONCURRENCY
   --no-archive       skip the pg_dump -Fc + pg_restore -j 2 comparison           env BENCH_ARCHIVE=0
   --no-load          skip the requests-per-second tests                          env BENCH_LOAD=0
+  --no-compressed    skip the pg_dump -Fp | zstd -1 and | gzip -1 contenders     env BENCH_COMPRESSED=0
+  --no-catalog       skip list with 14 backups of the largest size               env BENCH_CATALOG=0
 
 Needs PostgreSQL at 127.0.0.1:5432 (role root, trust auth; PGHOST/PGPORT/PGUSER override) and pgbench, pg_dump,
 psql, createdb, dropdb, pg_restore on PATH. Results: a table on stdout and bench/results/<timestamp>.json.`;
@@ -42,6 +55,15 @@ function positiveInt(name: string, text: string | undefined, fallback: number): 
 function sizeList(text: string | undefined): number[] {
   if (text === undefined || text.trim() === '') return [100, 500, 1000];
   return text.split(',').map((part) => positiveInt('--sizes', part.trim(), 0));
+}
+
+function datasetList(text: string | undefined): Dataset[] {
+  if (text === undefined || text.trim() === '') return [...DATASETS];
+  const names = text.split(',').map((part) => part.trim());
+  for (const name of names)
+    if (!(DATASETS as readonly string[]).includes(name))
+      throw new Error(`--datasets takes ${DATASETS.join(' and/or ')}, not "${name}".`);
+  return [...new Set(names)] as Dataset[];
 }
 
 function flag(text: string | undefined, fallback: boolean): boolean {
@@ -64,6 +86,9 @@ export function parseOptions(
       concurrency: { type: 'string' },
       'no-archive': { type: 'boolean' },
       'no-load': { type: 'boolean' },
+      datasets: { type: 'string' },
+      'no-compressed': { type: 'boolean' },
+      'no-catalog': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -71,6 +96,9 @@ export function parseOptions(
   if (values.help) return 'help';
   return {
     sizesMb: sizeList(values.sizes ?? env.BENCH_SIZES),
+    datasets: datasetList(values.datasets ?? env.BENCH_DATASETS),
+    compressed: values['no-compressed'] ? false : flag(env.BENCH_COMPRESSED, true),
+    catalog: values['no-catalog'] ? false : flag(env.BENCH_CATALOG, true),
     reps: positiveInt('--reps', values.reps ?? env.BENCH_REPS, 3),
     loadRequests: positiveInt('--requests', values.requests ?? env.BENCH_LOAD_REQUESTS, 5000),
     loadSeconds: positiveInt('--seconds', values.seconds ?? env.BENCH_LOAD_SECONDS, 10),

@@ -1,6 +1,8 @@
 // The printed table (aligned Markdown, so that it can go into docs/benchmarks.md as it is) and the JSON file.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CATALOG_TARGETS } from './catalog-summary';
+import { FILE_SIZE_TARGET, type Packed } from './file-sizes';
 import { rssFlatness, TARGETS, type SizeSummary } from './summary';
 
 const MB = 1024 * 1024;
@@ -26,22 +28,33 @@ const faster = (r: number) =>
 const rate = (l: { rps: number; p50Ms: number; p99Ms: number; failures: number }) =>
   `${Math.round(l.rps)}/s, p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms${l.failures ? `, ${l.failures} failed` : ''}`;
 
+const pct = (r: number) => (Number.isFinite(r) ? `${(r * 100).toFixed(1)}%` : 'n/a');
+const packedCell = (p: Packed | null) => (p ? `${sec(p.ms)}, ${mb(p.bytes)} (${pct(p.ratio)})` : 'skipped');
+
 type Row = [label: string, cell: (s: SizeSummary) => string];
 
 const ROWS: Row[] = [
   ['programs started from (server / client)', (s) => `${s.entries.server} / ${s.entries.client}`],
   ['database size (pg_database_size)', (s) => mb(s.databaseBytes)],
-  ['plain dump file', (s) => mb(s.dumpBytes)],
+  ['plain dump file (raw `pg_dump -Fp`)', (s) => mb(s.fileSizes.plainBytes)],
+  ['product backup file', (s) => `${mb(s.fileSizes.productBytes)} (${s.fileSizes.productSuffix || '?'})`],
+  [
+    `file size: product ÷ plain (target ≤ ${FILE_SIZE_TARGET.ratio * 100}% on ${FILE_SIZE_TARGET.dataset})`,
+    (s) =>
+      `${pct(s.fileSizes.productRatio)} ${s.fileSizes.pass === null ? '(no target)' : mark(s.fileSizes.pass)}`,
+  ],
+  ['raw `pg_dump -Fp | zstd -1`: time, file (÷ plain)', (s) => packedCell(s.fileSizes.zstd)],
+  ['raw `pg_dump -Fp | gzip -1`: time, file (÷ plain)', (s) => packedCell(s.fileSizes.gzip)],
   ['**create**: raw `pg_dump -Fp -f`', (s) => sec(s.create.rawMs)],
   ['**create**: `database-backup create`', (s) => sec(s.create.productMs)],
   [
-    `create ratio (target ≤ ${TARGETS.createRatio}×)`,
+    `create ratio (target ≤ ${TARGETS.createRatio.toFixed(2)}×)`,
     (s) => `${times(s.create.ratio)} ${mark(s.create.pass)}`,
   ],
   ['**restore**: raw `dropdb; createdb; psql -f`', (s) => sec(s.restore.rawMs)],
   ['**restore**: `database-backup completely-restore`', (s) => sec(s.restore.productMs)],
   [
-    `restore ratio (target ≤ ${TARGETS.restoreRatio}×)`,
+    `restore ratio (target ≤ ${TARGETS.restoreRatio.toFixed(2)}×)`,
     (s) => `${times(s.restore.ratio)} ${mark(s.restore.pass)}`,
   ],
   ['server RSS idle', (s) => mb(s.serverRss.idleBytes)],
@@ -121,16 +134,49 @@ const ROWS: Row[] = [
 ];
 
 export function renderTable(sizes: SizeSummary[]): string {
-  const header = ['', ...sizes.map((s) => `${s.sizeMb} MB (${s.reps} reps)`)];
+  const header = ['', ...sizes.map((s) => `${s.dataset} ${s.sizeMb} MB (${s.reps} reps)`)];
   const body = ROWS.map(([label, cell]) => [label, ...sizes.map(cell)]);
   const flat = rssFlatness(sizes);
-  if (flat) {
+  if (flat.length) {
     body.push([
       `server peak RSS growth, smallest → largest (target ≤ ${TARGETS.rssGrowthBytes / MB} MB)`,
-      ...sizes.map((_, i) => (i === sizes.length - 1 ? `${mb(flat.growthBytes)} ${mark(flat.pass)}` : '')),
+      ...sizes.map((s) => {
+        const f = flat.find((x) => x.dataset === s.dataset && x.largestSizeMb === s.sizeMb);
+        return f ? `${mb(f.growthBytes)} ${mark(f.pass)}` : '';
+      }),
     ]);
   }
-  const rows = [header, header.map(() => '---'), ...body];
+  return aligned([header, header.map(() => '---'), ...body]);
+}
+
+/** The catalog figures (measured once, at the largest size), as a two-column table; null when not measured. */
+export function renderCatalog(sizes: SizeSummary[]): string | null {
+  const c = sizes.find((s) => s.catalog)?.catalog;
+  if (!c) return null;
+  const rows: string[][] = [
+    [`catalog: ${c.backups} backups of ${c.dataset} ${c.sizeMb} MB, made by the product`, ''],
+    ['---', ''],
+    ['backups listed / their files together', `${c.listedEntries} / ${mb(c.totalBytes)}`],
+    [
+      `\`list\`, server answer (signed GET /database-backups; target < ${CATALOG_TARGETS.listMs} ms)`,
+      `${msText(c.listHttpMs)} ${mark(c.listPass)}`,
+    ],
+    ['`list`, client wall clock (process start-up included)', msText(c.listClientMs)],
+    [
+      'backup run with the catalog full: more read than into an empty directory (target: no existing dump)',
+      `${mb(c.extraReadBytes)} (disk ${mb(c.extraDiskReadBytes)}; one backup ${mb(c.backupFileBytes)}) ` +
+        mark(!c.readsExistingDumps),
+    ],
+    [
+      'create: first (empty directory) / last (catalog full)',
+      `${sec(c.createMsFirst)} / ${sec(c.createMsLast)}`,
+    ],
+  ];
+  return aligned(rows);
+}
+
+function aligned(rows: string[][]): string {
+  const header = rows[0]!;
   const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
   return rows
     .map((r, i) =>

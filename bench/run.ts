@@ -7,15 +7,17 @@ import { join, resolve } from 'node:path';
 import { bundleClient } from './bundled-client';
 import { describeCheckout } from './checkout';
 import { dropDatabasesWithPrefix, serverVersion } from './databases';
+import { CATALOG_TARGETS } from './catalog-summary';
+import { FILE_SIZE_TARGET } from './file-sizes';
 import { descendantsOf } from './memory';
 import { otherLoad } from './other-load';
 import { parseOptions, scaleFor, USAGE } from './options';
 import { runOk } from './processes';
-import { renderTable, writeResults } from './report';
-import { runSize, type SizeFigures } from './size-run';
+import { renderCatalog, renderTable, writeResults } from './report';
+import { runSize, tagFor, type SizeFigures } from './size-run';
 import { rssFlatness, summarizeSize, TARGETS } from './summary';
 
-const TOOLS = ['pgbench', 'pg_dump', 'psql', 'createdb', 'dropdb', 'pg_restore'];
+const TOOLS = ['pgbench', 'pg_dump', 'psql', 'createdb', 'dropdb', 'pg_restore', 'zstd', 'gzip'];
 
 async function main(): Promise<number> {
   const repo = resolve(import.meta.dirname, '..');
@@ -70,7 +72,7 @@ async function main(): Promise<number> {
   const bundledClient = await bundleClient(repo, workDir);
   const pgVersion = await serverVersion();
   process.stdout.write(
-    `[bench] sizes ${options.sizesMb.join(', ')} MB (pgbench scales ${options.sizesMb.map(scaleFor).join(', ')}), ` +
+    `[bench] datasets ${options.datasets.join(', ')}; sizes ${options.sizesMb.join(', ')} MB (pgbench scales ${options.sizesMb.map(scaleFor).join(', ')}), ` +
       `${options.reps} reps, PostgreSQL ${pgVersion}, ${cpus().length} CPUs, node ${process.version}\n`,
   );
   process.stdout.write(
@@ -83,25 +85,32 @@ async function main(): Promise<number> {
 
   const figures: SizeFigures[] = [];
   let failure: unknown = null;
+  // The catalog (14 backups) once, at the largest size, on the documents when they run: what BOMnipotent holds.
+  const largest = Math.max(...options.sizesMb);
+  const catalogDataset = options.datasets.includes('documents') ? 'documents' : options.datasets[0];
   try {
-    for (const sizeMb of options.sizesMb) {
-      if (stop.signal) throw new Error(`interrupted by ${stop.signal}`);
-      try {
-        figures.push(
-          await runSize(sizeMb, {
-            options,
-            prefix,
-            workDir,
-            clientHome: join(workDir, 'client'),
-            bundledClient,
-            interrupted: () => stop.signal !== null,
-            repo,
-          }),
-        );
-      } finally {
-        // Free the disk before the next, larger size.
-        await dropDatabasesWithPrefix(`${prefix}${sizeMb}`);
-        rmSync(join(workDir, `size-${sizeMb}`), { recursive: true, force: true });
+    for (const dataset of options.datasets) {
+      for (const sizeMb of options.sizesMb) {
+        if (stop.signal) throw new Error(`interrupted by ${stop.signal}`);
+        const tag = tagFor(dataset, sizeMb);
+        try {
+          figures.push(
+            await runSize(dataset, sizeMb, {
+              options,
+              prefix,
+              workDir,
+              clientHome: join(workDir, 'client'),
+              bundledClient,
+              interrupted: () => stop.signal !== null,
+              repo,
+              catalog: options.catalog && dataset === catalogDataset && sizeMb === largest,
+            }),
+          );
+        } finally {
+          // Free the disk before the next, larger size.
+          await dropDatabasesWithPrefix(`${prefix}${tag}`);
+          rmSync(join(workDir, `size-${tag}`), { recursive: true, force: true });
+        }
       }
     }
   } catch (error) {
@@ -119,6 +128,8 @@ async function main(): Promise<number> {
       `\nMedians of ${options.reps} repetitions per size; ratios are bomnipotent ÷ raw tools.\n\n`,
     );
     process.stdout.write(renderTable(summaries) + '\n\n');
+    const catalog = renderCatalog(summaries);
+    if (catalog) process.stdout.write(catalog + '\n\n');
   }
   const path = writeResults(options.resultsDir, startedAt, {
     startedAt: startedAt.toISOString(),
@@ -135,7 +146,7 @@ async function main(): Promise<number> {
     otherLoadAtStart: busy,
     checkout,
     options,
-    targets: TARGETS,
+    targets: { ...TARGETS, fileSize: FILE_SIZE_TARGET, catalog: CATALOG_TARGETS },
     summary: { sizes: summaries, rssFlatness: rssFlatness(summaries) },
     sizes: figures,
   });

@@ -24,6 +24,8 @@ export interface BenchServer {
   /** Runs bomnipotent_client as the admin (a process of its own; the wall clock is measured). */
   client(args: string[], options?: RunOptions, entry?: string): Promise<Timed>;
   secretKeyPem(): string;
+  /** Rewrites the config with these extra lines in the database_backup task (e.g. `keep = 14`) and waits for the reload. */
+  setTaskKeys(lines: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export async function startBenchServer(
     const result = await client(args);
     if (result.code !== 0) throw new Error(`bomnipotent_client ${args.join(' ')} failed: ${result.stderr}`);
   };
+  let reloads = 2; // the admin bootstrap below reloads twice
   const server: BenchServer = {
     process: proc,
     log,
@@ -97,6 +100,12 @@ export async function startBenchServer(
     pid: proc.child.pid!,
     client: (args, options, entry) => client(['-u', ADMIN, ...args], options, entry),
     secretKeyPem: () => readFileSync(join(clientHome, 'bomnipotent', 'secret_key.pem'), 'utf8'),
+    setTaskKeys: async (lines) => {
+      // The task is the config's last table, so appended keys belong to it.
+      writeFileSync(configPath, base + lines.map((l) => `${l}\n`).join(''));
+      reloads += 1;
+      await waitForReloads(proc, reloads);
+    },
     stop: async () => {
       await proc.stop();
     },

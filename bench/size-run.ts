@@ -15,13 +15,16 @@ import {
   type ProductRestore,
   type RawRun,
 } from './contenders';
+import { runCatalog, type CatalogFigures } from './catalog-run';
 import { entryOf } from './checkout';
+import { compressedDump, type CompressedRun } from './compressed';
 import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl, settle } from './databases';
+import { createDocumentDatabase, type DocumentLoad } from './documents/load';
 import { runLoad, signedGetHeaders, type LoadResult } from './load';
 import { sampleMemory, type MemoryPeak } from './memory';
 import { startProbes } from './probes';
 import { otherLoad } from './other-load';
-import { scaleFor, type BenchOptions } from './options';
+import { scaleFor, type BenchOptions, type Dataset } from './options';
 import { median } from './stats';
 import { ADMIN, startBenchServer, type BenchServer } from './server';
 
@@ -35,14 +38,21 @@ export interface RepFigures {
     raw: RawRun & { fsyncMs: number; fileBytes: number };
     product: ProductCreate;
     archive?: RawRun & { fileBytes: number };
+    /** pg_dump -Fp piped through zstd -1 / gzip -1: what plain compression alone gives. */
+    zstd?: CompressedRun;
+    gzip?: CompressedRun;
   };
   restore: { raw: RawRun; product: ProductRestore; archive?: RawRun };
   load?: { health: LoadResult; whoAmI: LoadResult; server: MemoryPeak };
 }
 
 export interface SizeFigures {
+  dataset: Dataset;
   sizeMb: number;
-  scale: number;
+  /** pgbench's scale; null for the document dataset. */
+  scale: number | null;
+  /** How the document dataset was loaded; null for pgbench. */
+  documents: DocumentLoad | null;
   database: string;
   databaseBytes: number;
   generateMs: number;
@@ -53,14 +63,26 @@ export interface SizeFigures {
   /** The same with the client bundled to plain JavaScript (no tsx at start-up); null when not measured. */
   bundledClientStartupMs: number | null;
   reps: RepFigures[];
+  /** list with 14 backups and the reads of a backup run; measured at the largest size only. */
+  catalog?: CatalogFigures;
 }
 
-type Contender = 'raw' | 'product' | 'archive';
+type Contender = 'raw' | 'product' | 'archive' | 'zstd' | 'gzip';
 
-/** raw, product, archive in rotating order: no contender always runs first (cold) or last (after the others' I/O). */
-function orderFor(rep: number, archive: boolean): Contender[] {
-  const all: Contender[] = archive ? ['raw', 'product', 'archive'] : ['raw', 'product'];
+/** The contenders in rotating order: none always runs first (cold) or last (after the others' I/O). */
+function orderFor(rep: number, o: BenchOptions): Contender[] {
+  const all: Contender[] = [
+    'raw',
+    'product',
+    ...(o.archive ? (['archive'] as const) : []),
+    ...(o.compressed ? (['zstd', 'gzip'] as const) : []),
+  ];
   return all.map((_, i) => all[(i + rep) % all.length]!);
+}
+
+/** The part of every database name and directory of one dataset and size. */
+export function tagFor(dataset: Dataset, sizeMb: number): string {
+  return `${dataset === 'pgbench' ? 'pgb' : 'doc'}${sizeMb}`;
 }
 
 const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
@@ -75,21 +97,32 @@ export interface SizeContext {
   /** True after SIGINT/SIGTERM: no new step starts. */
   interrupted: () => boolean;
   repo: string;
+  /** Measure the catalog (14 backups) at this dataset and size. */
+  catalog: boolean;
 }
 
-export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFigures> {
+export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext): Promise<SizeFigures> {
   const { options } = ctx;
-  const scale = scaleFor(sizeMb);
-  const database = `${ctx.prefix}${sizeMb}`;
+  const tag = tagFor(dataset, sizeMb);
+  const database = `${ctx.prefix}${tag}`;
   const rawDb = `${database}_raw`;
   const archiveDb = `${database}_fc`;
-  const dir = join(ctx.workDir, `size-${sizeMb}`);
+  const dir = join(ctx.workDir, `size-${tag}`);
   const backupDir = join(dir, 'backups');
   const rawDir = join(dir, 'raw');
   for (const d of [backupDir, rawDir, join(dir, 'config')]) mkdirSync(d, { recursive: true });
 
-  log(`${sizeMb} MB: pgbench -i -s ${scale} into ${database} ...`);
-  const generateMs = await createPgbenchDatabase(database, scale);
+  const scale = dataset === 'pgbench' ? scaleFor(sizeMb) : null;
+  let documents: DocumentLoad | null = null;
+  let generateMs: number;
+  if (scale !== null) {
+    log(`${tag}: pgbench -i -s ${scale} into ${database} ...`);
+    generateMs = await createPgbenchDatabase(database, scale);
+  } else {
+    log(`${tag}: SBOM and CSAF documents into ${database} ...`);
+    documents = await createDocumentDatabase(database, sizeMb, ctx.repo);
+    generateMs = documents.ms;
+  }
   // Same-size copies, so that the baselines' first dropdb drops as much as the product's restore does.
   await copyDatabase(database, rawDb);
   if (options.archive) await copyDatabase(database, archiveDb);
@@ -107,7 +140,7 @@ export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFig
   try {
     const size = await databaseBytes(database);
     log(
-      `${sizeMb} MB: database is ${(size / 1048576).toFixed(0)} MB; server pid ${server.pid} at ${server.url}; ` +
+      `${tag}: database is ${(size / 1048576).toFixed(0)} MB; server pid ${server.pid} at ${server.url}; ` +
         `server from ${entries.server}, client from ${entries.client}`,
     );
     const startups: number[] = [];
@@ -123,7 +156,7 @@ export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFig
       reps.push(await runRep(rep, server, { database, rawDb, archiveDb, backupDir, rawDir }, options));
       const last = reps.at(-1)!;
       log(
-        `${sizeMb} MB rep ${rep + 1}/${options.reps}: create raw ${s(last.create.raw.ms)} product ${s(last.create.product.ms)}; ` +
+        `${tag} rep ${rep + 1}/${options.reps}: create raw ${s(last.create.raw.ms)} product ${s(last.create.product.ms)}; ` +
           `restore raw ${s(last.restore.raw.ms)} product ${s(last.restore.product.ms)} ` +
           `(503 ${last.restore.product.probes.unavailableMs.toFixed(0)} ms)`,
       );
@@ -134,11 +167,17 @@ export async function runSize(sizeMb: number, ctx: SizeContext): Promise<SizeFig
         if (ctx.interrupted()) throw new Error('interrupted');
         figures.load = await runLoads(rep, server, options);
       }
-      log(`${sizeMb} MB: load tests done`);
+      log(`${tag}: load tests done`);
     }
+    const catalog = ctx.catalog
+      ? await runCatalog(server, { dataset, sizeMb, backupDir, rssMs: options.rssIntervalMs })
+      : undefined;
     return {
+      dataset,
       sizeMb,
       scale,
+      documents,
+      ...(catalog ? { catalog } : {}),
       database,
       databaseBytes: size,
       generateMs,
@@ -163,7 +202,7 @@ interface Places {
 }
 
 async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptions): Promise<RepFigures> {
-  const order = orderFor(rep, o.archive);
+  const order = orderFor(rep, o);
   const busy = otherLoad();
   if (busy.length)
     log(`WARNING: rep ${rep + 1} runs next to other work: ${busy.map((b) => b.split(' ')[0]).join(', ')}`);
@@ -174,6 +213,7 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
   let rawCreate: RepFigures['create']['raw'] | undefined;
   let productCreated: ProductCreate | undefined;
   let archiveCreate: RepFigures['create']['archive'];
+  const packed: Partial<Record<'zstd' | 'gzip', CompressedRun>> = {};
   for (const who of order) {
     await settle();
     if (who === 'raw') {
@@ -181,7 +221,9 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
       // Diagnostic, untimed: what an fsync of the dump would have added (pg_dump -Fp -f does not fsync).
       rawCreate = { ...run, fsyncMs: await fsyncMs(rawFile), fileBytes: await fileBytes(rawFile) };
     } else if (who === 'product') {
-      productCreated = await productCreate(server, o.rssIntervalMs);
+      productCreated = await productCreate(server, p.backupDir, o.rssIntervalMs);
+    } else if (who === 'zstd' || who === 'gzip') {
+      packed[who] = await compressedDump(p.database, join(p.rawDir, `raw.sql.${who}`), who, o.rssIntervalMs);
     } else {
       const run = await archiveDump(p.database, archiveFile, o.rssIntervalMs);
       archiveCreate = { ...run, fileBytes: await fileBytes(archiveFile) };
@@ -191,13 +233,13 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
   let rawRestored: RawRun | undefined;
   let productRestored: ProductRestore | undefined;
   let archiveRestored: RawRun | undefined;
-  for (const who of order) {
+  for (const who of order.filter((w) => w !== 'zstd' && w !== 'gzip')) {
     await settle();
     if (who === 'raw')
       rawRestored = await underProbes(server, o, () => rawRestore(p.rawDb, rawFile, o.rssIntervalMs));
     else if (who === 'product')
       productRestored = await productRestore(server, o.rssIntervalMs, o.probeIntervalMs);
-    else
+    else if (who === 'archive')
       archiveRestored = await underProbes(server, o, () =>
         archiveRestore(p.archiveDb, archiveFile, o.rssIntervalMs),
       );
@@ -213,6 +255,7 @@ async function runRep(rep: number, server: BenchServer, p: Places, o: BenchOptio
       raw: rawCreate!,
       product: productCreated!,
       ...(archiveCreate ? { archive: archiveCreate } : {}),
+      ...packed,
     },
     restore: {
       raw: rawRestored!,
