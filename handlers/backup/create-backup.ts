@@ -1,11 +1,12 @@
-// The backup use case: one verified dump of the server's database into the task's directory, then retention.
+// The backup use case: one signed dump of the server's database into the task's directory, then retention.
 import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
 import type { AuditRecord, BackupMetadata, BackupTrigger, Executor } from '../ports';
 import type { BackupContext } from './context';
+import { describeManifest } from './describe';
 import { formatBytes, formatDuration, formatMegabytes } from './format';
 import { withBackupLock } from './lock';
-import { backupFileName, parseBackupFileName } from './naming';
-import { applyRetention } from './retention';
+import type { BackupTaskSettings } from './settings';
+import { trustPolicy } from './trust';
 
 export interface CreateBackupInput {
   trigger: BackupTrigger;
@@ -42,16 +43,22 @@ export async function createBackup(
       const startedAt = ctx.clock.now();
       const requestedBy = input.user ? `, requested by ${input.user}` : '';
       ctx.logger.info(`Starting database backup (${input.trigger}${requestedBy}) into ${directory}`);
-
-      await ensureFreeSpace(executor, directory, await ctx.admin.databaseSizeBytes());
-      const existing = (await executor.list(directory)).map((e) => e.file);
-      file = backupFileName(ctx.admin.databaseName, startedAt, withFreedSequences(existing));
-      const metadata = await executor.dump({
+      // Refused, never written unsigned: without a usable key nothing is dumped.
+      const signer = ctx.signer();
+      const database = ctx.admin.databaseName;
+      const sizeBytes = await ctx.admin.databaseSizeBytes();
+      // A compressed dump of text-heavy data is a fraction of the database; half of it is a safe guess.
+      await ensureFreeSpace(
+        executor,
         directory,
-        file,
+        settings.compression === 'none' ? sizeBytes : Math.ceil(sizeBytes / 2),
+      );
+      const minSequence = (await ctx.chain.newestSequence(database)) + 1;
+      const entry = await executor.dump({
+        directory,
         seed: {
-          format: 'bomnipotent-backup/1',
-          database: ctx.admin.databaseName,
+          format: 'bomnipotent-backup/2',
+          database,
           serverVersion: await ctx.admin.serverVersion(),
           schemaVersion: await ctx.admin.schemaVersion(),
           appVersion: ctx.appVersion,
@@ -59,10 +66,24 @@ export async function createBackup(
           trigger: input.trigger,
           user: input.user,
         },
+        options: { compression: settings.compression, encryptionRecipients: settings.encryptionRecipients },
+        minSequence,
+        signer,
       });
-      if (settings.verifyAfterBackup) await verifyOrDiscard(executor, directory, file);
+      file = entry.file;
+      if (!entry.manifest) throw new Error(`the executor returned ${entry.file} without its manifest`);
+      const metadata = describeManifest(entry.manifest);
+      await ctx.chain
+        .record(database, entry.manifest.sequence)
+        .catch((error: unknown) =>
+          ctx.logger.warn(
+            `Could not record backup sequence ${entry.manifest?.sequence} in the database: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
+      if (settings.verifyAfterBackup)
+        await verifyOrDiscard(ctx, executor, settings, entry.file, signer.publicKey);
 
-      const path = joinPath(directory, file);
+      const path = entry.path;
       const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
       ctx.metrics.backupSucceeded(metadata);
       ctx.logger.info(
@@ -70,17 +91,19 @@ export async function createBackup(
       );
       await audit('succeeded', `Stored ${formatBytes(metadata.sizeBytes)} in ${formatDuration(durationMs)}.`);
       // Retention only after a backup that succeeded, so that a failing task never eats into the good ones.
-      await applyRetention({
-        executor,
-        directory,
-        database: ctx.admin.databaseName,
-        keep: settings.keep,
-        logger: ctx.logger,
-      }).catch((error: unknown) =>
-        ctx.logger.warn(
-          `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
-        ),
-      );
+      if (settings.keep !== null) {
+        await executor
+          .prune({ directory, database, keep: settings.keep, trust: trustPolicy(ctx, settings) })
+          .then((result) => {
+            for (const removed of result.removed)
+              ctx.logger.info(`Removed old database backup ${removed} (keep = ${settings.keep}).`);
+          })
+          .catch((error: unknown) =>
+            ctx.logger.warn(
+              `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
+      }
       return { path, metadata };
     });
   } catch (error) {
@@ -102,7 +125,7 @@ export async function createBackup(
   }
 }
 
-/** A plain dump is about as large as the database (indexes are not dumped, text is not compressed): refuse early. */
+/** A plain dump is about as large as the database (indexes are not dumped): refuse early. */
 async function ensureFreeSpace(executor: Executor, directory: string, neededBytes: number): Promise<void> {
   const freeBytes = await executor.freeBytes(directory);
   if (freeBytes >= neededBytes) return;
@@ -118,10 +141,25 @@ async function ensureFreeSpace(executor: Executor, directory: string, neededByte
   );
 }
 
-async function verifyOrDiscard(executor: Executor, directory: string, file: string): Promise<void> {
-  const verification = await executor.verify(directory, file);
+async function verifyOrDiscard(
+  ctx: BackupContext,
+  executor: Executor,
+  settings: BackupTaskSettings,
+  file: string,
+  publicKey: string,
+): Promise<void> {
+  if (settings.encryptionRecipients.length > 0 && !settings.encryptionIdentityFile) {
+    ctx.logger.warn(
+      `verify_after_backup: ${file} is encrypted and no encryption_identity_file is set, so only its size was checked.`,
+    );
+    return;
+  }
+  const verification = await executor.verify(settings.directory, file, {
+    trustedKeys: [publicKey],
+    identityFile: settings.encryptionIdentityFile,
+  });
   if (verification.ok) return;
-  await executor.remove(directory, file).catch(() => {}); // a file that fails its own check must not be picked as "latest"
+  await executor.remove(settings.directory, file).catch(() => {}); // a file that fails its own check must not be picked as "latest"
   throw new AppError(
     'BACKUP.VERIFY_FAILED',
     'failed',
@@ -146,21 +184,6 @@ async function recordAudit(
       `Could not append to the backup audit log: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-}
-
-/**
- * The existing names plus every lower sequence of the same second: retention may have removed `x.dump` while
- * `x_2.dump` stays, and a new dump reusing `x.dump` would sort before the older one (and be the next to go).
- */
-function withFreedSequences(existing: readonly string[]): string[] {
-  const names = new Set(existing);
-  for (const name of existing) {
-    const parsed = parseBackupFileName(name);
-    if (!parsed) continue;
-    const base = name.replace(/(_\d+)?\.dump$/, '');
-    for (let n = 1; n < parsed.sequence; n += 1) names.add(n === 1 ? `${base}.dump` : `${base}_${n}.dump`);
-  }
-  return [...names];
 }
 
 /** Backup directories are POSIX paths on the server or in the sidecar; handlers have no node:path. */

@@ -10,6 +10,7 @@ import type { AppEnv } from '../http-env';
 export const restoreRequestSchema = z.strictObject({
   file: z.string().min(1).max(255).optional(),
   dryRun: z.boolean().optional(),
+  allowUnsigned: z.boolean().optional(),
 });
 
 /** What the restore route needs; runtime/routes/backups.ts includes it in BackupRouteDeps. */
@@ -33,7 +34,7 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
     // requireAdmin ran, so the principal is set.
     const user = c.get('principal')?.name ?? 'unknown';
     const result = await restoreBackup(
-      { user, file: parsed.data.file, dryRun: parsed.data.dryRun },
+      { user, file: parsed.data.file, dryRun: parsed.data.dryRun, allowUnsigned: parsed.data.allowUnsigned },
       deps.ctx,
       deps.restoreHooks,
     );
@@ -43,6 +44,6 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
 
 function invalidBody(reason: string): AppError {
   return new AppError('REQUEST.INVALID_BODY', 'invalid', `The restore request is malformed: ${reason}.`, {
-    suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false}.',
+    suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false}.',
   });
 }

@@ -2,7 +2,8 @@
 import type { Migration } from './types';
 import { core } from './001-core';
 import { accounts } from './002-accounts';
+import { backupChain } from './003-backup-chain';
 
-export const MIGRATIONS: readonly Migration[] = [core, accounts];
+export const MIGRATIONS: readonly Migration[] = [core, accounts, backupChain];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);
