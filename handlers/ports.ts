@@ -1,4 +1,8 @@
 // The interfaces handlers need. Every side effect lives behind one of these; runtime/deps.ts builds the real ones.
+import type { BackupManifest } from './backup/manifest';
+import type { Compression } from './backup/naming';
+
+export type { BackupManifest, Compression };
 
 export interface Clock {
   now(): Date;
@@ -18,9 +22,12 @@ export interface Logger {
 
 export type BackupTrigger = 'scheduled' | 'manual';
 
-/** Written next to every dump as `<file>.meta.json`; a restore trusts nothing that does not match it. */
+/**
+ * A backup as the API describes it. Format 1 wrote it as `<file>.meta.json` (unsigned); format 2 derives it from
+ * the signed manifest (see describeManifest), with the format-2 facts as optional fields.
+ */
 export interface BackupMetadata {
-  format: 'bomnipotent-backup/1';
+  format: 'bomnipotent-backup/1' | 'bomnipotent-backup/2';
   file: string; // bare file name of the dump
   sha256: string; // hex digest of the dump file
   sizeBytes: number;
@@ -33,22 +40,69 @@ export interface BackupMetadata {
   durationMs: number;
   trigger: BackupTrigger;
   user: string | null; // who asked (null for scheduled runs)
+  compression?: Compression;
+  encrypted?: boolean;
+  sequence?: number;
 }
 
 /** What the handler knows before the dump; the executor adds file, checksum, size, duration and tool version. */
 export type BackupMetadataSeed = Omit<
   BackupMetadata,
-  'file' | 'sha256' | 'sizeBytes' | 'durationMs' | 'pgDumpVersion'
+  'file' | 'sha256' | 'sizeBytes' | 'durationMs' | 'pgDumpVersion' | 'compression' | 'encrypted' | 'sequence'
 >;
 
-export interface BackupEntry {
-  file: string; // bare name, matches <database>_<YYYYMMDD_HHMMSS>[_N].dump
+/**
+ * How far a file in the backup directory is trusted: `trusted` (format 2, signed by a trusted key, matching its
+ * data file), `untrusted` (a manifest that fails, or a data file whose manifest is missing or wrong), `legacy`
+ * (format 1: `.dump` + unsigned `.meta.json`), `unsigned` (a plain dump with no description at all).
+ * Only `trusted` entries are ever chosen as "latest", counted by retention or by freshness.
+ */
+export type TrustState = 'trusted' | 'untrusted' | 'legacy' | 'unsigned';
+
+export interface CatalogEntry {
+  file: string; // bare data file name
   path: string; // absolute path
-  sizeBytes: number;
-  metadata: BackupMetadata | null; // null when the metadata file is missing or unreadable
+  sizeBytes: number; // on disk now (0 when the data file is missing)
+  state: TrustState;
+  reason: string | null; // why not trusted; null when trusted
+  manifest: BackupManifest | null; // set when the manifest verifies (trusted, or untrusted only for the data file)
+  legacy: BackupMetadata | null; // format 1 metadata as found (unverified)
+}
+
+/** What a restore or verify may accept beyond signed backups. */
+export interface TrustPolicy {
+  /** ed25519:<base64> keys whose signatures count: this server's own and `trusted_keys`. */
+  trustedKeys: string[];
+}
+
+/** Signs manifests with the backup-signing key; the key itself never leaves the server process. */
+export interface ManifestSigner {
+  readonly publicKey: string; // ed25519:<base64>
+  /** The complete manifest file (JSON text) for this manifest (async: over the sidecar it is a round trip). */
+  sign(manifest: BackupManifest): Promise<string>;
+}
+
+export interface DumpOptions {
+  compression: Compression;
+  /** age recipients (age1...); empty: not encrypted. */
+  encryptionRecipients: string[];
+}
+
+export interface PruneResult {
+  removed: string[];
+  /** Trusted backups kept. */
+  kept: number;
 }
 
 export type Verification = { ok: true; metadata: BackupMetadata } | { ok: false; reason: string };
+
+/** Options of a full read: verify, verify_after_backup, and the read before a restore. */
+export interface ReadOptions extends TrustPolicy {
+  /** Accept a legacy or unsigned file (its bytes cannot be checked against anything signed). */
+  allowUnsigned?: boolean;
+  /** age identity file for encrypted backups. */
+  identityFile?: string | undefined;
+}
 
 export interface ToolReport {
   pgDumpPath: string | null;
@@ -78,30 +132,51 @@ export interface AuditRecord {
  */
 export interface Executor {
   probe(serverMajor: number): Promise<ToolReport>;
-  /** pg_dump into a temporary file, fsync, completeness check, checksum, metadata, then rename. Nothing is left on failure. */
+  /**
+   * pg_dump, compressed (and encrypted) on the way into a temporary file, fsynced, renamed to its final name, then
+   * the signed manifest (the commit marker). The name and the chain link (sequence, previous manifest) are chosen
+   * here from the directory's manifests and `minSequence`. Returns the trusted entry; nothing is left on failure.
+   */
   dump(request: {
     directory: string;
-    file: string;
     seed: BackupMetadataSeed;
+    options: DumpOptions;
+    minSequence: number;
+    signer: ManifestSigner;
     signal?: AbortSignal;
     /** Bytes written so far (in-process executors only). */
     onProgress?: (bytesWritten: number) => void;
-  }): Promise<BackupMetadata>;
-  /** Every file of ours in the directory (dumps matching the naming pattern), in no particular order. Missing directory: []. */
-  list(directory: string): Promise<BackupEntry[]>;
-  /** Checksum against metadata, completeness of the dump, metadata present and consistent. */
-  verify(directory: string, file: string): Promise<Verification>;
-  /** Removes a dump and its metadata (retention). Refuses names that are not ours. */
+  }): Promise<CatalogEntry>;
+  /**
+   * Every backup-like file in the directory with its trust state, from manifests and file sizes only (no dump is
+   * read), in no particular order. Missing directory: [].
+   */
+  list(request: { directory: string; trust: TrustPolicy }): Promise<CatalogEntry[]>;
+  /** Streams the file through hash, decryption, decompression and the dump structure check. */
+  verify(directory: string, file: string, options: ReadOptions): Promise<Verification>;
+  /**
+   * Retention: removes trusted backups of `database` beyond the newest `keep` (by signed time; the newest always
+   * stays). Untrusted, legacy and foreign files are never touched.
+   */
+  prune(request: {
+    directory: string;
+    database: string;
+    keep: number;
+    trust: TrustPolicy;
+  }): Promise<PruneResult>;
+  /** Removes a data file and its manifest or metadata (a new backup that failed verify_after_backup). */
   remove(directory: string, file: string): Promise<void>;
   freeBytes(directory: string): Promise<number>;
   /**
    * createdb targetDatabase (from template0, with `locale` when given), then psql -v ON_ERROR_STOP=1
-   * --single-transaction -f file; drops targetDatabase on failure. `serverMajor` picks the tools of that major.
+   * --single-transaction fed from one descriptor of the file, hashed, decrypted, decompressed and checked on the way;
+   * psql only sees the end of the input once the whole file verified. Drops targetDatabase on failure.
    */
   restore(request: {
     directory: string;
     file: string;
     targetDatabase: string;
+    read: ReadOptions;
     serverMajor?: number;
     locale?: DatabaseLocale;
     signal?: AbortSignal;
@@ -178,6 +253,13 @@ export interface MaintenanceMode {
    * would reach the old database and be lost in the swap); false when some still run after timeoutMs.
    */
   writesSettled(timeoutMs: number): Promise<boolean>;
+}
+
+/** The newest backup sequence this server signed, kept in its database (it survives a wiped directory). */
+export interface BackupChainStore {
+  newestSequence(database: string): Promise<number>; // 0 when none was recorded
+  /** Records `sequence` unless a higher one is recorded already. */
+  record(database: string, sequence: number): Promise<void>;
 }
 
 export interface BackupMetrics {

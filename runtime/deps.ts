@@ -7,7 +7,10 @@ import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';
 import { createBackup } from '../handlers/backup/create-backup';
 import { checkFreshness } from '../handlers/backup/freshness';
 import { APP_VERSION } from '../handlers/version';
+import { backupTaskNotConfigured } from '../handlers/errors';
 import { createApp } from './app';
+import { createSignerSource } from './backup-signing';
+import { createBackupChainStore } from './db/backup-chain';
 import { createAccountsModule } from './auth/module';
 import type { Config } from './config/types';
 import { createDatabaseAdmin } from './db/admin';
@@ -64,9 +67,16 @@ export function buildServer(options: ServerOptions): Server {
   });
   const executor = executorFor(dbUrl, logger);
 
+  const signer = createSignerSource(logger);
   const backups: BackupContext = {
     settings: () => config().databaseBackup,
     executor: () => executor(config().databaseBackup?.executor ?? { kind: 'local' }),
+    signer: () => {
+      const settings = config().databaseBackup;
+      if (!settings) throw backupTaskNotConfigured();
+      return signer(settings);
+    },
+    chain: createBackupChainStore(db),
     admin,
     lifecycle: createDatabaseLifecycle({ db, logger }),
     maintenance,

@@ -1,4 +1,4 @@
-// `database-backup completely-restore [--dry-run] [--file <name>]`: replaces the server's database with a backup.
+// `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned]]`: replaces the server's database with a backup.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 
@@ -17,11 +17,20 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
       '--file <name>',
       'restore this backup file (a bare name from `database-backup list`) instead of the latest',
     )
+    .option(
+      '--allow-unsigned',
+      'with --file: restore a file that is not signed by a trusted key (legacy or foreign dump), on purpose',
+    )
     .action(
-      ctx.action(async (options: { dryRun?: boolean; file?: string }) => {
+      ctx.action(async (options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean }) => {
+        if (options.allowUnsigned && options.file === undefined)
+          throw new Error(
+            '--allow-unsigned needs --file <name>: an untrusted file is never chosen as the latest.',
+          );
         const body = {
           ...(options.file === undefined ? {} : { file: options.file }),
           ...(options.dryRun ? { dryRun: true } : {}),
+          ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
         };
         const response = await ctx.operation('POST', '/database-backup/restore', body);
         const answer = response.json as RestoreAnswer;

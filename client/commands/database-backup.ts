@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 import { registerRestoreCommand } from './database-backup-restore';
 import { registerStatusCommand } from './database-backup-status';
+import { registerVerifyCommand } from './database-backup-verify';
 
 interface Listing {
   file: string;
@@ -11,7 +12,12 @@ interface Listing {
   trigger: string | null;
   user: string | null;
   verified: boolean;
+  state?: string;
   problem?: string;
+}
+
+interface Chain {
+  problem: string | null;
 }
 
 export function registerBackupCommands(program: Command, ctx: ClientContext): void {
@@ -33,13 +39,14 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   backup
     .command('list')
     .description(
-      'List the backups on the server, newest first, each verified against its checksum (admin only)',
+      'List the backups on the server, newest first, each with its trust state from its signed manifest (admin only)',
     )
     .action(
       ctx.action(async () => {
         const response = await ctx.api().request('GET', '/database-backups');
-        const { backups } = response.json as { backups: Listing[] };
+        const { backups, chain } = response.json as { backups: Listing[]; chain?: Chain };
         const out = ctx.out();
+        if (chain?.problem) out.log('warn', `Backups are missing: ${chain.problem}.`);
         out.result(
           response,
           backups.length === 0
@@ -50,6 +57,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
       }),
     );
 
+  registerVerifyCommand(backup, ctx);
   registerRestoreCommand(backup, ctx);
   registerStatusCommand(backup, ctx);
 }
@@ -60,9 +68,9 @@ export function formatTable(backups: readonly Listing[]): string {
     b.file,
     formatSize(b.sizeBytes),
     b.trigger ?? '?',
-    b.verified ? '✓' : `✗ ${b.problem ?? ''}`.trimEnd(),
+    b.verified ? '✓ trusted' : `✗ ${b.state ?? 'untrusted'}: ${b.problem ?? ''}`.trimEnd(),
   ]);
-  const header = ['TIME (UTC)', 'FILE', 'SIZE', 'TRIGGER', 'VERIFIED'];
+  const header = ['TIME (UTC)', 'FILE', 'SIZE', 'TRIGGER', 'TRUST'];
   // The last column is free text: it is not padded.
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>

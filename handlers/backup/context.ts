@@ -1,5 +1,6 @@
 // Everything the backup handlers need, as ports; built once in runtime/deps.ts and shared by routes, scheduler and tests.
 import type {
+  BackupChainStore,
   BackupMetrics,
   Clock,
   DatabaseAdmin,
@@ -7,6 +8,7 @@ import type {
   Executor,
   Logger,
   MaintenanceMode,
+  ManifestSigner,
 } from '../ports';
 import type { BackupTaskSettings } from './settings';
 
@@ -15,6 +17,9 @@ export interface BackupContext {
   settings(): BackupTaskSettings | undefined;
   /** The executor for the current settings (in-process or sidecar). */
   executor(): Executor;
+  /** The backup-signing key of the current settings; throws BACKUP.SIGNING_KEY_UNUSABLE when it cannot be read. */
+  signer(): ManifestSigner;
+  chain: BackupChainStore;
   admin: DatabaseAdmin;
   lifecycle: DatabaseLifecycle;
   maintenance: MaintenanceMode;

@@ -1,12 +1,13 @@
-// The backup use case: one verified dump of the server's database into the task's directory, then retention.
+// The backup use case: one signed dump of the server's database into the task's directory, then retention.
 import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
 import type { AuditRecord, BackupMetadata, BackupTrigger, Executor } from '../ports';
 import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
 import type { BackupContext } from './context';
+import { describeManifest } from './describe';
 import { formatBytes, formatDuration, formatMegabytes } from './format';
 import { ensureLockHeld, withBackupLock } from './lock';
-import { backupFileName, parseBackupFileName } from './naming';
-import { applyRetention } from './retention';
+import type { BackupTaskSettings } from './settings';
+import { trustPolicy } from './trust';
 
 export interface CreateBackupInput {
   trigger: BackupTrigger;
@@ -45,21 +46,26 @@ export async function createBackup(
       const startedAt = ctx.clock.now();
       const requestedBy = input.user ? `, requested by ${input.user}` : '';
       ctx.logger.info(`Starting database backup (${input.trigger}${requestedBy}) into ${directory}`);
-
+      // Refused, never written unsigned: without a usable key nothing is dumped.
+      const signer = ctx.signer();
+      const database = ctx.admin.databaseName;
       progress.phase('checking free space');
-      const databaseBytes = await ctx.admin.databaseSizeBytes();
-      await ensureFreeSpace(executor, directory, databaseBytes);
-      const existing = (await executor.list(directory)).map((e) => e.file);
-      file = backupFileName(ctx.admin.databaseName, startedAt, withFreedSequences(existing));
-      // A plain dump is about as large as the database: its size is the best guess of the bytes to come.
-      progress.phase('dumping', databaseBytes);
-      const metadata = await executor.dump({
+      const sizeBytes = await ctx.admin.databaseSizeBytes();
+      // A compressed dump of text-heavy data is a fraction of the database; half of it is a safe guess.
+      await ensureFreeSpace(
+        executor,
         directory,
-        file,
+        settings.compression === 'none' ? sizeBytes : Math.ceil(sizeBytes / 2),
+      );
+      const minSequence = (await ctx.chain.newestSequence(database)) + 1;
+      // The bytes pg_dump writes are about as many as the database holds: the best guess of the bytes to come.
+      progress.phase('dumping', sizeBytes);
+      const entry = await executor.dump({
+        directory,
         onProgress: (bytes) => progress.bytes(bytes),
         seed: {
-          format: 'bomnipotent-backup/1',
-          database: ctx.admin.databaseName,
+          format: 'bomnipotent-backup/2',
+          database,
           serverVersion: await ctx.admin.serverVersion(),
           schemaVersion: await ctx.admin.schemaVersion(),
           appVersion: ctx.appVersion,
@@ -67,13 +73,26 @@ export async function createBackup(
           trigger: input.trigger,
           user: input.user,
         },
+        options: { compression: settings.compression, encryptionRecipients: settings.encryptionRecipients },
+        minSequence,
+        signer,
       });
+      file = entry.file;
+      if (!entry.manifest) throw new Error(`the executor returned ${entry.file} without its manifest`);
+      const metadata = describeManifest(entry.manifest);
+      await ctx.chain
+        .record(database, entry.manifest.sequence)
+        .catch((error: unknown) =>
+          ctx.logger.warn(
+            `Could not record backup sequence ${entry.manifest?.sequence} in the database: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        );
       if (settings.verifyAfterBackup) {
         progress.phase('verifying');
-        await verifyOrDiscard(executor, directory, file);
+        await verifyOrDiscard(ctx, executor, settings, entry.file, signer.publicKey);
       }
 
-      const path = joinPath(directory, file);
+      const path = entry.path;
       const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
       ctx.metrics.backupSucceeded(metadata);
       ctx.logger.info(
@@ -81,23 +100,22 @@ export async function createBackup(
       );
       await audit('succeeded', `Stored ${formatBytes(metadata.sizeBytes)} in ${formatDuration(durationMs)}.`);
       // Retention only after a backup that succeeded, so that a failing task never eats into the good ones.
-      progress.phase('applying retention');
-      // Deletes are irreversible: only while the lock is still ours (another replica may be mid-backup otherwise).
-      await ensureLockHeld(lease, ctx.admin.databaseName, 'the removal of old backups (retention)')
-        .then(() =>
-          applyRetention({
-            executor,
-            directory,
-            database: ctx.admin.databaseName,
-            keep: settings.keep,
-            logger: ctx.logger,
-          }),
-        )
-        .catch((error: unknown) =>
-          ctx.logger.warn(
-            `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        );
+      if (settings.keep !== null) {
+        const keep = settings.keep;
+        progress.phase('applying retention');
+        // Deletes are irreversible: only while the lock is still ours (another replica may be mid-backup otherwise).
+        await ensureLockHeld(lease, database, 'the removal of old backups (retention)')
+          .then(() => executor.prune({ directory, database, keep, trust: trustPolicy(ctx, settings) }))
+          .then((result) => {
+            for (const removed of result.removed)
+              ctx.logger.info(`Removed old database backup ${removed} (keep = ${keep}).`);
+          })
+          .catch((error: unknown) =>
+            ctx.logger.warn(
+              `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
+      }
       return { path, metadata };
     });
   } catch (error) {
@@ -119,7 +137,7 @@ export async function createBackup(
   }
 }
 
-/** A plain dump is about as large as the database (indexes are not dumped, text is not compressed): refuse early. */
+/** A plain dump is about as large as the database (indexes are not dumped): refuse early. */
 async function ensureFreeSpace(executor: Executor, directory: string, neededBytes: number): Promise<void> {
   const freeBytes = await executor.freeBytes(directory);
   if (freeBytes >= neededBytes) return;
@@ -135,10 +153,25 @@ async function ensureFreeSpace(executor: Executor, directory: string, neededByte
   );
 }
 
-async function verifyOrDiscard(executor: Executor, directory: string, file: string): Promise<void> {
-  const verification = await executor.verify(directory, file);
+async function verifyOrDiscard(
+  ctx: BackupContext,
+  executor: Executor,
+  settings: BackupTaskSettings,
+  file: string,
+  publicKey: string,
+): Promise<void> {
+  if (settings.encryptionRecipients.length > 0 && !settings.encryptionIdentityFile) {
+    ctx.logger.warn(
+      `verify_after_backup: ${file} is encrypted and no encryption_identity_file is set, so only its size was checked.`,
+    );
+    return;
+  }
+  const verification = await executor.verify(settings.directory, file, {
+    trustedKeys: [publicKey],
+    identityFile: settings.encryptionIdentityFile,
+  });
   if (verification.ok) return;
-  await executor.remove(directory, file).catch(() => {}); // a file that fails its own check must not be picked as "latest"
+  await executor.remove(settings.directory, file).catch(() => {}); // a file that fails its own check must not be picked as "latest"
   throw new AppError(
     'BACKUP.VERIFICATION_FAILED',
     'failed',
@@ -163,21 +196,6 @@ async function recordAudit(
       `Could not append to the backup audit log: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-}
-
-/**
- * The existing names plus every lower sequence of the same second: retention may have removed `x.dump` while
- * `x_2.dump` stays, and a new dump reusing `x.dump` would sort before the older one (and be the next to go).
- */
-function withFreedSequences(existing: readonly string[]): string[] {
-  const names = new Set(existing);
-  for (const name of existing) {
-    const parsed = parseBackupFileName(name);
-    if (!parsed) continue;
-    const base = name.replace(/(_\d+)?\.dump$/, '');
-    for (let n = 1; n < parsed.sequence; n += 1) names.add(n === 1 ? `${base}.dump` : `${base}_${n}.dump`);
-  }
-  return [...names];
 }
 
 /** Backup directories are POSIX paths on the server or in the sidecar; handlers have no node:path. */

@@ -1,7 +1,7 @@
-// Backup freshness: warns when the newest good backup is older than twice the task's period.
+// Backup freshness: warns when the newest trusted backup is older than twice the task's period.
 import type { BackupContext } from './context';
 import { formatDuration } from './format';
-import { parseBackupFileName, sortNewestFirst } from './naming';
+import { trustedOf, trustPolicy } from './trust';
 
 /** True when there is no good backup, or the newest is older than twice the period (one missed run is tolerated). */
 export function isStale(lastGoodAt: Date | null, periodMs: number, now: Date): boolean {
@@ -14,24 +14,15 @@ export interface FreshnessReport {
   stale: boolean;
 }
 
-/** Called by the scheduler after each run. Checks newest first and stops at the first good backup. */
+/** Called by the scheduler after each run. Reads manifests only: the newest trusted backup by its signed time. */
 export async function checkFreshness(ctx: BackupContext): Promise<FreshnessReport | null> {
   const settings = ctx.settings();
   if (!settings) return null; // no task, nothing to be fresh
-  const executor = ctx.executor();
-  const entries = sortNewestFirst(
-    (await executor.list(settings.directory)).flatMap((entry) => {
-      const parsed = parseBackupFileName(entry.file);
-      return parsed ? [{ file: entry.file, takenAt: parsed.takenAt }] : [];
-    }),
-  );
-  let lastGoodAt: Date | null = null;
-  for (const entry of entries) {
-    if ((await executor.verify(settings.directory, entry.file)).ok) {
-      lastGoodAt = entry.takenAt;
-      break;
-    }
-  }
+  const entries = await ctx
+    .executor()
+    .list({ directory: settings.directory, trust: trustPolicy(ctx, settings) });
+  const newest = trustedOf(entries, ctx.admin.databaseName)[0]?.manifest;
+  const lastGoodAt = newest ? new Date(newest.createdAt) : null;
   const stale = isStale(lastGoodAt, settings.periodMs, ctx.clock.now());
   if (stale) {
     const period = formatDuration(settings.periodMs);

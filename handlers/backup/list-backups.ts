@@ -1,40 +1,75 @@
-// The backups in the task's directory, newest first, each checked against its metadata.
+// The backups in the task's directory, newest first, with their trust state; read from manifests only.
 import { backupTaskNotConfigured } from '../errors';
-import type { BackupTrigger } from '../ports';
+import type { BackupTrigger, CatalogEntry, Compression, TrustState } from '../ports';
 import type { BackupContext } from './context';
-import { parseBackupFileName, sortNewestFirst } from './naming';
+import { parseBackupFileName } from './naming';
+import { assessChain, describeChain, newestFirst, trustPolicy, type ChainReport } from './trust';
 
 export interface BackupListing {
   file: string;
   path: string;
-  takenAt: string; // ISO 8601, UTC, from the file name
+  takenAt: string; // ISO 8601, UTC: the signed creation time, else the time in the file name
   sizeBytes: number;
-  trigger: BackupTrigger | null; // null when the metadata is missing
+  trigger: BackupTrigger | null; // null when nothing describes the file
   user: string | null;
+  /** True only for a trusted (signed, matching) backup: the only kind "latest", retention and freshness use. */
   verified: boolean;
-  problem?: string; // why verification failed
+  state: TrustState;
+  problem?: string; // why it is not trusted
+  compression: Compression;
+  encrypted: boolean;
+  sequence: number | null;
+  database: string | null;
+}
+
+export interface BackupCatalogReport {
+  backups: BackupListing[];
+  chain: ChainReport & { problem: string | null };
+}
+
+function toListing(entry: CatalogEntry): BackupListing {
+  const parsed = parseBackupFileName(entry.file);
+  const m = entry.manifest;
+  const described = m ?? entry.legacy;
+  return {
+    file: entry.file,
+    path: entry.path,
+    takenAt: m?.createdAt ?? parsed?.takenAt.toISOString() ?? entry.legacy?.startedAt ?? '',
+    sizeBytes: entry.sizeBytes,
+    trigger: described?.trigger ?? null,
+    user: described?.user ?? null,
+    verified: entry.state === 'trusted',
+    state: entry.state,
+    ...(entry.reason === null ? {} : { problem: entry.reason }),
+    compression: m?.compression ?? parsed?.compression ?? 'none',
+    encrypted: m ? m.encryption !== null : (parsed?.encrypted ?? false),
+    sequence: m?.sequence ?? null,
+    database: m?.database ?? parsed?.database ?? null,
+  };
+}
+
+/** Entries newest first (trusted ones by signed time), plus what the chain of sequences says. */
+export async function listBackupCatalog(ctx: BackupContext): Promise<BackupCatalogReport> {
+  const settings = ctx.settings();
+  if (!settings) throw backupTaskNotConfigured();
+  const entries = await ctx
+    .executor()
+    .list({ directory: settings.directory, trust: trustPolicy(ctx, settings) });
+  const database = ctx.admin.databaseName;
+  const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
+  const problem = describeChain(chain);
+  if (problem) ctx.logger.warn(`Backups of '${database}' in ${settings.directory}: ${problem}.`);
+  const byTime = newestFirst(entries).map(toListing);
+  const nameSequence = (file: string) => parseBackupFileName(file)?.sequence ?? 0;
+  byTime.sort(
+    (a, b) =>
+      Date.parse(b.takenAt || '0') - Date.parse(a.takenAt || '0') ||
+      nameSequence(b.file) - nameSequence(a.file) ||
+      (b.sequence ?? 0) - (a.sequence ?? 0),
+  );
+  return { backups: byTime, chain: { ...chain, problem } };
 }
 
 export async function listBackups(ctx: BackupContext): Promise<BackupListing[]> {
-  const settings = ctx.settings();
-  if (!settings) throw backupTaskNotConfigured();
-  const { directory } = settings;
-  const executor = ctx.executor();
-  const listings: BackupListing[] = [];
-  // One at a time: each check reads a whole dump, and the disk is shared with the database.
-  for (const entry of sortNewestFirst(await executor.list(directory))) {
-    const verification = await executor.verify(directory, entry.file);
-    const takenAt = parseBackupFileName(entry.file)?.takenAt.toISOString() ?? entry.metadata?.startedAt ?? '';
-    listings.push({
-      file: entry.file,
-      path: entry.path,
-      takenAt,
-      sizeBytes: entry.sizeBytes,
-      trigger: entry.metadata?.trigger ?? null,
-      user: entry.metadata?.user ?? null,
-      verified: verification.ok,
-      ...(verification.ok ? {} : { problem: verification.reason }),
-    });
-  }
-  return listings;
+  return (await listBackupCatalog(ctx)).backups;
 }

@@ -1,8 +1,10 @@
 // A complete restore that cannot lose the database: verify, restore into a scratch database, then swap it in.
 import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
-import type { AuditRecord, BackupMetadata } from '../ports';
+import type { AuditRecord, BackupMetadata, CatalogEntry, ReadOptions } from '../ports';
 import type { BackupContext } from './context';
 import type { LockLease } from '../ports';
+import { describeManifest } from './describe';
+import { assessChain, trustPolicy } from './trust';
 import { ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
@@ -12,6 +14,8 @@ export interface RestoreInput {
   user: string;
   file?: string | undefined;
   dryRun?: boolean | undefined;
+  /** Restore a named file that is not trusted (legacy, unsigned, foreign) on purpose. */
+  allowUnsigned?: boolean | undefined;
 }
 
 export interface RestoreResult {
@@ -92,10 +96,24 @@ export async function restoreBackup(
   let chosen: string | null = null;
   try {
     return await withBackupLock(ctx.admin, async (lease) => {
-      const entry = selectBackup(await executor.list(directory), { database, file: input.file });
+      const trust = trustPolicy(ctx, settings);
+      const entries = await executor.list({ directory, trust });
+      const recorded = await ctx.chain.newestSequence(database);
+      const chain = assessChain(entries, database, recorded);
+      const entry = selectBackup(entries, {
+        database,
+        file: input.file,
+        allowUnsigned: input.allowUnsigned,
+        chain,
+      });
       chosen = entry.file;
+      const read: ReadOptions = {
+        ...trust,
+        allowUnsigned: entry.state !== 'trusted',
+        identityFile: settings.encryptionIdentityFile,
+      };
       hooks.progress?.phase('verifying');
-      const metadata = await verifyForRestore(ctx, directory, entry.file, entry.path);
+      const metadata = await verifyForRestore(ctx, entry, read, dryRun);
       await checkSwapPossible(ctx.admin);
       if (dryRun) {
         ctx.logger.info(
@@ -108,11 +126,18 @@ export async function restoreBackup(
         directory,
         file: entry.file,
         keepOld: settings.keepOldDatabase,
+        read,
         sizeBytes: metadata.sizeBytes,
         lease,
         recordIntent: (message) => audit('started', entry.file, message),
       };
       await replaceDatabase(ctx, plan, hooks);
+      // The restored database carries the chain record of its backup's time: the newest sequence must survive it.
+      await ctx.chain
+        .record(database, recorded)
+        .catch((error: unknown) =>
+          ctx.logger.warn(`Could not record the backup sequence after the restore: ${describe(error)}`),
+        );
       ctx.metrics.restoreSucceeded();
       ctx.logger.info(
         `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}').`,
@@ -124,32 +149,51 @@ export async function restoreBackup(
     const refused = isAppError(error) && error.kind !== 'failed';
     if (!dryRun && !refused) ctx.metrics.restoreFailed();
     ctx.logger.error(`Restore requested by '${input.user}' did not happen: ${describe(error)}`);
-    await audit(refused ? 'refused' : 'failed', chosen, describe(error));
+    const named = isAppError(error) ? error.details?.file : undefined;
+    await audit(
+      refused ? 'refused' : 'failed',
+      chosen ?? (typeof named === 'string' ? named : null),
+      describe(error),
+    );
     throw error;
   }
 }
 
+/**
+ * A trusted backup is read in full by the restore itself (checked, then fed from the same descriptor); a dry run,
+ * and any file restored with --allow-unsigned, is read in full here first.
+ */
 async function verifyForRestore(
   ctx: BackupContext,
-  directory: string,
-  file: string,
-  path: string,
+  entry: CatalogEntry,
+  read: ReadOptions,
+  dryRun: boolean,
 ): Promise<BackupMetadata> {
-  const verification = await ctx.executor().verify(directory, file);
-  if (!verification.ok) {
-    // Never fall back to an older file: the admin must see that the newest backup is bad.
-    throw new AppError(
-      'BACKUP.VERIFICATION_FAILED',
-      'conflict',
-      `The backup '${path}' fails verification: ${verification.reason}`,
-      {
-        suggestion:
-          'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
-        details: { file },
-      },
-    );
+  const { file, path } = entry;
+  let metadata: BackupMetadata | null = entry.manifest ? describeManifest(entry.manifest) : entry.legacy;
+  if (dryRun || entry.state !== 'trusted') {
+    const verification = await ctx.executor().verify(ctx.settings()?.directory ?? '', file, read);
+    if (!verification.ok) {
+      // Never fall back to an older file: the admin must see that the chosen backup is bad.
+      throw new AppError(
+        'BACKUP.VERIFICATION_FAILED',
+        'conflict',
+        `The backup '${path}' fails verification: ${verification.reason}`,
+        {
+          suggestion:
+            'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
+          details: { file },
+        },
+      );
+    }
+    metadata = verification.metadata;
+    if (entry.state !== 'trusted') {
+      ctx.logger.warn(
+        `Restoring '${file}' WITHOUT a trusted signature (${entry.reason ?? entry.state}), on purpose with --allow-unsigned; its SHA-256 is ${verification.metadata.sha256}.`,
+      );
+    }
   }
-  const { metadata } = verification;
+  if (!metadata) throw new Error(`no description of ${file}`);
   if (metadata.schemaVersion > ctx.lifecycle.knownSchemaVersion) {
     throw new AppError(
       'BACKUP.SCHEMA_TOO_NEW',
@@ -168,6 +212,7 @@ interface Plan {
   directory: string;
   file: string;
   keepOld: boolean;
+  read: ReadOptions;
   sizeBytes: number;
   lease: LockLease;
   /** Audits the swap before it starts: a server killed during or after it still leaves who replaced the data. */
@@ -204,6 +249,7 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
         file: plan.file,
         onProgress: (bytes) => progress.bytes(bytes),
         targetDatabase: names.scratch,
+        read: plan.read,
         serverMajor,
         locale,
       });

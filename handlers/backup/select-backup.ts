@@ -1,7 +1,8 @@
-// Which backup a restore uses: the newest of this database by the time in its file name, or one named by the admin.
+// Which backup a restore uses: the newest trusted one of this database by its signed time, or one named by the admin.
 import { AppError } from '../errors';
-import type { BackupEntry } from '../ports';
-import { isBackupFileName, parseBackupFileName, sortNewestFirst } from './naming';
+import type { CatalogEntry } from '../ports';
+import { isBackupFileName } from './naming';
+import { newestFirst, type ChainReport } from './trust';
 
 /** A requested name must be a bare backup file name: no path, nothing to climb out of the directory with. */
 export function checkRequestedFileName(file: string): void {
@@ -15,17 +16,26 @@ export function checkRequestedFileName(file: string): void {
 }
 
 /**
- * The newest backup of `database` (by the timestamp and sequence in its name), or the named one. The newest is
- * chosen whatever its state: if it turns out bad, the restore refuses it rather than silently taking an older one.
+ * The newest trusted backup of `database` by its signed creation time, or the named one. Never falls back silently:
+ * when the newest signed backup is damaged or gone, or the chain says the newest backups were deleted, the restore
+ * is refused and the admin must name a file. A named file that is not trusted needs allowUnsigned.
  */
 export function selectBackup(
-  entries: readonly BackupEntry[],
-  request: { database: string; file?: string | undefined },
-): BackupEntry {
+  entries: readonly CatalogEntry[],
+  request: {
+    database: string;
+    file?: string | undefined;
+    allowUnsigned?: boolean | undefined;
+    chain?: ChainReport;
+  },
+): CatalogEntry {
   if (request.file !== undefined) {
     checkRequestedFileName(request.file);
     const named = entries.find((e) => e.file === request.file);
-    if (!named) {
+    if (
+      !named ||
+      (named.sizeBytes === 0 && named.state === 'untrusted' && named.reason?.includes('missing'))
+    ) {
       throw new AppError(
         'BACKUP.FILE_NOT_FOUND',
         'not_found',
@@ -35,25 +45,62 @@ export function selectBackup(
         },
       );
     }
+    if (named.state !== 'trusted' && request.allowUnsigned !== true) {
+      throw new AppError(
+        'BACKUP.UNTRUSTED',
+        'conflict',
+        `The backup '${named.file}' is not trusted: ${named.reason ?? named.state}.`,
+        {
+          suggestion:
+            'Nothing was changed. If you know where this file comes from and trust it, restore it on purpose with --file <name> --allow-unsigned.',
+          details: { file: named.file, state: named.state },
+        },
+      );
+    }
     return named;
   }
-  const ours = sortNewestFirst(
-    entries.filter((e) => parseBackupFileName(e.file)?.database === request.database),
-  );
-  const newest = ours[0];
-  if (!newest) {
+  if (request.chain && request.chain.missingNewest.length > 0) {
+    const missing = request.chain.missingNewest;
+    throw new AppError(
+      'BACKUP.NEWEST_MISSING',
+      'conflict',
+      `The newest backups of '${request.database}' are missing from the backup directory (sequence ${missing[0]}${missing.length > 1 ? `-${missing[missing.length - 1]}` : ''}; this server recorded ${request.chain.recordedNewest}): they were deleted or the directory was rolled back. No older backup is restored silently.`,
+      {
+        suggestion:
+          'Nothing was changed. Find out what happened to the directory; then restore a backup by name with --file <name>.',
+      },
+    );
+  }
+  const ours = newestFirst(entries.filter((e) => e.manifest?.database === request.database));
+  const newestTrusted = ours.find((e) => e.state === 'trusted');
+  // A signed backup newer than the newest trusted one that fails now (truncated, grown, data gone) is refused by
+  // name: the admin must see it, not get an older database without a word.
+  const newestSigned = ours[0];
+  if (newestSigned && newestSigned !== newestTrusted && newestSigned.state !== 'trusted') {
+    throw new AppError(
+      'BACKUP.VERIFICATION_FAILED',
+      'conflict',
+      `The newest backup '${newestSigned.path}' fails verification: ${newestSigned.reason ?? 'untrusted'}.`,
+      {
+        suggestion:
+          'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
+        details: { file: newestSigned.file },
+      },
+    );
+  }
+  if (!newestTrusted) {
     const others =
       entries.length > 0
-        ? ` (there are ${entries.length} of other databases; restore one with --file <name>)`
+        ? ` (there are ${entries.length} other files; \`database-backup list\` shows why none is trusted; restore one on purpose with --file <name> --allow-unsigned)`
         : '';
     throw new AppError(
       'BACKUP.NONE_FOUND',
       'not_found',
-      `There is no backup of database '${request.database}' to restore${others}.`,
+      `There is no trusted backup of database '${request.database}' to restore${others}.`,
       {
         suggestion: 'Make one with `bomnipotent_client database-backup create`.',
       },
     );
   }
-  return newest;
+  return newestTrusted;
 }

@@ -10,4 +10,13 @@ export interface BackupTaskSettings {
   keepOldDatabase: boolean; // after a restore, keep the replaced database as <db>_pre_restore_<ts>
   verifyAfterBackup: boolean; // re-read the file and check it against its metadata before reporting success
   executor: ExecutorSettings;
+  /** The PKCS#8 PEM file of the backup-signing key; `generate` when it was not configured (created on first start). */
+  signingKey: { path: string; generate: boolean };
+  /** Public keys (ed25519:<base64>) whose backups are trusted besides this server's own. */
+  trustedKeys: string[];
+  compression: 'zstd' | 'gzip' | 'none';
+  /** age recipients (age1...); empty: backups are not encrypted. */
+  encryptionRecipients: string[];
+  /** The age identity file a restore of an encrypted backup reads. */
+  encryptionIdentityFile: string | undefined;
 }

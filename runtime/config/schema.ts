@@ -128,6 +128,19 @@ export const backupTaskSchema = z
       })
       .optional(),
     executor_token: z.string().min(16).optional(),
+    signing_key: path.optional(),
+    trusted_keys: z
+      .array(
+        z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/, {
+          error: 'must be a public key as the server logs it, for example "ed25519:MCow...="',
+        }),
+      )
+      .default([]),
+    compression: z.enum(['zstd', 'gzip', 'none']).default('zstd'),
+    encryption_recipients: z
+      .array(z.string().regex(/^age1[0-9a-z]{58}$/, { error: 'must be an age recipient (age1...)' }))
+      .default([]),
+    encryption_identity_file: path.optional(),
   })
   .superRefine((task, ctx) => {
     checkScheduled(task, ctx);

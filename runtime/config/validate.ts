@@ -179,7 +179,7 @@ function toConfig(root: RootInput, tasks: Task[], file: string): Config {
     },
     auth: { signatureWindowMs: root.auth.signature_window },
     tasks: tasks.map(toTaskSettings),
-    databaseBackup: backup && toBackupSettings(backup, at),
+    databaseBackup: backup && toBackupSettings(backup, at, dir),
   };
 }
 
@@ -187,7 +187,10 @@ function toTaskSettings(task: Task): TaskSettings {
   return { name: task.name, periodMs: task.period, scheduled: task.scheduled ?? task.enabled ?? true };
 }
 
-function toBackupSettings(task: BackupTask, at: (path: string) => string): BackupTaskSettings {
+/** Where the backup-signing key is generated when `signing_key` is not set: next to the config file. */
+export const DEFAULT_SIGNING_KEY = 'backup-signing-key.pem';
+
+function toBackupSettings(task: BackupTask, at: (path: string) => string, dir: string): BackupTaskSettings {
   return {
     directory: at(task.directory),
     periodMs: task.period,
@@ -199,5 +202,13 @@ function toBackupSettings(task: BackupTask, at: (path: string) => string): Backu
       task.executor === 'sidecar'
         ? { kind: 'sidecar', url: task.executor_url!, token: task.executor_token! }
         : { kind: 'local' },
+    signingKey: task.signing_key
+      ? { path: at(task.signing_key), generate: false }
+      : { path: resolve(dir, DEFAULT_SIGNING_KEY), generate: true },
+    trustedKeys: task.trusted_keys,
+    compression: task.compression,
+    encryptionRecipients: task.encryption_recipients,
+    encryptionIdentityFile:
+      task.encryption_identity_file === undefined ? undefined : at(task.encryption_identity_file),
   };
 }

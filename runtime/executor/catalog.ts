@@ -1,18 +1,62 @@
-// The backup directory as a catalog: list, verify, remove, free space, and the append-only audit log.
+// The backup directory as a catalog: entries with their trust state, retention, free space, the audit log.
 import { constants } from 'node:fs';
-import { access, mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { access, lstat, mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import type { AuditRecord, BackupEntry, Verification } from '../../handlers/ports';
-import { isBackupFileName, metadataFileName } from '../../handlers/backup/naming';
+import { MAX_MANIFEST_BYTES, readTrustedManifest, type BackupManifest } from '../../handlers/backup/manifest';
+import type { AuditRecord, CatalogEntry, PruneResult, TrustPolicy } from '../../handlers/ports';
+import {
+  dataFileOfManifest,
+  isBackupFileName,
+  manifestFileName,
+  metadataFileName,
+} from '../../handlers/backup/naming';
+import { selectForDeletion } from '../../handlers/backup/retention';
 import { maskSecrets } from '../mask';
-import { checkDumpComplete, fsyncDirectory, sha256OfFile } from './dump-file';
+import { fsyncDirectory } from './dump-file';
 import { notWritableReason } from './directory';
 import { directoryNotWritable, invalidName } from './errors';
 import { readMetadata } from './metadata';
 
 export const AUDIT_LOG = 'audit.log.jsonl';
 
-export async function listBackups(directory: string): Promise<BackupEntry[]> {
+/** A signed time this far ahead of the clock is not believed (clock skew between servers is allowed for). */
+const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
+
+function entryOf(root: string, file: string, fields: Omit<CatalogEntry, 'file' | 'path'>): CatalogEntry {
+  return { file, path: join(root, file), ...fields };
+}
+
+async function readManifestText(
+  path: string,
+): Promise<{ text: string; mtimeMs: number } | { error: string }> {
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return {
+      error: code === 'ELOOP' ? 'its manifest is a symbolic link' : `its manifest cannot be read (${code})`,
+    };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { error: 'its manifest is not a regular file' };
+    if (info.size > MAX_MANIFEST_BYTES) return { error: 'its manifest is too large' };
+    return { text: await handle.readFile('utf8'), mtimeMs: info.mtimeMs };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Every backup-like file with its trust state, from the manifests and a stat of each data file; no dump is read.
+ * Also lists manifests whose data file is gone, so that a deletion shows.
+ */
+export async function listCatalog(
+  directory: string,
+  trust: TrustPolicy,
+  now = new Date(),
+): Promise<CatalogEntry[]> {
   const root = resolve(directory);
   let names: string[];
   try {
@@ -24,46 +68,111 @@ export async function listBackups(directory: string): Promise<BackupEntry[]> {
     if (reason) throw directoryNotWritable(root, reason);
     throw error;
   }
-  const entries: BackupEntry[] = [];
-  for (const file of names.filter(isBackupFileName)) {
-    const path = join(root, file);
-    const info = await stat(path).catch(() => null);
-    if (!info?.isFile()) continue;
-    const read = await readMetadata(root, file);
-    entries.push({ file, path, sizeBytes: info.size, metadata: read.ok ? read.metadata : null });
+  const present = new Set(names);
+  const dataFiles = new Set(names.filter(isBackupFileName));
+  for (const name of names) {
+    const data = dataFileOfManifest(name);
+    if (data) dataFiles.add(data);
   }
+  const entries: CatalogEntry[] = [];
+  for (const file of dataFiles) entries.push(await assess(root, file, present, trust, now));
   return entries;
 }
 
-/** Everything that must hold before a dump is trusted; the reason says what is wrong in words. */
-export async function verifyBackup(directory: string, file: string): Promise<Verification> {
-  if (!isBackupFileName(file)) return { ok: false, reason: `${file} is not a backup file name` };
-  const root = resolve(directory);
-  const path = join(root, file);
-  const info = await stat(path).catch(() => null);
-  if (!info?.isFile()) return { ok: false, reason: `the backup file ${path} does not exist` };
-  const read = await readMetadata(root, file);
-  if (!read.ok) return read;
-  const { metadata } = read;
-  if (info.size !== metadata.sizeBytes) {
-    const how = info.size < metadata.sizeBytes ? 'the dump is truncated' : 'the dump grew';
-    return {
-      ok: false,
-      reason: `${how}: it has ${info.size} bytes but ${metadataFileName(file)} says ${metadata.sizeBytes}`,
-    };
+async function assess(
+  root: string,
+  file: string,
+  present: ReadonlySet<string>,
+  trust: TrustPolicy,
+  now: Date,
+): Promise<CatalogEntry> {
+  const untrusted = (reason: string, sizeBytes: number, manifest: BackupManifest | null = null) =>
+    entryOf(root, file, { sizeBytes, state: 'untrusted', reason, manifest, legacy: null });
+  const info = present.has(file) ? await lstat(join(root, file)).catch(() => null) : null;
+  const sizeBytes = info?.isFile() ? info.size : 0;
+  if (info?.isSymbolicLink()) return untrusted('it is a symbolic link; backups are regular files only', 0);
+  if (info && !info.isFile()) return untrusted('it is not a regular file', 0);
+
+  const manifestName = manifestFileName(file);
+  if (present.has(manifestName)) {
+    const read = await readManifestText(join(root, manifestName));
+    if ('error' in read) return untrusted(read.error, sizeBytes);
+    const trusted = readTrustedManifest(read.text, trust.trustedKeys, file);
+    if (!trusted.ok) return untrusted(trusted.reason, sizeBytes);
+    const { manifest } = trusted;
+    if (!info) return untrusted('its data file is missing (deleted?)', 0, manifest);
+    if (info.size !== manifest.sizeBytes) {
+      const how = info.size < manifest.sizeBytes ? 'truncated' : 'grown';
+      return untrusted(
+        `it has ${info.size} bytes but its signed manifest says ${manifest.sizeBytes} (${how})`,
+        sizeBytes,
+        manifest,
+      );
+    }
+    if (info.mtimeMs > read.mtimeMs + 2000)
+      return untrusted('the data file was modified after its manifest was signed', sizeBytes, manifest);
+    if (Date.parse(manifest.createdAt) > now.getTime() + FUTURE_TOLERANCE_MS)
+      return untrusted(
+        `its signed creation time ${manifest.createdAt} lies in the future`,
+        sizeBytes,
+        manifest,
+      );
+    return entryOf(root, file, { sizeBytes, state: 'trusted', reason: null, manifest, legacy: null });
   }
-  if ((await sha256OfFile(path)) !== metadata.sha256) {
-    return { ok: false, reason: 'checksum mismatch: the file was changed or damaged after it was written' };
+  if (!info) return untrusted('its data file is missing', 0);
+  if (present.has(metadataFileName(file))) {
+    const meta = await readMetadata(root, file);
+    return entryOf(root, file, {
+      sizeBytes,
+      state: 'legacy',
+      reason:
+        'a format 1 backup without a signature: restore it on purpose with --file <name> --allow-unsigned',
+      manifest: null,
+      legacy: meta.ok ? meta.metadata : null,
+    });
   }
-  const problem = await checkDumpComplete(path);
-  if (problem) return { ok: false, reason: `the dump is incomplete: ${problem}` };
-  return { ok: true, metadata };
+  return entryOf(root, file, {
+    sizeBytes,
+    state: 'unsigned',
+    reason:
+      'no signed manifest (a foreign dump, or an unfinished one): restore it on purpose with --file <name> --allow-unsigned',
+    manifest: null,
+    legacy: null,
+  });
 }
 
-/** Retention: removes a dump and its metadata; a name that is not ours is refused, so nothing else can go. */
+/** Retention over trusted backups of one database only; the newest always stays. */
+export async function pruneBackups(request: {
+  directory: string;
+  database: string;
+  keep: number;
+  trust: TrustPolicy;
+}): Promise<PruneResult> {
+  const candidates = (await listCatalog(request.directory, request.trust)).flatMap((e) =>
+    e.state === 'trusted' && e.manifest?.database === request.database
+      ? [
+          {
+            file: e.file,
+            verified: true,
+            takenAt: new Date(e.manifest.createdAt),
+            sequence: e.manifest.sequence,
+          },
+        ]
+      : [],
+  );
+  const removed: string[] = [];
+  for (const file of selectForDeletion(candidates, request.keep)) {
+    await removeBackup(request.directory, file);
+    removed.push(file);
+  }
+  return { removed, kept: candidates.length - removed.length };
+}
+
+/** Removes a backup: the manifest first (so that it stops being a backup at once), then its data and metadata. */
 export async function removeBackup(directory: string, file: string): Promise<void> {
   if (!isBackupFileName(file)) throw invalidName('backup file name', file);
   const root = resolve(directory);
+  await rm(join(root, manifestFileName(file)), { force: true });
   await rm(join(root, file), { force: true });
   await rm(join(root, metadataFileName(file)), { force: true });
   await fsyncDirectory(root).catch(() => {});
@@ -115,3 +224,5 @@ export async function appendAudit(directory: string, record: AuditRecord): Promi
     await handle.close();
   }
 }
+
+export { verifyBackup } from './verify';

@@ -1,15 +1,25 @@
-// pg_dump into `.<file>.partial`, hashed on the way, fsynced, checked, described, then renamed: all or nothing.
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+// pg_dump, checked, compressed (and encrypted) into `.<file>.partial`, hashed on the way, fsynced, signed, renamed,
+// then the signed manifest as the commit marker: all or nothing.
+import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { BackupMetadata, BackupMetadataSeed } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry, DumpOptions, ManifestSigner } from '../../handlers/ports';
 import { isAppError } from '../../handlers/errors';
-import { isBackupFileName } from '../../handlers/backup/naming';
-import { freeBytes } from './catalog';
+import { MANIFEST_FORMAT, manifestDigest, type BackupManifest } from '../../handlers/backup/manifest';
+import {
+  backupFileName,
+  dataFileSuffix,
+  isBackupFileName,
+  manifestFileName,
+} from '../../handlers/backup/naming';
+import { freeBytes, listCatalog } from './catalog';
 import { requireTool, type ExecutorContext } from './context';
 import { ensureDirectory, notWritableReason, sweepStaleFiles } from './directory';
-import { checkDumpComplete, HashingPassThrough, ProgressiveSync } from './dump-file';
+import { fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file';
 import { fileSystemDurability } from './durability';
+import { DumpGuard, DumpStructureError } from './dump-guard';
+import { compressStage, encryptStage, helperEnv, type Stage } from './filters';
+import { pgDumpWritesRestrict } from './read-backup';
 import {
   EXECUTOR_ERRORS,
   cancelled,
@@ -25,7 +35,6 @@ import {
   toolNotFound,
   writeFailed,
 } from './errors';
-import { writeMetadata } from './metadata';
 import { prepareToolEnvironment } from './pg-env';
 import { ProgressTap } from './progress-tap';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
@@ -33,8 +42,10 @@ import { majorOf, readToolVersion } from './tools';
 
 export interface DumpRequest {
   directory: string;
-  file: string;
   seed: BackupMetadataSeed;
+  options: DumpOptions;
+  minSequence: number;
+  signer: ManifestSigner;
   signal?: AbortSignal | undefined;
   onProgress?: ((bytesWritten: number) => void) | undefined;
 }
@@ -106,18 +117,44 @@ function runError(run: ToolRun, pgDumpPath: string, serverMajor: number | null):
   }
 }
 
-export async function dumpDatabase(context: ExecutorContext, request: DumpRequest): Promise<BackupMetadata> {
-  const { file, seed } = request;
-  if (!isBackupFileName(file)) throw invalidName('backup file name', file);
+/** The chain link of the next backup: after the newest manifest this key signed for the database. */
+function nextLink(
+  entries: readonly CatalogEntry[],
+  database: string,
+  minSequence: number,
+): { sequence: number; previous: string | null } {
+  let newest: BackupManifest | null = null;
+  for (const entry of entries) {
+    const m = entry.manifest;
+    if (m && m.database === database && (newest === null || m.sequence > newest.sequence)) newest = m;
+  }
+  const sequence = Math.max(minSequence, (newest?.sequence ?? 0) + 1);
+  return { sequence, previous: newest ? manifestDigest(newest) : null };
+}
+
+export async function dumpDatabase(context: ExecutorContext, request: DumpRequest): Promise<CatalogEntry> {
+  const { seed, options, signer } = request;
   const directory = resolve(request.directory);
   await ensureDirectory(directory);
   await sweepStaleFiles(directory, context.startedAtMs, context.logger);
+  // Only this key's own manifests form its chain; nothing but manifests is read.
+  const catalog = await listCatalog(directory, { trustedKeys: [signer.publicKey] });
+  const link = nextLink(catalog, seed.database, request.minSequence);
+  const encrypted = options.encryptionRecipients.length > 0;
+  const file = backupFileName(
+    seed.database,
+    new Date(seed.startedAt),
+    (await readdir(directory)).map((n) => n.replace(/^\./, '').replace(/\.partial$/, '')),
+    dataFileSuffix(options.compression, encrypted),
+  );
+  if (!isBackupFileName(file)) throw invalidName('backup file name', file);
   const finalPath = join(directory, file);
   const partialPath = join(directory, `.${file}.partial`);
   if (await pathExists(finalPath)) throw fileExists(finalPath);
 
   const serverMajor = majorOf(seed.serverVersion) ?? context.serverMajor;
   const pgDump = await requireTool(context, 'pg_dump', serverMajor);
+  const helperEnvironment = helperEnv(context.sourceEnv);
   const toolEnv = await prepareToolEnvironment(
     context.connection,
     context.sourceEnv,
@@ -127,8 +164,9 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
   const hasher = new HashingPassThrough();
   const started = Date.now();
   let partialCreated = false;
-  let metadataPath: string | null = null;
+  let manifestPath: string | null = null;
   let renamed = false;
+  const stages: Stage[] = [];
   try {
     const pgDumpVersion = await readToolVersion(pgDump, toolEnv.env, context.logger);
     if (pgDumpVersion === null) {
@@ -138,6 +176,12 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
         null,
       );
     }
+    const compress = await compressStage(context, options.compression, helperEnvironment);
+    if (compress) stages.push(compress);
+    const encrypt = await encryptStage(context, options.encryptionRecipients, helperEnvironment);
+    if (encrypt) stages.push(encrypt);
+    // The structure every restore will demand is checked on the way in, before a byte is compressed.
+    const guard = new DumpGuard({ requireRestrict: pgDumpWritesRestrict(pgDumpVersion) });
     const handle = await openPartial(partialPath, finalPath);
     partialCreated = true;
     const run = await runTool({
@@ -149,53 +193,92 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
       // Backpressure end to end: pg_dump blocks on its pipe while the disk catches up; nothing is buffered here.
       // The write stream owns the handle and closes it, also when the pipeline fails.
       consumeStdout: (stdout) =>
-        pipeline(
+        pipeline([
           stdout,
-          hasher,
+          guard,
           new ProgressTap(request.onProgress),
+          ...stages.map((s) => s.stream),
+          hasher,
           new ProgressiveSync(handle),
           handle.createWriteStream(),
-        ),
+        ]).catch((error: unknown) => {
+          for (const stage of stages) stage.stop();
+          throw error instanceof DumpStructureError ? dumpIncomplete(error.message) : error;
+        }),
     });
+    await Promise.all(stages.map((s) => s.done));
     if (classifyRun(run) !== 'ok') throw runError(run, pgDump, serverMajor);
     await durability.syncFile(partialPath);
 
     const onDisk = (await stat(partialPath)).size;
     if (onDisk !== hasher.bytes)
       throw dumpIncomplete(`${onDisk} bytes on disk but ${hasher.bytes} were written`);
-    const problem = await checkDumpComplete(partialPath);
-    if (problem) throw dumpIncomplete(problem);
 
-    const metadata: BackupMetadata = {
-      format: 'bomnipotent-backup/1',
+    const manifest: BackupManifest = {
+      format: MANIFEST_FORMAT,
       file,
-      sha256: hasher.digest(),
       sizeBytes: hasher.bytes,
+      sha256: hasher.digest(),
       database: seed.database,
+      createdAt: seed.startedAt,
+      durationMs: Date.now() - started,
       serverVersion: seed.serverVersion,
       pgDumpVersion,
       schemaVersion: seed.schemaVersion,
       appVersion: seed.appVersion,
-      startedAt: seed.startedAt,
-      durationMs: Date.now() - started,
+      compression: options.compression,
+      encryption: encrypted ? { scheme: 'age', recipients: [...options.encryptionRecipients] } : null,
+      restricted: guard.restricted,
+      sequence: link.sequence,
+      previousManifestSha256: link.previous,
       trigger: seed.trigger,
       user: seed.user,
     };
-    metadataPath = await writeMetadata(directory, metadata);
+    // Signed before anything is visible: a signer that fails leaves only the partial file, which is removed.
+    const manifestText = await signer.sign(manifest);
     await rename(partialPath, finalPath);
     renamed = true;
     await durability.syncDirectory(directory);
-    context.logger.debug(`pg_dump wrote ${hasher.bytes} bytes to ${finalPath} in ${metadata.durationMs} ms.`);
-    return metadata;
+    // The manifest is the commit marker: written last, durably.
+    manifestPath = join(directory, manifestFileName(file));
+    await writeDurably(directory, manifestFileName(file), manifestText);
+    context.logger.debug(`pg_dump wrote ${hasher.bytes} bytes to ${finalPath} in ${manifest.durationMs} ms.`);
+    return {
+      file,
+      path: finalPath,
+      sizeBytes: hasher.bytes,
+      state: 'trusted',
+      reason: null,
+      manifest,
+      legacy: null,
+    };
   } catch (error) {
-    // What reached the disk, not what pg_dump produced: buffers between them are never written on a full disk.
-    const onDisk = partialCreated ? await sizeOnDisk(partialPath) : 0;
+    for (const stage of stages) stage.stop();
     // Nothing of a failed dump stays behind, least of all under a name that "latest" could pick.
+    if (manifestPath) await rm(manifestPath, { force: true }).catch(() => {});
     if (partialCreated) await rm(partialPath, { force: true }).catch(() => {});
     if (renamed) await rm(finalPath, { force: true }).catch(() => {});
-    if (metadataPath) await rm(metadataPath, { force: true }).catch(() => {});
-    throw await fileSystemError(error, directory, onDisk);
+    throw await fileSystemError(error, directory, partialCreated ? await sizeOnDisk(partialPath) : 0);
   } finally {
     await toolEnv.dispose();
+  }
+}
+
+/** temp file, fsync, rename, directory fsync. */
+async function writeDurably(directory: string, name: string, text: string): Promise<void> {
+  const partial = join(directory, `.${name}.partial`);
+  try {
+    const handle = await open(partial, 'wx', 0o600);
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(partial, join(directory, name));
+    await fsyncDirectory(directory);
+  } catch (error) {
+    await rm(partial, { force: true }).catch(() => {});
+    throw error;
   }
 }

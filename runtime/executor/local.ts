@@ -1,12 +1,13 @@
 // The Executor port in-process: the PostgreSQL tools as child processes of this server, the directory on its disk.
 import type { Executor, Logger } from '../../handlers/ports';
-import { appendAudit, freeBytes, listBackups, removeBackup, verifyBackup } from './catalog';
+import { appendAudit, freeBytes, listCatalog, pruneBackups, removeBackup } from './catalog';
 import type { ExecutorContext } from './context';
 import type { Durability } from './durability';
 import { dumpDatabase } from './dump';
 import { baseEnvironment, parsePostgresUrl } from './pg-env';
 import { restoreDatabase } from './restore';
 import { probeTools } from './tools';
+import { verifyBackupFile } from './verify';
 
 export interface LocalExecutorOptions {
   dbUrl: string;
@@ -43,8 +44,9 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
       return probeTools(context.lookup, serverMajor, baseEnvironment(sourceEnv), context.logger);
     },
     dump: (request) => dumpDatabase(context, request),
-    list: (directory) => listBackups(directory),
-    verify: (directory, file) => verifyBackup(directory, file),
+    list: ({ directory, trust }) => listCatalog(directory, trust),
+    verify: (directory, file, options) => verifyBackupFile(context, directory, file, options),
+    prune: (request) => pruneBackups(request),
     remove: (directory, file) => removeBackup(directory, file),
     freeBytes: (directory) => freeBytes(directory),
     restore: (request) => restoreDatabase(context, request),

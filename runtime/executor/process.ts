@@ -1,6 +1,6 @@
 // Runs one PostgreSQL tool: no shell, an explicit environment, stdout streamed to a consumer, stderr kept bounded.
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { AppError } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports';
 import { maskSecrets } from '../mask';
@@ -15,8 +15,11 @@ export interface ToolRequest {
   logger: Logger;
   /** Receives stdout and must consume it with backpressure; stdout is discarded when absent. */
   consumeStdout?: (stdout: Readable) => Promise<void>;
-  /** Fed to the tool's stdin (with backpressure); stdin is closed when absent. */
-  stdin?: Readable | undefined;
+  /**
+   * Writes the child's stdin; a failure kills the child (SIGKILL) before its stdin closes, so that a tool which
+   * commits at the end of its input never sees an end. stdin is /dev/null when absent.
+   */
+  feedStdin?: (stdin: Writable, kill: () => void) => Promise<void>;
   signal?: AbortSignal | undefined;
   timeoutMs?: number;
 }
@@ -89,14 +92,8 @@ export function runTool(request: ToolRequest): Promise<ToolRun> {
     const child = spawn(request.path, [...request.args], {
       env: request.env,
       shell: false,
-      stdio: [request.stdin ? 'pipe' : 'ignore', request.consumeStdout ? 'pipe' : 'ignore', 'pipe'],
+      stdio: [request.feedStdin ? 'pipe' : 'ignore', request.consumeStdout ? 'pipe' : 'ignore', 'pipe'],
     });
-    if (request.stdin && child.stdin) {
-      // A tool that exits early closes its stdin (EPIPE): its exit status says what went wrong, not the pipe.
-      child.stdin.on('error', () => {});
-      request.stdin.on('error', () => stop());
-      request.stdin.pipe(child.stdin);
-    }
 
     let killTimer: NodeJS.Timeout | undefined;
     const stop = () => {
@@ -131,16 +128,26 @@ export function runTool(request: ToolRequest): Promise<ToolRun> {
           })
         : Promise.resolve();
 
+    const fed =
+      request.feedStdin && child.stdin
+        ? request
+            .feedStdin(child.stdin, () => child.kill('SIGKILL'))
+            .catch((error: unknown) => {
+              run.outputError = error;
+              child.kill('SIGKILL');
+            })
+        : Promise.resolve();
+    child.stdin?.on('error', () => {}); // EPIPE when the child exits first: its exit status tells why
+
     let spawned = false;
     child.once('spawn', () => (spawned = true));
     child.once('error', (error: NodeJS.ErrnoException) => {
       if (!spawned) run.spawnError = error;
     });
     child.once('close', (code, signal) => {
-      request.stdin?.destroy();
       run.exitCode = code;
       run.signal = signal;
-      void consumed.then(() => {
+      void Promise.all([consumed, fed]).then(() => {
         clearTimeout(timeout);
         clearTimeout(killTimer);
         request.signal?.removeEventListener('abort', onAbort);

@@ -1,13 +1,10 @@
 // createdb a new database, psql the dump into it in one transaction that stops at the first error; drop it on failure.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { AppError } from '../../handlers/errors';
+import { Writable } from 'node:stream';
+import { isAppError, type AppError } from '../../handlers/errors';
 import { isBackupFileName } from '../../handlers/backup/naming';
 import { requireTool, type ExecutorContext } from './context';
 import {
   EXECUTOR_ERRORS,
-  backupNotFound,
   cancelled,
   databaseUnreachable,
   invalidName,
@@ -16,15 +13,16 @@ import {
   toolKilled,
   toolNotFound,
 } from './errors';
-import type { DatabaseLocale } from '../../handlers/ports';
+import type { DatabaseLocale, ReadOptions } from '../../handlers/ports';
 import { prepareToolEnvironment } from './pg-env';
-import { ProgressTap } from './progress-tap';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
+import { discard, openBackup, streamBackup, type OpenedBackup } from './read-backup';
 
 export interface RestoreRequest {
   directory: string;
   file: string;
   targetDatabase: string;
+  read: ReadOptions;
   serverMajor?: number | undefined;
   locale?: DatabaseLocale | undefined;
   signal?: AbortSignal | undefined;
@@ -87,18 +85,44 @@ function runError(
   }
 }
 
+/** psql's stdin as the end of the read pipeline: a failed pipeline kills psql before its input could end. */
+function psqlInput(stdin: Writable, kill: () => void): Writable {
+  return new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      if (stdin.write(chunk)) callback();
+      else stdin.once('drain', () => callback());
+    },
+    final(callback) {
+      stdin.end(callback);
+    },
+    destroy(error, callback) {
+      if (error) kill();
+      callback(error);
+    },
+  });
+}
+
 export async function restoreDatabase(context: ExecutorContext, request: RestoreRequest): Promise<void> {
   const { file, targetDatabase: target } = request;
   if (!isBackupFileName(file)) throw invalidName('backup file name', file);
   if (!isSafeDatabaseName(target)) throw invalidName('target database name', target);
-  const path = join(resolve(request.directory), file);
-  if (
-    !(await stat(path).then(
-      (s) => s.isFile(),
-      () => false,
-    ))
-  )
-    throw backupNotFound(path);
+  // One descriptor, opened without following symlinks: checked in full first, then fed to psql from its start.
+  const opened = await openBackup(request.directory, file, request.read);
+  try {
+    await streamBackup(context, opened, discard(), request.read);
+    await applyBackup(context, request, opened);
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+async function applyBackup(
+  context: ExecutorContext,
+  request: RestoreRequest,
+  opened: OpenedBackup,
+): Promise<void> {
+  const target = request.targetDatabase;
   const major = request.serverMajor ?? context.serverMajor;
   const localeArgs = localeArguments(request.locale);
   const createdb = await requireTool(context, 'createdb', major);
@@ -130,25 +154,16 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
       );
     }
 
-    // psql reads the dump from its stdin, so that the bytes fed can be counted (progress of a long restore).
     const applied = await runTool({
       path: psql,
-      args: [
-        '-X',
-        '-q',
-        '--no-password',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '--single-transaction',
-        '-f',
-        '-',
-        '-d',
-        target,
-      ],
-      stdin: countedFile(path, request.onProgress),
+      args: ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', target],
       env: toolEnv.env,
       logger,
       signal: request.signal,
+      // psql reads only what streamBackup releases: the verified bytes, its end only after the hash matched.
+      feedStdin: async (stdin, kill) => {
+        await streamBackup(context, opened, psqlInput(stdin, kill), request.read, request.onProgress);
+      },
     });
     if (classifyRun(applied) === 'ok') return;
 
@@ -156,19 +171,14 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
     const cleanup = dropped
       ? `The partly restored database ${target} was dropped; the current database is unchanged.`
       : `The partly restored database ${target} could not be dropped: drop it by hand (dropdb --force ${target}).`;
-    throw runError('psql', psql, applied, psqlErrorLine(applied.stderr), cleanup);
+    // psql stopping at an SQL error breaks our pipe: its own exit explains more than the EPIPE.
+    const psqlFailed =
+      applied.exitCode !== null && applied.exitCode !== 0 && !isAppError(applied.outputError);
+    if (isAppError(applied.outputError) && !psqlFailed) throw applied.outputError;
+    throw runError('psql', psql, { ...applied, outputError: null }, psqlErrorLine(applied.stderr), cleanup);
   } finally {
     await toolEnv.dispose();
   }
-}
-
-/** The file as a stream through a counting tap; destroying the tap closes the file. */
-function countedFile(path: string, onProgress: ((bytes: number) => void) | undefined): ProgressTap {
-  const source = createReadStream(path, { highWaterMark: 1024 * 1024 });
-  const tap = new ProgressTap(onProgress);
-  source.on('error', (error) => tap.destroy(error));
-  tap.on('close', () => source.destroy());
-  return source.pipe(tap);
 }
 
 function privilegeHint(stderr: string): string | undefined {

@@ -1,12 +1,13 @@
 // The executor sidecar's HTTP app: the backup and restore operations of the Executor port, nothing else, behind a token.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { z } from 'zod';
 import { isBackupFileName } from '../../handlers/backup/naming';
 import { AppError } from '../../handlers/errors';
-import type { Executor, Logger } from '../../handlers/ports';
+import { canonicalJson, readTrustedManifest } from '../../handlers/backup/manifest';
+import type { Executor, Logger, ManifestSigner } from '../../handlers/ports';
 import { parseBody } from '../http/body';
 import { problemResponse, toAppError as toAppErrorAt, toProblem as toEdgeProblem } from '../http/problem';
 import { invalidName } from './errors';
@@ -38,7 +39,15 @@ export interface SidecarAppOptions {
 }
 
 type Bodies = { [K in SidecarOperation]: z.output<(typeof sidecarBodies)[K]> };
-type Runner<K extends SidecarOperation> = (body: Bodies[K], signal: AbortSignal) => Promise<unknown>;
+type Send = (line: SidecarLine) => void;
+type Runner<K extends SidecarOperation> = (
+  body: Bodies[K],
+  signal: AbortSignal,
+  send: Send,
+) => Promise<unknown>;
+
+/** How long a dump waits for the server to sign its manifest. */
+const SIGNATURE_TIMEOUT_MS = 5 * 60 * 1000;
 
 export function createSidecarApp(options: SidecarAppOptions): Hono {
   if (options.token.length < MIN_TOKEN_LENGTH) {
@@ -117,6 +126,10 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     app.post(SIDECAR_ROUTES[operation], async (c) => {
       const body = await readBody(c, operation);
       if ('directory' in body) checkDirectory(body.directory);
+      if (operation === 'signature') {
+        await run(body, c.req.raw.signal, () => {});
+        return c.json({ accepted: true });
+      }
       if (operation === 'verify' && 'file' in body && !isBackupFileName(body.file)) {
         // The in-process executor answers "not ok" here rather than throwing; so does the sidecar, without running it.
         const reason = `${body.file} is not a backup file name`;
@@ -124,7 +137,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
       }
       if ('file' in body) checkFile(body.file);
       if ('targetDatabase' in body) checkTarget(body.targetDatabase);
-      return streamOperation(c, describe(body), (signal) => run(body, signal));
+      return streamOperation(c, describe(body), (signal, send) => run(body, signal, send));
     });
   };
 
@@ -133,20 +146,82 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     (b) => `probe for PostgreSQL ${b.serverMajor}`,
     (b) => executor.probe(b.serverMajor),
   );
+  // A dump's manifest is signed by the server: the request goes out as a line, the answer comes on /v1/signature.
+  const pendingSignatures = new Map<
+    string,
+    { manifest: string; publicKey: string; settle: (text: string | Error) => void }
+  >();
+  const remoteSigner = (publicKey: string, send: Send): ManifestSigner => ({
+    publicKey,
+    sign: (manifest) =>
+      new Promise<string>((resolvePromise, reject) => {
+        const id = randomUUID();
+        const timer = setTimeout(
+          () => settle(new Error('the server did not sign the manifest in time')),
+          SIGNATURE_TIMEOUT_MS,
+        );
+        const settle = (answer: string | Error) => {
+          clearTimeout(timer);
+          pendingSignatures.delete(id);
+          if (answer instanceof Error) reject(answer);
+          else resolvePromise(answer);
+        };
+        pendingSignatures.set(id, { manifest: canonicalJson(manifest), publicKey, settle });
+        send({ sign: { id, manifest } });
+      }),
+  });
   register(
     'dump',
-    (b) => `dump into ${b.file}`,
-    (b, signal) => executor.dump({ ...b, signal }),
+    (b) => `dump of ${b.seed.database}`,
+    (b, signal, send) =>
+      executor.dump({
+        directory: b.directory,
+        seed: b.seed,
+        options: b.options,
+        minSequence: b.minSequence,
+        signer: remoteSigner(b.signerPublicKey, send),
+        signal,
+      }),
+  );
+  register(
+    'signature',
+    () => 'signature',
+    async (b) => {
+      const pending = pendingSignatures.get(b.id);
+      if (!pending)
+        throw new AppError(
+          'EXECUTOR.SIDECAR_NO_SIGNATURE_PENDING',
+          'not_found',
+          'No dump waits for this signature.',
+        );
+      // Only a valid signature by the announced key over exactly the pending manifest is accepted.
+      const checked = readTrustedManifest(b.manifestFile, [pending.publicKey]);
+      if (!checked.ok || canonicalJson(checked.manifest) !== pending.manifest) {
+        pending.settle(new Error('the server sent a signature that does not match the manifest'));
+        throw new AppError(
+          'EXECUTOR.SIDECAR_BAD_SIGNATURE',
+          'invalid',
+          'The signature does not match the pending manifest.',
+        );
+      }
+      pending.settle(b.manifestFile);
+      return null;
+    },
   );
   register(
     'list',
     () => 'list',
-    (b) => executor.list(b.directory),
+    (b) => executor.list({ directory: b.directory, trust: b.trust }),
   );
   register(
     'verify',
     (b) => `verify of ${b.file}`,
-    (b) => executor.verify(b.directory, b.file),
+    (b) => executor.verify(b.directory, b.file, b.options),
+  );
+  register(
+    'prune',
+    (b) => `prune to ${b.keep}`,
+    (b) => executor.prune({ directory: b.directory, database: b.database, keep: b.keep, trust: b.trust }),
   );
   register(
     'remove',
@@ -185,7 +260,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   function streamOperation(
     c: Context,
     what: string,
-    run: (signal: AbortSignal) => Promise<unknown>,
+    run: (signal: AbortSignal, send: Send) => Promise<unknown>,
   ): Response {
     const cancelled = new AbortController();
     const signals = [
@@ -211,7 +286,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
         send({ heartbeat: true });
         timer = setInterval(() => send({ heartbeat: true }), heartbeatMs);
         logger.debug(`Executor sidecar: ${what} started.`);
-        run(signal)
+        run(signal, send)
           .then(
             (result) => {
               logger.info(`Executor sidecar: ${what} finished in ${Date.now() - started} ms.`);

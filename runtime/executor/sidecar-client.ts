@@ -1,6 +1,14 @@
 // The Executor port served by a sidecar over HTTP: same operations, same typed errors as the in-process executor.
 import { AppError, isAppError } from '../../handlers/errors';
-import type { BackupEntry, BackupMetadata, Executor, ToolReport, Verification } from '../../handlers/ports';
+import type {
+  CatalogEntry,
+  Executor,
+  ManifestSigner,
+  PruneResult,
+  ToolReport,
+  Verification,
+} from '../../handlers/ports';
+import type { BackupManifest } from '../../handlers/backup/manifest';
 import { maskSecrets, maskUrl, registerSecret } from '../mask';
 import { cancelled } from './errors';
 import {
@@ -44,7 +52,12 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
       { suggestion: UNREACHABLE_SUGGESTION },
     );
 
-  async function call<T>(operation: SidecarOperation, body: unknown, signal?: AbortSignal): Promise<T> {
+  async function call<T>(
+    operation: SidecarOperation,
+    body: unknown,
+    signal?: AbortSignal,
+    signer?: ManifestSigner,
+  ): Promise<T> {
     const long = operation === 'dump' || operation === 'restore';
     const idle = new AbortController();
     const deadline = AbortSignal.timeout(long ? LONG_OPERATION_TIMEOUT_MS : SHORT_OPERATION_TIMEOUT_MS);
@@ -65,7 +78,23 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
       throw failure(error, signal, deadline, undefined);
     }
     if (response.status !== 200) throw await refusal(response);
-    return readFinalLine<T>(response, operation, idle, signal, deadline);
+    return readFinalLine<T>(response, operation, idle, signal, deadline, signer);
+  }
+
+  /** Signs a manifest the sidecar's dump asks for; the answer goes back on its own request. */
+  async function answerSignature(
+    id: string,
+    manifest: unknown,
+    signer: ManifestSigner | undefined,
+  ): Promise<void> {
+    if (!signer) throw unreachable('the sidecar asked for a signature outside a dump', 'dump');
+    const manifestFile = await signer.sign(manifest as BackupManifest);
+    const response = await fetchImpl(base + SIDECAR_ROUTES.signature, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id, manifestFile }),
+    });
+    if (response.status !== 200) throw await refusal(response);
   }
 
   /** Reads heartbeats until the final line; a stream that ends first means the sidecar died halfway. */
@@ -75,6 +104,7 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
     idle: AbortController,
     signal: AbortSignal | undefined,
     deadline: AbortSignal,
+    signer?: ManifestSigner,
   ): Promise<T> {
     const during = describe(operation);
     if (!response.body) throw unreachable('the answer had no body', during);
@@ -110,6 +140,10 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
           if (!text) continue;
           const line = parseLine(text, during);
           if ('result' in line) return line.result as T;
+          if ('sign' in line) {
+            await answerSignature(line.sign.id, line.sign.manifest, signer);
+            continue;
+          }
           if ('error' in line) {
             // The sidecar reports the cancel as a failure of its own; the caller asked for it.
             if (signal?.aborted) throw failure(signal.reason, signal, deadline, during);
@@ -186,16 +220,28 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
 
   return {
     probe: (serverMajor) => call<ToolReport>('probe', { serverMajor }),
-    dump: ({ directory, file, seed, signal }) =>
-      call<BackupMetadata>('dump', { directory, file, seed }, signal),
-    list: (directory) => call<BackupEntry[]>('list', { directory }),
-    verify: (directory, file) => call<Verification>('verify', { directory, file }),
+    dump: ({ directory, seed, options: dumpOptions, minSequence, signer, signal }) =>
+      call<CatalogEntry>(
+        'dump',
+        { directory, seed, options: dumpOptions, minSequence, signerPublicKey: signer.publicKey },
+        signal,
+        signer,
+      ),
+    list: ({ directory, trust }) => call<CatalogEntry[]>('list', { directory, trust }),
+    verify: (directory, file, readOptions) =>
+      call<Verification>('verify', { directory, file, options: withoutUndefined(readOptions) }),
+    prune: ({ directory, database, keep, trust }) =>
+      call<PruneResult>('prune', { directory, database, keep, trust }),
     remove: async (directory, file) => {
       await call('remove', { directory, file });
     },
     freeBytes: (directory) => call<number>('freeBytes', { directory }),
-    restore: async ({ directory, file, targetDatabase, serverMajor, locale, signal }) => {
-      await call('restore', { directory, file, targetDatabase, serverMajor, locale }, signal);
+    restore: async ({ directory, file, targetDatabase, read, serverMajor, locale, signal }) => {
+      await call(
+        'restore',
+        { directory, file, targetDatabase, read: withoutUndefined(read), serverMajor, locale },
+        signal,
+      );
     },
     appendAudit: async (directory, record) => {
       await call('appendAudit', { directory, record });
@@ -209,6 +255,10 @@ function describe(operation: SidecarOperation): string {
     : operation === 'appendAudit'
       ? 'audit entry'
       : operation;
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 function networkReason(error: unknown): string {

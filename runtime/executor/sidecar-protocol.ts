@@ -11,7 +11,9 @@ export const SIDECAR_ROUTES = {
   dump: '/v1/dump',
   list: '/v1/list',
   verify: '/v1/verify',
+  prune: '/v1/prune',
   remove: '/v1/remove',
+  signature: '/v1/signature',
   freeBytes: '/v1/free-bytes',
   restore: '/v1/restore',
   appendAudit: '/v1/audit',
@@ -26,7 +28,12 @@ export { PROBLEM_JSON };
 export type SidecarProblem = Problem;
 
 /** One line of the answer stream. */
-export type SidecarLine = { heartbeat: true } | { result: unknown } | { error: SidecarProblem };
+export type SidecarLine =
+  | { heartbeat: true }
+  | { result: unknown }
+  | { error: SidecarProblem }
+  /** A dump asks the server to sign its manifest (the key never leaves the server); answered on /v1/signature. */
+  | { sign: { id: string; manifest: unknown } };
 
 const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
   'invalid',

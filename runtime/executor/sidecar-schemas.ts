@@ -8,7 +8,7 @@ const file = z.string().min(1).max(255);
 const databaseName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, 'must be a plain database name');
 
 const seed = z.looseObject({
-  format: z.literal('bomnipotent-backup/1'),
+  format: z.enum(['bomnipotent-backup/1', 'bomnipotent-backup/2']),
   database: z.string().min(1),
   serverVersion: z.string(),
   schemaVersion: z.number().int(),
@@ -28,17 +28,42 @@ const auditRecord = z.strictObject({
   message: z.string().max(16_384),
 });
 
+const publicKey = z.string().regex(/^ed25519:[A-Za-z0-9+/]{43}=$/);
+const trust = z.strictObject({ trustedKeys: z.array(publicKey).max(100) });
+const readOptions = z.strictObject({
+  trustedKeys: z.array(publicKey).max(100),
+  allowUnsigned: z.boolean().optional(),
+  identityFile: z.string().max(4096).optional(),
+});
+
 export const sidecarBodies = {
   probe: z.strictObject({ serverMajor: z.number().int().min(1).max(1000) }),
-  dump: z.strictObject({ directory, file, seed }),
-  list: z.strictObject({ directory }),
-  verify: z.strictObject({ directory, file }),
+  dump: z.strictObject({
+    directory,
+    seed,
+    options: z.strictObject({
+      compression: z.enum(['zstd', 'gzip', 'none']),
+      encryptionRecipients: z.array(z.string().regex(/^age1[0-9a-z]{58}$/)).max(100),
+    }),
+    minSequence: z.number().int().positive(),
+    signerPublicKey: publicKey,
+  }),
+  list: z.strictObject({ directory, trust }),
+  verify: z.strictObject({ directory, file, options: readOptions }),
+  prune: z.strictObject({
+    directory,
+    database: z.string().min(1).max(255),
+    keep: z.number().int().positive(),
+    trust,
+  }),
+  signature: z.strictObject({ id: z.string().uuid(), manifestFile: z.string().max(64 * 1024) }),
   remove: z.strictObject({ directory, file }),
   freeBytes: z.strictObject({ directory }),
   restore: z.strictObject({
     directory,
     file,
     targetDatabase: databaseName,
+    read: readOptions,
     serverMajor: z.number().int().min(1).max(1000).optional(),
     locale: z
       .strictObject({

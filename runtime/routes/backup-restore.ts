@@ -12,6 +12,7 @@ import { answerOrStart } from './operations';
 export const restoreRequestSchema = z.strictObject({
   file: z.string().min(1).max(255).optional(),
   dryRun: z.boolean().optional(),
+  allowUnsigned: z.boolean().optional(),
 });
 
 /** What the restore route needs; runtime/routes/backups.ts includes it in BackupRouteDeps. */
@@ -28,13 +29,13 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
     const body = await parseBody(c, restoreRequestSchema, {
       what: 'restore request',
       whenEmpty: {},
-      suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false}.',
+      suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false}.',
     });
     const user = principalOf(c).name;
-    const { file, dryRun } = body;
-    const params = { file: file ?? null, dryRun: dryRun === true };
+    const { file, dryRun, allowUnsigned } = body;
+    const params = { file: file ?? null, dryRun: dryRun === true, allowUnsigned: allowUnsigned === true };
     return answerOrStart(c, deps.operations, { kind: 'restore', params, user }, async (progress) => {
-      const result = await restoreBackup({ user, file, dryRun }, deps.ctx, {
+      const result = await restoreBackup({ user, file, dryRun, allowUnsigned }, deps.ctx, {
         ...deps.restoreHooks,
         progress,
       });

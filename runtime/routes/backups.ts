@@ -2,11 +2,16 @@
 import type { Hono } from 'hono';
 import type { BackupContext } from '../../handlers/backup/context';
 import { createBackup } from '../../handlers/backup/create-backup';
-import { listBackups } from '../../handlers/backup/list-backups';
+import { listBackupCatalog } from '../../handlers/backup/list-backups';
+import { verifyBackups } from '../../handlers/backup/verify-backups';
+import { z } from 'zod';
+import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http-env';
 import { registerRestoreRoutes, type RestoreRouteDeps } from './backup-restore';
 import { answerOrStart, registerOperationRoutes } from './operations';
+
+const verifyRequestSchema = z.strictObject({ file: z.string().min(1).max(255).optional() });
 
 export type BackupRouteDeps = RestoreRouteDeps & {
   ctx: BackupContext;
@@ -23,7 +28,16 @@ export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): 
     });
   });
 
-  app.get('/database-backups', requireAdmin(), async (c) => c.json({ backups: await listBackups(deps.ctx) }));
+  app.get('/database-backups', requireAdmin(), async (c) => c.json(await listBackupCatalog(deps.ctx)));
+
+  app.post('/database-backups/verify', requireAdmin(), async (c) => {
+    const { file } = await parseBody(c, verifyRequestSchema, {
+      what: 'verify request',
+      whenEmpty: {},
+      suggestion: 'Send {"file"?: "<backup file name>"}.',
+    });
+    return c.json({ results: await verifyBackups(deps.ctx, { file }) });
+  });
 
   // Unauthenticated like most scrape targets; it exposes backup and restore counters and times only.
   app.get('/metrics', async (c) =>

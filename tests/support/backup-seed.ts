@@ -6,7 +6,7 @@ export function backupSeed(
   overrides: Partial<BackupMetadataSeed> = {},
 ): BackupMetadataSeed {
   return {
-    format: 'bomnipotent-backup/1',
+    format: 'bomnipotent-backup/2',
     database,
     serverVersion: '15.20',
     schemaVersion: 1,

@@ -3,8 +3,9 @@ import type { BackupContext } from '../../handlers/backup/context';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type {
   AuditRecord,
-  BackupEntry,
+  BackupManifest,
   BackupMetadata,
+  CatalogEntry,
   DatabaseAdmin,
   DatabaseLifecycle,
   Executor,
@@ -12,8 +13,35 @@ import type {
   MaintenancePhase,
   Verification,
 } from '../../handlers/ports';
+import { parseBackupFileName } from '../../handlers/backup/naming';
+import { testSigner } from './backup-signer';
 
 export const DIR = '/backups';
+
+/** The signed manifest a fake backup stands for: its time from the name, as a real one must have. */
+export function manifestFor(file: string, metadata: BackupMetadata): BackupManifest {
+  const parsed = parseBackupFileName(file);
+  return {
+    format: 'bomnipotent-backup/2',
+    file,
+    sizeBytes: metadata.sizeBytes,
+    sha256: metadata.sha256,
+    database: parsed?.database ?? metadata.database,
+    createdAt: (parsed?.takenAt ?? new Date(metadata.startedAt)).toISOString(),
+    durationMs: metadata.durationMs,
+    serverVersion: metadata.serverVersion,
+    pgDumpVersion: metadata.pgDumpVersion,
+    schemaVersion: metadata.schemaVersion,
+    appVersion: metadata.appVersion,
+    compression: parsed?.compression ?? 'none',
+    encryption: null,
+    restricted: true,
+    sequence: 1,
+    previousManifestSha256: null,
+    trigger: metadata.trigger,
+    user: metadata.user,
+  };
+}
 
 export function metadataFor(file: string, overrides: Partial<BackupMetadata> = {}): BackupMetadata {
   return {
@@ -74,19 +102,34 @@ export function createFakeWorld(
     keepOldDatabase: false,
     verifyAfterBackup: true,
     executor: { kind: 'local' },
+    signingKey: { path: '/config/backup-signing-key.pem', generate: true },
+    trustedKeys: [],
+    compression: 'none',
+    encryptionRecipients: [],
+    encryptionIdentityFile: undefined,
   };
 
+  // A file whose verification fails is a signed backup that no longer matches (listed untrusted, with the reason).
+  const entryOf = (file: string): CatalogEntry => {
+    const verification = files.get(file)?.verification;
+    const metadata = verification?.ok ? verification.metadata : metadataFor(file);
+    const base = {
+      file,
+      path: `${DIR}/${file}`,
+      sizeBytes: 100,
+      legacy: null,
+      manifest: manifestFor(file, metadata),
+    };
+    return verification && !verification.ok
+      ? { ...base, state: 'untrusted', reason: verification.reason }
+      : { ...base, state: 'trusted', reason: null };
+  };
   const executor: Executor = {
     probe: () => Promise.reject(new Error('not used')),
     dump: () => Promise.reject(new Error('not used')),
-    list: async () =>
-      [...files.keys()].map((file): BackupEntry => ({
-        file,
-        path: `${DIR}/${file}`,
-        sizeBytes: 100,
-        metadata: metadataFor(file),
-      })),
+    list: async () => [...files.keys()].map(entryOf),
     verify: async (_dir, file) => files.get(file)?.verification ?? { ok: true, metadata: metadataFor(file) },
+    prune: () => Promise.reject(new Error('not used')),
     remove: () => Promise.reject(new Error('not used')),
     freeBytes: async () => 1e12,
     restore: async ({ file, targetDatabase }) => {
@@ -174,10 +217,13 @@ export function createFakeWorld(
     trace: () => {},
   };
 
+  const signer = testSigner();
   let phase: { phase: MaintenancePhase; reason: string } = { phase: 'normal', reason: '' };
   const ctx: BackupContext = {
     settings: () => settings,
     executor: () => executor,
+    signer: () => signer,
+    chain: { newestSequence: async () => 0, record: async () => {} },
     admin,
     lifecycle,
     maintenance: {

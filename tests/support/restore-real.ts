@@ -4,9 +4,10 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupContext } from '../../handlers/backup/context';
-import { backupFileName, metadataFileName } from '../../handlers/backup/naming';
+import { describeManifest } from '../../handlers/backup/describe';
+import { manifestFileName } from '../../handlers/backup/naming';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import type { BackupMetadata, Executor, Logger } from '../../handlers/ports';
+import type { BackupManifest, BackupMetadata, Executor, Logger } from '../../handlers/ports';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { createDatabaseLifecycle } from '../../runtime/db/lifecycle';
@@ -14,6 +15,10 @@ import { migrate } from '../../runtime/db/migrate';
 import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { createMaintenanceMode } from '../../runtime/maintenance';
+import { testSigner } from './backup-signer';
+
+/** The backup-signing key of every real restore world in this process. */
+export const TEST_SIGNER = testSigner();
 
 export interface RealRestoreWorld {
   ctx: BackupContext;
@@ -51,10 +56,23 @@ export function createRealContext(options: {
     keepOldDatabase: options.keepOldDatabase ?? false,
     verifyAfterBackup: true,
     executor: { kind: 'local' },
+    signingKey: { path: '/unused/backup-signing-key.pem', generate: false },
+    trustedKeys: [],
+    // Plain files, so that tests can rewrite the SQL of a backup (and re-sign it) to make it fail inside psql.
+    compression: 'none',
+    encryptionRecipients: [],
+    encryptionIdentityFile: undefined,
   };
+  const chain = new Map<string, number>();
   const ctx: BackupContext = {
     settings: () => settings,
     executor: () => executor,
+    signer: () => TEST_SIGNER,
+    chain: {
+      newestSequence: async (database) => chain.get(database) ?? 0,
+      record: async (database, sequence) =>
+        void chain.set(database, Math.max(sequence, chain.get(database) ?? 0)),
+    },
     admin,
     lifecycle: createDatabaseLifecycle({ db, logger }),
     maintenance: createMaintenanceMode(),
@@ -90,12 +108,13 @@ export async function migrateToLatest(world: RealRestoreWorld): Promise<void> {
 export async function makeBackup(world: RealRestoreWorld, takenAt = new Date()): Promise<BackupMetadata> {
   const database = world.admin.databaseName;
   const executor = world.ctx.executor();
-  const existing = (await executor.list(world.settings.directory)).map((e) => e.file);
-  return executor.dump({
+  const entry = await executor.dump({
     directory: world.settings.directory,
-    file: backupFileName(database, takenAt, existing),
+    options: { compression: world.settings.compression, encryptionRecipients: [] },
+    minSequence: 1,
+    signer: TEST_SIGNER,
     seed: {
-      format: 'bomnipotent-backup/1',
+      format: 'bomnipotent-backup/2',
       database,
       serverVersion: await world.admin.serverVersion(),
       schemaVersion: LATEST_SCHEMA_VERSION,
@@ -105,6 +124,7 @@ export async function makeBackup(world: RealRestoreWorld, takenAt = new Date()):
       user: 'tester@example.com',
     },
   });
+  return describeManifest(entry.manifest!);
 }
 
 /**
@@ -119,12 +139,12 @@ export async function rewriteBackup(
   const path = join(directory, file);
   const sql = edit(await readFile(path, 'utf8'));
   await writeFile(path, sql);
-  const metaPath = join(directory, metadataFileName(file));
-  const metadata = JSON.parse(await readFile(metaPath, 'utf8')) as BackupMetadata;
+  const manifestPath = join(directory, manifestFileName(file));
+  const { manifest } = JSON.parse(await readFile(manifestPath, 'utf8')) as { manifest: BackupManifest };
   const bytes = Buffer.from(sql, 'utf8');
-  metadata.sizeBytes = bytes.length;
-  metadata.sha256 = createHash('sha256').update(bytes).digest('hex');
-  await writeFile(metaPath, JSON.stringify(metadata, null, 2) + '\n');
+  manifest.sizeBytes = bytes.length;
+  manifest.sha256 = createHash('sha256').update(bytes).digest('hex');
+  await writeFile(manifestPath, await TEST_SIGNER.sign(manifest));
 }
 
 /** Inserts SQL just before the dump's completion marker, i.e. after all data was loaded. */
@@ -134,6 +154,7 @@ export function beforeCompletionMarker(sql: string, inserted: string): string {
   return `${sql.slice(0, marker)}${inserted}\n${sql.slice(marker)}`;
 }
 
+/** Removes the signed manifest: the data file stays, but it is no longer a backup. */
 export async function removeMetadata(directory: string, file: string): Promise<void> {
-  await rm(join(directory, metadataFileName(file)));
+  await rm(join(directory, manifestFileName(file)));
 }

@@ -2,11 +2,12 @@
 // fail or to hang until aborted. The real executor is exercised by the process tests.
 import type {
   AuditRecord,
-  BackupEntry,
   BackupMetadata,
   BackupMetadataSeed,
+  CatalogEntry,
   Executor,
 } from '../../handlers/ports';
+import { manifestFor } from './restore-fakes';
 
 export interface FakeCall {
   operation: string;
@@ -16,6 +17,8 @@ export interface FakeCall {
 
 export interface FakeExecutor extends Executor {
   calls: FakeCall[];
+  /** Manifest files the dump got back from its signer. */
+  signed: string[];
   /** When set, the next operation throws this instead of answering. */
   failWith: unknown;
   /** When true, dump and restore wait until their signal aborts. */
@@ -26,9 +29,23 @@ export function metadataFor(file: string, seed: BackupMetadataSeed): BackupMetad
   return { ...seed, file, sha256: 'ab'.repeat(32), sizeBytes: 1234, durationMs: 5, pgDumpVersion: '15.20' };
 }
 
-export function createFakeExecutor(entries: BackupEntry[] = []): FakeExecutor {
+/** The entry a dump of `seed` returns: signed through the signer it was given (over the sidecar: a round trip). */
+export function entryFor(file: string, seed: BackupMetadataSeed): CatalogEntry {
+  return {
+    file,
+    path: `/backups/${file}`,
+    sizeBytes: 1234,
+    state: 'trusted',
+    reason: null,
+    manifest: manifestFor(file, metadataFor(file, seed)),
+    legacy: null,
+  };
+}
+
+export function createFakeExecutor(entries: CatalogEntry[] = []): FakeExecutor {
   const fake: FakeExecutor = {
     calls: [],
+    signed: [],
     failWith: undefined,
     hang: false,
     async probe(serverMajor) {
@@ -42,18 +59,25 @@ export function createFakeExecutor(entries: BackupEntry[] = []): FakeExecutor {
         problems: [],
       };
     },
-    async dump({ directory, file, seed, signal }) {
-      record('dump', [directory, file, seed], signal);
+    async dump({ directory, seed, signer, signal }) {
+      record('dump', [directory, seed], signal);
       if (fake.hang) await untilAborted(signal);
-      return metadataFor(file, seed);
+      const entry = entryFor(`${seed.database}_20260111_103024.dump`, seed);
+      // Signing goes through the signer the executor was given: over the sidecar, a round trip to the server.
+      fake.signed.push(await signer.sign(entry.manifest!));
+      return entry;
     },
-    async list(directory) {
-      record('list', [directory]);
+    async list({ directory, trust }) {
+      record('list', [directory, trust]);
       return entries;
     },
-    async verify(directory, file) {
-      record('verify', [directory, file]);
+    async verify(directory, file, options) {
+      record('verify', [directory, file, options]);
       return { ok: false, reason: 'checksum mismatch' };
+    },
+    async prune(request) {
+      record('prune', [request]);
+      return { removed: [], kept: 0 };
     },
     async remove(directory, file) {
       record('remove', [directory, file]);

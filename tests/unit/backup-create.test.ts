@@ -74,11 +74,12 @@ describe('createBackup', () => {
     expect(second.metadata.file).toBe('bomnipotent_db_20260111_103024_2.dump');
   });
 
-  it('never reuses a lower sequence that retention freed: the new dump must sort as the newest', async () => {
+  it('continues the chain after the sequence recorded in the database, even when the directory lost it', async () => {
     const world = fakeWorld();
-    world.executor.addBackup('bomnipotent_db_20260111_103024_2.dump'); // `..._103024.dump` was removed by retention
+    world.chain.recorded.set('bomnipotent_db', 7);
     const result = await createBackup(manual, world.ctx);
-    expect(result.metadata.file).toBe('bomnipotent_db_20260111_103024_3.dump');
+    expect(result.metadata.sequence).toBe(8);
+    expect(world.chain.recorded.get('bomnipotent_db')).toBe(8);
   });
 
   it('answers BACKUP.BUSY (409) while another backup or restore holds the lock, and dumps nothing', async () => {
@@ -131,7 +132,7 @@ describe('createBackup', () => {
     expect(world.executor.audits).toEqual([
       expect.objectContaining({
         outcome: 'failed',
-        file: 'bomnipotent_db_20260111_103024.dump',
+        file: null, // the executor names the file; a dump that failed has none
         message: 'pg_dump exited with code 1.',
       }),
     ]);

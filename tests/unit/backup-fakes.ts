@@ -4,20 +4,31 @@ import type { BackupContext } from '../../handlers/backup/context';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type {
   AuditRecord,
-  BackupEntry,
+  BackupChainStore,
+  BackupManifest,
   BackupMetadata,
   BackupTrigger,
+  CatalogEntry,
   DatabaseAdmin,
   Executor,
   LockLease,
   Logger,
+  PruneResult,
   Verification,
 } from '../../handlers/ports';
+import { backupFileName, dataFileSuffix, parseBackupFileName } from '../../handlers/backup/naming';
+import { selectForDeletion } from '../../handlers/backup/retention';
+import { testSigner } from '../support/backup-signer';
+import { manifestFor } from '../support/restore-fakes';
 
 export interface FakeFile {
   metadata: BackupMetadata | null;
   sizeBytes: number;
-  broken?: string; // verification fails with this reason
+  broken?: string; // the signed backup fails (listed untrusted, verification fails) with this reason
+}
+
+function manifestOf(file: string, metadata: BackupMetadata, sequence: number): BackupManifest {
+  return { ...manifestFor(file, metadata), sequence };
 }
 
 export class FakeExecutor implements Executor {
@@ -31,6 +42,8 @@ export class FakeExecutor implements Executor {
   /** Makes verification of files dumped from now on fail (a disk that corrupts writes). */
   corruptNewDumps: string | null = null;
   onDump: (() => Promise<void>) | null = null;
+  private sequence = 0;
+  private readonly sequences = new Map<string, number>();
 
   constructor(readonly directory = '/backups') {}
 
@@ -44,32 +57,43 @@ export class FakeExecutor implements Executor {
       problems: [],
     };
   }
-  async dump(request: Parameters<Executor['dump']>[0]): Promise<BackupMetadata> {
-    this.dumps.push(request.file);
+  async dump(request: Parameters<Executor['dump']>[0]): Promise<CatalogEntry> {
+    const file = backupFileName(
+      request.seed.database,
+      new Date(request.seed.startedAt),
+      this.files.keys(),
+      dataFileSuffix(request.options.compression, request.options.encryptionRecipients.length > 0),
+    );
+    this.dumps.push(file);
     if (this.onDump) await this.onDump();
     if (this.dumpError) throw this.dumpError;
     const metadata: BackupMetadata = {
       ...request.seed,
-      file: request.file,
+      file,
       sha256: 'ab'.repeat(32),
       sizeBytes: 2048,
       durationMs: 1500,
       pgDumpVersion: '15.20',
     };
-    this.files.set(request.file, {
+    this.sequence = Math.max(this.sequence + 1, request.minSequence);
+    this.sequences.set(file, this.sequence);
+    this.files.set(file, {
       metadata,
       sizeBytes: 2048,
       ...(this.corruptNewDumps ? { broken: this.corruptNewDumps } : {}),
     });
-    return metadata;
+    return this.entryOf(file);
   }
-  async list(directory: string): Promise<BackupEntry[]> {
-    return [...this.files].map(([file, f]) => ({
-      file,
-      path: `${directory}/${file}`,
-      sizeBytes: f.sizeBytes,
-      metadata: f.metadata,
-    }));
+  entryOf(file: string): CatalogEntry {
+    const f = this.files.get(file)!;
+    const base = { file, path: `${this.directory}/${file}`, sizeBytes: f.sizeBytes, legacy: null };
+    if (!f.metadata) return { ...base, state: 'unsigned', reason: 'no signed manifest', manifest: null };
+    const manifest = manifestOf(file, f.metadata, this.sequences.get(file) ?? 1);
+    if (f.broken) return { ...base, state: 'untrusted', reason: f.broken, manifest };
+    return { ...base, state: 'trusted', reason: null, manifest };
+  }
+  async list(): Promise<CatalogEntry[]> {
+    return [...this.files.keys()].map((file) => this.entryOf(file));
   }
   async verify(_directory: string, file: string): Promise<Verification> {
     const f = this.files.get(file);
@@ -77,6 +101,23 @@ export class FakeExecutor implements Executor {
     if (f.broken) return { ok: false, reason: f.broken };
     if (!f.metadata) return { ok: false, reason: 'the metadata file is missing' };
     return { ok: true, metadata: f.metadata };
+  }
+  async prune(request: Parameters<Executor['prune']>[0]): Promise<PruneResult> {
+    const candidates = (await this.list()).flatMap((e) =>
+      e.state === 'trusted' && e.manifest?.database === request.database
+        ? [
+            {
+              file: e.file,
+              verified: true,
+              takenAt: new Date(e.manifest.createdAt),
+              sequence: e.manifest.sequence,
+            },
+          ]
+        : [],
+    );
+    const removed = selectForDeletion(candidates, request.keep);
+    for (const file of removed) await this.remove(this.directory, file);
+    return { removed, kept: candidates.length - removed.length };
   }
   async remove(_directory: string, file: string): Promise<void> {
     this.removed.push(file);
@@ -96,17 +137,17 @@ export class FakeExecutor implements Executor {
   /** A finished backup as an earlier run would have left it. */
   addBackup(
     file: string,
-    options: { broken?: string; trigger?: BackupTrigger; metadata?: boolean } = {},
+    options: { broken?: string; trigger?: BackupTrigger; metadata?: boolean; sequence?: number } = {},
   ): void {
     const metadata: BackupMetadata | null =
       options.metadata === false
         ? null
         : {
-            format: 'bomnipotent-backup/1',
+            format: 'bomnipotent-backup/2',
             file,
             sha256: 'cd'.repeat(32),
             sizeBytes: 1000,
-            database: 'bomnipotent_db',
+            database: parseBackupFileName(file)?.database ?? 'bomnipotent_db',
             serverVersion: '15.20',
             pgDumpVersion: '15.20',
             schemaVersion: 2,
@@ -116,11 +157,23 @@ export class FakeExecutor implements Executor {
             trigger: options.trigger ?? 'scheduled',
             user: null,
           };
+    this.sequence += 1;
+    this.sequences.set(file, options.sequence ?? this.sequence);
     this.files.set(file, {
       metadata,
       sizeBytes: 1000,
       ...(options.broken ? { broken: options.broken } : {}),
     });
+  }
+}
+
+export class FakeChain implements BackupChainStore {
+  recorded = new Map<string, number>();
+  async newestSequence(database: string) {
+    return this.recorded.get(database) ?? 0;
+  }
+  async record(database: string, sequence: number) {
+    this.recorded.set(database, Math.max(sequence, this.recorded.get(database) ?? 0));
   }
 }
 
@@ -213,6 +266,11 @@ export function defaultSettings(overrides: Partial<BackupTaskSettings> = {}): Ba
     keepOldDatabase: false,
     verifyAfterBackup: true,
     executor: { kind: 'local' },
+    signingKey: { path: '/config/backup-signing-key.pem', generate: true },
+    trustedKeys: [],
+    compression: 'none',
+    encryptionRecipients: [],
+    encryptionIdentityFile: undefined,
     ...overrides,
   };
 }
@@ -220,6 +278,7 @@ export function defaultSettings(overrides: Partial<BackupTaskSettings> = {}): Ba
 export interface FakeWorld {
   ctx: BackupContext;
   executor: FakeExecutor;
+  chain: FakeChain;
   admin: FakeAdmin;
   metrics: FakeMetrics;
   logger: ReturnType<typeof recordingLogger>;
@@ -233,10 +292,14 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
   const admin = new FakeAdmin();
   const metrics = new FakeMetrics();
   const logger = recordingLogger();
+  const chain = new FakeChain();
+  const signer = testSigner();
   let now = new Date('2026-01-11T10:30:24Z');
   const ctx: BackupContext = {
     settings: () => settings,
     executor: () => executor,
+    signer: () => signer,
+    chain,
     admin,
     lifecycle: {
       drainPool: async () => {},
@@ -251,5 +314,5 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
     logger,
     appVersion: '0.1.0',
   };
-  return { ctx, executor, admin, metrics, logger, setNow: (d) => (now = d) };
+  return { ctx, executor, chain, admin, metrics, logger, setNow: (d) => (now = d) };
 }

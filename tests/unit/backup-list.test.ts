@@ -22,11 +22,17 @@ describe('listBackups', () => {
       trigger: 'scheduled',
       user: null,
       verified: false,
+      state: 'untrusted',
       problem: 'checksum mismatch',
+      compression: 'none',
+      encrypted: false,
+      sequence: 2,
+      database: 'bomnipotent_db',
     });
     expect(listed[1]).toMatchObject({
       verified: false,
-      problem: 'the metadata file is missing',
+      state: 'unsigned',
+      problem: 'no signed manifest',
       trigger: null,
     });
     expect(listed[2]).toMatchObject({ verified: true, trigger: 'manual' });

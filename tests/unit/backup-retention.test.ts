@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRetention, selectForDeletion, type RetentionCandidate } from '../../handlers/backup/retention';
-import { FakeExecutor, recordingLogger } from './backup-fakes';
+import { selectForDeletion, type RetentionCandidate } from '../../handlers/backup/retention';
 
 const day = (d: number, verified = true, sequence = 1): RetentionCandidate => ({
   file: `db_202601${String(d).padStart(2, '0')}_000000${sequence > 1 ? `_${sequence}` : ''}.dump`,
@@ -38,68 +37,5 @@ describe('selectForDeletion', () => {
   it('deletes nothing when there are no more backups than keep', () => {
     expect(selectForDeletion([day(1), day(2)], 5)).toEqual([]);
     expect(selectForDeletion([], 1)).toEqual([]);
-  });
-});
-
-describe('applyRetention', () => {
-  it('removes old verified backups and warns about unverified ones without removing them', async () => {
-    const executor = new FakeExecutor();
-    const logger = recordingLogger();
-    for (const d of ['01', '02', '03', '04']) executor.addBackup(`bomnipotent_db_202601${d}_000000.dump`);
-    executor.addBackup('bomnipotent_db_20251231_000000.dump', { broken: 'the dump is incomplete' });
-    const result = await applyRetention({
-      executor,
-      directory: '/backups',
-      database: 'bomnipotent_db',
-      keep: 2,
-      logger,
-    });
-    expect(result.deleted.sort()).toEqual([
-      'bomnipotent_db_20260101_000000.dump',
-      'bomnipotent_db_20260102_000000.dump',
-    ]);
-    expect(result.unverified).toEqual(['bomnipotent_db_20251231_000000.dump']);
-    expect([...executor.files.keys()].sort()).toEqual([
-      'bomnipotent_db_20251231_000000.dump',
-      'bomnipotent_db_20260103_000000.dump',
-      'bomnipotent_db_20260104_000000.dump',
-    ]);
-    expect(
-      logger.lines.some((l) =>
-        l.startsWith('[WARN] Backup bomnipotent_db_20251231_000000.dump fails verification'),
-      ),
-    ).toBe(true);
-  });
-
-  it('does not even list the directory when keep is null', async () => {
-    const executor = new FakeExecutor();
-    executor.list = () => Promise.reject(new Error('must not be called'));
-    await expect(
-      applyRetention({
-        executor,
-        directory: '/backups',
-        database: 'bomnipotent_db',
-        keep: null,
-        logger: recordingLogger(),
-      }),
-    ).resolves.toEqual({
-      deleted: [],
-      unverified: [],
-    });
-  });
-
-  it("counts and removes only this database's backups when the directory is shared", async () => {
-    const executor = new FakeExecutor();
-    for (const d of ['01', '02']) executor.addBackup(`bomnipotent_db_202601${d}_000000.dump`);
-    for (const d of ['03', '04', '05']) executor.addBackup(`staging_db_202601${d}_000000.dump`);
-    const result = await applyRetention({
-      executor,
-      directory: '/backups',
-      database: 'bomnipotent_db',
-      keep: 2,
-      logger: recordingLogger(),
-    });
-    expect(result.deleted).toEqual([]);
-    expect(executor.files.size).toBe(5);
   });
 });

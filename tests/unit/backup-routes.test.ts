@@ -56,7 +56,7 @@ describe('POST /database-backup', () => {
       file: 'bomnipotent_db_20260111_103024.dump',
       trigger: 'manual',
       user: 'admin@example.com',
-      format: 'bomnipotent-backup/1',
+      format: 'bomnipotent-backup/2',
     });
   });
 

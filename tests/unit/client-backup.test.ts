@@ -104,9 +104,9 @@ describe('database-backup list', () => {
     expect(result.stdout).toBe(
       [
         '[INFO] Found 2 database backup(s), newest first:',
-        'TIME (UTC)           FILE                                 SIZE    TRIGGER    VERIFIED',
-        '2026-01-11 10:30:24  bomnipotent_db_20260111_103024.dump  2.0 KB  manual     ✓',
-        '2026-01-10 00:00:00  bomnipotent_db_20260110_000000.dump  3.0 MB  scheduled  ✗ checksum mismatch',
+        'TIME (UTC)           FILE                                 SIZE    TRIGGER    TRUST',
+        '2026-01-11 10:30:24  bomnipotent_db_20260111_103024.dump  2.0 KB  manual     ✓ trusted',
+        '2026-01-10 00:00:00  bomnipotent_db_20260110_000000.dump  3.0 MB  scheduled  ✗ untrusted: checksum mismatch',
         '',
       ].join('\n'),
     );

@@ -71,6 +71,11 @@ describe('loadConfig defaults', () => {
       keepOldDatabase: false,
       verifyAfterBackup: false,
       executor: { kind: 'local' },
+      signingKey: { path: join(file, '..', 'backup-signing-key.pem'), generate: true },
+      trustedKeys: [],
+      compression: 'zstd',
+      encryptionRecipients: [],
+      encryptionIdentityFile: undefined,
     });
   });
 

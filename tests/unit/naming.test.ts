@@ -35,6 +35,8 @@ describe('parseBackupFileName', () => {
       database: 'bomnipotent_db',
       takenAt: new Date('2026-01-11T10:30:24Z'),
       sequence: 1,
+      compression: 'none',
+      encrypted: false,
     });
     expect(parseBackupFileName('bomnipotent_db_20260111_103024_3.dump')?.sequence).toBe(3);
   });

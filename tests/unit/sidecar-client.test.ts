@@ -2,17 +2,19 @@
 import { createServer } from 'node:net';
 import { describe, it, expect } from 'vitest';
 import { AppError, isAppError } from '../../handlers/errors';
-import type { BackupEntry, BackupMetadataSeed } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/ports';
+import { readTrustedManifest } from '../../handlers/backup/manifest';
+import { testSigner, trustOf } from '../support/backup-signer';
 import { silentLogger } from '../../runtime/logger';
 import { createSidecarApp } from '../../runtime/executor/sidecar-app';
 import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
-import { createFakeExecutor, metadataFor } from '../support/sidecar-fake-executor';
+import { createFakeExecutor, entryFor } from '../support/sidecar-fake-executor';
 
 const TOKEN = 'client-test-token-0123456789';
 const DIR = '/srv/backups';
 const FILE = 'bomnipotent_20260111_103024.dump';
 const SEED: BackupMetadataSeed = {
-  format: 'bomnipotent-backup/1',
+  format: 'bomnipotent-backup/2',
   database: 'bomnipotent',
   serverVersion: '15.20',
   schemaVersion: 1,
@@ -21,11 +23,15 @@ const SEED: BackupMetadataSeed = {
   trigger: 'scheduled',
   user: null,
 };
-const ENTRY: BackupEntry = {
-  file: FILE,
-  path: `${DIR}/${FILE}`,
-  sizeBytes: 1234,
-  metadata: metadataFor(FILE, SEED),
+const ENTRY: CatalogEntry = entryFor(FILE, SEED);
+const SIGNER = testSigner();
+const TRUST = trustOf(SIGNER);
+const DUMP = {
+  directory: DIR,
+  seed: SEED,
+  options: { compression: 'zstd' as const, encryptionRecipients: [] },
+  minSequence: 1,
+  signer: SIGNER,
 };
 
 function connected(token = TOKEN) {
@@ -81,12 +87,20 @@ describe('sidecar client: the same answers as the in-process executor', () => {
   it('returns every operation result unchanged', async () => {
     const { executor, fake } = connected();
     expect(await executor.probe(15)).toMatchObject({ pgDumpVersion: '15.1', problems: [] });
-    expect(await executor.dump({ directory: DIR, file: FILE, seed: SEED })).toEqual(metadataFor(FILE, SEED));
-    expect(await executor.list(DIR)).toEqual([ENTRY]);
-    expect(await executor.verify(DIR, FILE)).toEqual({ ok: false, reason: 'checksum mismatch' });
+    expect(await executor.dump(DUMP)).toEqual(ENTRY);
+    // The manifest was signed by the server's signer, over the sidecar and back.
+    expect(fake.signed).toHaveLength(1);
+    expect(readTrustedManifest(fake.signed[0]!, TRUST.trustedKeys, FILE)).toMatchObject({ ok: true });
+    expect(await executor.list({ directory: DIR, trust: TRUST })).toEqual([ENTRY]);
+    expect(await executor.verify(DIR, FILE, TRUST)).toEqual({ ok: false, reason: 'checksum mismatch' });
     expect(await executor.freeBytes(DIR)).toBe(42_000_000);
     await executor.remove(DIR, FILE);
-    await executor.restore({ directory: DIR, file: FILE, targetDatabase: 'bomnipotent_scratch' });
+    await executor.restore({
+      directory: DIR,
+      file: FILE,
+      targetDatabase: 'bomnipotent_scratch',
+      read: TRUST,
+    });
     const record = {
       at: '2026-01-11T10:30:24.000Z',
       action: 'backup',
@@ -115,7 +129,7 @@ describe('sidecar client: the same answers as the in-process executor', () => {
     fake.failWith = new AppError('EXECUTOR.PG_DUMP_FAILED', 'failed', 'pg_dump exited with code 1.', {
       suggestion: 'Read the server log.',
     });
-    const error = await caught(executor.dump({ directory: DIR, file: FILE, seed: SEED }));
+    const error = await caught(executor.dump(DUMP));
     expect(error).toBeInstanceOf(AppError);
     expect([error.code, error.kind, error.message, error.suggestion]).toEqual([
       'EXECUTOR.PG_DUMP_FAILED',
@@ -128,7 +142,7 @@ describe('sidecar client: the same answers as the in-process executor', () => {
   it('turns a refused token into a configuration error without the token in it', async () => {
     const wrong = 'wrong-client-token-0123456789';
     const { executor, fake } = connected(wrong);
-    const error = await caught(executor.list(DIR));
+    const error = await caught(executor.list({ directory: DIR, trust: TRUST }));
     expect(error.code).toBe('EXECUTOR.SIDECAR_TOKEN_REFUSED');
     expect(error.kind).toBe('misconfigured');
     expect(`${error.message} ${error.suggestion}`).not.toContain(wrong);
@@ -137,7 +151,7 @@ describe('sidecar client: the same answers as the in-process executor', () => {
 
   it('turns a refused directory into a configuration error', async () => {
     const { executor } = connected();
-    const error = await caught(executor.list('/somewhere/else'));
+    const error = await caught(executor.list({ directory: '/somewhere/else', trust: TRUST }));
     expect([error.code, error.kind]).toEqual(['EXECUTOR.SIDECAR_DIRECTORY_REFUSED', 'misconfigured']);
     expect(error.suggestion).toContain('BOMNIPOTENT_EXECUTOR_DIRECTORY');
   });
@@ -147,7 +161,7 @@ describe('sidecar client: a sidecar that is not there or goes away', () => {
   it('reports EXECUTOR.SIDECAR_UNREACHABLE with the URL and no token when nothing listens', async () => {
     const port = await closedPort();
     const executor = createSidecarExecutor({ url: `http://127.0.0.1:${port}`, token: TOKEN });
-    const error = await caught(executor.list(DIR));
+    const error = await caught(executor.list({ directory: DIR, trust: TRUST }));
     expect([error.code, error.kind]).toEqual(['EXECUTOR.SIDECAR_UNREACHABLE', 'unavailable']);
     expect(error.message).toContain(`http://127.0.0.1:${port} did not answer`);
     expect(error.message).toMatch(/ECONNREFUSED/);
@@ -160,7 +174,7 @@ describe('sidecar client: a sidecar that is not there or goes away', () => {
       token: TOKEN,
       fetch: streamingFetch(['{"heartbeat":true}\n', '{"heartb']),
     });
-    const error = await caught(executor.dump({ directory: DIR, file: FILE, seed: SEED }));
+    const error = await caught(executor.dump(DUMP));
     expect(error.code).toBe('EXECUTOR.SIDECAR_UNREACHABLE');
     expect(error.message).toContain('stopped answering during the dump');
   });
@@ -173,7 +187,7 @@ describe('sidecar client: a sidecar that is not there or goes away', () => {
       fetch: streamingFetch(['{"heartbeat":true}\n'], true),
     });
     const error = await caught(
-      executor.restore({ directory: DIR, file: FILE, targetDatabase: 'bomnipotent_x' }),
+      executor.restore({ directory: DIR, file: FILE, targetDatabase: 'bomnipotent_x', read: TRUST }),
     );
     expect(error.code).toBe('EXECUTOR.SIDECAR_UNREACHABLE');
     expect(error.message).toContain('no heartbeat');
@@ -185,16 +199,16 @@ describe('sidecar client: a sidecar that is not there or goes away', () => {
       token: TOKEN,
       fetch: streamingFetch(['<html>\n']),
     });
-    expect((await caught(executor.list(DIR))).code).toBe('EXECUTOR.SIDECAR_PROTOCOL');
+    expect((await caught(executor.list({ directory: DIR, trust: TRUST }))).code).toBe(
+      'EXECUTOR.SIDECAR_PROTOCOL',
+    );
   });
 
   it("passes the caller's abort to the sidecar's executor", async () => {
     const { executor, fake } = connected();
     fake.hang = true;
     const controller = new AbortController();
-    const pending = caught(
-      executor.dump({ directory: DIR, file: FILE, seed: SEED, signal: controller.signal }),
-    );
+    const pending = caught(executor.dump({ ...DUMP, signal: controller.signal }));
     while (fake.calls.length === 0) await new Promise((r) => setTimeout(r, 5));
     controller.abort();
     const error = await pending;

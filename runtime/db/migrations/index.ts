@@ -3,7 +3,8 @@ import type { Migration } from './types';
 import { core } from './001-core';
 import { accounts } from './002-accounts';
 import { operations } from './003-operations';
+import { backupChain } from './004-backup-chain';
 
-export const MIGRATIONS: readonly Migration[] = [core, accounts, operations];
+export const MIGRATIONS: readonly Migration[] = [core, accounts, operations, backupChain];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

@@ -1,0 +1,98 @@
+// Which keys count, which backup is "latest", and what the chain of sequences says about missing backups.
+import type { CatalogEntry, TrustPolicy } from '../ports';
+import type { BackupContext } from './context';
+import { parseBackupFileName } from './naming';
+import type { BackupTaskSettings } from './settings';
+
+/** This server's own key (when it can be read) and `trusted_keys`. */
+export function trustPolicy(ctx: BackupContext, settings: BackupTaskSettings): TrustPolicy {
+  const keys = new Set(settings.trustedKeys);
+  try {
+    keys.add(ctx.signer().publicKey);
+  } catch {
+    // No own key: only trusted_keys count; the start-up log and every backup attempt say why.
+  }
+  return { trustedKeys: [...keys] };
+}
+
+function createdAt(entry: CatalogEntry): number {
+  return entry.manifest ? Date.parse(entry.manifest.createdAt) : 0;
+}
+
+/** Newest first by signed creation time, then sequence; entries without a manifest last, by name. */
+export function newestFirst(entries: readonly CatalogEntry[]): CatalogEntry[] {
+  return [...entries].sort(
+    (a, b) =>
+      createdAt(b) - createdAt(a) ||
+      (b.manifest?.sequence ?? 0) - (a.manifest?.sequence ?? 0) ||
+      (parseBackupFileName(b.file)?.sequence ?? 0) - (parseBackupFileName(a.file)?.sequence ?? 0) ||
+      b.file.localeCompare(a.file),
+  );
+}
+
+/** The trusted backups of `database`, newest first: the only ones "latest", retention and freshness see. */
+export function trustedOf(entries: readonly CatalogEntry[], database: string): CatalogEntry[] {
+  return newestFirst(entries.filter((e) => e.state === 'trusted' && e.manifest?.database === database));
+}
+
+export interface ChainReport {
+  /** The newest sequence this server recorded in its database. */
+  recordedNewest: number;
+  /** The newest sequence whose backup is present and trusted; null when none is. */
+  presentNewest: number | null;
+  /** Sequences after the newest present one up to the recorded one: deleted, or the directory was rolled back. */
+  missingNewest: number[];
+  /** Sequences missing between present ones (deleted out of order, or damaged). */
+  missingBetween: number[];
+  /** The oldest present sequence: the ones before it were removed, normally by retention. */
+  presentOldest: number | null;
+}
+
+const MAX_LISTED = 50;
+
+function range(from: number, to: number): number[] {
+  const out: number[] = [];
+  for (let n = from; n <= to && out.length < MAX_LISTED; n += 1) out.push(n);
+  return out;
+}
+
+export function assessChain(
+  entries: readonly CatalogEntry[],
+  database: string,
+  recordedNewest: number,
+): ChainReport {
+  const present = trustedOf(entries, database)
+    .map((e) => e.manifest?.sequence ?? 0)
+    .sort((a, b) => a - b);
+  const presentNewest = present.length > 0 ? (present[present.length - 1] ?? null) : null;
+  const presentOldest = present[0] ?? null;
+  const missingNewest = range((presentNewest ?? 0) + 1, recordedNewest);
+  const have = new Set(present);
+  const missingBetween =
+    presentOldest === null || presentNewest === null
+      ? []
+      : range(presentOldest, presentNewest).filter((n) => !have.has(n));
+  return { recordedNewest, presentNewest, missingNewest, missingBetween, presentOldest };
+}
+
+/** One sentence for the log and the list, or null when the chain is whole. */
+export function describeChain(report: ChainReport): string | null {
+  const parts: string[] = [];
+  if (report.missingNewest.length > 0) {
+    parts.push(
+      `the newest backups are missing from the directory (sequence ${formatRange(report.missingNewest)}; ` +
+        `this server recorded ${report.recordedNewest} as its newest): they were deleted or the directory was rolled back`,
+    );
+  }
+  if (report.missingBetween.length > 0)
+    parts.push(`backups are missing between present ones (sequence ${formatRange(report.missingBetween)})`);
+  return parts.length > 0 ? parts.join('; ') : null;
+}
+
+function formatRange(numbers: readonly number[]): string {
+  if (numbers.length === 1) return String(numbers[0]);
+  const first = numbers[0];
+  const last = numbers[numbers.length - 1];
+  const contiguous = last !== undefined && first !== undefined && last - first === numbers.length - 1;
+  return contiguous ? `${first}-${last}` : numbers.join(', ');
+}

@@ -1,0 +1,44 @@
+// The full read of one backup without restoring it: `database-backup verify`, verify_after_backup, a dry run.
+import { isAppError } from '../../handlers/errors';
+import type { ReadOptions, Verification } from '../../handlers/ports';
+import type { ExecutorContext } from './context';
+import { discard, openBackup, streamBackup } from './read-backup';
+
+export async function verifyBackupFile(
+  context: ExecutorContext,
+  directory: string,
+  file: string,
+  options: ReadOptions,
+): Promise<Verification> {
+  let opened;
+  try {
+    opened = await openBackup(directory, file, options);
+  } catch (error) {
+    if (isAppError(error)) return { ok: false, reason: error.message };
+    throw error;
+  }
+  try {
+    const read = await streamBackup(context, opened, discard(), options);
+    return { ok: true, metadata: { ...opened.description, sha256: read.sha256 } };
+  } catch (error) {
+    if (isAppError(error)) return { ok: false, reason: error.message };
+    throw error;
+  } finally {
+    await opened.handle.close();
+  }
+}
+
+/** The same check outside an executor (the benchmark's diagnostics): tools from PATH; unsigned files accepted. */
+export async function verifyBackup(
+  directory: string,
+  file: string,
+  options: ReadOptions = { trustedKeys: [], allowUnsigned: true },
+): Promise<Verification> {
+  const silent = () => {};
+  const context = {
+    lookup: { pathEnv: process.env.PATH },
+    sourceEnv: process.env,
+    logger: { error: silent, warn: silent, info: silent, debug: silent, trace: silent },
+  } as unknown as ExecutorContext;
+  return verifyBackupFile(context, directory, file, options);
+}
