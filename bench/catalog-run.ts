@@ -91,7 +91,7 @@ export async function runCatalog(
     listedEntries = listedCount(JSON.parse(result.stdout));
   }
   const listHttpMs: number[] = [];
-  const headers = signedGetHeaders(ADMIN, server.secretKeyPem(), '/database-backups');
+  const headers = signedGetHeaders(ADMIN, server.secretKeyPem(), '/database-backups', server.url);
   for (let i = 0; i < LIST_REPS; i += 1) {
     const one = await runLoad({
       baseUrl: server.url,
