@@ -81,7 +81,8 @@ describe('local executor: credentials', () => {
     const argv = readFileSync(join(logs, 'argv.log'), 'utf8');
     expect(argv).toContain('pg_dump --format=plain --no-password');
     expect(argv).toContain(
-      `psql -X -q --no-password -v ON_ERROR_STOP=1 --single-transaction -f ${join(directory, file)}`,
+      // the dump is fed on stdin (counted as progress), so no path on the command line either
+      `psql -X -q --no-password -v ON_ERROR_STOP=1 --single-transaction -f - -d ${db.name}_scratch_pw`,
     );
     expect(argv).toContain(`createdb --no-password --template=template0 ${db.name}_scratch_pw`);
     const forms = [password, encodeURIComponent(password)];
