@@ -6,7 +6,7 @@ import type { Logger, MaintenanceMode } from '../handlers/ports';
 import type { HealthDeps } from '../handlers/health';
 import type { AppEnv } from './http-env';
 import { requireCanonicalPath } from './http/canonical-path';
-import { problemResponse, statusOf, toAppError, toProblem, type Problem } from './http/problem';
+import { problemResponse, statusOf, toAppError } from './http/problem';
 import { readBodyWithin } from './http/read-body';
 import { registerHealthRoutes } from './routes/health';
 import { registerAccountRoutes, type AccountRouteDeps } from './routes/accounts';
@@ -78,9 +78,6 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   return app;
 }
-
-export type { Problem };
-export { toProblem };
 
 const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Logger } from '../handlers/ports';
 import type { Config } from './config/types';
 import { dotenvPath } from './config/env';
+import { AUDIT_LOG } from './executor/catalog';
 import { PASSFILE_DIR_PREFIX } from './executor/pg-env';
 
 /** The paths worth a warning when group or others may read them, with what each holds. */
@@ -16,8 +17,10 @@ function sensitivePaths(config: Config): { path: string; what: string }[] {
   ];
   if (config.log.file) paths.push({ path: config.log.file, what: 'the log file' });
   const backup = config.databaseBackup;
-  if (backup)
+  if (backup) {
     paths.push({ path: backup.directory, what: 'the backup directory (every dump of the database)' });
+    paths.push({ path: join(backup.directory, AUDIT_LOG), what: 'the audit log of backups and restores' });
+  }
   return paths;
 }
 

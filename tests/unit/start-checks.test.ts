@@ -48,6 +48,8 @@ describe('checkFileModes', () => {
     const backups = join(dir, 'backups');
     mkdirSync(backups, { mode: 0o755 });
     chmodSync(backups, 0o755);
+    writeFileSync(join(backups, 'audit.log.jsonl'), '', { mode: 0o644 });
+    chmodSync(join(backups, 'audit.log.jsonl'), 0o644);
     const log = join(dir, 'server.log');
     writeFileSync(log, '', { mode: 0o600 });
     const config = join(dir, 'config.toml');
@@ -70,7 +72,11 @@ describe('checkFileModes', () => {
       }),
       logger,
     );
-    expect(lines.filter((l) => l.includes('[WARN]'))).toHaveLength(2);
+    expect(
+      lines.filter((l) => l.includes('[WARN]')),
+      lines.join('\n'),
+    ).toHaveLength(3);
+    expect(lines.join('\n')).toContain('(the audit log of backups and restores)');
     expect(lines.join('\n')).toContain(`"${backups}" (the backup directory`);
     expect(lines.join('\n')).toContain(`chmod 700 "${backups}"`);
     expect(lines.join('\n')).toContain(`chmod 600 "${config}"`);
