@@ -39,6 +39,14 @@ describe('backup', () => {
     await locker.connect();
     await locker.query('BEGIN; LOCK TABLE docs IN ACCESS EXCLUSIVE MODE');
     const created = world.client('database-backup', 'create');
+    // Its session waits for the lock: the pg_dump that dumps (not the `pg_dump --version` run before it).
+    await until('pg_dump to wait for the table lock', async () => {
+      const { rows } = await adminQuery(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'pg_dump' AND wait_event_type = 'Lock'`,
+        [world!.db.name],
+      );
+      return rows.length > 0 ? true : undefined;
+    });
     const pid = await until('pg_dump to run', async () => {
       try {
         return execFileSync('pgrep', ['-P', String(server.child.pid), '-x', 'pg_dump'], {

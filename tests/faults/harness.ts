@@ -2,7 +2,7 @@
 // (its own process group, so a SIGKILL takes its pg_dump or psql too), an admin who talks to it through the real
 // client, and the three checks every cell makes: content fingerprint, cause named, nothing left behind.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -136,8 +136,15 @@ export async function changeContent(database: string): Promise<void> {
   );
 }
 
-/** The checks of "nothing left behind": scratch/aside databases, unfinished files, passfiles. */
-export async function expectNothingLeft(world: CellWorld): Promise<void> {
+/**
+ * The checks of "nothing left behind": scratch/aside databases (except `allowed`: the README promises to keep the
+ * previous database of a restore interrupted after its swap), unfinished files, passfiles.
+ */
+export async function expectNothingLeft(
+  world: CellWorld,
+  allowed: string[] = [],
+  options: { serverWasKilled?: boolean } = {},
+): Promise<void> {
   // The replaced database is dropped in the background after a restore answers: give it time to go.
   const deadline = Date.now() + 20_000;
   let copies: string[] = [];
@@ -146,7 +153,7 @@ export async function expectNothingLeft(world: CellWorld): Promise<void> {
       `SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1`,
       [`${world.db.name}\\_%`],
     );
-    copies = rows.map((r) => r.datname);
+    copies = rows.map((r) => r.datname).filter((name) => !allowed.includes(name));
     if (copies.length === 0 || Date.now() > deadline) break;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -156,10 +163,12 @@ export async function expectNothingLeft(world: CellWorld): Promise<void> {
     files.filter((f) => f.endsWith('.partial')),
     'unfinished files',
   ).toEqual([]);
-  expect(
-    safeList(world.serverTmp).filter((f) => f.startsWith('bomnipotent-pg-')),
-    'password files',
-  ).toEqual([]);
+  const passfiles = safeList(world.serverTmp).filter((f) => f.startsWith('bomnipotent-pg-'));
+  if (options.serverWasKilled) {
+    // A SIGKILLed server cannot remove its passfile; sweeping them at start belongs to the front-door issue.
+    // Until then: private to the server's user (a 0700 directory), never readable by anyone else.
+    for (const dir of passfiles) expect(statSync(join(world.serverTmp, dir)).mode & 0o077, dir).toBe(0);
+  } else expect(passfiles, 'password files').toEqual([]);
 }
 
 export function safeList(directory: string): string[] {
@@ -259,3 +268,23 @@ export function startServer(configPath: string, env: NodeJS.ProcessEnv): ServerH
 }
 
 export { adminQuery, adminUrl };
+
+export interface AuditLine {
+  action: string;
+  outcome: string;
+  user: string | null;
+  message: string;
+}
+
+export function auditTrail(world: CellWorld): AuditLine[] {
+  let text = '';
+  try {
+    text = readFileSync(join(world.directory, 'audit.log.jsonl'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as AuditLine);
+}
