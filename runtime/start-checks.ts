@@ -61,8 +61,10 @@ export async function sweepLeftoverPassfiles(env: NodeJS.ProcessEnv, logger: Log
     return 0;
   }
   for (const name of names) {
-    if (!name.startsWith(PASSFILE_DIR_PREFIX)) continue;
-    const pid = Number(name.slice(PASSFILE_DIR_PREFIX.length).split('-')[0]);
+    // Only "<prefix><pid>-<mkdtemp suffix>": folders named otherwise are not ours to judge.
+    const match = /^(\d+)-[A-Za-z0-9]{6}$/.exec(name.slice(PASSFILE_DIR_PREFIX.length));
+    if (!name.startsWith(PASSFILE_DIR_PREFIX) || !match) continue;
+    const pid = Number(match[1]);
     if (!Number.isInteger(pid) || pid <= 0 || alive(pid)) continue;
     try {
       rmSync(join(root, name), { recursive: true, force: true });

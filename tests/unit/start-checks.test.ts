@@ -95,7 +95,8 @@ describe('sweepLeftoverPassfiles', () => {
     const left = join(root, `${PASSFILE_DIR_PREFIX}${dead}-abc123`);
     const live = join(root, `${PASSFILE_DIR_PREFIX}${process.pid}-def456`);
     const foreign = join(root, 'bomnipotent-other-1');
-    for (const dir of [left, live, foreign]) {
+    const unnumbered = join(root, `${PASSFILE_DIR_PREFIX}123456`); // an older build's folder: no pid to judge by
+    for (const dir of [left, live, foreign, unnumbered]) {
       mkdirSync(dir);
       writeFileSync(join(dir, 'pgpass'), '*:*:*:*:secret\n', { mode: 0o600 });
     }
@@ -104,6 +105,7 @@ describe('sweepLeftoverPassfiles', () => {
     expect(existsSync(left)).toBe(false);
     expect(existsSync(live)).toBe(true);
     expect(existsSync(foreign)).toBe(true);
+    expect(existsSync(unnumbered)).toBe(true);
     expect(lines.join('\n')).toContain('Removed 1 password file(s)');
   });
 });
