@@ -243,7 +243,10 @@ describe('format 2: encryption with age, and missing tools', () => {
         minSequence: 1,
         signer,
       })
-      .then(() => null, (e: unknown) => e as Error & { code: string });
+      .then(
+        () => null,
+        (e: unknown) => e as Error & { code: string },
+      );
     expect(error).toMatchObject({ code: 'EXECUTOR.TOOL_NOT_FOUND' });
     expect(error?.message).toMatch(/zstd was not found/);
     expect((await noZstd.list({ directory: dir, trust })).length).toBe(0);
