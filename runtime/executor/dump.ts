@@ -206,8 +206,20 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
           throw error instanceof DumpStructureError ? dumpIncomplete(error.message) : error;
         }),
     });
-    await Promise.all(stages.map((s) => s.done));
+    // pg_dump's own failure (exit, cancel, a signal we did not send) explains more than the incomplete output it
+    // leaves behind; any other output failure (disk full) explains more than the broken pipe it causes.
+    const toolOnly = { ...run, outputError: null };
+    const toolOutcome = classifyRun(toolOnly);
+    const incomplete =
+      isAppError(run.outputError) && run.outputError.code === EXECUTOR_ERRORS.DUMP_INCOMPLETE;
+    const toolFailedFirst =
+      toolOutcome === 'exit' ||
+      toolOutcome === 'aborted' ||
+      toolOutcome === 'timed-out' ||
+      (toolOutcome === 'signal' && run.signal !== 'SIGTERM');
+    if (incomplete && toolFailedFirst) throw runError(toolOnly, pgDump, serverMajor);
     if (classifyRun(run) !== 'ok') throw runError(run, pgDump, serverMajor);
+    await Promise.all(stages.map((s) => s.done));
     await durability.syncFile(partialPath);
 
     const onDisk = (await stat(partialPath)).size;

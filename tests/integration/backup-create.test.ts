@@ -19,6 +19,7 @@ import { silentLogger } from '../../runtime/logger';
 import { executorKinds, type ExecutorUnderTest } from '../support/executors';
 import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
 import { recordingLogger } from '../unit/backup-fakes';
+import { EXECUTOR_SIGNER, EXECUTOR_TRUST } from '../support/backup-signer';
 
 const manual = { trigger: 'manual' as const, user: 'admin@example.com' };
 
@@ -39,11 +40,22 @@ function backupContext(options: {
     keepOldDatabase: false,
     verifyAfterBackup: true,
     executor: { kind: 'local' },
+    signingKey: { path: '/unused/backup-signing-key.pem', generate: false },
+    trustedKeys: [],
+    compression: 'none', // plain files, so that these tests can read the SQL; format 2 tests cover zstd
+    encryptionRecipients: [],
+    encryptionIdentityFile: undefined,
     ...overrides,
   };
+  const chain = new Map<string, number>();
   const ctx: BackupContext = {
     settings: () => settings,
     executor: () => executor,
+    signer: () => EXECUTOR_SIGNER,
+    chain: {
+      newestSequence: async (db) => chain.get(db) ?? 0,
+      record: async (db, n) => void chain.set(db, Math.max(n, chain.get(db) ?? 0)),
+    },
     admin,
     lifecycle: {
       drainPool: async () => {},
@@ -110,7 +122,7 @@ describe.each(executorKinds)('createBackup with the real $name executor and Post
       appVersion: '0.1.0-test',
     });
     expect(metadata.serverVersion).toMatch(/^\d+\.\d+$/);
-    expect(await executor.verify(directory, metadata.file)).toMatchObject({ ok: true });
+    expect(await executor.verify(directory, metadata.file, EXECUTOR_TRUST)).toMatchObject({ ok: true });
     const dump = readFileSync(path, 'utf8');
     expect(dump).toContain('component-500');
     expect(dump).toContain('PostgreSQL database dump complete');

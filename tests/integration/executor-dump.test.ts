@@ -8,6 +8,7 @@ import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { backupSeed } from '../support/backup-seed';
+import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
 
 const lines: string[] = [];
 const logger: Logger = {
@@ -43,7 +44,7 @@ describe('local executor: dump, verify, restore', () => {
   it('writes a complete, checksummed dump with its metadata, and restores it into a new database', async () => {
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
     const file = backupFileName(db.name, new Date(), []);
-    const metadata = await executor.dump({ directory, file, seed: seedFor(db.name) });
+    const metadata = await dumpNamed(executor, { directory, file, seed: seedFor(db.name) });
 
     expect(statSync(directory).mode & 0o777).toBe(0o700);
     expect(readdirSync(directory).sort()).toEqual([file, metadataFileName(file)]);
@@ -63,10 +64,10 @@ describe('local executor: dump, verify, restore', () => {
     // pg_dump 15.20 opens with \restrict and closes with \unrestrict after the marker: verify must accept that.
     expect(bytes.toString()).toMatch(/^\\restrict /m);
     expect(bytes.toString()).toMatch(/^\\unrestrict /m);
-    await expect(executor.verify(directory, file)).resolves.toEqual({ ok: true, metadata });
+    await expect(executor.verify(directory, file, EXECUTOR_TRUST)).resolves.toEqual({ ok: true, metadata });
 
     const target = `${db.name}_scratch_rt`;
-    await executor.restore({ directory, file, targetDatabase: target });
+    await executor.restore({ directory, file, targetDatabase: target, read: EXECUTOR_TRUST });
     const restored = await adminQuery<{ n: string; s: string }>(
       `SELECT count(*) AS n, sum(id)::text AS s FROM items`,
       [],
@@ -80,7 +81,7 @@ describe('local executor: dump, verify, restore', () => {
     );
     expect(lo.rows[0]?.b).toBe('large object bytes');
 
-    const listed = await executor.list(directory);
+    const listed = await executor.list({ directory, trust: EXECUTOR_TRUST });
     expect(listed).toEqual([{ file, path: join(directory, file), sizeBytes: bytes.length, metadata }]);
   });
 
@@ -91,21 +92,23 @@ describe('local executor: dump, verify, restore', () => {
     const first = backupFileName(
       db.name,
       at,
-      (await executor.list(dir)).map((e) => e.file),
+      (await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).map((e) => e.file),
     );
-    await executor.dump({ directory: dir, file: first, seed: seedFor(db.name) });
+    await dumpNamed(executor, { directory: dir, file: first, seed: seedFor(db.name) });
     const second = backupFileName(
       db.name,
       at,
-      (await executor.list(dir)).map((e) => e.file),
+      (await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).map((e) => e.file),
     );
-    await executor.dump({ directory: dir, file: second, seed: seedFor(db.name) });
+    await dumpNamed(executor, { directory: dir, file: second, seed: seedFor(db.name) });
     expect(first).toBe(`${db.name}_20300506_070809.dump`);
     expect(second).toBe(`${db.name}_20300506_070809_2.dump`);
-    expect((await executor.list(dir)).map((e) => e.file).sort()).toEqual([first, second]);
+    expect(
+      (await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).map((e) => e.file).sort(),
+    ).toEqual([first, second]);
     // A name that exists already is never overwritten.
     await expect(
-      executor.dump({ directory: dir, file: first, seed: seedFor(db.name) }),
+      dumpNamed(executor, { directory: dir, file: first, seed: seedFor(db.name) }),
     ).rejects.toMatchObject({
       code: 'EXECUTOR.FILE_EXISTS',
     });
@@ -116,7 +119,7 @@ describe('local executor: dump, verify, restore', () => {
     const dir = join(directory, '..', 'verify');
     const dump = async (second: number) => {
       const file = backupFileName(db.name, new Date(Date.UTC(2031, 0, 1, 0, 0, second)), []);
-      await executor.dump({ directory: dir, file, seed: seedFor(db.name) });
+      await dumpNamed(executor, { directory: dir, file, seed: seedFor(db.name) });
       return file;
     };
 
@@ -125,7 +128,7 @@ describe('local executor: dump, verify, restore', () => {
     const middle = Math.floor(bytes.length / 2);
     bytes[middle] = bytes[middle]! ^ 0x01;
     writeFileSync(join(dir, flipped), bytes);
-    expect(await executor.verify(dir, flipped)).toEqual({
+    expect(await executor.verify(dir, flipped, EXECUTOR_TRUST)).toEqual({
       ok: false,
       reason: 'checksum mismatch: the file was changed or damaged after it was written',
     });
@@ -133,7 +136,7 @@ describe('local executor: dump, verify, restore', () => {
     const truncated = await dump(2);
     const whole = readFileSync(join(dir, truncated));
     writeFileSync(join(dir, truncated), whole.subarray(0, whole.length - 200));
-    const cut = await executor.verify(dir, truncated);
+    const cut = await executor.verify(dir, truncated, EXECUTOR_TRUST);
     expect(cut.ok).toBe(false);
     expect(!cut.ok && cut.reason).toMatch(/^the dump is truncated/);
 
@@ -152,33 +155,41 @@ describe('local executor: dump, verify, restore', () => {
         sha256: createHash('sha256').update(shortened).digest('hex'),
       }),
     );
-    const incomplete = await executor.verify(dir, unmarked);
+    const incomplete = await executor.verify(dir, unmarked, EXECUTOR_TRUST);
     expect(!incomplete.ok && incomplete.reason).toMatch(/completion marker .* is missing/);
 
     const orphan = await dump(4);
     rmSync(join(dir, metadataFileName(orphan)));
-    expect(await executor.verify(dir, orphan)).toEqual({
+    expect(await executor.verify(dir, orphan, EXECUTOR_TRUST)).toEqual({
       ok: false,
       reason: `metadata file ${metadataFileName(orphan)} is missing`,
     });
-    expect((await executor.list(dir)).find((e) => e.file === orphan)?.metadata).toBeNull();
+    expect(
+      (await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).find((e) => e.file === orphan)?.state,
+    ).toBe('unsigned');
   });
 
   it('lists only our dumps, removes only our names, sweeps stale partials, appends the audit log', async () => {
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
     const dir = join(directory, '..', 'catalog');
-    expect(await executor.list(dir)).toEqual([]);
+    expect(await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).toEqual([]);
     const file = `${db.name}_20320101_000000.dump`;
-    await executor.dump({ directory: dir, file, seed: seedFor(db.name) });
+    await dumpNamed(executor, { directory: dir, file, seed: seedFor(db.name) });
     const stale = join(dir, `.${db.name}_20320101_000001.dump.partial`);
     const fresh = join(dir, `.${db.name}_20320101_000002.dump.partial`);
     writeFileSync(stale, 'left by a crash');
     utimesSync(stale, new Date('2020-01-01'), new Date('2020-01-01'));
     writeFileSync(fresh, 'being written by someone alive');
     writeFileSync(join(dir, 'notes.txt'), 'not ours');
-    expect((await executor.list(dir)).map((e) => e.file)).toEqual([file]);
+    expect((await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).map((e) => e.file)).toEqual([
+      file,
+    ]);
 
-    await executor.dump({ directory: dir, file: `${db.name}_20320101_000003.dump`, seed: seedFor(db.name) });
+    await dumpNamed(executor, {
+      directory: dir,
+      file: `${db.name}_20320101_000003.dump`,
+      seed: seedFor(db.name),
+    });
     const names = readdirSync(dir);
     expect(names).not.toContain(`.${db.name}_20320101_000001.dump.partial`);
     expect(names).toContain(`.${db.name}_20320101_000002.dump.partial`);

@@ -14,6 +14,7 @@ import {
 } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
 import { backupSeed } from '../support/backup-seed';
+import { dumpNamed } from '../support/backup-signer';
 
 const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
 
@@ -53,7 +54,7 @@ describe('local executor: dump failures leave nothing behind', () => {
     const dir = freshDirectory('killed');
     const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
     await expect(
-      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+      dumpNamed(executor, { directory: dir, file: file(), seed: seedFor(db.name) }),
     ).rejects.toMatchObject({
       code: 'EXECUTOR.DUMP_KILLED',
       kind: 'failed',
@@ -68,7 +69,7 @@ describe('local executor: dump failures leave nothing behind', () => {
     const dir = freshDirectory('unmarked');
     const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
     await expect(
-      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+      dumpNamed(executor, { directory: dir, file: file(), seed: seedFor(db.name) }),
     ).rejects.toMatchObject({
       code: 'EXECUTOR.DUMP_INCOMPLETE',
     });
@@ -81,7 +82,7 @@ describe('local executor: dump failures leave nothing behind', () => {
     const dir = freshDirectory('cancelled');
     const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
     const controller = new AbortController();
-    const running = executor.dump({
+    const running = dumpNamed(executor, {
       directory: dir,
       file: file(),
       seed: seedFor(db.name),
@@ -99,9 +100,11 @@ describe('local executor: dump failures leave nothing behind', () => {
     const dir = freshDirectory('failed');
     const missing = `${db.name}_missing`;
     const executor = createLocalExecutor({ dbUrl: urlFor(missing), logger });
-    const error = await executor
-      .dump({ directory: dir, file: `${missing}_20260111_103024.dump`, seed: seedFor(missing) })
-      .catch((e: unknown) => e);
+    const error = await dumpNamed(executor, {
+      directory: dir,
+      file: `${missing}_20260111_103024.dump`,
+      seed: seedFor(missing),
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EXECUTOR.DUMP_FAILED', kind: 'failed' });
     expect((error as Error).message).toMatch(/^pg_dump exited with code 1: .*does not exist/);
     expect(readdirSync(dir)).toEqual([]);
@@ -113,7 +116,7 @@ describe('local executor: dump failures leave nothing behind', () => {
     url.host = '127.0.0.1:1';
     const executor = createLocalExecutor({ dbUrl: url.toString(), logger });
     await expect(
-      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+      dumpNamed(executor, { directory: dir, file: file(), seed: seedFor(db.name) }),
     ).rejects.toMatchObject({
       code: 'EXECUTOR.DATABASE_UNREACHABLE',
       kind: 'unavailable',
@@ -126,7 +129,7 @@ describe('local executor: dump failures leave nothing behind', () => {
     const dir = freshDirectory('missing-tool');
     const inDirectory = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: empty });
     await expect(
-      inDirectory.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+      dumpNamed(inDirectory, { directory: dir, file: file(), seed: seedFor(db.name) }),
     ).rejects.toMatchObject({
       code: 'EXECUTOR.TOOL_NOT_FOUND',
       kind: 'misconfigured',
@@ -134,12 +137,12 @@ describe('local executor: dump failures leave nothing behind', () => {
       suggestion: expect.stringContaining('postgresql-client-15'),
     });
     const onPath = createLocalExecutor({ dbUrl: db.url, logger, env: { PATH: empty }, versionedRoot: empty });
-    await expect(onPath.dump({ directory: dir, file: file(), seed: seedFor(db.name) })).rejects.toMatchObject(
-      {
-        code: 'EXECUTOR.TOOL_NOT_FOUND',
-        message: 'pg_dump was not found on PATH.',
-      },
-    );
+    await expect(
+      dumpNamed(onPath, { directory: dir, file: file(), seed: seedFor(db.name) }),
+    ).rejects.toMatchObject({
+      code: 'EXECUTOR.TOOL_NOT_FOUND',
+      message: 'pg_dump was not found on PATH.',
+    });
     expect(readdirSync(dir)).toEqual([]);
     rmSync(empty, { recursive: true, force: true });
   });
@@ -150,7 +153,7 @@ describe('local executor: dump failures leave nothing behind', () => {
     const dir = join(blocker, 'backups');
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
     await expect(
-      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+      dumpNamed(executor, { directory: dir, file: file(), seed: seedFor(db.name) }),
     ).rejects.toMatchObject({
       code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
       kind: 'misconfigured',
@@ -174,9 +177,11 @@ describe('local executor: dump failures leave nothing behind', () => {
     const restore = mounted ? () => {} : await injectEnospcAfter(64 * 1024);
     try {
       const executor = createLocalExecutor({ dbUrl: db.url, logger });
-      const error = await executor
-        .dump({ directory: mountPoint, file: file(), seed: seedFor(db.name) })
-        .catch((e: unknown) => e);
+      const error = await dumpNamed(executor, {
+        directory: mountPoint,
+        file: file(),
+        seed: seedFor(db.name),
+      }).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'EXECUTOR.DISK_FULL', kind: 'failed' });
       const figures = new RegExp(
         `^No space left in ${mountPoint}: the unfinished dump had (\\d+) bytes on disk when the file system filled up; \\d+ bytes are free`,

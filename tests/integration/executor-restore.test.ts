@@ -8,6 +8,7 @@ import type { BackupMetadata, Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { makeToolDirectory, REAL_TOOL_DIRECTORY } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
 
 const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
 
@@ -27,7 +28,7 @@ beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'bomnipotent-exrestore-'));
   file = `${db.name}_20260111_103024.dump`;
   const executor = createLocalExecutor({ dbUrl: db.url, logger });
-  await executor.dump({
+  await dumpNamed(executor, {
     directory,
     file,
     seed: {
@@ -66,11 +67,11 @@ describe('local executor: restore failures', () => {
     };
     writeFileSync(join(directory, metadataFileName(broken)), JSON.stringify(fixed));
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
-    expect((await executor.verify(directory, broken)).ok).toBe(true);
+    expect((await executor.verify(directory, broken, EXECUTOR_TRUST)).ok).toBe(true);
 
     const target = `${db.name}_scratch_broken`;
     const error = await executor
-      .restore({ directory, file: broken, targetDatabase: target })
+      .restore({ directory, file: broken, targetDatabase: target, read: EXECUTOR_TRUST })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({
       code: 'EXECUTOR.RESTORE_FAILED',
@@ -88,7 +89,9 @@ describe('local executor: restore failures', () => {
     await adminQuery(`CREATE DATABASE "${target}"`);
     await adminQuery(`CREATE TABLE precious (x int)`, [], target);
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
-    await expect(executor.restore({ directory, file, targetDatabase: target })).rejects.toMatchObject({
+    await expect(
+      executor.restore({ directory, file, targetDatabase: target, read: EXECUTOR_TRUST }),
+    ).rejects.toMatchObject({
       code: 'EXECUTOR.TARGET_EXISTS',
       kind: 'conflict',
     });
@@ -99,10 +102,17 @@ describe('local executor: restore failures', () => {
   it('refuses names that are not a backup or not a plain database name, and missing files', async () => {
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
     await expect(
-      executor.restore({ directory, file: '../etc/passwd', targetDatabase: `${db.name}_scratch_x` }),
+      executor.restore({
+        directory,
+        file: '../etc/passwd',
+        targetDatabase: `${db.name}_scratch_x`,
+        read: EXECUTOR_TRUST,
+      }),
     ).rejects.toMatchObject({ code: 'EXECUTOR.INVALID_NAME' });
     for (const target of ['-x', 'host=evil dbname=x', 'a b']) {
-      await expect(executor.restore({ directory, file, targetDatabase: target })).rejects.toMatchObject({
+      await expect(
+        executor.restore({ directory, file, targetDatabase: target, read: EXECUTOR_TRUST }),
+      ).rejects.toMatchObject({
         code: 'EXECUTOR.INVALID_NAME',
       });
     }
@@ -111,6 +121,7 @@ describe('local executor: restore failures', () => {
         directory,
         file: `${db.name}_20990101_000000.dump`,
         targetDatabase: `${db.name}_scratch_x`,
+        read: EXECUTOR_TRUST,
       }),
     ).rejects.toMatchObject({ code: 'EXECUTOR.BACKUP_NOT_FOUND', kind: 'not_found' });
     expect(await databaseExists(`${db.name}_scratch_x`)).toBe(false);
@@ -120,7 +131,13 @@ describe('local executor: restore failures', () => {
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
     const target = `${db.name}_scratch_cancel`;
     await expect(
-      executor.restore({ directory, file, targetDatabase: target, signal: AbortSignal.abort() }),
+      executor.restore({
+        directory,
+        file,
+        targetDatabase: target,
+        read: EXECUTOR_TRUST,
+        signal: AbortSignal.abort(),
+      }),
     ).rejects.toMatchObject({ code: 'EXECUTOR.CANCELLED' });
     expect(await databaseExists(target)).toBe(false);
   });
@@ -134,7 +151,13 @@ describe('local executor: restore failures', () => {
     const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
     const target = `${db.name}_scratch_midway`;
     const controller = new AbortController();
-    const running = executor.restore({ directory, file, targetDatabase: target, signal: controller.signal });
+    const running = executor.restore({
+      directory,
+      file,
+      targetDatabase: target,
+      read: EXECUTOR_TRUST,
+      signal: controller.signal,
+    });
     while (!(await databaseExists(target))) await new Promise((r) => setTimeout(r, 50));
     controller.abort();
     await expect(running).rejects.toMatchObject({ code: 'EXECUTOR.CANCELLED' });

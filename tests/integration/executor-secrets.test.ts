@@ -7,6 +7,7 @@ import type { Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { makeToolDirectory, recordingWrapper } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
 
 // Characters that need escaping in a URL and in a passfile.
 const password = `S3cr3t:p@ss\\w0rd/${randomBytes(4).toString('hex')}`;
@@ -61,11 +62,16 @@ describe('local executor: credentials', () => {
       trigger: 'manual' as const,
       user: 'admin',
     };
-    await executor.dump({ directory, file, seed });
-    await executor.restore({ directory, file, targetDatabase: `${db.name}_scratch_pw` });
+    await dumpNamed(executor, { directory, file, seed });
+    await executor.restore({
+      directory,
+      file,
+      targetDatabase: `${db.name}_scratch_pw`,
+      read: EXECUTOR_TRUST,
+    });
     // A failing restore goes through createdb's refusal: its error must be clean too.
     const refused = await executor
-      .restore({ directory, file, targetDatabase: `${db.name}_scratch_pw` })
+      .restore({ directory, file, targetDatabase: `${db.name}_scratch_pw`, read: EXECUTOR_TRUST })
       .catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: 'EXECUTOR.TARGET_EXISTS' });
     const unreachable = createLocalExecutor({
@@ -73,9 +79,11 @@ describe('local executor: credentials', () => {
       logger,
       toolDirectory: tools,
     });
-    const failed = await unreachable
-      .dump({ directory, file: `${db.name}_20260111_103025.dump`, seed })
-      .catch((e: unknown) => e);
+    const failed = await dumpNamed(unreachable, {
+      directory,
+      file: `${db.name}_20260111_103025.dump`,
+      seed,
+    }).catch((e: unknown) => e);
     expect(failed).toMatchObject({ code: 'EXECUTOR.DATABASE_UNREACHABLE' });
 
     const argv = readFileSync(join(logs, 'argv.log'), 'utf8');

@@ -25,6 +25,7 @@ import {
   type RealRestoreWorld,
 } from '../support/restore-real';
 import { snapshotDatabase, type DatabaseSnapshot } from '../support/restore-snapshot';
+import { EXECUTOR_TRUST } from '../support/backup-signer';
 
 describe.each(executorKinds)('restore with the $name executor', (kind) => {
   let database: TestDatabase;
@@ -218,7 +219,7 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
 
     it('psql failing near the end of a verified file: the database is untouched, the scratch copy is gone', async () => {
       await rewriteBackup(directory, backup.file, (sql) => beforeCompletionMarker(sql, 'SELECT 1/0;'));
-      expect((await world.ctx.executor().verify(directory, backup.file)).ok).toBe(true);
+      expect((await world.ctx.executor().verify(directory, backup.file, EXECUTOR_TRUST)).ok).toBe(true);
       const { code, message } = await failure(restoreBackup({ user: 'a' }, world.ctx));
       expect(code).toBe('BACKUP.RESTORE_FAILED');
       expect(message).toMatch(/not touched/);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../handlers/errors';
 import { executorKinds, type ExecutorUnderTest } from '../support/executors';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
 
 describe.each(executorKinds)('the $name executor', (kind) => {
   let db: TestDatabase;
@@ -46,19 +47,21 @@ describe.each(executorKinds)('the $name executor', (kind) => {
       trigger: 'scheduled' as const,
       user: null,
     };
-    const metadata = await executor.dump({ directory, file, seed });
-    expect((await executor.list(directory)).map((e) => e.file)).toEqual([file]);
-    expect(await executor.verify(directory, file)).toEqual({ ok: true, metadata });
-    await executor.restore({ directory, file, targetDatabase: `${db.name}_restore_1` });
+    const metadata = await dumpNamed(executor, { directory, file, seed });
+    expect((await executor.list({ directory: directory, trust: EXECUTOR_TRUST })).map((e) => e.file)).toEqual(
+      [file],
+    );
+    expect(await executor.verify(directory, file, EXECUTOR_TRUST)).toEqual({ ok: true, metadata });
+    await executor.restore({ directory, file, targetDatabase: `${db.name}_restore_1`, read: EXECUTOR_TRUST });
     const { rows } = await adminQuery<{ body: string }>('SELECT body FROM notes', [], `${db.name}_restore_1`);
     expect(rows).toEqual([{ body: 'kept' }]);
     await executor.remove(directory, file);
-    expect(await executor.list(directory)).toEqual([]);
+    expect(await executor.list({ directory: directory, trust: EXECUTOR_TRUST })).toEqual([]);
   });
 
   it('answers the same for names that are not backups', async () => {
     const { executor } = under;
-    expect(await executor.verify(directory, '../etc/passwd')).toEqual({
+    expect(await executor.verify(directory, '../etc/passwd', EXECUTOR_TRUST)).toEqual({
       ok: false,
       reason: '../etc/passwd is not a backup file name',
     });

@@ -11,6 +11,7 @@ import { makeToolDirectory } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { runSidecarUntilExit, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
 import { backupSeed } from '../support/backup-seed';
+import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
 
 let db: TestDatabase;
 let serverVersion: string;
@@ -132,7 +133,7 @@ describe('executor sidecar process: refusals', () => {
     );
     const verify = await post('/v1/verify', { directory, file: '../../../etc/passwd' }, sidecar.token);
     expect(await verify.text()).toContain('"ok":false');
-    const restore = { directory, file: fileAt(db.name, 1), targetDatabase: 'postgres' };
+    const restore = { directory, file: fileAt(db.name, 1), targetDatabase: 'postgres', read: EXECUTOR_TRUST };
     expect((await post('/v1/restore', restore, sidecar.token)).status).toBe(403);
     expect(readdirSync(directory)).toEqual([]);
   });
@@ -171,24 +172,24 @@ describe('executor sidecar process: dump and restore through the client', () => 
     const report = await executor.probe(Number.parseInt(serverVersion, 10));
     expect(report.pgDumpPath).not.toBeNull();
     const file = fileAt(db.name, 2);
-    const metadata = await executor.dump({ directory, file, seed: seedFor(db.name) });
+    const metadata = await dumpNamed(executor, { directory, file, seed: seedFor(db.name) });
     expect(metadata).toMatchObject({ file, database: db.name, trigger: 'manual' });
     expect(metadata.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(existsSync(join(directory, file))).toBe(true);
     expect(existsSync(join(directory, `${file}.meta.json`))).toBe(true);
-    const entries = await executor.list(directory);
+    const entries = await executor.list({ directory, trust: EXECUTOR_TRUST });
     expect(entries.map((e) => e.file)).toEqual([file]);
-    expect(entries[0]!.metadata?.sha256).toBe(metadata.sha256);
-    expect(await executor.verify(directory, file)).toMatchObject({ ok: true });
+    expect(entries[0]!.manifest?.sha256).toBe(metadata.sha256);
+    expect(await executor.verify(directory, file, EXECUTOR_TRUST)).toMatchObject({ ok: true });
     expect(await executor.freeBytes(directory)).toBeGreaterThan(0);
   });
 
   it('restores a dump into a scratch database', async () => {
     const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
     const file = fileAt(db.name, 3);
-    await executor.dump({ directory, file, seed: seedFor(db.name) });
+    await dumpNamed(executor, { directory, file, seed: seedFor(db.name) });
     const target = `${db.name}_restore_1`;
-    await executor.restore({ directory, file, targetDatabase: target });
+    await executor.restore({ directory, file, targetDatabase: target, read: EXECUTOR_TRUST });
     const { rows } = await adminQuery<{ n: string }>('SELECT count(*) AS n FROM things', [], target);
     expect(Number(rows[0]!.n)).toBe(500);
   });
@@ -196,10 +197,12 @@ describe('executor sidecar process: dump and restore through the client', () => 
   it('reports the executor errors unchanged: restoring into an existing database', async () => {
     const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
     const file = fileAt(db.name, 4);
-    await executor.dump({ directory, file, seed: seedFor(db.name) });
+    await dumpNamed(executor, { directory, file, seed: seedFor(db.name) });
     const target = `${db.name}_restore_2`;
     await adminQuery(`CREATE DATABASE "${target}"`);
-    const error = await caught(executor.restore({ directory, file, targetDatabase: target }));
+    const error = await caught(
+      executor.restore({ directory, file, targetDatabase: target, read: EXECUTOR_TRUST }),
+    );
     expect(error.code).toBe('EXECUTOR.TARGET_EXISTS');
     expect(error.message).toContain(target);
   });
@@ -214,7 +217,7 @@ describe('executor sidecar process: dying and stopping halfway', () => {
     const file = fileAt(db.name, 5);
     try {
       const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
-      const pending = caught(executor.dump({ directory, file, seed: seedFor(db.name) }));
+      const pending = caught(dumpNamed(executor, { directory, file, seed: seedFor(db.name) }));
       await waitFor(() => existsSync(marker), 'the fake pg_dump to start writing');
       expect(readdirSync(directory)).toContain(`.${file}.partial`);
       await sidecar.kill();
@@ -229,11 +232,11 @@ describe('executor sidecar process: dying and stopping halfway', () => {
     const restarted = await startSidecarProcess({ dbUrl: db.url, directory });
     try {
       const executor = createSidecarExecutor({ url: restarted.url, token: restarted.token });
-      expect(await executor.list(directory)).toEqual([]);
+      expect(await executor.list({ directory, trust: EXECUTOR_TRUST })).toEqual([]);
       // The next dump sweeps what the killed one left behind.
       const next = fileAt(db.name, 6);
-      await executor.dump({ directory, file: next, seed: seedFor(db.name) });
-      expect((await executor.list(directory)).map((e) => e.file)).toEqual([next]);
+      await dumpNamed(executor, { directory, file: next, seed: seedFor(db.name) });
+      expect((await executor.list({ directory, trust: EXECUTOR_TRUST })).map((e) => e.file)).toEqual([next]);
       expect(readdirSync(directory).filter((name) => name.endsWith('.partial'))).toEqual([]);
     } finally {
       await restarted.stop();
@@ -250,7 +253,9 @@ describe('executor sidecar process: dying and stopping halfway', () => {
     const sidecar = await startSidecarProcess({ dbUrl: db.url, directory, toolDirectory: tools });
     try {
       const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
-      const pending = caught(executor.dump({ directory, file: fileAt(db.name, 7), seed: seedFor(db.name) }));
+      const pending = caught(
+        dumpNamed(executor, { directory, file: fileAt(db.name, 7), seed: seedFor(db.name) }),
+      );
       await waitFor(() => existsSync(marker), 'the fake pg_dump to start writing');
       const code = await sidecar.stop();
       const error = await pending;
@@ -274,7 +279,7 @@ describe('executor sidecar process: dying and stopping halfway', () => {
       const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
       const controller = new AbortController();
       const pending = caught(
-        executor.dump({
+        dumpNamed(executor, {
           directory,
           file: fileAt(db.name, 8),
           seed: seedFor(db.name),
