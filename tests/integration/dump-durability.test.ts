@@ -10,6 +10,7 @@ import { silentLogger } from '../../runtime/logger';
 import { fileSystemDurability, type Durability } from '../../runtime/executor/durability';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { backupSeed } from '../support/backup-seed';
+import { dumpNamed } from '../support/backup-signer';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 
 let db: TestDatabase;
@@ -71,7 +72,7 @@ describe('dump durability', () => {
       logger: silentLogger(),
       durability: watchingDurability(join(directory, file), events),
     });
-    const metadata = await executor.dump({ directory, file, seed: backupSeed(db.name) });
+    const metadata = await dumpNamed(executor, { directory, file, seed: backupSeed(db.name) });
     expect(events).toEqual([
       { what: 'file', name: `.${file}.partial`, finalExists: false, sizeBytes: metadata.sizeBytes },
       { what: 'directory', name: directory, finalExists: true, sizeBytes: null },
@@ -90,7 +91,7 @@ describe('dump durability', () => {
         Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }),
       ),
     });
-    await expect(executor.dump({ directory, file, seed: backupSeed(db.name) })).rejects.toMatchObject({
+    await expect(dumpNamed(executor, { directory, file, seed: backupSeed(db.name) })).rejects.toMatchObject({
       code: 'EXECUTOR.WRITE_FAILED',
       message: `Writing into ${directory} failed (EIO).`,
     });

@@ -14,7 +14,7 @@ import {
 } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
 import { backupSeed } from '../support/backup-seed';
-import { dumpNamed } from '../support/backup-signer';
+import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
 
 const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
 
@@ -206,13 +206,15 @@ describe('local executor: a directory that cannot be written is named as such, f
       code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
       message: `The backup directory ${dir} cannot be written: a part of the path is a file, not a directory.`,
     };
-    await expect(executor.list(dir)).rejects.toMatchObject(expected);
-    await expect(executor.list(join(dir, 'below'))).rejects.toMatchObject({
+    await expect(executor.list({ directory: dir, trust: EXECUTOR_TRUST })).rejects.toMatchObject(expected);
+    await expect(
+      executor.list({ directory: join(dir, 'below'), trust: EXECUTOR_TRUST }),
+    ).rejects.toMatchObject({
       code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
     });
     await expect(executor.freeBytes(dir)).rejects.toMatchObject(expected);
     await expect(
-      executor.dump({ directory: dir, file: file(), seed: seedFor(db.name) }),
+      dumpNamed(executor, { directory: dir, file: file(), seed: seedFor(db.name) }),
     ).rejects.toMatchObject(expected);
   });
 

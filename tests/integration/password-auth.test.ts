@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../runtime/logger';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { backupSeed } from '../support/backup-seed';
+import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
 import { makeToolDirectory, recordingWrapper } from '../support/fake-tools';
 import { startPrivateCluster, type PrivateCluster } from '../support/private-cluster';
 
@@ -65,8 +66,14 @@ describe('password authentication (scram-sha-256, private cluster)', () => {
     });
     const directory = join(work, 'backups');
     const file = 'appdb_20260111_103024.dump';
-    await executor.dump({ directory, file, seed: backupSeed('appdb') });
-    await executor.restore({ directory, file, targetDatabase: 'appdb_copy', serverMajor: 15 });
+    await dumpNamed(executor, { directory, file, seed: backupSeed('appdb') });
+    await executor.restore({
+      directory,
+      file,
+      targetDatabase: 'appdb_copy',
+      serverMajor: 15,
+      read: EXECUTOR_TRUST,
+    });
     const copied = await superuserQuery('SELECT title FROM docs', 'appdb_copy');
     expect(copied.rows).toEqual([{ title: 'kept' }]);
 
@@ -94,9 +101,11 @@ describe('password authentication (scram-sha-256, private cluster)', () => {
       toolDirectory: tools,
     });
     const directory = join(work, 'refused');
-    const error = await executor
-      .dump({ directory, file: 'appdb_20260111_103025.dump', seed: backupSeed('appdb') })
-      .catch((e: unknown) => e);
+    const error = await dumpNamed(executor, {
+      directory,
+      file: 'appdb_20260111_103025.dump',
+      seed: backupSeed('appdb'),
+    }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EXECUTOR.DUMP_FAILED' });
     expect((error as Error).message).toMatch(/password authentication failed for user "app"/);
     expect((error as Error).message).not.toContain(wrong);

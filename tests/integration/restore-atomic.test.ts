@@ -10,7 +10,8 @@ import { createLocalExecutor } from '../../runtime/executor/local';
 import { backupSeed } from '../support/backup-seed';
 import { makeToolDirectory, REAL_TOOL_DIRECTORY } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
-import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
+import { dumpNamed, EXECUTOR_SIGNER, trustOf } from '../support/backup-signer';
+import { beforeCompletionMarker, rewriteBackup, TEST_SIGNER } from '../support/restore-real';
 
 let db: TestDatabase;
 let directory: string;
@@ -42,13 +43,19 @@ describe('restore atomicity', () => {
   it('psql failing at the end of the dump commits nothing, with the target left undroppable', async () => {
     const executor = createLocalExecutor({ dbUrl: db.url, logger: silentLogger(), toolDirectory: tools });
     const file = `${db.name}_20260111_103024.dump`;
-    await executor.dump({ directory, file, seed: backupSeed(db.name) });
+    await dumpNamed(executor, { directory, file, seed: backupSeed(db.name) });
     // After every table, row and sequence of the dump: the last statement fails.
     await rewriteBackup(directory, file, (sql) => beforeCompletionMarker(sql, 'SELECT 1/0;'));
     const target = `${db.name}_target`;
 
     const error = await executor
-      .restore({ directory, file, targetDatabase: target, serverMajor: 15 })
+      .restore({
+        directory,
+        file,
+        targetDatabase: target,
+        serverMajor: 15,
+        read: trustOf(TEST_SIGNER, EXECUTOR_SIGNER),
+      })
       .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EXECUTOR.RESTORE_FAILED' });
     expect((error as Error).message).toMatch(/division by zero/);
