@@ -125,6 +125,7 @@ export async function restoreBackup(
       const plan: Plan = {
         directory,
         file: entry.file,
+        path: entry.path,
         keepOld: settings.keepOldDatabase,
         read,
         sizeBytes: metadata.sizeBytes,
@@ -211,6 +212,7 @@ async function verifyForRestore(
 interface Plan {
   directory: string;
   file: string;
+  path: string;
   keepOld: boolean;
   read: ReadOptions;
   sizeBytes: number;
@@ -255,6 +257,20 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
       });
     } catch (error) {
       await ctx.admin.dropDatabase(names.scratch).catch(() => {}); // the executor drops it too; this is a second net
+      // The restore's own full read found the file bad (checksum, size, dump structure): a refused backup, by name.
+      if (isAppError(error) && error.code === 'BACKUP.UNTRUSTED') {
+        throw new AppError(
+          'BACKUP.VERIFICATION_FAILED',
+          'conflict',
+          `The backup '${plan.path}' fails verification: ${describe(error)} The database '${database}' was not touched.`,
+          {
+            cause: error,
+            suggestion:
+              'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
+            details: { file: plan.file },
+          },
+        );
+      }
       throw new AppError(
         'BACKUP.RESTORE_FAILED',
         'failed',

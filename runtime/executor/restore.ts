@@ -156,7 +156,19 @@ async function applyBackup(
 
     const applied = await runTool({
       path: psql,
-      args: ['-X', '-q', '--no-password', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', target],
+      // `-f -` rather than plain stdin: psql then names the line of an error (psql:<stdin>:1234: ERROR: ...).
+      args: [
+        '-X',
+        '-q',
+        '--no-password',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--single-transaction',
+        '-f',
+        '-',
+        '-d',
+        target,
+      ],
       env: toolEnv.env,
       logger,
       signal: request.signal,

@@ -3,12 +3,15 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backupFileName, metadataFileName } from '../../handlers/backup/naming';
+import { describeManifest } from '../../handlers/backup/describe';
+import { readTrustedManifest } from '../../handlers/backup/manifest';
+import { backupFileName, manifestFileName } from '../../handlers/backup/naming';
 import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { backupSeed } from '../support/backup-seed';
-import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
+import { dumpNamed, EXECUTOR_SIGNER, EXECUTOR_TRUST } from '../support/backup-signer';
+import { rewriteBackup } from '../support/restore-real';
 
 const lines: string[] = [];
 const logger: Logger = {
@@ -47,10 +50,10 @@ describe('local executor: dump, verify, restore', () => {
     const metadata = await dumpNamed(executor, { directory, file, seed: seedFor(db.name) });
 
     expect(statSync(directory).mode & 0o777).toBe(0o700);
-    expect(readdirSync(directory).sort()).toEqual([file, metadataFileName(file)]);
+    expect(readdirSync(directory).sort()).toEqual([file, manifestFileName(file)]);
     const bytes = readFileSync(join(directory, file));
     expect(metadata).toMatchObject({
-      format: 'bomnipotent-backup/1',
+      format: 'bomnipotent-backup/2',
       file,
       sizeBytes: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
@@ -60,7 +63,13 @@ describe('local executor: dump, verify, restore', () => {
       user: 'admin@example.com',
     });
     expect(metadata.durationMs).toBeGreaterThanOrEqual(0);
-    expect(JSON.parse(readFileSync(join(directory, metadataFileName(file)), 'utf8'))).toEqual(metadata);
+    // The manifest on disk is signed by the key the dump was made with and describes exactly this file.
+    const trusted = readTrustedManifest(
+      readFileSync(join(directory, manifestFileName(file))),
+      EXECUTOR_TRUST.trustedKeys,
+      file,
+    );
+    expect(trusted.ok && describeManifest(trusted.manifest)).toEqual(metadata);
     // pg_dump 15.20 opens with \restrict and closes with \unrestrict after the marker: verify must accept that.
     expect(bytes.toString()).toMatch(/^\\restrict /m);
     expect(bytes.toString()).toMatch(/^\\unrestrict /m);
@@ -82,7 +91,10 @@ describe('local executor: dump, verify, restore', () => {
     expect(lo.rows[0]?.b).toBe('large object bytes');
 
     const listed = await executor.list({ directory, trust: EXECUTOR_TRUST });
-    expect(listed).toEqual([{ file, path: join(directory, file), sizeBytes: bytes.length, metadata }]);
+    expect(listed).toMatchObject([
+      { file, path: join(directory, file), sizeBytes: bytes.length, state: 'trusted' },
+    ]);
+    expect(listed[0]?.manifest && describeManifest(listed[0].manifest)).toEqual(metadata);
   });
 
   it('gives two dumps taken in the same second distinct names', async () => {
@@ -106,12 +118,13 @@ describe('local executor: dump, verify, restore', () => {
     expect(
       (await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).map((e) => e.file).sort(),
     ).toEqual([first, second]);
-    // A name that exists already is never overwritten.
-    await expect(
-      dumpNamed(executor, { directory: dir, file: first, seed: seedFor(db.name) }),
-    ).rejects.toMatchObject({
-      code: 'EXECUTOR.FILE_EXISTS',
-    });
+    // A name that exists already is never overwritten: the executor names the file, and takes the next free one.
+    const before = readFileSync(join(dir, first));
+    const manifestBefore = readFileSync(join(dir, manifestFileName(first)), 'utf8');
+    const third = await dumpNamed(executor, { directory: dir, file: first, seed: seedFor(db.name) });
+    expect(third.file).toBe(`${db.name}_20300506_070809_3.dump`);
+    expect(readFileSync(join(dir, first)).equals(before)).toBe(true);
+    expect(readFileSync(join(dir, manifestFileName(first)), 'utf8')).toBe(manifestBefore);
   });
 
   it('verify reports a changed byte, a truncation, a lost marker and missing metadata', async () => {
@@ -128,42 +141,42 @@ describe('local executor: dump, verify, restore', () => {
     const middle = Math.floor(bytes.length / 2);
     bytes[middle] = bytes[middle]! ^ 0x01;
     writeFileSync(join(dir, flipped), bytes);
-    expect(await executor.verify(dir, flipped, EXECUTOR_TRUST)).toEqual({
-      ok: false,
-      reason: 'checksum mismatch: the file was changed or damaged after it was written',
-    });
+    const changed = await executor.verify(dir, flipped, EXECUTOR_TRUST);
+    expect(changed.ok).toBe(false);
+    expect(!changed.ok && changed.reason).toMatch(
+      new RegExp(
+        `^The backup ${flipped} is refused: checksum mismatch: the bytes are not the ones that were signed`,
+      ),
+    );
 
     const truncated = await dump(2);
     const whole = readFileSync(join(dir, truncated));
     writeFileSync(join(dir, truncated), whole.subarray(0, whole.length - 200));
     const cut = await executor.verify(dir, truncated, EXECUTOR_TRUST);
     expect(cut.ok).toBe(false);
-    expect(!cut.ok && cut.reason).toMatch(/^the dump is truncated/);
+    // The signed size catches it before any byte is read.
+    expect(!cut.ok && cut.reason).toMatch(
+      /is refused: it has \d+ bytes but its signed manifest says \d+ \(truncated\)/,
+    );
 
-    // Truncated and re-described: the checksum matches, only the completion check can catch it.
+    // Truncated and signed again: the checksum matches, only the completion check can catch it.
     const unmarked = await dump(3);
-    const content = readFileSync(join(dir, unmarked), 'utf8');
-    const shortened = content.slice(0, content.indexOf('-- PostgreSQL database dump complete'));
-    writeFileSync(join(dir, unmarked), shortened);
-    const metaPath = join(dir, metadataFileName(unmarked));
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8'));
-    writeFileSync(
-      metaPath,
-      JSON.stringify({
-        ...meta,
-        sizeBytes: Buffer.byteLength(shortened),
-        sha256: createHash('sha256').update(shortened).digest('hex'),
-      }),
+    await rewriteBackup(
+      dir,
+      unmarked,
+      (content) => content.slice(0, content.indexOf('-- PostgreSQL database dump complete')),
+      EXECUTOR_SIGNER,
     );
     const incomplete = await executor.verify(dir, unmarked, EXECUTOR_TRUST);
     expect(!incomplete.ok && incomplete.reason).toMatch(/completion marker .* is missing/);
 
     const orphan = await dump(4);
-    rmSync(join(dir, metadataFileName(orphan)));
-    expect(await executor.verify(dir, orphan, EXECUTOR_TRUST)).toEqual({
-      ok: false,
-      reason: `metadata file ${metadataFileName(orphan)} is missing`,
-    });
+    rmSync(join(dir, manifestFileName(orphan)));
+    const unsigned = await executor.verify(dir, orphan, EXECUTOR_TRUST);
+    expect(unsigned.ok).toBe(false);
+    expect(!unsigned.ok && unsigned.reason).toMatch(
+      new RegExp(`${orphan} is refused: it has no signed manifest`),
+    );
     expect(
       (await executor.list({ directory: dir, trust: EXECUTOR_TRUST })).find((e) => e.file === orphan)?.state,
     ).toBe('unsigned');
@@ -198,7 +211,7 @@ describe('local executor: dump, verify, restore', () => {
     await expect(executor.remove(dir, `../${file}`)).rejects.toMatchObject({ code: 'EXECUTOR.INVALID_NAME' });
     await executor.remove(dir, file);
     expect(readdirSync(dir)).not.toContain(file);
-    expect(readdirSync(dir)).not.toContain(metadataFileName(file));
+    expect(readdirSync(dir)).not.toContain(manifestFileName(file));
     expect(readdirSync(dir)).toContain('notes.txt');
 
     const auditDir = join(dir, 'audit');

@@ -1,20 +1,21 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metadataFileName } from '../../handlers/backup/naming';
-import type { BackupMetadata, Logger } from '../../handlers/ports';
+import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { makeToolDirectory, REAL_TOOL_DIRECTORY } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
-import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
+import { dumpNamed, EXECUTOR_SIGNER, EXECUTOR_TRUST } from '../support/backup-signer';
+import { backupSeed } from '../support/backup-seed';
+import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
 
 const logger: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {}, trace: () => {} };
 
 let db: TestDatabase;
 let directory: string;
 let file: string;
+let seed: BackupMetadataSeed;
 
 async function databaseExists(name: string): Promise<boolean> {
   const { rows } = await adminQuery(`SELECT 1 FROM pg_database WHERE datname = $1`, [name]);
@@ -28,20 +29,8 @@ beforeAll(async () => {
   directory = mkdtempSync(join(tmpdir(), 'bomnipotent-exrestore-'));
   file = `${db.name}_20260111_103024.dump`;
   const executor = createLocalExecutor({ dbUrl: db.url, logger });
-  await dumpNamed(executor, {
-    directory,
-    file,
-    seed: {
-      format: 'bomnipotent-backup/1',
-      database: db.name,
-      serverVersion: '15.20',
-      schemaVersion: 1,
-      appVersion: '0.1.0',
-      startedAt: new Date().toISOString(),
-      trigger: 'manual',
-      user: null,
-    },
-  });
+  seed = backupSeed(db.name, { user: null });
+  await dumpNamed(executor, { directory, file, seed });
 });
 
 afterAll(async () => {
@@ -52,21 +41,16 @@ afterAll(async () => {
 describe('local executor: restore failures', () => {
   it('a dump that fails halfway -> EXECUTOR.RESTORE_FAILED with the psql error, and no target database', async () => {
     // A verified dump whose SQL fails after the table was filled: psql must stop and roll everything back.
-    const broken = `${db.name}_20260111_103025.dump`;
-    const marker = '--\n-- PostgreSQL database dump complete';
-    const text = readFileSync(join(directory, file), 'utf8');
-    const at = text.lastIndexOf(marker);
-    const content = `${text.slice(0, at)}INSERT INTO no_such_table VALUES (1);\n\n${text.slice(at)}`;
-    writeFileSync(join(directory, broken), content);
-    const meta = JSON.parse(readFileSync(join(directory, metadataFileName(file)), 'utf8')) as BackupMetadata;
-    const fixed: BackupMetadata = {
-      ...meta,
-      file: broken,
-      sizeBytes: Buffer.byteLength(content),
-      sha256: createHash('sha256').update(content).digest('hex'),
-    };
-    writeFileSync(join(directory, metadataFileName(broken)), JSON.stringify(fixed));
+    // Signed again after the edit, so that only psql can find the fault.
     const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    const broken = `${db.name}_20260111_103025.dump`;
+    await dumpNamed(executor, { directory, file: broken, seed });
+    await rewriteBackup(
+      directory,
+      broken,
+      (sql) => beforeCompletionMarker(sql, 'INSERT INTO no_such_table VALUES (1);\n'),
+      EXECUTOR_SIGNER,
+    );
     expect((await executor.verify(directory, broken, EXECUTOR_TRUST)).ok).toBe(true);
 
     const target = `${db.name}_scratch_broken`;
@@ -158,10 +142,19 @@ describe('local executor: restore failures', () => {
       read: EXECUTOR_TRUST,
       signal: controller.signal,
     });
-    while (!(await databaseExists(target))) await new Promise((r) => setTimeout(r, 50));
-    controller.abort();
-    await expect(running).rejects.toMatchObject({ code: 'EXECUTOR.CANCELLED' });
-    expect(await databaseExists(target)).toBe(false);
-    rmSync(tools, { recursive: true, force: true });
+    // Stops waiting when the restore ends on its own (e.g. fails before createdb): then the assertion names it.
+    let settled = false;
+    running.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    try {
+      while (!settled && !(await databaseExists(target))) await new Promise((r) => setTimeout(r, 50));
+      controller.abort();
+      await expect(running).rejects.toMatchObject({ code: 'EXECUTOR.CANCELLED' });
+      expect(await databaseExists(target)).toBe(false);
+    } finally {
+      rmSync(tools, { recursive: true, force: true });
+    }
   });
 });

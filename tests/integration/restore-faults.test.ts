@@ -1,13 +1,13 @@
 // Complete restore against real PostgreSQL and the real tools: success, every refusal, and psql failing halfway;
 // once with the in-process executor and once through the executor sidecar process (tests/support/executors.ts).
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
-import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MiddlewareHandler } from 'hono';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { withBackupLock } from '../../handlers/backup/lock';
-import { metadataFileName } from '../../handlers/backup/naming';
+import { manifestFileName } from '../../handlers/backup/naming';
 import { isAppError } from '../../handlers/errors';
 import type { BackupMetadata } from '../../handlers/ports';
 import { createApp } from '../../runtime/app';
@@ -21,11 +21,12 @@ import {
   makeBackup,
   migrateToLatest,
   removeMetadata,
+  resignManifest,
   rewriteBackup,
+  TEST_TRUST,
   type RealRestoreWorld,
 } from '../support/restore-real';
 import { snapshotDatabase, type DatabaseSnapshot } from '../support/restore-snapshot';
-import { EXECUTOR_TRUST } from '../support/backup-signer';
 
 describe.each(executorKinds)('restore with the $name executor', (kind) => {
   let database: TestDatabase;
@@ -165,7 +166,7 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
 
     it('no backup in the directory: BACKUP.NONE_FOUND, nothing changed', async () => {
       await rm(join(directory, backup.file));
-      await rm(join(directory, metadataFileName(backup.file)));
+      await rm(join(directory, manifestFileName(backup.file)));
       expect((await failure(restoreBackup({ user: 'a' }, world.ctx))).code).toBe('BACKUP.NONE_FOUND');
       expect(await snapshot()).toEqual(previousSnapshot);
     });
@@ -201,25 +202,36 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
       expect(await snapshot()).toEqual(previousSnapshot);
     });
 
-    it('a file whose metadata is missing is refused', async () => {
+    it('a file whose signed manifest is missing is no backup: never chosen, refused by name, nothing changed', async () => {
       await removeMetadata(directory, backup.file);
-      const { code, message } = await failure(restoreBackup({ user: 'a' }, world.ctx));
-      expect(code).toBe('BACKUP.VERIFICATION_FAILED');
-      expect(message).toMatch(/metadata.*missing/);
+      // Without a record of the sequence: there is no trusted backup, and the message points at the other file.
+      const none = await failure(restoreBackup({ user: 'a' }, world.ctx));
+      expect(none.code).toBe('BACKUP.NONE_FOUND');
+      expect(none.message).toMatch(/1 other files/);
+      // As the server records it after each backup: the newest backup is missing, no silent fallback.
+      const sequence = backup.sequence ?? 0;
+      expect(sequence).toBeGreaterThan(0);
+      await world.ctx.chain.record(database.name, sequence);
+      const missing = await failure(restoreBackup({ user: 'a' }, world.ctx));
+      expect(missing.code).toBe('BACKUP.NEWEST_MISSING');
+      expect(missing.message).toContain(`sequence ${sequence}`);
+      // Named on purpose, but without --allow-unsigned: refused as untrusted, by name.
+      const named = await failure(restoreBackup({ user: 'a', file: backup.file }, world.ctx));
+      expect(named.code).toBe('BACKUP.UNTRUSTED');
+      expect(named.message).toContain(backup.file);
       expect(await snapshot()).toEqual(previousSnapshot);
+      expect(await leftoverDatabases()).toEqual([]);
     });
 
     it('a backup of a newer schema version is refused', async () => {
-      const metaPath = join(directory, metadataFileName(backup.file));
-      const meta = JSON.parse(await readFile(metaPath, 'utf8')) as BackupMetadata;
-      await writeFile(metaPath, JSON.stringify({ ...meta, schemaVersion: 999 }));
+      await resignManifest(directory, backup.file, (manifest) => ({ ...manifest, schemaVersion: 999 }));
       expect((await failure(restoreBackup({ user: 'a' }, world.ctx))).code).toBe('BACKUP.SCHEMA_TOO_NEW');
       expect(await snapshot()).toEqual(previousSnapshot);
     });
 
     it('psql failing near the end of a verified file: the database is untouched, the scratch copy is gone', async () => {
       await rewriteBackup(directory, backup.file, (sql) => beforeCompletionMarker(sql, 'SELECT 1/0;'));
-      expect((await world.ctx.executor().verify(directory, backup.file, EXECUTOR_TRUST)).ok).toBe(true);
+      expect((await world.ctx.executor().verify(directory, backup.file, TEST_TRUST)).ok).toBe(true);
       const { code, message } = await failure(restoreBackup({ user: 'a' }, world.ctx));
       expect(code).toBe('BACKUP.RESTORE_FAILED');
       expect(message).toMatch(/not touched/);

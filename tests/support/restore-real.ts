@@ -7,7 +7,7 @@ import type { BackupContext } from '../../handlers/backup/context';
 import { describeManifest } from '../../handlers/backup/describe';
 import { manifestFileName } from '../../handlers/backup/naming';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import type { BackupManifest, BackupMetadata, Executor, Logger } from '../../handlers/ports';
+import type { BackupManifest, BackupMetadata, Executor, Logger, ManifestSigner } from '../../handlers/ports';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { createDatabaseLifecycle } from '../../runtime/db/lifecycle';
@@ -15,10 +15,12 @@ import { migrate } from '../../runtime/db/migrate';
 import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { createMaintenanceMode } from '../../runtime/maintenance';
-import { testSigner } from './backup-signer';
+import { testSigner, trustOf } from './backup-signer';
 
 /** The backup-signing key of every real restore world in this process. */
 export const TEST_SIGNER = testSigner();
+/** The trust policy that accepts exactly the backups of TEST_SIGNER. */
+export const TEST_TRUST = trustOf(TEST_SIGNER);
 
 export interface RealRestoreWorld {
   ctx: BackupContext;
@@ -128,23 +130,41 @@ export async function makeBackup(world: RealRestoreWorld, takenAt = new Date()):
 }
 
 /**
- * Rewrites a dump's SQL and then its metadata (size and checksum) so that it still passes verification:
+ * Rewrites a dump's SQL and then its manifest (size and checksum, re-signed) so that it still passes verification:
  * the way to make a backup that verifies but fails, or stalls, inside psql.
  */
 export async function rewriteBackup(
   directory: string,
   file: string,
   edit: (sql: string) => string,
+  signer: ManifestSigner = TEST_SIGNER,
 ): Promise<void> {
   const path = join(directory, file);
   const sql = edit(await readFile(path, 'utf8'));
   await writeFile(path, sql);
+  const bytes = Buffer.from(sql, 'utf8');
+  await resignManifest(
+    directory,
+    file,
+    (manifest) => ({
+      ...manifest,
+      sizeBytes: bytes.length,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    }),
+    signer,
+  );
+}
+
+/** Changes a backup's manifest and signs it again with a trusted key: a backup the server trusts, as edited. */
+export async function resignManifest(
+  directory: string,
+  file: string,
+  edit: (manifest: BackupManifest) => BackupManifest,
+  signer: ManifestSigner = TEST_SIGNER,
+): Promise<void> {
   const manifestPath = join(directory, manifestFileName(file));
   const { manifest } = JSON.parse(await readFile(manifestPath, 'utf8')) as { manifest: BackupManifest };
-  const bytes = Buffer.from(sql, 'utf8');
-  manifest.sizeBytes = bytes.length;
-  manifest.sha256 = createHash('sha256').update(bytes).digest('hex');
-  await writeFile(manifestPath, await TEST_SIGNER.sign(manifest));
+  await writeFile(manifestPath, await signer.sign(edit(manifest)));
 }
 
 /** Inserts SQL just before the dump's completion marker, i.e. after all data was loaded. */

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { restoreBackup, restoreDatabaseNames, restoreStamp } from '../../handlers/backup/restore-backup';
-import { isAppError } from '../../handlers/errors';
+import { AppError, isAppError } from '../../handlers/errors';
 import { createFakeWorld, DIR, metadataFor } from '../support/restore-fakes';
 
 const SCRATCH = 'app_restore_20260203040506';
@@ -190,6 +190,23 @@ describe('restoreBackup with fakes of the ports', () => {
     expect(w.events).not.toContain('drain');
     expect(w.audits).toMatchObject([{ outcome: 'failed' }]);
     expect(w.metrics.failed).toBe(1);
+  });
+
+  it('a file that the full read of the restore finds bad is refused by name as a verification failure', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'x' });
+    w.fail.restore = new AppError(
+      'BACKUP.UNTRUSTED',
+      'conflict',
+      'The backup app_20260102_000000.dump is refused: checksum mismatch.',
+    );
+    const error = await restoreBackup({ user: 'a' }, w.ctx).catch((e: unknown) => e);
+    expect(isAppError(error) && error.code).toBe('BACKUP.VERIFICATION_FAILED');
+    expect(isAppError(error) && error.message).toMatch(/app_20260102_000000\.dump.*checksum mismatch/);
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+    expect(w.phases).toEqual(['read-only', 'normal']);
+    expect(w.audits).toMatchObject([{ outcome: 'refused' }]);
+    expect(w.metrics.failed).toBe(0);
   });
 
   for (const [step, expectedEvents] of [
