@@ -9,6 +9,8 @@ import { createFakeExecutor } from '../support/sidecar-fake-executor';
 const TOKEN = 'test-token-0123456789abcdef';
 const DIR = '/srv/backups';
 const FILE = 'bomnipotent_20260111_103024.dump';
+// A well-formed trust policy: the edge checks its shape, the fake executor never reads it.
+const TRUST = { trustedKeys: [`ed25519:${'A'.repeat(43)}=`] };
 const SEED: BackupMetadataSeed = {
   format: 'bomnipotent-backup/1',
   database: 'bomnipotent',
@@ -112,7 +114,7 @@ describe('sidecar app: what may be touched', () => {
   it('refuses any directory but its own with 403', async () => {
     const { post, executor } = setup();
     for (const directory of ['/etc', '/srv/backups/../../etc', '/srv/backups-other', 'relative/dir']) {
-      const res = await post('/v1/list', { directory });
+      const res = await post('/v1/list', { directory, trust: TRUST });
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({ code: 'EXECUTOR.SIDECAR_DIRECTORY_REFUSED' });
     }
@@ -121,7 +123,7 @@ describe('sidecar app: what may be touched', () => {
 
   it('accepts its own directory with a trailing slash', async () => {
     const { post, executor } = setup();
-    const res = await post('/v1/list', { directory: '/srv/backups/' });
+    const res = await post('/v1/list', { directory: '/srv/backups/', trust: TRUST });
     expect(res.status).toBe(200);
     expect(await finalLine(res)).toEqual({ result: [] });
     expect(executor.calls.map((c) => c.operation)).toEqual(['list']);
@@ -140,9 +142,9 @@ describe('sidecar app: what may be touched', () => {
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'EXECUTOR.INVALID_NAME', kind: 'invalid' });
       // verify answers "not ok" for such a name, as the in-process executor does, without running it.
-      const verified = await post('/v1/verify', { directory: DIR, file });
+      const verified = await post('/v1/verify', { directory: DIR, file, options: TRUST });
       expect(await finalLine(verified)).toEqual({
-        result: { ok: false, reason: `${file} is not a backup file name` },
+        result: { ok: false, reason: `${JSON.stringify(file)} is not a valid backup file name.` },
       });
     }
     expect(executor.calls).toEqual([]);
@@ -151,7 +153,7 @@ describe('sidecar app: what may be touched', () => {
   it('restores only into databases derived from its own database name', async () => {
     const { post, executor } = setup();
     for (const targetDatabase of ['postgres', 'bomnipotent', 'other_scratch', 'bomnipotent_x; drop']) {
-      const res = await post('/v1/restore', { directory: DIR, file: FILE, targetDatabase });
+      const res = await post('/v1/restore', { directory: DIR, file: FILE, targetDatabase, read: TRUST });
       expect([400, 403]).toContain(res.status);
     }
     expect(executor.calls).toEqual([]);
@@ -159,6 +161,7 @@ describe('sidecar app: what may be touched', () => {
       directory: DIR,
       file: FILE,
       targetDatabase: 'bomnipotent_restore_1',
+      read: TRUST,
     });
     expect(await finalLine(ok)).toEqual({ result: null });
   });
