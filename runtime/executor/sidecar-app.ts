@@ -132,7 +132,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
       }
       if (operation === 'verify' && 'file' in body && !isBackupFileName(body.file)) {
         // The in-process executor answers "not ok" here rather than throwing; so does the sidecar, without running it.
-        const reason = `${body.file} is not a backup file name`;
+        const reason = invalidName('backup file name', body.file).message;
         return streamOperation(c, 'verify of a foreign name', async () => ({ ok: false, reason }));
       }
       if ('file' in body) checkFile(body.file);

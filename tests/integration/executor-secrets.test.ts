@@ -88,10 +88,12 @@ describe('local executor: credentials', () => {
 
     const argv = readFileSync(join(logs, 'argv.log'), 'utf8');
     expect(argv).toContain('pg_dump --format=plain --no-password');
-    expect(argv).toContain(
-      // the dump is fed on stdin (counted as progress), so no path on the command line either
-      `psql -X -q --no-password -v ON_ERROR_STOP=1 --single-transaction -f - -d ${db.name}_scratch_pw`,
+    // The verified dump is fed to psql on its stdin from the one descriptor that was checked: no file argument.
+    const psqlLines = argv.split('\n').filter((l) => l.startsWith('psql '));
+    expect(psqlLines).toContain(
+      `psql -X -q --no-password -v ON_ERROR_STOP=1 --single-transaction -d ${db.name}_scratch_pw`,
     );
+    for (const line of psqlLines) expect(line).not.toMatch(/ (-f|--file)(=| |$)/);
     expect(argv).toContain(`createdb --no-password --template=template0 ${db.name}_scratch_pw`);
     const forms = [password, encodeURIComponent(password)];
     for (const form of forms) {

@@ -63,7 +63,7 @@ describe.each(executorKinds)('the $name executor', (kind) => {
     const { executor } = under;
     expect(await executor.verify(directory, '../etc/passwd', EXECUTOR_TRUST)).toEqual({
       ok: false,
-      reason: '../etc/passwd is not a backup file name',
+      reason: '"../etc/passwd" is not a valid backup file name.',
     });
     const error: unknown = await executor.remove(directory, '../etc/passwd').then(
       () => null,

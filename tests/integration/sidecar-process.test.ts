@@ -7,7 +7,7 @@ import type { AppError } from '../../handlers/errors';
 import { isAppError } from '../../handlers/errors';
 import type { BackupMetadataSeed } from '../../handlers/ports';
 import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
-import { makeToolDirectory } from '../support/fake-tools/index';
+import { makeToolDirectory, pgDumpStartsThenHangs } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { runSidecarUntilExit, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
 import { backupSeed } from '../support/backup-seed';
@@ -40,15 +40,7 @@ function freshDirectory(): string {
 
 /** A pg_dump that writes the start of a dump, leaves a marker, then sleeps: a dump caught halfway. */
 function slowPgDumpTools(marker: string): string {
-  return makeToolDirectory({
-    pg_dump: [
-      'if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) 15.20"; exit 0; fi',
-      `printf '%s\\n' '--' '-- PostgreSQL database dump' '--' ''`,
-      'i=0; while [ $i -lt 2000 ]; do echo "INSERT INTO t VALUES ($i);"; i=$((i+1)); done',
-      `touch '${marker}'`,
-      'exec sleep 30',
-    ].join('\n'),
-  });
+  return makeToolDirectory({ pg_dump: pgDumpStartsThenHangs(marker) });
 }
 
 async function waitFor(check: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
@@ -126,12 +118,19 @@ describe('executor sidecar process: refusals', () => {
   });
 
   it('refuses paths outside its directory and names that are not backups', async () => {
-    expect((await post('/v1/list', { directory: '/etc' }, sidecar.token)).status).toBe(403);
-    expect((await post('/v1/list', { directory: join(directory, '..') }, sidecar.token)).status).toBe(403);
+    const trust = EXECUTOR_TRUST;
+    expect((await post('/v1/list', { directory: '/etc', trust }, sidecar.token)).status).toBe(403);
+    expect((await post('/v1/list', { directory: join(directory, '..'), trust }, sidecar.token)).status).toBe(
+      403,
+    );
     expect((await post('/v1/remove', { directory, file: '../../../etc/passwd' }, sidecar.token)).status).toBe(
       400,
     );
-    const verify = await post('/v1/verify', { directory, file: '../../../etc/passwd' }, sidecar.token);
+    const verify = await post(
+      '/v1/verify',
+      { directory, file: '../../../etc/passwd', options: trust },
+      sidecar.token,
+    );
     expect(await verify.text()).toContain('"ok":false');
     const restore = { directory, file: fileAt(db.name, 1), targetDatabase: 'postgres', read: EXECUTOR_TRUST };
     expect((await post('/v1/restore', restore, sidecar.token)).status).toBe(403);
@@ -176,7 +175,7 @@ describe('executor sidecar process: dump and restore through the client', () => 
     expect(metadata).toMatchObject({ file, database: db.name, trigger: 'manual' });
     expect(metadata.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(existsSync(join(directory, file))).toBe(true);
-    expect(existsSync(join(directory, `${file}.meta.json`))).toBe(true);
+    expect(existsSync(join(directory, `${file}.manifest.json`))).toBe(true);
     const entries = await executor.list({ directory, trust: EXECUTOR_TRUST });
     expect(entries.map((e) => e.file)).toEqual([file]);
     expect(entries[0]!.manifest?.sha256).toBe(metadata.sha256);

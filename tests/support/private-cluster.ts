@@ -2,10 +2,10 @@
 // what the machine's shared trust-auth server cannot show: that a password really logs the tools in. Never touches
 // the shared cluster's pg_hba.conf. As root, the cluster runs as the `postgres` user (initdb refuses root).
 import { execFile } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -35,9 +35,29 @@ async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> 
   return { uid: Number(uid), gid: Number(gid) };
 }
 
+/** Whether every folder from `/` down to `directory` lets other users through (o+x). */
+function traversableByOthers(directory: string): boolean {
+  for (let d = directory; ; d = dirname(d)) {
+    if ((statSync(d).mode & 0o001) === 0) return false;
+    if (dirname(d) === d) return true;
+  }
+}
+
+/**
+ * Where the cluster's folder goes: the test's own TMPDIR, unless the cluster runs as `postgres` and cannot reach it
+ * (the per-file TMPDIR is a 0700 folder of root's); then the nearest folder above it that `postgres` can reach.
+ * The folder is removed by stop(), also when the start fails.
+ */
+function clusterParent(asOtherUser: boolean): string {
+  let directory = tmpdir();
+  if (!asOtherUser) return directory;
+  while (!traversableByOthers(directory) && dirname(directory) !== directory) directory = dirname(directory);
+  return directory;
+}
+
 export async function startPrivateCluster(superuserPassword: string): Promise<PrivateCluster> {
-  const root = mkdtempSync(join(tmpdir(), 'bomnipotent-pgcluster-'));
   const ids = await postgresIds();
+  const root = mkdtempSync(join(clusterParent(ids !== undefined), 'bomnipotent-pgcluster-'));
   const as = ids ? { uid: ids.uid, gid: ids.gid } : {};
   const data = join(root, 'data');
   const pwfile = join(root, 'pwfile');

@@ -1,16 +1,21 @@
 // The sidecar app at its HTTP edge (app.request): token, directory, file names, routes, body limit, the answer stream.
 import { describe, it, expect } from 'vitest';
 import { AppError } from '../../handlers/errors';
-import type { BackupMetadataSeed } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/ports';
+import type { BackupManifest } from '../../handlers/backup/manifest';
 import { silentLogger } from '../../runtime/logger';
 import { createSidecarApp, SIDECAR_MAX_BODY_BYTES } from '../../runtime/executor/sidecar-app';
 import { createFakeExecutor } from '../support/sidecar-fake-executor';
+import { testSigner } from '../support/backup-signer';
+import { readTrustedManifest } from '../../handlers/backup/manifest';
 
 const TOKEN = 'test-token-0123456789abcdef';
 const DIR = '/srv/backups';
 const FILE = 'bomnipotent_20260111_103024.dump';
+// A well-formed trust policy: the edge checks its shape, the fake executor never reads it.
+const TRUST = { trustedKeys: [`ed25519:${'A'.repeat(43)}=`] };
 const SEED: BackupMetadataSeed = {
-  format: 'bomnipotent-backup/1',
+  format: 'bomnipotent-backup/2',
   database: 'bomnipotent',
   serverVersion: '15.20',
   schemaVersion: 1,
@@ -18,6 +23,16 @@ const SEED: BackupMetadataSeed = {
   startedAt: '2026-01-11T10:30:24.000Z',
   trigger: 'manual',
   user: 'admin@example.com',
+};
+
+const SIGNER = testSigner();
+/** A format-2 dump request: the server names its signing key, the sidecar asks it to sign the manifest. */
+const DUMP_BODY = {
+  directory: DIR,
+  seed: SEED,
+  options: { compression: 'zstd', encryptionRecipients: [] },
+  minSequence: 1,
+  signerPublicKey: SIGNER.publicKey,
 };
 
 function setup(heartbeatMs?: number) {
@@ -56,7 +71,7 @@ async function finalLine(response: Response): Promise<Record<string, unknown>> {
 describe('sidecar app: who may call', () => {
   it('answers 401 without a token and runs nothing', async () => {
     const { post, executor } = setup();
-    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED }, null);
+    const res = await post('/v1/dump', DUMP_BODY, null);
     expect(res.status).toBe(401);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(await res.json()).toMatchObject({
@@ -112,7 +127,7 @@ describe('sidecar app: what may be touched', () => {
   it('refuses any directory but its own with 403', async () => {
     const { post, executor } = setup();
     for (const directory of ['/etc', '/srv/backups/../../etc', '/srv/backups-other', 'relative/dir']) {
-      const res = await post('/v1/list', { directory });
+      const res = await post('/v1/list', { directory, trust: TRUST });
       expect(res.status).toBe(403);
       expect(await res.json()).toMatchObject({ code: 'EXECUTOR.SIDECAR_DIRECTORY_REFUSED' });
     }
@@ -121,7 +136,7 @@ describe('sidecar app: what may be touched', () => {
 
   it('accepts its own directory with a trailing slash', async () => {
     const { post, executor } = setup();
-    const res = await post('/v1/list', { directory: '/srv/backups/' });
+    const res = await post('/v1/list', { directory: '/srv/backups/', trust: TRUST });
     expect(res.status).toBe(200);
     expect(await finalLine(res)).toEqual({ result: [] });
     expect(executor.calls.map((c) => c.operation)).toEqual(['list']);
@@ -140,9 +155,9 @@ describe('sidecar app: what may be touched', () => {
       expect(res.status).toBe(400);
       expect(await res.json()).toMatchObject({ code: 'EXECUTOR.INVALID_NAME', kind: 'invalid' });
       // verify answers "not ok" for such a name, as the in-process executor does, without running it.
-      const verified = await post('/v1/verify', { directory: DIR, file });
+      const verified = await post('/v1/verify', { directory: DIR, file, options: TRUST });
       expect(await finalLine(verified)).toEqual({
-        result: { ok: false, reason: `${file} is not a backup file name` },
+        result: { ok: false, reason: `${JSON.stringify(file)} is not a valid backup file name.` },
       });
     }
     expect(executor.calls).toEqual([]);
@@ -151,7 +166,7 @@ describe('sidecar app: what may be touched', () => {
   it('restores only into databases derived from its own database name', async () => {
     const { post, executor } = setup();
     for (const targetDatabase of ['postgres', 'bomnipotent', 'other_scratch', 'bomnipotent_x; drop']) {
-      const res = await post('/v1/restore', { directory: DIR, file: FILE, targetDatabase });
+      const res = await post('/v1/restore', { directory: DIR, file: FILE, targetDatabase, read: TRUST });
       expect([400, 403]).toContain(res.status);
     }
     expect(executor.calls).toEqual([]);
@@ -159,6 +174,7 @@ describe('sidecar app: what may be touched', () => {
       directory: DIR,
       file: FILE,
       targetDatabase: 'bomnipotent_restore_1',
+      read: TRUST,
     });
     expect(await finalLine(ok)).toEqual({ result: null });
   });
@@ -177,18 +193,34 @@ describe('sidecar app: what may be touched', () => {
 describe('sidecar app: the answer stream', () => {
   it('streams the dump result as the last NDJSON line', async () => {
     const { post, executor } = setup();
-    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED });
+    const res = await post('/v1/dump', DUMP_BODY);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');
-    const last = await finalLine(res);
-    expect(last.result).toMatchObject({ file: FILE, database: 'bomnipotent', sha256: 'ab'.repeat(32) });
-    expect(executor.calls[0]).toMatchObject({ operation: 'dump', args: [DIR, FILE, SEED] });
+    // The manifest goes out as a sign request; the signed file comes back on /v1/signature.
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = '';
+    const signLine = () =>
+      text
+        .split('\n')
+        .slice(0, -1) // complete lines only
+        .find((l) => l.startsWith('{"sign"'));
+    while (!signLine()) text += (await reader.read()).value ?? '';
+    const request = JSON.parse(signLine()!) as { sign: { id: string; manifest: BackupManifest } };
+    const manifestFile = await SIGNER.sign(request.sign.manifest);
+    expect((await post('/v1/signature', { id: request.sign.id, manifestFile })).status).toBe(200);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += chunk.value;
+    const last = JSON.parse(text.trim().split('\n').at(-1)!) as { result: CatalogEntry };
+    expect(last.result).toMatchObject({ file: FILE, state: 'trusted' });
+    expect(last.result.manifest).toMatchObject({ database: 'bomnipotent', sha256: 'ab'.repeat(32) });
+    expect(executor.signed).toEqual([manifestFile]);
+    expect(readTrustedManifest(manifestFile, [SIGNER.publicKey], FILE)).toMatchObject({ ok: true });
+    expect(executor.calls[0]).toMatchObject({ operation: 'dump', args: [DIR, SEED] });
   });
 
   it('sends heartbeats while an operation runs', async () => {
     const { post, executor } = setup(20);
     executor.hang = true;
-    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED });
+    const res = await post('/v1/dump', DUMP_BODY);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = '';
     while (text.split('\n').length < 4) text += (await reader.read()).value ?? '';
@@ -209,7 +241,7 @@ describe('sidecar app: the answer stream', () => {
       'No space left in the backup directory.',
       { suggestion: 'Free some space.' },
     );
-    const res = await post('/v1/dump', { directory: DIR, file: FILE, seed: SEED });
+    const res = await post('/v1/dump', DUMP_BODY);
     expect(await finalLine(res)).toEqual({
       error: {
         type: 'about:blank',
@@ -226,7 +258,7 @@ describe('sidecar app: the answer stream', () => {
   it('turns unexpected errors into a generic one, with no secret in it', async () => {
     const { post, executor } = setup();
     executor.failWith = new Error('connect to postgres://bob:hunter2@db/x failed');
-    const res = await post('/v1/list', { directory: DIR });
+    const res = await post('/v1/list', { directory: DIR, trust: TRUST });
     const text = await res.text();
     expect(text).toContain('EXECUTOR.SIDECAR_INTERNAL');
     expect(text).not.toContain('hunter2');
@@ -239,7 +271,7 @@ describe('sidecar app: the answer stream', () => {
     const res = await app.request('/v1/dump', {
       method: 'POST',
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ directory: DIR, file: FILE, seed: SEED }),
+      body: JSON.stringify(DUMP_BODY),
       signal: controller.signal,
     });
     expect(res.status).toBe(200);

@@ -18,11 +18,30 @@ export function makeToolDirectory(scripts: Record<string, string>): string {
 
 const version = (v: string) => `if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) ${v}"; exit 0; fi`;
 
+/**
+ * The opening lines of a real pg_dump 15.14+ plain dump: the header comment, then `\restrict <key>` before any
+ * statement (without it, the executor's guard refuses the stream at once and the fault under test never happens).
+ */
+export function dumpHeader(): string {
+  return `printf '%s\\n' '--' '-- PostgreSQL database dump' '--' '' '\\restrict fakeToolKey0123456789' '' 'SET statement_timeout = 0;'`;
+}
+
+/** A pg_dump 15.20 that writes the start of a dump, touches `marker`, then sleeps: a dump caught halfway. */
+export function pgDumpStartsThenHangs(marker: string): string {
+  return [
+    version('15.20'),
+    dumpHeader(),
+    'i=0; while [ $i -lt 2000 ]; do echo "INSERT INTO t VALUES ($i);"; i=$((i+1)); done',
+    `touch '${marker}'`,
+    'exec sleep 30',
+  ].join('\n');
+}
+
 /** Prints the start of a plausible dump, then dies by SIGKILL, as the out-of-memory killer would do it. */
 export function pgDumpKilledHalfway(): string {
   return [
     version('15.20'),
-    `printf '%s\\n' '--' '-- PostgreSQL database dump' '--' '' 'SET statement_timeout = 0;'`,
+    dumpHeader(),
     `i=0; while [ $i -lt 5000 ]; do echo "INSERT INTO t VALUES ($i);"; i=$((i+1)); done`,
     'kill -9 $$',
   ].join('\n');
@@ -30,17 +49,14 @@ export function pgDumpKilledHalfway(): string {
 
 /** Exits 0 after printing a dump without its completion marker (a pg_dump that lies). */
 export function pgDumpWithoutMarker(): string {
-  return [
-    version('15.20'),
-    `printf '%s\\n' '--' '-- PostgreSQL database dump' '--' '' 'SET statement_timeout = 0;'`,
-  ].join('\n');
+  return [version('15.20'), dumpHeader(), `printf '%s\\n' '' '\\unrestrict fakeToolKey0123456789'`].join(
+    '\n',
+  );
 }
 
 /** Prints the header, then hangs (exec, so that a SIGTERM reaches the sleeping process itself). */
 export function pgDumpThatHangs(): string {
-  return [version('15.20'), `printf '%s\\n' '--' '-- PostgreSQL database dump' '--'`, 'exec sleep 60'].join(
-    '\n',
-  );
+  return [version('15.20'), dumpHeader(), 'exec sleep 60'].join('\n');
 }
 
 /** Only answers --version, with the given version (for probe's mismatch checks). */
