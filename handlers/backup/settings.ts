@@ -1,4 +1,5 @@
 // The database_backup task's settings as handlers see them (parsed and validated by runtime/config).
+import type { OffsiteSettings } from '../offsite/ports';
 
 export type ExecutorSettings = { kind: 'local' } | { kind: 'sidecar'; url: string; token: string };
 
@@ -10,4 +11,5 @@ export interface BackupTaskSettings {
   keepOldDatabase: boolean; // after a restore, keep the replaced database as <db>_pre_restore_<ts>
   verifyAfterBackup: boolean; // re-read the file and check it against its metadata before reporting success
   executor: ExecutorSettings;
+  offsite?: OffsiteSettings | undefined; // copies in S3-compatible object storage; absent: none
 }

@@ -2,6 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import { toOffsiteSettings } from './offsite-schema';
 import { registerSecret } from '../mask';
 import { DB_URL_FORM, findDbUrlProblem, registerDbUrlSecrets } from './db-url';
 import { ConfigError } from './errors';
@@ -149,5 +150,6 @@ function toBackupSettings(task: BackupTask, at: (path: string) => string): Backu
       task.executor === 'sidecar'
         ? { kind: 'sidecar', url: task.executor_url!, token: task.executor_token! }
         : { kind: 'local' },
+    offsite: toOffsiteSettings(task),
   };
 }

@@ -1,0 +1,60 @@
+// Builds off-site stores against the suite's s3rver and backup files to send there (random bytes plus a manifest).
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OffsiteSettings } from '../../handlers/offsite/ports';
+import { isBackupFileName, metadataFileName } from '../../handlers/backup/naming';
+import { manifestNaming } from '../../runtime/offsite/naming';
+import { createS3OffsiteStore, type S3StoreOptions } from '../../runtime/offsite/s3-store';
+
+export const TEST_NAMING = manifestNaming(isBackupFileName, metadataFileName(''));
+
+export function offsiteSettings(
+  endpoint: string,
+  bucket: string,
+  overrides: Partial<OffsiteSettings> = {},
+): OffsiteSettings {
+  return {
+    bucket,
+    prefix: 'bomnipotent/',
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    checksum: 'when_supported',
+    keep: null,
+    lockDays: null,
+    lockMode: 'GOVERNANCE',
+    ...overrides,
+  };
+}
+
+export function testStore(settings: OffsiteSettings, options: Partial<S3StoreOptions> = {}) {
+  return createS3OffsiteStore({ settings, naming: TEST_NAMING, minPartBytes: 5 * 1024 * 1024, ...options });
+}
+
+export interface FakeBackup {
+  file: string;
+  manifestFile: string;
+  sha256: string;
+  bytes: Buffer;
+}
+
+export async function tempDirectory(prefix: string): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** A data file of `sizeBytes` random bytes named like a backup, and a manifest next to it. */
+export async function writeFakeBackup(
+  directory: string,
+  file: string,
+  sizeBytes: number,
+): Promise<FakeBackup> {
+  const bytes = randomBytes(sizeBytes);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const manifestFile = TEST_NAMING.manifestFor(file);
+  await writeFile(join(directory, file), bytes);
+  await writeFile(join(directory, manifestFile), JSON.stringify({ file, sha256, sizeBytes }));
+  return { file, manifestFile, sha256, bytes };
+}
