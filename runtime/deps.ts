@@ -20,6 +20,8 @@ import type { AppEnv } from './http-env';
 import type { ServerLogger } from './logger';
 import { createMaintenanceMode } from './maintenance';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics';
+import { format1 } from './offsite/format';
+import { createOffsiteHooks } from './offsite/hooks';
 
 export { APP_VERSION };
 
@@ -62,6 +64,13 @@ export function buildServer(options: ServerOptions): Server {
     logger,
     appVersion: APP_VERSION,
   };
+  backups.offsite = createOffsiteHooks({
+    settings: () => config().databaseBackup,
+    format: format1(() => backups.executor()),
+    metrics,
+    clock,
+    logger,
+  });
 
   const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });
   const app = createApp({

@@ -1,7 +1,8 @@
 // In-process backup and restore figures, rendered in the Prometheus text format for GET /metrics.
 import type { BackupMetadata, BackupMetrics, BackupTrigger } from '../handlers/ports';
+import type { OffsiteMetrics } from '../handlers/offsite/context';
 
-export interface MetricsRegistry extends BackupMetrics {
+export interface MetricsRegistry extends BackupMetrics, OffsiteMetrics {
   renderPrometheus(): string;
 }
 
@@ -18,6 +19,8 @@ export function createMetricsRegistry(): MetricsRegistry {
   let backupSuccesses = 0;
   let restoreSuccesses = 0;
   let restoreFailures = 0;
+  let offsiteLastSuccess: number | null = null;
+  let offsiteFailures = 0;
 
   const metrics = (): Metric[] => [
     // The "last" gauges appear only after a backup succeeded in this process: a 0 would read as "1970".
@@ -70,6 +73,7 @@ export function createMetricsRegistry(): MetricsRegistry {
       help: 'Restores that failed since the server started.',
       samples: [{ value: restoreFailures }],
     },
+    ...offsiteMetrics(offsiteLastSuccess, offsiteFailures),
   ];
 
   return {
@@ -90,6 +94,12 @@ export function createMetricsRegistry(): MetricsRegistry {
     restoreFailed() {
       restoreFailures += 1;
     },
+    offsiteSucceeded(at) {
+      offsiteLastSuccess = at.getTime() / 1000;
+    },
+    offsiteFailed() {
+      offsiteFailures += 1;
+    },
     renderPrometheus() {
       return metrics()
         .map((m) =>
@@ -103,4 +113,25 @@ export function createMetricsRegistry(): MetricsRegistry {
         .concat('\n');
     },
   };
+}
+
+function offsiteMetrics(lastSuccess: number | null, failures: number): Metric[] {
+  return [
+    ...(lastSuccess === null
+      ? []
+      : [
+          {
+            name: 'bomnipotent_offsite_last_success_timestamp_seconds',
+            type: 'gauge' as const,
+            help: 'Unix time at which the last off-site copy run finished with every backup in the store.',
+            samples: [{ value: lastSuccess }],
+          },
+        ]),
+    {
+      name: 'bomnipotent_offsite_failures_total',
+      type: 'counter',
+      help: 'Off-site copy runs that failed (store unreachable or refusing) since the server started.',
+      samples: [{ value: failures }],
+    },
+  ];
 }

@@ -8,6 +8,7 @@ import type {
   Logger,
   MaintenanceMode,
 } from '../ports';
+import type { OffsiteHooks } from '../offsite/context';
 import type { BackupTaskSettings } from './settings';
 
 export interface BackupContext {
@@ -22,4 +23,6 @@ export interface BackupContext {
   clock: Clock;
   logger: Logger;
   appVersion: string;
+  /** Copies in S3-compatible storage (absent in tests that do not need them). */
+  offsite?: OffsiteHooks;
 }

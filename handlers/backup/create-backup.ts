@@ -81,6 +81,7 @@ export async function createBackup(
           `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
         ),
       );
+      await ctx.offsite?.copy(); // never throws: a store problem leaves the local backup standing
       return { path, metadata };
     });
   } catch (error) {

@@ -87,6 +87,7 @@ export async function restoreBackup(
   let chosen: string | null = null;
   try {
     return await withBackupLock(ctx.admin, async () => {
+      await ctx.offsite?.fetchForRestore({ database, file: input.file });
       const entry = selectBackup(await executor.list(directory), { database, file: input.file });
       chosen = entry.file;
       const metadata = await verifyForRestore(ctx, directory, entry.file, entry.path);

@@ -1,0 +1,55 @@
+// Wires the off-site use cases to the current settings: one S3 store per distinct `offsite` setting (hot reload).
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type {
+  OffsiteContext,
+  OffsiteFormat,
+  OffsiteHooks,
+  OffsiteMetrics,
+} from '../../handlers/offsite/context';
+import type { OffsiteStore } from '../../handlers/offsite/ports';
+import type { Clock, Logger } from '../../handlers/ports';
+import { copyToOffsite } from '../../handlers/offsite/copy';
+import { fetchForRestore } from '../../handlers/offsite/fetch';
+import { OFFSITE_NAMING } from './format';
+import { createS3OffsiteStore } from './s3-store';
+
+export interface OffsiteHooksOptions {
+  settings: () => BackupTaskSettings | undefined;
+  format: OffsiteFormat;
+  metrics: OffsiteMetrics;
+  clock: Clock;
+  logger: Logger;
+}
+
+export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteContext {
+  let cached: { key: string; store: OffsiteStore } | undefined;
+  const store = (): OffsiteStore | undefined => {
+    const offsite = options.settings()?.offsite;
+    if (!offsite) return undefined;
+    const key = JSON.stringify(offsite);
+    if (cached?.key !== key) {
+      cached = {
+        key,
+        store: createS3OffsiteStore({
+          settings: offsite,
+          naming: OFFSITE_NAMING,
+          now: () => options.clock.now(),
+        }),
+      };
+    }
+    return cached.store;
+  };
+  return { ...options, store };
+}
+
+export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
+  const ctx = createOffsiteContext(options);
+  return {
+    copy: async () => {
+      await copyToOffsite(ctx);
+    },
+    fetchForRestore: async (request) => {
+      await fetchForRestore(ctx, request);
+    },
+  };
+}
