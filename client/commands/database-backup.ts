@@ -11,6 +11,14 @@ interface Listing {
   user: string | null;
   verified: boolean;
   problem?: string;
+  location?: 'local' | 'offsite' | 'both'; // from servers with off-site copies
+}
+
+interface OffsiteSummary {
+  location: string;
+  error?: string;
+  incomplete: string[];
+  foreign: string[];
 }
 
 export function registerBackupCommands(program: Command, ctx: ClientContext): void {
@@ -34,11 +42,14 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     .description(
       'List the backups on the server, newest first, each verified against its checksum (admin only)',
     )
+    .option('--offsite', 'List only the copies in the off-site store (the `offsite` key of the task)')
     .action(
-      ctx.action(async () => {
-        const response = await ctx.api().request('GET', '/database-backups');
-        const { backups } = response.json as { backups: Listing[] };
+      ctx.action(async (options: { offsite?: boolean }) => {
+        const path = options.offsite ? '/database-backups?offsite=only' : '/database-backups';
+        const response = await ctx.api().request('GET', path);
+        const { backups, offsite } = response.json as { backups: Listing[]; offsite?: OffsiteSummary };
         const out = ctx.out();
+        if (offsite) reportOffsite(out, offsite);
         out.result(
           response,
           backups.length === 0
@@ -52,15 +63,34 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   registerRestoreCommand(backup, ctx);
 }
 
+function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSummary): void {
+  if (offsite.error)
+    out.log('warn', `The off-site store ${offsite.location} could not be read: ${offsite.error}`);
+  if (offsite.incomplete.length > 0) {
+    out.log(
+      'warn',
+      `Incomplete uploads in ${offsite.location} (not backups, retried on the next run): ${offsite.incomplete.join(', ')}`,
+    );
+  }
+  if (offsite.foreign.length > 0) {
+    out.log(
+      'info',
+      `Objects in ${offsite.location} that are not backups of this product: ${offsite.foreign.join(', ')}`,
+    );
+  }
+}
+
 export function formatTable(backups: readonly Listing[]): string {
+  const located = backups.some((b) => b.location !== undefined);
   const rows = backups.map((b) => [
     b.takenAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
     b.file,
     formatSize(b.sizeBytes),
     b.trigger ?? '?',
+    ...(located ? [b.location ?? '?'] : []),
     b.verified ? '✓' : `✗ ${b.problem ?? ''}`.trimEnd(),
   ]);
-  const header = ['TIME (UTC)', 'FILE', 'SIZE', 'TRIGGER', 'VERIFIED'];
+  const header = ['TIME (UTC)', 'FILE', 'SIZE', 'TRIGGER', ...(located ? ['LOCATION'] : []), 'VERIFIED'];
   // The last column is free text: it is not padded.
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>

@@ -3,6 +3,7 @@
 import type { BackupTaskSettings } from '../backup/settings';
 import type { Clock, Logger } from '../ports';
 import type { OffsiteStore } from './ports';
+import type { OffsiteCatalog } from './trusted';
 
 /** A local backup that may go off-site: its manifest was read and its data file's checksum is known from it. */
 export interface LocalBackup {
@@ -45,4 +46,8 @@ export interface OffsiteHooks {
   copy(): Promise<void>;
   /** Before a restore: bring the backup to restore into the directory when only the store has it. */
   fetchForRestore(request: { database: string; file?: string | undefined }): Promise<void>;
+  /** The store's backups for `list`; null when `offsite` is not set. Throws when the store cannot be read. */
+  catalog(): Promise<{ location: string; catalog: OffsiteCatalog } | null>;
+  /** s3://bucket/prefix of the current settings, or null. */
+  location(): string | null;
 }

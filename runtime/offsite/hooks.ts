@@ -10,6 +10,7 @@ import type { OffsiteStore } from '../../handlers/offsite/ports';
 import type { Clock, Logger } from '../../handlers/ports';
 import { copyToOffsite } from '../../handlers/offsite/copy';
 import { fetchForRestore } from '../../handlers/offsite/fetch';
+import { readOffsiteCatalog } from '../../handlers/offsite/trusted';
 import { OFFSITE_NAMING } from './format';
 import { createS3OffsiteStore } from './s3-store';
 
@@ -51,5 +52,12 @@ export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
     fetchForRestore: async (request) => {
       await fetchForRestore(ctx, request);
     },
+    catalog: async () => {
+      const store = ctx.store();
+      return store
+        ? { location: store.location, catalog: await readOffsiteCatalog(store, ctx.format) }
+        : null;
+    },
+    location: () => ctx.store()?.location ?? null,
   };
 }

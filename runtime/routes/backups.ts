@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import type { BackupContext } from '../../handlers/backup/context';
 import { createBackup } from '../../handlers/backup/create-backup';
-import { listBackups } from '../../handlers/backup/list-backups';
+import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import { AppError } from '../../handlers/errors';
 import { requireAdmin } from '../auth/require';
 import type { AppEnv } from '../http-env';
@@ -23,7 +23,9 @@ export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): 
     return c.json({ ...metadata, path }, 201);
   });
 
-  app.get('/database-backups', requireAdmin(), async (c) => c.json({ backups: await listBackups(deps.ctx) }));
+  app.get('/database-backups', requireAdmin(), async (c) =>
+    c.json(await listBackupsWithLocations(deps.ctx, { offsiteOnly: c.req.query('offsite') === 'only' })),
+  );
 
   // Unauthenticated like most scrape targets; it exposes backup and restore counters and times only.
   app.get('/metrics', (c) =>

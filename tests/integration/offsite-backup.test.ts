@@ -1,10 +1,12 @@
 // Off-site copies in the real backup flow: real PostgreSQL, the real executor and a real S3 protocol server.
 // Every backup lands in the store within its run; a store outage keeps the local backup and heals on the next run;
 // off-site retention; and a fresh server with an empty database and directory restores from the store alone.
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
+import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import type { OffsiteSettings } from '../../handlers/offsite/ports';
 import { format1 } from '../../runtime/offsite/format';
 import { createOffsiteHooks } from '../../runtime/offsite/hooks';
@@ -107,6 +109,37 @@ describe('off-site copies of every backup', () => {
     const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
     expect(listing.backups.map((b) => b.file).sort()).toEqual(files.slice(1).sort());
     expect((await readdir(w.directory)).filter((f) => f.endsWith('.dump'))).toHaveLength(3); // local keep is unset
+  });
+});
+
+describe('list', () => {
+  it('shows each backup as local, off-site or both, and the store alone with offsiteOnly', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const gone = (await backup(w)).metadata.file;
+    const both = (await backup(w)).metadata.file;
+    for (const name of [gone, `${gone}.meta.json`]) await rm(join(w.directory, name));
+    await server.stop();
+    let local: string;
+    try {
+      local = (await backup(w)).metadata.file;
+      const down = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: false });
+      expect(down.backups.map((b) => [b.file, b.location])).toEqual([
+        [local, 'local'],
+        [both, 'local'],
+      ]);
+      expect(down.offsite?.error).toContain(`s3://${bucket}/bomnipotent/`);
+    } finally {
+      await server.restart();
+    }
+    const listing = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: false });
+    expect(listing.backups.map((b) => [b.file, b.location])).toEqual([
+      [local, 'local'],
+      [both, 'both'],
+      [gone, 'offsite'],
+    ]);
+    const remote = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: true });
+    expect(remote.backups.map((b) => b.file).sort()).toEqual([both, gone].sort());
   });
 });
 
