@@ -28,7 +28,8 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     for (const local of pending) {
       const started = ctx.clock.now();
-      const result = await store.upload({ directory: settings.directory, ...local });
+      const { file, manifestFile, sha256 } = local;
+      const result = await store.upload({ directory: settings.directory, file, manifestFile, sha256 });
       report.uploaded.push(local.file);
       ctx.logger.info(
         `Copied ${local.file} to ${store.location} (${formatBytes(result.sizeBytes)} in ${result.parts} part(s), ${formatDuration(ctx.clock.now().getTime() - started.getTime())})`,

@@ -29,7 +29,8 @@ export async function fetchForRestore(
     ctx.logger.info(
       `Downloading ${candidate.file} from ${store.location} into ${settings.directory} for the restore`,
     );
-    await store.download({ ...candidate, directory: settings.directory });
+    const { file, manifestFile, sha256 } = candidate;
+    await store.download({ file, manifestFile, sha256, directory: settings.directory });
     ctx.logger.info(
       `Downloaded ${candidate.file} from ${store.location}; its checksum matches its manifest.`,
     );

@@ -51,6 +51,14 @@ export interface OffsiteUploadResult {
 
 export type OffsiteRemoval = 'removed' | 'locked' | 'not-ours';
 
+export type OffsiteDownload = { file: string; manifestFile: string; directory: string; sha256: string };
+
+/** The transfers that read or write the backup directory: they run where the files are (server or sidecar). */
+export interface OffsiteTransfer {
+  offsiteUpload(settings: OffsiteSettings, request: OffsiteUpload): Promise<OffsiteUploadResult>;
+  offsiteDownload(settings: OffsiteSettings, request: OffsiteDownload): Promise<void>;
+}
+
 export interface OffsiteStore {
   /** `s3://bucket/prefix` for messages; never carries a credential. */
   readonly location: string;

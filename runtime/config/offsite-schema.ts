@@ -32,7 +32,6 @@ interface OffsiteInput {
   offsite_lock_days?: number | undefined;
   offsite_lock_mode?: 'GOVERNANCE' | 'COMPLIANCE' | undefined;
   keep?: number | undefined;
-  executor?: 'local' | 'sidecar' | undefined;
 }
 
 const DEPENDENT_KEYS = [
@@ -60,14 +59,6 @@ export function checkOffsite(task: OffsiteInput, ctx: z.RefinementCtx): void {
   }
   const location = parseOffsiteLocation(task.offsite);
   if (typeof location === 'string') ctx.addIssue({ code: 'custom', path: ['offsite'], message: location });
-  if (task.executor === 'sidecar') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['offsite'],
-      message:
-        'is not supported with executor = "sidecar" yet (the files live in the sidecar): use executor = "local" or remove offsite',
-    });
-  }
   if (task.offsite_lock_mode !== undefined && task.offsite_lock_days === undefined) {
     ctx.addIssue({
       code: 'custom',

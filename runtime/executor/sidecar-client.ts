@@ -1,6 +1,7 @@
 // The Executor port served by a sidecar over HTTP: same operations, same typed errors as the in-process executor.
 import { AppError, isAppError } from '../../handlers/errors';
 import type { BackupEntry, BackupMetadata, Executor, ToolReport, Verification } from '../../handlers/ports';
+import type { OffsiteTransfer, OffsiteUploadResult } from '../../handlers/offsite/ports';
 import { maskSecrets, maskUrl, registerSecret } from '../mask';
 import { cancelled } from './errors';
 import {
@@ -27,7 +28,7 @@ export interface SidecarExecutorOptions {
 const UNREACHABLE_SUGGESTION =
   'Check that the executor sidecar runs (bomnipotent_executor), that executor_url in the database_backup task points at it, and that nothing between them blocks the port.';
 
-export function createSidecarExecutor(options: SidecarExecutorOptions): Executor {
+export function createSidecarExecutor(options: SidecarExecutorOptions): Executor & OffsiteTransfer {
   registerSecret(options.token);
   const base = options.url.replace(/\/+$/, '');
   const shownUrl = maskUrl(base);
@@ -45,7 +46,7 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
     );
 
   async function call<T>(operation: SidecarOperation, body: unknown, signal?: AbortSignal): Promise<T> {
-    const long = operation === 'dump' || operation === 'restore';
+    const long = operation === 'dump' || operation === 'restore' || operation.startsWith('offsite');
     const idle = new AbortController();
     const deadline = AbortSignal.timeout(long ? LONG_OPERATION_TIMEOUT_MS : SHORT_OPERATION_TIMEOUT_MS);
     const combined = AbortSignal.any([deadline, idle.signal, ...(signal ? [signal] : [])]);
@@ -199,6 +200,11 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
     },
     appendAudit: async (directory, record) => {
       await call('appendAudit', { directory, record });
+    },
+    offsiteUpload: (offsite, { directory, file, manifestFile, sha256, signal }) =>
+      call<OffsiteUploadResult>('offsiteUpload', { directory, file, manifestFile, sha256, offsite }, signal),
+    offsiteDownload: async (offsite, { directory, file, manifestFile, sha256 }) => {
+      await call('offsiteDownload', { directory, file, manifestFile, sha256, offsite });
     },
   };
 }

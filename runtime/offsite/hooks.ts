@@ -6,7 +6,9 @@ import type {
   OffsiteHooks,
   OffsiteMetrics,
 } from '../../handlers/offsite/context';
-import type { OffsiteStore } from '../../handlers/offsite/ports';
+import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
+import type { ExecutorSettings } from '../../handlers/backup/settings';
+import { createSidecarExecutor } from '../executor/sidecar-client';
 import type { Clock, Logger } from '../../handlers/ports';
 import { copyToOffsite } from '../../handlers/offsite/copy';
 import { fetchForRestore } from '../../handlers/offsite/fetch';
@@ -25,18 +27,17 @@ export interface OffsiteHooksOptions {
 export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteContext {
   let cached: { key: string; store: OffsiteStore } | undefined;
   const store = (): OffsiteStore | undefined => {
-    const offsite = options.settings()?.offsite;
-    if (!offsite) return undefined;
-    const key = JSON.stringify(offsite);
+    const settings = options.settings();
+    const offsite = settings?.offsite;
+    if (!settings || !offsite) return undefined;
+    const key = JSON.stringify([offsite, settings.executor]);
     if (cached?.key !== key) {
-      cached = {
-        key,
-        store: createS3OffsiteStore({
-          settings: offsite,
-          naming: OFFSITE_NAMING,
-          now: () => options.clock.now(),
-        }),
-      };
+      const s3 = createS3OffsiteStore({
+        settings: offsite,
+        naming: OFFSITE_NAMING,
+        now: () => options.clock.now(),
+      });
+      cached = { key, store: withTransfersWhereTheFilesAre(s3, offsite, settings.executor) };
     }
     return cached.store;
   };
@@ -59,5 +60,23 @@ export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
         : null;
     },
     location: () => ctx.store()?.location ?? null,
+  };
+}
+
+/** With the sidecar, the files live in its volume: uploads and downloads run there; listing and removal stay here. */
+function withTransfersWhereTheFilesAre(
+  store: OffsiteStore,
+  offsite: OffsiteSettings,
+  executor: ExecutorSettings,
+): OffsiteStore {
+  if (executor.kind !== 'sidecar') return store;
+  const sidecar = createSidecarExecutor({ url: executor.url, token: executor.token });
+  return {
+    location: store.location,
+    list: () => store.list(),
+    readManifest: (name) => store.readManifest(name),
+    remove: (backup) => store.remove(backup),
+    upload: (request) => sidecar.offsiteUpload(offsite, request),
+    download: (request) => sidecar.offsiteDownload(offsite, request),
   };
 }

@@ -122,11 +122,11 @@ describe('offsite keys in config.toml', () => {
     expect(loadError('offsite = "s3://bk1/p"\ns3_checksum = "never"\n')).toContain('s3_checksum');
   });
 
-  it('refuses offsite with the sidecar executor, which this version does not upload from', () => {
-    const message = loadError(
+  it('takes offsite with the sidecar executor (the sidecar uploads, from its own volume)', () => {
+    const config = load(
       'offsite = "s3://bk1/p"\nexecutor = "sidecar"\nexecutor_url = "http://executor:8081"\nexecutor_token = "0123456789abcdef0123"\n',
     );
-    expect(message).toContain('not supported with executor = "sidecar"');
+    expect(config.databaseBackup?.offsite?.bucket).toBe('bk1');
   });
 });
 
