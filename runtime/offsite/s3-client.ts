@@ -3,6 +3,17 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { OffsiteSettings } from '../../handlers/offsite/ports';
 
+/** The environment variables the default AWS chain reads (deployment files may pass exactly these to the processes). */
+export const AWS_CHAIN_VARIABLES = [
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_REGION',
+  'AWS_PROFILE',
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+] as const;
+
 export interface S3ClientTimeouts {
   connectMs: number; // to open a connection
   idleMs: number; // without a byte moving on an open request: a store that answers slowly fails, not hangs
