@@ -14,7 +14,7 @@ import { copyToOffsite } from '../../handlers/offsite/copy';
 import { fetchForRestore } from '../../handlers/offsite/fetch';
 import { readOffsiteCatalog } from '../../handlers/offsite/trusted';
 import { OFFSITE_NAMING } from './format';
-import { createS3OffsiteStore } from './s3-store';
+import { createLazyS3OffsiteStore } from './s3-store';
 
 export interface OffsiteHooksOptions {
   settings: () => BackupTaskSettings | undefined;
@@ -32,7 +32,7 @@ export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteConte
     if (!settings || !offsite) return undefined;
     const key = JSON.stringify([offsite, settings.executor]);
     if (cached?.key !== key) {
-      const s3 = createS3OffsiteStore({
+      const s3 = createLazyS3OffsiteStore({
         settings: offsite,
         naming: OFFSITE_NAMING,
         now: () => options.clock.now(),

@@ -1,6 +1,7 @@
 // Builds the S3 client for the offsite settings. Credentials come from the default AWS chain only (environment,
 // shared config files, container, instance or Lambda role): the TOML file never holds them.
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Sdk } from './sdk';
 import type { OffsiteSettings } from '../../handlers/offsite/ports';
 
 /** The environment variables the default AWS chain reads (deployment files may pass exactly these to the processes). */
@@ -23,11 +24,12 @@ export interface S3ClientTimeouts {
 export const DEFAULT_TIMEOUTS: S3ClientTimeouts = { connectMs: 10_000, idleMs: 120_000, maxAttempts: 3 };
 
 export function createS3Client(
+  sdk: Sdk,
   settings: OffsiteSettings,
   timeouts: S3ClientTimeouts = DEFAULT_TIMEOUTS,
 ): S3Client {
   const mode = settings.checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
-  return new S3Client({
+  return new sdk.S3Client({
     // Compatible stores mostly ignore the region but the signature needs one; AWS without one uses the chain's.
     ...(settings.region !== null
       ? { region: settings.region }

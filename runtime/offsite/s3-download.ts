@@ -5,13 +5,15 @@ import { constants, createWriteStream } from 'node:fs';
 import { link, open, unlink } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Sdk } from './sdk';
 import { AppError } from '../../handlers/errors';
 import type { OffsiteSettings } from '../../handlers/offsite/ports';
 import { classifyOffsiteError, OFFSITE_ERRORS } from './errors';
 
 export interface DownloadContext {
   client: S3Client;
+  sdk: Sdk;
   settings: OffsiteSettings;
   location: string;
 }
@@ -23,7 +25,7 @@ export async function getObjectBytes(
 ): Promise<Uint8Array> {
   try {
     const answer = await ctx.client.send(
-      new GetObjectCommand({ Bucket: ctx.settings.bucket, Key: `${ctx.settings.prefix}${name}` }),
+      new ctx.sdk.GetObjectCommand({ Bucket: ctx.settings.bucket, Key: `${ctx.settings.prefix}${name}` }),
     );
     if ((answer.ContentLength ?? 0) > maxBytes) {
       throw new AppError(
@@ -48,7 +50,10 @@ export async function downloadBackup(
   const partial = `${request.directory}/.${request.file}.download`;
   try {
     const answer = await ctx.client.send(
-      new GetObjectCommand({ Bucket: ctx.settings.bucket, Key: `${ctx.settings.prefix}${request.file}` }),
+      new ctx.sdk.GetObjectCommand({
+        Bucket: ctx.settings.bucket,
+        Key: `${ctx.settings.prefix}${request.file}`,
+      }),
     );
     const hash = createHash('sha256');
     const hashing = new Transform({

@@ -1,5 +1,6 @@
 // The OffsiteStore port on S3-compatible object storage (AWS SDK v3): list, upload, read, download, remove.
-import { DeleteObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { loadSdk, type Sdk } from './sdk';
 import type {
   OffsiteBackup,
   OffsiteListing,
@@ -16,6 +17,7 @@ import { downloadBackup, getObjectBytes } from './s3-download';
 import { head, uploadBackup } from './s3-upload';
 
 export interface S3StoreOptions {
+  sdk: Sdk;
   settings: OffsiteSettings;
   naming: OffsiteNaming;
   now?: () => Date;
@@ -26,10 +28,10 @@ export interface S3StoreOptions {
 
 export function createS3OffsiteStore(options: S3StoreOptions): OffsiteStore & { client: S3Client } {
   const { settings, naming } = options;
-  const client = createS3Client(settings, options.timeouts ?? DEFAULT_TIMEOUTS);
+  const client = createS3Client(options.sdk, settings, options.timeouts ?? DEFAULT_TIMEOUTS);
   const location = formatOffsiteLocation(settings);
   const now = options.now ?? (() => new Date());
-  const ctx = { client, settings, location };
+  const ctx = { client, settings, location, sdk: options.sdk };
   return {
     client,
     location,
@@ -58,6 +60,7 @@ export function createS3OffsiteStore(options: S3StoreOptions): OffsiteStore & { 
 
 interface StoreContext {
   client: S3Client;
+  sdk: Sdk;
   settings: OffsiteSettings;
   location: string;
 }
@@ -69,7 +72,7 @@ async function listBackups(ctx: StoreContext, naming: OffsiteNaming): Promise<Of
   let token: string | undefined;
   do {
     const page = await ctx.client.send(
-      new ListObjectsV2Command({
+      new ctx.sdk.ListObjectsV2Command({
         Bucket: ctx.settings.bucket,
         Prefix: ctx.settings.prefix,
         ContinuationToken: token,
@@ -115,7 +118,21 @@ async function removeBackup(
   if (heads.some((h) => h !== null && h.lockedUntil !== null && h.lockedUntil > now)) return 'locked';
   for (const key of keys) {
     // The manifest goes first: a removal cut off halfway leaves an incomplete object, never a half backup.
-    await ctx.client.send(new DeleteObjectCommand({ Bucket: ctx.settings.bucket, Key: key }));
+    await ctx.client.send(new ctx.sdk.DeleteObjectCommand({ Bucket: ctx.settings.bucket, Key: key }));
   }
   return 'removed';
+}
+
+/** The store as the server and the sidecar use it: the SDK is loaded by the first call that needs the store. */
+export function createLazyS3OffsiteStore(options: Omit<S3StoreOptions, 'sdk'>): OffsiteStore {
+  let store: Promise<OffsiteStore> | undefined;
+  const get = () => (store ??= loadSdk().then((sdk) => createS3OffsiteStore({ ...options, sdk })));
+  return {
+    location: formatOffsiteLocation(options.settings),
+    list: async () => (await get()).list(),
+    upload: async (request) => (await get()).upload(request),
+    readManifest: async (name) => (await get()).readManifest(name),
+    download: async (request) => (await get()).download(request),
+    remove: async (backup) => (await get()).remove(backup),
+  };
 }

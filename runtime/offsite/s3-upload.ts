@@ -4,8 +4,8 @@ import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { Transform } from 'node:stream';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Sdk } from './sdk';
 import { AppError } from '../../handlers/errors';
 import type { OffsiteSettings, OffsiteUpload, OffsiteUploadResult } from '../../handlers/offsite/ports';
 import { classifyOffsiteError, OFFSITE_ERRORS } from './errors';
@@ -14,6 +14,7 @@ import { partSizeFor } from './part-size';
 
 export interface UploadContext {
   client: S3Client;
+  sdk: Sdk;
   settings: OffsiteSettings;
   location: string;
   now: () => Date;
@@ -62,7 +63,7 @@ export async function uploadBackup(ctx: UploadContext, request: OffsiteUpload): 
   if (manifest.length > MAX_MANIFEST_BYTES) throw conflict(ctx, manifestFile, 'too large to be a manifest');
   await ctx.client
     .send(
-      new PutObjectCommand({
+      new ctx.sdk.PutObjectCommand({
         ...objectParams(ctx, manifestKey, MARK.manifest, request.sha256),
         Body: manifest,
         ContentType: 'application/json',
@@ -97,7 +98,7 @@ async function putData(
   const onAbort = () => abortController.abort();
   request.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const upload = new Upload({
+    const upload = new ctx.sdk.Upload({
       client: ctx.client,
       queueSize: ctx.queueSize,
       partSize: partSizeBytes,
@@ -149,11 +150,13 @@ export interface HeadResult {
 
 /** null when the key does not exist. */
 export async function head(
-  ctx: { client: S3Client; settings: OffsiteSettings },
+  ctx: { client: S3Client; sdk: Sdk; settings: OffsiteSettings },
   key: string,
 ): Promise<HeadResult | null> {
   try {
-    const answer = await ctx.client.send(new HeadObjectCommand({ Bucket: ctx.settings.bucket, Key: key }));
+    const answer = await ctx.client.send(
+      new ctx.sdk.HeadObjectCommand({ Bucket: ctx.settings.bucket, Key: key }),
+    );
     const metadata = answer.Metadata ?? {};
     const recorded = metadata[RETAIN_UNTIL_KEY] ? new Date(metadata[RETAIN_UNTIL_KEY]) : null;
     const reported = answer.ObjectLockRetainUntilDate ?? null;

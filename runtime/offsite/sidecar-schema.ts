@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseOffsiteLocation } from '../../handlers/offsite/location';
 import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
 import { OFFSITE_NAMING } from './format';
-import { createS3OffsiteStore } from './s3-store';
+import { createLazyS3OffsiteStore } from './s3-store';
 
 const offsiteSettings = z
   .strictObject({
@@ -38,5 +38,5 @@ export const offsiteTransferBody = z
   );
 
 export function offsiteStoreFor(settings: OffsiteSettings): OffsiteStore {
-  return createS3OffsiteStore({ settings, naming: OFFSITE_NAMING });
+  return createLazyS3OffsiteStore({ settings, naming: OFFSITE_NAMING });
 }

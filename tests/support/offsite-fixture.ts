@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import type { OffsiteSettings } from '../../handlers/offsite/ports';
 import { isBackupFileName, metadataFileName } from '../../handlers/backup/naming';
 import { manifestNaming } from '../../runtime/offsite/naming';
+import * as ClientS3 from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { createS3OffsiteStore, type S3StoreOptions } from '../../runtime/offsite/s3-store';
 
 export const TEST_NAMING = manifestNaming(isBackupFileName, metadataFileName(''));
@@ -30,7 +32,14 @@ export function offsiteSettings(
 }
 
 export function testStore(settings: OffsiteSettings, options: Partial<S3StoreOptions> = {}) {
-  return createS3OffsiteStore({ settings, naming: TEST_NAMING, minPartBytes: 5 * 1024 * 1024, ...options });
+  const sdk = { ...ClientS3, Upload };
+  return createS3OffsiteStore({
+    sdk,
+    settings,
+    naming: TEST_NAMING,
+    minPartBytes: 5 * 1024 * 1024,
+    ...options,
+  });
 }
 
 export interface FakeBackup {
