@@ -116,6 +116,7 @@ export async function createBackup(
             ),
           );
       }
+      await ctx.offsite?.copy(); // never throws: a store problem leaves the local backup standing
       return { path, metadata };
     });
   } catch (error) {
