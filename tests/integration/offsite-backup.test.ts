@@ -9,12 +9,9 @@ import { createBackup } from '../../handlers/backup/create-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import type { OffsiteSettings } from '../../handlers/offsite/ports';
-import { trustPolicy } from '../../handlers/backup/trust';
 import type { ManifestSigner } from '../../handlers/ports';
-import { format2 } from '../../runtime/offsite/format';
-import { createOffsiteHooks } from '../../runtime/offsite/hooks';
-import { createMetricsRegistry } from '../../runtime/metrics';
-import { offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
+import type { MetricsRegistry } from '../../runtime/metrics';
+import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { testSigner } from '../support/backup-signer';
 import {
@@ -44,7 +41,7 @@ interface OffsiteWorld {
   world: RealRestoreWorld;
   database: TestDatabase;
   directory: string;
-  metrics: ReturnType<typeof createMetricsRegistry>;
+  metrics: MetricsRegistry;
 }
 
 async function freshBucket(): Promise<string> {
@@ -68,18 +65,7 @@ async function offsiteWorld(
   world.settings.trustedKeys = keys.trustedKeys ?? [];
   const signer = keys.signer ?? TEST_SIGNER;
   world.ctx.signer = () => signer;
-  const metrics = createMetricsRegistry({ processMetrics: false });
-  world.ctx.offsite = createOffsiteHooks({
-    settings: () => world.settings,
-    format: format2({
-      executor: () => world.ctx.executor(),
-      now: () => world.ctx.clock.now(),
-      trust: () => trustPolicy(world.ctx, world.settings),
-    }),
-    metrics,
-    clock: world.ctx.clock,
-    logger: world.ctx.logger,
-  });
+  const metrics = attachOffsiteHooks(world);
   return { world, database, directory: dir.path, metrics };
 }
 

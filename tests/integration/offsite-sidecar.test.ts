@@ -5,11 +5,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
-import { createMetricsRegistry } from '../../runtime/metrics';
-import { trustPolicy } from '../../handlers/backup/trust';
-import { format2 } from '../../runtime/offsite/format';
-import { createOffsiteHooks } from '../../runtime/offsite/hooks';
-import { offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
+import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
 import { adminQuery, createTestDatabase } from '../support/pg';
 import { createRealContext, migrateToLatest } from '../support/restore-real';
 import { s3rverCredentialsEnv, startS3Server, type S3Server } from '../support/s3-server';
@@ -46,17 +42,7 @@ async function sidecarWorld() {
   await migrateToLatest(world);
   world.settings.executor = { kind: 'sidecar', url: sidecar.url, token: sidecar.token };
   world.settings.offsite = offsiteSettings(server.endpoint, 'sidecar-flow');
-  world.ctx.offsite = createOffsiteHooks({
-    settings: () => world.settings,
-    format: format2({
-      executor: () => world.ctx.executor(),
-      now: () => world.ctx.clock.now(),
-      trust: () => trustPolicy(world.ctx, world.settings),
-    }),
-    metrics: createMetricsRegistry({ processMetrics: false }),
-    clock: world.ctx.clock,
-    logger: world.ctx.logger,
-  });
+  attachOffsiteHooks(world);
   return { world, database, directory: dir.path };
 }
 

@@ -8,7 +8,11 @@ import type { OffsiteSettings } from '../../handlers/offsite/ports';
 import { MANIFEST_FORMAT } from '../../handlers/backup/manifest';
 import { parseBackupFileName } from '../../handlers/backup/naming';
 import type { ManifestSigner } from '../../handlers/ports';
-import { OFFSITE_NAMING } from '../../runtime/offsite/format';
+import { trustPolicy } from '../../handlers/backup/trust';
+import { createMetricsRegistry, type MetricsRegistry } from '../../runtime/metrics';
+import { format2, OFFSITE_NAMING } from '../../runtime/offsite/format';
+import { createOffsiteHooks } from '../../runtime/offsite/hooks';
+import type { RealRestoreWorld } from './restore-real';
 import { testSigner } from './backup-signer';
 import * as ClientS3 from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -96,4 +100,21 @@ export async function writeFakeBackup(
   await writeFile(join(directory, file), bytes);
   await writeFile(join(directory, manifestFile), manifest);
   return { file, manifestFile, sha256, bytes };
+}
+
+/** Wires the off-site hooks into a test world as runtime/deps.ts does (format 2, the world's keys); returns its metrics. */
+export function attachOffsiteHooks(world: RealRestoreWorld): MetricsRegistry {
+  const metrics = createMetricsRegistry({ processMetrics: false });
+  world.ctx.offsite = createOffsiteHooks({
+    settings: () => world.settings,
+    format: format2({
+      executor: () => world.ctx.executor(),
+      now: () => world.ctx.clock.now(),
+      trust: () => trustPolicy(world.ctx, world.settings),
+    }),
+    metrics,
+    clock: world.ctx.clock,
+    logger: world.ctx.logger,
+  });
+  return metrics;
 }
