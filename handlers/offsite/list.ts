@@ -9,7 +9,8 @@ export type BackupLocation = 'local' | 'offsite' | 'both';
 
 export interface LocatedBackup extends Omit<BackupListing, 'path'> {
   path: string | null; // null when the backup is only in the store
-  location: BackupLocation;
+  /** Absent without `offsite` set: every backup is local then, and the listing is the local one as it is. */
+  location?: BackupLocation;
 }
 
 export interface OffsiteSummary {
@@ -32,8 +33,7 @@ export async function listBackupsWithLocations(
   const { backups: local, chain } = await listBackupCatalog(ctx);
   const view = await readCatalog(ctx);
   if (view === null) {
-    const backups = options.offsiteOnly ? [] : local.map((b) => ({ ...b, location: 'local' as const }));
-    return { backups, chain };
+    return { backups: options.offsiteOnly ? [] : local, chain };
   }
   const { catalog, summary } = view;
   const localFiles = new Set(local.map((b) => b.file));
