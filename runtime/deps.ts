@@ -6,6 +6,7 @@ import type { Clock, Executor } from '../handlers/ports';
 import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';
 import { createBackup } from '../handlers/backup/create-backup';
 import { checkFreshness } from '../handlers/backup/freshness';
+import { trustPolicy } from '../handlers/backup/trust';
 import { APP_VERSION } from '../handlers/version';
 import { backupTaskNotConfigured } from '../handlers/errors';
 import { createApp } from './app';
@@ -25,6 +26,8 @@ import { createMaintenanceMode } from './maintenance';
 import { createOperationDeps } from './operations';
 import type { OperationDeps } from '../handlers/operations/run-operation';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics';
+import { format2 } from './offsite/format';
+import { createOffsiteHooks } from './offsite/hooks';
 
 export { APP_VERSION };
 
@@ -85,6 +88,20 @@ export function buildServer(options: ServerOptions): Server {
     logger,
     appVersion: APP_VERSION,
   };
+  backups.offsite = createOffsiteHooks({
+    settings: () => config().databaseBackup,
+    format: format2({
+      executor: () => backups.executor(),
+      now: () => clock.now(),
+      trust: () => {
+        const settings = config().databaseBackup;
+        return settings ? trustPolicy(backups, settings) : { trustedKeys: [] };
+      },
+    }),
+    metrics,
+    clock,
+    logger,
+  });
 
   const operations = createOperationDeps({ db, clock, logger, metrics });
   const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });

@@ -2,8 +2,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackupMetadata, BackupMetrics, BackupTrigger } from '../handlers/ports';
 import type { OperationMetrics } from '../handlers/operations/types';
+import type { OffsiteMetrics } from '../handlers/offsite/context';
 
-export interface MetricsRegistry extends BackupMetrics, OperationMetrics {
+export interface MetricsRegistry extends BackupMetrics, OperationMetrics, OffsiteMetrics {
   renderPrometheus(): Promise<string>;
   readonly contentType: string;
 }
@@ -82,6 +83,18 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
     registers: [registry],
   });
+  // Off-site copies: the "last success" gauge appears only once a copy run succeeded, like the backup's.
+  const offsiteLast = new Gauge({
+    name: 'bomnipotent_offsite_last_success_timestamp_seconds',
+    help: 'Unix time at which the last off-site copy run finished with every backup in the store.',
+    registers: [],
+  });
+  let offsiteLastRegistered = false;
+  const offsiteFailures = new Counter({
+    name: 'bomnipotent_offsite_failures_total',
+    help: 'Off-site copy runs that failed (store unreachable or refusing) since the server started.',
+    registers: [registry],
+  });
 
   return {
     contentType: registry.contentType,
@@ -106,6 +119,16 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     },
     operationFinished(kind, outcome, seconds) {
       operationDuration.observe({ kind, outcome }, seconds);
+    },
+    offsiteSucceeded(at) {
+      if (!offsiteLastRegistered) {
+        registry.registerMetric(offsiteLast);
+        offsiteLastRegistered = true;
+      }
+      offsiteLast.set(at.getTime() / 1000);
+    },
+    offsiteFailed() {
+      offsiteFailures.inc();
     },
     renderPrometheus: () => registry.metrics(),
   };

@@ -14,6 +14,14 @@ interface Listing {
   verified: boolean;
   state?: string;
   problem?: string;
+  location?: 'local' | 'offsite' | 'both'; // from servers with off-site copies
+}
+
+interface OffsiteSummary {
+  location: string;
+  error?: string;
+  incomplete: string[];
+  foreign: string[];
 }
 
 interface Chain {
@@ -41,12 +49,19 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     .description(
       'List the backups on the server, newest first, each with its trust state from its signed manifest (admin only)',
     )
+    .option('--offsite', 'List only the copies in the off-site store (the `offsite` key of the task)')
     .action(
-      ctx.action(async () => {
-        const response = await ctx.api().request('GET', '/database-backups');
-        const { backups, chain } = response.json as { backups: Listing[]; chain?: Chain };
+      ctx.action(async (options: { offsite?: boolean }) => {
+        const path = options.offsite ? '/database-backups?offsite=only' : '/database-backups';
+        const response = await ctx.api().request('GET', path);
+        const { backups, chain, offsite } = response.json as {
+          backups: Listing[];
+          chain?: Chain;
+          offsite?: OffsiteSummary;
+        };
         const out = ctx.out();
         if (chain?.problem) out.log('warn', `Backups are missing: ${chain.problem}.`);
+        if (offsite) reportOffsite(out, offsite);
         out.result(
           response,
           backups.length === 0
@@ -62,15 +77,34 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   registerStatusCommand(backup, ctx);
 }
 
+function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSummary): void {
+  if (offsite.error)
+    out.log('warn', `The off-site store ${offsite.location} could not be read: ${offsite.error}`);
+  if (offsite.incomplete.length > 0) {
+    out.log(
+      'warn',
+      `Incomplete uploads in ${offsite.location} (not backups, retried on the next run): ${offsite.incomplete.join(', ')}`,
+    );
+  }
+  if (offsite.foreign.length > 0) {
+    out.log(
+      'info',
+      `Objects in ${offsite.location} that are not backups of this product: ${offsite.foreign.join(', ')}`,
+    );
+  }
+}
+
 export function formatTable(backups: readonly Listing[]): string {
+  const located = backups.some((b) => b.location !== undefined);
   const rows = backups.map((b) => [
     b.takenAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
     b.file,
     formatSize(b.sizeBytes),
     b.trigger ?? '?',
+    ...(located ? [b.location ?? '?'] : []),
     b.verified ? '✓ trusted' : `✗ ${b.state ?? 'untrusted'}: ${b.problem ?? ''}`.trimEnd(),
   ]);
-  const header = ['TIME (UTC)', 'FILE', 'SIZE', 'TRIGGER', 'TRUST'];
+  const header = ['TIME (UTC)', 'FILE', 'SIZE', 'TRIGGER', ...(located ? ['LOCATION'] : []), 'TRUST'];
   // The last column is free text: it is not padded.
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>

@@ -10,6 +10,7 @@ import type {
   MaintenanceMode,
   ManifestSigner,
 } from '../ports';
+import type { OffsiteHooks } from '../offsite/context';
 import type { BackupTaskSettings } from './settings';
 
 export interface BackupContext {
@@ -27,4 +28,6 @@ export interface BackupContext {
   clock: Clock;
   logger: Logger;
   appVersion: string;
+  /** Copies in S3-compatible storage (absent in tests that do not need them). */
+  offsite?: OffsiteHooks;
 }

@@ -116,6 +116,19 @@ export async function createBackup(
             ),
           );
       }
+      if (ctx.offsite) {
+        const offsite = ctx.offsite;
+        progress.phase('copying off-site');
+        // The copy ends with off-site retention (deletes): like local retention, only while the lock is ours.
+        // copy() itself never throws: a store problem leaves the local backup standing.
+        await ensureLockHeld(lease, database, 'the off-site copy and its retention')
+          .then(() => offsite.copy())
+          .catch((error: unknown) =>
+            ctx.logger.warn(
+              `Off-site copy after the backup skipped: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
+      }
       return { path, metadata };
     });
   } catch (error) {

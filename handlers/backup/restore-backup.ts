@@ -96,6 +96,7 @@ export async function restoreBackup(
   let chosen: string | null = null;
   try {
     return await withBackupLock(ctx.admin, async (lease) => {
+      await ctx.offsite?.fetchForRestore({ database, file: input.file });
       const trust = trustPolicy(ctx, settings);
       const entries = await executor.list({ directory, trust });
       const recorded = await ctx.chain.newestSequence(database);

@@ -1,4 +1,5 @@
 // The database_backup task's settings as handlers see them (parsed and validated by runtime/config).
+import type { OffsiteSettings } from '../offsite/ports';
 
 export type ExecutorSettings = { kind: 'local' } | { kind: 'sidecar'; url: string; token: string };
 
@@ -19,4 +20,5 @@ export interface BackupTaskSettings {
   encryptionRecipients: string[];
   /** The age identity file a restore of an encrypted backup reads. */
   encryptionIdentityFile: string | undefined;
+  offsite?: OffsiteSettings | undefined; // copies in S3-compatible object storage; absent: none
 }

@@ -1,6 +1,7 @@
 // The zod schemas of config.toml: every table strict, with the defaults of the README's key table.
 import { z } from 'zod';
 import { parseDurationMs } from './duration';
+import { checkOffsite, offsiteShape } from './offsite-schema';
 
 /** A duration string turned into milliseconds; a bad one is a custom issue that issues.ts words with the key. */
 const duration = (fallback: string) =>
@@ -141,9 +142,11 @@ export const backupTaskSchema = z
       .array(z.string().regex(/^age1[0-9a-z]{58}$/, { error: 'must be an age recipient (age1...)' }))
       .default([]),
     encryption_identity_file: path.optional(),
+    ...offsiteShape,
   })
   .superRefine((task, ctx) => {
     checkScheduled(task, ctx);
+    checkOffsite(task, ctx);
     for (const key of ['executor_url', 'executor_token'] as const) {
       if (task.executor === 'sidecar' && task[key] === undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'is required when executor = "sidecar"' });

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import { toOffsiteSettings } from './offsite-schema';
 import { registerSecret } from '../mask';
 import { DB_URL_FORM, findDbUrlProblem, registerDbUrlSecrets } from './db-url';
 import { parseCidr } from './cidr';
@@ -210,5 +211,6 @@ function toBackupSettings(task: BackupTask, at: (path: string) => string, dir: s
     encryptionRecipients: task.encryption_recipients,
     encryptionIdentityFile:
       task.encryption_identity_file === undefined ? undefined : at(task.encryption_identity_file),
+    offsite: toOffsiteSettings(task),
   };
 }

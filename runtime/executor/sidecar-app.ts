@@ -19,6 +19,7 @@ import {
   type SidecarProblem,
 } from './sidecar-protocol';
 import { sidecarBodies } from './sidecar-schemas';
+import { offsiteStoreFor } from '../offsite/sidecar-schema';
 
 export const SIDECAR_MAX_BODY_BYTES = 64 * 1024;
 export const MIN_TOKEN_LENGTH = 16;
@@ -237,6 +238,19 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     'restore',
     (b) => `restore of ${b.file} into ${b.targetDatabase}`,
     (b, signal) => executor.restore({ ...b, signal }).then(() => null),
+  );
+  register(
+    'offsiteUpload',
+    (b) => `off-site upload of ${b.file}`,
+    (b, signal) => offsiteStoreFor(b.offsite).upload({ ...b, signal }),
+  );
+  register(
+    'offsiteDownload',
+    (b) => `off-site download of ${b.file}`,
+    (b) =>
+      offsiteStoreFor(b.offsite)
+        .download(b)
+        .then(() => null),
   );
   register(
     'appendAudit',

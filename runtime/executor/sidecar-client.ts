@@ -9,6 +9,7 @@ import type {
   Verification,
 } from '../../handlers/ports';
 import type { BackupManifest } from '../../handlers/backup/manifest';
+import type { OffsiteTransfer, OffsiteUploadResult } from '../../handlers/offsite/ports';
 import { maskSecrets, maskUrl, registerSecret } from '../mask';
 import { cancelled } from './errors';
 import {
@@ -35,7 +36,7 @@ export interface SidecarExecutorOptions {
 const UNREACHABLE_SUGGESTION =
   'Check that the executor sidecar runs (bomnipotent_executor), that executor_url in the database_backup task points at it, and that nothing between them blocks the port.';
 
-export function createSidecarExecutor(options: SidecarExecutorOptions): Executor {
+export function createSidecarExecutor(options: SidecarExecutorOptions): Executor & OffsiteTransfer {
   registerSecret(options.token);
   const base = options.url.replace(/\/+$/, '');
   const shownUrl = maskUrl(base);
@@ -58,7 +59,7 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
     signal?: AbortSignal,
     signer?: ManifestSigner,
   ): Promise<T> {
-    const long = operation === 'dump' || operation === 'restore';
+    const long = operation === 'dump' || operation === 'restore' || operation.startsWith('offsite');
     const idle = new AbortController();
     const deadline = AbortSignal.timeout(long ? LONG_OPERATION_TIMEOUT_MS : SHORT_OPERATION_TIMEOUT_MS);
     const combined = AbortSignal.any([deadline, idle.signal, ...(signal ? [signal] : [])]);
@@ -245,6 +246,11 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
     },
     appendAudit: async (directory, record) => {
       await call('appendAudit', { directory, record });
+    },
+    offsiteUpload: (offsite, { directory, file, manifestFile, sha256, signal }) =>
+      call<OffsiteUploadResult>('offsiteUpload', { directory, file, manifestFile, sha256, offsite }, signal),
+    offsiteDownload: async (offsite, { directory, file, manifestFile, sha256 }) => {
+      await call('offsiteDownload', { directory, file, manifestFile, sha256, offsite });
     },
   };
 }

@@ -17,6 +17,8 @@ export const SIDECAR_ROUTES = {
   freeBytes: '/v1/free-bytes',
   restore: '/v1/restore',
   appendAudit: '/v1/audit',
+  offsiteUpload: '/v1/offsite-upload',
+  offsiteDownload: '/v1/offsite-download',
 } as const;
 
 export type SidecarOperation = keyof typeof SIDECAR_ROUTES;

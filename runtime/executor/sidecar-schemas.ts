@@ -1,5 +1,6 @@
 // The request bodies the executor sidecar accepts, checked at its edge before any operation runs.
 import { z } from 'zod';
+import { offsiteTransferBody } from '../offsite/sidecar-schema';
 
 const directory = z.string().min(1).max(4096);
 const file = z.string().min(1).max(255);
@@ -76,4 +77,6 @@ export const sidecarBodies = {
       .optional(),
   }),
   appendAudit: z.strictObject({ directory, record: auditRecord }),
+  offsiteUpload: offsiteTransferBody,
+  offsiteDownload: offsiteTransferBody,
 };

@@ -29,7 +29,8 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
     const body = await parseBody(c, restoreRequestSchema, {
       what: 'restore request',
       whenEmpty: {},
-      suggestion: 'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false}.',
+      suggestion:
+        'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false}.',
     });
     const user = principalOf(c).name;
     const { file, dryRun, allowUnsigned } = body;

@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import type { BackupContext } from '../../handlers/backup/context';
 import { createBackup } from '../../handlers/backup/create-backup';
-import { listBackupCatalog } from '../../handlers/backup/list-backups';
+import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import { verifyBackups } from '../../handlers/backup/verify-backups';
 import { z } from 'zod';
 import { parseBody } from '../http/body';
@@ -28,7 +28,9 @@ export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): 
     });
   });
 
-  app.get('/database-backups', requireAdmin(), async (c) => c.json(await listBackupCatalog(deps.ctx)));
+  app.get('/database-backups', requireAdmin(), async (c) =>
+    c.json(await listBackupsWithLocations(deps.ctx, { offsiteOnly: c.req.query('offsite') === 'only' })),
+  );
 
   app.post('/database-backups/verify', requireAdmin(), async (c) => {
     const { file } = await parseBody(c, verifyRequestSchema, {

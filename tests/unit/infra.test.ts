@@ -12,6 +12,10 @@ import { parse, parseAllDocuments, type Tags } from 'yaml';
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_CONFIG_PATH, loadConfig, resolveConfigPath, type Config } from '../../runtime/config/index';
 import { SIDECAR_DEFAULTS, SIDECAR_ENV, readSidecarSettings } from '../../runtime/executor/sidecar-settings';
+import { AWS_CHAIN_VARIABLES } from '../../runtime/offsite/s3-client';
+
+// Read by the AWS SDK's default credential chain (off-site copies), in the server and in the executor.
+const AWS_CHAIN: readonly string[] = AWS_CHAIN_VARIABLES;
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const INFRA = join(ROOT, 'infra');
@@ -117,7 +121,11 @@ function loadWithDummies(
   writeFileSync(join(dir, fileName), toml);
   const env: Record<string, string> = {};
   for (const name of referencedVariables(toml))
-    env[name] = /URL$/.test(name) ? dummyUrl(name) : `dummy-${name.toLowerCase()}-0123456789`;
+    env[name] = /URL$/.test(name)
+      ? dummyUrl(name)
+      : /BUCKET$/.test(name)
+        ? 'dummy-backup-bucket'
+        : `dummy-${name.toLowerCase()}-0123456789`;
   return { config: loadConfig(join(dir, fileName), env), env };
 }
 
@@ -156,6 +164,7 @@ function mountOf(spec: string) {
 
 /** An env var given to the server picks its config file, or changes the config loaded from configText. */
 function serverUses(name: string, configText: string): boolean {
+  if (AWS_CHAIN.includes(name)) return true; // read by the AWS SDK's credential chain, not by the config
   const probe = '/probe/configs/config.toml';
   if (resolveConfigPath(undefined, { [name]: probe }) === probe) return true;
   const loadedWith = (value: string) => {
@@ -310,6 +319,16 @@ describe('infra/compose.yaml', () => {
     for (const name of Object.keys(server.environment)) expect(serverUses(name, toml), name).toBe(true);
   });
 
+  it('has an optional s3 profile whose bucket the commented offsite lines of the config point at', () => {
+    for (const name of ['s3', 's3-bucket']) expect(compose.services[name].profiles).toEqual(['s3']);
+    const toml = read('infra/config/config.toml').replace(/^# ((offsite|s3_)[a-z_]* = .*)$/gm, '$1');
+    const { config } = loadWithDummies(toml);
+    const bucketCommand = (compose.services['s3-bucket'].entrypoint as string[]).join(' ');
+    expect(bucketCommand).toContain('--with-lock');
+    expect(bucketCommand).toContain(`store/${config.databaseBackup?.offsite?.bucket}`);
+    expect(config.databaseBackup?.offsite?.endpoint).toBe('http://s3:9000');
+  });
+
   it('bind-mounts ./backups at the directory of the backup task', () => {
     const backups = server.volumes.map(mountOf).find((m: { source: string }) => m.source === './backups');
     expect(backups).toMatchObject({ target: BACKUPS, readOnly: false });
@@ -355,7 +374,7 @@ describe('infra/compose.sidecar.yaml', () => {
 
   it('runs bin/bomnipotent_executor.js with only variables the sidecar reads, and they are valid', () => {
     expect(executor.entrypoint).toEqual(['node', pkg.bin.bomnipotent_executor]);
-    for (const name of Object.keys(executorEnv)) {
+    for (const name of Object.keys(executorEnv).filter((n) => !AWS_CHAIN.includes(n))) {
       expect(SIDECAR_NAMES, name).toContain(name);
       expect(sidecarReads(name, executorEnv), name).toBe(true);
     }
@@ -461,7 +480,7 @@ describe('infra/k8s', () => {
         /\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g,
         (_m, name: string) => env[name] ?? '',
       );
-      if (!SIDECAR_NAMES.includes(entry.name))
+      if (!SIDECAR_NAMES.includes(entry.name) && !AWS_CHAIN.includes(entry.name))
         expect(JSON.stringify(executor.env), entry.name).toContain(`$(${entry.name})`);
     }
     const settings = readSidecarSettings(env);
@@ -584,19 +603,55 @@ describe('infra/aws/template.yaml', () => {
     expect(volume.EFSVolumeConfiguration.FilesystemId).toEqual({ Ref: 'BackupFileSystem' });
   });
 
-  it('grants the functions no S3, Secrets Manager or EC2 rights beyond attaching to the VPC, and the executor one secret', () => {
+  it('creates the off-site bucket versioned and with Object Lock, and the config copies into it', () => {
+    const bucket = resources.BackupBucket!;
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.DeletionPolicy).toBe('Retain');
+    expect(bucket.Properties.VersioningConfiguration.Status).toBe('Enabled');
+    expect(bucket.Properties.ObjectLockEnabled).toBe(true);
+    expect(bucket.Properties.ObjectLockConfiguration.Rule.DefaultRetention.Mode).toMatch(
+      /^(GOVERNANCE|COMPLIANCE)$/,
+    );
+    expect(Object.values(bucket.Properties.PublicAccessBlockConfiguration)).toEqual([true, true, true, true]);
+    expect(globalsEnv.BOMNIPOTENT_BACKUP_BUCKET).toEqual({ Ref: 'BackupBucket' });
+    const { config } = loadWithDummies(readFileSync(layerFile, 'utf8'));
+    expect(config.databaseBackup?.offsite).toMatchObject({
+      bucket: 'dummy-backup-bucket',
+      prefix: 'bomnipotent/',
+    });
+  });
+
+  it('lets the functions list, read and prune the bucket prefix and the executor upload to it, nothing more', () => {
+    const statements = (role: Yaml) =>
+      (role.Properties.Policies as Yaml[]).flatMap((p) => p.PolicyDocument.Statement as Yaml[]);
+    const actionsOf = (s: Yaml) => [s.Action].flat() as string[];
+    const s3 = (role: Yaml) => statements(role).filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+    const functionS3 = s3(resources.FunctionRole!);
+    expect(functionS3.flatMap(actionsOf).sort()).toEqual(
+      ['s3:DeleteObject', 's3:GetObject', 's3:GetObjectRetention', 's3:ListBucket'].sort(),
+    );
+    const executorS3 = s3(resources.ExecutorTaskRole!);
+    expect(executorS3.flatMap(actionsOf)).not.toContain('s3:DeleteObject');
+    expect(executorS3.flatMap(actionsOf)).toContain('s3:PutObject');
+    for (const statement of [...functionS3, ...executorS3]) {
+      expect(JSON.stringify(statement.Resource)).toContain('BackupBucket');
+      expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"/);
+    }
+  });
+
+  it('grants the functions no Secrets Manager or EC2 rights beyond attaching to the VPC, and the executor one secret', () => {
     const actions = (role: Yaml) =>
       (role.Properties.Policies as Yaml[]).flatMap((p) =>
         (p.PolicyDocument.Statement as Yaml[]).flatMap((s) => [s.Action].flat() as string[]),
       );
     const functionActions = actions(resources.FunctionRole!);
-    expect(functionActions.filter((a) => /^(s3|secretsmanager):/.test(a))).toEqual([]);
+    expect(functionActions.filter((a) => /^secretsmanager:/.test(a))).toEqual([]);
     expect(
       functionActions
         .filter((a) => a.startsWith('ec2:'))
         .every((a) => /NetworkInterface|PrivateIpAddresses/.test(a)),
     ).toBe(true);
-    expect(functionActions.some((a) => a.includes('*'))).toBe(false);
+    expect(functionActions.some((a) => a.includes('*'))).toBe(false); // s3 rights: see the test above
     for (const [, f] of functions) expect(f.Properties.Policies).toBeUndefined();
     const secretStatements = (resources.ExecutorExecutionRole!.Properties.Policies as Yaml[]).flatMap(
       (p) => p.PolicyDocument.Statement as Yaml[],

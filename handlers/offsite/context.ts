@@ -1,0 +1,54 @@
+// What the off-site use cases need: the store for the current settings, the local catalog and the manifest check.
+// The backup format decides the last two (runtime/offsite/format.ts), so that these use cases do not.
+import type { BackupManifest } from '../backup/manifest';
+import type { BackupTaskSettings } from '../backup/settings';
+import type { Clock, Logger } from '../ports';
+import type { OffsiteStore } from './ports';
+import type { OffsiteCatalog } from './trusted';
+
+/** A local backup that may go off-site: its manifest was read and its data file's checksum is known from it. */
+export interface LocalBackup {
+  file: string;
+  manifestFile: string;
+  sha256: string;
+  database: string;
+  createdAt: Date;
+}
+
+export type ManifestCheck =
+  | { ok: true; file: string; sha256: string; database: string; createdAt: Date; manifest: BackupManifest }
+  | { ok: false; reason: string };
+
+export interface OffsiteFormat {
+  /** Local backups that count (trusted), in any order. */
+  listLocal(directory: string): Promise<LocalBackup[]>;
+  /** Checks a manifest read from the store against the name it was found under. */
+  checkManifest(bytes: Uint8Array, file: string): ManifestCheck;
+}
+
+export interface OffsiteMetrics {
+  offsiteSucceeded(at: Date): void;
+  offsiteFailed(): void;
+}
+
+export interface OffsiteContext {
+  settings(): BackupTaskSettings | undefined;
+  /** The store for the current settings (hot reload), or undefined when `offsite` is not set. */
+  store(): OffsiteStore | undefined;
+  format: OffsiteFormat;
+  metrics: OffsiteMetrics;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** The hooks the backup use cases call; each never throws for a store problem (the local backup stands). */
+export interface OffsiteHooks {
+  /** After a verified local backup: upload what is not off-site yet, oldest first, then off-site retention. */
+  copy(): Promise<void>;
+  /** Before a restore: bring the backup to restore into the directory when only the store has it. */
+  fetchForRestore(request: { database: string; file?: string | undefined }): Promise<void>;
+  /** The store's backups for `list`; null when `offsite` is not set. Throws when the store cannot be read. */
+  catalog(): Promise<{ location: string; catalog: OffsiteCatalog } | null>;
+  /** s3://bucket/prefix of the current settings, or null. */
+  location(): string | null;
+}

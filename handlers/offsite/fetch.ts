@@ -1,0 +1,62 @@
+// Before a restore: when the backup to restore is only in the store (the newest trusted one, or the one named), it
+// is downloaded into the backup directory, checked against its manifest on the way, and then restored as usual.
+import { AppError, isAppError } from '../errors';
+import type { OffsiteContext } from './context';
+import { readOffsiteCatalog } from './trusted';
+
+export async function fetchForRestore(
+  ctx: OffsiteContext,
+  request: { database: string; file?: string | undefined },
+): Promise<string | null> {
+  const settings = ctx.settings();
+  const store = ctx.store();
+  if (!settings?.offsite || !store) return null;
+  const local = await ctx.format.listLocal(settings.directory);
+  if (request.file !== undefined && local.some((l) => l.file === request.file)) return null; // here already
+  try {
+    const catalog = await readOffsiteCatalog(store, ctx.format);
+    const candidate =
+      request.file !== undefined
+        ? catalog.trusted.find((b) => b.file === request.file)
+        : catalog.trusted.find((b) => b.database === request.database);
+    const refused =
+      request.file === undefined ? undefined : catalog.untrusted.find((b) => b.file === request.file);
+    if (!candidate && refused) {
+      // Never downloaded: what no trusted key signed stays out of the directory (and so out of psql's reach).
+      throw new AppError(
+        'OFFSITE.UNTRUSTED',
+        'conflict',
+        `The backup '${refused.file}' in ${store.location} is not trusted: ${refused.reason}.`,
+        {
+          suggestion:
+            "If it comes from another server of yours, add that server's public key to trusted_keys of the database_backup task.",
+          details: { file: refused.file },
+        },
+      );
+    }
+    if (!candidate) return null;
+    const newestLocal = local
+      .filter((l) => l.database === candidate.database)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+    if (request.file === undefined && newestLocal && newestLocal.createdAt >= candidate.createdAt)
+      return null;
+    if (local.some((l) => l.file === candidate.file)) return null;
+    ctx.logger.info(
+      `Downloading ${candidate.file} from ${store.location} into ${settings.directory} for the restore`,
+    );
+    const { file, manifestFile, sha256 } = candidate;
+    await store.download({ file, manifestFile, sha256, directory: settings.directory });
+    ctx.logger.info(
+      `Downloaded ${candidate.file} from ${store.location}; its checksum matches its manifest.`,
+    );
+    return candidate.file;
+  } catch (error) {
+    if (!isAppError(error)) throw error;
+    // Falling back to an older local backup without a word would restore the wrong state: refuse, say how to choose.
+    throw new AppError(error.code, error.kind, `${error.message} The restore did not start.`, {
+      suggestion:
+        `${error.suggestion ?? ''} To restore a local backup instead, name it with --file (see \`database-backup list\`).`.trim(),
+      cause: error,
+    });
+  }
+}

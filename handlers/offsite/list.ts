@@ -1,0 +1,115 @@
+// `database-backup list` with the store: where each backup is (local, offsite, both), and `--offsite` for the store
+// alone. A store that cannot be read does not hide the local backups: the answer says why it is missing.
+import type { BackupContext } from '../backup/context';
+import { listBackupCatalog, type BackupCatalogReport, type BackupListing } from '../backup/list-backups';
+import { parseBackupFileName } from '../backup/naming';
+import type { OffsiteCatalog } from './trusted';
+
+export type BackupLocation = 'local' | 'offsite' | 'both';
+
+export interface LocatedBackup extends Omit<BackupListing, 'path'> {
+  path: string | null; // null when the backup is only in the store
+  /** Absent without `offsite` set: every backup is local then, and the listing is the local one as it is. */
+  location?: BackupLocation;
+}
+
+export interface OffsiteSummary {
+  location: string; // s3://bucket/prefix
+  error?: string; // the store could not be read
+  incomplete: string[];
+  foreign: string[];
+}
+
+export interface LocatedListing {
+  backups: LocatedBackup[];
+  chain: BackupCatalogReport['chain'];
+  offsite?: OffsiteSummary;
+}
+
+export async function listBackupsWithLocations(
+  ctx: BackupContext,
+  options: { offsiteOnly: boolean },
+): Promise<LocatedListing> {
+  const { backups: local, chain } = await listBackupCatalog(ctx);
+  const view = await readCatalog(ctx);
+  if (view === null) {
+    return { backups: options.offsiteOnly ? [] : local, chain };
+  }
+  const { catalog, summary } = view;
+  const localFiles = new Set(local.map((b) => b.file));
+  const remote = offsiteEntries(catalog, localFiles);
+  const remoteFiles = new Set(remote.map((b) => b.file));
+  const backups: LocatedBackup[] = options.offsiteOnly
+    ? remote
+    : [
+        ...local.map((b) => ({
+          ...b,
+          location: remoteFiles.has(b.file) ? ('both' as const) : ('local' as const),
+        })),
+        ...remote.filter((b) => !localFiles.has(b.file)),
+      ].sort((a, b) => b.takenAt.localeCompare(a.takenAt) || b.file.localeCompare(a.file));
+  return { backups, chain, offsite: summary };
+}
+
+async function readCatalog(
+  ctx: BackupContext,
+): Promise<{ catalog: OffsiteCatalog | null; summary: OffsiteSummary } | null> {
+  if (!ctx.offsite) return null;
+  try {
+    const found = await ctx.offsite.catalog();
+    if (found === null) return null;
+    const summary = {
+      location: found.location,
+      incomplete: found.catalog.incomplete,
+      foreign: found.catalog.foreign,
+    };
+    return { catalog: found.catalog, summary };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return {
+      catalog: null,
+      summary: { location: ctx.offsite.location() ?? '', error: message, incomplete: [], foreign: [] },
+    };
+  }
+}
+
+function offsiteEntries(catalog: OffsiteCatalog | null, localFiles: Set<string>): LocatedBackup[] {
+  if (catalog === null) return [];
+  const located = (file: string): BackupLocation => (localFiles.has(file) ? 'both' : 'offsite');
+  return [
+    ...catalog.trusted.map((b): LocatedBackup => ({
+      file: b.file,
+      path: null,
+      takenAt: b.manifest.createdAt,
+      sizeBytes: b.sizeBytes,
+      trigger: b.manifest.trigger,
+      user: b.manifest.user,
+      verified: true, // its signed manifest checks out; the bytes are checked against it on download
+      state: 'trusted',
+      compression: b.manifest.compression,
+      encrypted: b.manifest.encryption !== null,
+      sequence: b.manifest.sequence,
+      database: b.manifest.database,
+      location: located(b.file),
+    })),
+    ...catalog.untrusted.map((b): LocatedBackup => {
+      const parsed = parseBackupFileName(b.file);
+      return {
+        file: b.file,
+        path: null,
+        takenAt: '',
+        sizeBytes: 0,
+        trigger: null,
+        user: null,
+        verified: false,
+        state: 'untrusted',
+        problem: b.reason,
+        compression: parsed?.compression ?? 'none',
+        encrypted: parsed?.encrypted ?? false,
+        sequence: null,
+        database: parsed?.database ?? null,
+        location: located(b.file),
+      };
+    }),
+  ];
+}

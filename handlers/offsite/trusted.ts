@@ -1,0 +1,46 @@
+// The store's backups whose manifests check out, newest first by the manifest's own creation time.
+import type { BackupManifest } from '../backup/manifest';
+import type { OffsiteFormat } from './context';
+import type { OffsiteBackup, OffsiteStore } from './ports';
+
+export interface TrustedOffsiteBackup extends OffsiteBackup {
+  sha256: string;
+  database: string;
+  createdAt: Date;
+  manifest: BackupManifest;
+}
+
+export interface OffsiteCatalog {
+  trusted: TrustedOffsiteBackup[]; // newest first
+  untrusted: { file: string; reason: string }[];
+  incomplete: string[];
+  foreign: string[];
+}
+
+export async function readOffsiteCatalog(
+  store: OffsiteStore,
+  format: OffsiteFormat,
+): Promise<OffsiteCatalog> {
+  const listing = await store.list();
+  const trusted: TrustedOffsiteBackup[] = [];
+  const untrusted: { file: string; reason: string }[] = [];
+  for (const backup of listing.backups) {
+    const check = format.checkManifest(await store.readManifest(backup.manifestFile), backup.file);
+    if (check.ok && check.manifest.sizeBytes !== backup.sizeBytes) {
+      untrusted.push({
+        file: backup.file,
+        reason: `its object has ${backup.sizeBytes} bytes but its signed manifest says ${check.manifest.sizeBytes}`,
+      });
+    } else if (check.ok)
+      trusted.push({
+        ...backup,
+        sha256: check.sha256,
+        database: check.database,
+        createdAt: check.createdAt,
+        manifest: check.manifest,
+      });
+    else untrusted.push({ file: backup.file, reason: check.reason });
+  }
+  trusted.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.file.localeCompare(a.file));
+  return { trusted, untrusted, incomplete: listing.incomplete, foreign: listing.foreign };
+}

@@ -1,0 +1,82 @@
+// Wires the off-site use cases to the current settings: one S3 store per distinct `offsite` setting (hot reload).
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type {
+  OffsiteContext,
+  OffsiteFormat,
+  OffsiteHooks,
+  OffsiteMetrics,
+} from '../../handlers/offsite/context';
+import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
+import type { ExecutorSettings } from '../../handlers/backup/settings';
+import { createSidecarExecutor } from '../executor/sidecar-client';
+import type { Clock, Logger } from '../../handlers/ports';
+import { copyToOffsite } from '../../handlers/offsite/copy';
+import { fetchForRestore } from '../../handlers/offsite/fetch';
+import { readOffsiteCatalog } from '../../handlers/offsite/trusted';
+import { OFFSITE_NAMING } from './format';
+import { createLazyS3OffsiteStore } from './s3-store';
+
+export interface OffsiteHooksOptions {
+  settings: () => BackupTaskSettings | undefined;
+  format: OffsiteFormat;
+  metrics: OffsiteMetrics;
+  clock: Clock;
+  logger: Logger;
+}
+
+export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteContext {
+  let cached: { key: string; store: OffsiteStore } | undefined;
+  const store = (): OffsiteStore | undefined => {
+    const settings = options.settings();
+    const offsite = settings?.offsite;
+    if (!settings || !offsite) return undefined;
+    const key = JSON.stringify([offsite, settings.executor]);
+    if (cached?.key !== key) {
+      const s3 = createLazyS3OffsiteStore({
+        settings: offsite,
+        naming: OFFSITE_NAMING,
+        now: () => options.clock.now(),
+      });
+      cached = { key, store: withTransfersWhereTheFilesAre(s3, offsite, settings.executor) };
+    }
+    return cached.store;
+  };
+  return { ...options, store };
+}
+
+export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
+  const ctx = createOffsiteContext(options);
+  return {
+    copy: async () => {
+      await copyToOffsite(ctx);
+    },
+    fetchForRestore: async (request) => {
+      await fetchForRestore(ctx, request);
+    },
+    catalog: async () => {
+      const store = ctx.store();
+      return store
+        ? { location: store.location, catalog: await readOffsiteCatalog(store, ctx.format) }
+        : null;
+    },
+    location: () => ctx.store()?.location ?? null,
+  };
+}
+
+/** With the sidecar, the files live in its volume: uploads and downloads run there; listing and removal stay here. */
+function withTransfersWhereTheFilesAre(
+  store: OffsiteStore,
+  offsite: OffsiteSettings,
+  executor: ExecutorSettings,
+): OffsiteStore {
+  if (executor.kind !== 'sidecar') return store;
+  const sidecar = createSidecarExecutor({ url: executor.url, token: executor.token });
+  return {
+    location: store.location,
+    list: () => store.list(),
+    readManifest: (name) => store.readManifest(name),
+    remove: (backup) => store.remove(backup),
+    upload: (request) => sidecar.offsiteUpload(offsite, request),
+    download: (request) => sidecar.offsiteDownload(offsite, request),
+  };
+}

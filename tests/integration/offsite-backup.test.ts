@@ -1,0 +1,214 @@
+// Off-site copies in the real backup flow: real PostgreSQL, the real executor and a real S3 protocol server, backups
+// of format 2 (zstd data file and its signed manifest). Every backup lands in the store within its run; a store outage
+// keeps the local backup and heals on the next run; off-site retention; and a fresh server with an empty database and
+// directory, trusting the old server's public key, restores from the store alone and refuses what an unknown key signed.
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createBackup } from '../../handlers/backup/create-backup';
+import { restoreBackup } from '../../handlers/backup/restore-backup';
+import { listBackupsWithLocations } from '../../handlers/offsite/list';
+import type { OffsiteSettings } from '../../handlers/offsite/ports';
+import type { ManifestSigner } from '../../handlers/ports';
+import type { MetricsRegistry } from '../../runtime/metrics';
+import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { testSigner } from '../support/backup-signer';
+import {
+  createRealContext,
+  migrateToLatest,
+  TEST_SIGNER,
+  type RealRestoreWorld,
+} from '../support/restore-real';
+import { s3rverCredentialsEnv, startS3Server, type S3Server } from '../support/s3-server';
+
+let server: S3Server;
+const cleanups: (() => Promise<void>)[] = [];
+let bucketCount = 0;
+
+beforeAll(async () => {
+  for (const [key, value] of Object.entries(s3rverCredentialsEnv())) vi.stubEnv(key, value);
+  server = await startS3Server();
+});
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  await server?.close();
+  vi.unstubAllEnvs();
+});
+
+interface OffsiteWorld {
+  world: RealRestoreWorld;
+  database: TestDatabase;
+  directory: string;
+  metrics: MetricsRegistry;
+}
+
+async function freshBucket(): Promise<string> {
+  bucketCount += 1;
+  const name = `flow-${process.pid}-${bucketCount}`;
+  await server.createBucket(name);
+  return name;
+}
+
+async function offsiteWorld(
+  offsite: OffsiteSettings,
+  keys: { signer?: ManifestSigner; trustedKeys?: string[] } = {},
+): Promise<OffsiteWorld> {
+  const database = await createTestDatabase('offsite');
+  const dir = await tempDirectory('offsite-flow-');
+  const world = createRealContext({ url: database.url, directory: dir.path });
+  cleanups.push(dir.remove, database.drop, world.close);
+  await migrateToLatest(world);
+  world.settings.offsite = offsite;
+  world.settings.compression = 'zstd';
+  world.settings.trustedKeys = keys.trustedKeys ?? [];
+  const signer = keys.signer ?? TEST_SIGNER;
+  world.ctx.signer = () => signer;
+  const metrics = attachOffsiteHooks(world);
+  return { world, database, directory: dir.path, metrics };
+}
+
+const backup = (w: OffsiteWorld) =>
+  createBackup({ trigger: 'manual', user: 'admin@example.com' }, w.world.ctx);
+
+describe('off-site copies of every backup', () => {
+  it('puts each backup in the store within the run that made it', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const { metadata } = await backup(w);
+    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    expect(listing.backups.map((b) => b.file)).toEqual([metadata.file]);
+    expect(listing.backups[0]?.sizeBytes).toBe(metadata.sizeBytes);
+    expect(metadata.file).toMatch(/\.dump\.zst$/);
+    expect(listing.backups[0]?.manifestFile).toBe(`${metadata.file}.manifest.json`);
+    const text = await w.metrics.renderPrometheus();
+    expect(text).toMatch(/^bomnipotent_offsite_last_success_timestamp_seconds \d+/m);
+    expect(text).toContain('bomnipotent_offsite_failures_total 0');
+  });
+
+  it('keeps the local backup when the store is down, counts the failure, and catches up oldest first', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    await server.stop();
+    let first: string;
+    try {
+      first = (await backup(w)).metadata.file;
+    } finally {
+      await server.restart();
+    }
+    expect(await readdir(w.directory)).toContain(first);
+    expect(await w.metrics.renderPrometheus()).toContain('bomnipotent_offsite_failures_total 1');
+    expect(w.world.logs.join('\n')).toMatch(
+      /\[ERROR\] Off-site copy to s3:\/\/flow-[^ ]+ failed; the local backups are kept/,
+    );
+
+    const second = (await backup(w)).metadata.file;
+    const copied = w.world.logs.filter((line) => line.includes('[INFO] Copied '));
+    expect(copied.map((line) => line.split(' ')[2])).toEqual([first, second]);
+    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    expect(listing.backups.map((b) => b.file).sort()).toEqual([first, second].sort());
+  });
+
+  it('applies off-site retention after an upload, keeping the newest', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket, { keep: 2 }));
+    const files: string[] = [];
+    for (let i = 0; i < 3; i += 1) files.push((await backup(w)).metadata.file);
+    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    expect(listing.backups.map((b) => b.file).sort()).toEqual(files.slice(1).sort());
+    expect((await readdir(w.directory)).filter((f) => f.endsWith('.dump.zst'))).toHaveLength(3); // local keep is unset
+  });
+});
+
+describe('list', () => {
+  it('shows each backup as local, off-site or both, and the store alone with offsiteOnly', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const gone = (await backup(w)).metadata.file;
+    const both = (await backup(w)).metadata.file;
+    for (const name of [gone, `${gone}.manifest.json`]) await rm(join(w.directory, name));
+    await server.stop();
+    let local: string;
+    try {
+      local = (await backup(w)).metadata.file;
+      const down = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: false });
+      expect(down.backups.map((b) => [b.file, b.location])).toEqual([
+        [local, 'local'],
+        [both, 'local'],
+      ]);
+      expect(down.offsite?.error).toContain(`s3://${bucket}/bomnipotent/`);
+    } finally {
+      await server.restart();
+    }
+    const listing = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: false });
+    expect(listing.backups.map((b) => [b.file, b.location])).toEqual([
+      [local, 'local'],
+      [both, 'both'],
+      [gone, 'offsite'],
+    ]);
+    const remote = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: true });
+    expect(remote.backups.map((b) => b.file).sort()).toEqual([both, gone].sort());
+  });
+});
+
+describe('a fresh server restores from the store alone', () => {
+  it("restores server A's backup into server B, which trusts A's public key and holds nothing else", async () => {
+    const bucket = await freshBucket();
+    const a = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    await adminQuery(
+      `CREATE TABLE recovery_probe (note text); INSERT INTO recovery_probe VALUES ('from A')`,
+      [],
+      a.database.name,
+    );
+    const { metadata } = await backup(a);
+
+    // B has a key of its own; A's public key is in its trusted_keys.
+    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+      signer: testSigner(),
+      trustedKeys: [TEST_SIGNER.publicKey],
+    });
+    expect(await readdir(b.directory)).toEqual([]);
+    const listed = await listBackupsWithLocations(b.world.ctx, { offsiteOnly: false });
+    expect(listed.backups.map((x) => [x.file, x.location, x.state])).toEqual([
+      [metadata.file, 'offsite', 'trusted'],
+    ]);
+    const result = await restoreBackup({ user: 'admin@example.com', file: metadata.file }, b.world.ctx);
+    expect(result.metadata.sha256).toBe(metadata.sha256);
+    expect((await readdir(b.directory)).sort()).toEqual(
+      expect.arrayContaining([metadata.file, `${metadata.file}.manifest.json`]),
+    );
+    const rows = await adminQuery<{ note: string }>('SELECT note FROM recovery_probe', [], b.database.name);
+    expect(rows.rows).toEqual([{ note: 'from A' }]);
+    expect(b.world.logs.join('\n')).toContain(`Downloaded ${metadata.file} from s3://${bucket}/bomnipotent/`);
+  });
+
+  it('refuses a backup in the store signed by a key it does not trust, and downloads nothing', async () => {
+    const bucket = await freshBucket();
+    const stranger = await offsiteWorld(offsiteSettings(server.endpoint, bucket), { signer: testSigner() });
+    await adminQuery(`CREATE TABLE planted (note text)`, [], stranger.database.name);
+    const { metadata } = await backup(stranger);
+    expect((await testStore(offsiteSettings(server.endpoint, bucket)).list()).backups).toHaveLength(1);
+
+    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+      signer: testSigner(),
+      trustedKeys: [TEST_SIGNER.publicKey], // the old server's key, not the stranger's
+    });
+    const listed = await listBackupsWithLocations(b.world.ctx, { offsiteOnly: true });
+    expect(listed.backups).toHaveLength(1);
+    expect(listed.backups[0]).toMatchObject({ file: metadata.file, state: 'untrusted', verified: false });
+    expect(listed.backups[0]?.problem).toContain('signed by a key this server does not trust');
+
+    await expect(
+      restoreBackup({ user: 'admin@example.com', file: metadata.file }, b.world.ctx),
+    ).rejects.toMatchObject({ code: 'OFFSITE.UNTRUSTED' });
+    // Only the audit record of the refused restore: no data file, no manifest, no partial download.
+    expect(await readdir(b.directory)).toEqual(['audit.log.jsonl']);
+    const tables = await adminQuery(
+      `SELECT 1 FROM information_schema.tables WHERE table_name = 'planted'`,
+      [],
+      b.database.name,
+    );
+    expect(tables.rows).toEqual([]);
+  });
+});
