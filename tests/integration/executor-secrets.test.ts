@@ -88,12 +88,13 @@ describe('local executor: credentials', () => {
 
     const argv = readFileSync(join(logs, 'argv.log'), 'utf8');
     expect(argv).toContain('pg_dump --format=plain --no-password');
-    // The verified dump is fed to psql on its stdin from the one descriptor that was checked: no file argument.
+    // The verified dump is fed to psql on its stdin (`-f -`) from the one descriptor that was checked: psql is never
+    // given a path it could open (and that could be swapped) itself.
     const psqlLines = argv.split('\n').filter((l) => l.startsWith('psql '));
     expect(psqlLines).toContain(
-      `psql -X -q --no-password -v ON_ERROR_STOP=1 --single-transaction -d ${db.name}_scratch_pw`,
+      `psql -X -q --no-password -v ON_ERROR_STOP=1 --single-transaction -f - -d ${db.name}_scratch_pw`,
     );
-    for (const line of psqlLines) expect(line).not.toMatch(/ (-f|--file)(=| |$)/);
+    for (const line of psqlLines) expect(line).not.toMatch(/ (-f|--file)(=| )(?!- )/);
     expect(argv).toContain(`createdb --no-password --template=template0 ${db.name}_scratch_pw`);
     const forms = [password, encodeURIComponent(password)];
     for (const form of forms) {
