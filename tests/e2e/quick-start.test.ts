@@ -39,9 +39,9 @@ describe('quick start on the embedded PostgreSQL', () => {
     expect(health.stdout).toBe(`[INFO] The service at ${server.url} is healthy.\n`);
 
     await server.waitFor(/Stored database backup/i, 60_000);
-    expect(readdirSync(join(dir, 'backups')).some((f) => /^bomnipotent_\d{8}_\d{6}\.dump$/.test(f))).toBe(
-      true,
-    );
+    expect(
+      readdirSync(join(dir, 'backups')).some((f) => /^bomnipotent_\d{8}_\d{6}\.dump\.zst$/.test(f)),
+    ).toBe(true);
 
     expect(await server.stop('SIGTERM')).toBe(0);
     server = undefined;

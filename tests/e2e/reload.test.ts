@@ -10,7 +10,7 @@ describe('hot reload', () => {
   let db: TestDatabase;
   let server: ServerProcess | undefined;
   const backups = mkdtempSync(join(tmpdir(), 'bomnipotent-reload-'));
-  const dumps = () => readdirSync(backups).filter((f) => f.endsWith('.dump'));
+  const dumps = () => readdirSync(backups).filter((f) => /\.dump(\.zst|\.gz)?$/.test(f));
 
   beforeAll(async () => {
     db = await createTestDatabase('e2e_reload');

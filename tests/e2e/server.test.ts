@@ -55,7 +55,7 @@ directory = "${backups}"
 
     // the scheduled task runs once as soon as the database is ready
     await server.waitFor(/Stored database backup/i, 30_000);
-    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    expect(readdirSync(backups).filter((f) => /\.dump(\.zst|\.gz)?$/.test(f))).toHaveLength(1);
   });
 
   it('exits 0 on SIGTERM', async () => {

@@ -81,13 +81,13 @@ describe('runtime/lambda', () => {
     };
     expect(result.statusCode).toBe(401);
     expect(result.headers['content-type']).toContain('application/problem+json');
-    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(0);
+    expect(readdirSync(backups).filter((f) => /\.dump(\.zst|\.gz)?$/.test(f))).toHaveLength(0);
   });
 
   it('runs the due backup task on a scheduled event, and not again within its period', async () => {
     expect(await lambda.scheduled(scheduleEvent)).toEqual({ results: { database_backup: 'succeeded' } });
-    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    expect(readdirSync(backups).filter((f) => /\.dump(\.zst|\.gz)?$/.test(f))).toHaveLength(1);
     expect(await lambda.scheduled(scheduleEvent)).toEqual({ results: { database_backup: 'not-due' } });
-    expect(readdirSync(backups).filter((f) => f.endsWith('.dump'))).toHaveLength(1);
+    expect(readdirSync(backups).filter((f) => /\.dump(\.zst|\.gz)?$/.test(f))).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 // A real BackupContext over a real database (pool, admin, and the local executor or one given, e.g. a sidecar's client):
 // for restore tests and the child process.
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupContext } from '../../handlers/backup/context';
@@ -15,10 +15,20 @@ import { migrate } from '../../runtime/db/migrate';
 import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { createMaintenanceMode } from '../../runtime/maintenance';
-import { testSigner, trustOf } from './backup-signer';
+import { signerFor } from '../../runtime/backup-signing';
+import { trustOf } from './backup-signer';
 
-/** The backup-signing key of every real restore world in this process. */
-export const TEST_SIGNER = testSigner();
+/**
+ * The backup-signing key of every real restore world: fixed (from a constant seed), so that a restore run in a child
+ * process (tests/support/restore-child.ts) trusts the backups its parent test made.
+ */
+export const TEST_SIGNER = signerFor(
+  createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]),
+    format: 'der',
+    type: 'pkcs8',
+  }),
+);
 /** The trust policy that accepts exactly the backups of TEST_SIGNER. */
 export const TEST_TRUST = trustOf(TEST_SIGNER);
 
