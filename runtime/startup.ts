@@ -1,5 +1,6 @@
 // What the server does once before serving, for every runtime: database ready, crash recovery, migrations, checks.
 import { recoverInterruptedRestore } from '../handlers/backup/recover';
+import { isAppError } from '../handlers/errors';
 import { checkTmpAdmin } from './auth/module';
 import type { Config } from './config/types';
 import { urlForDatabase } from './db/admin';
@@ -29,7 +30,20 @@ export async function prepareDatabase(
         ': remove it once that user holds the admin role.',
     );
   }
+  if (config.databaseBackup) checkSigningKey(server, logger);
   if (options.probeTools !== false && config.databaseBackup) await checkBackupTools(server, logger);
+}
+
+/** The backup-signing key is loaded (or generated) at start, so that an unusable one is said at once, not at 3 am. */
+function checkSigningKey(server: Server, logger: ServerLogger): void {
+  try {
+    server.backups.signer();
+  } catch (error) {
+    const suggestion = isAppError(error) && error.suggestion ? ` ${error.suggestion}` : '';
+    logger.error(
+      `Backups will be refused until the backup-signing key is usable: ${error instanceof Error ? error.message : String(error)}${suggestion}`,
+    );
+  }
 }
 
 /** Each problem is logged once at start, with what to do; the server still starts (reads work without the tools). */

@@ -1,5 +1,5 @@
 // The real bomnipotent_server process: start-up, health through the real client, bad start-ups, shutdown.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,32 @@ directory = "${backups}"
   it('exits 0 on SIGTERM', async () => {
     expect(await server!.stop('SIGTERM')).toBe(0);
     server = undefined;
+  });
+
+  it('a configured signing key that is missing is an error at start, and no backup is written unsigned', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-nokey-'));
+    const missing = join(dir, 'keys', 'backup-signing-key.pem');
+    const config = writeConfig(`
+db_url = "${db.url}"
+http_port = 0
+[[tasks]]
+name = "database_backup"
+directory = "${join(dir, 'backups')}"
+signing_key = "${missing}"
+`);
+    const started = await startListening(config);
+    try {
+      await started.waitFor(/Backups will be refused until the backup-signing key is usable/, 30_000);
+      expect(started.output()).toMatch(/\[ERROR\] Backups will be refused .*backup-signing-key\.pem/);
+      // The scheduled run at start fails instead of writing an unsigned file.
+      await started.waitFor(/database_backup/i, 30_000);
+      const written = existsSync(join(dir, 'backups')) ? readdirSync(join(dir, 'backups')) : [];
+      expect(written.filter((f) => /\.dump/.test(f))).toEqual([]);
+      expect(existsSync(missing)).toBe(false); // a configured key is never generated behind the admin's back
+    } finally {
+      await started.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('both programs print their version', async () => {
