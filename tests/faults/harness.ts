@@ -72,7 +72,7 @@ export async function openCell(prefix: string): Promise<CellWorld> {
       writeFileSync(configPath, world.config(extra));
       const server = startServer(configPath, { TMPDIR: serverTmp, ...env });
       world.server = server;
-      const m = await server.waitFor(/Listening on http:\/\/0\.0\.0\.0:(\d+)/);
+      const m = await server.waitFor(/Listening on http:\/\/127\.0\.0\.1:(\d+)/);
       server.url = `http://127.0.0.1:${m[1]}`;
       if (!seeded) {
         await seedAdmin(db.name, key.publicKeyPem);
@@ -181,7 +181,7 @@ export function safeList(directory: string): string[] {
 
 export function backupFiles(world: CellWorld): string[] {
   return safeList(world.directory)
-    .filter((f) => f.endsWith('.dump'))
+    .filter((f) => /\.dump(\.zst|\.gz)?$/.test(f))
     .sort();
 }
 

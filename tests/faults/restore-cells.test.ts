@@ -5,7 +5,9 @@ import { copyFileSync, readFileSync, truncateSync, writeFileSync } from 'node:fs
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { metadataFileName } from '../../handlers/backup/naming';
+import { dirname } from 'node:path';
+import { manifestFileName } from '../../handlers/backup/naming';
+import { loadSigningKey, signerFor } from '../../runtime/backup-signing';
 import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
 import { uniqueDatabaseName } from '../support/pg';
 import type { ClientRun } from '../support/client-program';
@@ -47,6 +49,26 @@ async function prepared(prefix: string, extra = ''): Promise<Prepared> {
   return { world, backup: backupFiles(world)[0]!, backupFp, oldFp };
 }
 
+/** Plain SQL files, so that a cell can edit the dump's text. */
+const PLAIN = 'compression = "none"';
+
+/** The cell server's own backup-signing key (generated next to its config file). */
+function serverSigner(world: CellWorld) {
+  return signerFor(loadSigningKey(join(dirname(world.directory), 'backup-signing-key.pem')));
+}
+
+/** The restore goes through and brings back exactly the genuine backup: the planted file was never chosen. */
+async function restoresGenuine(p: Prepared, planted: string): Promise<void> {
+  const list = await p.world.client('database-backup', 'list');
+  expect(list.exitCode, list.stderr).toBe(0);
+  expect(list.stdout).toMatch(new RegExp(`${planted}.*✗`));
+  const real = await p.world.client('database-backup', 'completely-restore');
+  expect(real.exitCode, real.stderr).toBe(0);
+  expect(real.stdout).toContain(`'${join(p.world.directory, p.backup)}'`);
+  expect(await p.world.fingerprint()).toBe(p.backupFp);
+  await expectNothingLeft(p.world);
+}
+
 /** A name one second newer than `file`, so that it is the newest backup. */
 function newerName(file: string): string {
   return file.replace(/_(\d{8})_(\d{6})\.dump$/, (_m, day: string, time: string) => {
@@ -81,40 +103,43 @@ describe('restore', () => {
     const p = await prepared('fx_trunc');
     const path = join(p.world.directory, p.backup);
     truncateSync(path, Math.floor(readFileSync(path).length / 2));
-    await restoreRefused(p, /the dump is truncated/);
+    await restoreRefused(p, /truncated/);
   });
 
-  it('metadata-less newest backup: never restored', async () => {
-    const p = await prepared('fx_nometa');
+  it('manifest-less newest backup: listed untrusted, never chosen; the genuine one is restored', async () => {
+    const p = await prepared('fx_nometa', PLAIN);
     const newest = newerName(p.backup);
     copyFileSync(join(p.world.directory, p.backup), join(p.world.directory, newest));
-    await restoreRefused(p, new RegExp(`${newest}.*(metadata|signature|not trusted)`, 's'));
+    await restoresGenuine(p, newest);
   });
 
-  it('forged newest backup (other content, metadata copied from a genuine one): never restored', async () => {
-    const p = await prepared('fx_forged');
+  it('forged newest backup (other content, manifest copied from a genuine one): never restored', async () => {
+    const p = await prepared('fx_forged', PLAIN);
     const newest = newerName(p.backup);
     const genuine = readFileSync(join(p.world.directory, p.backup), 'utf8');
     const forged = genuine.replace(/document 1\t/g, 'FORGED\t');
     expect(forged).not.toBe(genuine);
     writeFileSync(join(p.world.directory, newest), forged);
-    const metadata = JSON.parse(
-      readFileSync(join(p.world.directory, metadataFileName(p.backup)), 'utf8'),
-    ) as Record<string, unknown>;
-    metadata.file = newest;
-    metadata.sizeBytes = Buffer.byteLength(forged);
-    writeFileSync(join(p.world.directory, metadataFileName(newest)), JSON.stringify(metadata));
-    expect(createHash('sha256').update(forged).digest('hex')).not.toBe(metadata.sha256);
-    await restoreRefused(p, new RegExp(`${newest}.*(checksum mismatch|signature|not trusted)`, 's'));
+    // The genuine signed manifest, edited to name the forged file: its signature no longer covers it.
+    const text = readFileSync(join(p.world.directory, manifestFileName(p.backup)), 'utf8');
+    const envelope = JSON.parse(text) as { manifest: Record<string, unknown> };
+    envelope.manifest.file = newest;
+    envelope.manifest.sizeBytes = Buffer.byteLength(forged);
+    envelope.manifest.sha256 = createHash('sha256').update(forged).digest('hex');
+    writeFileSync(join(p.world.directory, manifestFileName(newest)), JSON.stringify(envelope));
+    await restoresGenuine(p, newest);
     const { rows } = await adminQuery(`SELECT 1 FROM docs WHERE title = 'FORGED'`, [], p.world.db.name);
     expect(rows).toEqual([]);
   });
 
   it('psql failing halfway (an error after half of the data): the old data stays', async () => {
-    const p = await prepared('fx_psql');
-    // The dump still verifies (size and checksum rewritten): the failure happens inside psql, mid-restore.
-    await rewriteBackup(p.world.directory, p.backup, (sql) =>
-      sql.replace(/\n\\\.\n/, '\n\\.\nSELECT 1/0;\n'),
+    const p = await prepared('fx_psql', PLAIN);
+    // The dump still verifies (re-signed with the server's key): the failure happens inside psql, mid-restore.
+    await rewriteBackup(
+      p.world.directory,
+      p.backup,
+      (sql) => sql.replace(/\n\\\.\n/, '\n\\.\nSELECT 1/0;\n'),
+      serverSigner(p.world),
     );
     const result = await p.world.client('database-backup', 'completely-restore');
     expect(result.exitCode).toBe(1);
