@@ -59,18 +59,6 @@ export function selectBackup(
     }
     return named;
   }
-  if (request.chain && request.chain.missingNewest.length > 0) {
-    const missing = request.chain.missingNewest;
-    throw new AppError(
-      'BACKUP.NEWEST_MISSING',
-      'conflict',
-      `The newest backups of '${request.database}' are missing from the backup directory (sequence ${missing[0]}${missing.length > 1 ? `-${missing[missing.length - 1]}` : ''}; this server recorded ${request.chain.recordedNewest}): they were deleted or the directory was rolled back. No older backup is restored silently.`,
-      {
-        suggestion:
-          'Nothing was changed. Find out what happened to the directory; then restore a backup by name with --file <name>.',
-      },
-    );
-  }
   const ours = newestFirst(entries.filter((e) => e.manifest?.database === request.database));
   const newestTrusted = ours.find((e) => e.state === 'trusted');
   // A signed backup newer than the newest trusted one that fails now (truncated, grown, data gone) is refused by
@@ -85,6 +73,19 @@ export function selectBackup(
         suggestion:
           'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
         details: { file: newestSigned.file },
+      },
+    );
+  }
+  // Only then the chain: a newest backup that is present but fails is named above, not reported as missing.
+  if (request.chain && request.chain.missingNewest.length > 0) {
+    const missing = request.chain.missingNewest;
+    throw new AppError(
+      'BACKUP.NEWEST_MISSING',
+      'conflict',
+      `The newest backups of '${request.database}' are missing from the backup directory (sequence ${missing[0]}${missing.length > 1 ? `-${missing[missing.length - 1]}` : ''}; this server recorded ${request.chain.recordedNewest}): they were deleted or the directory was rolled back. No older backup is restored silently.`,
+      {
+        suggestion:
+          'Nothing was changed. Find out what happened to the directory; then restore a backup by name with --file <name>.',
       },
     );
   }

@@ -1,6 +1,7 @@
 // The world of one fault-matrix cell: its own database, backup directory and temp folder, the real server process
 // (its own process group, so a SIGKILL takes its pg_dump or psql too), an admin who talks to it through the real
 // client, and the three checks every cell makes: content fingerprint, cause named, nothing left behind.
+import { TEST_SIGNING_KEY_PEM } from '../support/restore-real';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,6 +54,8 @@ export async function openCell(prefix: string): Promise<CellWorld> {
   mkdirSync(home);
   const key = newKeyPair();
   const keyPath = join(home, 'admin_secret_key.pem');
+  // The server signs its backups with the tests' key, so that a restore run in a child process trusts them.
+  writeFileSync(join(root, 'backup-signing-key.pem'), TEST_SIGNING_KEY_PEM, { mode: 0o600 });
   writeFileSync(keyPath, key.secretKeyPem, { mode: 0o600 });
   let seeded = false;
 

@@ -22,13 +22,14 @@ import { trustOf } from './backup-signer';
  * The backup-signing key of every real restore world: fixed (from a constant seed), so that a restore run in a child
  * process (tests/support/restore-child.ts) trusts the backups its parent test made.
  */
-export const TEST_SIGNER = signerFor(
-  createPrivateKey({
-    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]),
-    format: 'der',
-    type: 'pkcs8',
-  }),
-);
+const TEST_SIGNING_KEY = createPrivateKey({
+  key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]),
+  format: 'der',
+  type: 'pkcs8',
+});
+export const TEST_SIGNER = signerFor(TEST_SIGNING_KEY);
+/** The same key as a PKCS#8 PEM file's text, for a server process (`signing_key`). */
+export const TEST_SIGNING_KEY_PEM = TEST_SIGNING_KEY.export({ format: 'pem', type: 'pkcs8' }).toString();
 /** The trust policy that accepts exactly the backups of TEST_SIGNER. */
 export const TEST_TRUST = trustOf(TEST_SIGNER);
 
