@@ -99,7 +99,7 @@ describe('long operations through a proxy that cuts idle connections', () => {
       token: randomToken(),
     });
     configPath = writeConfig(
-      `db_url = "${db.url}"\nhttp_port = 0\n[[tasks]]\nname = "database_backup"\ndirectory = "${backups}"\n` +
+      `db_url = "${db.url}"\nhttp_port = 0\n# Every follower polls through the one proxy address: the default 100 requests a minute would be shared.\n[dos_prevention]\nlimit = 10000\n[[tasks]]\nname = "database_backup"\ndirectory = "${backups}"\n` +
         `scheduled = false\nexecutor = "sidecar"\nexecutor_url = "${sidecar.url}"\nexecutor_token = "${sidecar.token}"\n`,
       temp,
     );
