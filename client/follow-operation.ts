@@ -101,6 +101,29 @@ async function follow(
   }
 }
 
+/**
+ * A GET that waits out what passes by itself: a restore's swap (503 with Retry-After), a proxy's 502/504, a cut
+ * connection. Gives up after `patienceMs` (default 30 s) with the last error.
+ */
+export async function getPatiently(
+  api: ApiClient,
+  path: string,
+  options: { out: Output; sleep?: (ms: number) => Promise<void>; patienceMs?: number },
+): Promise<ApiResponse> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = Date.now() + (options.patienceMs ?? 30_000);
+  for (let failures = 1; ; failures += 1) {
+    try {
+      return await api.request('GET', path);
+    } catch (error) {
+      if (!transient(error) || Date.now() >= deadline) throw error;
+      options.out.log('debug', `GET ${path} failed (${(error as Error).message}); trying again.`);
+      const hinted = error instanceof ApiError ? waitMs(error.response.headers, 0) : 0;
+      await sleep(Math.max(hinted, Math.min(MAX_WAIT_MS, 250 * 2 ** Math.min(failures, 5))));
+    }
+  }
+}
+
 /** Retry-After in ms, bounded: the server says how often to ask. */
 function waitMs(headers: Headers, fallback: number): number {
   const seconds = Number(headers.get('retry-after'));

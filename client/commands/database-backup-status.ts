@@ -1,7 +1,7 @@
 // `database-backup status [<id>]`: the running and recent operations (backups, restores), or one of them.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
-import type { OperationView } from '../follow-operation';
+import { getPatiently, type OperationView } from '../follow-operation';
 
 export function registerStatusCommand(backupCommand: Command, ctx: ClientContext): void {
   backupCommand
@@ -12,13 +12,14 @@ export function registerStatusCommand(backupCommand: Command, ctx: ClientContext
       ctx.action(async (id: string | undefined) => {
         const out = ctx.out();
         if (id !== undefined) {
-          const response = await ctx
-            .api()
-            .request('GET', `/database-backup/operations/${encodeURIComponent(id)}`);
+          // During a restore's swap the server answers 503 for a moment: asked again, not reported as the state.
+          const response = await getPatiently(ctx.api(), `/database-backup/operations/${encodeURIComponent(id)}`, {
+            out,
+          });
           out.result(response, describeOperation(response.json as OperationView));
           return;
         }
-        const response = await ctx.api().request('GET', '/database-backup/operations');
+        const response = await getPatiently(ctx.api(), '/database-backup/operations', { out });
         const { operations } = response.json as { operations: OperationView[] };
         out.result(
           response,

@@ -17,7 +17,8 @@ export interface TaskRunStore {
 
 export interface RunTaskDeps {
   runs: TaskRunStore;
-  admin: Pick<DatabaseAdmin, 'tryWithLock'>;
+  /** The lock is per database: servers of other databases on the same cluster run their tasks independently. */
+  admin: Pick<DatabaseAdmin, 'tryWithLock' | 'databaseName'>;
   clock: Clock;
   logger: Logger;
 }
@@ -40,7 +41,7 @@ export async function runTask(
 ): Promise<TaskOutcome> {
   const startedAt = deps.clock.now();
   try {
-    const locked = await deps.admin.tryWithLock(`bomnipotent-task:${task.name}`, () =>
+    const locked = await deps.admin.tryWithLock(taskLockName(deps.admin.databaseName, task.name), () =>
       runLocked(task, periodMs, force, deps),
     );
     if (!locked.acquired) {
@@ -54,6 +55,10 @@ export async function runTask(
     deps.logger.error(`Task '${task.name}' could not run: ${message}`);
     return { status: 'failed', startedAt, message };
   }
+}
+
+export function taskLockName(database: string, task: string): string {
+  return `bomnipotent-task:${database}:${task}`;
 }
 
 async function runLocked(

@@ -175,4 +175,23 @@ describe('database-backup status', () => {
     const unknown = await run('database-backup', 'status', 'nope');
     expect([unknown.stderr, unknown.exitCode]).toEqual(["[ERROR] There is no operation 'nope'.\n", 1]);
   });
+
+  it('waits out the 503 of a restore swap instead of printing it as the state', async () => {
+    let asked = 0;
+    server.use(
+      http.get(`${BASE}${LOCATION}`, () => {
+        asked += 1;
+        if (asked <= 2)
+          return HttpResponse.json(
+            { code: 'SERVER.MAINTENANCE', detail: 'The server is in maintenance: a restore is swapping in the new database.' },
+            { status: 503, headers: { 'retry-after': '0' } },
+          );
+        return HttpResponse.json(operation('succeeded', { status: 200, body: {} }));
+      }),
+    );
+    const result = await run('-o', 'raw', 'database-backup', 'status', ID);
+    expect(asked).toBe(3);
+    expect((JSON.parse(result.stdout) as { state: string }).state).toBe('succeeded');
+    expect(result.exitCode).toBe(0);
+  });
 });

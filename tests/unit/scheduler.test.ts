@@ -6,13 +6,14 @@ import { silentLogger } from '../../runtime/logger';
 
 const HOUR = 3_600_000;
 
-function fakeDeps(store: TaskRunStore = memoryStore()): RunTaskDeps {
-  const held = new Set<string>();
+/** `held` stands for the cluster's advisory locks: pass the same set to deps of two servers on one cluster. */
+function fakeDeps(store: TaskRunStore = memoryStore(), held = new Set<string>(), databaseName = 'bomnipotent'): RunTaskDeps {
   return {
     runs: store,
     clock: { now: () => new Date() },
     logger: silentLogger(),
     admin: {
+      databaseName,
       async tryWithLock(name, fn) {
         if (held.has(name)) return { acquired: false };
         held.add(name);
@@ -142,6 +143,27 @@ describe('scheduler', () => {
     await s.stop();
   });
 
+  it('runs a task that a server of another database on the same cluster is running, and skips one of its own database', async () => {
+    const cluster = new Set<string>(); // both servers share the cluster's advisory locks
+    const ownLog: string[] = [];
+    const otherLog: string[] = [];
+    const replicaLog: string[] = [];
+    const other = createScheduler(new Map([['a', recorder('a', otherLog, 1000)]]), fakeDeps(memoryStore(), cluster, 'shop'));
+    other.start([task('a', HOUR)]);
+    await vi.advanceTimersByTimeAsync(1); // the other database's backup is now running
+    const own = createScheduler(new Map([['a', recorder('a', ownLog)]]), fakeDeps(memoryStore(), cluster, 'bomnipotent'));
+    own.start([task('a', HOUR)]);
+    const replica = createScheduler(new Map([['a', recorder('a', replicaLog)]]), fakeDeps(memoryStore(), cluster, 'shop'));
+    replica.start([task('a', HOUR)]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(ownLog).toEqual(['start a', 'end a']);
+    expect(otherLog).toEqual(['start a']);
+    expect(replicaLog).toEqual([]); // a second replica of the same database is kept out
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(otherLog).toEqual(['start a', 'end a']);
+    await Promise.all([own.stop(), other.stop(), replica.stop()]);
+  });
+
   it('a failing task does not stop the queue', async () => {
     const log: string[] = [];
     const failing: PeriodicTask = { name: 'f', run: async () => Promise.reject(new Error('boom')) };
@@ -168,6 +190,7 @@ describe('scheduler when the database is away', () => {
     const admin = deps.admin;
     deps.logger = { ...silentLogger(), error: (m: string) => void lines.push(m) };
     deps.admin = {
+      databaseName: admin.databaseName,
       tryWithLock: (name, fn) =>
         down ? Promise.reject(new Error('connect ECONNREFUSED')) : admin.tryWithLock(name, fn),
     };
