@@ -529,6 +529,14 @@ describe('infra/aws/template.yaml', () => {
     expect(resolve(INFRA, 'aws', template.Globals.Function.CodeUri)).toBe(ROOT);
   });
 
+  it('runs the same Node major as the image (a supported one), for the runtime, the layer and the bundle', () => {
+    const imageMajor = /^FROM node:(\d+)-/m.exec(readFileSync(join(INFRA, 'Dockerfile'), 'utf8'))?.[1];
+    expect(Number(imageMajor)).toBeGreaterThanOrEqual(22);
+    expect(template.Globals.Function.Runtime).toBe(`nodejs${imageMajor}.x`);
+    expect(layer.CompatibleRuntimes).toEqual([`nodejs${imageMajor}.x`]);
+    for (const [, f] of functions) expect(f.Metadata.BuildProperties.Target).toBe(`node${imageMajor}`);
+  });
+
   it('has the HTTP entry behind a function URL and the scheduled entry on an EventBridge schedule', () => {
     const handlers = Object.fromEntries(functions.map(([, f]) => [f.Properties.Handler, f]));
     expect(Object.keys(handlers).sort()).toEqual(['lambda.handler', 'lambda.scheduled']);
