@@ -247,6 +247,28 @@ export async function streamBackup(
   }
 }
 
+/**
+ * The stored bytes against the signed size and SHA-256, nothing decoded: before a restore feeds psql, a signed
+ * file is known to be the one that was signed. Decryption, decompression and the dump guard then run on the feed
+ * itself, where the guard holds every block back until the next one is checked.
+ */
+export async function checkStoredBytes(opened: OpenedBackup): Promise<void> {
+  if (!opened.expected) throw new Error(`no signed size and checksum for ${opened.file}`);
+  const hasher = new HashingPassThrough();
+  const source = opened.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 });
+  await pipeline([source, hasher, discard()]);
+  if (hasher.bytes !== opened.expected.sizeBytes)
+    throw backupRefused(
+      opened.file,
+      `${hasher.bytes} bytes were read but ${opened.expected.sizeBytes} were expected (truncated or changed)`,
+    );
+  if (hasher.digest() !== opened.expected.sha256)
+    throw backupRefused(
+      opened.file,
+      'checksum mismatch: the bytes are not the ones that were signed (altered or damaged)',
+    );
+}
+
 /** A sink that discards: verify reads everything and keeps nothing. */
 export function discard(): Writable {
   return new Writable({ write: (_chunk, _encoding, callback) => callback() });
