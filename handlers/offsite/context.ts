@@ -30,7 +30,15 @@ export interface OffsiteFormat {
 export interface OffsiteMetrics {
   offsiteSucceeded(at: Date): void;
   offsiteFailed(): void;
+  /** The signed creation time of the newest trusted backup in the store, each time the store was read. */
+  offsiteNewest(at: Date | null): void;
 }
+
+/**
+ * What this process last confirmed in each store (by location): the newest trusted backup's signed time, or null
+ * when the store held none. A run whose store fails judges the staleness by it.
+ */
+export type OffsiteMemory = Map<string, Date | null>;
 
 export interface OffsiteContext {
   settings(): BackupTaskSettings | undefined;
@@ -40,6 +48,7 @@ export interface OffsiteContext {
   metrics: OffsiteMetrics;
   clock: Clock;
   logger: Logger;
+  memory: OffsiteMemory;
 }
 
 /** The hooks the backup use cases call; each never throws for a store problem (the local backup stands). */

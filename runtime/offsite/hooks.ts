@@ -41,7 +41,7 @@ export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteConte
     }
     return cached.store;
   };
-  return { ...options, store };
+  return { ...options, store, memory: new Map() };
 }
 
 export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
