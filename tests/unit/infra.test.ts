@@ -519,7 +519,7 @@ describe('infra/k8s', () => {
 
   it("names the executor's own off-site store in commented lines that match the configmap's", () => {
     const deploymentText = read('infra/k8s/deployment.yaml').replace(
-      /^(\s*)# (- name: BOMNIPOTENT_EXECUTOR_(OFFSITE|S3_REGION)|  value: (s3:\/\/|eu-).*)$/gm,
+      /^(\s*)# (- name: BOMNIPOTENT_EXECUTOR_(OFFSITE|S3_REGION)| {2}value: (s3:\/\/|eu-).*)$/gm,
       '$1$2',
     );
     const deploymentDoc = parseAllDocuments(deploymentText)
