@@ -1,8 +1,10 @@
 // Disaster recovery as the README tells it, with two real server processes, the real client and a real S3 protocol
 // server: server A backs up into the store; then A's database and backup directory are gone, and server B, on a new
-// empty database of the same name, an empty directory and a signing key of its own, trusting A's public key,
-// bootstraps its admin through tmp_admin, restores A's latest backup from the store, and serves A's users and data.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// empty database of the same name, an empty directory and a signing key of its own, trusting A's public key and
+// holding the age identity, bootstraps its admin through tmp_admin, restores A's latest (encrypted) backup from the
+// store, and serves A's users and data.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +35,9 @@ describe('a new server restores the old one from the off-site copies', () => {
   const home = join(temp, 'admin-home'); // the admin's client folder: the same key signs for A and for B
   const dirA = join(temp, 'server-a');
   const dirB = join(temp, 'server-b');
+  const keptSafe = join(temp, 'kept-safe'); // away from the server: the age identity
+  const identityFile = join(keptSafe, 'age-identity.txt');
+  let recipient = '';
   const backupsA = join(dirA, 'backups');
   const backupsB = join(dirB, 'backups');
   const s3Env = s3rverCredentialsEnv();
@@ -52,6 +57,9 @@ describe('a new server restores the old one from the off-site copies', () => {
   beforeAll(async () => {
     mkdirSync(dirA);
     mkdirSync(dirB);
+    mkdirSync(keptSafe);
+    execFileSync('age-keygen', ['-o', identityFile], { stdio: 'ignore' });
+    recipient = /# public key: (age1\S+)/.exec(readFileSync(identityFile, 'utf8'))![1]!;
     s3 = await startS3Server();
     await s3.createBucket(BUCKET);
     db = await createTestDatabase('e2e_dr');
@@ -65,7 +73,10 @@ describe('a new server restores the old one from the off-site copies', () => {
   });
 
   it('server A backs up into the store', async () => {
-    const configA = writeConfig(`db_url = "${db.url}"\nhttp_port = 0\n${taskConfig(backupsA)}`, dirA);
+    const configA = writeConfig(
+      `db_url = "${db.url}"\nhttp_port = 0\n${taskConfig(backupsA, `encryption_recipients = ["${recipient}"]\n`)}`,
+      dirA,
+    );
     serverA = await startListening(configA, s3Env);
     const logged = await serverA.waitFor(/another server restores them with trusted_keys = \["([^"]+)"\]/);
     publicKeyA = logged[1]!;
@@ -93,6 +104,7 @@ describe('a new server restores the old one from the off-site copies', () => {
     const m = created.stdout.match(/^\[INFO\] Successfully stored database backup under '(.+)'\.\n$/);
     expect(m, created.stdout + created.stderr).not.toBeNull();
     backupFile = m![1]!.slice(backupsA.length + 1);
+    expect(backupFile).toMatch(/\.dump\.zst\.age$/);
     const listed = await client(serverA, '-o', 'raw', 'database-backup', 'list');
     const backups = (JSON.parse(listed.stdout) as { backups: { file: string; location: string }[] }).backups;
     expect(backups).toEqual([expect.objectContaining({ file: backupFile, location: 'both' })]);
@@ -111,7 +123,11 @@ describe('a new server restores the old one from the off-site copies', () => {
 
   it('server B starts on the empty database, and its admin bootstraps through tmp_admin', async () => {
     configB =
-      `db_url = "${db.url}"\nhttp_port = 0\n` + taskConfig(backupsB, `trusted_keys = ["${publicKeyA}"]\n`);
+      `db_url = "${db.url}"\nhttp_port = 0\n` +
+      taskConfig(
+        backupsB,
+        `trusted_keys = ["${publicKeyA}"]\nencryption_identity_file = "${identityFile}"\n`,
+      );
     configPathB = writeConfig(configB, dirB);
     serverB = await startListening(configPathB, s3Env);
     const logged = await serverB.waitFor(/Backups are signed with (ed25519:\S+);/);
