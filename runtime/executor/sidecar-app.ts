@@ -121,6 +121,16 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     }
   };
 
+  // Refused before it runs, and logged here: a request for another store is someone trying to move the backups.
+  const checkOffsite = (asked: Parameters<typeof sidecarTransferSettings>[1]) => {
+    try {
+      sidecarTransferSettings(options.offsite, asked);
+    } catch (error) {
+      logger.warn(`Refused an off-site transfer: ${(error as Error).message}`);
+      throw error;
+    }
+  };
+
   const register = <K extends SidecarOperation>(
     operation: K,
     describe: (body: Bodies[K]) => string,
@@ -140,7 +150,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
       }
       if ('file' in body) checkFile(body.file);
       if ('targetDatabase' in body) checkTarget(body.targetDatabase);
-      if ('offsite' in body) sidecarTransferSettings(options.offsite, body.offsite); // refused before it runs
+      if ('offsite' in body) checkOffsite(body.offsite);
       return streamOperation(c, describe(body), (signal, send) => run(body, signal, send));
     });
   };

@@ -91,6 +91,9 @@ it('refuses to copy to a store other than its own, and writes nothing there', as
   );
   expect(await a.metrics.renderPrometheus()).toContain('bomnipotent_offsite_failures_total 1');
   expect((await testStore(offsiteSettings(server.endpoint, 'elsewhere')).list()).backups).toEqual([]);
+  expect(a.sidecar.output()).toContain(
+    '[WARN] Refused an off-site transfer: The executor sidecar copies only to',
+  );
 
   // Another endpoint with the same bucket and prefix is another store too: refused before anything runs (403).
   const client = createSidecarExecutor({ url: a.sidecar.url, token: a.sidecar.token });
