@@ -5,6 +5,19 @@ import type { ClientContext } from '../context';
 interface RestoreAnswer {
   path: string;
   dryRun: boolean;
+  /** A dry run of a backup that is only in the store. */
+  offsite?: { location: string; bucket: string; key: string; directory: string };
+}
+
+function dryRunLine(answer: RestoreAnswer): string {
+  const offsite = answer.offsite;
+  if (!offsite)
+    return `Dry run: backup '${answer.path}' verifies and would be restored; nothing was changed.`;
+  const file = offsite.key.slice(offsite.key.lastIndexOf('/') + 1);
+  return (
+    `Dry run: backup '${file}' is only in ${offsite.location}; a restore would download it ` +
+    `(object '${offsite.key}' in bucket '${offsite.bucket}') into '${offsite.directory}', verify it and restore it; nothing was changed.`
+  );
 }
 
 export function registerRestoreCommand(backupCommand: Command, ctx: ClientContext): void {
@@ -39,7 +52,7 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
           .result(
             response,
             answer.dryRun
-              ? `Dry run: backup '${answer.path}' verifies and would be restored; nothing was changed.`
+              ? dryRunLine(answer)
               : `Successfully restored database from backup '${answer.path}'.`,
           );
       }),
