@@ -5,7 +5,7 @@ import type { BackupContext } from './context';
 import type { LockLease } from '../ports';
 import { describeManifest } from './describe';
 import { assessChain, trustPolicy } from './trust';
-import { ensureLockHeld, withBackupLock } from './lock';
+import { backupLockName, ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
@@ -230,8 +230,14 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
   const locale = await ctx.admin.databaseLocale();
   const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
   const progress = hooks.progress ?? NO_PROGRESS;
+  let writesRefused = false;
   try {
     progress.phase('waiting for writes');
+    // PostgreSQL refuses writes from here on, for every replica (their sessions are ended and come back read-only):
+    // a write any replica acknowledges from now on is not lost in the swap. This process's gate then answers first.
+    await ctx.admin.refuseWrites(database);
+    writesRefused = true;
+    ctx.logger.info(`Writes to '${database}' are refused on every replica until the restore is over.`);
     ctx.maintenance.set('read-only', 'a restore is preparing the new database');
     if (!(await ctx.maintenance.writesSettled(WRITES_SETTLE_MS))) {
       throw new AppError(
@@ -298,9 +304,18 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
     progress.phase('swapping');
     await swapIn(ctx, names, hooks);
   } finally {
+    // Whichever database now has the name (the restored one, or the old one put back) carries the setting.
+    if (writesRefused) await allowWritesAgain(ctx, plan.lease);
     ctx.maintenance.set('normal', '');
   }
   if (plan.keepOld) {
+    await ctx.admin
+      .allowWrites(names.aside)
+      .catch((error: unknown) =>
+        ctx.logger.warn(
+          `Could not make the kept database '${names.aside}' writable (${describe(error)}); before using it run: ALTER DATABASE "${names.aside}" RESET default_transaction_read_only;`,
+        ),
+      );
     ctx.logger.info(
       `Kept the replaced database as '${names.aside}' (keep_old_database); drop it when no longer needed.`,
     );
@@ -317,6 +332,35 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
   );
 }
 
+/**
+ * The end of the read-only time. Only under the backup lock: should this restore have lost it, another replica may
+ * be restoring now and hold the database read-only on purpose; a lock that is free again is taken to reset it.
+ */
+async function allowWritesAgain(ctx: BackupContext, lease: LockLease): Promise<void> {
+  const { admin, logger } = ctx;
+  const database = admin.databaseName;
+  try {
+    if (await lease.held()) {
+      await admin.allowWrites(database);
+    } else {
+      const reset = await admin.tryWithLock(backupLockName(database), () => admin.allowWrites(database));
+      if (!reset.acquired) {
+        logger.warn(
+          `'${database}' stays read-only: this restore lost its lock and another backup or restore holds it now.`,
+        );
+        return;
+      }
+    }
+    logger.info(`Writes to '${database}' are accepted again.`);
+  } catch (error) {
+    logger.error(
+      `Could not make '${database}' writable again after the restore (${describe(error)}): every replica refuses writes ` +
+        `until a server starts (its start-up recovery resets it) or an administrator runs: ` +
+        `ALTER DATABASE "${database}" RESET default_transaction_read_only;`,
+    );
+  }
+}
+
 type SwapStep = 'drained' | 'aside' | 'swapped';
 
 async function swapIn(
@@ -328,6 +372,8 @@ async function swapIn(
   const database = admin.databaseName;
   let step: SwapStep = 'drained';
   try {
+    // The restored copy arrives read-only too: no replica writes to it before its migrations and carry-over are done.
+    await admin.refuseWrites(names.scratch);
     await lifecycle.drainPool();
     await admin.renameDatabase(database, names.aside);
     step = 'aside';

@@ -11,6 +11,13 @@ export interface DbHandle {
   ): Promise<pg.QueryResult<T>>;
   /** Runs fn in one transaction on one connection; rolls back when fn throws. */
   transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * Like transaction, but READ WRITE even while a restore holds the database read-only (default_transaction_read_only,
+   * see DatabaseAdmin.refuseWrites). Only for the server's own records that the restore writes itself or carries over
+   * into the restored database (seen signatures, operations, migrations, the carry-over): never for a request's data,
+   * which must be refused then, on every replica.
+   */
+  writeThroughReadOnly<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** The current pool (replaced by reopen()); prefer query/transaction. */
   pool(): pg.Pool;
   /** Waits for running queries, closes every connection; queries until reopen() fail with DB.DRAINED. */
@@ -50,20 +57,8 @@ export function createDbHandle(url: string, options: { max?: number } = {}): DbH
     url,
     databaseName: databaseNameOf(url),
     query: (sql, params) => active().query(sql, params),
-    async transaction(fn) {
-      const client = await active().connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) => inTransaction(active(), 'BEGIN', fn),
+    writeThroughReadOnly: (fn) => inTransaction(active(), 'BEGIN READ WRITE', fn),
     pool: active,
     async drain() {
       const pool = current;
@@ -79,4 +74,23 @@ export function createDbHandle(url: string, options: { max?: number } = {}): DbH
       if (pool) await pool.end();
     },
   };
+}
+
+async function inTransaction<T>(
+  pool: pg.Pool,
+  begin: 'BEGIN' | 'BEGIN READ WRITE',
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }

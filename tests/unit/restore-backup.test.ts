@@ -279,6 +279,89 @@ describe('restoreBackup with fakes of the ports', () => {
   });
 });
 
+describe('restoreBackup holds the database read-only for every replica (PostgreSQL enforces it)', () => {
+  const readOnlyAt = (w: ReturnType<typeof createFakeWorld>) => [...w.readOnly].sort().join(',');
+
+  it('from before the scratch restore to the end of the swap, the restored copy arriving read-only; then none', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    const seen: string[] = [];
+    await restoreBackup({ user: 'a' }, w.ctx, {
+      reached: async (phase) => void seen.push(`${phase}:${readOnlyAt(w)}`),
+    });
+    expect(seen).toEqual(['scratch:app', `swap:${ASIDE},${SCRATCH}`, `swapped:app,${ASIDE}`]);
+    expect(readOnlyAt(w)).toBe('');
+    expect(w.logs.join('\n')).toMatch(
+      /Writes to 'app' are refused on every replica[\s\S]*Writes to 'app' are accepted again/,
+    );
+  });
+
+  it('a kept old database is not left read-only', async () => {
+    const w = createFakeWorld();
+    w.settings.keepOldDatabase = true;
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    await restoreBackup({ user: 'a' }, w.ctx);
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'new', [ASIDE]: 'old' });
+    expect(readOnlyAt(w)).toBe('');
+  });
+
+  for (const step of ['restore', 'renameIn', 'migrate'] as const) {
+    it(`a failure at ${step} leaves the old database writable again`, async () => {
+      const w = createFakeWorld();
+      w.files.set('app_20260102_000000.dump', { content: 'new' });
+      w.fail[step] = new Error(`${step} broke`);
+      await restoreBackup({ user: 'a' }, w.ctx).catch(() => {});
+      expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+      expect(readOnlyAt(w)).toBe('');
+    });
+  }
+
+  it('a dry run never makes the database read-only', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    const refused: string[] = [];
+    const refuse = w.ctx.admin.refuseWrites.bind(w.ctx.admin);
+    w.ctx.admin.refuseWrites = async (name) => {
+      refused.push(name);
+      await refuse(name);
+    };
+    await restoreBackup({ user: 'a', dryRun: true }, w.ctx);
+    expect(refused).toEqual([]);
+  });
+
+  it('a restore that lost its lock leaves the setting to the lock holder, and resets it once the lock is free', async () => {
+    const held = createFakeWorld();
+    held.files.set('app_20260102_000000.dump', { content: 'new' });
+    const restore = restoreBackup({ user: 'a' }, held.ctx, {
+      reached: async (phase) => {
+        if (phase !== 'scratch') return;
+        held.lockStillHeld.value = false;
+        held.lockHeld.value = true; // another replica took the lock and may be restoring now
+      },
+    });
+    // The lock is still marked held by "another replica" when the restore ends: tryWithLock is refused.
+    const original = held.ctx.admin.tryWithLock.bind(held.ctx.admin);
+    let calls = 0;
+    held.ctx.admin.tryWithLock = (name, fn) =>
+      calls++ === 0 ? original(name, fn) : Promise.resolve({ acquired: false });
+    expect(await codeOf(restore)).toBe('BACKUP.LOCK_LOST');
+    expect(readOnlyAt(held)).toBe('app');
+    expect(held.logs.join('\n')).toMatch(/stays read-only: this restore lost its lock/);
+
+    const free = createFakeWorld();
+    free.files.set('app_20260102_000000.dump', { content: 'new' });
+    const lost = restoreBackup({ user: 'a' }, free.ctx, {
+      reached: async (phase) => {
+        if (phase !== 'scratch') return;
+        free.lockStillHeld.value = false; // its session died, which released the lock
+        free.lockHeld.value = false;
+      },
+    });
+    expect(await codeOf(lost)).toBe('BACKUP.LOCK_LOST');
+    expect(readOnlyAt(free)).toBe('');
+  });
+});
+
 describe('restore database names', () => {
   it('stamps in UTC as YYYYMMDDHHMMSS', () => {
     expect(restoreStamp(new Date('2026-12-31T23:59:58.999Z'))).toBe('20261231235958');
