@@ -61,6 +61,11 @@ export function problemResponse(c: Context, error: AppError): Response {
 const READ_ONLY_SQL_TRANSACTION = '25006';
 /** A session ended by an administrator (a restore ending sessions), a server not taking connections, a database gone. */
 const INTERRUPTED = new Set(['57P01', '57P02', '57P03', '3D000']);
+/** node-postgres's own messages for a connection that was cut (they carry no SQLSTATE). */
+const CONNECTION_LOST = new Set([
+  'Connection terminated unexpectedly',
+  'Client has encountered a connection error and is not queryable',
+]);
 
 /**
  * PostgreSQL refusing for a while, as during a restore on any replica: the database is read-only (SQLSTATE 25006,
@@ -76,7 +81,7 @@ export function databaseRefusal(error: unknown): AppError | null {
       { suggestion: 'Try again when the restore is over.', retryAfterSeconds: 5 },
     );
   }
-  const ended = error instanceof Error && error.message === 'Connection terminated unexpectedly';
+  const ended = error instanceof Error && CONNECTION_LOST.has(error.message);
   if ((typeof code === 'string' && INTERRUPTED.has(code)) || ended) {
     return new AppError(
       'SERVER.DATABASE_INTERRUPTED',

@@ -1,0 +1,127 @@
+// The database held read-only by PostgreSQL (what a restore does for every replica): the app answers refused writes
+// 503 with Retry-After, keeps reads and signed reads working, and the server's own bookkeeping still writes.
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
+import { createDbHandle } from '../../runtime/db/handle';
+import { migrate } from '../../runtime/db/migrate';
+import { createOperationStore } from '../../runtime/db/operations-store';
+import { databaseRefusal } from '../../runtime/http/problem';
+import { silentLogger } from '../../runtime/logger';
+import { newKeyPair, startAccountsHarness, type AccountsHarness } from '../support/accounts-harness';
+import { createTestDatabase } from '../support/pg';
+
+let h: AccountsHarness;
+let admin: DatabaseAdminHandle;
+let n = 0;
+const fresh = () => `ro${++n}@example.com`;
+const request = (user: string) =>
+  h.send('POST', '/users', { body: { user, publicKey: newKeyPair().publicKeyPem } });
+
+beforeAll(async () => {
+  h = await startAccountsHarness({ dosPrevention: { newUserLimit: 1000, newUserLimitPerAddress: 1000 } });
+  admin = createDatabaseAdmin({ url: h.database.url, logger: silentLogger() });
+});
+afterAll(async () => {
+  await admin?.allowWrites(h.database.name).catch(() => {});
+  await admin?.close();
+  await h?.close();
+});
+
+describe('a database held read-only (DatabaseAdmin.refuseWrites)', () => {
+  it('refuses writes on connections opened before, answered 503 with Retry-After; reads and signed reads work', async () => {
+    const manager = { user: 'um@example.com', key: await h.seedUser('um@example.com', { roles: ['admin'] }) };
+    // Every pooled connection opens before the setting: without ending them, they would keep writing.
+    await Promise.all([1, 2, 3, 4].map(() => h.db.query('SELECT pg_sleep(0.05)')));
+    expect(h.db.pool().totalCount).toBe(4);
+    await admin.refuseWrites(h.database.name);
+    expect(await admin.refusesWrites(h.database.name)).toBe(true);
+    const before = await h.snapshot();
+
+    for (let i = 0; i < 4; i += 1) {
+      const refused = await request(fresh());
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ code: 'SERVER.READ_ONLY', kind: 'unavailable' });
+    }
+    const approve = await h.send('POST', '/users/um@example.com/deny', { as: manager });
+    expect(approve.status).toBe(503);
+    expect(await h.snapshot()).toBe(before);
+
+    // A signed read records its signature (the replay guard) and answers.
+    const who = await h.send('GET', '/who-am-i', { as: manager });
+    expect(who.status).toBe(200);
+    const list = await h.send('GET', '/users', { as: manager });
+    expect(list.status).toBe(200);
+
+    await admin.allowWrites(h.database.name);
+    expect(await admin.refusesWrites(h.database.name)).toBe(false);
+    // At once: the sessions opened read-only were ended too.
+    for (let i = 0; i < 4; i += 1) expect((await request(fresh())).status).toBe(201);
+  });
+
+  it('a session it ends fails its next statement with an error answered 503 with a short Retry-After', async () => {
+    const client = new pg.Client({ connectionString: h.database.url });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      await admin.refuseWrites(h.database.name);
+      const error = await client.query('SELECT 1').catch((e: unknown) => e);
+      const refusal = databaseRefusal(error);
+      expect(refusal).toMatchObject({ code: 'SERVER.DATABASE_INTERRUPTED', kind: 'unavailable' });
+      expect(refusal?.retryAfterSeconds).toBe(1);
+    } finally {
+      await admin.allowWrites(h.database.name);
+      await client.end().catch(() => {});
+    }
+  });
+
+  it("the server's own records and migrations write READ WRITE on purpose; a plain write is refused", async () => {
+    await admin.refuseWrites(h.database.name);
+    try {
+      const plain = await h.db.query(`INSERT INTO roles (name) VALUES ('x')`).catch((e: unknown) => e);
+      expect((plain as { code?: string }).code).toBe('25006');
+      const store = createOperationStore(h.db);
+      const record = {
+        id: '00000000-0000-4000-8000-000000000001',
+        kind: 'backup' as const,
+        params: {},
+        user: null,
+        idempotencyKey: null,
+        state: 'running' as const,
+        phase: 'starting',
+        bytesDone: null,
+        bytesTotal: null,
+        startedAt: new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+        finishedAt: null,
+        owner: 'test',
+        outcome: null,
+      };
+      expect(await store.insert(record)).toBe(true);
+      await store.save({ ...record, phase: 'restoring' });
+      expect((await store.get(record.id))?.phase).toBe('restoring');
+      // Nothing pending: migrate writes nothing, so a replica starting during a restore starts.
+      expect(await migrate(h.db.pool(), silentLogger())).toBeGreaterThan(0);
+    } finally {
+      await admin.allowWrites(h.database.name);
+    }
+  });
+
+  it('migrates a database that is read-only (the restored copy before the replicas may write to it)', async () => {
+    const database = await createTestDatabase('ro_mig');
+    const other = createDatabaseAdmin({ url: database.url, logger: silentLogger() });
+    const db = createDbHandle(database.url, { max: 2 });
+    try {
+      await other.refuseWrites(database.name);
+      const version = await migrate(db.pool(), silentLogger());
+      expect(version).toBeGreaterThan(0);
+      const { rows } = await db.query<{ n: string }>('SELECT count(*)::text AS n FROM schema_migrations');
+      expect(Number(rows[0]?.n)).toBe(version);
+    } finally {
+      await db.close();
+      await other.close();
+      await database.drop();
+    }
+  });
+});
