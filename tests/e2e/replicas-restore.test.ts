@@ -1,0 +1,250 @@
+// Two server processes on one database, a writer loop against each and a reader on the other replica while one of
+// them restores: no write that either replica acknowledges during the restore is lost, every refused write is a 503
+// with Retry-After, and the other replica keeps answering reads except around the swap.
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signRequest } from '../../client/signing';
+import { REAL_TOOL_DIRECTORY } from '../support/fake-tools/index';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { runClient, startListening, writeConfig, type ServerProcess } from '../support/server-process';
+import { randomToken, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
+
+const ADMIN = 'admin@example.com';
+const PSQL_DELAY_S = 5;
+const PAUSE_MS = 15;
+
+/** The real tools, but psql gets its input only after PSQL_DELAY_S seconds: a restore that lasts. */
+function slowPsqlToolDirectory(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'bomnipotent-slow-tools-'));
+  for (const tool of ['pg_dump', 'createdb', 'dropdb'])
+    symlinkSync(join(REAL_TOOL_DIRECTORY, tool), join(directory, tool));
+  const psql = join(directory, 'psql');
+  writeFileSync(
+    psql,
+    `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${REAL_TOOL_DIRECTORY}/psql "$@"; fi\n` +
+      `(sleep ${PSQL_DELAY_S}; cat) | ${REAL_TOOL_DIRECTORY}/psql "$@"\n`,
+  );
+  chmodSync(psql, 0o755);
+  return directory;
+}
+
+function keyPair() {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  return { secretKeyPem: privateKey, publicKeyPem: publicKey };
+}
+
+interface Answer {
+  replica: 'A' | 'B';
+  name: string;
+  sentAt: number;
+  answeredAt: number;
+  status: number;
+  retryAfter: string | null;
+  code: string | null;
+}
+
+/** Sends requests one after another until stopped; a network failure counts as status 0. */
+function loop(next: (i: number) => Promise<Answer>) {
+  const answers: Answer[] = [];
+  let running = true;
+  const done = (async () => {
+    for (let i = 0; running; i += 1) {
+      answers.push(await next(i));
+      await new Promise((r) => setTimeout(r, PAUSE_MS));
+    }
+  })();
+  return {
+    answers,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+async function send(replica: 'A' | 'B', name: string, url: string, init: RequestInit): Promise<Answer> {
+  const sentAt = Date.now();
+  try {
+    const res = await fetch(url, init);
+    const text = await res.text();
+    let code: string | null = null;
+    if (res.status >= 400) code = (JSON.parse(text) as { code?: string }).code ?? null;
+    return {
+      replica,
+      name,
+      sentAt,
+      answeredAt: Date.now(),
+      status: res.status,
+      retryAfter: res.headers.get('retry-after'),
+      code,
+    };
+  } catch {
+    return { replica, name, sentAt, answeredAt: Date.now(), status: 0, retryAfter: null, code: null };
+  }
+}
+
+/** The longest stretch of time covered by answers that are not `ok`, from the first such send to the answer after it. */
+function longestOutage(answers: Answer[], ok: (a: Answer) => boolean): number {
+  let longest = 0;
+  let since: number | null = null;
+  for (const a of answers) {
+    if (!ok(a)) since ??= a.sentAt;
+    else if (since !== null) {
+      longest = Math.max(longest, a.sentAt - since);
+      since = null;
+    }
+  }
+  return longest;
+}
+
+describe('two replicas on one database during a restore', () => {
+  let db: TestDatabase;
+  let a: ServerProcess;
+  let b: ServerProcess;
+  let sidecar: SidecarProcess;
+  const temp = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-replicas-'));
+  const backups = join(temp, 'backups');
+  const home = join(temp, 'home');
+  const tools = slowPsqlToolDirectory();
+  const admin = keyPair();
+  const adminKeyPath = join(temp, 'admin_secret_key.pem');
+  const client = (url: string, ...args: string[]) =>
+    runClient(['-d', url, '-u', ADMIN, '-s', adminKeyPath, ...args], { XDG_CONFIG_HOME: home });
+  const limits = `[dos_prevention]\nlimit = 1000000\nnew_user_limit = 1000000\nnew_user_limit_per_address = 1000000\n`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_replicas');
+    writeFileSync(adminKeyPath, admin.secretKeyPem, { mode: 0o600 });
+    mkdirSync(join(temp, 'a'));
+    mkdirSync(join(temp, 'b'));
+    // The restore's psql runs in a sidecar whose tool directory holds the slow one.
+    sidecar = await startSidecarProcess({
+      dbUrl: db.url,
+      directory: backups,
+      toolDirectory: tools,
+      token: randomToken(),
+    });
+    const configA = writeConfig(
+      `db_url = "${db.url}"\nhttp_port = 0\n${limits}[[tasks]]\nname = "database_backup"\ndirectory = "${backups}"\nscheduled = false\n` +
+        `executor = "sidecar"\nexecutor_url = "${sidecar.url}"\nexecutor_token = "${sidecar.token}"\n`,
+      join(temp, 'a'),
+    );
+    const configB = writeConfig(`db_url = "${db.url}"\nhttp_port = 0\n${limits}`, join(temp, 'b'));
+    a = await startListening(configA);
+    b = await startListening(configB);
+    const requested = await fetch(`${a.url}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: ADMIN, publicKey: admin.publicKeyPem }),
+    });
+    expect(requested.status).toBe(201);
+    await adminQuery(`UPDATE users SET status = 'APPROVED' WHERE name = $1`, [ADMIN], db.name);
+    await adminQuery(`INSERT INTO user_roles (user_name, role) VALUES ($1, 'admin')`, [ADMIN], db.name);
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+    await sidecar?.stop();
+    await db?.drop();
+    rmSync(temp, { recursive: true, force: true });
+    rmSync(tools, { recursive: true, force: true });
+  });
+
+  it('no acknowledged write is lost, every refused write is 503 with Retry-After, reads go on', async () => {
+    const created = await client(a.url, 'database-backup', 'create');
+    expect(created.code, created.stderr).toBe(0);
+
+    const writer = (replica: 'A' | 'B', url: string) =>
+      loop((i) => {
+        const name = `w-${replica.toLowerCase()}-${i}@example.com`;
+        return send(replica, name, `${url}/users`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ user: name, publicKey: keyPair().publicKeyPem }),
+        });
+      });
+    const reader = loop(() =>
+      send('B', 'read', `${b.url}/users`, {
+        headers: signRequest({
+          method: 'GET',
+          baseUrl: b.url,
+          pathAndQuery: '/users',
+          user: ADMIN,
+          body: '',
+          secretKeyPem: admin.secretKeyPem,
+        }),
+      }),
+    );
+    const writers = [writer('A', a.url), writer('B', b.url)];
+    await new Promise((r) => setTimeout(r, 500)); // writes acknowledged before the restore: the backup replaces them
+
+    const restoreStarted = Date.now();
+    const restored = await client(a.url, 'database-backup', 'completely-restore');
+    const restoreEnded = Date.now();
+    await new Promise((r) => setTimeout(r, 1_000)); // writes after the restore are kept
+    for (const w of writers) await w.stop();
+    await reader.stop();
+
+    expect(restored.stdout, restored.stderr).toMatch(/Successfully restored database from backup/);
+    expect(restoreEnded - restoreStarted).toBeGreaterThan(PSQL_DELAY_S * 1000);
+    const writes = writers.flatMap((w) => w.answers);
+    const present = new Set(
+      (await adminQuery<{ name: string }>('SELECT name FROM users', [], db.name)).rows.map((r) => r.name),
+    );
+
+    // Every refused write is a 503 with Retry-After; nothing else but 201 answers a write.
+    for (const w of writes) {
+      if (w.status === 201) continue;
+      expect([w.replica, w.status, w.code, w.retryAfter !== null]).toEqual([w.replica, 503, w.code, true]);
+    }
+    // Both replicas refused writes during the restore: the other one too, not only the restoring one.
+    const refusedAt = (replica: 'A' | 'B') =>
+      writes.filter((w) => w.replica === replica && w.status === 503).map((w) => w.answeredAt);
+    expect(refusedAt('A').length).toBeGreaterThan(0);
+    expect(refusedAt('B').length).toBeGreaterThan(0);
+    // From the first refusal anywhere on, every write acknowledged by either replica is in the database.
+    const firstRefusal = Math.min(...refusedAt('A'), ...refusedAt('B'));
+    const acknowledged = writes.filter((w) => w.status === 201 && w.sentAt > firstRefusal);
+    const lost = acknowledged.filter((w) => !present.has(w.name)).map((w) => `${w.replica} ${w.name}`);
+    expect(lost).toEqual([]);
+    // Writes resumed on both replicas after the restore, and those are kept too.
+    expect(acknowledged.filter((w) => w.replica === 'A' && w.sentAt > restoreEnded).length).toBeGreaterThan(
+      0,
+    );
+    expect(acknowledged.filter((w) => w.replica === 'B' && w.sentAt > restoreEnded).length).toBeGreaterThan(
+      0,
+    );
+    // The backup replaced what was written before the restore began.
+    expect(writes.some((w) => w.status === 201 && w.sentAt < firstRefusal && !present.has(w.name))).toBe(
+      true,
+    );
+
+    // The other replica answered reads during the restore; the longest stretch without one is around the swap.
+    const reads = reader.answers.filter((r) => r.sentAt >= restoreStarted && r.sentAt <= restoreEnded);
+    const readsOk = reads.filter((r) => r.status === 200).length;
+    expect(readsOk).toBeGreaterThan(reads.length / 2);
+    for (const r of reader.answers.filter((x) => x.status !== 200)) {
+      expect([r.status, r.retryAfter !== null]).toEqual([503, true]);
+    }
+    const lastRefusal = (replica: 'A' | 'B') => Math.max(...refusedAt(replica));
+    const report = {
+      restoreMs: restoreEnded - restoreStarted,
+      writesRefusedMs: {
+        A: lastRefusal('A') - Math.min(...refusedAt('A')),
+        B: lastRefusal('B') - Math.min(...refusedAt('B')),
+      },
+      refused: { A: refusedAt('A').length, B: refusedAt('B').length },
+      acknowledgedDuringOrAfter: acknowledged.length,
+      readsOnB: { total: reads.length, ok: readsOk },
+      longestReadOutageOnBMs: longestOutage(reader.answers, (r) => r.status === 200),
+      refusedCodes: [...new Set(writes.filter((w) => w.status === 503).map((w) => `${w.replica}:${w.code}`))],
+    };
+    console.log(`replicas during a restore: ${JSON.stringify(report)}`);
+  }, 120_000);
+});
