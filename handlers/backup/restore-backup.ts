@@ -293,6 +293,9 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
     try {
       // Another replica may hold the lock now and run its own restore: never two swaps.
       await ensureLockHeld(plan.lease, database, `the swap of the restored copy into '${database}'`);
+      // The restored copy goes in read-only too: no replica writes to it before its migrations and carry-over are
+      // done. Set here, outside the moment of the swap, which it would only lengthen.
+      await ctx.admin.refuseWrites(names.scratch);
     } catch (error) {
       await ctx.admin.dropDatabase(names.scratch).catch(() => {});
       throw error;
@@ -304,8 +307,13 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
     progress.phase('swapping');
     await swapIn(ctx, names, hooks);
   } finally {
-    // Whichever database now has the name (the restored one, or the old one put back) carries the setting.
-    if (writesRefused) await allowWritesAgain(ctx, plan.lease);
+    if (writesRefused) {
+      // Reads are answered again while the database becomes writable; writes are still refused meanwhile.
+      if (ctx.maintenance.get().phase === 'unavailable')
+        ctx.maintenance.set('read-only', 'a restore is finishing');
+      // Whichever database now has the name (the restored one, or the old one put back) carries the setting.
+      await allowWritesAgain(ctx, plan.lease);
+    }
     ctx.maintenance.set('normal', '');
   }
   if (plan.keepOld) {
@@ -372,8 +380,6 @@ async function swapIn(
   const database = admin.databaseName;
   let step: SwapStep = 'drained';
   try {
-    // The restored copy arrives read-only too: no replica writes to it before its migrations and carry-over are done.
-    await admin.refuseWrites(names.scratch);
     await lifecycle.drainPool();
     await admin.renameDatabase(database, names.aside);
     step = 'aside';

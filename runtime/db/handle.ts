@@ -26,6 +26,20 @@ export interface DbHandle {
   close(): Promise<void>;
 }
 
+const PLAIN_READ = /^\s*SELECT\b/i;
+const ADMIN_SHUTDOWN = '57P01';
+/** node-postgres's own messages for a connection that was cut (they carry no SQLSTATE). */
+const CONNECTION_LOST = new Set([
+  'Connection terminated unexpectedly',
+  'Client has encountered a connection error and is not queryable',
+]);
+
+/** The statement failed because its session was ended (pg_terminate_backend) or its connection cut. */
+export function sessionEnded(error: unknown): boolean {
+  if ((error as { code?: unknown } | null)?.code === ADMIN_SHUTDOWN) return true;
+  return error instanceof Error && CONNECTION_LOST.has(error.message);
+}
+
 export function databaseNameOf(url: string): string {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
   if (!name) throw new Error('The database URL names no database.');
@@ -58,7 +72,16 @@ export function createDbHandle(url: string, options: { max?: number } = {}): DbH
   return {
     url,
     databaseName: databaseNameOf(url),
-    query: (sql, params) => active().query(sql, params),
+    async query(sql, params) {
+      try {
+        return await active().query(sql, params);
+      } catch (error) {
+        // A restore ends every session at its start and its end (see DatabaseAdmin.refuseWrites): a plain read that
+        // was cut is asked again on a fresh connection. Never a write: it may have committed before the cut.
+        if (!PLAIN_READ.test(sql) || !sessionEnded(error)) throw error;
+        return active().query(sql, params);
+      }
+    },
     transaction: (fn) => inTransaction(active(), 'BEGIN', fn),
     writeThroughReadOnly: (fn) => inTransaction(active(), 'BEGIN READ WRITE', fn),
     pool: active,

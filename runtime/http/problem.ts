@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, isAppError, type ErrorKind } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports';
+import { sessionEnded } from '../db/handle';
 import { maskSecrets } from '../mask';
 
 export const PROBLEM_JSON = 'application/problem+json';
@@ -61,11 +62,6 @@ export function problemResponse(c: Context, error: AppError): Response {
 const READ_ONLY_SQL_TRANSACTION = '25006';
 /** A session ended by an administrator (a restore ending sessions), a server not taking connections, a database gone. */
 const INTERRUPTED = new Set(['57P01', '57P02', '57P03', '3D000']);
-/** node-postgres's own messages for a connection that was cut (they carry no SQLSTATE). */
-const CONNECTION_LOST = new Set([
-  'Connection terminated unexpectedly',
-  'Client has encountered a connection error and is not queryable',
-]);
 
 /**
  * PostgreSQL refusing for a while, as during a restore on any replica: the database is read-only (SQLSTATE 25006,
@@ -81,8 +77,7 @@ export function databaseRefusal(error: unknown): AppError | null {
       { suggestion: 'Try again when the restore is over.', retryAfterSeconds: 5 },
     );
   }
-  const ended = error instanceof Error && CONNECTION_LOST.has(error.message);
-  if ((typeof code === 'string' && INTERRUPTED.has(code)) || ended) {
+  if ((typeof code === 'string' && INTERRUPTED.has(code)) || sessionEnded(error)) {
     return new AppError(
       'SERVER.DATABASE_INTERRUPTED',
       'unavailable',

@@ -13,7 +13,7 @@ import { runClient, startListening, writeConfig, type ServerProcess } from '../s
 import { randomToken, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
 
 const ADMIN = 'admin@example.com';
-const PSQL_DELAY_S = 5;
+const PSQL_DELAY_S = 6;
 const PAUSE_MS = 15;
 
 /** The real tools, but psql gets its input only after PSQL_DELAY_S seconds: a restore that lasts. */
@@ -107,7 +107,9 @@ describe('two replicas on one database during a restore', () => {
   let db: TestDatabase;
   let a: ServerProcess;
   let b: ServerProcess;
+  let c: ServerProcess | undefined;
   let sidecar: SidecarProcess;
+  let configB: string;
   const temp = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-replicas-'));
   const backups = join(temp, 'backups');
   const home = join(temp, 'home');
@@ -135,7 +137,7 @@ describe('two replicas on one database during a restore', () => {
         `executor = "sidecar"\nexecutor_url = "${sidecar.url}"\nexecutor_token = "${sidecar.token}"\n`,
       join(temp, 'a'),
     );
-    const configB = writeConfig(`db_url = "${db.url}"\nhttp_port = 0\n${limits}`, join(temp, 'b'));
+    configB = writeConfig(`db_url = "${db.url}"\nhttp_port = 0\n${limits}`, join(temp, 'b'));
     a = await startListening(configA);
     b = await startListening(configB);
     const requested = await fetch(`${a.url}/users`, {
@@ -150,6 +152,7 @@ describe('two replicas on one database during a restore', () => {
   afterAll(async () => {
     await a?.stop();
     await b?.stop();
+    await c?.stop();
     await sidecar?.stop();
     await db?.drop();
     rmSync(temp, { recursive: true, force: true });
@@ -169,27 +172,48 @@ describe('two replicas on one database during a restore', () => {
           body: JSON.stringify({ user: name, publicKey: keyPair().publicKeyPem }),
         });
       });
-    const reader = loop(() =>
-      send('B', 'read', `${b.url}/users`, {
-        headers: signRequest({
-          method: 'GET',
-          baseUrl: b.url,
-          pathAndQuery: '/users',
-          user: ADMIN,
-          body: '',
-          secretKeyPem: admin.secretKeyPem,
+    const reader = (replica: 'A' | 'B', url: string) =>
+      loop(() =>
+        send(replica, 'read', `${url}/users`, {
+          headers: signRequest({
+            method: 'GET',
+            baseUrl: url,
+            pathAndQuery: '/users',
+            user: ADMIN,
+            body: '',
+            secretKeyPem: admin.secretKeyPem,
+          }),
         }),
-      }),
-    );
+      );
     const writers = [writer('A', a.url), writer('B', b.url)];
+    const readers = { A: reader('A', a.url), B: reader('B', b.url) };
     await new Promise((r) => setTimeout(r, 500)); // writes acknowledged before the restore: the backup replaces them
 
     const restoreStarted = Date.now();
-    const restored = await client(a.url, 'database-backup', 'completely-restore');
+    let restoreDone = false;
+    const restoring = client(a.url, 'database-backup', 'completely-restore').finally(
+      () => (restoreDone = true),
+    );
+    // A replica started in the middle of the restore starts, and refuses writes too.
+    while (!writers[1]!.answers.some((w) => w.status === 503)) await new Promise((r) => setTimeout(r, 20));
+    c = await startListening(configB);
+    const duringOnC = await send('B', 'w-c-during@example.com', `${c.url}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'w-c-during@example.com', publicKey: keyPair().publicKeyPem }),
+    });
+    const cStartedDuringRestore = !restoreDone;
+    const restored = await restoring;
     const restoreEnded = Date.now();
     await new Promise((r) => setTimeout(r, 1_000)); // writes after the restore are kept
     for (const w of writers) await w.stop();
-    await reader.stop();
+    await readers.A.stop();
+    await readers.B.stop();
+    const afterOnC = await fetch(`${c.url}/users`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'w-c-after@example.com', publicKey: keyPair().publicKeyPem }),
+    });
 
     expect(restored.stdout, restored.stderr).toMatch(/Successfully restored database from backup/);
     expect(restoreEnded - restoreStarted).toBeGreaterThan(PSQL_DELAY_S * 1000);
@@ -225,12 +249,24 @@ describe('two replicas on one database during a restore', () => {
       true,
     );
 
-    // The other replica answered reads during the restore; the longest stretch without one is around the swap.
-    const reads = reader.answers.filter((r) => r.sentAt >= restoreStarted && r.sentAt <= restoreEnded);
-    const readsOk = reads.filter((r) => r.status === 200).length;
-    expect(readsOk).toBeGreaterThan(reads.length / 2);
-    for (const r of reader.answers.filter((x) => x.status !== 200)) {
-      expect([r.status, r.retryAfter !== null]).toEqual([503, true]);
+    // The replica started mid-restore refused its write with 503 and took one after the restore.
+    expect(cStartedDuringRestore).toBe(true);
+    expect([duringOnC.status, duringOnC.code, duringOnC.retryAfter]).toEqual([503, 'SERVER.READ_ONLY', '5']);
+    expect(afterOnC.status).toBe(201);
+    expect(present.has('w-c-during@example.com')).toBe(false);
+    expect(
+      (await adminQuery('SELECT 1 FROM users WHERE name = $1', ['w-c-after@example.com'], db.name)).rowCount,
+    ).toBe(1);
+
+    // Both replicas answered reads during the restore; the longest stretch without one is around the swap.
+    const readsDuring = (replica: 'A' | 'B') =>
+      readers[replica].answers.filter((r) => r.sentAt >= restoreStarted && r.sentAt <= restoreEnded);
+    for (const replica of ['A', 'B'] as const) {
+      const reads = readsDuring(replica);
+      expect(reads.filter((r) => r.status === 200).length).toBeGreaterThan(reads.length / 2);
+      for (const r of readers[replica].answers.filter((x) => x.status !== 200)) {
+        expect([r.status, r.retryAfter !== null]).toEqual([503, true]);
+      }
     }
     const lastRefusal = (replica: 'A' | 'B') => Math.max(...refusedAt(replica));
     const report = {
@@ -241,8 +277,22 @@ describe('two replicas on one database during a restore', () => {
       },
       refused: { A: refusedAt('A').length, B: refusedAt('B').length },
       acknowledgedDuringOrAfter: acknowledged.length,
-      readsOnB: { total: reads.length, ok: readsOk },
-      longestReadOutageOnBMs: longestOutage(reader.answers, (r) => r.status === 200),
+      reads: {
+        A: `${readsDuring('A').filter((r) => r.status === 200).length}/${readsDuring('A').length}`,
+        B: `${readsDuring('B').filter((r) => r.status === 200).length}/${readsDuring('B').length}`,
+      },
+      failedReads: {
+        A: readers.A.answers
+          .filter((x) => x.status !== 200)
+          .map((x) => `${x.sentAt - restoreStarted}ms ${x.code}`),
+        B: readers.B.answers
+          .filter((x) => x.status !== 200)
+          .map((x) => `${x.sentAt - restoreStarted}ms ${x.code}`),
+      },
+      longestReadOutageMs: {
+        A: longestOutage(readers.A.answers, (r) => r.status === 200),
+        B: longestOutage(readers.B.answers, (r) => r.status === 200),
+      },
       refusedCodes: [...new Set(writes.filter((w) => w.status === 503).map((w) => `${w.replica}:${w.code}`))],
     };
     console.log(`replicas during a restore: ${JSON.stringify(report)}`);

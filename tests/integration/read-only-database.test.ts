@@ -76,6 +76,22 @@ describe('a database held read-only (DatabaseAdmin.refuseWrites)', () => {
     }
   });
 
+  it('a plain read cut by the ended sessions is asked again and answers; a write in flight fails and is not retried', async () => {
+    const slowRead = h.db.query<{ one: number }>('SELECT 1 AS one FROM pg_sleep(0.5)');
+    const slowWrite = h.db
+      .query(`INSERT INTO roles (name) SELECT 'slow-role' FROM pg_sleep(0.5)`)
+      .catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 150)); // both are running now
+    await admin.refuseWrites(h.database.name);
+    try {
+      expect((await slowRead).rows).toEqual([{ one: 1 }]);
+      expect(databaseRefusal(await slowWrite)?.code).toBe('SERVER.DATABASE_INTERRUPTED');
+      expect((await h.db.query(`SELECT 1 FROM roles WHERE name = 'slow-role'`)).rowCount).toBe(0);
+    } finally {
+      await admin.allowWrites(h.database.name);
+    }
+  });
+
   it("the server's own records and migrations write READ WRITE on purpose; a plain write is refused", async () => {
     await admin.refuseWrites(h.database.name);
     try {

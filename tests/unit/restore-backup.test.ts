@@ -38,6 +38,7 @@ describe('restoreBackup with fakes of the ports', () => {
       'reopen',
       'migrate',
       `carry-over from ${ASIDE}`,
+      'maintenance read-only', // reads again while the database is made writable
       'maintenance normal',
       `drop ${ASIDE}`,
     ]);
@@ -246,7 +247,7 @@ describe('restoreBackup with fakes of the ports', () => {
       expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
       const swap = w.events.slice(
         w.events.indexOf('maintenance unavailable') + 1,
-        w.events.indexOf('maintenance normal'),
+        w.events.lastIndexOf('maintenance read-only'),
       );
       expect(swap).toEqual(expectedEvents);
       expect(w.ctx.maintenance.get().phase).toBe('normal');
@@ -262,7 +263,7 @@ describe('restoreBackup with fakes of the ports', () => {
     expect(isAppError(error) && error.code).toBe('BACKUP.ROLLBACK_FAILED');
     expect(isAppError(error) && error.suggestion).toContain(ASIDE);
     expect(w.databases.get(ASIDE)).toBe('old');
-    expect(w.events.at(-2)).toBe('reopen');
+    expect(w.events.slice(-3)).toEqual(['reopen', 'maintenance read-only', 'maintenance normal']);
     expect(w.ctx.maintenance.get().phase).toBe('normal');
   });
 
