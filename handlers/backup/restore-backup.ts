@@ -235,8 +235,8 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
     progress.phase('waiting for writes');
     // PostgreSQL refuses writes from here on, for every replica (their sessions are ended and come back read-only):
     // a write any replica acknowledges from now on is not lost in the swap. This process's gate then answers first.
+    writesRefused = true; // before the call: should it fail halfway, the setting is reset all the same
     await ctx.admin.refuseWrites(database);
-    writesRefused = true;
     ctx.logger.info(`Writes to '${database}' are refused on every replica until the restore is over.`);
     ctx.maintenance.set('read-only', 'a restore is preparing the new database');
     if (!(await ctx.maintenance.writesSettled(WRITES_SETTLE_MS))) {
