@@ -9,7 +9,7 @@ import { createOperationStore } from '../../runtime/db/operations-store';
 import { databaseRefusal } from '../../runtime/http/problem';
 import { silentLogger } from '../../runtime/logger';
 import { newKeyPair, startAccountsHarness, type AccountsHarness } from '../support/accounts-harness';
-import { createTestDatabase } from '../support/pg';
+import { adminQuery, adminUrl, createTestDatabase, uniqueDatabaseName } from '../support/pg';
 
 let h: AccountsHarness;
 let admin: DatabaseAdminHandle;
@@ -121,6 +121,65 @@ describe('a database held read-only (DatabaseAdmin.refuseWrites)', () => {
       expect(await migrate(h.db.pool(), silentLogger())).toBeGreaterThan(0);
     } finally {
       await admin.allowWrites(h.database.name);
+    }
+  });
+
+  it('refuses to go on when a session it may not end is connected (it would keep writing), and says who', async () => {
+    const role = uniqueDatabaseName('ro_role');
+    const database = await createTestDatabase('ro_owner');
+    await adminQuery(`CREATE ROLE "${role}" LOGIN CREATEDB NOSUPERUSER`);
+    await adminQuery(`ALTER DATABASE "${database.name}" OWNER TO "${role}"`);
+    const url = new URL(adminUrl());
+    url.username = role;
+    url.pathname = `/${database.name}`;
+    const owner = createDatabaseAdmin({ url: url.toString(), logger: silentLogger() });
+    const superuser = new pg.Client({ connectionString: database.url }); // a superuser's psql, as it were
+    superuser.on('error', () => {});
+    await superuser.connect();
+    try {
+      const error = await owner.refuseWrites(database.name).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'BACKUP.SESSIONS_IN_THE_WAY' });
+      expect((error as Error).message).toMatch(/root \(1\)/);
+      await owner.allowWrites(database.name);
+      expect(await owner.refusesWrites(database.name)).toBe(false);
+    } finally {
+      await superuser.end().catch(() => {});
+      await owner.close();
+      await database.drop();
+      await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
+    }
+  });
+
+  it("ends a replica's session of another role through pg_signal_backend, though that role's session start is hidden", async () => {
+    const role = uniqueDatabaseName('ro_role');
+    const replicaRole = uniqueDatabaseName('ro_replica');
+    const database = await createTestDatabase('ro_owner');
+    await adminQuery(`CREATE ROLE "${role}" LOGIN CREATEDB NOSUPERUSER IN ROLE pg_signal_backend`);
+    await adminQuery(`CREATE ROLE "${replicaRole}" LOGIN NOSUPERUSER`);
+    await adminQuery(`ALTER DATABASE "${database.name}" OWNER TO "${role}"`);
+    await adminQuery(`CREATE TABLE notes (x int)`, [], database.name);
+    await adminQuery(`GRANT INSERT ON notes TO "${replicaRole}"`, [], database.name);
+    const as = (name: string) => {
+      const url = new URL(adminUrl());
+      url.username = name;
+      url.pathname = `/${database.name}`;
+      return url.toString();
+    };
+    const owner = createDatabaseAdmin({ url: as(role), logger: silentLogger() });
+    const replica = new pg.Pool({ connectionString: as(replicaRole), max: 1 });
+    replica.on('error', () => {});
+    try {
+      await replica.query('INSERT INTO notes VALUES (1)'); // its one connection is open from before
+      await owner.refuseWrites(database.name);
+      const write = await replica.query('INSERT INTO notes VALUES (2)').catch((e: unknown) => e);
+      expect((write as { code?: string }).code).toBe('25006');
+    } finally {
+      await replica.end().catch(() => {});
+      await owner.allowWrites(database.name).catch(() => {});
+      await owner.close();
+      await database.drop();
+      await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
+      await adminQuery(`DROP ROLE IF EXISTS "${replicaRole}"`);
     }
   });
 
