@@ -340,24 +340,33 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
   );
 }
 
+const LOCK_RETRY_MS = 10_000;
+const LOCK_RETRIES = 360; // an hour; after that, the next start of any server resets it (start-up recovery)
+
 /**
  * The end of the read-only time. Only under the backup lock: should this restore have lost it, another replica may
- * be restoring now and hold the database read-only on purpose; a lock that is free again is taken to reset it.
+ * be restoring now and hold the database read-only on purpose; the reset then waits, in the background, until the
+ * lock is free (a restore that held it has reset the setting itself by then; resetting again changes nothing).
  */
 async function allowWritesAgain(ctx: BackupContext, lease: LockLease): Promise<void> {
   const { admin, logger } = ctx;
   const database = admin.databaseName;
+  const resetUnderFreeLock = async (): Promise<boolean> =>
+    (await admin.tryWithLock(backupLockName(database), () => admin.allowWrites(database))).acquired;
   try {
     if (await lease.held()) {
       await admin.allowWrites(database);
-    } else {
-      const reset = await admin.tryWithLock(backupLockName(database), () => admin.allowWrites(database));
-      if (!reset.acquired) {
-        logger.warn(
-          `'${database}' stays read-only: this restore lost its lock and another backup or restore holds it now.`,
-        );
-        return;
-      }
+    } else if (!(await resetUnderFreeLock())) {
+      logger.warn(
+        `'${database}' stays read-only while another backup or restore holds the lock this restore lost; ` +
+          `writes are accepted again once it is free.`,
+      );
+      void retryInBackground(resetUnderFreeLock).then(
+        (done) => done && logger.info(`Writes to '${database}' are accepted again.`),
+        (error: unknown) =>
+          logger.error(`Could not make '${database}' writable again (${describe(error)}); restart a server.`),
+      );
+      return;
     }
     logger.info(`Writes to '${database}' are accepted again.`);
   } catch (error) {
@@ -367,6 +376,14 @@ async function allowWritesAgain(ctx: BackupContext, lease: LockLease): Promise<v
         `ALTER DATABASE "${database}" RESET default_transaction_read_only;`,
     );
   }
+}
+
+async function retryInBackground(attempt: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < LOCK_RETRIES; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS).unref());
+    if (await attempt()) return true;
+  }
+  return false;
 }
 
 type SwapStep = 'drained' | 'aside' | 'swapped';

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { restoreBackup, restoreDatabaseNames, restoreStamp } from '../../handlers/backup/restore-backup';
 import { AppError, isAppError } from '../../handlers/errors';
 import { createFakeWorld, DIR, metadataFor } from '../support/restore-fakes';
@@ -340,14 +340,27 @@ describe('restoreBackup holds the database read-only for every replica (PostgreS
         held.lockHeld.value = true; // another replica took the lock and may be restoring now
       },
     });
-    // The lock is still marked held by "another replica" when the restore ends: tryWithLock is refused.
+    // The lock is still held by "another replica" when the restore ends: tryWithLock is refused until it is free.
     const original = held.ctx.admin.tryWithLock.bind(held.ctx.admin);
     let calls = 0;
+    let otherHolds = true;
     held.ctx.admin.tryWithLock = (name, fn) =>
-      calls++ === 0 ? original(name, fn) : Promise.resolve({ acquired: false });
-    expect(await codeOf(restore)).toBe('BACKUP.LOCK_LOST');
-    expect(readOnlyAt(held)).toBe('app');
-    expect(held.logs.join('\n')).toMatch(/stays read-only: this restore lost its lock/);
+      calls++ === 0 || !otherHolds ? original(name, fn) : Promise.resolve({ acquired: false });
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      expect(await codeOf(restore)).toBe('BACKUP.LOCK_LOST');
+      expect(readOnlyAt(held)).toBe('app');
+      expect(held.logs.join('\n')).toMatch(/stays read-only while another backup or restore holds the lock/);
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(readOnlyAt(held)).toBe('app'); // still held by the other one
+      otherHolds = false;
+      held.lockHeld.value = false;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(readOnlyAt(held)).toBe('');
+      expect(held.logs.at(-1)).toMatch(/Writes to 'app' are accepted again/);
+    } finally {
+      vi.useRealTimers();
+    }
 
     const free = createFakeWorld();
     free.files.set('app_20260102_000000.dump', { content: 'new' });
