@@ -57,16 +57,7 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
       logger.warn(`Dropped '${scratch}', the unfinished scratch database of an interrupted restore.`);
     }
     report.keptAside = aside;
-    // Nobody holds the lock, so no restore runs: a read-only setting is a killed restore's leftover (on the database,
-    // or on a copy renamed aside with it), and would refuse every replica's writes for good.
-    for (const name of [database, ...aside]) {
-      if (!(await admin.refusesWrites(name))) continue;
-      await admin.allowWrites(name);
-      report.madeWritable.push(name);
-      logger.warn(
-        `'${name}' was left read-only by an interrupted restore (default_transaction_read_only); writes are accepted again.`,
-      );
-    }
+    report.madeWritable = await resetLeftoverReadOnly(ctx, [database, ...aside]);
     await auditRecovery(ctx, report);
     if (aside.length > 0 && !ctx.settings()?.keepOldDatabase) {
       const list = aside.map((n) => `'${n}'`).join(', ');
@@ -84,6 +75,23 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
     return { skipped: true, renamedBack: null, droppedScratch: [], keptAside: [], madeWritable: [] };
   }
   return result.value;
+}
+
+/**
+ * Only while holding the backup lock, so no restore runs: a read-only setting is then a killed restore's leftover (on
+ * the database, or on a copy renamed aside with it), which would refuse every replica's writes for good.
+ */
+export async function resetLeftoverReadOnly(ctx: BackupContext, names: string[]): Promise<string[]> {
+  const reset: string[] = [];
+  for (const name of names) {
+    if (!(await ctx.admin.refusesWrites(name))) continue;
+    await ctx.admin.allowWrites(name);
+    reset.push(name);
+    ctx.logger.warn(
+      `'${name}' was left read-only by an interrupted restore (default_transaction_read_only); writes are accepted again.`,
+    );
+  }
+  return reset;
 }
 
 /** The outcome of an interrupted restore, as found here, goes to the audit log next to the intent it recorded. */

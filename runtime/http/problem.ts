@@ -60,6 +60,7 @@ export function problemResponse(c: Context, error: AppError): Response {
 }
 
 const READ_ONLY_SQL_TRANSACTION = '25006';
+export const READ_ONLY_CODE = 'SERVER.READ_ONLY';
 /** A session ended by an administrator (a restore ending sessions), a server not taking connections, a database gone. */
 const INTERRUPTED = new Set(['57P01', '57P02', '57P03', '3D000']);
 
@@ -71,7 +72,7 @@ export function databaseRefusal(error: unknown): AppError | null {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === READ_ONLY_SQL_TRANSACTION) {
     return new AppError(
-      'SERVER.READ_ONLY',
+      READ_ONLY_CODE,
       'unavailable',
       'The database refuses writes while a restore replaces it (on this server or another replica); nothing was changed.',
       { suggestion: 'Try again when the restore is over.', retryAfterSeconds: 5 },

@@ -1,6 +1,7 @@
 // Two server processes on one database, a writer loop against each and a reader on the other replica while one of
 // them restores: no write that either replica acknowledges during the restore is lost, every refused write is a 503
 // with Retry-After, and the other replica keeps answering reads except around the swap.
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../client/signing';
 import { REAL_TOOL_DIRECTORY } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
-import { runClient, startListening, writeConfig, type ServerProcess } from '../support/server-process';
+import {
+  CLIENT_BIN,
+  runClient,
+  startListening,
+  writeConfig,
+  type ServerProcess,
+} from '../support/server-process';
 import { randomToken, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
 
 const ADMIN = 'admin@example.com';
@@ -109,6 +116,7 @@ describe('two replicas on one database during a restore', () => {
   let b: ServerProcess;
   let c: ServerProcess | undefined;
   let sidecar: SidecarProcess;
+  let configA: string;
   let configB: string;
   const temp = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-replicas-'));
   const backups = join(temp, 'backups');
@@ -132,7 +140,7 @@ describe('two replicas on one database during a restore', () => {
       toolDirectory: tools,
       token: randomToken(),
     });
-    const configA = writeConfig(
+    configA = writeConfig(
       `db_url = "${db.url}"\nhttp_port = 0\n${limits}[[tasks]]\nname = "database_backup"\ndirectory = "${backups}"\nscheduled = false\n` +
         `executor = "sidecar"\nexecutor_url = "${sidecar.url}"\nexecutor_token = "${sidecar.token}"\n`,
       join(temp, 'a'),
@@ -296,5 +304,68 @@ describe('two replicas on one database during a restore', () => {
       refusedCodes: [...new Set(writes.filter((w) => w.status === 503).map((w) => `${w.replica}:${w.code}`))],
     };
     console.log(`replicas during a restore: ${JSON.stringify(report)}`);
+  }, 120_000);
+  it('a restore killed on one replica: the other replica heals the leftover read-only setting and takes writes', async () => {
+    const name = (i: number) => `k-${i}@example.com`;
+    const write = (i: number) =>
+      send('B', name(i), `${b.url}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: name(i), publicKey: keyPair().publicKeyPem }),
+      });
+    expect((await client(a.url, 'database-backup', 'create')).code).toBe(0);
+    // A client we can kill: once its server is gone it would keep polling for minutes.
+    const follower = spawn(
+      process.execPath,
+      [CLIENT_BIN, '-d', a.url, '-u', ADMIN, '-s', adminKeyPath, 'database-backup', 'completely-restore'],
+      { env: { ...process.env, XDG_CONFIG_HOME: home }, stdio: 'ignore' },
+    );
+    const followerExited = new Promise((r) => follower.once('exit', r));
+    let i = 0;
+    let answer = await write(i);
+    for (; answer.status === 201 && i < 500; i += 1) {
+      await new Promise((r) => setTimeout(r, 20));
+      answer = await write(i + 1);
+    }
+    expect([answer.status, answer.retryAfter !== null]).toEqual([503, true]);
+    await a.stop('SIGKILL');
+    follower.kill('SIGKILL');
+    await followerExited;
+    const killedAt = Date.now();
+
+    // Nobody restores any more, yet the database stays read-only until a replica notices: B does, on a refused write.
+    const answers: Answer[] = [];
+    for (let n = 0; n < 300; n += 1) {
+      answers.push(await write(1000 + n));
+      if (answers.at(-1)!.status === 201) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const healedAfterMs = Date.now() - killedAt;
+    expect(answers.at(-1)!.status).toBe(201);
+    for (const x of answers.slice(0, -1)) expect([x.status, x.retryAfter !== null]).toEqual([503, true]);
+    expect(b.output()).toMatch(
+      /is read-only, but no restore holds the backup lock: a restore was interrupted/,
+    );
+    const kept = await adminQuery('SELECT 1 FROM users WHERE name = $1', [answers.at(-1)!.name], db.name);
+    expect(kept.rowCount).toBe(1);
+    console.log(`restore killed: writes on the other replica accepted again after ${healedAfterMs} ms`);
+
+    // No copy is left behind: the sidecar drops the scratch copy of a restore whose server went away, or the killed
+    // replica's start-up recovery does.
+    a = await startListening(configA);
+    const leftovers = async () =>
+      (
+        await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE $1`, [
+          `${db.name}\\_%`,
+        ])
+      ).rows.map((r) => r.datname);
+    for (let n = 0; n < 150 && (await leftovers()).length > 0; n += 1)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await leftovers()).toEqual([]);
+    expect(
+      await adminQuery('SELECT 1 FROM users WHERE name = $1', [answers.at(-1)!.name], db.name),
+    ).toMatchObject({
+      rowCount: 1,
+    });
   }, 120_000);
 });

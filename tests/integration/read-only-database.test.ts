@@ -8,6 +8,12 @@ import { migrate } from '../../runtime/db/migrate';
 import { createOperationStore } from '../../runtime/db/operations-store';
 import { databaseRefusal } from '../../runtime/http/problem';
 import { silentLogger } from '../../runtime/logger';
+import { createReadOnlyHealer } from '../../runtime/read-only-heal';
+import { backupLockName } from '../../handlers/backup/lock';
+import { createRealContext } from '../support/restore-real';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { newKeyPair, startAccountsHarness, type AccountsHarness } from '../support/accounts-harness';
 import { adminQuery, adminUrl, createTestDatabase, uniqueDatabaseName } from '../support/pg';
 
@@ -180,6 +186,37 @@ describe('a database held read-only (DatabaseAdmin.refuseWrites)', () => {
       await database.drop();
       await adminQuery(`DROP ROLE IF EXISTS "${role}"`);
       await adminQuery(`DROP ROLE IF EXISTS "${replicaRole}"`);
+    }
+  });
+
+  it('a replica heals a leftover of a killed restore on a refused write, but never while a restore holds the lock', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'bomnipotent-heal-'));
+    const world = createRealContext({ url: h.database.url, directory });
+    const until = async (probe: () => Promise<boolean>) => {
+      for (let i = 0; i < 100 && !(await probe()); i += 1) await new Promise((r) => setTimeout(r, 50));
+    };
+    try {
+      await admin.refuseWrites(h.database.name);
+      // A restore holds the lock (here: another session holds it): the setting is on purpose and stays.
+      const release = await new Promise<() => void>((resolveHeld) => {
+        void admin.tryWithLock(backupLockName(h.database.name), async () => {
+          await new Promise<void>((done) => resolveHeld(done));
+        });
+      });
+      createReadOnlyHealer({ backups: world.ctx, db: world.db, logger: silentLogger() })();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await admin.refusesWrites(h.database.name)).toBe(true);
+      release();
+      // The lock is free (the restore was killed): the next refused write heals it.
+      await new Promise((r) => setTimeout(r, 100));
+      createReadOnlyHealer({ backups: world.ctx, db: world.db, logger: silentLogger() })();
+      await until(async () => !(await admin.refusesWrites(h.database.name)));
+      expect(await admin.refusesWrites(h.database.name)).toBe(false);
+      expect((await request(fresh())).status).toBe(201);
+    } finally {
+      await admin.allowWrites(h.database.name).catch(() => {});
+      await world.close();
+      await rm(directory, { recursive: true, force: true });
     }
   });
 
