@@ -1,6 +1,7 @@
 // The server's access to its database: a pg pool behind a handle, so a restore can drain and reopen it underneath.
 import pg from 'pg';
 import { AppError } from '../../handlers/errors';
+import { sessionEnded } from './session-ended';
 
 export interface DbHandle {
   readonly url: string; // secret: never log it unmasked
@@ -27,18 +28,6 @@ export interface DbHandle {
 }
 
 const PLAIN_READ = /^\s*SELECT\b/i;
-const ADMIN_SHUTDOWN = '57P01';
-/** node-postgres's own messages for a connection that was cut (they carry no SQLSTATE). */
-const CONNECTION_LOST = new Set([
-  'Connection terminated unexpectedly',
-  'Client has encountered a connection error and is not queryable',
-]);
-
-/** The statement failed because its session was ended (pg_terminate_backend) or its connection cut. */
-export function sessionEnded(error: unknown): boolean {
-  if ((error as { code?: unknown } | null)?.code === ADMIN_SHUTDOWN) return true;
-  return error instanceof Error && CONNECTION_LOST.has(error.message);
-}
 
 export function databaseNameOf(url: string): string {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));

@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, isAppError, type ErrorKind } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports';
-import { sessionEnded } from '../db/handle';
+import { sessionEnded } from '../db/session-ended';
 import { maskSecrets } from '../mask';
 
 export const PROBLEM_JSON = 'application/problem+json';
