@@ -21,7 +21,15 @@ export function createReadOnlyHealer(deps: {
   const heal = async () => {
     const database = backups.admin.databaseName;
     const result = await backups.admin.tryWithLock(backupLockName(database), async () => {
-      if (!(await backups.admin.refusesWrites(database))) return;
+      if (!(await backups.admin.refusesWrites(database))) {
+        // The database takes writes, yet a session refused one: it began while the setting held and was missed when
+        // the restore ended them. Ending the older sessions lets them reconnect writable.
+        logger.warn(
+          `A session of '${database}' still refused writes after a restore; ending the older sessions.`,
+        );
+        await backups.admin.allowWrites(database);
+        return;
+      }
       logger.warn(
         `'${database}' is read-only, but no restore holds the backup lock: a restore was interrupted.`,
       );

@@ -20,7 +20,7 @@ import {
 import { randomToken, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
 
 const ADMIN = 'admin@example.com';
-const PSQL_DELAY_S = 6;
+const PSQL_DELAY_S = 8;
 const PAUSE_MS = 15;
 
 /** The real tools, but psql gets its input only after PSQL_DELAY_S seconds: a restore that lasts. */

@@ -220,6 +220,33 @@ describe('a database held read-only (DatabaseAdmin.refuseWrites)', () => {
     }
   });
 
+  it('a session left read-only after the setting was reset (missed by the sweep) is ended by the healer', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'bomnipotent-heal-'));
+    const world = createRealContext({ url: h.database.url, directory });
+    try {
+      await admin.refuseWrites(h.database.name);
+      await Promise.all([1, 2, 3, 4].map(() => h.db.query('SELECT pg_sleep(0.05)'))); // sessions begun read-only
+      await adminQuery(`ALTER DATABASE "${h.database.name}" RESET default_transaction_read_only`);
+      const refused = await request(fresh());
+      expect(refused.status).toBe(503);
+      createReadOnlyHealer({ backups: world.ctx, db: h.db, logger: silentLogger() })();
+      let status = 0;
+      for (let i = 0; i < 50 && status !== 201; i += 1) {
+        await new Promise((r) => setTimeout(r, 50));
+        status = (await request(fresh())).status;
+      }
+      expect(status).toBe(201);
+      // All four old sessions are gone: four writes in parallel all land.
+      expect((await Promise.all([1, 2, 3, 4].map(() => request(fresh())))).map((r) => r.status)).toEqual([
+        201, 201, 201, 201,
+      ]);
+    } finally {
+      await admin.allowWrites(h.database.name).catch(() => {});
+      await world.close();
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('migrates a database that is read-only (the restored copy before the replicas may write to it)', async () => {
     const database = await createTestDatabase('ro_mig');
     const other = createDatabaseAdmin({ url: database.url, logger: silentLogger() });
