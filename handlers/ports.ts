@@ -213,6 +213,16 @@ export interface DatabaseAdmin {
   dropDatabase(name: string): Promise<void>; // WITH (FORCE), IF EXISTS
   /** Ends other connections to `from`, then ALTER DATABASE from RENAME TO to. */
   renameDatabase(from: string, to: string): Promise<void>;
+  /**
+   * Makes PostgreSQL itself refuse writes to database `name` for every session of every replica: sets the database's
+   * default_transaction_read_only and ends the sessions begun before (they keep the old default); they reconnect
+   * read-only. The setting travels with the database through a rename.
+   */
+  refuseWrites(name: string): Promise<void>;
+  /** Resets that setting and ends the sessions begun while it held, so that they reconnect able to write. */
+  allowWrites(name: string): Promise<void>;
+  /** Whether database `name` carries the read-only setting (e.g. left by a restore that was killed). */
+  refusesWrites(name: string): Promise<boolean>;
   /** Runs fn while holding a cluster-wide advisory lock (held from the maintenance database); null when someone else holds it. */
   tryWithLock<T>(
     name: string,

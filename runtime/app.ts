@@ -6,7 +6,7 @@ import type { Logger, MaintenanceMode } from '../handlers/ports';
 import type { HealthDeps } from '../handlers/health';
 import type { AppEnv } from './http-env';
 import { requireCanonicalPath } from './http/canonical-path';
-import { problemResponse, statusOf, toAppError } from './http/problem';
+import { problemResponse, READ_ONLY_CODE, statusOf, toAppError } from './http/problem';
 import { readBodyWithin } from './http/read-body';
 import { registerHealthRoutes } from './routes/health';
 import { registerAccountRoutes, type AccountRouteDeps } from './routes/accounts';
@@ -27,6 +27,8 @@ export interface AppDeps {
   bodyTimeoutMs?: () => number;
   accounts: AccountRouteDeps;
   backups: BackupRouteDeps;
+  /** Told of each write PostgreSQL refused as read-only (a restore, or one killed: see runtime/read-only-heal.ts). */
+  onWritesRefused?: () => void;
 }
 
 /** The status of an error kind: one mapping, in runtime/http/problem.ts (re-exported for existing imports). */
@@ -68,6 +70,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.onError((error, c) => {
     const appError = toAppError(error, deps.logger);
+    if (appError.code === READ_ONLY_CODE) deps.onWritesRefused?.();
     const status = statusOf(appError.kind);
     // The logger escapes control characters: a crafted path cannot forge log lines.
     const line = `${c.req.method} ${c.req.path} -> ${status} ${appError.code}: ${appError.message}`;

@@ -23,6 +23,7 @@ import { createSidecarExecutor } from './executor/sidecar-client';
 import type { AppEnv } from './http-env';
 import type { ServerLogger } from './logger';
 import { createMaintenanceMode } from './maintenance';
+import { createReadOnlyHealer } from './read-only-heal';
 import { createOperationDeps } from './operations';
 import type { OperationDeps } from '../handlers/operations/run-operation';
 import { createMetricsRegistry, type MetricsRegistry } from './metrics';
@@ -118,6 +119,7 @@ export function buildServer(options: ServerOptions): Server {
     rateLimit: accounts.rateLimit,
     bodyTimeoutMs: () => config().dosPrevention.bodyTimeoutMs,
     accounts: accounts.routes,
+    onWritesRefused: createReadOnlyHealer({ backups, db, logger }),
     backups: {
       ctx: backups,
       metrics,

@@ -11,6 +11,8 @@ export interface RecoveryReport {
   droppedScratch: string[];
   /** Renamed-aside copies left in place (see recoverInterruptedRestore). */
   keptAside: string[];
+  /** Databases that a killed restore left read-only for every replica, made writable again. */
+  madeWritable: string[];
 }
 
 const STAMP = /^\d{14}$/;
@@ -27,7 +29,13 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
   const { admin, logger } = ctx;
   const database = admin.databaseName;
   const result = await admin.tryWithLock(backupLockName(database), async () => {
-    const report: RecoveryReport = { skipped: false, renamedBack: null, droppedScratch: [], keptAside: [] };
+    const report: RecoveryReport = {
+      skipped: false,
+      renamedBack: null,
+      droppedScratch: [],
+      keptAside: [],
+      madeWritable: [],
+    };
     const aside = await copiesOf(ctx, ASIDE_INFIX);
     if (!(await admin.databaseExists(database))) {
       const newest = aside.pop(); // names sort by their UTC stamp
@@ -49,6 +57,7 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
       logger.warn(`Dropped '${scratch}', the unfinished scratch database of an interrupted restore.`);
     }
     report.keptAside = aside;
+    report.madeWritable = await resetLeftoverReadOnly(ctx, [database, ...aside]);
     await auditRecovery(ctx, report);
     if (aside.length > 0 && !ctx.settings()?.keepOldDatabase) {
       const list = aside.map((n) => `'${n}'`).join(', ');
@@ -63,9 +72,26 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
     logger.info(
       `A backup or restore of '${database}' is running elsewhere; interrupted-restore recovery skipped.`,
     );
-    return { skipped: true, renamedBack: null, droppedScratch: [], keptAside: [] };
+    return { skipped: true, renamedBack: null, droppedScratch: [], keptAside: [], madeWritable: [] };
   }
   return result.value;
+}
+
+/**
+ * Only while holding the backup lock, so no restore runs: a read-only setting is then a killed restore's leftover (on
+ * the database, or on a copy renamed aside with it), which would refuse every replica's writes for good.
+ */
+export async function resetLeftoverReadOnly(ctx: BackupContext, names: string[]): Promise<string[]> {
+  const reset: string[] = [];
+  for (const name of names) {
+    if (!(await ctx.admin.refusesWrites(name))) continue;
+    await ctx.admin.allowWrites(name);
+    reset.push(name);
+    ctx.logger.warn(
+      `'${name}' was left read-only by an interrupted restore (default_transaction_read_only); writes are accepted again.`,
+    );
+  }
+  return reset;
 }
 
 /** The outcome of an interrupted restore, as found here, goes to the audit log next to the intent it recorded. */

@@ -5,7 +5,7 @@ import type { BackupContext } from './context';
 import type { LockLease } from '../ports';
 import { describeManifest } from './describe';
 import { assessChain, trustPolicy } from './trust';
-import { ensureLockHeld, withBackupLock } from './lock';
+import { backupLockName, ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
@@ -253,8 +253,14 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
   const locale = await ctx.admin.databaseLocale();
   const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
   const progress = hooks.progress ?? NO_PROGRESS;
+  let writesRefused = false;
   try {
     progress.phase('waiting for writes');
+    // PostgreSQL refuses writes from here on, for every replica (their sessions are ended and come back read-only):
+    // a write any replica acknowledges from now on is not lost in the swap. This process's gate then answers first.
+    writesRefused = true; // before the call: should it fail halfway, the setting is reset all the same
+    await ctx.admin.refuseWrites(database);
+    ctx.logger.info(`Writes to '${database}' are refused on every replica until the restore is over.`);
     ctx.maintenance.set('read-only', 'a restore is preparing the new database');
     if (!(await ctx.maintenance.writesSettled(WRITES_SETTLE_MS))) {
       throw new AppError(
@@ -310,6 +316,9 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
     try {
       // Another replica may hold the lock now and run its own restore: never two swaps.
       await ensureLockHeld(plan.lease, database, `the swap of the restored copy into '${database}'`);
+      // The restored copy goes in read-only too: no replica writes to it before its migrations and carry-over are
+      // done. Set here, outside the moment of the swap, which it would only lengthen.
+      await ctx.admin.refuseWrites(names.scratch);
     } catch (error) {
       await ctx.admin.dropDatabase(names.scratch).catch(() => {});
       throw error;
@@ -321,9 +330,23 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
     progress.phase('swapping');
     await swapIn(ctx, names, hooks);
   } finally {
+    if (writesRefused) {
+      // Reads are answered again while the database becomes writable; writes are still refused meanwhile.
+      if (ctx.maintenance.get().phase === 'unavailable')
+        ctx.maintenance.set('read-only', 'a restore is finishing');
+      // Whichever database now has the name (the restored one, or the old one put back) carries the setting.
+      await allowWritesAgain(ctx, plan.lease);
+    }
     ctx.maintenance.set('normal', '');
   }
   if (plan.keepOld) {
+    await ctx.admin
+      .allowWrites(names.aside)
+      .catch((error: unknown) =>
+        ctx.logger.warn(
+          `Could not make the kept database '${names.aside}' writable (${describe(error)}); before using it run: ALTER DATABASE "${names.aside}" RESET default_transaction_read_only;`,
+        ),
+      );
     ctx.logger.info(
       `Kept the replaced database as '${names.aside}' (keep_old_database); drop it when no longer needed.`,
     );
@@ -338,6 +361,52 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
         `Could not drop the replaced database '${names.aside}': ${describe(error)} Drop it by hand.`,
       ),
   );
+}
+
+const LOCK_RETRY_MS = 10_000;
+const LOCK_RETRIES = 360; // an hour; after that, the next start of any server resets it (start-up recovery)
+
+/**
+ * The end of the read-only time. Only under the backup lock: should this restore have lost it, another replica may
+ * be restoring now and hold the database read-only on purpose; the reset then waits, in the background, until the
+ * lock is free (a restore that held it has reset the setting itself by then; resetting again changes nothing).
+ */
+async function allowWritesAgain(ctx: BackupContext, lease: LockLease): Promise<void> {
+  const { admin, logger } = ctx;
+  const database = admin.databaseName;
+  const resetUnderFreeLock = async (): Promise<boolean> =>
+    (await admin.tryWithLock(backupLockName(database), () => admin.allowWrites(database))).acquired;
+  try {
+    if (await lease.held()) {
+      await admin.allowWrites(database);
+    } else if (!(await resetUnderFreeLock())) {
+      logger.warn(
+        `'${database}' stays read-only while another backup or restore holds the lock this restore lost; ` +
+          `writes are accepted again once it is free.`,
+      );
+      void retryInBackground(resetUnderFreeLock).then(
+        (done) => done && logger.info(`Writes to '${database}' are accepted again.`),
+        (error: unknown) =>
+          logger.error(`Could not make '${database}' writable again (${describe(error)}); restart a server.`),
+      );
+      return;
+    }
+    logger.info(`Writes to '${database}' are accepted again.`);
+  } catch (error) {
+    logger.error(
+      `Could not make '${database}' writable again after the restore (${describe(error)}): every replica refuses writes ` +
+        `until a server starts (its start-up recovery resets it) or an administrator runs: ` +
+        `ALTER DATABASE "${database}" RESET default_transaction_read_only;`,
+    );
+  }
+}
+
+async function retryInBackground(attempt: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < LOCK_RETRIES; i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS).unref());
+    if (await attempt()) return true;
+  }
+  return false;
 }
 
 type SwapStep = 'drained' | 'aside' | 'swapped';

@@ -178,9 +178,13 @@ export function createAccountStore(db: DbHandle): AccountStore {
       });
     },
     async rememberSignature(digest, expiresAt) {
-      const { rowCount } = await db.query(
-        'INSERT INTO seen_signatures (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING',
-        [digest, expiresAt],
+      // Also while a restore holds the database read-only, or no signed request (reads included) would pass: the
+      // restore carries the seen signatures over into the restored database, so none of these is lost.
+      const { rowCount } = await db.writeThroughReadOnly((client) =>
+        client.query(
+          'INSERT INTO seen_signatures (digest, expires_at) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING',
+          [digest, expiresAt],
+        ),
       );
       return (rowCount ?? 0) > 0;
     },

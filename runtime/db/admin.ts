@@ -49,6 +49,15 @@ const SIGNALABLE = `(
 const OTHER_SESSIONS = `FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
   WHERE a.datname = $1 AND a.pid <> pg_backend_pid() AND a.usesysid IS NOT NULL`;
 const TERMINATE_SIGNALABLE = `SELECT pg_terminate_backend(a.pid) ${OTHER_SESSIONS} AND ${SIGNALABLE}`;
+/**
+ * The signalable sessions on $1 that started before $2 (or whose start this role may not see: another role's session
+ * ended through pg_signal_backend). PostgreSQL reads a database's settings when a session starts,
+ * so these are the sessions that still hold the default from before a change of default_transaction_read_only.
+ */
+const TERMINATE_BEGUN_BEFORE = `${TERMINATE_SIGNALABLE} AND (a.backend_start < $2::timestamptz OR a.backend_start IS NULL)`;
+const READ_ONLY_SETTING = 'default_transaction_read_only';
+/** A session loads the settings a moment before it is listed in pg_stat_activity: a second sweep catches it. */
+const SECOND_SWEEP_MS = 50;
 /** Who is connected that this role may not end (PostgreSQL would wait 5 s per rename attempt before refusing). */
 const UNSIGNALABLE = `SELECT coalesce(a.usename, 'unknown') || ' (' || count(*) || ')' AS who
   ${OTHER_SESSIONS} AND NOT ${SIGNALABLE} GROUP BY a.usename`;
@@ -80,6 +89,20 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
 
   const query = <T extends pg.QueryResultRow>(sql: string, params: unknown[] = []) =>
     pool.query<T>(sql, params);
+
+  // Ends the sessions that began before now (after a settings change): a write in flight on one is rolled back, and
+  // pools reconnect on their next query with the database's new default.
+  // Returns who is connected from before that this role may not end (they keep the old default).
+  const endSessionsBegunBefore = async (name: string): Promise<string | null> => {
+    const { rows } = await query<{ now: string }>('SELECT clock_timestamp()::text AS now');
+    const since = rows[0]?.now;
+    await query(TERMINATE_BEGUN_BEFORE, [name, since]);
+    await new Promise((resolve) => setTimeout(resolve, SECOND_SWEEP_MS));
+    await query(TERMINATE_BEGUN_BEFORE, [name, since]);
+    // Their start is hidden from a role that is not theirs (pg_stat_activity shows it as null): all of them count.
+    const kept = await query<{ who: string }>(UNSIGNALABLE, [name]);
+    return kept.rows.length > 0 ? kept.rows.map((r) => r.who).join(', ') : null;
+  };
 
   const refuseProtected = (name: string) => {
     if (PROTECTED.has(name)) {
@@ -215,6 +238,39 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
           await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
         }
       }
+    },
+
+    async refuseWrites(name) {
+      refuseProtected(name);
+      await query(`ALTER DATABASE ${quoteIdent(name)} SET ${READ_ONLY_SETTING} = on`);
+      const kept = await endSessionsBegunBefore(name);
+      // Such a session could still write, and its write would be lost in the swap: the restore must not go on.
+      if (kept !== null) {
+        throw new AppError(
+          'BACKUP.SESSIONS_IN_THE_WAY',
+          'conflict',
+          `Could not make '${name}' read-only for the restore: sessions that the server's role may not end are connected (${kept}).`,
+          {
+            suggestion:
+              'Disconnect them (e.g. a superuser psql), or grant the server role pg_signal_backend for non-superuser sessions, and try again.',
+            retryAfterSeconds: 10,
+          },
+        );
+      }
+    },
+
+    async allowWrites(name) {
+      await query(`ALTER DATABASE ${quoteIdent(name)} RESET ${READ_ONLY_SETTING}`);
+      await endSessionsBegunBefore(name);
+    },
+
+    async refusesWrites(name) {
+      const { rows } = await query<{ on: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+           WHERE d.datname = $1 AND s.setrole = 0 AND $2 = ANY (s.setconfig)) AS on`,
+        [name, `${READ_ONLY_SETTING}=on`],
+      );
+      return rows[0]?.on === true;
     },
 
     async tryWithLock(name, fn) {

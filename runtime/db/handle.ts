@@ -1,6 +1,7 @@
 // The server's access to its database: a pg pool behind a handle, so a restore can drain and reopen it underneath.
 import pg from 'pg';
 import { AppError } from '../../handlers/errors';
+import { sessionEnded } from './session-ended';
 
 export interface DbHandle {
   readonly url: string; // secret: never log it unmasked
@@ -11,6 +12,13 @@ export interface DbHandle {
   ): Promise<pg.QueryResult<T>>;
   /** Runs fn in one transaction on one connection; rolls back when fn throws. */
   transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /**
+   * Like transaction, but READ WRITE even while a restore holds the database read-only (default_transaction_read_only,
+   * see DatabaseAdmin.refuseWrites). Only for the server's own records that the restore writes itself or carries over
+   * into the restored database (seen signatures, operations, migrations, the carry-over): never for a request's data,
+   * which must be refused then, on every replica.
+   */
+  writeThroughReadOnly<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** The current pool (replaced by reopen()); prefer query/transaction. */
   pool(): pg.Pool;
   /** Waits for running queries, closes every connection; queries until reopen() fail with DB.DRAINED. */
@@ -18,6 +26,8 @@ export interface DbHandle {
   reopen(): void;
   close(): Promise<void>;
 }
+
+const PLAIN_READ = /^\s*SELECT\b/i;
 
 export function databaseNameOf(url: string): string {
   const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
@@ -34,6 +44,8 @@ export function createDbHandle(url: string, options: { max?: number } = {}): DbH
     });
     // An idle client losing its connection (e.g. terminated by a restore) must not crash the process.
     pool.on('error', () => {});
+    // Nor one checked out between two statements of a transaction: its next statement fails instead (answered 503).
+    pool.on('connect', (client) => client.on('error', () => {}));
     return pool;
   };
   let current: pg.Pool | null = makePool();
@@ -49,21 +61,18 @@ export function createDbHandle(url: string, options: { max?: number } = {}): DbH
   return {
     url,
     databaseName: databaseNameOf(url),
-    query: (sql, params) => active().query(sql, params),
-    async transaction(fn) {
-      const client = await active().connect();
+    async query(sql, params) {
       try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
+        return await active().query(sql, params);
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      } finally {
-        client.release();
+        // A restore ends every session at its start and its end (see DatabaseAdmin.refuseWrites): a plain read that
+        // was cut is asked again on a fresh connection. Never a write: it may have committed before the cut.
+        if (!PLAIN_READ.test(sql) || !sessionEnded(error)) throw error;
+        return active().query(sql, params);
       }
     },
+    transaction: (fn) => inTransaction(active(), 'BEGIN', fn),
+    writeThroughReadOnly: (fn) => inTransaction(active(), 'BEGIN READ WRITE', fn),
     pool: active,
     async drain() {
       const pool = current;
@@ -79,4 +88,23 @@ export function createDbHandle(url: string, options: { max?: number } = {}): DbH
       if (pool) await pool.end();
     },
   };
+}
+
+async function inTransaction<T>(
+  pool: pg.Pool,
+  begin: 'BEGIN' | 'BEGIN READ WRITE',
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(begin);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
 }

@@ -16,10 +16,13 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
     migrate: () => migrate(db.pool(), logger),
     knownSchemaVersion: LATEST_SCHEMA_VERSION,
     carryOverFrom: async (previous) => {
-      const carried = await withSource(db, previous, async (source) => ({
-        signatures: await carrySeenSignatures(db, source),
-        ...(await carrySecurityState(db, source)),
-      }));
+      // READ WRITE: the restored database is still read-only for every replica until the restore is over.
+      const carried = await withSource(db, previous, (source) =>
+        db.writeThroughReadOnly(async (target) => ({
+          signatures: await carrySeenSignatures(target, source),
+          ...(await carrySecurityState(target, source)),
+        })),
+      );
       logger.info(
         `Carried over from the replaced database: ${carried.signatures} recently seen signature(s) (replay guard), ` +
           `${carried.revokedKeys} key revocation(s) and ${carried.deniedUsers} denial(s) made after the backup was taken.`,
@@ -62,7 +65,7 @@ async function hasTable(source: pg.Client, table: string): Promise<boolean> {
  * (after the backup was taken) stays revoked or denied in the restored one. Keys are matched by user and public key.
  */
 async function carrySecurityState(
-  db: DbHandle,
+  target: pg.ClientBase,
   source: pg.Client,
 ): Promise<{ revokedKeys: number; deniedUsers: number }> {
   if (!(await hasTable(source, 'user_keys')) || !(await hasTable(source, 'users'))) {
@@ -74,7 +77,7 @@ async function carrySecurityState(
   const denied = await source.query<{ name: string; updated_at: Date }>(
     `SELECT name, updated_at FROM users WHERE status = 'DENIED'`,
   );
-  const keys = await db.query(
+  const keys = await target.query(
     `UPDATE user_keys k SET revoked_at = r.revoked_at
      FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(user_name, public_key, revoked_at)
      WHERE k.user_name = r.user_name AND k.public_key = r.public_key AND k.revoked_at IS NULL`,
@@ -84,7 +87,7 @@ async function carrySecurityState(
       revoked.rows.map((r) => r.revoked_at),
     ],
   );
-  const users = await db.query(
+  const users = await target.query(
     `UPDATE users u SET status = 'DENIED', updated_at = d.updated_at
      FROM unnest($1::text[], $2::timestamptz[]) AS d(name, updated_at)
      WHERE u.name = d.name AND u.status <> 'DENIED'`,
@@ -105,13 +108,13 @@ async function carryOperations(db: DbHandle, source: pg.Client): Promise<void> {
 }
 
 /** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */
-async function carrySeenSignatures(db: DbHandle, source: pg.Client): Promise<number> {
+async function carrySeenSignatures(target: pg.ClientBase, source: pg.Client): Promise<number> {
   if (!(await hasTable(source, 'seen_signatures'))) return 0;
   const { rows } = await source.query<{ digest: string; expires_at: Date }>(
     'SELECT digest, expires_at FROM seen_signatures WHERE expires_at > now()',
   );
   if (rows.length === 0) return 0;
-  const result = await db.query(
+  const result = await target.query(
     `INSERT INTO seen_signatures (digest, expires_at)
      SELECT * FROM unnest($1::text[], $2::timestamptz[]) ON CONFLICT (digest) DO NOTHING`,
     [rows.map((r) => r.digest), rows.map((r) => r.expires_at)],

@@ -24,11 +24,23 @@ export async function migrate(
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY,
-      name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    )`);
+    // Nothing is written when nothing is pending: a replica that starts while a restore holds the database
+    // read-only still starts. Migrations themselves run READ WRITE on purpose: a restore migrates the restored
+    // database before it lets the replicas write to it.
+    if ((await currentSchemaVersion(client)) === 0) {
+      await client.query('BEGIN READ WRITE');
+      try {
+        await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+          version integer PRIMARY KEY,
+          name text NOT NULL,
+          applied_at timestamptz NOT NULL DEFAULT now()
+        )`);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+    }
     let version = await currentSchemaVersion(client);
     const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
     if (version > latest) {
@@ -41,7 +53,7 @@ export async function migrate(
     }
     for (const migration of migrations) {
       if (migration.version <= version) continue;
-      await client.query('BEGIN');
+      await client.query('BEGIN READ WRITE');
       try {
         await client.query(migration.sql);
         await client.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [

@@ -69,20 +69,26 @@ function values(r: OperationRecord): unknown[] {
 
 const PLACEHOLDERS = Array.from({ length: 15 }, (_, i) => `$${i + 1}`).join(', ');
 
+/**
+ * Operation records are written also while a restore holds the database read-only (the restore records its own
+ * progress there); the restore carries the table over into the restored database, so none of them is lost.
+ */
 export function createOperationStore(db: DbHandle): OperationStore {
+  const write = (sql: string, params?: unknown[]) =>
+    db.writeThroughReadOnly((client) => client.query<Row>(sql, params));
   return {
     async insert(record) {
-      await db.query(
+      await write(
         `DELETE FROM operations WHERE state <> 'running' AND finished_at < now() - interval '${KEEP_FINISHED_DAYS} days'`,
       );
-      const result = await db.query(
+      const result = await write(
         `INSERT INTO operations (${COLUMNS}) VALUES (${PLACEHOLDERS}) ON CONFLICT DO NOTHING`,
         values(record),
       );
       return result.rowCount === 1;
     },
     async save(record) {
-      await db.query(
+      await write(
         `INSERT INTO operations (${COLUMNS}) VALUES (${PLACEHOLDERS})
          ON CONFLICT (id) DO UPDATE SET state = $6, phase = $7, bytes_done = $8, bytes_total = $9,
            updated_at = $11, finished_at = $12, outcome_status = $14, outcome_body = $15`,
@@ -115,7 +121,7 @@ export function createOperationStore(db: DbHandle): OperationStore {
       return rows.map(toRecord);
     },
     async failStale(before, finishedAt, outcome: OperationOutcome) {
-      const { rows } = await db.query<Row>(
+      const { rows } = await write(
         `UPDATE operations SET state = 'failed', finished_at = $2, updated_at = $2,
            outcome_status = $3, outcome_body = $4
          WHERE state = 'running' AND updated_at < $1 RETURNING ${COLUMNS}`,
@@ -131,7 +137,7 @@ export async function carryOperationsInto(
   db: DbHandle,
   rows: readonly Record<string, unknown>[],
 ): Promise<void> {
-  await db.transaction(async (client) => {
+  await db.writeThroughReadOnly(async (client) => {
     await client.query('DELETE FROM operations');
     for (const row of rows) {
       await client.query(

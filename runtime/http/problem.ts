@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, isAppError, type ErrorKind } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports';
+import { sessionEnded } from '../db/session-ended';
 import { maskSecrets } from '../mask';
 
 export const PROBLEM_JSON = 'application/problem+json';
@@ -58,9 +59,44 @@ export function problemResponse(c: Context, error: AppError): Response {
   return c.body(JSON.stringify(toProblem(error)), statusOf(error.kind), headers);
 }
 
+const READ_ONLY_SQL_TRANSACTION = '25006';
+export const READ_ONLY_CODE = 'SERVER.READ_ONLY';
+/** A session ended by an administrator (a restore ending sessions), a server not taking connections, a database gone. */
+const INTERRUPTED = new Set(['57P01', '57P02', '57P03', '3D000']);
+
+/**
+ * PostgreSQL refusing for a while, as during a restore on any replica: the database is read-only (SQLSTATE 25006,
+ * see DatabaseAdmin.refuseWrites) or its sessions were ended for the swap. 503 with Retry-After, not a failure.
+ */
+export function databaseRefusal(error: unknown): AppError | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === READ_ONLY_SQL_TRANSACTION) {
+    return new AppError(
+      READ_ONLY_CODE,
+      'unavailable',
+      'The database refuses writes while a restore replaces it (on this server or another replica); nothing was changed.',
+      { suggestion: 'Try again when the restore is over.', retryAfterSeconds: 5 },
+    );
+  }
+  if ((typeof code === 'string' && INTERRUPTED.has(code)) || sessionEnded(error)) {
+    return new AppError(
+      'SERVER.DATABASE_INTERRUPTED',
+      'unavailable',
+      'The database connection was ended, as when a restore swaps the database in; the request may not have completed.',
+      {
+        suggestion: 'Try again in a moment; check the result of a change before repeating it.',
+        retryAfterSeconds: 1,
+      },
+    );
+  }
+  return null;
+}
+
 /** Unexpected errors may carry anything (SQL, paths, secrets): logged masked, answered generically. */
 export function toAppError(error: unknown, logger: Logger, code = 'INTERNAL', who = 'The server'): AppError {
   if (isAppError(error)) return error;
+  const refusal = databaseRefusal(error);
+  if (refusal) return refusal;
   logger.error(
     `Unexpected error: ${maskSecrets(error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
   );

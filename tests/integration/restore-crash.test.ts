@@ -83,6 +83,26 @@ function killChildGroup(): Promise<void> {
   });
 }
 
+/** Whether PostgreSQL holds the database read-only for new sessions (the restore's setting), and what a write gets. */
+async function readOnlySetting(name: string): Promise<boolean> {
+  const { rows } = await adminQuery(
+    `SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+     WHERE d.datname = $1 AND 'default_transaction_read_only=on' = ANY (s.setconfig)`,
+    [name],
+  );
+  return rows.length > 0;
+}
+
+async function writeOnNewSession(): Promise<string> {
+  return adminQuery(`CREATE TABLE probe_write (id int)`, [], database.name).then(
+    async () => {
+      await adminQuery(`DROP TABLE probe_write`, [], database.name);
+      return 'written';
+    },
+    (error: { code?: string }) => `refused ${error.code}`,
+  );
+}
+
 /** The audit log as (outcome, message) pairs: who replaced the database must survive any kill. */
 async function auditTrail(): Promise<{ outcome: string; user: string | null; message: string }[]> {
   const text = await readFile(join(directory, AUDIT_LOG), 'utf8').catch(() => '');
@@ -140,7 +160,14 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
     started.catch(() => {}); // its exit after the kill is expected
     await killChildGroup();
     expect((await otherDatabases()).some((n) => n.startsWith(`${database.name}_restore_`))).toBe(true);
+    // The killed restore leaves every replica's writes refused, by PostgreSQL itself ...
+    expect(await readOnlySetting(database.name)).toBe(true);
+    expect(await writeOnNewSession()).toBe('refused 25006');
     const report = await recover();
+    // ... until start-up recovery resets it.
+    expect(report.madeWritable).toEqual([database.name]);
+    expect(await readOnlySetting(database.name)).toBe(false);
+    expect(await writeOnNewSession()).toBe('written');
     expect(report.renamedBack).toBeNull();
     expect(report.droppedScratch).toHaveLength(1);
     expect(await snapshot()).toEqual(previousSnapshot);
@@ -158,6 +185,8 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
     expect(rows).toHaveLength(0); // the moment a naive recovery would find nothing
     const report = await recover();
     expect(report.renamedBack).toMatch(new RegExp(`^${database.name}_pre_restore_\\d{14}$`));
+    expect(report.madeWritable).toEqual([database.name]); // the setting went aside with the old database
+    expect(await writeOnNewSession()).toBe('written');
     expect(report.droppedScratch).toHaveLength(1);
     expect(await snapshot()).toEqual(previousSnapshot);
     expect(await otherDatabases()).toEqual([]);
@@ -173,9 +202,13 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
   it('killed right after the swap, before migrating: exactly the backup, the previous copy kept and named', async () => {
     await startRestore('swapped', 'PAUSED swapped');
     await killChildGroup();
+    expect(await readOnlySetting(database.name)).toBe(true); // the restored copy arrives read-only
     const report = await recover();
     expect(report.renamedBack).toBeNull();
     expect(report.keptAside).toHaveLength(1);
+    expect(report.madeWritable).toEqual([database.name, report.keptAside[0]]);
+    expect(await readOnlySetting(report.keptAside[0]!)).toBe(false);
+    expect(await writeOnNewSession()).toBe('written');
     expect(await snapshot()).toEqual(backupSnapshot);
     expect(await snapshotDatabase(database.url, report.keptAside[0]!)).toEqual(previousSnapshot);
     expect(await auditTrail()).toMatchObject([
@@ -191,6 +224,8 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
   it('a restore that is not killed runs to the end in the child (the harness itself works)', async () => {
     await startRestore(undefined, 'DONE');
     expect(await snapshot()).toEqual(backupSnapshot);
+    expect(await readOnlySetting(database.name)).toBe(false);
+    expect(await writeOnNewSession()).toBe('written');
     // the replaced database is dropped in the background after the answer; the child ends once that is done
     if (child && child.exitCode === null) await new Promise((r) => child!.once('exit', r));
     expect(await otherDatabases()).toEqual([]);

@@ -66,6 +66,8 @@ export interface FakeWorld {
   ctx: BackupContext;
   /** Database name -> content. */
   databases: Map<string, string>;
+  /** Databases that refuse writes (default_transaction_read_only); the mark moves with a rename, as in PostgreSQL. */
+  readOnly: Set<string>;
   /** Backup file -> content it restores to; verification result per file (default ok). */
   files: Map<string, { content: string; verification?: Verification }>;
   events: string[];
@@ -85,6 +87,7 @@ export function createFakeWorld(
 ): FakeWorld {
   const db = options.database ?? 'app';
   const databases = new Map<string, string>([[db, options.content ?? 'old']]);
+  const readOnly = new Set<string>();
   const files = new Map<string, { content: string; verification?: Verification }>();
   const events: string[] = [];
   const audits: AuditRecord[] = [];
@@ -163,7 +166,16 @@ export function createFakeWorld(
     dropDatabase: async (name) => {
       events.push(`drop ${name}`);
       databases.delete(name);
+      readOnly.delete(name);
     },
+    refuseWrites: async (name) => {
+      if (!databases.has(name)) throw new Error(`database ${name} does not exist`);
+      readOnly.add(name);
+    },
+    allowWrites: async (name) => {
+      readOnly.delete(name);
+    },
+    refusesWrites: async (name) => readOnly.has(name),
     renameDatabase: async (from, to) => {
       renames += 1;
       events.push(`rename ${from} -> ${to}`);
@@ -175,6 +187,7 @@ export function createFakeWorld(
       if (databases.has(to)) throw new Error(`database ${to} exists`);
       databases.delete(from);
       databases.set(to, content);
+      if (readOnly.delete(from)) readOnly.add(to);
     },
     tryWithLock: async (_name, fn) => {
       if (lockHeld.value) return { acquired: false };
@@ -252,6 +265,7 @@ export function createFakeWorld(
   return {
     ctx,
     databases,
+    readOnly,
     files,
     events,
     audits,

@@ -212,6 +212,11 @@ export class FakeAdmin implements DatabaseAdmin {
   async renameDatabase() {}
   /** Set to false to play a lock whose session died during the operation. */
   lockStillHeld = true;
+  async refuseWrites() {}
+  async allowWrites() {}
+  async refusesWrites() {
+    return false;
+  }
   async swapObstacles() {
     return { missingPrivileges: [] as string[], blockingSessions: null };
   }

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, vi } from 'vitest';
 import { restoreBackup, restoreDatabaseNames, restoreStamp } from '../../handlers/backup/restore-backup';
 import { AppError, isAppError } from '../../handlers/errors';
 import { createFakeWorld, DIR, metadataFor } from '../support/restore-fakes';
@@ -38,6 +38,7 @@ describe('restoreBackup with fakes of the ports', () => {
       'reopen',
       'migrate',
       `carry-over from ${ASIDE}`,
+      'maintenance read-only', // reads again while the database is made writable
       'maintenance normal',
       `drop ${ASIDE}`,
     ]);
@@ -246,7 +247,7 @@ describe('restoreBackup with fakes of the ports', () => {
       expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
       const swap = w.events.slice(
         w.events.indexOf('maintenance unavailable') + 1,
-        w.events.indexOf('maintenance normal'),
+        w.events.lastIndexOf('maintenance read-only'),
       );
       expect(swap).toEqual(expectedEvents);
       expect(w.ctx.maintenance.get().phase).toBe('normal');
@@ -262,7 +263,7 @@ describe('restoreBackup with fakes of the ports', () => {
     expect(isAppError(error) && error.code).toBe('BACKUP.ROLLBACK_FAILED');
     expect(isAppError(error) && error.suggestion).toContain(ASIDE);
     expect(w.databases.get(ASIDE)).toBe('old');
-    expect(w.events.at(-2)).toBe('reopen');
+    expect(w.events.slice(-3)).toEqual(['reopen', 'maintenance read-only', 'maintenance normal']);
     expect(w.ctx.maintenance.get().phase).toBe('normal');
   });
 
@@ -276,6 +277,102 @@ describe('restoreBackup with fakes of the ports', () => {
       },
     });
     expect(seen).toEqual(['scratch:app', `swap:${ASIDE},${SCRATCH}`, `swapped:app,${ASIDE}`]);
+  });
+});
+
+describe('restoreBackup holds the database read-only for every replica (PostgreSQL enforces it)', () => {
+  const readOnlyAt = (w: ReturnType<typeof createFakeWorld>) => [...w.readOnly].sort().join(',');
+
+  it('from before the scratch restore to the end of the swap, the restored copy arriving read-only; then none', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    const seen: string[] = [];
+    await restoreBackup({ user: 'a' }, w.ctx, {
+      reached: async (phase) => void seen.push(`${phase}:${readOnlyAt(w)}`),
+    });
+    expect(seen).toEqual(['scratch:app', `swap:${ASIDE},${SCRATCH}`, `swapped:app,${ASIDE}`]);
+    expect(readOnlyAt(w)).toBe('');
+    expect(w.logs.join('\n')).toMatch(
+      /Writes to 'app' are refused on every replica[\s\S]*Writes to 'app' are accepted again/,
+    );
+  });
+
+  it('a kept old database is not left read-only', async () => {
+    const w = createFakeWorld();
+    w.settings.keepOldDatabase = true;
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    await restoreBackup({ user: 'a' }, w.ctx);
+    expect(Object.fromEntries(w.databases)).toEqual({ app: 'new', [ASIDE]: 'old' });
+    expect(readOnlyAt(w)).toBe('');
+  });
+
+  for (const step of ['restore', 'renameIn', 'migrate'] as const) {
+    it(`a failure at ${step} leaves the old database writable again`, async () => {
+      const w = createFakeWorld();
+      w.files.set('app_20260102_000000.dump', { content: 'new' });
+      w.fail[step] = new Error(`${step} broke`);
+      await restoreBackup({ user: 'a' }, w.ctx).catch(() => {});
+      expect(Object.fromEntries(w.databases)).toEqual({ app: 'old' });
+      expect(readOnlyAt(w)).toBe('');
+    });
+  }
+
+  it('a dry run never makes the database read-only', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'new' });
+    const refused: string[] = [];
+    const refuse = w.ctx.admin.refuseWrites.bind(w.ctx.admin);
+    w.ctx.admin.refuseWrites = async (name) => {
+      refused.push(name);
+      await refuse(name);
+    };
+    await restoreBackup({ user: 'a', dryRun: true }, w.ctx);
+    expect(refused).toEqual([]);
+  });
+
+  it('a restore that lost its lock leaves the setting to the lock holder, and resets it once the lock is free', async () => {
+    const held = createFakeWorld();
+    held.files.set('app_20260102_000000.dump', { content: 'new' });
+    const restore = restoreBackup({ user: 'a' }, held.ctx, {
+      reached: async (phase) => {
+        if (phase !== 'scratch') return;
+        held.lockStillHeld.value = false;
+        held.lockHeld.value = true; // another replica took the lock and may be restoring now
+      },
+    });
+    // The lock is still held by "another replica" when the restore ends: tryWithLock is refused until it is free.
+    const original = held.ctx.admin.tryWithLock.bind(held.ctx.admin);
+    let calls = 0;
+    let otherHolds = true;
+    held.ctx.admin.tryWithLock = (name, fn) =>
+      calls++ === 0 || !otherHolds ? original(name, fn) : Promise.resolve({ acquired: false });
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      expect(await codeOf(restore)).toBe('BACKUP.LOCK_LOST');
+      expect(readOnlyAt(held)).toBe('app');
+      expect(held.logs.join('\n')).toMatch(/stays read-only while another backup or restore holds the lock/);
+      await vi.advanceTimersByTimeAsync(30_000);
+      expect(readOnlyAt(held)).toBe('app'); // still held by the other one
+      otherHolds = false;
+      held.lockHeld.value = false;
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(readOnlyAt(held)).toBe('');
+      expect(held.logs.at(-1)).toMatch(/Writes to 'app' are accepted again/);
+    } finally {
+      vi.useRealTimers();
+    }
+
+    const free = createFakeWorld();
+    free.files.set('app_20260102_000000.dump', { content: 'new' });
+    const lost = restoreBackup({ user: 'a' }, free.ctx, {
+      reached: async (phase) => {
+        if (phase !== 'scratch') return;
+        free.lockStillHeld.value = false; // its session died, which released the lock
+        free.lockHeld.value = false;
+      },
+    });
+    expect(await codeOf(lost)).toBe('BACKUP.LOCK_LOST');
+    expect(readOnlyAt(free)).toBe('');
   });
 });
 

@@ -7,7 +7,13 @@ describe('recoverInterruptedRestore with fakes', () => {
     const w = createFakeWorld();
     w.databases.set('app_other', 'unrelated');
     const report = await recoverInterruptedRestore(w.ctx);
-    expect(report).toEqual({ skipped: false, renamedBack: null, droppedScratch: [], keptAside: [] });
+    expect(report).toEqual({
+      skipped: false,
+      renamedBack: null,
+      droppedScratch: [],
+      keptAside: [],
+      madeWritable: [],
+    });
     expect(w.events).toEqual([]);
   });
 
@@ -65,9 +71,33 @@ describe('recoverInterruptedRestore with fakes', () => {
   it('skips everything while another process holds the backup/restore lock', async () => {
     const w = createFakeWorld();
     w.databases.set('app_restore_20260101000000', 'being built by a replica');
+    w.readOnly.add('app'); // that replica's restore holds it read-only on purpose
     w.lockHeld.value = true;
     const report = await recoverInterruptedRestore(w.ctx);
     expect(report.skipped).toBe(true);
     expect(w.databases.has('app_restore_20260101000000')).toBe(true);
+    expect([...w.readOnly]).toEqual(['app']);
+  });
+
+  it('makes the database and a kept aside copy writable again when a killed restore left them read-only', async () => {
+    const w = createFakeWorld();
+    w.databases.set('app_pre_restore_20260101000000', 'previous');
+    w.readOnly.add('app');
+    w.readOnly.add('app_pre_restore_20260101000000');
+    const report = await recoverInterruptedRestore(w.ctx);
+    expect(report.madeWritable).toEqual(['app', 'app_pre_restore_20260101000000']);
+    expect([...w.readOnly]).toEqual([]);
+    expect(w.logs.join('\n')).toMatch(/\[WARN\] 'app' was left read-only by an interrupted restore/);
+  });
+
+  it('a database renamed back during recovery does not stay read-only', async () => {
+    const w = createFakeWorld();
+    w.databases.delete('app');
+    w.databases.set('app_pre_restore_20260101000000', 'previous');
+    w.readOnly.add('app_pre_restore_20260101000000');
+    const report = await recoverInterruptedRestore(w.ctx);
+    expect(report.renamedBack).toBe('app_pre_restore_20260101000000');
+    expect(report.madeWritable).toEqual(['app']);
+    expect([...w.readOnly]).toEqual([]);
   });
 });
