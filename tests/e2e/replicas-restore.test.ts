@@ -20,7 +20,8 @@ import {
 import { randomToken, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
 
 const ADMIN = 'admin@example.com';
-const PSQL_DELAY_S = 8;
+// Long enough for a third server to start in the middle of the restore also when the machine is busy.
+const PSQL_DELAY_S = 14;
 const PAUSE_MS = 15;
 
 /** The real tools, but psql gets its input only after PSQL_DELAY_S seconds: a restore that lasts. */
