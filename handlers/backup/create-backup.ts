@@ -129,6 +129,11 @@ export async function createBackup(
             ),
           );
       }
+      // In the background, after the lock is released: the rehearsal takes its own lock and never blocks a backup.
+      if (settings.rehearse) {
+        const queue = ctx.rehearsals;
+        setTimeout(() => queue?.enqueue(metadata.file), 0);
+      }
       return { path, metadata };
     });
   } catch (error) {

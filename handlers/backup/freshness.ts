@@ -21,7 +21,11 @@ export async function checkFreshness(ctx: BackupContext): Promise<FreshnessRepor
   const entries = await ctx
     .executor()
     .list({ directory: settings.directory, trust: trustPolicy(ctx, settings) });
-  const newest = trustedOf(entries, ctx.admin.databaseName)[0]?.manifest;
+  // With rehearsals on, a backup counts as good only once it was restored in full (a signed, passed rehearsal).
+  const good = trustedOf(entries, ctx.admin.databaseName).filter(
+    (e) => !settings.rehearse || (e.rehearsal?.state === 'trusted' && e.rehearsal.record.ok),
+  );
+  const newest = good[0]?.manifest;
   const lastGoodAt = newest ? new Date(newest.createdAt) : null;
   const stale = isStale(lastGoodAt, settings.periodMs, ctx.clock.now());
   if (stale) {

@@ -137,10 +137,12 @@ export function createFakeWorld(
       if (databases.has(targetDatabase)) throw new Error(`database ${targetDatabase} exists`);
       if (fail.restore) throw fail.restore;
       databases.set(targetDatabase, files.get(file)!.content);
+      return { copyRows: {} };
     },
     appendAudit: async (_dir, record) => {
       audits.push(record);
     },
+    writeRehearsal: () => Promise.reject(new Error('not used')),
   };
 
   let renames = 0;
@@ -164,6 +166,9 @@ export function createFakeWorld(
       events.push(`drop ${name}`);
       databases.delete(name);
     },
+    setAllowConnections: async () => {},
+    databaseState: async () => null,
+    inspectRestored: () => Promise.reject(new Error('not used')),
     renameDatabase: async (from, to) => {
       renames += 1;
       events.push(`rename ${from} -> ${to}`);

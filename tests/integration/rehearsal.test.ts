@@ -1,0 +1,136 @@
+// Rehearsals against the real PostgreSQL and pg tools: a real backup restored in full into the standby, checked and
+// signed; a dump whose COPY data lost a line fails with the reason; a forged record is not trusted.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rehearseBackup, standbyName } from '../../handlers/backup/rehearse-backup';
+import { recoverInterruptedRehearsal } from '../../handlers/backup/recover';
+import {
+  rehearsalFileName,
+  signRehearsal,
+  type RehearsalRecord,
+} from '../../handlers/backup/rehearsal-record';
+import { listBackups } from '../../handlers/backup/list-backups';
+import { checkFreshness } from '../../handlers/backup/freshness';
+import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import {
+  createRealContext,
+  makeBackup,
+  migrateToLatest,
+  rewriteBackup,
+  type RealRestoreWorld,
+} from '../support/restore-real';
+
+let database: TestDatabase;
+let directory: string;
+let world: RealRestoreWorld;
+let backupFile: string;
+
+async function derivedDatabases(): Promise<string[]> {
+  const { rows } = await adminQuery<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY 1`,
+    [`${database.name}\\_%`],
+  );
+  return rows.map((r) => r.datname);
+}
+
+beforeEach(async () => {
+  database = await createTestDatabase('brh');
+  directory = await mkdtemp(join(tmpdir(), 'bomnipotent-rehearsal-'));
+  world = createRealContext({ url: database.url, directory });
+  world.settings.rehearse = true;
+  await migrateToLatest(world);
+  await world.db.query(`CREATE TABLE items (id serial PRIMARY KEY, label text NOT NULL)`);
+  await world.db.query(`CREATE TABLE "Odd Name" (v int)`);
+  await world.db.query(`INSERT INTO items (label) SELECT 'row ' || g FROM generate_series(1, 700) g`);
+  await world.db.query(`INSERT INTO "Odd Name" SELECT g FROM generate_series(1, 3) g`);
+  backupFile = (await makeBackup(world, new Date(Date.now() - 60_000))).file;
+});
+
+afterEach(async () => {
+  await world.close();
+  await database.drop();
+  await rm(directory, { recursive: true, force: true });
+});
+
+describe('rehearsal of a real backup', () => {
+  it('restores it into the standby (no connections), counts every row, and records a signed, trusted result', async () => {
+    const record = await rehearseBackup({ user: 'admin@example.com' }, world.ctx);
+    expect(record).toMatchObject({ file: backupFile, ok: true, error: null, tables: expect.any(Number) });
+    // items 700 + "Odd Name" 3 + the product's own tables' rows (schema_migrations ...).
+    expect(record.rows).toBeGreaterThanOrEqual(703);
+    expect(record.standby?.database).toBe(standbyName(database.name));
+    const { rows } = await adminQuery<{ datallowconn: boolean }>(
+      'SELECT datallowconn FROM pg_database WHERE datname = $1',
+      [standbyName(database.name)],
+    );
+    expect(rows[0]?.datallowconn).toBe(false);
+    expect(await derivedDatabases()).toEqual([standbyName(database.name)]); // no scratch copy left
+
+    const listed = (await listBackups(world.ctx)).find((b) => b.file === backupFile);
+    expect(listed?.rehearsal).toMatchObject({ state: 'passed', rows: record.rows });
+    expect((await checkFreshness(world.ctx))?.lastGoodAt).not.toBeNull();
+  });
+
+  it('fails a dump whose load loses a row (re-signed, so it verifies), with the reason, and keeps no standby', async () => {
+    // Corruption that psql loads without an error: a trigger, planted before the COPY, drops the row with id 42.
+    const trap =
+      'CREATE FUNCTION public.drop_one() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN IF NEW.id = 42 THEN RETURN NULL; END IF; RETURN NEW; END$$;\n' +
+      'CREATE TRIGGER drop_one BEFORE INSERT ON public.items FOR EACH ROW EXECUTE FUNCTION public.drop_one();\n';
+    await rewriteBackup(directory, backupFile, (sql) => {
+      const at = sql.indexOf('COPY public.items ');
+      if (at < 0) throw new Error('no COPY of items in the dump');
+      return sql.slice(0, at) + trap + sql.slice(at);
+    });
+    const error = await rehearseBackup({ user: 'admin@example.com' }, world.ctx).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BACKUP.REHEARSAL_FAILED' });
+    expect((error as Error).message).toContain(backupFile);
+    expect((error as Error).message).toContain("public.items has 699 rows, the dump's COPY data 700");
+    expect(
+      world.logs.some(
+        (l) => l.startsWith('[ERROR]') && l.includes(`Rehearsal of backup '${backupFile}' FAILED`),
+      ),
+    ).toBe(true);
+    expect(await derivedDatabases()).toEqual([]);
+    const listed = (await listBackups(world.ctx)).find((b) => b.file === backupFile);
+    expect(listed?.rehearsal).toMatchObject({ state: 'failed', error: expect.stringContaining('699') });
+    expect(await checkFreshness(world.ctx)).toMatchObject({ lastGoodAt: null, stale: true });
+  });
+
+  it('a forged rehearsal record is not trusted: the backup is listed as not rehearsed and is not fresh', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const forged: RehearsalRecord = {
+      format: 'bomnipotent-rehearsal/1',
+      file: backupFile,
+      sha256: (
+        JSON.parse(await readFile(join(directory, `${backupFile}.manifest.json`), 'utf8')) as {
+          manifest: { sha256: string };
+        }
+      ).manifest.sha256,
+      database: database.name,
+      rehearsedAt: new Date().toISOString(),
+      durationMs: 1,
+      ok: true,
+      tables: 1,
+      rows: 1,
+      schemaVersion: 1,
+      error: null,
+      standby: null,
+    };
+    await writeFile(join(directory, rehearsalFileName(backupFile)), signRehearsal(forged, privateKey));
+    const listed = (await listBackups(world.ctx)).find((b) => b.file === backupFile);
+    expect(listed?.rehearsal).toMatchObject({ state: 'untrusted' });
+    const freshness = await checkFreshness(world.ctx);
+    expect(freshness).toMatchObject({ lastGoodAt: null, stale: true });
+  });
+
+  it('start-up recovery drops a scratch copy left by a killed rehearsal, and keeps the standby', async () => {
+    await rehearseBackup({ user: null }, world.ctx);
+    const leftover = `${database.name}_rehearsal_20260101000000`;
+    await adminQuery(`CREATE DATABASE "${leftover}"`);
+    expect(await recoverInterruptedRehearsal(world.ctx)).toEqual([leftover]);
+    expect(await derivedDatabases()).toEqual([standbyName(database.name)]);
+  });
+});
