@@ -5,6 +5,7 @@ import type { ClientContext } from '../context';
 interface RestoreAnswer {
   path: string;
   dryRun: boolean;
+  source?: { via: 'standby' | 'file'; reason: string }; // from servers with rehearsals
 }
 
 export function registerRestoreCommand(backupCommand: Command, ctx: ClientContext): void {
@@ -42,6 +43,14 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
               ? `Dry run: backup '${answer.path}' verifies and would be restored; nothing was changed.`
               : `Successfully restored database from backup '${answer.path}'.`,
           );
+        if (answer.source) {
+          const from = answer.source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
+          ctx
+            .out()
+            .detail(
+              `${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${answer.source.reason}.`,
+            );
+        }
       }),
     );
 }

@@ -13,9 +13,13 @@ export function registerStatusCommand(backupCommand: Command, ctx: ClientContext
         const out = ctx.out();
         if (id !== undefined) {
           // During a restore's swap the server answers 503 for a moment: asked again, not reported as the state.
-          const response = await getPatiently(ctx.api(), `/database-backup/operations/${encodeURIComponent(id)}`, {
-            out,
-          });
+          const response = await getPatiently(
+            ctx.api(),
+            `/database-backup/operations/${encodeURIComponent(id)}`,
+            {
+              out,
+            },
+          );
           out.result(response, describeOperation(response.json as OperationView));
           return;
         }
