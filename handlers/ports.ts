@@ -232,6 +232,11 @@ export interface DatabaseAdmin {
   databaseExists(name: string): Promise<boolean>;
   listDatabases(prefix: string): Promise<string[]>;
   dropDatabase(name: string): Promise<void>; // WITH (FORCE), IF EXISTS
+  /**
+   * Free bytes on the PostgreSQL server's data directory, where that can be seen from here (the role may read
+   * `data_directory` and the path is on this machine); null when it cannot.
+   */
+  dataDirectoryFreeBytes(): Promise<number | null>;
   /** ALTER DATABASE name ALLOW_CONNECTIONS true|false: the standby takes no connection while it waits. */
   setAllowConnections(name: string, allow: boolean): Promise<void>;
   /**

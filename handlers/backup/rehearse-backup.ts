@@ -84,6 +84,7 @@ export async function rehearseBackup(
     const entries = await executor.list({ directory: settings.directory, trust });
     const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
     const entry = selectBackup(entries, { database, file: input.file, allowUnsigned: false, chain });
+    await ensureRoomForCopy(ctx);
     const record = await rehearseEntry(ctx, entry, hooks.progress ?? NO_PROGRESS, hooks);
     const text = await signRecord(record);
     await executor.writeRehearsal(settings.directory, entry.file, text).catch((error: unknown) => {
@@ -212,6 +213,28 @@ async function rehearseEntry(
       standby: null,
     };
   }
+}
+
+/**
+ * The scratch copy needs about the database's size on the PostgreSQL server's disk while the old standby still
+ * exists; refused up front when that disk is visible from here and too full (nothing is recorded: the backup is
+ * not at fault).
+ */
+async function ensureRoomForCopy(ctx: BackupContext): Promise<void> {
+  const free = await ctx.admin.dataDirectoryFreeBytes();
+  if (free === null) return;
+  const needed = Math.ceil((await ctx.admin.databaseSizeBytes()) * 1.1);
+  if (free >= needed) return;
+  throw new AppError(
+    'BACKUP.INSUFFICIENT_SPACE',
+    'failed',
+    `Not enough free space on the PostgreSQL server's disk for a rehearsal: ${formatMegabytes(free)} free, about ${formatMegabytes(needed)} needed (a copy of the database, next to the standby).`,
+    {
+      suggestion:
+        'Free space on the database server, or turn rehearse off in the database_backup task (the standby is one more copy of the database).',
+      details: { freeBytes: free, neededBytes: needed },
+    },
+  );
 }
 
 /** The checked scratch copy replaces the standby; its fingerprint is taken after the rename, under the lock. */

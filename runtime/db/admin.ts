@@ -1,4 +1,5 @@
 // DatabaseAdmin over pg: every statement runs from the maintenance database `postgres`, never from the server's own.
+import { statfs } from 'node:fs/promises';
 import pg from 'pg';
 import { AppError } from '../../handlers/errors';
 import type { DatabaseAdmin, LockLease, Logger } from '../../handlers/ports';
@@ -186,6 +187,21 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
     async dropDatabase(name) {
       refuseProtected(name);
       await query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    },
+
+    async dataDirectoryFreeBytes() {
+      try {
+        // Readable by superusers and pg_read_all_settings only; a remote server's path is not on this machine.
+        const { rows } = await query<{ dir: string | null }>(
+          `SELECT current_setting('data_directory', true) AS dir`,
+        );
+        const dir = rows[0]?.dir;
+        if (!dir) return null;
+        const info = await statfs(dir);
+        return info.bavail * info.bsize;
+      } catch {
+        return null;
+      }
     },
 
     async setAllowConnections(name, allow) {

@@ -92,8 +92,20 @@ function psqlInput(stdin: Writable, kill: () => void): Writable {
   return new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
-      if (stdin.write(chunk)) callback();
-      else stdin.once('drain', () => callback());
+      // psql gone (killed, crashed): its stdin never drains again, so the feed must fail here, not wait forever.
+      const gone = () => new Error('psql stopped reading its input');
+      if (stdin.destroyed) return callback(gone());
+      if (stdin.write(chunk)) return callback();
+      const onDrain = () => {
+        stdin.off('close', onClose);
+        callback();
+      };
+      const onClose = () => {
+        stdin.off('drain', onDrain);
+        callback(gone());
+      };
+      stdin.once('drain', onDrain);
+      stdin.once('close', onClose);
     },
     final(callback) {
       stdin.end(callback);

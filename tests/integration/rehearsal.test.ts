@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rehearseBackup, standbyName } from '../../handlers/backup/rehearse-backup';
 import { recoverInterruptedRehearsal } from '../../handlers/backup/recover';
@@ -13,6 +14,8 @@ import {
   type RehearsalRecord,
 } from '../../handlers/backup/rehearsal-record';
 import { listBackups } from '../../handlers/backup/list-backups';
+import { restoreBackup } from '../../handlers/backup/restore-backup';
+import { snapshotDatabase } from '../support/restore-snapshot';
 import { checkFreshness } from '../../handlers/backup/freshness';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
@@ -133,4 +136,76 @@ describe('rehearsal of a real backup', () => {
     expect(await recoverInterruptedRehearsal(world.ctx)).toEqual([leftover]);
     expect(await derivedDatabases()).toEqual([standbyName(database.name)]);
   });
+
+  it('checks the PostgreSQL disk first: too little room for the copy refuses the rehearsal, nothing recorded', async () => {
+    expect(await world.admin.dataDirectoryFreeBytes()).toBeGreaterThan(0); // visible here: a local superuser
+    // The disk cannot be filled for a test on a shared machine: the free space reported is made small.
+    world.ctx.admin = Object.assign(Object.create(world.admin) as typeof world.admin, {
+      dataDirectoryFreeBytes: async () => 1000,
+    });
+    const error = await rehearseBackup({ user: null }, world.ctx).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BACKUP.INSUFFICIENT_SPACE' });
+    expect(await derivedDatabases()).toEqual([]);
+    expect((await listBackups(world.ctx)).find((b) => b.file === backupFile)?.rehearsal).toBeNull();
+  });
+
+  it('a restore requested while a rehearsal runs starts at once (no wait), and the rehearsal still installs its standby', async () => {
+    const backupSnapshot = await snapshotDatabase(database.url, database.name);
+    await world.db.query(`INSERT INTO items (label) VALUES ('after the backup')`);
+    let release!: () => void;
+    let loaded!: () => void;
+    const atLoaded = new Promise<void>((resolve) => (loaded = resolve));
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const rehearsal = rehearseBackup({ user: null }, world.ctx, {
+      reached: async () => {
+        loaded();
+        await gate;
+      },
+    });
+    await atLoaded;
+    const restored = await restoreBackup({ user: 'admin@example.com' }, world.ctx);
+    expect(restored.source).toMatchObject({ via: 'file', reason: 'the backup was never rehearsed' });
+    expect(await snapshotDatabase(database.url, database.name)).toEqual(backupSnapshot);
+    release();
+    expect(await rehearsal).toMatchObject({ ok: true, file: backupFile });
+    const left = await derivedDatabases(); // the replaced database may still be being dropped in the background
+    expect(left).toContain(standbyName(database.name));
+    expect(left.filter((n) => n.includes('_rehearsal_'))).toEqual([]);
+  });
+
+  it(
+    'a rehearsal whose psql is SIGKILLed fails, leaves the database and the old standby as they were, and no half copy',
+    { timeout: 120_000 },
+    async () => {
+      await rehearseBackup({ user: null }, world.ctx); // a standby of this backup exists
+      const standbyBefore = await world.admin.databaseState(standbyName(database.name));
+      await world.db.query(`INSERT INTO items (label) SELECT 'bulk ' || g FROM generate_series(1, 300000) g`);
+      const second = (await makeBackup(world)).file;
+      const before = await snapshotDatabase(database.url, database.name);
+      const rehearsal = rehearseBackup({ user: null, file: second }, world.ctx).catch((e: unknown) => e);
+      const pattern = `psql .*-d ${database.name}_rehearsal_`;
+      let killed = false;
+      for (let i = 0; i < 400 && !killed; i += 1) {
+        const pids = (() => {
+          try {
+            return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n');
+          } catch {
+            return [];
+          }
+        })().filter(Boolean);
+        for (const pid of pids) {
+          process.kill(Number(pid), 'SIGKILL');
+          killed = true;
+        }
+        if (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(killed).toBe(true);
+      const error = await rehearsal;
+      expect(error).toMatchObject({ code: 'BACKUP.REHEARSAL_FAILED' });
+      expect((error as Error).message).toContain(second);
+      expect(await snapshotDatabase(database.url, database.name)).toEqual(before);
+      expect(await derivedDatabases()).toEqual([standbyName(database.name)]);
+      expect(await world.admin.databaseState(standbyName(database.name))).toEqual(standbyBefore);
+    },
+  );
 });

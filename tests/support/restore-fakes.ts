@@ -167,6 +167,7 @@ export function createFakeWorld(
       databases.delete(name);
     },
     setAllowConnections: async () => {},
+    dataDirectoryFreeBytes: async () => null,
     databaseState: async () => null,
     inspectRestored: () => Promise.reject(new Error('not used')),
     renameDatabase: async (from, to) => {

@@ -214,6 +214,9 @@ export class FakeAdmin implements DatabaseAdmin {
   async dropDatabase() {}
   async renameDatabase() {}
   async setAllowConnections() {}
+  async dataDirectoryFreeBytes() {
+    return null;
+  }
   async databaseState() {
     return null;
   }
