@@ -5,6 +5,8 @@ import type { OperationMetrics } from '../handlers/operations/types';
 import type { OffsiteMetrics } from '../handlers/offsite/context';
 
 export interface MetricsRegistry extends BackupMetrics, OperationMetrics, OffsiteMetrics {
+  rehearsalSucceeded(at: Date): void;
+  rehearsalFailed(): void;
   renderPrometheus(): Promise<string>;
   readonly contentType: string;
 }

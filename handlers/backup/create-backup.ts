@@ -129,11 +129,8 @@ export async function createBackup(
             ),
           );
       }
-      // In the background, after the lock is released: the rehearsal takes its own lock and never blocks a backup.
-      if (settings.rehearse) {
-        const queue = ctx.rehearsals;
-        setTimeout(() => queue?.enqueue(metadata.file), 0);
-      }
+      // In the background: the rehearsal takes its own lock, never the backup lock, so it blocks no backup.
+      if (settings.rehearse) ctx.rehearsals?.enqueue(metadata.file);
       return { path, metadata };
     });
   } catch (error) {

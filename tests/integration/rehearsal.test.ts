@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rehearseBackup, standbyName } from '../../handlers/backup/rehearse-backup';
+import { createRehearsalQueue, rehearseBackup, standbyName } from '../../handlers/backup/rehearse-backup';
+import { createBackup } from '../../handlers/backup/create-backup';
+import { executorKinds } from '../support/executors';
 import { recoverInterruptedRehearsal } from '../../handlers/backup/recover';
 import {
   rehearsalFileName,
@@ -208,4 +210,31 @@ describe('rehearsal of a real backup', () => {
       expect(await world.admin.databaseState(standbyName(database.name))).toEqual(standbyBefore);
     },
   );
+});
+
+describe.each(executorKinds)('background rehearsal after a backup, $name executor', (kind) => {
+  it('rehearses each new backup once it is made, and signs the record next to it', async () => {
+    const under = await kind.start({ dbUrl: database.url, directory });
+    const background = createRealContext({ url: database.url, directory, executor: under.executor });
+    try {
+      background.settings.rehearse = true;
+      const queue = createRehearsalQueue(background.ctx);
+      background.ctx.rehearsals = queue;
+      const { metadata } = await createBackup(
+        { trigger: 'manual', user: 'admin@example.com' },
+        background.ctx,
+      );
+      await queue.idle();
+      const listed = (await listBackups(background.ctx)).find((b) => b.file === metadata.file);
+      expect(listed?.rehearsal).toMatchObject({ state: 'passed' });
+      // 703 rows of the test's tables: counted in the COPY stream (through the sidecar too) and in the copy.
+      expect(listed?.rehearsal?.state === 'passed' && listed.rehearsal.rows).toBeGreaterThanOrEqual(703);
+      expect(background.logs.some((l) => l.includes(`Rehearsal of backup '${metadata.file}' passed`))).toBe(
+        true,
+      );
+    } finally {
+      await background.close();
+      await under.close();
+    }
+  });
 });

@@ -183,7 +183,10 @@ describe('database-backup status', () => {
         asked += 1;
         if (asked <= 2)
           return HttpResponse.json(
-            { code: 'SERVER.MAINTENANCE', detail: 'The server is in maintenance: a restore is swapping in the new database.' },
+            {
+              code: 'SERVER.MAINTENANCE',
+              detail: 'The server is in maintenance: a restore is swapping in the new database.',
+            },
             { status: 503, headers: { 'retry-after': '0' } },
           );
         return HttpResponse.json(operation('succeeded', { status: 200, body: {} }));

@@ -7,7 +7,11 @@ import { silentLogger } from '../../runtime/logger';
 const HOUR = 3_600_000;
 
 /** `held` stands for the cluster's advisory locks: pass the same set to deps of two servers on one cluster. */
-function fakeDeps(store: TaskRunStore = memoryStore(), held = new Set<string>(), databaseName = 'bomnipotent'): RunTaskDeps {
+function fakeDeps(
+  store: TaskRunStore = memoryStore(),
+  held = new Set<string>(),
+  databaseName = 'bomnipotent',
+): RunTaskDeps {
   return {
     runs: store,
     clock: { now: () => new Date() },
@@ -148,12 +152,21 @@ describe('scheduler', () => {
     const ownLog: string[] = [];
     const otherLog: string[] = [];
     const replicaLog: string[] = [];
-    const other = createScheduler(new Map([['a', recorder('a', otherLog, 1000)]]), fakeDeps(memoryStore(), cluster, 'shop'));
+    const other = createScheduler(
+      new Map([['a', recorder('a', otherLog, 1000)]]),
+      fakeDeps(memoryStore(), cluster, 'shop'),
+    );
     other.start([task('a', HOUR)]);
     await vi.advanceTimersByTimeAsync(1); // the other database's backup is now running
-    const own = createScheduler(new Map([['a', recorder('a', ownLog)]]), fakeDeps(memoryStore(), cluster, 'bomnipotent'));
+    const own = createScheduler(
+      new Map([['a', recorder('a', ownLog)]]),
+      fakeDeps(memoryStore(), cluster, 'bomnipotent'),
+    );
     own.start([task('a', HOUR)]);
-    const replica = createScheduler(new Map([['a', recorder('a', replicaLog)]]), fakeDeps(memoryStore(), cluster, 'shop'));
+    const replica = createScheduler(
+      new Map([['a', recorder('a', replicaLog)]]),
+      fakeDeps(memoryStore(), cluster, 'shop'),
+    );
     replica.start([task('a', HOUR)]);
     await vi.advanceTimersByTimeAsync(1);
     expect(ownLog).toEqual(['start a', 'end a']);
