@@ -43,13 +43,13 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
               ? `Dry run: backup '${answer.path}' verifies and would be restored; nothing was changed.`
               : `Successfully restored database from backup '${answer.path}'.`,
           );
-        if (answer.source) {
-          const from = answer.source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
+        // A dry run always says which path the restore would take; a restore only when it was the standby.
+        const source = answer.source;
+        if (source && (answer.dryRun || source.via === 'standby')) {
+          const from = source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
           ctx
             .out()
-            .detail(
-              `${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${answer.source.reason}.`,
-            );
+            .detail(`${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`);
         }
       }),
     );
