@@ -265,11 +265,13 @@ export interface RehearsalQueue {
 
 export function createRehearsalQueue(ctx: BackupContext): RehearsalQueue {
   let pending: string | null = null;
+  let current: string | null = null;
   let running: Promise<void> | null = null;
   const drain = async () => {
     while (pending !== null) {
       const file = pending;
       pending = null;
+      current = file;
       await rehearseBackup({ file, user: null }, ctx).catch((error: unknown) => {
         if (isAppError(error) && error.code === 'BACKUP.REHEARSAL_FAILED') return; // logged by the rehearsal
         const message = `Rehearsal of backup '${file}' did not run: ${describe(error)}`;
@@ -280,8 +282,12 @@ export function createRehearsalQueue(ctx: BackupContext): RehearsalQueue {
   };
   return {
     enqueue(file) {
+      if (file === current && pending === null) return; // being rehearsed right now
       pending = file;
-      running ??= drain().finally(() => (running = null));
+      running ??= drain().finally(() => {
+        running = null;
+        current = null;
+      });
     },
     idle: async () => {
       while (running) await running;
