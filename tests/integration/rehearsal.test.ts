@@ -41,6 +41,25 @@ async function derivedDatabases(): Promise<string[]> {
   return rows.map((r) => r.datname);
 }
 
+/** SIGKILLs the psql that loads into a database named `<prefix>...` as soon as it shows up (by its pid). */
+async function killPsqlOf(prefix: string): Promise<boolean> {
+  for (let i = 0; i < 1000; i += 1) {
+    let pids: string[] = [];
+    try {
+      pids = execFileSync('pgrep', ['-f', `psql .*-d ${prefix}`], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+    } catch {
+      pids = []; // none yet
+    }
+    const found = pids.filter(Boolean);
+    for (const pid of found) process.kill(Number(pid), 'SIGKILL');
+    if (found.length > 0) return true;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return false;
+}
+
 beforeEach(async () => {
   database = await createTestDatabase('brh');
   directory = await mkdtemp(join(tmpdir(), 'bomnipotent-rehearsal-'));
@@ -185,22 +204,7 @@ describe('rehearsal of a real backup', () => {
       const second = (await makeBackup(world)).file;
       const before = await snapshotDatabase(database.url, database.name);
       const rehearsal = rehearseBackup({ user: null, file: second }, world.ctx).catch((e: unknown) => e);
-      const pattern = `psql .*-d ${database.name}_rehearsal_`;
-      let killed = false;
-      for (let i = 0; i < 400 && !killed; i += 1) {
-        const pids = (() => {
-          try {
-            return execFileSync('pgrep', ['-f', pattern], { encoding: 'utf8' }).trim().split('\n');
-          } catch {
-            return [];
-          }
-        })().filter(Boolean);
-        for (const pid of pids) {
-          process.kill(Number(pid), 'SIGKILL');
-          killed = true;
-        }
-        if (!killed) await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      const killed = await killPsqlOf(`${database.name}_rehearsal_`);
       expect(killed).toBe(true);
       const error = await rehearsal;
       expect(error).toMatchObject({ code: 'BACKUP.REHEARSAL_FAILED' });
@@ -236,5 +240,21 @@ describe.each(executorKinds)('background rehearsal after a backup, $name executo
       await background.close();
       await under.close();
     }
+  });
+});
+
+describe('a restore whose psql is SIGKILLed', () => {
+  it('ends (it used to wait forever for psql to read on), reports the kill, and leaves the database untouched', async () => {
+    await world.db.query(`INSERT INTO items (label) SELECT 'bulk ' || g FROM generate_series(1, 300000) g`);
+    await makeBackup(world);
+    await world.db.query(`INSERT INTO items (label) VALUES ('after the backup')`);
+    const before = await snapshotDatabase(database.url, database.name);
+    const restore = restoreBackup({ user: 'admin@example.com' }, world.ctx).catch((e: unknown) => e);
+    expect(await killPsqlOf(`${database.name}_restore_`)).toBe(true);
+    const error = await restore;
+    expect(error).toMatchObject({ code: 'BACKUP.RESTORE_FAILED' });
+    expect((error as Error).message).toMatch(/killed|SIGKILL/i);
+    expect(await snapshotDatabase(database.url, database.name)).toEqual(before);
+    expect((await derivedDatabases()).filter((n) => n.includes('_restore_'))).toEqual([]);
   });
 });
