@@ -123,6 +123,19 @@ describe('rehearsal of a real backup', () => {
     expect(await checkFreshness(world.ctx)).toMatchObject({ lastGoodAt: null, stale: true });
   });
 
+  it('fails a dump whose COPY data lost its end marker (re-signed), with psql’s error line as the reason', async () => {
+    await rewriteBackup(directory, backupFile, (sql) => {
+      const copy = sql.indexOf('COPY public.items ');
+      const end = sql.indexOf('\n\\.\n', copy);
+      if (copy < 0 || end < 0) throw new Error('no COPY of items in the dump');
+      return sql.slice(0, end) + sql.slice(end + 3); // the "\." line after the rows of items is gone
+    });
+    const error = await rehearseBackup({ user: null }, world.ctx).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BACKUP.REHEARSAL_FAILED' });
+    expect((error as Error).message).toMatch(/psql failed with exit code 3.*line \d+: ERROR:/s);
+    expect(await derivedDatabases()).toEqual([]);
+  });
+
   it('a forged rehearsal record is not trusted: the backup is listed as not rehearsed and is not fresh', async () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const forged: RehearsalRecord = {
