@@ -178,27 +178,24 @@ describe('long operations through a proxy that cuts idle connections', () => {
     expect(status.state, JSON.stringify(status)).toBe('succeeded');
   });
 
-  it(
-    'a server killed during a restore reports it failed after the restart, with the reason; the data is intact',
-    async () => {
-      await adminQuery(`INSERT INTO docs (title) VALUES ('kept')`, [], db.name);
-      const follower = spawnClient(
-        ['-d', proxy.url, '-u', ADMIN, 'database-backup', 'completely-restore'],
-        home,
-      );
-      const id = await waitForRunningRestore();
-      await server.stop('SIGKILL');
-      follower.kill(); // it would keep trying to reach the dead server for minutes
-      await follower.exited;
-      server = await startListening(configPath);
-      await proxy.close();
-      proxy = await startCuttingProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) }, 2_000);
-      expect(server.output()).toMatch(/unfinished scratch database of an interrupted restore/);
-      const status = await statusOf(id);
-      expect(status.state).toBe('failed');
-      expect(status.result?.body.code).toBe('OPERATION.INTERRUPTED');
-      expect(status.result?.body.detail).toMatch(/The server stopped while it ran/);
-      expect(await titles()).toEqual(['sbom-1', 'csaf-1', 'kept']);
-    },
-  );
+  it('a server killed during a restore reports it failed after the restart, with the reason; the data is intact', async () => {
+    await adminQuery(`INSERT INTO docs (title) VALUES ('kept')`, [], db.name);
+    const follower = spawnClient(
+      ['-d', proxy.url, '-u', ADMIN, 'database-backup', 'completely-restore'],
+      home,
+    );
+    const id = await waitForRunningRestore();
+    await server.stop('SIGKILL');
+    follower.kill(); // it would keep trying to reach the dead server for minutes
+    await follower.exited;
+    server = await startListening(configPath);
+    await proxy.close();
+    proxy = await startCuttingProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) }, 2_000);
+    expect(server.output()).toMatch(/unfinished scratch database of an interrupted restore/);
+    const status = await statusOf(id);
+    expect(status.state).toBe('failed');
+    expect(status.result?.body.code).toBe('OPERATION.INTERRUPTED');
+    expect(status.result?.body.detail).toMatch(/The server stopped while it ran/);
+    expect(await titles()).toEqual(['sbom-1', 'csaf-1', 'kept']);
+  });
 });
