@@ -92,6 +92,12 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     registers: [],
   });
   let offsiteLastRegistered = false;
+  const offsiteNewest = new Gauge({
+    name: 'bomnipotent_offsite_newest_backup_timestamp_seconds',
+    help: 'Signed creation time (Unix) of the newest trusted backup in the off-site store, as last read; 0 when it held none.',
+    registers: [],
+  });
+  let offsiteNewestRegistered = false;
   const offsiteFailures = new Counter({
     name: 'bomnipotent_offsite_failures_total',
     help: 'Off-site copy runs that failed (store unreachable or refusing) since the server started.',
@@ -153,6 +159,13 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     },
     offsiteFailed() {
       offsiteFailures.inc();
+    },
+    offsiteNewest(at) {
+      if (!offsiteNewestRegistered) {
+        registry.registerMetric(offsiteNewest);
+        offsiteNewestRegistered = true;
+      }
+      offsiteNewest.set(at === null ? 0 : at.getTime() / 1000);
     },
     renderPrometheus: () => registry.metrics(),
   };

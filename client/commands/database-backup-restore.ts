@@ -6,6 +6,19 @@ interface RestoreAnswer {
   path: string;
   dryRun: boolean;
   source?: { via: 'standby' | 'file'; reason: string }; // from servers with rehearsals
+  /** A dry run of a backup that is only in the store. */
+  offsite?: { location: string; bucket: string; key: string; directory: string };
+}
+
+function dryRunLine(answer: RestoreAnswer): string {
+  const offsite = answer.offsite;
+  if (!offsite)
+    return `Dry run: backup '${answer.path}' verifies and would be restored; nothing was changed.`;
+  const file = offsite.key.slice(offsite.key.lastIndexOf('/') + 1);
+  return (
+    `Dry run: backup '${file}' is only in ${offsite.location}; a restore would download it ` +
+    `(object '${offsite.key}' in bucket '${offsite.bucket}') into '${offsite.directory}', verify it and restore it; nothing was changed.`
+  );
 }
 
 export function registerRestoreCommand(backupCommand: Command, ctx: ClientContext): void {
@@ -40,12 +53,12 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
           .result(
             response,
             answer.dryRun
-              ? `Dry run: backup '${answer.path}' verifies and would be restored; nothing was changed.`
+              ? dryRunLine(answer)
               : `Successfully restored database from backup '${answer.path}'.`,
           );
         // A dry run always says which path the restore would take; a restore only when it was the standby.
         const source = answer.source;
-        if (source && (answer.dryRun || source.via === 'standby')) {
+        if (source && !answer.offsite && (answer.dryRun || source.via === 'standby')) {
           const from = source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
           ctx
             .out()

@@ -25,6 +25,8 @@ export interface RestoreResult {
   dryRun: boolean;
   /** Where the data came (or, in a dry run, would come) from: the rehearsed standby, or the file; and why. */
   source: { via: RestoreSource['via']; reason: string };
+  /** A dry run whose backup is only in the store: the object a restore would download (nothing was downloaded). */
+  offsite?: { location: string; bucket: string; key: string; directory: string };
 }
 
 /** Points where a test can stop the restore (e.g. to kill the process there); the server passes no hooks. */
@@ -99,7 +101,29 @@ export async function restoreBackup(
   let chosen: string | null = null;
   try {
     return await withBackupLock(ctx.admin, async (lease) => {
-      await ctx.offsite?.fetchForRestore({ database, file: input.file });
+      const fetched = await ctx.offsite?.fetchForRestore({ database, file: input.file, dryRun });
+      if (dryRun && fetched && !fetched.downloaded) {
+        // Its manifest was checked against the trusted keys; its bytes are checked on the real restore's download.
+        chosen = fetched.file;
+        const metadata = describeManifest(fetched.manifest);
+        const path = `${directory.replace(/\/+$/, '')}/${fetched.file}`;
+        checkSchemaKnown(ctx, metadata, path);
+        await checkSwapPossible(ctx.admin);
+        const { location, bucket, key } = fetched;
+        ctx.logger.info(
+          `Dry run: backup '${fetched.file}' is only in ${location}; a restore would download it (object '${key}' in bucket '${bucket}') into '${directory}', verify it and restore it; nothing was changed.`,
+        );
+        await audit(
+          'succeeded',
+          fetched.file,
+          `Backup is only off-site (${location}); a restore would download and restore it (dry run).`,
+        );
+        const source = {
+          via: 'file' as const,
+          reason: 'the backup is only off-site, so it is downloaded first',
+        };
+        return { path, metadata, dryRun, source, offsite: { location, bucket, key, directory } };
+      }
       const trust = trustPolicy(ctx, settings);
       const entries = await executor.list({ directory, trust });
       const recorded = await ctx.chain.newestSequence(database);
@@ -209,18 +233,21 @@ async function verifyForRestore(
     }
   }
   if (!metadata) throw new Error(`no description of ${file}`);
-  if (metadata.schemaVersion > ctx.lifecycle.knownSchemaVersion) {
-    throw new AppError(
-      'BACKUP.SCHEMA_TOO_NEW',
-      'conflict',
-      `The backup '${path}' has schema version ${metadata.schemaVersion}, newer than this server knows (${ctx.lifecycle.knownSchemaVersion}).`,
-      {
-        suggestion: `Nothing was changed. Restore it with a server of version ${metadata.appVersion} or newer.`,
-        details: { file },
-      },
-    );
-  }
+  checkSchemaKnown(ctx, metadata, path);
   return metadata;
+}
+
+function checkSchemaKnown(ctx: BackupContext, metadata: BackupMetadata, path: string): void {
+  if (metadata.schemaVersion <= ctx.lifecycle.knownSchemaVersion) return;
+  throw new AppError(
+    'BACKUP.SCHEMA_TOO_NEW',
+    'conflict',
+    `The backup '${path}' has schema version ${metadata.schemaVersion}, newer than this server knows (${ctx.lifecycle.knownSchemaVersion}).`,
+    {
+      suggestion: `Nothing was changed. Restore it with a server of version ${metadata.appVersion} or newer.`,
+      details: { file: metadata.file },
+    },
+  );
 }
 
 interface Plan {

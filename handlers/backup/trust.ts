@@ -1,6 +1,7 @@
 // Which keys count, which backup is "latest", and what the chain of sequences says about missing backups.
-import type { CatalogEntry, TrustPolicy } from '../ports';
+import type { BackupManifest, CatalogEntry, TrustPolicy } from '../ports';
 import type { BackupContext } from './context';
+import { manifestDigest } from './manifest';
 import { parseBackupFileName } from './naming';
 import type { BackupTaskSettings } from './settings';
 
@@ -46,6 +47,11 @@ export interface ChainReport {
   missingBetween: number[];
   /** The oldest present sequence: the ones before it were removed, normally by retention. */
   presentOldest: number | null;
+  /**
+   * Sequences whose manifest names another previous manifest than the present one just before it: a backup of
+   * another chain (another server writing the same database's backups here) or a replaced manifest.
+   */
+  brokenLinks: number[];
 }
 
 const MAX_LISTED = 50;
@@ -61,9 +67,10 @@ export function assessChain(
   database: string,
   recordedNewest: number,
 ): ChainReport {
-  const present = trustedOf(entries, database)
-    .map((e) => e.manifest?.sequence ?? 0)
-    .sort((a, b) => a - b);
+  const manifests = trustedOf(entries, database)
+    .flatMap((e) => (e.manifest ? [e.manifest] : []))
+    .sort((a, b) => a.sequence - b.sequence);
+  const present = manifests.map((m) => m.sequence);
   const presentNewest = present.length > 0 ? (present[present.length - 1] ?? null) : null;
   const presentOldest = present[0] ?? null;
   const missingNewest = range((presentNewest ?? 0) + 1, recordedNewest);
@@ -72,7 +79,30 @@ export function assessChain(
     presentOldest === null || presentNewest === null
       ? []
       : range(presentOldest, presentNewest).filter((n) => !have.has(n));
-  return { recordedNewest, presentNewest, missingNewest, missingBetween, presentOldest };
+  return {
+    recordedNewest,
+    presentNewest,
+    missingNewest,
+    missingBetween,
+    presentOldest,
+    brokenLinks: brokenLinks(manifests),
+  };
+}
+
+/**
+ * Where two present backups have adjacent sequences, the later one must name the earlier one's manifest as its
+ * previous. A chain start (no previous: the first backup, or the first after a key rotation) names none.
+ */
+function brokenLinks(ascending: readonly BackupManifest[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < ascending.length && out.length < MAX_LISTED; i += 1) {
+    const before = ascending[i - 1];
+    const after = ascending[i];
+    if (!before || !after || after.sequence !== before.sequence + 1 || after.previousManifestSha256 === null)
+      continue;
+    if (after.previousManifestSha256 !== manifestDigest(before)) out.push(after.sequence);
+  }
+  return out;
 }
 
 /** One sentence for the log and the list, or null when the chain is whole. */
@@ -86,6 +116,12 @@ export function describeChain(report: ChainReport): string | null {
   }
   if (report.missingBetween.length > 0)
     parts.push(`backups are missing between present ones (sequence ${formatRange(report.missingBetween)})`);
+  if (report.brokenLinks.length > 0)
+    parts.push(
+      `the backups with sequence ${formatRange(report.brokenLinks)} do not follow the backup before them ` +
+        '(they name another previous manifest): backups of another chain were mixed into the directory, ' +
+        'or a manifest was replaced; run `bomnipotent_client database-backup verify` and check who writes here',
+    );
   return parts.length > 0 ? parts.join('; ') : null;
 }
 

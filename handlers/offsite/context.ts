@@ -3,6 +3,7 @@
 import type { BackupManifest } from '../backup/manifest';
 import type { BackupTaskSettings } from '../backup/settings';
 import type { Clock, Logger } from '../ports';
+import type { OffsiteFetch } from './fetch';
 import type { OffsiteStore } from './ports';
 import type { OffsiteCatalog } from './trusted';
 
@@ -29,7 +30,15 @@ export interface OffsiteFormat {
 export interface OffsiteMetrics {
   offsiteSucceeded(at: Date): void;
   offsiteFailed(): void;
+  /** The signed creation time of the newest trusted backup in the store, each time the store was read. */
+  offsiteNewest(at: Date | null): void;
 }
+
+/**
+ * What this process last confirmed in each store (by location): the newest trusted backup's signed time, or null
+ * when the store held none. A run whose store fails judges the staleness by it.
+ */
+export type OffsiteMemory = Map<string, Date | null>;
 
 export interface OffsiteContext {
   settings(): BackupTaskSettings | undefined;
@@ -39,14 +48,22 @@ export interface OffsiteContext {
   metrics: OffsiteMetrics;
   clock: Clock;
   logger: Logger;
+  memory: OffsiteMemory;
 }
 
 /** The hooks the backup use cases call; each never throws for a store problem (the local backup stands). */
 export interface OffsiteHooks {
   /** After a verified local backup: upload what is not off-site yet, oldest first, then off-site retention. */
   copy(): Promise<void>;
-  /** Before a restore: bring the backup to restore into the directory when only the store has it. */
-  fetchForRestore(request: { database: string; file?: string | undefined }): Promise<void>;
+  /**
+   * Before a restore: bring the backup to restore into the directory when only the store has it. A dry run
+   * downloads nothing and answers what would be downloaded; null when the directory's backup is the one.
+   */
+  fetchForRestore(request: {
+    database: string;
+    file?: string | undefined;
+    dryRun?: boolean | undefined;
+  }): Promise<OffsiteFetch | null>;
   /** The store's backups for `list`; null when `offsite` is not set. Throws when the store cannot be read. */
   catalog(): Promise<{ location: string; catalog: OffsiteCatalog } | null>;
   /** s3://bucket/prefix of the current settings, or null. */

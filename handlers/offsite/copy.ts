@@ -1,6 +1,7 @@
 // After a local backup: every local backup not yet in the store goes there, oldest first; then off-site retention.
 // A store that fails keeps the local backups (nothing local is touched), is logged and counted, and the next run
-// catches up.
+// catches up. Every run, failed or not, ends with the staleness check of the newest confirmed off-site copy: a store
+// that keeps failing must not stay silent behind its error lines.
 import { isAppError } from '../errors';
 import { formatBytes, formatDuration } from '../backup/format';
 import { isStale } from '../backup/freshness';
@@ -20,8 +21,15 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
   const store = ctx.store();
   if (!settings?.offsite || !store) return null;
   const report: CopyReport = { uploaded: [], failure: null, removed: [] };
+  const read = async (): Promise<OffsiteCatalog> => {
+    const catalog = await readOffsiteCatalog(store, ctx.format);
+    const newest = catalog.trusted[0]?.createdAt ?? null;
+    ctx.memory.set(store.location, newest);
+    ctx.metrics.offsiteNewest(newest);
+    return catalog;
+  };
   try {
-    let catalog = await readOffsiteCatalog(store, ctx.format);
+    let catalog = await read();
     const present = new Set([...catalog.trusted, ...catalog.untrusted].map((b) => b.file));
     const pending = (await ctx.format.listLocal(settings.directory))
       .filter((local) => !present.has(local.file))
@@ -35,10 +43,9 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
         `Copied ${local.file} to ${store.location} (${formatBytes(result.sizeBytes)} in ${result.parts} part(s), ${formatDuration(ctx.clock.now().getTime() - started.getTime())})`,
       );
     }
-    if (pending.length > 0) catalog = await readOffsiteCatalog(store, ctx.format);
+    if (pending.length > 0) catalog = await read();
     ctx.metrics.offsiteSucceeded(ctx.clock.now());
     report.removed = await pruneOffsite(store, catalog, settings.offsite.keep, ctx.logger);
-    warnIfStale(ctx, store, catalog, settings.periodMs);
   } catch (error) {
     report.failure = error instanceof Error ? error.message : String(error);
     ctx.metrics.offsiteFailed();
@@ -47,20 +54,21 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
       `Off-site copy to ${store.location} failed; the local backups are kept and the copy is retried on the next run: ${report.failure}${hint}`,
     );
   }
+  warnIfStale(ctx, store, settings.periodMs, report.failure !== null);
   return report;
 }
 
-function warnIfStale(
-  ctx: OffsiteContext,
-  store: OffsiteStore,
-  catalog: OffsiteCatalog,
-  periodMs: number,
-): void {
-  const newest = catalog.trusted[0];
-  if (!isStale(newest?.createdAt ?? null, periodMs, ctx.clock.now())) return;
+function warnIfStale(ctx: OffsiteContext, store: OffsiteStore, periodMs: number, failed: boolean): void {
+  const known = ctx.memory.has(store.location);
+  const newest = ctx.memory.get(store.location) ?? null;
+  if (!isStale(newest, periodMs, ctx.clock.now())) return;
+  const period = formatDuration(periodMs);
+  const why = failed ? ' The off-site copies are failing: see the error above.' : '';
   ctx.logger.warn(
     newest
-      ? `The newest off-site backup in ${store.location} is from ${newest.createdAt.toISOString()}, older than twice the period (${formatDuration(periodMs)}).`
-      : `There is no off-site backup in ${store.location} yet.`,
+      ? `The newest off-site backup in ${store.location} is from ${newest.toISOString()}, older than twice the period (${period}).${why}`
+      : known
+        ? `There is no off-site backup in ${store.location} yet.${why}`
+        : `No off-site backup in ${store.location} has been confirmed since the server started: the store could not be read.${why}`,
   );
 }

@@ -1,13 +1,26 @@
 // Before a restore: when the backup to restore is only in the store (the newest trusted one, or the one named), it
 // is downloaded into the backup directory, checked against its manifest on the way, and then restored as usual.
+// A dry run downloads nothing: it answers which object a restore would download.
 import { AppError, isAppError } from '../errors';
+import type { BackupManifest } from '../backup/manifest';
 import type { OffsiteContext } from './context';
 import { readOffsiteCatalog } from './trusted';
 
+/** The backup a restore takes from the store: downloaded already, or (dry run) what would be downloaded. */
+export interface OffsiteFetch {
+  file: string;
+  location: string; // s3://bucket/prefix
+  bucket: string;
+  key: string; // the data object's key
+  directory: string; // where the download goes (or would go)
+  downloaded: boolean;
+  manifest: BackupManifest; // the trusted manifest read from the store
+}
+
 export async function fetchForRestore(
   ctx: OffsiteContext,
-  request: { database: string; file?: string | undefined },
-): Promise<string | null> {
+  request: { database: string; file?: string | undefined; dryRun?: boolean | undefined },
+): Promise<OffsiteFetch | null> {
   const settings = ctx.settings();
   const store = ctx.store();
   if (!settings?.offsite || !store) return null;
@@ -41,6 +54,21 @@ export async function fetchForRestore(
     if (request.file === undefined && newestLocal && newestLocal.createdAt >= candidate.createdAt)
       return null;
     if (local.some((l) => l.file === candidate.file)) return null;
+    const fetched: OffsiteFetch = {
+      file: candidate.file,
+      location: store.location,
+      bucket: settings.offsite.bucket,
+      key: `${settings.offsite.prefix}${candidate.file}`,
+      directory: settings.directory,
+      downloaded: false,
+      manifest: candidate.manifest,
+    };
+    if (request.dryRun === true) {
+      ctx.logger.info(
+        `Dry run: ${candidate.file} is only in ${store.location}; a restore would download the object '${fetched.key}' of bucket '${fetched.bucket}' (nothing is downloaded now).`,
+      );
+      return fetched;
+    }
     ctx.logger.info(
       `Downloading ${candidate.file} from ${store.location} into ${settings.directory} for the restore`,
     );
@@ -49,7 +77,7 @@ export async function fetchForRestore(
     ctx.logger.info(
       `Downloaded ${candidate.file} from ${store.location}; its checksum matches its manifest.`,
     );
-    return candidate.file;
+    return { ...fetched, downloaded: true };
   } catch (error) {
     if (!isAppError(error)) throw error;
     // Falling back to an older local backup without a word would restore the wrong state: refuse, say how to choose.

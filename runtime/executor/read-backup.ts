@@ -21,9 +21,20 @@ import { readMetadata } from './metadata';
 
 /** pg_dump minor releases that write \restrict (15.14, 16.10, 17.6 and every release of 18 and later). */
 export function pgDumpWritesRestrict(version: string): boolean {
+  return atLeastMinor(version, { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 }, 18);
+}
+
+/** psql from these minors on cannot be talked out of `\restrict` through `\unrestrict` itself (CVE-2026-18408). */
+export const PSQL_FIXED_MINORS: Readonly<Record<number, number>> = { 15: 19, 16: 15, 17: 11, 18: 6 };
+
+export function psqlHonoursRestrict(version: string): boolean {
+  return atLeastMinor(version, PSQL_FIXED_MINORS, 19);
+}
+
+/** True when `version` is at least the listed minor of its major, or of a major from `allFrom` on. */
+function atLeastMinor(version: string, first: Readonly<Record<number, number>>, allFrom: number): boolean {
   const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
-  const first: Record<number, number> = { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 };
-  if (major >= 18) return true;
+  if (major >= allFrom) return true;
   const needed = first[major];
   return needed !== undefined && minor >= needed;
 }
@@ -237,6 +248,28 @@ export async function streamBackup(
     if (error instanceof DumpStructureError) throw backupRefused(opened.file, error.message);
     throw error;
   }
+}
+
+/**
+ * The stored bytes against the signed size and SHA-256, nothing decoded: before a restore feeds psql, a signed
+ * file is known to be the one that was signed. Decryption, decompression and the dump guard then run on the feed
+ * itself, where the guard holds every block back until the next one is checked.
+ */
+export async function checkStoredBytes(opened: OpenedBackup): Promise<void> {
+  if (!opened.expected) throw new Error(`no signed size and checksum for ${opened.file}`);
+  const hasher = new HashingPassThrough();
+  const source = opened.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 });
+  await pipeline([source, hasher, discard()]);
+  if (hasher.bytes !== opened.expected.sizeBytes)
+    throw backupRefused(
+      opened.file,
+      `${hasher.bytes} bytes were read but ${opened.expected.sizeBytes} were expected (truncated or changed)`,
+    );
+  if (hasher.digest() !== opened.expected.sha256)
+    throw backupRefused(
+      opened.file,
+      'checksum mismatch: the bytes are not the ones that were signed (altered or damaged)',
+    );
 }
 
 /** A sink that discards: verify reads everything and keeps nothing. */

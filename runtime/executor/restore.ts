@@ -17,7 +17,7 @@ import type { DatabaseLocale, ReadOptions, RestoreReport } from '../../handlers/
 import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
-import { discard, openBackup, streamBackup, type OpenedBackup } from './read-backup';
+import { checkStoredBytes, discard, openBackup, streamBackup, type OpenedBackup } from './read-backup';
 
 export interface RestoreRequest {
   directory: string;
@@ -124,10 +124,13 @@ export async function restoreDatabase(
   const { file, targetDatabase: target } = request;
   if (!isBackupFileName(file)) throw invalidName('backup file name', file);
   if (!isSafeDatabaseName(target)) throw invalidName('target database name', target);
-  // One descriptor, opened without following symlinks: checked in full first, then fed to psql from its start.
+  // One descriptor, opened without following symlinks: checked first, then fed to psql from its start. A signed
+  // file's stored bytes are hashed (its contents are checked again on the feed, block by block, before psql gets
+  // them); any other file is read in full through every check first.
   const opened = await openBackup(request.directory, file, request.read);
   try {
-    await streamBackup(context, opened, discard(), request.read);
+    if (opened.signed && opened.expected) await checkStoredBytes(opened);
+    else await streamBackup(context, opened, discard(), request.read);
     return await applyBackup(context, request, opened);
   } finally {
     await opened.handle.close();

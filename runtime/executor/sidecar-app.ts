@@ -19,7 +19,7 @@ import {
   type SidecarProblem,
 } from './sidecar-protocol';
 import { sidecarBodies } from './sidecar-schemas';
-import { offsiteStoreFor } from '../offsite/sidecar-schema';
+import { offsiteStoreFor, sidecarTransferSettings, type SidecarOffsite } from '../offsite/sidecar-schema';
 
 export const SIDECAR_MAX_BODY_BYTES = 64 * 1024;
 export const MIN_TOKEN_LENGTH = 16;
@@ -37,6 +37,8 @@ export interface SidecarAppOptions {
   shutdownSignal?: AbortSignal;
   /** How often a running operation writes a heartbeat line (default 15 s). */
   heartbeatMs?: number;
+  /** The one off-site store this sidecar copies to; without it off-site transfers are refused. */
+  offsite?: SidecarOffsite | undefined;
 }
 
 type Bodies = { [K in SidecarOperation]: z.output<(typeof sidecarBodies)[K]> };
@@ -119,6 +121,16 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     }
   };
 
+  // Refused before it runs, and logged here: a request for another store is someone trying to move the backups.
+  const checkOffsite = (asked: Parameters<typeof sidecarTransferSettings>[1]) => {
+    try {
+      sidecarTransferSettings(options.offsite, asked);
+    } catch (error) {
+      logger.warn(`Refused an off-site transfer: ${(error as Error).message}`);
+      throw error;
+    }
+  };
+
   const register = <K extends SidecarOperation>(
     operation: K,
     describe: (body: Bodies[K]) => string,
@@ -138,6 +150,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
       }
       if ('file' in body) checkFile(body.file);
       if ('targetDatabase' in body) checkTarget(body.targetDatabase);
+      if ('offsite' in body) checkOffsite(body.offsite);
       return streamOperation(c, describe(body), (signal, send) => run(body, signal, send));
     });
   };
@@ -242,13 +255,14 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   register(
     'offsiteUpload',
     (b) => `off-site upload of ${b.file}`,
-    (b, signal) => offsiteStoreFor(b.offsite).upload({ ...b, signal }),
+    (b, signal) =>
+      offsiteStoreFor(sidecarTransferSettings(options.offsite, b.offsite)).upload({ ...b, signal }),
   );
   register(
     'offsiteDownload',
     (b) => `off-site download of ${b.file}`,
     (b) =>
-      offsiteStoreFor(b.offsite)
+      offsiteStoreFor(sidecarTransferSettings(options.offsite, b.offsite))
         .download(b)
         .then(() => null),
   );

@@ -5,6 +5,7 @@ import { createLogger } from '../logger';
 import { maskSecrets, maskUrl, registerSecret } from '../mask';
 import { sweepLeftoverPassfiles } from '../start-checks';
 import { createLocalExecutor } from './local';
+import { describeSidecarOffsite } from '../offsite/sidecar-schema';
 import { createSidecarApp } from './sidecar-app';
 import { readSidecarSettings, SidecarSettingsError, type SidecarSettings } from './sidecar-settings';
 
@@ -28,6 +29,7 @@ function start(settings: SidecarSettings): void {
     allowedDirectory: settings.directory,
     database: settings.database,
     shutdownSignal: shutdown.signal,
+    offsite: settings.offsite,
   });
 
   const server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, (info) => {
@@ -35,6 +37,11 @@ function start(settings: SidecarSettings): void {
     logger.info(`Executor sidecar listening on http://${host}:${info.port}`);
     logger.info(
       `Executor sidecar serves the backup directory '${settings.directory}' for ${maskUrl(settings.dbUrl)}.`,
+    );
+    logger.info(
+      settings.offsite
+        ? `Executor sidecar copies off-site only to ${describeSidecarOffsite(settings.offsite)}.`
+        : 'Executor sidecar has no off-site store (BOMNIPOTENT_EXECUTOR_OFFSITE): off-site transfers are refused.',
     );
   });
   server.on('error', (error: Error) => {

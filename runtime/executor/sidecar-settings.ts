@@ -2,6 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { LogLevel } from '../../handlers/ports';
+import { parseOffsiteLocation } from '../../handlers/offsite/location';
+import type { SidecarOffsite } from '../offsite/sidecar-schema';
 import { MIN_TOKEN_LENGTH } from './sidecar-app';
 
 export const SIDECAR_ENV = {
@@ -13,6 +15,10 @@ export const SIDECAR_ENV = {
   port: 'BOMNIPOTENT_EXECUTOR_PORT',
   logLevel: 'BOMNIPOTENT_EXECUTOR_LOG_LEVEL',
   toolDirectory: 'BOMNIPOTENT_EXECUTOR_TOOL_DIRECTORY',
+  offsite: 'BOMNIPOTENT_EXECUTOR_OFFSITE',
+  s3Endpoint: 'BOMNIPOTENT_EXECUTOR_S3_ENDPOINT',
+  s3Region: 'BOMNIPOTENT_EXECUTOR_S3_REGION',
+  s3ForcePathStyle: 'BOMNIPOTENT_EXECUTOR_S3_FORCE_PATH_STYLE',
 } as const;
 
 export const SIDECAR_DEFAULTS = {
@@ -32,6 +38,8 @@ export interface SidecarSettings {
   logLevel: LogLevel;
   /** Where pg_dump, psql, createdb and dropdb are; undefined searches /usr/lib/postgresql/<major>/bin and PATH. */
   toolDirectory: string | undefined;
+  /** The only off-site store this sidecar copies to (its own settings, never the request's); undefined: none. */
+  offsite: SidecarOffsite | undefined;
 }
 
 export class SidecarSettingsError extends Error {
@@ -76,7 +84,37 @@ export function readSidecarSettings(
     port,
     logLevel: level,
     toolDirectory: env[SIDECAR_ENV.toolDirectory]?.trim() || undefined,
+    offsite: readOffsite(env),
   };
+}
+
+function readOffsite(env: Record<string, string | undefined>): SidecarOffsite | undefined {
+  const text = env[SIDECAR_ENV.offsite]?.trim();
+  const endpoint = env[SIDECAR_ENV.s3Endpoint]?.trim() || null;
+  const region = env[SIDECAR_ENV.s3Region]?.trim() || null;
+  const pathStyle = env[SIDECAR_ENV.s3ForcePathStyle]?.trim().toLowerCase() || 'false';
+  if (!text) {
+    const stray = [SIDECAR_ENV.s3Endpoint, SIDECAR_ENV.s3Region, SIDECAR_ENV.s3ForcePathStyle].find((name) =>
+      env[name]?.trim(),
+    );
+    if (stray)
+      throw new SidecarSettingsError(
+        `${stray} is only used with ${SIDECAR_ENV.offsite}="s3://<bucket>/<prefix>": set it or remove ${stray}.`,
+      );
+    return undefined;
+  }
+  const location = parseOffsiteLocation(text);
+  if (typeof location === 'string') throw new SidecarSettingsError(`${SIDECAR_ENV.offsite} ${location}.`);
+  if (endpoint !== null && !/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new SidecarSettingsError(
+      `${SIDECAR_ENV.s3Endpoint} must be an http(s) URL such as https://minio.example:9000, not '${endpoint}'.`,
+    );
+  }
+  if (pathStyle !== 'true' && pathStyle !== 'false')
+    throw new SidecarSettingsError(
+      `${SIDECAR_ENV.s3ForcePathStyle} must be true or false, not '${pathStyle}'.`,
+    );
+  return { ...location, endpoint, region, forcePathStyle: pathStyle === 'true' };
 }
 
 function readToken(env: Record<string, string | undefined>, readFile: (path: string) => string): string {

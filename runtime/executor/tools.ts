@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path';
 import type { Logger, ToolReport } from '../../handlers/ports';
 import { installHint } from './errors';
 import { classifyRun, runTool } from './process';
+import { pgDumpWritesRestrict, psqlHonoursRestrict } from './read-backup';
 
 export type ToolName = 'pg_dump' | 'psql' | 'createdb' | 'dropdb';
 
@@ -128,6 +129,23 @@ export async function probeTools(
       problems.push(
         `pg_dump ${pgDumpVersion} (${pgDumpPath}) is newer than the PostgreSQL ${serverMajor} server: its output may not ` +
           `restore on an older server; prefer the same major: ${installHint(serverMajor)}.`,
+      );
+    }
+    if (major !== null && major >= serverMajor && !pgDumpWritesRestrict(pgDumpVersion ?? '')) {
+      problems.push(
+        `pg_dump ${pgDumpVersion} (${pgDumpPath}) writes no \\restrict line (pg_dump 15.14, 16.10, 17.6 and later do): ` +
+          `its backups are signed and verified, but psql reads them without that protection, and the \\restrict rule ` +
+          `is enforced only for files restored with --allow-unsigned; update the client tools: ${installHint(serverMajor)}.`,
+      );
+    }
+  }
+  if (psqlPath) {
+    const psqlVersion = await readToolVersion(psqlPath, env, logger);
+    if (psqlVersion !== null && !psqlHonoursRestrict(psqlVersion)) {
+      problems.push(
+        `psql ${psqlVersion} (${psqlPath}) can be made to leave \\restrict mode by the file it reads (CVE-2026-18408; ` +
+          `fixed in psql 15.19, 16.15, 17.11 and 18.6): restore only signed backups or files you trust, and update ` +
+          `the client tools: ${installHint(serverMajor)}.`,
       );
     }
   }

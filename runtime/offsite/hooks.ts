@@ -41,7 +41,7 @@ export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteConte
     }
     return cached.store;
   };
-  return { ...options, store };
+  return { ...options, store, memory: new Map() };
 }
 
 export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
@@ -50,9 +50,7 @@ export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
     copy: async () => {
       await copyToOffsite(ctx);
     },
-    fetchForRestore: async (request) => {
-      await fetchForRestore(ctx, request);
-    },
+    fetchForRestore: (request) => fetchForRestore(ctx, request),
     catalog: async () => {
       const store = ctx.store();
       return store

@@ -2,7 +2,7 @@
 // against the trusted manifest's checksum, flushed, then renamed; the manifest is written after the data.
 import { createHash } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { link, open, unlink } from 'node:fs/promises';
+import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -46,6 +46,10 @@ export async function downloadBackup(
   request: { file: string; manifestFile: string; directory: string; sha256: string },
 ): Promise<void> {
   const manifest = await getObjectBytes(ctx, request.manifestFile, 1024 * 1024);
+  // A fresh server's directory may not exist yet (a backup creates it the same way).
+  await mkdir(request.directory, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    throw localFileError(error, ctx.location, request);
+  });
   const target = `${request.directory}/${request.file}`;
   const partial = `${request.directory}/.${request.file}.download`;
   try {
@@ -87,8 +91,33 @@ export async function downloadBackup(
     await fsyncPath(request.directory);
   } catch (error) {
     await unlink(partial).catch(() => {});
+    if (isLocalFileError(error)) throw localFileError(error, ctx.location, request);
     throw classifyOffsiteError(error, ctx.location, `downloading ${request.file}`);
   }
+}
+
+/** An error of this machine's file system (it has a syscall and a path), not of the store or the network. */
+function isLocalFileError(error: unknown): boolean {
+  const e = error as { syscall?: unknown; path?: unknown } | null;
+  return typeof e === 'object' && e !== null && typeof e.syscall === 'string' && typeof e.path === 'string';
+}
+
+function localFileError(
+  error: unknown,
+  location: string,
+  request: { file: string; directory: string },
+): AppError {
+  const code = (error as { code?: unknown } | null)?.code;
+  return new AppError(
+    OFFSITE_ERRORS.LOCAL_FILE,
+    'failed',
+    `Downloading ${request.file} from ${location} failed here: could not write into the backup directory '${request.directory}' (${typeof code === 'string' ? code : 'file system error'}); nothing was kept.`,
+    {
+      cause: error,
+      suggestion:
+        'Check that the directory exists or can be created, is writable by the server, and has space.',
+    },
+  );
 }
 
 /** Data first, then its manifest (the commit marker locally too); refuses to replace an existing file. */

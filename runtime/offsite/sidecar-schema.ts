@@ -1,7 +1,10 @@
-// The off-site transfers the executor sidecar runs for the server (the files live in the sidecar's volume): the
-// request carries the store's settings (never a credential: the sidecar uses its own AWS credential chain).
+// The off-site transfers the executor sidecar runs for the server (the files live in the sidecar's volume). Least
+// privilege: the sidecar writes only to the store of its own settings (its environment, with its own AWS credential
+// chain); a request naming another bucket, prefix or endpoint is refused, so whoever holds the token cannot send the
+// backups elsewhere. The request carries the object policy (checksum mode, lock) as the server's config sets it.
 import { z } from 'zod';
-import { parseOffsiteLocation } from '../../handlers/offsite/location';
+import { AppError } from '../../handlers/errors';
+import { formatOffsiteLocation, parseOffsiteLocation } from '../../handlers/offsite/location';
 import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
 import { OFFSITE_NAMING } from './format';
 import { createLazyS3OffsiteStore } from './s3-store';
@@ -36,6 +39,75 @@ export const offsiteTransferBody = z
     (b) => b.manifestFile === OFFSITE_NAMING.manifestFor(b.file),
     'manifestFile must be the manifest of file',
   );
+
+/** The store a sidecar was started with: where it sends backups, and how it connects there. */
+export interface SidecarOffsite {
+  bucket: string;
+  prefix: string;
+  endpoint: string | null; // null: AWS
+  region: string | null;
+  forcePathStyle: boolean;
+}
+
+/** An endpoint compared by what it addresses: scheme, host, port and path, without a trailing slash. */
+export function normalizeEndpoint(endpoint: string | null): string | null {
+  if (endpoint === null) return null;
+  try {
+    const url = new URL(endpoint);
+    return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+  } catch {
+    return endpoint;
+  }
+}
+
+export function describeSidecarOffsite(own: SidecarOffsite): string {
+  return `${formatOffsiteLocation(own)} at ${own.endpoint ?? 'AWS S3'}`;
+}
+
+/**
+ * The settings a transfer runs with: the sidecar's own store, with the request's object policy. Refuses a request
+ * when the sidecar has no store, or names another one.
+ */
+export function sidecarTransferSettings(
+  own: SidecarOffsite | undefined,
+  asked: OffsiteSettings,
+): OffsiteSettings {
+  const askedStore = `${formatOffsiteLocation(asked)} at ${asked.endpoint ?? 'AWS S3'}`;
+  if (!own) {
+    throw new AppError(
+      'EXECUTOR.OFFSITE_NOT_CONFIGURED',
+      'misconfigured',
+      `The executor sidecar has no off-site store configured, so it refuses to copy to ${askedStore}.`,
+      {
+        suggestion:
+          'Start the sidecar with BOMNIPOTENT_EXECUTOR_OFFSITE (and BOMNIPOTENT_EXECUTOR_S3_ENDPOINT, _S3_REGION, _S3_FORCE_PATH_STYLE as needed) naming the same store as offsite in the server config.',
+      },
+    );
+  }
+  const same =
+    own.bucket === asked.bucket &&
+    own.prefix === asked.prefix &&
+    normalizeEndpoint(own.endpoint) === normalizeEndpoint(asked.endpoint);
+  if (!same) {
+    throw new AppError(
+      'EXECUTOR.OFFSITE_STORE_MISMATCH',
+      'forbidden',
+      `The executor sidecar copies only to its own store ${describeSidecarOffsite(own)}; it refuses a transfer to ${askedStore}.`,
+      {
+        suggestion:
+          'Make offsite and s3_endpoint in the server config name the same store as BOMNIPOTENT_EXECUTOR_OFFSITE and BOMNIPOTENT_EXECUTOR_S3_ENDPOINT of the sidecar.',
+      },
+    );
+  }
+  return {
+    ...asked,
+    bucket: own.bucket,
+    prefix: own.prefix,
+    endpoint: own.endpoint,
+    region: own.region,
+    forcePathStyle: own.forcePathStyle,
+  };
+}
 
 export function offsiteStoreFor(settings: OffsiteSettings): OffsiteStore {
   return createLazyS3OffsiteStore({ settings, naming: OFFSITE_NAMING });

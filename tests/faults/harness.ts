@@ -11,6 +11,7 @@ import { newKeyPair } from '../support/accounts-harness';
 import { runClientProgram, type ClientRun } from '../support/client-program';
 import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
 import { SERVER_BIN } from '../support/server-process';
+import { watchOutput } from '../support/process-output';
 
 export const ADMIN = 'faults-admin@example.com';
 
@@ -208,47 +209,13 @@ export function startServer(configPath: string, env: NodeJS.ProcessEnv): ServerH
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  let out = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const w of waiters) w();
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
+  const watched = watchOutput(child);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.once('exit', () => {
-    for (const w of waiters) w();
-  });
   const alive = () => child.exitCode === null && child.signalCode === null;
   const handle: ServerHandle = {
     child,
     url: '',
-    output: () => out,
-    waitFor(pattern, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const m = out.match(pattern);
-          if (m) {
-            done();
-            resolve(m);
-          } else if (!alive()) {
-            done();
-            reject(new Error(`server exited before ${String(pattern)}:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`timed out waiting for ${String(pattern)}:\n${out}`));
-        }, timeoutMs);
-        const done = () => {
-          waiters.delete(check);
-          clearTimeout(timer);
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    ...watched,
     async kill() {
       if (alive()) process.kill(-child.pid!, 'SIGKILL');
       await exited;

@@ -24,6 +24,7 @@ import { createLocalExecutor } from '../../runtime/executor/local';
 import { silentLogger } from '../../runtime/logger';
 import { backupSeed } from '../support/backup-seed';
 import { testSigner, trustOf } from '../support/backup-signer';
+import { rewriteBackup } from '../support/restore-real';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 
 let db: TestDatabase;
@@ -171,6 +172,25 @@ describe('format 2: psql gets only guarded SQL', () => {
       `--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\\unrestrict abc\n\\! touch ${MARKER}\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n`,
     );
     expect(await restoreRefused(dir, file, true)).toMatch(/unrestrict/);
+    expect(existsSync(MARKER)).toBe(false);
+  });
+});
+
+describe('format 2: a signed dump is checked on its way into psql', () => {
+  it('a signed dump with an \\unrestrict in its middle is refused by the restore; the shell line after it never runs', async () => {
+    // Only someone holding a trusted key could sign this: the guard on the feed still stops it, block by block.
+    const { dir, entry } = await fresh('none');
+    await rewriteBackup(
+      dir,
+      entry.file,
+      (sql) => {
+        const key = /^\\restrict (\S+)$/m.exec(sql)?.[1] ?? '';
+        return sql.replace(/^CREATE TABLE /m, `\\unrestrict ${key}\n\\! touch ${MARKER}\nCREATE TABLE `);
+      },
+      signer,
+    );
+    expect((await stateOf(dir, entry.file))?.state).toBe('trusted');
+    expect(await restoreRefused(dir, entry.file)).toMatch(/unrestrict/);
     expect(existsSync(MARKER)).toBe(false);
   });
 });

@@ -1,12 +1,13 @@
 // Backup format 2 through the real executor, pg_dump, zstd and psql: signed manifest as the commit marker, trust
 // states from manifests only, and a restore that reads the verified bytes from one descriptor.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFileName } from '../../handlers/backup/naming';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
+import { assessChain, describeChain } from '../../handlers/backup/trust';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { silentLogger } from '../../runtime/logger';
 import { backupSeed } from '../support/backup-seed';
@@ -75,5 +76,54 @@ describe.each(['zstd', 'gzip', 'none'] as const)('format 2 with compression %s',
     const restored = await adminQuery<{ n: string }>(`SELECT count(*) AS n FROM docs`, [], target);
     expect(restored.rows[0]?.n).toBe('2000');
     await adminQuery(`DROP DATABASE "${target}"`);
+  });
+});
+
+describe('the chain of real backups', () => {
+  it('each backup names the one before it, so the chain joins; one planted from another chain is named', async () => {
+    const directory = join(root, 'chain');
+    const executor = createLocalExecutor({ dbUrl: db.url, logger: silentLogger() });
+    const dump = (seconds: number, minSequence: number, by = signer) =>
+      executor.dump({
+        directory,
+        seed: {
+          ...backupSeed(db.name),
+          startedAt: new Date(Date.UTC(2026, 0, 1, 10, 0, seconds)).toISOString(),
+        },
+        options: { compression: 'zstd', encryptionRecipients: [] },
+        minSequence,
+        signer: by,
+      });
+    await dump(1, 1);
+    await dump(2, 1);
+    const trust = trustOf(signer);
+    const whole = assessChain(await executor.list({ directory, trust }), db.name, 2);
+    expect([whole.presentOldest, whole.presentNewest, whole.brokenLinks]).toEqual([1, 2, []]);
+
+    // Another server whose key this one trusts writes the same database's backups into the directory: its
+    // first backup starts its own chain at sequence 1, its second (sequence 3 here) follows that one, not ours.
+    const other = testSigner();
+    const otherDirectory = join(root, 'chain-other');
+    const foreign = createLocalExecutor({ dbUrl: db.url, logger: silentLogger() });
+    await foreign.dump({
+      directory: otherDirectory,
+      seed: backupSeed(db.name),
+      options: { compression: 'zstd', encryptionRecipients: [] },
+      minSequence: 2,
+      signer: other,
+    });
+    const planted = await foreign.dump({
+      directory: otherDirectory,
+      seed: { ...backupSeed(db.name), startedAt: new Date(Date.UTC(2026, 0, 1, 10, 0, 3)).toISOString() },
+      options: { compression: 'zstd', encryptionRecipients: [] },
+      minSequence: 3,
+      signer: other,
+    });
+    expect(planted.manifest?.sequence).toBe(3);
+    for (const name of [planted.file, manifestFileName(planted.file)])
+      copyFileSync(join(otherDirectory, name), join(directory, name));
+    const mixed = assessChain(await executor.list({ directory, trust: trustOf(signer, other) }), db.name, 3);
+    expect(mixed.brokenLinks).toEqual([3]);
+    expect(describeChain(mixed)).toMatch(/sequence 3 do not follow/);
   });
 });

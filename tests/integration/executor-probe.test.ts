@@ -50,7 +50,7 @@ describe('local executor: probe', () => {
   it('warns about a pg_dump older or newer than the server', async () => {
     const others = { psql: real('psql'), createdb: real('createdb'), dropdb: real('dropdb') };
     const older = tools({ pg_dump: pgDumpReportingVersion('14.9'), ...others });
-    const newer = tools({ pg_dump: pgDumpReportingVersion('17.2'), ...others });
+    const newer = tools({ pg_dump: pgDumpReportingVersion('17.6'), ...others });
     const olderReport = await createLocalExecutor({ dbUrl, logger, toolDirectory: older }).probe(15);
     expect(olderReport.pgDumpVersion).toBe('14.9');
     expect(olderReport.problems).toHaveLength(1);
@@ -61,6 +61,29 @@ describe('local executor: probe', () => {
     expect(newerReport.problems).toHaveLength(1);
     expect(newerReport.problems[0]).toMatch(
       /newer than the PostgreSQL 15 server: its output may not restore/,
+    );
+  });
+
+  it('warns about a pg_dump that writes no \\restrict line and a psql open to CVE-2026-18408', async () => {
+    const others = { createdb: real('createdb'), dropdb: real('dropdb') };
+    const old = tools({
+      pg_dump: pgDumpReportingVersion('15.13'),
+      psql: pgDumpReportingVersion('15.18'),
+      ...others,
+    });
+    const report = await createLocalExecutor({ dbUrl, logger, toolDirectory: old }).probe(15);
+    expect(report.problems).toHaveLength(2);
+    expect(report.problems[0]).toMatch(
+      /^pg_dump 15\.13 .* writes no \\restrict line .*--allow-unsigned.*postgresql-client-15/,
+    );
+    expect(report.problems[1]).toMatch(/^psql 15\.18 .*CVE-2026-18408.*15\.19/);
+    const fixed = tools({
+      pg_dump: pgDumpReportingVersion('15.14'),
+      psql: pgDumpReportingVersion('15.19'),
+      ...others,
+    });
+    expect((await createLocalExecutor({ dbUrl, logger, toolDirectory: fixed }).probe(15)).problems).toEqual(
+      [],
     );
   });
 });

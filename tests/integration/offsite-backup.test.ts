@@ -110,6 +110,44 @@ describe('off-site copies of every backup', () => {
     expect(listing.backups.map((b) => b.file).sort()).toEqual([first, second].sort());
   });
 
+  it('warns when the newest confirmed off-site copy grows old while the store keeps failing', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    w.world.settings.periodMs = 1_000;
+    const { metadata } = await backup(w);
+    expect(w.world.logs.join('\n')).not.toMatch(/\[WARN\] .*off-site/);
+    const newest = /^bomnipotent_offsite_newest_backup_timestamp_seconds (\d+(?:\.\d+)?)$/m.exec(
+      await w.metrics.renderPrometheus(),
+    );
+    expect(Number(newest?.[1])).toBe(Date.parse(metadata.startedAt) / 1000);
+    await server.stop();
+    try {
+      await new Promise((r) => setTimeout(r, 2_100)); // older than twice the period
+      await backup(w);
+    } finally {
+      await server.restart();
+    }
+    const logs = w.world.logs.join('\n');
+    expect(logs).toMatch(/\[ERROR\] Off-site copy to s3:\/\/flow-[^ ]+ failed/);
+    expect(logs).toContain(
+      `[WARN] The newest off-site backup in s3://${bucket}/bomnipotent/ is from ${metadata.startedAt}, older than twice the period (1.0 seconds). The off-site copies are failing: see the error above.`,
+    );
+  });
+
+  it('warns after a failed run when no off-site copy was ever confirmed', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    await server.stop();
+    try {
+      await backup(w);
+    } finally {
+      await server.restart();
+    }
+    expect(w.world.logs.join('\n')).toContain(
+      `[WARN] No off-site backup in s3://${bucket}/bomnipotent/ has been confirmed since the server started: the store could not be read. The off-site copies are failing: see the error above.`,
+    );
+  });
+
   it('applies off-site retention after an upload, keeping the newest', async () => {
     const bucket = await freshBucket();
     const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket, { keep: 2 }));
@@ -128,6 +166,8 @@ describe('list', () => {
     const gone = (await backup(w)).metadata.file;
     const both = (await backup(w)).metadata.file;
     for (const name of [gone, `${gone}.manifest.json`]) await rm(join(w.directory, name));
+    // The next backup must not reuse the removed name (same second): local names do not look into the store.
+    await new Promise((r) => setTimeout(r, 1_100));
     await server.stop();
     let local: string;
     try {
@@ -181,6 +221,32 @@ describe('a fresh server restores from the store alone', () => {
     const rows = await adminQuery<{ note: string }>('SELECT note FROM recovery_probe', [], b.database.name);
     expect(rows.rows).toEqual([{ note: 'from A' }]);
     expect(b.world.logs.join('\n')).toContain(`Downloaded ${metadata.file} from s3://${bucket}/bomnipotent/`);
+  });
+
+  it('a dry run of a backup only in the store names the object and downloads nothing', async () => {
+    const bucket = await freshBucket();
+    const a = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const { metadata } = await backup(a);
+    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+      signer: testSigner(),
+      trustedKeys: [TEST_SIGNER.publicKey],
+    });
+    const result = await restoreBackup(
+      { user: 'admin@example.com', file: metadata.file, dryRun: true },
+      b.world.ctx,
+    );
+    expect(result).toMatchObject({
+      dryRun: true,
+      offsite: {
+        location: `s3://${bucket}/bomnipotent/`,
+        bucket,
+        key: `bomnipotent/${metadata.file}`,
+        directory: b.directory,
+      },
+    });
+    expect(result.metadata.sha256).toBe(metadata.sha256);
+    expect(await readdir(b.directory)).toEqual(['audit.log.jsonl']); // the dry run's audit record, nothing else
+    expect(b.world.logs.join('\n')).not.toContain('Downloading');
   });
 
   it('refuses a backup in the store signed by a key it does not trust, and downloads nothing', async () => {

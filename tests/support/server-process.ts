@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { watchOutput } from './process-output';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 export const SERVER_BIN = join(REPO, 'bin/bomnipotent_server.js');
@@ -27,44 +28,12 @@ export function startServer(configPath: string, env: NodeJS.ProcessEnv = {}): Se
     env: { ...process.env, BOMNIPOTENT_DB_WAIT_TIMEOUT: '5', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  const waiters = new Set<() => void>();
-  const onData = (chunk: Buffer) => {
-    out += chunk.toString();
-    for (const w of waiters) w();
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
+  const watched = watchOutput(child);
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  child.once('exit', () => {
-    for (const w of waiters) w();
-  });
   const proc: ServerProcess = {
     child,
     url: '',
-    output: () => out,
-    waitFor(pattern, timeoutMs = 30_000) {
-      return new Promise((resolvePromise, reject) => {
-        const check = () => {
-          const m = out.match(pattern);
-          if (m) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolvePromise(m);
-          } else if (child.exitCode !== null) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            reject(new Error(`server exited (${child.exitCode}) before ${String(pattern)}:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`timed out waiting for ${String(pattern)}:\n${out}`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
-    },
+    ...watched,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;

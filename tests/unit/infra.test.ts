@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { DEFAULT_CONFIG_PATH, loadConfig, resolveConfigPath, type Config } from '../../runtime/config/index';
 import { SIDECAR_DEFAULTS, SIDECAR_ENV, readSidecarSettings } from '../../runtime/executor/sidecar-settings';
 import { AWS_CHAIN_VARIABLES } from '../../runtime/offsite/s3-client';
+import { sidecarTransferSettings } from '../../runtime/offsite/sidecar-schema';
 
 // Read by the AWS SDK's default credential chain (off-site copies), in the server and in the executor.
 const AWS_CHAIN: readonly string[] = AWS_CHAIN_VARIABLES;
@@ -383,6 +384,27 @@ describe('infra/compose.sidecar.yaml', () => {
     expect(new URL(settings.dbUrl).hostname).toBe('db');
   });
 
+  it("names the executor's own off-site store in commented lines that match the config's", () => {
+    const uncommented = parse(
+      text.replace(/^(\s*)# (BOMNIPOTENT_EXECUTOR_(OFFSITE|S3_REGION): .*)$/gm, '$1$2'),
+    ) as Yaml;
+    const sidecarEnv = Object.fromEntries(
+      Object.entries(uncommented.services.executor.environment as Record<string, string>).map(([k, v]) => [
+        k,
+        interpolateCompose(String(v), env),
+      ]),
+    );
+    const own = readSidecarSettings(sidecarEnv).offsite;
+    expect(own).toBeDefined();
+    const { config } = loadWithDummies(toml.replace(/^# ((offsite|s3_)[a-z_]* = .*)$/gm, '$1'), configFile);
+    const offsite = config.databaseBackup!.offsite!;
+    expect(sidecarTransferSettings(own, offsite)).toMatchObject({
+      bucket: offsite.bucket,
+      prefix: offsite.prefix,
+    });
+    expect(own!.region).toBe(offsite.region);
+  });
+
   it('gives the backup volume to the executor only', () => {
     expect(executor.volumes.map(mountOf)).toEqual([
       { source: './backups', target: BACKUPS, readOnly: false },
@@ -495,6 +517,36 @@ describe('infra/k8s', () => {
     expect(new URL(settings.dbUrl).hostname).toBe(new URL(config.dbUrl!).hostname);
   });
 
+  it("names the executor's own off-site store in commented lines that match the configmap's", () => {
+    const deploymentText = read('infra/k8s/deployment.yaml').replace(
+      /^(\s*)# (- name: BOMNIPOTENT_EXECUTOR_(OFFSITE|S3_REGION)| {2}value: (s3:\/\/|eu-).*)$/gm,
+      '$1$2',
+    );
+    const deploymentDoc = parseAllDocuments(deploymentText)
+      .map((d) => d.toJSON() as Yaml)
+      .find((d) => d.kind === 'Deployment')!;
+    const executorContainer = (deploymentDoc.spec.template.spec.containers as Yaml[]).find(
+      (c) => c.name === 'executor',
+    )!;
+    const env = Object.fromEntries(
+      (executorContainer.env as Yaml[])
+        .filter((e) => e.value !== undefined)
+        .map((e) => [e.name, String(e.value)]),
+    );
+    const own = readSidecarSettings({
+      ...env,
+      BOMNIPOTENT_EXECUTOR_DB_URL: 'postgres://u:p@db:5432/bomnipotent',
+      BOMNIPOTENT_EXECUTOR_TOKEN: 'x'.repeat(32),
+    }).offsite;
+    expect(own).toBeDefined();
+    const { config } = loadWithDummies(toml.replace(/^# ((offsite|s3_)[a-z_]* = .*)$/gm, '$1'));
+    const offsite = config.databaseBackup!.offsite!;
+    expect(sidecarTransferSettings(own, offsite)).toMatchObject({
+      bucket: offsite.bucket,
+      prefix: offsite.prefix,
+    });
+  });
+
   it('takes both secrets from keys the Secret has', () => {
     const secret = byKind('Secret')[0]!;
     for (const c of pod.containers as Yaml[]) {
@@ -527,6 +579,14 @@ describe('infra/aws/template.yaml', () => {
   it('parses, with a SAM transform, and the code URI is the repository root', () => {
     expect(template.Transform).toBe('AWS::Serverless-2016-10-31');
     expect(resolve(INFRA, 'aws', template.Globals.Function.CodeUri)).toBe(ROOT);
+  });
+
+  it('runs the same Node major as the image (a supported one), for the runtime, the layer and the bundle', () => {
+    const imageMajor = /^FROM node:(\d+)-/m.exec(readFileSync(join(INFRA, 'Dockerfile'), 'utf8'))?.[1];
+    expect(Number(imageMajor)).toBeGreaterThanOrEqual(22);
+    expect(template.Globals.Function.Runtime).toBe(`nodejs${imageMajor}.x`);
+    expect(layer.CompatibleRuntimes).toEqual([`nodejs${imageMajor}.x`]);
+    for (const [, f] of functions) expect(f.Metadata.BuildProperties.Target).toBe(`node${imageMajor}`);
   });
 
   it('has the HTTP entry behind a function URL and the scheduled entry on an EventBridge schedule', () => {
@@ -588,7 +648,12 @@ describe('infra/aws/template.yaml', () => {
       (e) => e.Name as string,
     );
     for (const name of names) expect(SIDECAR_NAMES, name).toContain(name);
-    const env = Object.fromEntries((executor.Environment as Yaml[]).map((e) => [e.Name, e.Value]));
+    // !Sub 's3://${BackupBucket}/...': the bucket as the config's ${BOMNIPOTENT_BACKUP_BUCKET} dummy.
+    const value = (v: unknown) =>
+      typeof v === 'string'
+        ? v
+        : String((v as { 'Fn::Sub': string })['Fn::Sub']).replace('${BackupBucket}', 'dummy-backup-bucket');
+    const env = Object.fromEntries((executor.Environment as Yaml[]).map((e) => [e.Name, value(e.Value)]));
     const settings = readSidecarSettings({
       ...env,
       BOMNIPOTENT_EXECUTOR_DB_URL: 'postgres://u:p@db:5432/bomnipotent',
@@ -596,6 +661,9 @@ describe('infra/aws/template.yaml', () => {
     });
     const { config } = loadWithDummies(readFileSync(layerFile, 'utf8'));
     expect(config.databaseBackup!.directory).toBe(settings.directory);
+    // The executor copies only to its own store, which must be the config's.
+    expect(settings.offsite).toBeDefined();
+    expect(() => sidecarTransferSettings(settings.offsite, config.databaseBackup!.offsite!)).not.toThrow();
     expect(executor.PortMappings[0].ContainerPort).toBe(settings.port);
     expect(JSON.stringify(globalsEnv.BOMNIPOTENT_EXECUTOR_URL)).toContain(`:${settings.port}`);
     const mount = (executor.MountPoints as Yaml[]).find((m) => m.ContainerPath === settings.directory)!;

@@ -29,6 +29,8 @@ async function exported(): Promise<Set<string>> {
   const registry = createMetricsRegistry({ backupPeriodSeconds: () => 86_400 });
   registry.backupSucceeded({ startedAt: '2026-11-30T10:00:00.000Z', sizeBytes: 1, durationMs: 1 } as never);
   registry.operationFinished('backup', 'succeeded', 3);
+  registry.offsiteSucceeded(new Date());
+  registry.offsiteNewest(new Date());
   const text = await registry.renderPrometheus();
   // Declared metrics count too: a histogram such as the GC one has samples only after its first observation.
   const declared = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
@@ -59,6 +61,25 @@ describe('infra/monitoring', () => {
       'bomnipotent_backup_failures_total',
       'bomnipotent_restore_failures_total',
       'process_resident_memory_bytes',
+      'bomnipotent_offsite_newest_backup_timestamp_seconds',
+      'bomnipotent_offsite_last_success_timestamp_seconds',
+      'bomnipotent_offsite_failures_total',
+    ])
+      expect(used, name).toContain(name);
+  });
+
+  it('alerts on off-site copies: stale, never confirmed since start, failing', () => {
+    const offsite = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert.includes('Offsite'));
+    expect(offsite.map((r) => r.alert).sort()).toEqual([
+      'BomnipotentOffsiteFailing',
+      'BomnipotentOffsiteNeverConfirmed',
+      'BomnipotentOffsiteStale',
+    ]);
+    const used = metricsIn(offsite.map((r) => r.expr));
+    for (const name of [
+      'bomnipotent_offsite_newest_backup_timestamp_seconds',
+      'bomnipotent_offsite_last_success_timestamp_seconds',
+      'bomnipotent_offsite_failures_total',
     ])
       expect(used, name).toContain(name);
   });
@@ -67,11 +88,11 @@ describe('infra/monitoring', () => {
     const run = spawnSync('promtool', ['check', 'rules', resolve(MONITORING, 'alerts.yml')], {
       encoding: 'utf8',
     });
-    expect(run.stdout + run.stderr).toContain('SUCCESS: 5 rules found');
+    expect(run.stdout + run.stderr).toContain('SUCCESS: 8 rules found');
     expect(run.status).toBe(0);
   });
 
-  it('the stale-backup alert fires after twice the period, and not before (promtool test rules)', () => {
+  it('the stale-backup and off-site alerts fire after twice the period, and not before (promtool test rules)', () => {
     const run = spawnSync('promtool', ['test', 'rules', resolve(MONITORING, 'tests/alerts-test.yml')], {
       encoding: 'utf8',
     });

@@ -53,6 +53,30 @@ describe('database-backup completely-restore', () => {
     );
   });
 
+  it('names the object a dry run would download when the backup is only off-site', async () => {
+    const file = 'bomnipotent_db_20260111_103024.dump.zst';
+    server.use(
+      restoreRoute([], () =>
+        HttpResponse.json({
+          path: `/backups/${file}`,
+          dryRun: true,
+          metadata: {},
+          offsite: {
+            location: 's3://my-backups/bomnipotent/',
+            bucket: 'my-backups',
+            key: `bomnipotent/${file}`,
+            directory: '/backups',
+          },
+        }),
+      ),
+    );
+    const result = await run('database-backup', 'completely-restore', '--dry-run');
+    expect(result.stdout).toBe(
+      `[INFO] Dry run: backup '${file}' is only in s3://my-backups/bomnipotent/; a restore would download it ` +
+        `(object 'bomnipotent/${file}' in bucket 'my-backups') into '/backups', verify it and restore it; nothing was changed.\n`,
+    );
+  });
+
   it('prints the server message and suggestion on a refusal, exit code 1', async () => {
     server.use(
       restoreRoute([], () =>

@@ -28,7 +28,40 @@ describe('sidecar settings', () => {
       port: 8091,
       logLevel: 'info',
       toolDirectory: undefined,
+      offsite: undefined,
     });
+  });
+
+  it('takes its own off-site store from BOMNIPOTENT_EXECUTOR_OFFSITE and the S3 variables', () => {
+    const base = { BOMNIPOTENT_EXECUTOR_DB_URL: DB_URL, BOMNIPOTENT_EXECUTOR_TOKEN: TOKEN };
+    expect(
+      readSidecarSettings({
+        ...base,
+        BOMNIPOTENT_EXECUTOR_OFFSITE: 's3://my-backups/bomnipotent',
+        BOMNIPOTENT_EXECUTOR_S3_ENDPOINT: 'https://minio.example:9000',
+        BOMNIPOTENT_EXECUTOR_S3_REGION: 'eu-central-1',
+        BOMNIPOTENT_EXECUTOR_S3_FORCE_PATH_STYLE: 'true',
+      }).offsite,
+    ).toEqual({
+      bucket: 'my-backups',
+      prefix: 'bomnipotent/',
+      endpoint: 'https://minio.example:9000',
+      region: 'eu-central-1',
+      forcePathStyle: true,
+    });
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_OFFSITE: 's3://my-backups/a/../b/' })).toContain(
+      'BOMNIPOTENT_EXECUTOR_OFFSITE has ".." as a segment of its prefix',
+    );
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_S3_ENDPOINT: 'https://minio.example:9000' })).toBe(
+      'BOMNIPOTENT_EXECUTOR_S3_ENDPOINT is only used with BOMNIPOTENT_EXECUTOR_OFFSITE="s3://<bucket>/<prefix>": set it or remove BOMNIPOTENT_EXECUTOR_S3_ENDPOINT.',
+    );
+    expect(
+      refusal({
+        ...base,
+        BOMNIPOTENT_EXECUTOR_OFFSITE: 's3://my-backups/',
+        BOMNIPOTENT_EXECUTOR_S3_FORCE_PATH_STYLE: 'yes',
+      }),
+    ).toContain('must be true or false');
   });
 
   it('reads the token from BOMNIPOTENT_EXECUTOR_TOKEN_FILE, trimmed', () => {
