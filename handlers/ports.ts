@@ -1,8 +1,9 @@
 // The interfaces handlers need. Every side effect lives behind one of these; runtime/deps.ts builds the real ones.
 import type { BackupManifest } from './backup/manifest';
 import type { Compression } from './backup/naming';
+import type { RehearsalRecord } from './backup/rehearsal-record';
 
-export type { BackupManifest, Compression };
+export type { BackupManifest, Compression, RehearsalRecord };
 
 export interface Clock {
   now(): Date;
@@ -67,6 +68,20 @@ export interface CatalogEntry {
   reason: string | null; // why not trusted; null when trusted
   manifest: BackupManifest | null; // set when the manifest verifies (trusted, or untrusted only for the data file)
   legacy: BackupMetadata | null; // format 1 metadata as found (unverified)
+  /**
+   * The signed rehearsal record next to a trusted backup: `trusted` with the record when it verifies and is about
+   * these bytes, `untrusted` with the reason otherwise (counts as not rehearsed); absent when there is none.
+   */
+  rehearsal?: RehearsalState | undefined;
+}
+
+export type RehearsalState =
+  { state: 'trusted'; record: RehearsalRecord } | { state: 'untrusted'; reason: string };
+
+/** What the restore into a database reports: rows per table in the dump's COPY data (when counted). */
+export interface RestoreReport {
+  /** COPY target as the dump names it (e.g. `public.docs`) -> data lines; empty unless countRows was asked. */
+  copyRows: Record<string, number>;
 }
 
 /** What a restore or verify may accept beyond signed backups. */
@@ -80,6 +95,8 @@ export interface ManifestSigner {
   readonly publicKey: string; // ed25519:<base64>
   /** The complete manifest file (JSON text) for this manifest (async: over the sidecar it is a round trip). */
   sign(manifest: BackupManifest): Promise<string>;
+  /** The complete rehearsal record file (JSON text); absent where only manifests are signed (the sidecar). */
+  signRehearsal?(record: RehearsalRecord): Promise<string>;
 }
 
 export interface DumpOptions {
@@ -182,8 +199,12 @@ export interface Executor {
     signal?: AbortSignal;
     /** Bytes of the file fed to psql so far (in-process executors only). */
     onProgress?: (bytesFed: number) => void;
-  }): Promise<void>;
+    /** Count the rows of each table's COPY data on the way into psql (a rehearsal compares them afterwards). */
+    countRows?: boolean;
+  }): Promise<RestoreReport>;
   appendAudit(directory: string, record: AuditRecord): Promise<void>;
+  /** Writes `<file>.rehearsal.json` (already signed) next to a backup, atomically; refused when the backup is gone. */
+  writeRehearsal(directory: string, file: string, recordFile: string): Promise<void>;
 }
 
 /** What a plain dump does not carry: the database's own encoding and locale, given to createdb on a restore. */
@@ -211,6 +232,29 @@ export interface DatabaseAdmin {
   databaseExists(name: string): Promise<boolean>;
   listDatabases(prefix: string): Promise<string[]>;
   dropDatabase(name: string): Promise<void>; // WITH (FORCE), IF EXISTS
+  /**
+   * Free bytes on the PostgreSQL server's data directory, where that can be seen from here (the role may read
+   * `data_directory` and the path is on this machine); null when it cannot.
+   */
+  dataDirectoryFreeBytes(): Promise<number | null>;
+  /** ALTER DATABASE name ALLOW_CONNECTIONS true|false: the standby takes no connection while it waits. */
+  setAllowConnections(name: string, allow: boolean): Promise<void>;
+  /**
+   * What identifies a database's content without connecting to it (its oid, size, and the transaction and row
+   * counters PostgreSQL keeps for it), and whether it takes connections; null when it does not exist.
+   */
+  databaseState(
+    name: string,
+  ): Promise<{ fingerprint: string; sizeBytes: number; allowConnections: boolean } | null>;
+  /**
+   * Connects to `name` (a freshly restored copy): VACUUM (FREEZE, ANALYZE) so that nothing changes it afterwards,
+   * then the row count of each table given (as the dump names it: schema.table, quoted where needed), the number
+   * of tables in it, and this product's schema version inside.
+   */
+  inspectRestored(
+    name: string,
+    tables: string[],
+  ): Promise<{ rowCounts: Record<string, number>; tables: number; schemaVersion: number }>;
   /** Ends other connections to `from`, then ALTER DATABASE from RENAME TO to. */
   renameDatabase(from: string, to: string): Promise<void>;
   /**
@@ -277,4 +321,6 @@ export interface BackupMetrics {
   backupFailed(trigger: BackupTrigger): void;
   restoreSucceeded(): void;
   restoreFailed(): void;
+  rehearsalSucceeded?(at: Date): void;
+  rehearsalFailed?(): void;
 }

@@ -4,6 +4,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { closeSync, fstatSync, openSync, readFileSync, writeSync, constants, fsyncSync } from 'node:fs';
 import type { BackupTaskSettings } from '../handlers/backup/settings';
 import { publicKeyId, signManifest } from '../handlers/backup/manifest';
+import { signRehearsal } from '../handlers/backup/rehearsal-record';
 import { AppError } from '../handlers/errors';
 import type { Logger, ManifestSigner } from '../handlers/ports';
 
@@ -75,6 +76,7 @@ export function signerFor(key: KeyObject): ManifestSigner {
   return {
     publicKey: publicKeyId(createPublicKey(key)),
     sign: async (manifest) => signManifest(manifest, key),
+    signRehearsal: async (record) => signRehearsal(record, key),
   };
 }
 

@@ -1,6 +1,7 @@
 // The composition root: builds the real ports from the configuration and one app around them.
 import type { Context, Hono } from 'hono';
 import type { BackupContext } from '../handlers/backup/context';
+import { createRehearsalQueue } from '../handlers/backup/rehearse-backup';
 import type { ExecutorSettings } from '../handlers/backup/settings';
 import type { Clock, Executor } from '../handlers/ports';
 import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';
@@ -89,6 +90,7 @@ export function buildServer(options: ServerOptions): Server {
     logger,
     appVersion: APP_VERSION,
   };
+  backups.rehearsals = createRehearsalQueue(backups);
   backups.offsite = createOffsiteHooks({
     settings: () => config().databaseBackup,
     format: format2({

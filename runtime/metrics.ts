@@ -5,6 +5,8 @@ import type { OperationMetrics } from '../handlers/operations/types';
 import type { OffsiteMetrics } from '../handlers/offsite/context';
 
 export interface MetricsRegistry extends BackupMetrics, OperationMetrics, OffsiteMetrics {
+  rehearsalSucceeded(at: Date): void;
+  rehearsalFailed(): void;
   renderPrometheus(): Promise<string>;
   readonly contentType: string;
 }
@@ -102,8 +104,30 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     registers: [registry],
   });
 
+  const rehearsalLast = new Gauge({
+    name: 'bomnipotent_backup_last_rehearsal_success_timestamp_seconds',
+    help: 'Unix time at which the last rehearsal (a backup restored in full into the standby) passed.',
+    registers: [],
+  });
+  let rehearsalLastRegistered = false;
+  const rehearsalFailures = new Counter({
+    name: 'bomnipotent_backup_rehearsal_failures_total',
+    help: 'Rehearsals that failed (the backup did not restore, or its rows did not match) since the server started.',
+    registers: [registry],
+  });
+
   return {
     contentType: registry.contentType,
+    rehearsalSucceeded(at: Date) {
+      if (!rehearsalLastRegistered) {
+        registry.registerMetric(rehearsalLast);
+        rehearsalLastRegistered = true;
+      }
+      rehearsalLast.set(at.getTime() / 1000);
+    },
+    rehearsalFailed() {
+      rehearsalFailures.inc();
+    },
     backupSucceeded(metadata: BackupMetadata) {
       backupSuccess.inc();
       if (!lastRegistered) {

@@ -1,5 +1,5 @@
 // What the server does once before serving, for every runtime: database ready, crash recovery, migrations, checks.
-import { recoverInterruptedRestore } from '../handlers/backup/recover';
+import { recoverInterruptedRehearsal, recoverInterruptedRestore } from '../handlers/backup/recover';
 import { isAppError } from '../handlers/errors';
 import { checkTmpAdmin } from './auth/module';
 import type { Config } from './config/types';
@@ -19,6 +19,7 @@ export async function prepareDatabase(
   // The maintenance database first: a restore killed mid-swap may have left the server's own database renamed aside.
   await waitForDatabase(urlForDatabase(server.db.url, 'postgres'), logger, options.wait);
   await recoverInterruptedRestore(server.backups);
+  await recoverInterruptedRehearsal(server.backups);
   const version = await migrate(server.db.pool(), logger);
   logger.info(`Database schema is at version ${version}.`);
   await markInterruptedOperations(server.backups.admin, server.operations);

@@ -5,6 +5,7 @@ import type { ClientContext } from '../context';
 interface RestoreAnswer {
   path: string;
   dryRun: boolean;
+  source?: { via: 'standby' | 'file'; reason: string }; // from servers with rehearsals
   /** A dry run of a backup that is only in the store. */
   offsite?: { location: string; bucket: string; key: string; directory: string };
 }
@@ -55,6 +56,14 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
               ? dryRunLine(answer)
               : `Successfully restored database from backup '${answer.path}'.`,
           );
+        // A dry run always says which path the restore would take; a restore only when it was the standby.
+        const source = answer.source;
+        if (source && !answer.offsite && (answer.dryRun || source.via === 'standby')) {
+          const from = source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
+          ctx
+            .out()
+            .detail(`${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`);
+        }
       }),
     );
 }

@@ -4,6 +4,7 @@ import type { ClientContext } from '../context';
 import { registerRestoreCommand } from './database-backup-restore';
 import { registerStatusCommand } from './database-backup-status';
 import { registerVerifyCommand } from './database-backup-verify';
+import { registerRehearseCommand } from './database-backup-rehearse';
 
 interface Listing {
   file: string;
@@ -15,7 +16,19 @@ interface Listing {
   state?: string;
   problem?: string;
   location?: 'local' | 'offsite' | 'both'; // from servers with off-site copies
+  rehearsal?: Rehearsal | null; // from servers with rehearsals
 }
+
+type Rehearsal =
+  | {
+      state: 'passed' | 'failed';
+      at: string;
+      rows: number;
+      tables: number;
+      error: string | null;
+      standby: { database: string; sizeBytes: number } | null;
+    }
+  | { state: 'untrusted'; reason: string };
 
 interface OffsiteSummary {
   location: string;
@@ -69,10 +82,18 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
             : `Found ${backups.length} database backup(s), newest first:`,
         );
         if (backups.length > 0) out.detail(formatTable(backups));
+        const standby = backups.find((b) => b.rehearsal?.state === 'passed' && b.rehearsal.standby);
+        if (standby?.rehearsal?.state === 'passed' && standby.rehearsal.standby) {
+          const { database, sizeBytes } = standby.rehearsal.standby;
+          out.detail(
+            `Standby database '${database}' (${formatSize(sizeBytes)}, one more copy of the database) was built from ${standby.file}.`,
+          );
+        }
       }),
     );
 
   registerVerifyCommand(backup, ctx);
+  registerRehearseCommand(backup, ctx);
   registerRestoreCommand(backup, ctx);
   registerStatusCommand(backup, ctx);
 }
@@ -96,15 +117,25 @@ function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSu
 
 export function formatTable(backups: readonly Listing[]): string {
   const located = backups.some((b) => b.location !== undefined);
+  const rehearsed = backups.some((b) => b.rehearsal !== undefined);
   const rows = backups.map((b) => [
     b.takenAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
     b.file,
     formatSize(b.sizeBytes),
     b.trigger ?? '?',
     ...(located ? [b.location ?? '?'] : []),
+    ...(rehearsed ? [formatRehearsal(b.rehearsal ?? null)] : []),
     b.verified ? '✓ trusted' : `✗ ${b.state ?? 'untrusted'}: ${b.problem ?? ''}`.trimEnd(),
   ]);
-  const header = ['TIME (UTC)', 'FILE', 'SIZE', 'TRIGGER', ...(located ? ['LOCATION'] : []), 'TRUST'];
+  const header = [
+    'TIME (UTC)',
+    'FILE',
+    'SIZE',
+    'TRIGGER',
+    ...(located ? ['LOCATION'] : []),
+    ...(rehearsed ? ['REHEARSED'] : []),
+    'TRUST',
+  ];
   // The last column is free text: it is not padded.
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
@@ -113,6 +144,13 @@ export function formatTable(backups: readonly Listing[]): string {
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
+}
+
+function formatRehearsal(r: Rehearsal | null): string {
+  if (r === null) return '-';
+  if (r.state === 'untrusted') return '✗ untrusted record';
+  const at = r.at.slice(0, 16).replace('T', ' ');
+  return r.state === 'passed' ? `✓ ${at} (${r.rows} rows)` : `✗ failed ${at}`;
 }
 
 function formatSize(bytes: number): string {

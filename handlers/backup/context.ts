@@ -12,6 +12,7 @@ import type {
 } from '../ports';
 import type { OffsiteHooks } from '../offsite/context';
 import type { BackupTaskSettings } from './settings';
+import type { RehearsalQueue } from './rehearse-backup';
 
 export interface BackupContext {
   /** The database_backup task as currently configured (hot reload), or undefined when it is absent. */
@@ -28,6 +29,8 @@ export interface BackupContext {
   clock: Clock;
   logger: Logger;
   appVersion: string;
+  /** Background rehearsals of new backups (`rehearse = true`); absent: none run in the background. */
+  rehearsals?: RehearsalQueue;
   /** Copies in S3-compatible storage (absent in tests that do not need them). */
   offsite?: OffsiteHooks;
 }

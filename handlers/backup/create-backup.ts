@@ -129,6 +129,8 @@ export async function createBackup(
             ),
           );
       }
+      // In the background: the rehearsal takes its own lock, never the backup lock, so it blocks no backup.
+      if (settings.rehearse) ctx.rehearsals?.enqueue(metadata.file);
       return { path, metadata };
     });
   } catch (error) {

@@ -21,7 +21,16 @@ export async function checkFreshness(ctx: BackupContext): Promise<FreshnessRepor
   const entries = await ctx
     .executor()
     .list({ directory: settings.directory, trust: trustPolicy(ctx, settings) });
-  const newest = trustedOf(entries, ctx.admin.databaseName)[0]?.manifest;
+  const trusted = trustedOf(entries, ctx.admin.databaseName);
+  // Rehearsals just turned on, or one lost to a restart: the newest backup without any record gets one.
+  const newestTrusted = trusted[0];
+  if (settings.rehearse && newestTrusted && !newestTrusted.rehearsal)
+    ctx.rehearsals?.enqueue(newestTrusted.file);
+  // With rehearsals on, a backup counts as good only once it was restored in full (a signed, passed rehearsal).
+  const good = trusted.filter(
+    (e) => !settings.rehearse || (e.rehearsal?.state === 'trusted' && e.rehearsal.record.ok),
+  );
+  const newest = good[0]?.manifest;
   const lastGoodAt = newest ? new Date(newest.createdAt) : null;
   const stale = isStale(lastGoodAt, settings.periodMs, ctx.clock.now());
   if (stale) {

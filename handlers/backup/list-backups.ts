@@ -20,6 +20,38 @@ export interface BackupListing {
   encrypted: boolean;
   sequence: number | null;
   database: string | null;
+  /** The signed rehearsal: passed or failed with its facts, `untrusted` (forged, mismatching), or null: never rehearsed. */
+  rehearsal: ListedRehearsal | null;
+}
+
+export type ListedRehearsal =
+  | {
+      state: 'passed' | 'failed';
+      at: string;
+      durationMs: number;
+      tables: number;
+      rows: number;
+      error: string | null;
+      standby: { database: string; sizeBytes: number } | null;
+    }
+  | { state: 'untrusted'; reason: string };
+
+function rehearsalOf(entry: CatalogEntry): ListedRehearsal | null {
+  const r = entry.rehearsal;
+  if (!r) return null;
+  if (r.state === 'untrusted') return { state: 'untrusted', reason: r.reason };
+  const { record } = r;
+  return {
+    state: record.ok ? 'passed' : 'failed',
+    at: record.rehearsedAt,
+    durationMs: record.durationMs,
+    tables: record.tables,
+    rows: record.rows,
+    error: record.error,
+    standby: record.standby
+      ? { database: record.standby.database, sizeBytes: record.standby.sizeBytes }
+      : null,
+  };
 }
 
 export interface BackupCatalogReport {
@@ -45,6 +77,7 @@ function toListing(entry: CatalogEntry): BackupListing {
     encrypted: m ? m.encryption !== null : (parsed?.encrypted ?? false),
     sequence: m?.sequence ?? null,
     database: m?.database ?? parsed?.database ?? null,
+    rehearsal: rehearsalOf(entry),
   };
 }
 

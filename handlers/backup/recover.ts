@@ -2,6 +2,7 @@
 import type { BackupContext } from './context';
 import { backupLockName } from './lock';
 import { ASIDE_INFIX, SCRATCH_INFIX } from './restore-backup';
+import { REHEARSAL_INFIX, rehearsalLockName } from './rehearse-backup';
 
 export interface RecoveryReport {
   /** Another process (a replica) holds the backup/restore lock, so its restore may still be running: nothing done. */
@@ -92,6 +93,23 @@ export async function resetLeftoverReadOnly(ctx: BackupContext, names: string[])
     );
   }
   return reset;
+}
+
+/**
+ * Scratch copies `<db>_rehearsal_<ts>` of a rehearsal killed halfway are dropped, unless a rehearsal holds its lock
+ * (a replica's rehearsal is still building one). The standby itself is only ever replaced whole, so it stays.
+ */
+export async function recoverInterruptedRehearsal(ctx: BackupContext): Promise<string[]> {
+  const result = await ctx.admin.tryWithLock(rehearsalLockName(ctx.admin.databaseName), async () => {
+    const dropped: string[] = [];
+    for (const scratch of await copiesOf(ctx, REHEARSAL_INFIX)) {
+      await ctx.admin.dropDatabase(scratch);
+      dropped.push(scratch);
+      ctx.logger.warn(`Dropped '${scratch}', the unfinished copy of an interrupted rehearsal.`);
+    }
+    return dropped;
+  });
+  return result.acquired ? result.value : [];
 }
 
 /** The outcome of an interrupted restore, as found here, goes to the audit log next to the intent it recorded. */

@@ -9,6 +9,7 @@ import { backupLockName, ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
+import { chooseRestoreSource, takeStandby, type RestoreSource } from './standby';
 
 export interface RestoreInput {
   user: string;
@@ -22,6 +23,8 @@ export interface RestoreResult {
   path: string;
   metadata: BackupMetadata;
   dryRun: boolean;
+  /** Where the data came (or, in a dry run, would come) from: the rehearsed standby, or the file; and why. */
+  source: { via: RestoreSource['via']; reason: string };
   /** A dry run whose backup is only in the store: the object a restore would download (nothing was downloaded). */
   offsite?: { location: string; bucket: string; key: string; directory: string };
 }
@@ -115,7 +118,11 @@ export async function restoreBackup(
           fetched.file,
           `Backup is only off-site (${location}); a restore would download and restore it (dry run).`,
         );
-        return { path, metadata, dryRun, offsite: { location, bucket, key, directory } };
+        const source = {
+          via: 'file' as const,
+          reason: 'the backup is only off-site, so it is downloaded first',
+        };
+        return { path, metadata, dryRun, source, offsite: { location, bucket, key, directory } };
       }
       const trust = trustPolicy(ctx, settings);
       const entries = await executor.list({ directory, trust });
@@ -136,12 +143,15 @@ export async function restoreBackup(
       hooks.progress?.phase('verifying');
       const metadata = await verifyForRestore(ctx, entry, read, dryRun);
       await checkSwapPossible(ctx.admin);
+      const source = await chooseRestoreSource(ctx, entry);
+      const shownSource = { via: source.via, reason: source.reason };
       if (dryRun) {
         ctx.logger.info(
-          `Dry run: backup '${entry.path}' verifies and would be restored; nothing was changed.`,
+          `Dry run: backup '${entry.path}' verifies and would be restored; nothing was changed. ` +
+            `It would be restored from ${source.via === 'standby' ? 'the standby database' : 'the file'}: ${source.reason}`,
         );
         await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
-        return { path: entry.path, metadata, dryRun };
+        return { path: entry.path, metadata, dryRun, source: shownSource };
       }
       const plan: Plan = {
         directory,
@@ -152,8 +162,9 @@ export async function restoreBackup(
         sizeBytes: metadata.sizeBytes,
         lease,
         recordIntent: (message) => audit('started', entry.file, message),
+        source,
       };
-      await replaceDatabase(ctx, plan, hooks);
+      const via = await replaceDatabase(ctx, plan, hooks);
       // The restored database carries the chain record of its backup's time: the newest sequence must survive it.
       await ctx.chain
         .record(database, recorded)
@@ -162,10 +173,16 @@ export async function restoreBackup(
         );
       ctx.metrics.restoreSucceeded();
       ctx.logger.info(
-        `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}').`,
+        `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}'${via.via === 'standby' ? ', swapped in from the rehearsed standby' : ''}).`,
       );
-      await audit('succeeded', entry.file, `Restored database '${database}' from backup.`);
-      return { path: entry.path, metadata, dryRun };
+      await audit(
+        'succeeded',
+        entry.file,
+        `Restored database '${database}' from backup${via.via === 'standby' ? ' (its rehearsed standby swapped in)' : ''}.`,
+      );
+      // The standby became the database: rebuild it from the same backup in the background.
+      if (via.via === 'standby' && settings.rehearse) ctx.rehearsals?.enqueue(entry.file);
+      return { path: entry.path, metadata, dryRun, source: via };
     });
   } catch (error) {
     const refused = isAppError(error) && error.kind !== 'failed';
@@ -243,17 +260,24 @@ interface Plan {
   lease: LockLease;
   /** Audits the swap before it starts: a server killed during or after it still leaves who replaced the data. */
   recordIntent(message: string): Promise<void>;
+  /** The rehearsed standby holding this very backup, or the file to load. */
+  source: RestoreSource;
 }
 
-/** Scratch restore while the server stays readable, then the swap; the old database stays until the new one is in. */
-async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHooks): Promise<void> {
+/**
+ * Scratch restore while the server stays readable (or the rehearsed standby renamed to the scratch name), then the
+ * swap; the old database stays until the new one is in. Returns where the data came from.
+ */
+async function replaceDatabase(
+  ctx: BackupContext,
+  plan: Plan,
+  hooks: RestoreHooks,
+): Promise<RestoreResult['source']> {
   const database = ctx.admin.databaseName;
   const names = restoreDatabaseNames(database, ctx.clock.now());
-  // A plain dump carries neither the database's encoding and locale nor the server's major: the new copy gets them here.
-  const locale = await ctx.admin.databaseLocale();
-  const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
   const progress = hooks.progress ?? NO_PROGRESS;
   let writesRefused = false;
+  let used: RestoreSource = plan.source;
   try {
     progress.phase('waiting for writes');
     // PostgreSQL refuses writes from here on, for every replica (their sessions are ended and come back read-only):
@@ -270,48 +294,15 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
         { suggestion: 'Nothing was changed. Try again when the server is less busy.', retryAfterSeconds: 10 },
       );
     }
-    ctx.logger.info(
-      `Restoring '${plan.file}' into the scratch database '${names.scratch}'; the server stays readable.`,
-    );
-    await hooks.reached?.('scratch');
-    progress.phase('restoring', plan.sizeBytes);
-    try {
-      await ctx.executor().restore({
-        directory: plan.directory,
-        file: plan.file,
-        onProgress: (bytes) => progress.bytes(bytes),
-        targetDatabase: names.scratch,
-        read: plan.read,
-        serverMajor,
-        locale,
-      });
-    } catch (error) {
-      await ctx.admin.dropDatabase(names.scratch).catch(() => {}); // the executor drops it too; this is a second net
-      // The restore's own full read found the file bad (checksum, size, dump structure): a refused backup, by name.
-      if (isAppError(error) && error.code === 'BACKUP.UNTRUSTED') {
-        throw new AppError(
-          'BACKUP.VERIFICATION_FAILED',
-          'conflict',
-          `The backup '${plan.path}' fails verification: ${describe(error)} The database '${database}' was not touched.`,
-          {
-            cause: error,
-            suggestion:
-              'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
-            details: { file: plan.file },
-          },
-        );
-      }
-      throw new AppError(
-        'BACKUP.RESTORE_FAILED',
-        'failed',
-        `Restoring '${plan.file}' failed: ${describe(error)} The database '${database}' was not touched.`,
-        {
-          cause: error,
-          suggestion:
-            'See the server log for the tool output; the backup may be damaged or need other privileges.',
-          details: isAppError(error) ? { causeCode: error.code } : undefined,
-        },
-      );
+    // The standby is checked again under its lock, right before it is taken: it may have changed since the choice.
+    if (plan.source.via === 'standby') {
+      const taken = await takeStandby(ctx, plan.source, names.scratch);
+      used = taken.ok ? plan.source : { via: 'file', reason: taken.reason };
+      if (!taken.ok)
+        ctx.logger.warn(`The standby is not used after all (${taken.reason}); loading the file.`);
+    }
+    if (used.via === 'file') {
+      await loadScratch(ctx, plan, names.scratch, hooks);
     }
     try {
       // Another replica may hold the lock now and run its own restore: never two swaps.
@@ -324,7 +315,7 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
       throw error;
     }
     await plan.recordIntent(
-      `Swapping the restored '${plan.file}' in for '${database}'; the previous database is set aside as '${names.aside}'.`,
+      `Swapping the restored '${plan.file}' in for '${database}'${used.via === 'standby' ? ' (from its rehearsed standby)' : ''}; the previous database is set aside as '${names.aside}'.`,
     );
     ctx.maintenance.set('unavailable', 'a restore is swapping in the new database');
     progress.phase('swapping');
@@ -350,7 +341,7 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
     ctx.logger.info(
       `Kept the replaced database as '${names.aside}' (keep_old_database); drop it when no longer needed.`,
     );
-    return;
+    return { via: used.via, reason: used.reason };
   }
   // The restore is complete once swapped: the old copy is dropped in the background (dropping a large database
   // takes seconds). Should the server stop first, the next start names the leftover copy in a warning.
@@ -361,6 +352,64 @@ async function replaceDatabase(ctx: BackupContext, plan: Plan, hooks: RestoreHoo
         `Could not drop the replaced database '${names.aside}': ${describe(error)} Drop it by hand.`,
       ),
   );
+  return { via: used.via, reason: used.reason };
+}
+
+/** The file restored into the scratch database through the executor (verified on the way); the old database untouched. */
+async function loadScratch(
+  ctx: BackupContext,
+  plan: Plan,
+  scratch: string,
+  hooks: RestoreHooks,
+): Promise<void> {
+  const database = ctx.admin.databaseName;
+  const progress = hooks.progress ?? NO_PROGRESS;
+  // A plain dump carries neither the database's encoding and locale nor the server's major: the new copy gets them here.
+  const locale = await ctx.admin.databaseLocale();
+  const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
+  ctx.logger.info(
+    `Restoring '${plan.file}' into the scratch database '${scratch}'; the server stays readable.`,
+  );
+  await hooks.reached?.('scratch');
+  progress.phase('restoring', plan.sizeBytes);
+  try {
+    await ctx.executor().restore({
+      directory: plan.directory,
+      file: plan.file,
+      onProgress: (bytes) => progress.bytes(bytes),
+      targetDatabase: scratch,
+      read: plan.read,
+      serverMajor,
+      locale,
+    });
+  } catch (error) {
+    await ctx.admin.dropDatabase(scratch).catch(() => {}); // the executor drops it too; this is a second net
+    // The restore's own full read found the file bad (checksum, size, dump structure): a refused backup, by name.
+    if (isAppError(error) && error.code === 'BACKUP.UNTRUSTED') {
+      throw new AppError(
+        'BACKUP.VERIFICATION_FAILED',
+        'conflict',
+        `The backup '${plan.path}' fails verification: ${describe(error)} The database '${database}' was not touched.`,
+        {
+          cause: error,
+          suggestion:
+            'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
+          details: { file: plan.file },
+        },
+      );
+    }
+    throw new AppError(
+      'BACKUP.RESTORE_FAILED',
+      'failed',
+      `Restoring '${plan.file}' failed: ${describe(error)} The database '${database}' was not touched.`,
+      {
+        cause: error,
+        suggestion:
+          'See the server log for the tool output; the backup may be damaged or need other privileges.',
+        details: isAppError(error) ? { causeCode: error.code } : undefined,
+      },
+    );
+  }
 }
 
 const LOCK_RETRY_MS = 10_000;

@@ -9,6 +9,8 @@ export interface BackupTaskSettings {
   scheduled: boolean;
   keep: number | null; // newest N verified backups kept; null keeps everything
   keepOldDatabase: boolean; // after a restore, keep the replaced database as <db>_pre_restore_<ts>
+  /** Restore every new backup into the standby database `<db>_standby` in the background (absent: false). */
+  rehearse?: boolean;
   verifyAfterBackup: boolean; // re-read the file and check it against its metadata before reporting success
   executor: ExecutorSettings;
   /** The PKCS#8 PEM file of the backup-signing key; `generate` when it was not configured (created on first start). */

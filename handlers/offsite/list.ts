@@ -90,6 +90,7 @@ function offsiteEntries(catalog: OffsiteCatalog | null, localFiles: Set<string>)
       encrypted: b.manifest.encryption !== null,
       sequence: b.manifest.sequence,
       database: b.manifest.database,
+      rehearsal: null, // rehearsals happen to local copies; the local entry shows them
       location: located(b.file),
     })),
     ...catalog.untrusted.map((b): LocatedBackup => {
@@ -97,6 +98,7 @@ function offsiteEntries(catalog: OffsiteCatalog | null, localFiles: Set<string>)
       return {
         file: b.file,
         path: null,
+        rehearsal: null,
         takenAt: '',
         sizeBytes: 0,
         trigger: null,

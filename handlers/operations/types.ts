@@ -1,6 +1,6 @@
 // Long operations (backup, restore ...) that outlive the request that started them: the record and its ports.
 
-export type OperationKind = 'backup' | 'restore';
+export type OperationKind = 'backup' | 'restore' | 'rehearsal';
 export type OperationState = 'running' | 'succeeded' | 'failed';
 
 /** The answer the operation would have given as a plain request: the client prints it exactly as before. */

@@ -120,6 +120,7 @@ export const backupTaskSchema = z
     directory: path,
     keep: count.optional(),
     keep_old_database: z.boolean().default(false),
+    rehearse: z.boolean().default(false),
     verify_after_backup: z.boolean().default(false),
     executor: z.enum(['local', 'sidecar']).default('local'),
     executor_url: z

@@ -198,6 +198,7 @@ function toBackupSettings(task: BackupTask, at: (path: string) => string, dir: s
     scheduled: task.scheduled ?? task.enabled ?? true,
     keep: task.keep ?? null,
     keepOldDatabase: task.keep_old_database,
+    rehearse: task.rehearse,
     verifyAfterBackup: task.verify_after_backup,
     executor:
       task.executor === 'sidecar'

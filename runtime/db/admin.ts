@@ -1,4 +1,5 @@
 // DatabaseAdmin over pg: every statement runs from the maintenance database `postgres`, never from the server's own.
+import { statfs } from 'node:fs/promises';
 import pg from 'pg';
 import { AppError } from '../../handlers/errors';
 import type { DatabaseAdmin, LockLease, Logger } from '../../handlers/ports';
@@ -30,6 +31,10 @@ export function urlForDatabase(url: string, database: string): string {
   parsed.pathname = `/${encodeURIComponent(database)}`;
   return parsed.toString();
 }
+
+/** schema.table as pg_dump writes it after COPY: plain lower-case identifiers or double-quoted ones, nothing else. */
+const IDENT = '(?:[a-z_][a-z0-9_$]*|"(?:[^"]|"")+")';
+const DUMPED_TABLE = new RegExp(`^${IDENT}\\.${IDENT}$`);
 
 const PROTECTED = new Set([MAINTENANCE_DATABASE, 'template0', 'template1']);
 const OBJECT_IN_USE = '55006';
@@ -205,6 +210,79 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
     async dropDatabase(name) {
       refuseProtected(name);
       await query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`);
+    },
+
+    async dataDirectoryFreeBytes() {
+      try {
+        // Readable by superusers and pg_read_all_settings only; a remote server's path is not on this machine.
+        const { rows } = await query<{ dir: string | null }>(
+          `SELECT current_setting('data_directory', true) AS dir`,
+        );
+        const dir = rows[0]?.dir;
+        if (!dir) return null;
+        const info = await statfs(dir);
+        return info.bavail * info.bsize;
+      } catch {
+        return null;
+      }
+    },
+
+    async setAllowConnections(name, allow) {
+      refuseProtected(name);
+      await query(`ALTER DATABASE ${quoteIdent(name)} ALLOW_CONNECTIONS ${allow ? 'true' : 'false'}`);
+    },
+
+    async databaseState(name) {
+      // The counters move with every transaction and row written in that database, the oid with a drop and
+      // re-create under the same name; a stats reset changes stats_reset, so it reads as "changed" too.
+      const { rows } = await query<{
+        oid: string;
+        allow: boolean;
+        size: string;
+        counters: string;
+      }>(
+        `SELECT d.oid::text AS oid, d.datallowconn AS allow, pg_database_size(d.oid)::text AS size,
+                concat_ws('/', s.xact_commit, s.xact_rollback, s.tup_inserted, s.tup_updated, s.tup_deleted,
+                          extract(epoch FROM s.stats_reset)) AS counters
+           FROM pg_database d LEFT JOIN pg_stat_database s ON s.datid = d.oid
+          WHERE d.datname = $1`,
+        [name],
+      );
+      const row = rows[0];
+      if (!row) return null;
+      return {
+        fingerprint: `oid ${row.oid}, size ${row.size}, counters ${row.counters}`,
+        sizeBytes: Number(row.size),
+        allowConnections: row.allow,
+      };
+    },
+
+    async inspectRestored(name, tables) {
+      const client = new pg.Client({
+        connectionString: urlForDatabase(url, name),
+        connectionTimeoutMillis: 10_000,
+      });
+      client.on('error', () => {});
+      await client.connect();
+      try {
+        // Frozen and analyzed now, autovacuum has nothing left to do in it: its fingerprint stays as recorded.
+        await client.query('VACUUM (FREEZE, ANALYZE)');
+        const rowCounts: Record<string, number> = {};
+        for (const table of tables) {
+          if (!DUMPED_TABLE.test(table))
+            throw new Error(`the dump names a table oddly: ${table.slice(0, 200)}`);
+          const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ONLY ${table}`);
+          rowCounts[table] = Number(rows[0]?.n ?? 0);
+        }
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+              AND n.nspname NOT LIKE 'pg_toast%'`,
+        );
+        return { rowCounts, tables: rows[0]?.n ?? 0, schemaVersion: await currentSchemaVersion(client) };
+      } finally {
+        await client.end().catch(() => {});
+      }
     },
 
     async renameDatabase(from, to) {

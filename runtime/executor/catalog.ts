@@ -1,9 +1,15 @@
 // The backup directory as a catalog: entries with their trust state, retention, free space, the audit log.
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { access, lstat, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { MAX_MANIFEST_BYTES, readTrustedManifest, type BackupManifest } from '../../handlers/backup/manifest';
-import type { AuditRecord, CatalogEntry, PruneResult, TrustPolicy } from '../../handlers/ports';
+import type {
+  AuditRecord,
+  CatalogEntry,
+  PruneResult,
+  RehearsalState,
+  TrustPolicy,
+} from '../../handlers/ports';
 import {
   dataFileOfManifest,
   isBackupFileName,
@@ -11,6 +17,7 @@ import {
   metadataFileName,
 } from '../../handlers/backup/naming';
 import { selectForDeletion } from '../../handlers/backup/retention';
+import { readTrustedRehearsal, rehearsalFileName } from '../../handlers/backup/rehearsal-record';
 import { maskSecrets } from '../mask';
 import { fsyncDirectory } from './dump-file';
 import { notWritableReason } from './directory';
@@ -117,7 +124,17 @@ async function assess(
         sizeBytes,
         manifest,
       );
-    return entryOf(root, file, { sizeBytes, state: 'trusted', reason: null, manifest, legacy: null });
+    const rehearsal = present.has(rehearsalFileName(file))
+      ? await readRehearsal(root, file, manifest.sha256, trust)
+      : undefined;
+    return entryOf(root, file, {
+      sizeBytes,
+      state: 'trusted',
+      reason: null,
+      manifest,
+      legacy: null,
+      ...(rehearsal ? { rehearsal } : {}),
+    });
   }
   if (!info) return untrusted('its data file is missing', 0);
   if (present.has(metadataFileName(file))) {
@@ -139,6 +156,46 @@ async function assess(
     manifest: null,
     legacy: null,
   });
+}
+
+/** The signed rehearsal record of a trusted backup; anything but a valid record about these bytes is untrusted. */
+async function readRehearsal(
+  root: string,
+  file: string,
+  sha256: string,
+  trust: TrustPolicy,
+): Promise<RehearsalState> {
+  const read = await readManifestText(join(root, rehearsalFileName(file)));
+  if ('error' in read)
+    return { state: 'untrusted', reason: read.error.replace('its manifest', 'its rehearsal record') };
+  const trusted = readTrustedRehearsal(read.text, trust.trustedKeys, file, sha256);
+  return trusted.ok
+    ? { state: 'trusted', record: trusted.record }
+    : { state: 'untrusted', reason: trusted.reason };
+}
+
+/** Writes the signed rehearsal record through a temporary file and a rename: a reader sees the old or the new one. */
+export async function writeRehearsal(directory: string, file: string, recordFile: string): Promise<void> {
+  if (!isBackupFileName(file)) throw invalidName('backup file name', file);
+  if (recordFile.length > MAX_MANIFEST_BYTES) throw new Error('the rehearsal record is too large');
+  const root = resolve(directory);
+  const final = join(root, rehearsalFileName(file));
+  const temporary = `${final}.partial`;
+  // Only next to a backup that still exists: retention may have removed it while the rehearsal ran.
+  await stat(join(root, manifestFileName(file)));
+  const handle = await open(
+    temporary,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    await handle.writeFile(recordFile, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, final);
+  await fsyncDirectory(root).catch(() => {});
 }
 
 /** Retention over trusted backups of one database only; the newest always stays. */
@@ -175,6 +232,7 @@ export async function removeBackup(directory: string, file: string): Promise<voi
   await rm(join(root, manifestFileName(file)), { force: true });
   await rm(join(root, file), { force: true });
   await rm(join(root, metadataFileName(file)), { force: true });
+  await rm(join(root, rehearsalFileName(file)), { force: true });
   await fsyncDirectory(root).catch(() => {});
 }
 

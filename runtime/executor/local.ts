@@ -1,6 +1,6 @@
 // The Executor port in-process: the PostgreSQL tools as child processes of this server, the directory on its disk.
 import type { Executor, Logger } from '../../handlers/ports';
-import { appendAudit, freeBytes, listCatalog, pruneBackups, removeBackup } from './catalog';
+import { appendAudit, freeBytes, listCatalog, pruneBackups, removeBackup, writeRehearsal } from './catalog';
 import type { ExecutorContext } from './context';
 import type { Durability } from './durability';
 import { dumpDatabase } from './dump';
@@ -51,5 +51,6 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
     freeBytes: (directory) => freeBytes(directory),
     restore: (request) => restoreDatabase(context, request),
     appendAudit: (directory, record) => appendAudit(directory, record),
+    writeRehearsal: (directory, file, recordFile) => writeRehearsal(directory, file, recordFile),
   };
 }

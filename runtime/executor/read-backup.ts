@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Writable, type Readable } from 'node:stream';
+import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, isAppError } from '../../handlers/errors';
 import { readTrustedManifest, type BackupManifest } from '../../handlers/backup/manifest';
@@ -199,6 +199,8 @@ export async function streamBackup(
   options: ReadOptions,
   /** Bytes of the file read so far (a long restore's progress against the file's size). */
   onProgress?: (bytesRead: number) => void,
+  /** A stage between the dump guard and the sink (the rehearsal's row counter). */
+  through?: Transform,
 ): Promise<{ sha256: string; bytes: number }> {
   const env = helperEnv(context.sourceEnv);
   const hasher = new HashingPassThrough();
@@ -226,7 +228,8 @@ export async function streamBackup(
   });
   try {
     const tap = new ProgressTap(onProgress);
-    await pipeline([source, tap, hasher, ...stages.map((s) => s.stream), guard, sink]);
+    const last = through ? [guard, through, sink] : [guard, sink];
+    await pipeline([source, tap, hasher, ...stages.map((s) => s.stream), ...last]);
     await Promise.all(stages.map((s) => s.done));
     return { sha256: digest, bytes: hasher.bytes };
   } catch (error) {

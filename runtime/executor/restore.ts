@@ -13,7 +13,8 @@ import {
   toolKilled,
   toolNotFound,
 } from './errors';
-import type { DatabaseLocale, ReadOptions } from '../../handlers/ports';
+import type { DatabaseLocale, ReadOptions, RestoreReport } from '../../handlers/ports';
+import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
 import { checkStoredBytes, discard, openBackup, streamBackup, type OpenedBackup } from './read-backup';
@@ -27,6 +28,7 @@ export interface RestoreRequest {
   locale?: DatabaseLocale | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ((bytesFed: number) => void) | undefined;
+  countRows?: boolean | undefined;
 }
 
 // Locale names as PostgreSQL reports them (en_US.UTF-8, C, de-DE-x-icu ...): nothing a tool could read as an option.
@@ -90,8 +92,20 @@ function psqlInput(stdin: Writable, kill: () => void): Writable {
   return new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
-      if (stdin.write(chunk)) callback();
-      else stdin.once('drain', () => callback());
+      // psql gone (killed, crashed): its stdin never drains again, so the feed must fail here, not wait forever.
+      const gone = () => new Error('psql stopped reading its input');
+      if (stdin.destroyed) return callback(gone());
+      if (stdin.write(chunk)) return callback();
+      const onDrain = () => {
+        stdin.off('close', onClose);
+        callback();
+      };
+      const onClose = () => {
+        stdin.off('drain', onDrain);
+        callback(gone());
+      };
+      stdin.once('drain', onDrain);
+      stdin.once('close', onClose);
     },
     final(callback) {
       stdin.end(callback);
@@ -103,7 +117,10 @@ function psqlInput(stdin: Writable, kill: () => void): Writable {
   });
 }
 
-export async function restoreDatabase(context: ExecutorContext, request: RestoreRequest): Promise<void> {
+export async function restoreDatabase(
+  context: ExecutorContext,
+  request: RestoreRequest,
+): Promise<RestoreReport> {
   const { file, targetDatabase: target } = request;
   if (!isBackupFileName(file)) throw invalidName('backup file name', file);
   if (!isSafeDatabaseName(target)) throw invalidName('target database name', target);
@@ -114,7 +131,7 @@ export async function restoreDatabase(context: ExecutorContext, request: Restore
   try {
     if (opened.signed && opened.expected) await checkStoredBytes(opened);
     else await streamBackup(context, opened, discard(), request.read);
-    await applyBackup(context, request, opened);
+    return await applyBackup(context, request, opened);
   } finally {
     await opened.handle.close();
   }
@@ -124,8 +141,9 @@ async function applyBackup(
   context: ExecutorContext,
   request: RestoreRequest,
   opened: OpenedBackup,
-): Promise<void> {
+): Promise<RestoreReport> {
   const target = request.targetDatabase;
+  const counter = request.countRows ? new CopyRowCounter() : undefined;
   const major = request.serverMajor ?? context.serverMajor;
   const localeArgs = localeArguments(request.locale);
   const createdb = await requireTool(context, 'createdb', major);
@@ -177,10 +195,17 @@ async function applyBackup(
       signal: request.signal,
       // psql reads only what streamBackup releases: the verified bytes, its end only after the hash matched.
       feedStdin: async (stdin, kill) => {
-        await streamBackup(context, opened, psqlInput(stdin, kill), request.read, request.onProgress);
+        await streamBackup(
+          context,
+          opened,
+          psqlInput(stdin, kill),
+          request.read,
+          request.onProgress,
+          counter,
+        );
       },
     });
-    if (classifyRun(applied) === 'ok') return;
+    if (classifyRun(applied) === 'ok') return { copyRows: counter?.rows ?? {} };
 
     const dropped = await dropTarget(context, dropdb, target, toolEnv.env);
     const cleanup = dropped

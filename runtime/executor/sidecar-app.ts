@@ -250,7 +250,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   register(
     'restore',
     (b) => `restore of ${b.file} into ${b.targetDatabase}`,
-    (b, signal) => executor.restore({ ...b, signal }).then(() => null),
+    (b, signal) => executor.restore({ ...b, signal }),
   );
   register(
     'offsiteUpload',
@@ -265,6 +265,11 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
       offsiteStoreFor(sidecarTransferSettings(options.offsite, b.offsite))
         .download(b)
         .then(() => null),
+  );
+  register(
+    'writeRehearsal',
+    (b) => `rehearsal record of ${b.file}`,
+    (b) => executor.writeRehearsal(b.directory, b.file, b.recordFile).then(() => null),
   );
   register(
     'appendAudit',

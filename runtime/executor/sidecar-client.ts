@@ -1,6 +1,7 @@
 // The Executor port served by a sidecar over HTTP: same operations, same typed errors as the in-process executor.
 import { AppError, isAppError } from '../../handlers/errors';
 import type {
+  RestoreReport,
   CatalogEntry,
   Executor,
   ManifestSigner,
@@ -237,12 +238,24 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
       await call('remove', { directory, file });
     },
     freeBytes: (directory) => call<number>('freeBytes', { directory }),
-    restore: async ({ directory, file, targetDatabase, read, serverMajor, locale, signal }) => {
-      await call(
+    restore: async ({ directory, file, targetDatabase, read, serverMajor, locale, signal, countRows }) => {
+      const report = await call<RestoreReport | null>(
         'restore',
-        { directory, file, targetDatabase, read: withoutUndefined(read), serverMajor, locale },
+        withoutUndefined({
+          directory,
+          file,
+          targetDatabase,
+          read: withoutUndefined(read),
+          serverMajor,
+          locale,
+          countRows,
+        }),
         signal,
       );
+      return { copyRows: report?.copyRows ?? {} };
+    },
+    writeRehearsal: async (directory, file, recordFile) => {
+      await call('writeRehearsal', { directory, file, recordFile });
     },
     appendAudit: async (directory, record) => {
       await call('appendAudit', { directory, record });

@@ -17,6 +17,7 @@ export const SIDECAR_ROUTES = {
   freeBytes: '/v1/free-bytes',
   restore: '/v1/restore',
   appendAudit: '/v1/audit',
+  writeRehearsal: '/v1/rehearsal-record',
   offsiteUpload: '/v1/offsite-upload',
   offsiteDownload: '/v1/offsite-download',
 } as const;

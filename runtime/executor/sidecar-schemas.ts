@@ -75,7 +75,9 @@ export const sidecarBodies = {
         icuLocale: z.string().max(128).nullable(),
       })
       .optional(),
+    countRows: z.boolean().optional(),
   }),
+  writeRehearsal: z.strictObject({ directory, file, recordFile: z.string().max(64 * 1024) }),
   appendAudit: z.strictObject({ directory, record: auditRecord }),
   offsiteUpload: offsiteTransferBody,
   offsiteDownload: offsiteTransferBody,

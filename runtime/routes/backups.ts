@@ -4,6 +4,7 @@ import type { BackupContext } from '../../handlers/backup/context';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import { verifyBackups } from '../../handlers/backup/verify-backups';
+import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
 import { z } from 'zod';
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
@@ -39,6 +40,21 @@ export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): 
       suggestion: 'Send {"file"?: "<backup file name>"}.',
     });
     return c.json({ results: await verifyBackups(deps.ctx, { file }) });
+  });
+
+  // A rehearsal by hand: the backup restored into the standby and checked; long, so an operation like a restore.
+  app.post('/database-backup/rehearse', requireAdmin(), async (c) => {
+    const { file } = await parseBody(c, verifyRequestSchema, {
+      what: 'rehearse request',
+      whenEmpty: {},
+      suggestion: 'Send {"file"?: "<backup file name>"}.',
+    });
+    const user = principalOf(c).name;
+    const params = { file: file ?? null };
+    return answerOrStart(c, deps.operations, { kind: 'rehearsal', params, user }, async (progress) => {
+      const record = await rehearseBackup({ file, user }, deps.ctx, { progress });
+      return { status: 200, body: JSON.stringify(record) };
+    });
   });
 
   // Unauthenticated like most scrape targets; it exposes backup and restore counters and times only.

@@ -102,7 +102,7 @@ describe('backup and restore through the client', () => {
 
     const dry = await asAdmin('database-backup', 'completely-restore', '--dry-run');
     expect(dry.stdout).toMatch(
-      /^\[INFO\] Dry run: backup '.+' verifies and would be restored; nothing was changed\.\n$/,
+      /^\[INFO\] Dry run: backup '.+' verifies and would be restored; nothing was changed\.\nIt would be restored from the file: the backup was never rehearsed\.\n$/,
     );
     expect(await docs()).toEqual(['csaf-1', 'added-later']);
 

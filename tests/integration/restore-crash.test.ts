@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recoverInterruptedRestore, type RecoveryReport } from '../../handlers/backup/recover';
+import { rehearseBackup, standbyName } from '../../handlers/backup/rehearse-backup';
 import { AUDIT_LOG } from '../../runtime/executor/catalog';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
@@ -229,5 +230,48 @@ describe('a restore killed with SIGKILL, then recovery at start-up', () => {
     // the replaced database is dropped in the background after the answer; the child ends once that is done
     if (child && child.exitCode === null) await new Promise((r) => child!.once('exit', r));
     expect(await otherDatabases()).toEqual([]);
+  });
+
+  describe('from the rehearsed standby', () => {
+    /** Rehearses the backup in a context of its own: the standby then holds exactly it. */
+    async function rehearse(): Promise<void> {
+      const w = createRealContext({ url: database.url, directory });
+      try {
+        await rehearseBackup({ user: null, file: backupFile }, w.ctx);
+      } finally {
+        await w.close();
+      }
+      expect(await otherDatabases()).toEqual([standbyName(database.name)]);
+    }
+
+    it('killed between the two renames: the previous content comes back, the taken standby is dropped', async () => {
+      await rehearse();
+      await startRestore('swap', 'PAUSED swap');
+      await killChildGroup();
+      expect(await otherDatabases()).not.toContain(standbyName(database.name)); // it was taken as the scratch copy
+      const report = await recover();
+      expect(report.renamedBack).toMatch(new RegExp(`^${database.name}_pre_restore_\\d{14}$`));
+      expect(report.droppedScratch).toHaveLength(1);
+      expect(await snapshot()).toEqual(previousSnapshot);
+      expect(await otherDatabases()).toEqual([]);
+      expect(await auditTrail()).toMatchObject([
+        { outcome: 'started', message: expect.stringContaining('from its rehearsed standby') },
+        { outcome: 'failed', message: expect.stringMatching(/renamed back/) },
+      ]);
+    });
+
+    it('killed right after the swap: exactly the backup, the previous copy kept', async () => {
+      await rehearse();
+      await startRestore('swapped', 'PAUSED swapped');
+      await killChildGroup();
+      const report = await recover();
+      expect(report.keptAside).toHaveLength(1);
+      expect(await snapshot()).toEqual(backupSnapshot);
+      expect(await snapshotDatabase(database.url, report.keptAside[0]!)).toEqual(previousSnapshot);
+      expect((await auditTrail())[0]).toMatchObject({
+        outcome: 'started',
+        message: expect.stringContaining('from its rehearsed standby'),
+      });
+    });
   });
 });

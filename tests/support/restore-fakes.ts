@@ -140,10 +140,12 @@ export function createFakeWorld(
       if (databases.has(targetDatabase)) throw new Error(`database ${targetDatabase} exists`);
       if (fail.restore) throw fail.restore;
       databases.set(targetDatabase, files.get(file)!.content);
+      return { copyRows: {} };
     },
     appendAudit: async (_dir, record) => {
       audits.push(record);
     },
+    writeRehearsal: () => Promise.reject(new Error('not used')),
   };
 
   let renames = 0;
@@ -176,6 +178,10 @@ export function createFakeWorld(
       readOnly.delete(name);
     },
     refusesWrites: async (name) => readOnly.has(name),
+    setAllowConnections: async () => {},
+    dataDirectoryFreeBytes: async () => null,
+    databaseState: async () => null,
+    inspectRestored: () => Promise.reject(new Error('not used')),
     renameDatabase: async (from, to) => {
       renames += 1;
       events.push(`rename ${from} -> ${to}`);

@@ -89,6 +89,10 @@ export function createFakeExecutor(entries: CatalogEntry[] = []): FakeExecutor {
     async restore({ directory, file, targetDatabase, signal }) {
       record('restore', [directory, file, targetDatabase], signal);
       if (fake.hang) await untilAborted(signal);
+      return { copyRows: {} };
+    },
+    async writeRehearsal(directory: string, file: string) {
+      record('writeRehearsal', [directory, file]);
     },
     async appendAudit(directory: string, auditRecord: AuditRecord) {
       record('appendAudit', [directory, auditRecord]);

@@ -126,7 +126,10 @@ export class FakeExecutor implements Executor {
   async freeBytes(): Promise<number> {
     return this.free;
   }
-  async restore(): Promise<void> {
+  async restore(): Promise<never> {
+    throw new Error('not used by these tests');
+  }
+  async writeRehearsal(): Promise<never> {
     throw new Error('not used by these tests');
   }
   async appendAudit(_directory: string, record: AuditRecord): Promise<void> {
@@ -210,6 +213,16 @@ export class FakeAdmin implements DatabaseAdmin {
   }
   async dropDatabase() {}
   async renameDatabase() {}
+  async setAllowConnections() {}
+  async dataDirectoryFreeBytes() {
+    return null;
+  }
+  async databaseState() {
+    return null;
+  }
+  async inspectRestored(): Promise<never> {
+    throw new Error('not used by these tests');
+  }
   /** Set to false to play a lock whose session died during the operation. */
   lockStillHeld = true;
   async refuseWrites() {}

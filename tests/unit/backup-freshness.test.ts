@@ -72,3 +72,16 @@ describe('formatDuration', () => {
     expect(formatDuration(250)).toBe('250 ms');
   });
 });
+
+describe('checkFreshness with rehearse = true', () => {
+  it('counts no unrehearsed backup as good, and hands the newest one without a record to the rehearsals', async () => {
+    const world = fakeWorld(defaultSettings({ periodMs: DAY, rehearse: true }));
+    world.setNow(new Date('2026-01-11T12:00:00Z'));
+    world.executor.addBackup('bomnipotent_db_20260111_100000.dump');
+    world.executor.addBackup('bomnipotent_db_20260110_100000.dump');
+    const enqueued: string[] = [];
+    world.ctx.rehearsals = { enqueue: (file) => void enqueued.push(file), idle: async () => {} };
+    expect(await checkFreshness(world.ctx)).toEqual({ lastGoodAt: null, stale: true });
+    expect(enqueued).toEqual(['bomnipotent_db_20260111_100000.dump']);
+  });
+});

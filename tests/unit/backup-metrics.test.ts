@@ -51,3 +51,17 @@ describe('metrics registry', () => {
     expect(text).toContain('bomnipotent_restore_failures_total 1\n');
   });
 });
+
+describe('rehearsal metrics', () => {
+  it('export the last passed rehearsal (only once there was one) and count failures', async () => {
+    const registry = createMetricsRegistry({ processMetrics: false });
+    let text = await registry.renderPrometheus();
+    expect(text).toContain('bomnipotent_backup_rehearsal_failures_total 0\n');
+    expect(text).not.toContain('bomnipotent_backup_last_rehearsal_success_timestamp_seconds');
+    registry.rehearsalSucceeded(new Date('2026-01-11T10:31:00Z'));
+    registry.rehearsalFailed();
+    text = await registry.renderPrometheus();
+    expect(text).toContain('bomnipotent_backup_last_rehearsal_success_timestamp_seconds 1768127460\n');
+    expect(text).toContain('bomnipotent_backup_rehearsal_failures_total 1\n');
+  });
+});

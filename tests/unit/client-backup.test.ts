@@ -139,3 +139,76 @@ describe('database-backup list', () => {
     expect(result.exitCode).toBe(1);
   });
 });
+
+describe('rehearsals in the client', () => {
+  const rehearsed = {
+    file: 'bomnipotent_db_20260111_103024.dump',
+    path: '/b/bomnipotent_db_20260111_103024.dump',
+    takenAt: '2026-01-11T10:30:24.000Z',
+    sizeBytes: 2048,
+    trigger: 'manual',
+    user: 'admin@example.com',
+    verified: true,
+    rehearsal: {
+      state: 'passed',
+      at: '2026-01-11T10:31:00.000Z',
+      durationMs: 900,
+      tables: 3,
+      rows: 1200,
+      error: null,
+      standby: { database: 'bomnipotent_db_standby', sizeBytes: 5 * 1024 * 1024 },
+    },
+  };
+  const failed = {
+    ...rehearsed,
+    file: 'bomnipotent_db_20260110_000000.dump',
+    takenAt: '2026-01-10T00:00:00.000Z',
+    rehearsal: { ...rehearsed.rehearsal, state: 'failed', at: '2026-01-10T00:01:00.000Z', standby: null },
+  };
+  const never = {
+    ...rehearsed,
+    file: 'bomnipotent_db_20260109_000000.dump',
+    takenAt: '2026-01-09T00:00:00.000Z',
+    rehearsal: null,
+  };
+
+  it('list shows the rehearsal as its own column and the standby with its size', async () => {
+    server.use(
+      http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups: [rehearsed, failed, never] })),
+    );
+    const result = await run('database-backup', 'list');
+    expect(result.stdout).toBe(
+      [
+        '[INFO] Found 3 database backup(s), newest first:',
+        'TIME (UTC)           FILE                                 SIZE    TRIGGER  REHEARSED                       TRUST',
+        '2026-01-11 10:30:24  bomnipotent_db_20260111_103024.dump  2.0 KB  manual   ✓ 2026-01-11 10:31 (1200 rows)  ✓ trusted',
+        '2026-01-10 00:00:00  bomnipotent_db_20260110_000000.dump  2.0 KB  manual   ✗ failed 2026-01-10 00:01       ✓ trusted',
+        '2026-01-09 00:00:00  bomnipotent_db_20260109_000000.dump  2.0 KB  manual   -                               ✓ trusted',
+        "Standby database 'bomnipotent_db_standby' (5.0 MB, one more copy of the database) was built from bomnipotent_db_20260111_103024.dump.",
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('rehearse posts the file and prints the result line', async () => {
+    let body: unknown;
+    server.use(
+      http.post(`${BASE}/database-backup/rehearse`, async ({ request }) => {
+        body = await request.json();
+        return HttpResponse.json({
+          file: rehearsed.file,
+          tables: 3,
+          rows: 1200,
+          durationMs: 900,
+          standby: { database: 'bomnipotent_db_standby', sizeBytes: 5 * 1024 * 1024 },
+        });
+      }),
+    );
+    const result = await run('database-backup', 'rehearse', '--file', rehearsed.file);
+    expect(body).toEqual({ file: rehearsed.file });
+    expect(result.stdout).toBe(
+      "[INFO] Rehearsal of 'bomnipotent_db_20260111_103024.dump' passed: 3 tables, 1200 rows restored in 0.9 s. The standby database 'bomnipotent_db_standby' holds it (5.0 MB).\n",
+    );
+    expect(result.exitCode).toBe(0);
+  });
+});

@@ -84,15 +84,21 @@ describe('infra/monitoring', () => {
       expect(used, name).toContain(name);
   });
 
+  it('alerts on a failed rehearsal', () => {
+    const rehearsal = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert.includes('Rehearsal'));
+    expect(rehearsal.map((r) => r.alert)).toEqual(['BomnipotentRehearsalFailing']);
+    expect(metricsIn(rehearsal.map((r) => r.expr))).toContain('bomnipotent_backup_rehearsal_failures_total');
+  });
+
   it('the rules are valid for promtool', () => {
     const run = spawnSync('promtool', ['check', 'rules', resolve(MONITORING, 'alerts.yml')], {
       encoding: 'utf8',
     });
-    expect(run.stdout + run.stderr).toContain('SUCCESS: 8 rules found');
+    expect(run.stdout + run.stderr).toContain('SUCCESS: 9 rules found');
     expect(run.status).toBe(0);
   });
 
-  it('the stale-backup and off-site alerts fire after twice the period, and not before (promtool test rules)', () => {
+  it('the stale-backup, off-site and rehearsal alerts fire when they should, and not before (promtool test rules)', () => {
     const run = spawnSync('promtool', ['test', 'rules', resolve(MONITORING, 'tests/alerts-test.yml')], {
       encoding: 'utf8',
     });

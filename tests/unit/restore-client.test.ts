@@ -108,3 +108,40 @@ describe('database-backup completely-restore', () => {
     expect(restore.aliases()).toEqual([]);
   });
 });
+
+describe('completely-restore and the rehearsed standby', () => {
+  const reason =
+    "the standby database 'bomnipotent_db_standby' holds this very backup (rehearsed 2026-01-11T10:31:00.000Z, unchanged since)";
+  const answering = (via: 'standby' | 'file', why: string) => (body: { dryRun?: boolean }) =>
+    HttpResponse.json({
+      path: PATH,
+      dryRun: body.dryRun === true,
+      metadata: {},
+      source: { via, reason: why },
+    });
+
+  it('a dry run says which path the restore would take and why', async () => {
+    server.use(restoreRoute([], answering('standby', reason)));
+    expect((await run('database-backup', 'completely-restore', '--dry-run')).stdout).toBe(
+      `[INFO] Dry run: backup '${PATH}' verifies and would be restored; nothing was changed.\n` +
+        `It would be restored from the rehearsed standby database: ${reason}.\n`,
+    );
+    server.use(restoreRoute([], answering('file', 'the backup was never rehearsed')));
+    expect((await run('database-backup', 'completely-restore', '--dry-run')).stdout).toBe(
+      `[INFO] Dry run: backup '${PATH}' verifies and would be restored; nothing was changed.\n` +
+        'It would be restored from the file: the backup was never rehearsed.\n',
+    );
+  });
+
+  it('a restore keeps its exact line, followed by a line when the standby was swapped in', async () => {
+    server.use(restoreRoute([], answering('standby', reason)));
+    expect((await run('database-backup', 'completely-restore')).stdout).toBe(
+      `[INFO] Successfully restored database from backup '${PATH}'.\n` +
+        `Restored from the rehearsed standby database: ${reason}.\n`,
+    );
+    server.use(restoreRoute([], answering('file', 'the backup was never rehearsed')));
+    expect((await run('database-backup', 'completely-restore')).stdout).toBe(
+      `[INFO] Successfully restored database from backup '${PATH}'.\n`,
+    );
+  });
+});

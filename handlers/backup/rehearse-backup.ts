@@ -1,0 +1,305 @@
+// The rehearsal: a backup restored in full into a scratch database, checked (every table's rows against the dump's
+// COPY data, the schema version), then kept as the standby `<db>_standby` (connections refused) that an instant
+// restore can swap in. The outcome is signed next to the backup (`<file>.rehearsal.json`).
+import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
+import type { CatalogEntry, LockLease, RehearsalRecord } from '../ports';
+import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
+import type { BackupContext } from './context';
+import { REHEARSAL_FORMAT } from './rehearsal-record';
+import { restoreStamp } from './restore-backup';
+import { checkRequestedFileName, selectBackup } from './select-backup';
+import { assessChain, trustPolicy } from './trust';
+
+export const STANDBY_SUFFIX = '_standby';
+export const REHEARSAL_INFIX = '_rehearsal_';
+/** How long the rehearsal waits for an instant restore to finish with the standby before it gives up on keeping it. */
+const STANDBY_LOCK_WAIT_MS = 10 * 60_000;
+
+export function standbyName(database: string): string {
+  return `${database}${STANDBY_SUFFIX}`;
+}
+
+/** One rehearsal at a time per database, across replicas; it never holds the backup lock, so backups go on. */
+export function rehearsalLockName(database: string): string {
+  return `bomnipotent-rehearsal:${database}`;
+}
+
+/** Held while the standby changes hands: a rehearsal installing a new one, or a restore swapping it in. */
+export function standbyLockName(database: string): string {
+  return `bomnipotent-standby:${database}`;
+}
+
+export interface RehearseInput {
+  file?: string | undefined;
+  user: string | null;
+}
+
+export interface RehearseHooks {
+  progress?: ProgressReporter | undefined;
+  /** Test-only stop once psql has loaded the scratch copy. */
+  reached?(phase: 'loaded'): Promise<void>;
+}
+
+/** Runs fn holding the standby lock, waiting (up to waitMs) while someone else holds it. */
+export async function withStandbyLock<T>(
+  ctx: BackupContext,
+  waitMs: number,
+  fn: (lease: LockLease) => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const result = await ctx.admin.tryWithLock(standbyLockName(ctx.admin.databaseName), fn);
+    if (result.acquired) return result.value;
+    if (Date.now() >= deadline) {
+      throw new AppError(
+        'BACKUP.STANDBY_BUSY',
+        'conflict',
+        `The standby database '${standbyName(ctx.admin.databaseName)}' stayed in use by another operation for ${Math.round(waitMs / 1000)} s.`,
+        {
+          suggestion: 'Try again once the running restore or rehearsal has finished.',
+          retryAfterSeconds: 10,
+        },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Rehearses one backup (the latest trusted one, or `file`); throws BACKUP.REHEARSAL_FAILED after recording a failure. */
+export async function rehearseBackup(
+  input: RehearseInput,
+  ctx: BackupContext,
+  hooks: RehearseHooks = {},
+): Promise<RehearsalRecord> {
+  const settings = ctx.settings();
+  if (!settings) throw backupTaskNotConfigured();
+  if (input.file !== undefined) checkRequestedFileName(input.file);
+  const database = ctx.admin.databaseName;
+  const signer = ctx.signer();
+  const signRecord = signer.signRehearsal?.bind(signer);
+  if (!signRecord) throw new Error('the backup-signing key cannot sign rehearsal records here');
+  const result = await ctx.admin.tryWithLock(rehearsalLockName(database), async () => {
+    const trust = trustPolicy(ctx, settings);
+    const executor = ctx.executor();
+    const entries = await executor.list({ directory: settings.directory, trust });
+    const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
+    const entry = selectBackup(entries, { database, file: input.file, allowUnsigned: false, chain });
+    await ensureRoomForCopy(ctx);
+    const record = await rehearseEntry(ctx, entry, hooks.progress ?? NO_PROGRESS, hooks);
+    const text = await signRecord(record);
+    await executor.writeRehearsal(settings.directory, entry.file, text).catch((error: unknown) => {
+      ctx.logger.warn(`Could not write the rehearsal record of '${entry.file}': ${describe(error)}`);
+    });
+    return record;
+  });
+  if (!result.acquired) {
+    throw new AppError(
+      'BACKUP.REHEARSAL_BUSY',
+      'conflict',
+      `A rehearsal of database '${database}' is already running (on this server or another replica).`,
+      { suggestion: 'Wait for it to finish, then try again.', retryAfterSeconds: 30 },
+    );
+  }
+  const record = result.value;
+  if (!record.ok) {
+    throw new AppError(
+      'BACKUP.REHEARSAL_FAILED',
+      'failed',
+      `The rehearsal of backup '${record.file}' failed: ${record.error ?? 'unknown reason'}`,
+      {
+        suggestion:
+          'This backup may not restore. Check the server log, make a new backup, and rehearse it (database-backup rehearse).',
+        details: { file: record.file },
+      },
+    );
+  }
+  return record;
+}
+
+async function rehearseEntry(
+  ctx: BackupContext,
+  entry: CatalogEntry,
+  progress: ProgressReporter,
+  hooks: RehearseHooks,
+): Promise<RehearsalRecord> {
+  const settings = ctx.settings();
+  const manifest = entry.manifest;
+  if (!settings || !manifest) throw new Error(`no trusted manifest for ${entry.file}`);
+  const database = ctx.admin.databaseName;
+  const started = ctx.clock.now();
+  const startedMs = Date.now();
+  const scratch = `${database}${REHEARSAL_INFIX}${restoreStamp(started)}`;
+  const base = {
+    format: REHEARSAL_FORMAT,
+    file: entry.file,
+    sha256: manifest.sha256,
+    database,
+    rehearsedAt: started.toISOString(),
+  } as const;
+  ctx.logger.info(`Rehearsing backup '${entry.file}': restoring it into '${scratch}'.`);
+  let counted = { tables: 0, rows: 0, schemaVersion: null as number | null };
+  try {
+    progress.phase('restoring', manifest.sizeBytes);
+    const locale = await ctx.admin.databaseLocale();
+    const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
+    const report = await ctx.executor().restore({
+      directory: settings.directory,
+      file: entry.file,
+      targetDatabase: scratch,
+      read: { ...trustPolicy(ctx, settings), identityFile: settings.encryptionIdentityFile },
+      serverMajor,
+      locale,
+      countRows: true,
+      onProgress: (bytes) => progress.bytes(bytes),
+    });
+    await hooks.reached?.('loaded');
+    progress.phase('checking');
+    const tables = Object.keys(report.copyRows);
+    const inspected = await ctx.admin.inspectRestored(scratch, tables);
+    counted = {
+      tables: inspected.tables,
+      rows: Object.values(inspected.rowCounts).reduce((a, b) => a + b, 0),
+      schemaVersion: inspected.schemaVersion,
+    };
+    const mismatches = tables.filter((t) => inspected.rowCounts[t] !== report.copyRows[t]);
+    if (mismatches.length > 0) {
+      const shown = mismatches
+        .slice(0, 5)
+        .map((t) => `${t} has ${inspected.rowCounts[t]} rows, the dump's COPY data ${report.copyRows[t]}`)
+        .join('; ');
+      throw new Error(`row counts differ from the dump: ${shown}`);
+    }
+    if (inspected.schemaVersion > ctx.lifecycle.knownSchemaVersion) {
+      throw new Error(
+        `the restored schema version ${inspected.schemaVersion} is newer than this server knows (${ctx.lifecycle.knownSchemaVersion})`,
+      );
+    }
+    if (inspected.schemaVersion !== manifest.schemaVersion) {
+      throw new Error(
+        `the restored schema version ${inspected.schemaVersion} is not the signed one (${manifest.schemaVersion})`,
+      );
+    }
+    progress.phase('installing standby');
+    await ctx.admin.setAllowConnections(scratch, false);
+    const standby = await installStandby(ctx, scratch);
+    const record: RehearsalRecord = {
+      ...base,
+      durationMs: Date.now() - startedMs,
+      ok: true,
+      ...counted,
+      schemaVersion: inspected.schemaVersion,
+      error: null,
+      standby,
+    };
+    ctx.metrics.rehearsalSucceeded?.(ctx.clock.now());
+    ctx.logger.info(
+      `Rehearsal of backup '${entry.file}' passed: ${record.tables} tables, ${record.rows} rows in ${(record.durationMs / 1000).toFixed(1)} s; ` +
+        (standby
+          ? `the standby database '${standby.database}' holds it (${formatMegabytes(standby.sizeBytes)}).`
+          : 'no standby was kept.'),
+    );
+    return record;
+  } catch (error) {
+    await ctx.admin.dropDatabase(scratch).catch(() => {});
+    const reason = describe(error);
+    ctx.metrics.rehearsalFailed?.();
+    ctx.logger.error(`Rehearsal of backup '${entry.file}' FAILED: ${reason}`);
+    return {
+      ...base,
+      durationMs: Date.now() - startedMs,
+      ok: false,
+      ...counted,
+      error: reason.slice(0, 2000),
+      standby: null,
+    };
+  }
+}
+
+/**
+ * The scratch copy needs about the database's size on the PostgreSQL server's disk while the old standby still
+ * exists; refused up front when that disk is visible from here and too full (nothing is recorded: the backup is
+ * not at fault).
+ */
+async function ensureRoomForCopy(ctx: BackupContext): Promise<void> {
+  const free = await ctx.admin.dataDirectoryFreeBytes();
+  if (free === null) return;
+  const needed = Math.ceil((await ctx.admin.databaseSizeBytes()) * 1.1);
+  if (free >= needed) return;
+  throw new AppError(
+    'BACKUP.INSUFFICIENT_SPACE',
+    'failed',
+    `Not enough free space on the PostgreSQL server's disk for a rehearsal: ${formatMegabytes(free)} free, about ${formatMegabytes(needed)} needed (a copy of the database, next to the standby).`,
+    {
+      suggestion:
+        'Free space on the database server, or turn rehearse off in the database_backup task (the standby is one more copy of the database).',
+      details: { freeBytes: free, neededBytes: needed },
+    },
+  );
+}
+
+/** The checked scratch copy replaces the standby; its fingerprint is taken after the rename, under the lock. */
+async function installStandby(ctx: BackupContext, scratch: string): Promise<RehearsalRecord['standby']> {
+  const standby = standbyName(ctx.admin.databaseName);
+  try {
+    return await withStandbyLock(ctx, STANDBY_LOCK_WAIT_MS, async () => {
+      await ctx.admin.dropDatabase(standby);
+      await ctx.admin.renameDatabase(scratch, standby);
+      const state = await ctx.admin.databaseState(standby);
+      if (!state) throw new Error(`the standby database '${standby}' vanished right after its rename`);
+      return { database: standby, fingerprint: state.fingerprint, sizeBytes: state.sizeBytes };
+    });
+  } catch (error) {
+    // The backup is still proven restorable; only the standby is not kept.
+    ctx.logger.warn(`The rehearsed copy was not kept as the standby: ${describe(error)}`);
+    await ctx.admin.dropDatabase(scratch).catch(() => {});
+    return null;
+  }
+}
+
+/** Background rehearsals, one at a time in this process; a burst of backups rehearses only the newest. */
+export interface RehearsalQueue {
+  enqueue(file: string): void;
+  /** Resolves once no rehearsal of this queue runs (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+export function createRehearsalQueue(ctx: BackupContext): RehearsalQueue {
+  let pending: string | null = null;
+  let current: string | null = null;
+  let running: Promise<void> | null = null;
+  const drain = async () => {
+    while (pending !== null) {
+      const file = pending;
+      pending = null;
+      current = file;
+      await rehearseBackup({ file, user: null }, ctx).catch((error: unknown) => {
+        if (isAppError(error) && error.code === 'BACKUP.REHEARSAL_FAILED') return; // logged by the rehearsal
+        const message = `Rehearsal of backup '${file}' did not run: ${describe(error)}`;
+        if (isAppError(error) && error.kind === 'conflict') ctx.logger.info(message);
+        else ctx.logger.error(message);
+      });
+    }
+  };
+  return {
+    enqueue(file) {
+      if (file === current && pending === null) return; // being rehearsed right now
+      pending = file;
+      running ??= drain().finally(() => {
+        running = null;
+        current = null;
+      });
+    },
+    idle: async () => {
+      while (running) await running;
+    },
+  };
+}
+
+function formatMegabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /[.!?]$/.test(message) ? message : `${message}.`;
+}

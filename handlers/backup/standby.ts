@@ -1,0 +1,77 @@
+// The instant restore's source: the rehearsed standby `<db>_standby`, used only when its signed rehearsal record is
+// about this very backup (file name and SHA-256) and the standby is unchanged since (connections still refused, the
+// same fingerprint). Anything else loads the file as before.
+import type { CatalogEntry } from '../ports';
+import type { BackupContext } from './context';
+import { standbyName, withStandbyLock } from './rehearse-backup';
+
+export type RestoreSource =
+  { via: 'standby'; reason: string; database: string; fingerprint: string } | { via: 'file'; reason: string };
+
+/** How long a restore waits for a rehearsal that is just installing a new standby (a drop and a rename). */
+const STANDBY_LOCK_WAIT_MS = 30_000;
+
+/** Decides, before the restore changes anything, whether the standby holds exactly this backup. */
+export async function chooseRestoreSource(ctx: BackupContext, entry: CatalogEntry): Promise<RestoreSource> {
+  const file = (reason: string): RestoreSource => ({ via: 'file', reason });
+  if (entry.state !== 'trusted') return file('the backup is not signed by a trusted key');
+  const rehearsal = entry.rehearsal;
+  if (!rehearsal) return file('the backup was never rehearsed');
+  if (rehearsal.state === 'untrusted')
+    return file(`its rehearsal record is not trusted (${rehearsal.reason})`);
+  const { record } = rehearsal;
+  if (!record.ok) return file('its rehearsal failed');
+  if (!record.standby) return file('no standby database was kept from its rehearsal');
+  const problem = await standbyProblem(ctx, record.standby);
+  if (problem) return file(problem);
+  return {
+    via: 'standby',
+    reason: `the standby database '${record.standby.database}' holds this very backup (rehearsed ${record.rehearsedAt}, unchanged since)`,
+    database: record.standby.database,
+    fingerprint: record.standby.fingerprint,
+  };
+}
+
+async function standbyProblem(
+  ctx: BackupContext,
+  standby: { database: string; fingerprint: string },
+): Promise<string | null> {
+  if (standby.database !== standbyName(ctx.admin.databaseName))
+    return `the rehearsal names another standby database ('${standby.database}')`;
+  const state = await ctx.admin.databaseState(standby.database);
+  if (!state) return `the standby database '${standby.database}' does not exist`;
+  if (state.allowConnections)
+    return `the standby database '${standby.database}' takes connections, so it may have been changed`;
+  if (state.fingerprint !== standby.fingerprint)
+    return `the standby database '${standby.database}' holds another backup now or was changed since its rehearsal`;
+  return null;
+}
+
+/**
+ * Under the standby lock (no rehearsal can replace it meanwhile): checks the standby once more, renames it to the
+ * restore's scratch name and lets it take connections. From then on it is the restore's scratch copy, dropped on
+ * failure and by start-up recovery like one.
+ */
+export async function takeStandby(
+  ctx: BackupContext,
+  source: Extract<RestoreSource, { via: 'standby' }>,
+  scratch: string,
+): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    return await withStandbyLock(ctx, STANDBY_LOCK_WAIT_MS, async () => {
+      const problem = await standbyProblem(ctx, source);
+      if (problem) return { ok: false, reason: problem };
+      await ctx.admin.renameDatabase(source.database, scratch);
+      await ctx.admin.setAllowConnections(scratch, true);
+      ctx.logger.info(`Took the rehearsed standby '${source.database}' as '${scratch}' for the swap.`);
+      return { ok: true };
+    });
+  } catch (error) {
+    // Renamed already? Then it is a scratch copy now: dropped like one, the database untouched.
+    await ctx.admin.dropDatabase(scratch).catch(() => {});
+    return {
+      ok: false,
+      reason: `the standby could not be taken (${error instanceof Error ? error.message : String(error)})`,
+    };
+  }
+}
