@@ -13,6 +13,8 @@ export interface BenchOptions {
   compressed: boolean;
   /** 14 backups of the largest size: the time of `list`, and whether a backup run reads the existing dumps. */
   catalog: boolean;
+  /** At every size: a rehearsal, latency while it runs, and the restore that swaps the rehearsed standby in. */
+  standby: boolean;
   reps: number;
   /** Requests per load test and its time bound, whichever comes first. */
   loadRequests: number;
@@ -28,7 +30,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets pgbench,documents] [--reps 3]
                        [--requests 5000] [--seconds 10] [--concurrency 8] [--no-archive] [--no-load]
-                       [--no-compressed] [--no-catalog]
+                       [--no-compressed] [--no-catalog] [--no-standby]
 
   --sizes MB,...     nominal database sizes in MB (pgbench scale = MB x 0.068)   env BENCH_SIZES
   --datasets A,B     pgbench and/or documents (SBOM/CSAF JSON rows)              env BENCH_DATASETS
@@ -40,6 +42,7 @@ export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets
   --no-load          skip the requests-per-second tests                          env BENCH_LOAD=0
   --no-compressed    skip the pg_dump -Fp | zstd -1 and | gzip -1 contenders     env BENCH_COMPRESSED=0
   --no-catalog       skip list with 14 backups of the largest size               env BENCH_CATALOG=0
+  --no-standby       skip the rehearsal and the restore from the rehearsed standby  env BENCH_STANDBY=0
 
 Needs PostgreSQL at 127.0.0.1:5432 (role root, trust auth; PGHOST/PGPORT/PGUSER override) and pgbench, pg_dump,
 psql, createdb, dropdb, pg_restore on PATH. Results: a table on stdout and bench/results/<timestamp>.json.`;
@@ -89,6 +92,7 @@ export function parseOptions(
       datasets: { type: 'string' },
       'no-compressed': { type: 'boolean' },
       'no-catalog': { type: 'boolean' },
+      'no-standby': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -99,6 +103,7 @@ export function parseOptions(
     datasets: datasetList(values.datasets ?? env.BENCH_DATASETS),
     compressed: values['no-compressed'] ? false : flag(env.BENCH_COMPRESSED, true),
     catalog: values['no-catalog'] ? false : flag(env.BENCH_CATALOG, true),
+    standby: values['no-standby'] ? false : flag(env.BENCH_STANDBY, true),
     reps: positiveInt('--reps', values.reps ?? env.BENCH_REPS, 3),
     loadRequests: positiveInt('--requests', values.requests ?? env.BENCH_LOAD_REQUESTS, 5000),
     loadSeconds: positiveInt('--seconds', values.seconds ?? env.BENCH_LOAD_SECONDS, 10),

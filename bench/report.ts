@@ -4,21 +4,8 @@ import { join } from 'node:path';
 import { CATALOG_TARGETS } from './catalog-summary';
 import { FILE_SIZE_TARGET, type Packed } from './file-sizes';
 import { rssFlatness, TARGETS, type SizeSummary } from './summary';
+import { aligned, MB, mark, mb, msText, sec, times } from './format';
 
-const MB = 1024 * 1024;
-const sec = (ms: number) =>
-  Number.isFinite(ms)
-    ? ms >= 10_000
-      ? `${(ms / 1000).toFixed(1)} s`
-      : `${(ms / 1000).toFixed(2)} s`
-    : 'n/a';
-const msText = (ms: number) => (Number.isFinite(ms) ? `${Math.round(ms)} ms` : 'n/a');
-const mb = (bytes: number | null) =>
-  bytes === null || !Number.isFinite(bytes)
-    ? 'n/a'
-    : `${(bytes / MB).toFixed(Math.abs(bytes) < 10 * MB ? 1 : 0)} MB`;
-const times = (r: number) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a');
-const mark = (pass: boolean) => (pass ? 'PASS' : 'MISS');
 const faster = (r: number) =>
   !Number.isFinite(r)
     ? 'n/a'
@@ -173,18 +160,6 @@ export function renderCatalog(sizes: SizeSummary[]): string | null {
     ],
   ];
   return aligned(rows);
-}
-
-function aligned(rows: string[][]): string {
-  const header = rows[0]!;
-  const widths = header.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows
-    .map((r, i) =>
-      i === 1
-        ? `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`
-        : `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`,
-    )
-    .join('\n');
 }
 
 export function writeResults(dir: string, startedAt: Date, data: unknown): string {

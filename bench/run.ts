@@ -8,6 +8,7 @@ import { bundleClient } from './bundled-client';
 import { describeCheckout } from './checkout';
 import { dropDatabasesWithPrefix, serverVersion } from './databases';
 import { CATALOG_TARGETS } from './catalog-summary';
+import { renderStandby, STANDBY_TARGETS } from './standby-summary';
 import { FILE_SIZE_TARGET } from './file-sizes';
 import { descendantsOf } from './memory';
 import { otherLoad } from './other-load';
@@ -130,6 +131,8 @@ async function main(): Promise<number> {
     process.stdout.write(renderTable(summaries) + '\n\n');
     const catalog = renderCatalog(summaries);
     if (catalog) process.stdout.write(catalog + '\n\n');
+    const standby = renderStandby(summaries.map((x) => x.standby));
+    if (standby) process.stdout.write(standby + '\n\n');
   }
   const path = writeResults(options.resultsDir, startedAt, {
     startedAt: startedAt.toISOString(),
@@ -146,7 +149,7 @@ async function main(): Promise<number> {
     otherLoadAtStart: busy,
     checkout,
     options,
-    targets: { ...TARGETS, fileSize: FILE_SIZE_TARGET, catalog: CATALOG_TARGETS },
+    targets: { ...TARGETS, fileSize: FILE_SIZE_TARGET, catalog: CATALOG_TARGETS, standby: STANDBY_TARGETS },
     summary: { sizes: summaries, rssFlatness: rssFlatness(summaries) },
     sizes: figures,
   });

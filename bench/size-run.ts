@@ -27,6 +27,7 @@ import { otherLoad } from './other-load';
 import { scaleFor, type BenchOptions, type Dataset } from './options';
 import { median } from './stats';
 import { ADMIN, startBenchServer, type BenchServer } from './server';
+import { runStandby, type StandbyFigures } from './standby-run';
 
 export interface RepFigures {
   rep: number;
@@ -65,6 +66,8 @@ export interface SizeFigures {
   reps: RepFigures[];
   /** list with 14 backups and the reads of a backup run; measured at the largest size only. */
   catalog?: CatalogFigures;
+  /** The rehearsal and the restore from the rehearsed standby (last: it leaves a standby behind). */
+  standby?: StandbyFigures;
 }
 
 type Contender = 'raw' | 'product' | 'archive' | 'zstd' | 'gzip';
@@ -172,7 +175,19 @@ export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext
     const catalog = ctx.catalog
       ? await runCatalog(server, { dataset, sizeMb, backupDir, rssMs: options.rssIntervalMs })
       : undefined;
+    let standby: StandbyFigures | undefined;
+    if (options.standby && !ctx.interrupted()) {
+      await clearBackups(backupDir);
+      await settle();
+      standby = await runStandby(server, options);
+      log(
+        `${tag}: rehearsal ${s(standby.rehearsal.wallMs)}; restore from the standby ${s(standby.restore.ms)} ` +
+          `(writes refused ${standby.restore.probes.writesRefusedMs.toFixed(0)} ms, ` +
+          `reads unavailable ${standby.restore.probes.unavailableMs.toFixed(0)} ms)`,
+      );
+    }
     return {
+      ...(standby ? { standby } : {}),
       dataset,
       sizeMb,
       scale,

@@ -4,6 +4,7 @@ import { summarizeFileSizes, type FileSizes } from './file-sizes';
 import type { Dataset } from './options';
 import { max, median, ratio } from './stats';
 import type { SizeFigures } from './size-run';
+import { summarizeStandby, type StandbySummary } from './standby-summary';
 
 /** Issue 10's create and restore targets (signed, compressed backups); memory and downtime from earlier issues. */
 export const TARGETS = {
@@ -24,6 +25,7 @@ export interface SizeSummary {
   dumpBytes: number;
   fileSizes: FileSizes;
   catalog: CatalogSummary | null;
+  standby: StandbySummary | null;
   reps: number;
   create: { rawMs: number; productMs: number; ratio: number; pass: boolean };
   restore: { rawMs: number; productMs: number; ratio: number; pass: boolean };
@@ -128,6 +130,7 @@ export function summarizeSize(f: SizeFigures): SizeSummary {
       })),
     ),
     catalog: f.catalog ? summarizeCatalog(f.catalog) : null,
+    standby: f.standby ? summarizeStandby(f.dataset, f.sizeMb, f.standby, rawRestore) : null,
     reps: r.length,
     create: {
       rawMs: rawCreate,

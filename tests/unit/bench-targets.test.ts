@@ -7,6 +7,8 @@ import { summarizeCatalog } from '../../bench/catalog-summary';
 import { suffixOf, summarizeFileSizes } from '../../bench/file-sizes';
 import { parseOptions } from '../../bench/options';
 import { rssFlatness, type SizeSummary } from '../../bench/summary';
+import type { StandbyFigures } from '../../bench/standby-run';
+import { renderStandby, summarizeStandby } from '../../bench/standby-summary';
 
 const MB = 1024 * 1024;
 
@@ -152,14 +154,50 @@ describe('rssFlatness', () => {
   });
 });
 
+describe('summarizeStandby', () => {
+  const load = (p50Ms: number) => ({
+    requests: 10,
+    ok: 10,
+    failures: {},
+    seconds: 1,
+    rps: 10,
+    p50Ms,
+    p99Ms: p50Ms * 2,
+    maxMs: p50Ms * 3,
+  });
+  const figures = (ms: number, writesRefusedMs: number, unavailableMs: number, fromStandby = true) =>
+    ({
+      rehearsal: { wallMs: 20_000, recordedMs: 18_000, tables: 3, rows: 1000, standbyBytes: 200 * MB },
+      latency: { idle: load(1), duringRehearsal: load(4) },
+      restore: { ms, fromStandby, probes: { writesRefusedMs, unavailableMs } },
+    }) as unknown as StandbyFigures;
+
+  it('checks the restore from the standby against 0.10× raw, 1 s of refused writes and 100 ms without reads', () => {
+    const s = summarizeStandby('documents', 1000, figures(1_600, 400, 60), 20_000);
+    expect([s.ratio, s.pass]).toEqual([0.08, { ratio: true, writes: true, reads: true }]);
+    const slow = summarizeStandby('documents', 1000, figures(2_500, 1_200, 150), 20_000);
+    expect(slow.pass).toEqual({ ratio: false, writes: false, reads: false });
+    expect(renderStandby([s, null])).toMatch(/ratio \(target ≤ 0\.10×\) +\| 0\.08× PASS/);
+  });
+
+  it('never passes the ratio when the server loaded the file instead of the standby', () => {
+    const s = summarizeStandby('documents', 1000, figures(1_000, 400, 60, false), 20_000);
+    expect(s.pass.ratio).toBe(false);
+    expect(renderStandby([s])).toContain('standby not used');
+  });
+});
+
 describe('parseOptions', () => {
   it('runs both datasets, the compressed contenders and the catalog by default', () => {
     const o = parseOptions([], {}, '/r');
-    expect(o !== 'help' && [o.datasets, o.compressed, o.catalog]).toEqual([
+    expect(o !== 'help' && [o.datasets, o.compressed, o.catalog, o.standby]).toEqual([
       ['pgbench', 'documents'],
       true,
       true,
+      true,
     ]);
+    const off = parseOptions(['--no-standby'], {}, '/r');
+    expect(off !== 'help' && off.standby).toBe(false);
   });
 
   it('takes a dataset list from the flag or the environment and refuses unknown names', () => {
