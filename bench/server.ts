@@ -14,6 +14,8 @@ export interface LogTimeline {
   mark(): number;
   /** Arrival time (performance.now()) of the first line at or after `from` that matches, or null. */
   at(pattern: RegExp, from: number): number | null;
+  /** The lines at or after `from`, each with its arrival time. */
+  since(from: number): { t: number; text: string }[];
 }
 
 export interface BenchServer {
@@ -62,6 +64,7 @@ function recordTimeline(proc: ServerProcess): LogTimeline {
   return {
     mark: () => lines.length,
     at: (pattern, from) => lines.slice(from).find((l) => pattern.test(l.text))?.t ?? null,
+    since: (from) => lines.slice(from),
   };
 }
 

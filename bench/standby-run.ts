@@ -22,6 +22,8 @@ export interface StandbyFigures {
   latency: { idle: LoadResult; duringRehearsal: LoadResult };
   /** `completely-restore` of the rehearsed backup; `fromStandby` is false when the server loaded the file instead. */
   restore: ProductRestore & { fromStandby: boolean };
+  /** The server's log lines of that restore, ms after its first one: where its time went. */
+  restoreLog: string[];
 }
 
 const REHEARSAL_TIMEOUT_MS = 60 * 60_000;
@@ -80,10 +82,16 @@ export async function runStandby(server: BenchServer, o: BenchOptions): Promise<
       },
       latency: { idle, duringRehearsal: merge(slices) },
       restore: { ...restore, fromStandby: server.log.at(/Took the rehearsed standby/, restoreMark) !== null },
+      restoreLog: timed(server.log.since(restoreMark)),
     };
   } finally {
     await server.setTaskKeys([]);
   }
+}
+
+function timed(lines: { t: number; text: string }[]): string[] {
+  const first = lines[0]?.t ?? 0;
+  return lines.map((l) => `+${(l.t - first).toFixed(0)} ms ${l.text}`);
 }
 
 /** Load slices taken one after another, as one: counts add up, the percentiles are the slices' worst. */

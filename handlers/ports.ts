@@ -292,6 +292,11 @@ export interface DatabaseLifecycle {
    * within the replay window, so that a request captured before the restore cannot be replayed after it.
    */
   carryOverFrom(previousDatabase: string): Promise<number>;
+  /**
+   * Before the swap, while reads are still answered: copies the live database's seen signatures into the restored
+   * copy, so that the carry-over inside the swap (when nothing is answered) only adds the few seen since.
+   */
+  carrySignaturesAhead(restoredDatabase: string): Promise<number>;
 }
 
 export type MaintenancePhase = 'normal' | 'read-only' | 'unavailable';

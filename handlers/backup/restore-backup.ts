@@ -304,6 +304,14 @@ async function replaceDatabase(
     if (used.via === 'file') {
       await loadScratch(ctx, plan, names.scratch, hooks);
     }
+    // While reads are still answered: the bulk of the replay guard goes over now, the swap adds what comes since.
+    await ctx.lifecycle
+      .carrySignaturesAhead(names.scratch)
+      .catch((error: unknown) =>
+        ctx.logger.warn(
+          `Could not carry the seen signatures ahead of the swap (${describe(error)}); the swap carries them all.`,
+        ),
+      );
     try {
       // Another replica may hold the lock now and run its own restore: never two swaps.
       await ensureLockHeld(plan.lease, database, `the swap of the restored copy into '${database}'`);

@@ -38,7 +38,8 @@ const DUMPED_TABLE = new RegExp(`^${IDENT}\\.${IDENT}$`);
 
 const PROTECTED = new Set([MAINTENANCE_DATABASE, 'template0', 'template1']);
 const OBJECT_IN_USE = '55006';
-const RENAME_ATTEMPTS = 5;
+/** Sessions ended just before a rename take a few milliseconds to go: retried after 10, 20, 40 ... 640 ms (1.3 s). */
+const RENAME_ATTEMPTS = 8;
 
 export interface DatabaseAdminHandle extends DatabaseAdmin {
   close(): Promise<void>;
@@ -313,7 +314,7 @@ export function createDatabaseAdmin(options: { url: string; logger: Logger }): D
               },
             );
           }
-          await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+          await new Promise((resolve) => setTimeout(resolve, 10 * 2 ** (attempt - 1)));
         }
       }
     },

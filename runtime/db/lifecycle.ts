@@ -9,17 +9,48 @@ import { carryOperationsInto } from './operations-store';
 
 export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }): DatabaseLifecycle {
   const { db, logger } = deps;
+  /** Set by carrySignaturesAhead: the carry-over inside the swap then takes only the signatures seen since. */
+  let ahead: { database: string; newestExpiry: Date | null } | null = null;
   return {
     drainPool: () => db.drain(),
     reopenPool: async () => db.reopen(),
     // A backup older than this build is brought forward; a newer one was refused before the swap.
     migrate: () => migrate(db.pool(), logger),
     knownSchemaVersion: LATEST_SCHEMA_VERSION,
+    carrySignaturesAhead: async (restored) => {
+      ahead = null;
+      const { rows } = await db.query<{ digest: string; expires_at: Date }>(
+        'SELECT digest, expires_at FROM seen_signatures WHERE expires_at > now()',
+      );
+      const target = new pg.Client({ connectionString: urlForDatabase(db.url, restored) });
+      target.on('error', () => {});
+      await target.connect();
+      try {
+        if (!(await hasTable(target, 'seen_signatures'))) return 0; // an older schema: the swap carries them all
+        const count = await insertSignatures(target, rows);
+        const newest = rows.reduce<Date | null>(
+          (m, r) => (m === null || r.expires_at > m ? r.expires_at : m),
+          null,
+        );
+        ahead = { database: restored, newestExpiry: newest };
+        logger.info(
+          `Carried ${count} recently seen signature(s) (replay guard) into '${restored}' ahead of the swap.`,
+        );
+        return count;
+      } finally {
+        await target.end();
+      }
+    },
     carryOverFrom: async (previous) => {
+      // Only what was seen after the carry ahead of the swap (a second's overlap, and duplicates are skipped): the
+      // swap answers nothing meanwhile, and a busy server has tens of thousands of signatures in its window.
+      const newest = ahead ? (ahead.newestExpiry?.getTime() ?? 0) : null;
+      const since = newest === null ? null : new Date(newest - 1000);
+      ahead = null;
       // READ WRITE: the restored database is still read-only for every replica until the restore is over.
       const carried = await withSource(db, previous, (source) =>
         db.writeThroughReadOnly(async (target) => ({
-          signatures: await carrySeenSignatures(target, source),
+          signatures: await carrySeenSignatures(target, source, since),
           ...(await carrySecurityState(target, source)),
         })),
       );
@@ -108,11 +139,24 @@ async function carryOperations(db: DbHandle, source: pg.Client): Promise<void> {
 }
 
 /** Replay protection lives in the database; without this a restore would forget the signatures of the last minutes. */
-async function carrySeenSignatures(target: pg.ClientBase, source: pg.Client): Promise<number> {
+async function carrySeenSignatures(
+  target: pg.ClientBase,
+  source: pg.Client,
+  /** Only those expiring from then on (seen after the carry ahead of the swap); null: all. */
+  since: Date | null,
+): Promise<number> {
   if (!(await hasTable(source, 'seen_signatures'))) return 0;
   const { rows } = await source.query<{ digest: string; expires_at: Date }>(
-    'SELECT digest, expires_at FROM seen_signatures WHERE expires_at > now()',
+    'SELECT digest, expires_at FROM seen_signatures WHERE expires_at > now() AND ($1::timestamptz IS NULL OR expires_at >= $1)',
+    [since],
   );
+  return insertSignatures(target, rows);
+}
+
+async function insertSignatures(
+  target: pg.ClientBase,
+  rows: readonly { digest: string; expires_at: Date }[],
+): Promise<number> {
   if (rows.length === 0) return 0;
   const result = await target.query(
     `INSERT INTO seen_signatures (digest, expires_at)

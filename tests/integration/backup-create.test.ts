@@ -63,6 +63,7 @@ function backupContext(options: {
       migrate: async () => 0,
       knownSchemaVersion: 0,
       carryOverFrom: async () => 0,
+      carrySignaturesAhead: async () => 0,
     },
     maintenance: createMaintenanceMode(),
     metrics,

@@ -311,6 +311,37 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
       );
       expect(rows.map((r) => r.digest)).toEqual(['recent']);
     });
+
+    it('carries the bulk ahead of the swap, while reads are answered, and inside the swap only what came since', async () => {
+      await world.db.query(
+        `INSERT INTO seen_signatures (digest, expires_at) SELECT 'early-' || g, now() + interval '5 minutes' FROM generate_series(1, 500) g`,
+      );
+      await restoreBackup({ user: 'admin@example.com' }, world.ctx, {
+        // The old database is renamed aside here: a signature seen after the carry ahead (a read meanwhile).
+        reached: async (phase) => {
+          if (phase !== 'swap') return;
+          const { rows } = await adminQuery<{ datname: string }>(
+            `SELECT datname FROM pg_database WHERE datname LIKE $1`,
+            [`${database.name}\\_pre\\_restore\\_%`],
+          );
+          await adminQuery(
+            // READ WRITE on purpose: the restore holds the old database read-only, as the server's own guard writes it.
+            `BEGIN READ WRITE; INSERT INTO seen_signatures (digest, expires_at) VALUES ('late', now() + interval '5 minutes' + interval '2 seconds'); COMMIT`,
+            [],
+            rows[0]!.datname,
+          );
+        },
+      });
+      const { rows } = await world.db.query<{ n: string; late: boolean }>(
+        `SELECT count(*) AS n, bool_or(digest = 'late') AS late FROM seen_signatures`,
+      );
+      expect(rows[0]).toEqual({ n: '501', late: true });
+      const logs = world.logs.join('\n');
+      expect(logs).toMatch(
+        /Carried 500 recently seen signature\(s\) \(replay guard\) into '[^']+' ahead of the swap/,
+      );
+      expect(logs).toMatch(/Carried over from the replaced database: 1 recently seen signature\(s\)/);
+    });
   });
 
   describe('what a plain dump does not carry', () => {

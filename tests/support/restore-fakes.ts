@@ -223,6 +223,7 @@ export function createFakeWorld(
       events.push(`carry-over from ${previous}`);
       return 0;
     },
+    carrySignaturesAhead: async () => 0,
   };
 
   const record = (level: string) => (m: string) => {

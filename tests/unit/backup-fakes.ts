@@ -325,6 +325,7 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
       migrate: async () => 2,
       knownSchemaVersion: 2,
       carryOverFrom: async () => 0,
+      carrySignaturesAhead: async () => 0,
     },
     maintenance: createMaintenanceMode(),
     metrics,
