@@ -14,6 +14,7 @@ import {
   expectNothingLeft,
   openCell,
   until,
+  untilPsqlSleepsIn,
   type CellWorld,
 } from './harness';
 
@@ -86,13 +87,7 @@ describe('server killed', () => {
     const { w, backup, oldFp } = await prepared('fx_kscr');
     await rewriteBackup(w.directory, backup, (sql) => beforeCompletionMarker(sql, 'SELECT pg_sleep(60);'));
     const restore = w.client('database-backup', 'completely-restore');
-    await until('psql to be inside the scratch restore', async () => {
-      const { rows } = await adminQuery(
-        `SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND query LIKE '%pg_sleep%' AND state = 'active'`,
-        [`${w.db.name}\\_restore\\_%`],
-      );
-      return rows.length > 0 ? true : undefined;
-    });
+    await untilPsqlSleepsIn(`${w.db.name}\\_restore\\_%`, 'psql to be inside the scratch restore');
     await w.server!.kill();
     // The client follows its operation through lost connections (it would wait for this server to come back on its
     // old port): it is not awaited; the restarted server's recovery is what the cell checks.

@@ -203,6 +203,17 @@ export async function until<T>(
   }
 }
 
+/** Waits until psql runs the pg_sleep a cell planted in a dump, in a database whose name is LIKE `pattern`. */
+export async function untilPsqlSleepsIn(pattern: string, what: string): Promise<void> {
+  await until(what, async () => {
+    const { rows } = await adminQuery(
+      `SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND query LIKE '%pg_sleep%' AND state = 'active'`,
+      [pattern],
+    );
+    return rows.length > 0 ? true : undefined;
+  });
+}
+
 export function startServer(configPath: string, env: NodeJS.ProcessEnv): ServerHandle {
   const child = spawn(process.execPath, [SERVER_BIN, '--config', configPath], {
     env: { ...process.env, BOMNIPOTENT_DB_WAIT_TIMEOUT: '5', ...env },

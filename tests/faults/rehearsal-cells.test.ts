@@ -1,7 +1,7 @@
 // Fault matrix, rehearsals: the server SIGKILLed (its whole process group) while a rehearsal loads a backup into its
 // scratch copy. The live data and the standby of the last passed rehearsal stay as they were; the next start drops
 // the half-built copy; the backup counts as not rehearsed.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { rehearsalLockName, standbyName } from '../../handlers/backup/rehearse-backup';
 import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
 import {
@@ -11,14 +11,8 @@ import {
   expectNothingLeft,
   openCell,
   until,
-  type CellWorld,
+  untilPsqlSleepsIn,
 } from './harness';
-
-let world: CellWorld | undefined;
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
 
 const oidOf = async (name: string) =>
   (await adminQuery<{ oid: string }>('SELECT oid::text FROM pg_database WHERE datname = $1', [name])).rows[0]
@@ -31,7 +25,7 @@ interface Listed {
 describe('rehearsal', () => {
   it('SIGKILL while a rehearsal loads its copy: the data and the last standby stay, the half copy is dropped at start', async () => {
     const w = await openCell('fx_kreh');
-    world = w;
+    onTestFinished(() => w.close());
     // Plain files: the cell edits the second dump's text so that its rehearsal lasts.
     await w.start('compression = "none"\nrehearse = true');
     expect((await w.client('database-backup', 'create')).exitCode).toBe(0);
@@ -49,13 +43,7 @@ describe('rehearsal', () => {
     const second = backupFiles(w).at(-1)!;
     await rewriteBackup(w.directory, second, (sql) => beforeCompletionMarker(sql, 'SELECT pg_sleep(60);'));
     const rehearsing = w.client('database-backup', 'rehearse', '--file', second);
-    await until('psql to be inside the rehearsal copy', async () => {
-      const { rows } = await adminQuery(
-        `SELECT 1 FROM pg_stat_activity WHERE datname LIKE $1 AND query LIKE '%pg_sleep%' AND state = 'active'`,
-        [`${w.db.name}\\_rehearsal\\_%`],
-      );
-      return rows.length > 0 ? true : undefined;
-    });
+    await untilPsqlSleepsIn(`${w.db.name}\\_rehearsal\\_%`, 'psql to be inside the rehearsal copy');
     await w.server!.kill();
     void rehearsing.catch(() => {}); // it follows its operation across the kill; the restart is what counts
 
