@@ -23,6 +23,7 @@ export function createOperationDeps(deps: {
     owner: `${hostname()} pid ${process.pid} since ${new Date(performance.timeOrigin).toISOString()}`,
     metrics: deps.metrics,
     describeFailure: (error) => problemOutcome(error, deps.logger),
+    inFlight: new Map(),
   };
 }
 

@@ -25,6 +25,8 @@ export interface OperationDeps {
   heartbeatMs?: number;
   /** Progress goes to the log at most this often (default 10 s). */
   logEveryMs?: number;
+  /** The operations this process runs, until their final state is recorded: a waiting poll wakes when one ends. */
+  inFlight?: Map<string, Promise<unknown>>;
 }
 
 export interface StartRequest {
@@ -84,7 +86,53 @@ export async function startOperation(
     `Started operation ${record.id} (${record.kind}${request.user ? ` for ${request.user}` : ''}).`,
   );
   const settled = execute(record, work, deps).then(() => ({ ...record }));
+  if (deps.inFlight) {
+    const forget = () => void deps.inFlight?.delete(record.id);
+    deps.inFlight.set(record.id, settled);
+    settled.then(forget, forget);
+  }
   return { record: { ...record }, attached: false, settled };
+}
+
+/** How often a waiting poll looks at an operation that another replica runs. */
+const WAIT_STEP_MS = 250;
+
+/**
+ * A waiting poll: a running operation is answered as soon as it ends, or after `waitMs` with its progress. One this
+ * process runs wakes the poll when it ends; one of another replica is looked at every WAIT_STEP_MS.
+ */
+export async function waitForOperation(
+  id: string,
+  deps: OperationDeps,
+  waitMs: number,
+): Promise<OperationRecord> {
+  // Real time, not deps.clock: the wait is about this request, and a test's fixed clock must not make it endless.
+  const deadline = Date.now() + waitMs;
+  let record = await getOperation(id, deps);
+  for (;;) {
+    const left = deadline - Date.now();
+    if (record.state !== 'running' || left <= 0) return record;
+    const local = deps.inFlight?.get(id);
+    await sleepUnless(local ?? null, local ? left : Math.min(WAIT_STEP_MS, left));
+    record = await getOperation(id, deps);
+  }
+}
+
+/** Resolves after `ms`, or as soon as `until` settles. */
+function sleepUnless(until: Promise<unknown> | null, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    until?.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
 }
 
 /** The operation as recorded; a running one whose process is gone is reported (and recorded) as failed. */

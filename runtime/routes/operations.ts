@@ -2,9 +2,9 @@
 import type { Context, Hono } from 'hono';
 import { AppError } from '../../handlers/errors';
 import {
-  getOperation,
   listOperations,
   startOperation,
+  waitForOperation,
   type OperationDeps,
   type OperationWork,
   type StartRequest,
@@ -17,6 +17,11 @@ import type { AppEnv } from '../http-env';
 export const OPERATIONS_PATH = '/database-backup/operations';
 /** How long a client should wait between two polls of a running operation. */
 export const POLL_SECONDS = 2;
+/**
+ * The longest a poll may ask to wait (`?wait=<seconds>`) for a running operation to end: well within the 30 s that
+ * proxies and a buffered Lambda function URL allow an exchange. The client asks for less (see client/follow-operation.ts).
+ */
+export const MAX_WAIT_SECONDS = 25;
 /** How long a start waits for the work to end before it answers 202 with a running operation. */
 const SHORT_WAIT_MS = 1_000;
 const KEY = /^[\x21-\x7e]{1,200}$/;
@@ -35,11 +40,27 @@ export function registerOperationRoutes(app: Hono<AppEnv>, operations: Operation
         suggestion: 'List the recent operations with `bomnipotent_client database-backup status`.',
       });
     }
-    const record = await getOperation(id, operations);
+    const record = await waitForOperation(id, operations, waitSeconds(c.req.query('wait')) * 1000);
     const headers: Record<string, string> =
       record.state === 'running' ? { 'retry-after': String(POLL_SECONDS) } : {};
     return c.json(operationJson(record), 200, headers);
   });
+}
+
+function waitSeconds(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const seconds = Number(text);
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds < 0 || seconds > MAX_WAIT_SECONDS) {
+    throw new AppError(
+      'REQUEST.INVALID_WAIT',
+      'invalid',
+      `wait must be a number of seconds from 0 to ${MAX_WAIT_SECONDS}, not '${text.slice(0, 40)}'.`,
+      {
+        suggestion: `Ask for example ?wait=1.5: the answer comes when the operation ends, or after that long.`,
+      },
+    );
+  }
+  return seconds;
 }
 
 /**

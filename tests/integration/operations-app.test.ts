@@ -116,6 +116,36 @@ describe('operations over HTTP with the records in PostgreSQL', () => {
     expect((list.body.operations as { location: string }[]).map((o) => o.location)).toContain(location);
   });
 
+  it('a waiting poll is answered the moment the operation ends, on the replica running it and on another one', async () => {
+    const world = fakeWorld();
+    world.ctx.clock = { now: () => new Date() };
+    const release = gateDumps(world);
+    const [a, b] = [replica(world, handles[0]!), replica(world, handles[1]!)];
+    const location = (await start(a)).headers.get('location')!;
+
+    // Still running when the wait is over: answered after it, with its progress and Retry-After.
+    let sent = Date.now();
+    const running = await poll(b, `${location}?wait=0.4`);
+    expect(Date.now() - sent).toBeGreaterThanOrEqual(390);
+    expect([running.body.state, running.res.headers.get('retry-after')]).toEqual(['running', '2']);
+
+    // Ends during the wait: answered at once, long before the 20 s asked for, on both replicas.
+    sent = Date.now();
+    const onA = poll(a, `${location}?wait=20`);
+    const onB = poll(b, `${location}?wait=20`);
+    await new Promise((r) => setTimeout(r, 300));
+    release();
+    const [doneA, doneB] = await Promise.all([onA, onB]);
+    expect(Date.now() - sent).toBeLessThan(5_000);
+    expect([doneA.body.state, doneB.body.state]).toEqual(['succeeded', 'succeeded']);
+    expect(doneA.body.result).toMatchObject({ status: 201 });
+
+    for (const wait of ['-1', '26', 'soon', '']) {
+      const bad = await poll(a, `${location}?wait=${wait}`);
+      expect([bad.res.status, bad.body.code], wait).toEqual([400, 'REQUEST.INVALID_WAIT']);
+    }
+  });
+
   it('a failure is recorded as the problem the request would have got', async () => {
     const world = fakeWorld(null); // no backup task
     const res = await start(replica(world, handles[0]!));

@@ -117,6 +117,54 @@ describe('a long operation followed to its end', () => {
     expect(result.exitCode).toBe(0);
   });
 
+  it('asks each poll to wait for the end, and learns it the moment the server answers', async () => {
+    const waits: (string | null)[] = [];
+    let finished = false;
+    setTimeout(() => (finished = true), 200);
+    server.use(
+      http.post(`${BASE}/database-backup`, () =>
+        HttpResponse.json(operation('running'), {
+          status: 202,
+          headers: { location: LOCATION, 'retry-after': '2' },
+        }),
+      ),
+      http.get(`${BASE}${LOCATION}`, async ({ request }) => {
+        waits.push(new URL(request.url).searchParams.get('wait'));
+        // A server that waits: it answers when the operation ends (here after 200 ms), within the wait asked for.
+        while (!finished) await new Promise((r) => setTimeout(r, 20));
+        return HttpResponse.json(operation('succeeded', { status: 201, body: metadata }));
+      }),
+    );
+    const started = Date.now();
+    const result = await run('database-backup', 'create');
+    expect(result.stdout).toBe(`[INFO] Successfully stored database backup under '${PATH}'.\n`);
+    expect(waits).toEqual(['1.5']);
+    expect(Date.now() - started).toBeLessThan(1_500); // not the server's Retry-After of 2 s
+  });
+
+  it('polls an older server that answers at once at its Retry-After, without asking it to wait again', async () => {
+    const waits: (string | null)[] = [];
+    let polls = 0;
+    server.use(
+      http.post(`${BASE}/database-backup`, () =>
+        HttpResponse.json(operation('running'), {
+          status: 202,
+          headers: { location: LOCATION, 'retry-after': '0' },
+        }),
+      ),
+      http.get(`${BASE}${LOCATION}`, ({ request }) => {
+        waits.push(new URL(request.url).searchParams.get('wait'));
+        polls += 1;
+        return polls < 3
+          ? HttpResponse.json(operation('running'), { headers: { 'retry-after': '0' } })
+          : HttpResponse.json(operation('succeeded', { status: 201, body: metadata }));
+      }),
+    );
+    const result = await run('database-backup', 'create');
+    expect(result.exitCode).toBe(0);
+    expect(waits).toEqual(['1.5', null, null]);
+  });
+
   it('retries a start whose connection was cut with the same idempotency key', async () => {
     const keys: (string | null)[] = [];
     let attempt = 0;
