@@ -2,7 +2,8 @@
 import { AppError } from '../errors';
 import type { CatalogEntry } from '../ports';
 import { isBackupFileName } from './naming';
-import { newestFirst, type ChainReport } from './trust';
+import type { BackupManifest } from './manifest';
+import { newestFirst, restartedChain, type ChainReport } from './trust';
 
 /** A requested name must be a bare backup file name: no path, nothing to climb out of the directory with. */
 export function checkRequestedFileName(file: string): void {
@@ -89,6 +90,10 @@ export function selectBackup(
       },
     );
   }
+  const restarted = restartedChain(
+    ours.flatMap((e) => (e.state === 'trusted' && e.manifest ? [e.manifest] : [])),
+  );
+  if (restarted) throw chainRestarted(restarted, 'in the backup directory');
   if (!newestTrusted) {
     const others =
       entries.length > 0
@@ -104,4 +109,25 @@ export function selectBackup(
     );
   }
   return newestTrusted;
+}
+
+/** Refuses "the latest" when the newest backup starts a chain of its own (see restartedChain): the admin names one. */
+export function chainRestarted(
+  found: { newest: BackupManifest; highest: BackupManifest },
+  where: string,
+): AppError {
+  const { newest, highest } = found;
+  return new AppError(
+    'BACKUP.CHAIN_RESTARTED',
+    'conflict',
+    `The newest backup ${where}, '${newest.file}' (sequence ${newest.sequence}, ${newest.createdAt}), starts a chain of ` +
+      `its own, while the older '${highest.file}' reaches sequence ${highest.sequence}: a server set up anew backs up ` +
+      'its new (maybe empty) database first, and that backup is not picked as "the latest" without a word.',
+    {
+      suggestion:
+        `Nothing was changed. Name the backup to restore: --file ${highest.file} (the newest of the longer chain, ` +
+        `e.g. the server this one replaces) or --file ${newest.file}.`,
+      details: { newest: newest.file, highest: highest.file },
+    },
+  );
 }

@@ -105,6 +105,34 @@ function brokenLinks(ascending: readonly BackupManifest[]): number[] {
   return out;
 }
 
+/**
+ * The newest backup by signed time, and an older one with a higher sequence when there is one: the newest then
+ * starts a chain of its own. That is what a server set up anew does (its first backup, of its new and maybe empty
+ * database, is newer than every backup of the server it replaces), so "the latest" is not what the admin means.
+ * A key rotation or a restore does not restart the sequence (it continues from the database's record), and a newest
+ * backup that the higher one's chain of previous-manifest hashes leads back to is the same chain.
+ */
+export function restartedChain(
+  manifests: readonly BackupManifest[],
+): { newest: BackupManifest; highest: BackupManifest } | null {
+  let newest: BackupManifest | null = null;
+  let highest: BackupManifest | null = null;
+  for (const m of manifests) {
+    if (!newest || Date.parse(m.createdAt) > Date.parse(newest.createdAt)) newest = m;
+    if (!highest || m.sequence > highest.sequence) highest = m;
+  }
+  if (!newest || !highest || highest.sequence <= newest.sequence) return null;
+  // The same chain after all (a replica whose clock is behind signed a later sequence at an earlier time): the
+  // higher one leads back to the newest through the previous-manifest hashes.
+  const byDigest = new Map(manifests.map((m) => [manifestDigest(m), m]));
+  for (let m: BackupManifest | undefined = highest; m;) {
+    if (m === newest) return null;
+    m = m.previousManifestSha256 === null ? undefined : byDigest.get(m.previousManifestSha256);
+    if (m && m.sequence >= highest.sequence) break; // a loop of forged links: stop
+  }
+  return { newest, highest };
+}
+
 /** One sentence for the log and the list, or null when the chain is whole. */
 export function describeChain(report: ChainReport): string | null {
   const parts: string[] = [];

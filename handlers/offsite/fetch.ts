@@ -5,6 +5,8 @@ import { AppError, isAppError } from '../errors';
 import type { BackupManifest } from '../backup/manifest';
 import type { OffsiteContext } from './context';
 import { readOffsiteCatalog } from './trusted';
+import { chainRestarted } from '../backup/select-backup';
+import { restartedChain } from '../backup/trust';
 
 /** The backup a restore takes from the store: downloaded already, or (dry run) what would be downloaded. */
 export interface OffsiteFetch {
@@ -48,6 +50,12 @@ export async function fetchForRestore(
       );
     }
     if (!candidate) return null;
+    if (request.file === undefined) {
+      const restarted = restartedChain(
+        catalog.trusted.filter((b) => b.database === request.database).map((b) => b.manifest),
+      );
+      if (restarted) throw chainRestarted(restarted, `in ${store.location}`);
+    }
     const newestLocal = local
       .filter((l) => l.database === candidate.database)
       .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];

@@ -53,9 +53,9 @@ async function freshBucket(): Promise<string> {
 
 async function offsiteWorld(
   offsite: OffsiteSettings,
-  keys: { signer?: ManifestSigner; trustedKeys?: string[] } = {},
+  keys: { signer?: ManifestSigner; trustedKeys?: string[]; database?: TestDatabase } = {},
 ): Promise<OffsiteWorld> {
-  const database = await createTestDatabase('offsite');
+  const database = keys.database ?? (await createTestDatabase('offsite'));
   const dir = await tempDirectory('offsite-flow-');
   const world = createRealContext({ url: database.url, directory: dir.path });
   cleanups.push(dir.remove, database.drop, world.close);
@@ -192,15 +192,21 @@ describe('list', () => {
   });
 });
 
+/** Server A with a table that says where its data comes from, copying off-site into a bucket of its own. */
+async function serverA(): Promise<{ bucket: string; a: OffsiteWorld }> {
+  const bucket = await freshBucket();
+  const a = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+  await adminQuery(
+    `CREATE TABLE recovery_probe (note text); INSERT INTO recovery_probe VALUES ('from A')`,
+    [],
+    a.database.name,
+  );
+  return { bucket, a };
+}
+
 describe('a fresh server restores from the store alone', () => {
   it("restores server A's backup into server B, which trusts A's public key and holds nothing else", async () => {
-    const bucket = await freshBucket();
-    const a = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
-    await adminQuery(
-      `CREATE TABLE recovery_probe (note text); INSERT INTO recovery_probe VALUES ('from A')`,
-      [],
-      a.database.name,
-    );
+    const { bucket, a } = await serverA();
     const { metadata } = await backup(a);
 
     // B has a key of its own; A's public key is in its trusted_keys.
@@ -221,6 +227,34 @@ describe('a fresh server restores from the store alone', () => {
     const rows = await adminQuery<{ note: string }>('SELECT note FROM recovery_probe', [], b.database.name);
     expect(rows.rows).toEqual([{ note: 'from A' }]);
     expect(b.world.logs.join('\n')).toContain(`Downloaded ${metadata.file} from s3://${bucket}/bomnipotent/`);
+  });
+
+  it("a new server's own first backup does not pass for the latest: the restore names both chains", async () => {
+    const { bucket, a } = await serverA();
+    await backup(a);
+    const newestOfA = (await backup(a)).metadata;
+    // A is lost; B comes up on a new database of the same name and backs it up at once (scheduled), to the store.
+    await adminQuery(`DROP DATABASE "${a.database.name}" WITH (FORCE)`);
+    await adminQuery(`CREATE DATABASE "${a.database.name}"`);
+    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+      signer: testSigner(),
+      trustedKeys: [TEST_SIGNER.publicKey],
+      database: a.database,
+    });
+    // Not within A's last second: a name the store holds already is not uploaded again (a known narrow gap).
+    await new Promise((r) => setTimeout(r, 1_100));
+    const own = (await backup(b)).metadata;
+
+    const refused = restoreBackup({ user: 'admin@example.com' }, b.world.ctx);
+    await expect(refused).rejects.toMatchObject({
+      code: 'BACKUP.CHAIN_RESTARTED',
+      message: expect.stringContaining(`'${own.file}' (sequence 1,`),
+      suggestion: expect.stringContaining(`--file ${newestOfA.file}`),
+    });
+    const named = await restoreBackup({ user: 'admin@example.com', file: newestOfA.file }, b.world.ctx);
+    expect(named.metadata.sha256).toBe(newestOfA.sha256);
+    const rows = await adminQuery<{ note: string }>('SELECT note FROM recovery_probe', [], a.database.name);
+    expect(rows.rows).toEqual([{ note: 'from A' }]);
   });
 
   it('a dry run of a backup only in the store names the object and downloads nothing', async () => {

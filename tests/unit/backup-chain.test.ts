@@ -1,7 +1,8 @@
 // The chain of signed manifests: missing sequences, and links that do not join (another chain mixed in).
 import { describe, expect, it } from 'vitest';
 import { manifestDigest } from '../../handlers/backup/manifest';
-import { assessChain, describeChain } from '../../handlers/backup/trust';
+import { selectBackup } from '../../handlers/backup/select-backup';
+import { assessChain, describeChain, restartedChain } from '../../handlers/backup/trust';
 import type { BackupManifest, CatalogEntry } from '../../handlers/ports';
 import { manifestFor, metadataFor } from '../support/restore-fakes';
 
@@ -58,5 +59,33 @@ describe('the chain of backups', () => {
     const gap = assessChain([a!, c!].map(entry), 'app', 3);
     expect(gap.brokenLinks).toEqual([]);
     expect(gap.missingBetween).toEqual([2]);
+  });
+});
+
+describe('a chain that starts anew (a server set up anew backs up its new database first)', () => {
+  const lost = chain([1, 2, 3], 55); // the lost server's backups, sequence 55-57
+  const fresh = chain([20, 21]); // the new server's own, newer, sequence 1-2
+
+  it('is found, and "the latest" is refused naming both backups; a named file is restored', () => {
+    const found = restartedChain([...lost, ...fresh]);
+    expect([found?.newest.file, found?.highest.file]).toEqual([fresh[1]!.file, lost[2]!.file]);
+    const entries = [...lost, ...fresh].map(entry);
+    expect(() => selectBackup(entries, { database: 'app' })).toThrow(
+      expect.objectContaining({
+        code: 'BACKUP.CHAIN_RESTARTED',
+        suggestion: expect.stringContaining(`--file ${lost[2]!.file}`),
+      }),
+    );
+    expect(selectBackup(entries, { database: 'app', file: lost[2]!.file }).file).toBe(lost[2]!.file);
+  });
+
+  it('is not found for a key rotation (the sequence goes on) or a replica whose clock is behind (same chain)', () => {
+    const rotated = chain([4, 5], 58); // a new key's chain start, continuing at 58
+    expect(restartedChain([...lost, ...rotated])).toBeNull();
+    // Sequence 57 signed at an earlier time than 56 (its replica's clock was behind), but 57 names 56 as previous.
+    const [a, b, c] = lost;
+    const skewed = { ...c!, createdAt: '2026-01-01T00:00:00.000Z' };
+    expect(restartedChain([a!, b!, skewed])).toBeNull();
+    expect(restartedChain(lost)).toBeNull();
   });
 });
