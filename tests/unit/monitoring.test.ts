@@ -31,6 +31,7 @@ async function exported(): Promise<Set<string>> {
   registry.operationFinished('backup', 'succeeded', 3);
   registry.offsiteSucceeded(new Date());
   registry.offsiteNewest(new Date());
+  registry.rehearsalSucceeded(new Date()); // registered with its first pass, like the off-site gauges
   const text = await registry.renderPrometheus();
   // Declared metrics count too: a histogram such as the GC one has samples only after its first observation.
   const declared = [...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].flatMap(([, name, type]) =>
@@ -50,7 +51,7 @@ describe('infra/monitoring', () => {
     for (const name of used) expect(names, `${name} is not exported`).toContain(name);
   });
 
-  it('the dashboard shows backup age, period, size, durations, failures and memory', () => {
+  it('the dashboard shows backup age, period, size, durations, failures, memory, off-site copies and rehearsals', () => {
     const used = metricsIn(dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)));
     for (const name of [
       'bomnipotent_backup_last_success_timestamp_seconds',
@@ -64,6 +65,8 @@ describe('infra/monitoring', () => {
       'bomnipotent_offsite_newest_backup_timestamp_seconds',
       'bomnipotent_offsite_last_success_timestamp_seconds',
       'bomnipotent_offsite_failures_total',
+      'bomnipotent_backup_last_rehearsal_success_timestamp_seconds',
+      'bomnipotent_backup_rehearsal_failures_total',
     ])
       expect(used, name).toContain(name);
   });
