@@ -2,7 +2,7 @@
 // A store that fails keeps the local backups (nothing local is touched), is logged and counted, and the next run
 // catches up. Every run, failed or not, ends with the staleness check of the newest confirmed off-site copy: a store
 // that keeps failing must not stay silent behind its error lines.
-import { isAppError } from '../errors';
+import { AppError, isAppError } from '../errors';
 import { formatBytes, formatDuration } from '../backup/format';
 import { isStale } from '../backup/freshness';
 import type { OffsiteContext } from './context';
@@ -31,7 +31,13 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
   try {
     let catalog = await read();
     const present = new Set([...catalog.trusted, ...catalog.untrusted].map((b) => b.file));
-    const pending = (await ctx.format.listLocal(settings.directory))
+    const locals = await ctx.format.listLocal(settings.directory);
+    // Objects are written once and never replaced: a local backup whose name the store holds for other bytes (made
+    // in the same second as one of another server, or a directory reused) cannot go there, and must not go unseen.
+    const clashing = locals.filter((local) =>
+      catalog.trusted.some((remote) => remote.file === local.file && remote.sha256 !== local.sha256),
+    );
+    const pending = locals
       .filter((local) => !present.has(local.file))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     for (const local of pending) {
@@ -46,6 +52,11 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
     if (pending.length > 0) catalog = await read();
     ctx.metrics.offsiteSucceeded(ctx.clock.now());
     report.removed = await pruneOffsite(store, catalog, settings.offsite.keep, ctx.logger);
+    if (clashing.length > 0)
+      throw nameTaken(
+        store.location,
+        clashing.map((c) => c.file),
+      );
   } catch (error) {
     report.failure = error instanceof Error ? error.message : String(error);
     ctx.metrics.offsiteFailed();
@@ -70,5 +81,19 @@ function warnIfStale(ctx: OffsiteContext, store: OffsiteStore, periodMs: number,
       : known
         ? `There is no off-site backup in ${store.location} yet.${why}`
         : `No off-site backup in ${store.location} has been confirmed since the server started: the store could not be read.${why}`,
+  );
+}
+
+function nameTaken(location: string, files: string[]): AppError {
+  return new AppError(
+    'OFFSITE.NAME_TAKEN',
+    'conflict',
+    `${location} already holds other bytes under the name of the local backup(s) ${files.map((f) => `'${f}'`).join(', ')}, ` +
+      'so they were not copied (objects are written once and never replaced)',
+    {
+      suggestion:
+        'The next backup gets a new name and is copied. Compare the two with `database-backup list --offsite`; ' +
+        'remove the object from the store only if you know it is not wanted.',
+    },
   );
 }

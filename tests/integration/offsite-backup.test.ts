@@ -14,6 +14,7 @@ import type { MetricsRegistry } from '../../runtime/metrics';
 import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { testSigner } from '../support/backup-signer';
+import { backupSeed } from '../support/backup-seed';
 import {
   createRealContext,
   migrateToLatest,
@@ -85,6 +86,35 @@ describe('off-site copies of every backup', () => {
     const text = await w.metrics.renderPrometheus();
     expect(text).toMatch(/^bomnipotent_offsite_last_success_timestamp_seconds \d+/m);
     expect(text).toContain('bomnipotent_offsite_failures_total 0');
+  });
+
+  it('names a local backup whose name the store holds for other bytes, and copies the rest', async () => {
+    const bucket = await freshBucket();
+    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const { metadata: first } = await backup(w);
+    // The same name, other bytes: the local file is gone and a backup of other content is made at that very time.
+    await rm(join(w.directory, first.file));
+    await rm(join(w.directory, `${first.file}.manifest.json`));
+    await adminQuery(`CREATE TABLE other_content (note text)`, [], w.database.name);
+    const remade = await w.world.ctx.executor().dump({
+      directory: w.directory,
+      seed: { ...backupSeed(w.database.name), startedAt: first.startedAt },
+      options: { compression: 'zstd', encryptionRecipients: [] },
+      minSequence: 2,
+      signer: TEST_SIGNER,
+    });
+    expect([remade.file, remade.manifest?.sha256 !== first.sha256]).toEqual([first.file, true]);
+
+    await new Promise((r) => setTimeout(r, 1_100)); // the next backup in another second
+    const { metadata: next } = await backup(w);
+    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    expect(listing.backups.map((b) => b.file).sort()).toEqual([first.file, next.file].sort());
+    expect(w.world.logs.join('\n')).toMatch(
+      new RegExp(
+        `\\[ERROR\\] Off-site copy .* already holds other bytes under the name of the local backup\\(s\\) '${first.file.replace(/\./g, '\\.')}'`,
+      ),
+    );
+    expect(await w.metrics.renderPrometheus()).toContain('bomnipotent_offsite_failures_total 1');
   });
 
   it('keeps the local backup when the store is down, counts the failure, and catches up oldest first', async () => {
