@@ -3,7 +3,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CLIENT_BIN, startListening, writeConfig, type ServerProcess } from '../tests/support/server-process';
+import {
+  CLIENT_BIN,
+  startListening,
+  waitForReloads,
+  writeConfig,
+  type ServerProcess,
+} from '../tests/support/server-process';
 import { run, type RunOptions, type Timed } from './processes';
 
 export const ADMIN = 'bench-admin@example.com';
@@ -66,10 +72,6 @@ function recordTimeline(proc: ServerProcess): LogTimeline {
     at: (pattern, from) => lines.slice(from).find((l) => pattern.test(l.text))?.t ?? null,
     since: (from) => lines.slice(from),
   };
-}
-
-async function waitForReloads(server: ServerProcess, count: number): Promise<void> {
-  await server.waitFor(new RegExp(`(Configuration successfully reloaded[\\s\\S]*){${count}}`), 15_000);
 }
 
 export async function startBenchServer(

@@ -1,5 +1,6 @@
 // Retention: after a successful backup, remove trusted backups beyond the newest `keep`; never anything else.
 // The executor's prune applies it to the directory (one call, however many backups there are).
+import type { CatalogEntry } from '../ports';
 
 export interface RetentionCandidate {
   file: string;
@@ -26,5 +27,24 @@ function newestFirst(a: RetentionCandidate, b: RetentionCandidate): number {
     b.takenAt.getTime() - a.takenAt.getTime() ||
     (b.sequence ?? 0) - (a.sequence ?? 0) ||
     b.file.localeCompare(a.file)
+  );
+}
+
+/** What retention may count and remove among listed backups: the trusted ones of `database`, by their signed time. */
+export function retentionCandidates(
+  entries: readonly CatalogEntry[],
+  database: string,
+): RetentionCandidate[] {
+  return entries.flatMap((e) =>
+    e.state === 'trusted' && e.manifest?.database === database
+      ? [
+          {
+            file: e.file,
+            verified: true,
+            takenAt: new Date(e.manifest.createdAt),
+            sequence: e.manifest.sequence,
+          },
+        ]
+      : [],
   );
 }

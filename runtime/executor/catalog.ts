@@ -16,7 +16,7 @@ import {
   manifestFileName,
   metadataFileName,
 } from '../../handlers/backup/naming';
-import { selectForDeletion } from '../../handlers/backup/retention';
+import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { readTrustedRehearsal, rehearsalFileName } from '../../handlers/backup/rehearsal-record';
 import { maskSecrets } from '../mask';
 import { fsyncDirectory } from './dump-file';
@@ -205,17 +205,9 @@ export async function pruneBackups(request: {
   keep: number;
   trust: TrustPolicy;
 }): Promise<PruneResult> {
-  const candidates = (await listCatalog(request.directory, request.trust)).flatMap((e) =>
-    e.state === 'trusted' && e.manifest?.database === request.database
-      ? [
-          {
-            file: e.file,
-            verified: true,
-            takenAt: new Date(e.manifest.createdAt),
-            sequence: e.manifest.sequence,
-          },
-        ]
-      : [],
+  const candidates = retentionCandidates(
+    await listCatalog(request.directory, request.trust),
+    request.database,
   );
   const removed: string[] = [];
   for (const file of selectForDeletion(candidates, request.keep)) {

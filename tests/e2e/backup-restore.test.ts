@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
-import { runClient, startListening, writeConfig, type ServerProcess } from '../support/server-process';
+import {
+  runClient,
+  startListening,
+  writeConfig,
+  type ServerProcess,
+  waitForReloads,
+} from '../support/server-process';
 
 const ADMIN = 'admin@example.com';
 const USER = 'reader@example.com';
@@ -26,7 +32,7 @@ describe('backup and restore through the client', () => {
     );
   const reloaded = async (text: string, count: number) => {
     writeFileSync(configPath, text);
-    await server.waitFor(new RegExp(`(Configuration successfully reloaded[\\s\\S]*){${count}}`), 15_000);
+    await waitForReloads(server, count);
   };
 
   beforeAll(async () => {

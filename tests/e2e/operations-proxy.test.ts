@@ -1,12 +1,12 @@
 // A restore that takes longer than a proxy lets a connection idle, through a proxy that cuts idle connections
 // after 2 s: the client follows the operation and prints the exact success line; two clients share one restore.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REAL_TOOL_DIRECTORY } from '../support/fake-tools/index';
+import { slowPsqlToolDirectory } from '../support/fake-tools/index';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
@@ -20,21 +20,6 @@ import { randomToken, startSidecarProcess, type SidecarProcess } from '../suppor
 
 const ADMIN = 'admin@example.com';
 const PSQL_DELAY_S = 12;
-
-/** The real tools, but psql gets its input only after PSQL_DELAY_S seconds: a restore over a slow link. */
-function slowPsqlToolDirectory(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'bomnipotent-slow-tools-'));
-  for (const tool of ['pg_dump', 'createdb', 'dropdb'])
-    symlinkSync(join(REAL_TOOL_DIRECTORY, tool), join(directory, tool));
-  const psql = join(directory, 'psql');
-  writeFileSync(
-    psql,
-    `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${REAL_TOOL_DIRECTORY}/psql "$@"; fi\n` +
-      `(sleep ${PSQL_DELAY_S}; cat) | ${REAL_TOOL_DIRECTORY}/psql "$@"\n`,
-  );
-  chmodSync(psql, 0o755);
-  return directory;
-}
 
 /** A client process we can kill while it follows an operation. */
 function spawnClient(args: string[], home: string) {
@@ -59,7 +44,7 @@ describe('long operations through a proxy that cuts idle connections', () => {
   const temp = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-ops-'));
   const backups = join(temp, 'backups');
   const home = join(temp, 'home');
-  const tools = slowPsqlToolDirectory();
+  const tools = slowPsqlToolDirectory(PSQL_DELAY_S);
   const client = (url: string, ...args: string[]) =>
     runClient(['-d', url, '-u', ADMIN, ...args], { XDG_CONFIG_HOME: home });
   const titles = async () =>

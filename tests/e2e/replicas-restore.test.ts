@@ -3,12 +3,12 @@
 // with Retry-After, and the other replica keeps answering reads except around the swap.
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../client/signing';
-import { REAL_TOOL_DIRECTORY } from '../support/fake-tools/index';
+import { slowPsqlToolDirectory } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
   CLIENT_BIN,
@@ -23,21 +23,6 @@ const ADMIN = 'admin@example.com';
 // Long enough for a third server to start in the middle of the restore also when the machine is busy.
 const PSQL_DELAY_S = 14;
 const PAUSE_MS = 15;
-
-/** The real tools, but psql gets its input only after PSQL_DELAY_S seconds: a restore that lasts. */
-function slowPsqlToolDirectory(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'bomnipotent-slow-tools-'));
-  for (const tool of ['pg_dump', 'createdb', 'dropdb'])
-    symlinkSync(join(REAL_TOOL_DIRECTORY, tool), join(directory, tool));
-  const psql = join(directory, 'psql');
-  writeFileSync(
-    psql,
-    `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${REAL_TOOL_DIRECTORY}/psql "$@"; fi\n` +
-      `(sleep ${PSQL_DELAY_S}; cat) | ${REAL_TOOL_DIRECTORY}/psql "$@"\n`,
-  );
-  chmodSync(psql, 0o755);
-  return directory;
-}
 
 function keyPair() {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519', {
@@ -122,7 +107,7 @@ describe('two replicas on one database during a restore', () => {
   const temp = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-replicas-'));
   const backups = join(temp, 'backups');
   const home = join(temp, 'home');
-  const tools = slowPsqlToolDirectory();
+  const tools = slowPsqlToolDirectory(PSQL_DELAY_S);
   const admin = keyPair();
   const adminKeyPath = join(temp, 'admin_secret_key.pem');
   const client = (url: string, ...args: string[]) =>

@@ -12,6 +12,7 @@ import { runClientProgram, type ClientRun } from '../support/client-program';
 import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
 import { SERVER_BIN } from '../support/server-process';
 import { watchOutput } from '../support/process-output';
+import { until } from '../support/until';
 
 export const ADMIN = 'faults-admin@example.com';
 
@@ -189,20 +190,6 @@ export function backupFiles(world: CellWorld): string[] {
     .sort();
 }
 
-export async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /** Waits until psql runs the pg_sleep a cell planted in a dump, in a database whose name is LIKE `pattern`. */
 export async function untilPsqlSleepsIn(pattern: string, what: string): Promise<void> {
   await until(what, async () => {
@@ -248,7 +235,7 @@ export function startServer(configPath: string, env: NodeJS.ProcessEnv): ServerH
   return handle;
 }
 
-export { adminQuery, adminUrl };
+export { adminQuery, adminUrl, until };
 
 export interface AuditLine {
   action: string;

@@ -17,6 +17,7 @@ import {
   type RealRestoreWorld,
 } from '../support/restore-real';
 import { snapshotDatabase, type DatabaseSnapshot } from '../support/restore-snapshot';
+import { until } from '../support/until';
 
 let database: TestDatabase;
 let directory: string;
@@ -34,16 +35,6 @@ async function otherDatabases(): Promise<string[]> {
     [`${database.name}\\_%`],
   );
   return rows.map((r) => r.datname);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Starts the restore in a child process group; resolves once stdout shows `line`. */

@@ -68,3 +68,8 @@ export function runClient(
     child.once('exit', (code) => resolvePromise({ code, stdout, stderr }));
   });
 }
+
+/** Waits until the server has logged `count` successful config reloads since it started. */
+export async function waitForReloads(server: Pick<ServerProcess, 'waitFor'>, count: number): Promise<void> {
+  await server.waitFor(new RegExp(`(Configuration successfully reloaded[\\s\\S]*){${count}}`), 15_000);
+}

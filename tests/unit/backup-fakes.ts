@@ -17,7 +17,7 @@ import type {
   Verification,
 } from '../../handlers/ports';
 import { backupFileName, dataFileSuffix, parseBackupFileName } from '../../handlers/backup/naming';
-import { selectForDeletion } from '../../handlers/backup/retention';
+import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { testSigner } from '../support/backup-signer';
 import { manifestFor } from '../support/restore-fakes';
 
@@ -103,18 +103,7 @@ export class FakeExecutor implements Executor {
     return { ok: true, metadata: f.metadata };
   }
   async prune(request: Parameters<Executor['prune']>[0]): Promise<PruneResult> {
-    const candidates = (await this.list()).flatMap((e) =>
-      e.state === 'trusted' && e.manifest?.database === request.database
-        ? [
-            {
-              file: e.file,
-              verified: true,
-              takenAt: new Date(e.manifest.createdAt),
-              sequence: e.manifest.sequence,
-            },
-          ]
-        : [],
-    );
+    const candidates = retentionCandidates(await this.list(), request.database);
     const removed = selectForDeletion(candidates, request.keep);
     for (const file of removed) await this.remove(this.directory, file);
     return { removed, kept: candidates.length - removed.length };

@@ -1,5 +1,5 @@
 // Fake PostgreSQL tools for faults a real one cannot be made to show: written as sh scripts into a fresh directory.
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,21 @@ export function makeToolDirectory(scripts: Record<string, string>): string {
     writeFileSync(path, `#!/bin/sh\n${body}\n`);
     chmodSync(path, 0o755);
   }
+  return directory;
+}
+
+/** The real tools, but psql gets its input only after `delaySeconds`: a restore (or rehearsal) that lasts. */
+export function slowPsqlToolDirectory(delaySeconds: number): string {
+  const directory = mkdtempSync(join(tmpdir(), 'bomnipotent-slow-tools-'));
+  for (const tool of ['pg_dump', 'createdb', 'dropdb'])
+    symlinkSync(join(REAL_TOOL_DIRECTORY, tool), join(directory, tool));
+  const psql = join(directory, 'psql');
+  writeFileSync(
+    psql,
+    `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${REAL_TOOL_DIRECTORY}/psql "$@"; fi\n` +
+      `(sleep ${delaySeconds}; cat) | ${REAL_TOOL_DIRECTORY}/psql "$@"\n`,
+  );
+  chmodSync(psql, 0o755);
   return directory;
 }
 
