@@ -33,7 +33,14 @@ export async function checkFreshness(ctx: BackupContext): Promise<FreshnessRepor
   const newest = good[0]?.manifest;
   const lastGoodAt = newest ? new Date(newest.createdAt) : null;
   const stale = isStale(lastGoodAt, settings.periodMs, ctx.clock.now());
-  if (stale) {
+  // Right after a backup its rehearsal is still to come: within the period, that is no reason to warn.
+  const awaiting =
+    settings.rehearse && newestTrusted?.manifest && !newestTrusted.rehearsal ? newestTrusted.manifest : null;
+  if (stale && awaiting && !isStale(new Date(awaiting.createdAt), settings.periodMs, ctx.clock.now())) {
+    ctx.logger.info(
+      `The newest backup '${awaiting.file}' counts as good once its rehearsal passes (rehearse = true); it is queued.`,
+    );
+  } else if (stale) {
     const period = formatDuration(settings.periodMs);
     ctx.logger.warn(
       lastGoodAt

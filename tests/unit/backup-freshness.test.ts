@@ -83,5 +83,14 @@ describe('checkFreshness with rehearse = true', () => {
     world.ctx.rehearsals = { enqueue: (file) => void enqueued.push(file), idle: async () => {} };
     expect(await checkFreshness(world.ctx)).toEqual({ lastGoodAt: null, stale: true });
     expect(enqueued).toEqual(['bomnipotent_db_20260111_100000.dump']);
+    // The newest one is within the period and waits for its rehearsal: said, not warned about.
+    expect(world.logger.lines.filter((l) => l.startsWith('[WARN]'))).toEqual([]);
+    expect(world.logger.lines.join('\n')).toContain(
+      "The newest backup 'bomnipotent_db_20260111_100000.dump' counts as good once its rehearsal passes",
+    );
+    // Past twice the period without a passed rehearsal: the warning again.
+    world.setNow(new Date('2026-01-14T12:00:00Z'));
+    await checkFreshness(world.ctx);
+    expect(world.logger.lines.filter((l) => l.startsWith('[WARN]'))).toHaveLength(1);
   });
 });
