@@ -114,7 +114,12 @@ export async function waitForOperation(
     if (record.state !== 'running' || left <= 0) return record;
     const local = deps.inFlight?.get(id);
     await sleepUnless(local ?? null, local ? left : Math.min(WAIT_STEP_MS, left));
-    record = await getOperation(id, deps);
+    // A restore's swap hides the record for a moment (the database is renamed, its operations carried over): the
+    // waiting poll looks again until its time is up, then answers with what it saw last.
+    const seen = await getOperation(id, deps).catch(() => null);
+    if (seen) record = seen;
+    else if (deadline - Date.now() <= 0) return record;
+    else await sleepUnless(null, Math.min(WAIT_STEP_MS, deadline - Date.now()));
   }
 }
 

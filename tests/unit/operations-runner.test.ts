@@ -6,6 +6,7 @@ import {
   listOperations,
   startOperation,
   STALE_AFTER_MS,
+  waitForOperation,
   type OperationDeps,
 } from '../../handlers/operations/run-operation';
 import type { OperationOutcome, ProgressReporter } from '../../handlers/operations/types';
@@ -152,6 +153,28 @@ describe('operation runner', () => {
     g.release();
     await settle();
     expect(g.calls()).toBe(2);
+  });
+
+  it('a waiting poll rides out a moment in which the record is gone (a restore swap), then answers what it saw last', async () => {
+    const w = world();
+    const g = gatedWork({ status: 200, body: '{}' });
+    const started = await startOperation(
+      { kind: 'backup', params: {}, user: 'a', idempotencyKey: null },
+      g.work,
+      w.deps,
+    );
+    // Another replica's operation (no in-process promise to wait on); the record vanishes after the first look.
+    const get = w.store.get.bind(w.store);
+    let looks = 0;
+    w.store.get = async (id) => ((looks += 1) === 1 ? get(id) : null);
+    const answer = await waitForOperation(started.record.id, w.deps, 600);
+    expect(looks).toBeGreaterThan(1);
+    expect(answer).toMatchObject({ id: started.record.id, state: 'running' });
+    // Back: the next look finds it, and an ended operation is answered as soon as it is seen.
+    w.store.get = get;
+    g.release();
+    await settle();
+    expect((await waitForOperation(started.record.id, w.deps, 600)).state).toBe('succeeded');
   });
 
   it('an unknown id is OPERATION.NOT_FOUND', async () => {
