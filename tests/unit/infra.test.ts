@@ -241,7 +241,7 @@ describe('infra/Dockerfile', () => {
     expect((yamlFile('infra/compose.sidecar.yaml').services.db.image as string).split(':')[1]).toBe(major);
   });
 
-  it('installs runtime dependencies only, and tsx is one of them (no build step)', () => {
+  it('installs runtime dependencies only, tsx among them (it runs the sources when the bundles are older)', () => {
     expect(runs).toMatch(/npm ci --omit=dev/);
     expect(pkg.dependencies.tsx).toBeDefined();
     expect(pkg.dependencies['@hono/node-server']).toBeDefined();
