@@ -1,6 +1,6 @@
 // Backup freshness: warns when the newest trusted backup is older than twice the task's period.
 import type { BackupContext } from './context';
-import { formatDuration } from './format';
+import { formatDuration } from '../units';
 import { trustedOf, trustPolicy } from './trust';
 
 /** True when there is no good backup, or the newest is older than twice the period (one missed run is tolerated). */

@@ -3,7 +3,7 @@ import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
 import type { AuditRecord, BackupMetadata, CatalogEntry, ReadOptions } from '../ports';
 import type { BackupContext } from './context';
 import type { LockLease } from '../ports';
-import { describeManifest } from './describe';
+import { describeManifest } from './describe-manifest';
 import { assessChain, trustPolicy } from './trust';
 import { backupLockName, ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';

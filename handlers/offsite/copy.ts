@@ -3,7 +3,7 @@
 // catches up. Every run, failed or not, ends with the staleness check of the newest confirmed off-site copy: a store
 // that keeps failing must not stay silent behind its error lines.
 import { AppError, isAppError } from '../errors';
-import { formatBytes, formatDuration } from '../backup/format';
+import { formatBytes, formatDuration } from '../units';
 import { isStale } from '../backup/freshness';
 import type { OffsiteContext } from './context';
 import type { OffsiteStore } from './ports';

@@ -1,7 +1,7 @@
 // Runs any handler call as an operation: recorded with id, state, phase and progress, answered by polling.
 import { AppError } from '../errors';
 import type { Clock, Logger } from '../ports';
-import { formatBytes, formatDuration } from '../backup/format';
+import { formatBytes, formatDuration } from '../units';
 import type {
   OperationKind,
   OperationMetrics,

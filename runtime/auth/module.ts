@@ -7,7 +7,7 @@ import type { Clock, Logger } from '../../handlers/ports';
 import type { Config } from '../config/types';
 import type { DbHandle } from '../db/handle';
 import { createAccountStore } from '../db/accounts-store';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 import type { AccountRouteDeps } from '../routes/accounts';
 import { originOf } from '../../handlers/accounts/canonical';
 import { keyFingerprint } from '../../handlers/accounts/fingerprint';

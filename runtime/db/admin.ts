@@ -3,7 +3,7 @@ import { statfs } from 'node:fs/promises';
 import pg from 'pg';
 import { AppError } from '../../handlers/errors';
 import type { DatabaseAdmin, LockLease, Logger } from '../../handlers/ports';
-import { maskSecrets } from '../mask';
+import { maskSecrets } from '../observability/mask';
 import { databaseNameOf } from './handle';
 import { currentSchemaVersion } from './migrate';
 

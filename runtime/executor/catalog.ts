@@ -18,7 +18,7 @@ import {
 } from '../../handlers/backup/naming';
 import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { readTrustedRehearsal, rehearsalFileName } from '../../handlers/backup/rehearsal-record';
-import { maskSecrets } from '../mask';
+import { maskSecrets } from '../observability/mask';
 import { fsyncDirectory } from './dump-file';
 import { notWritableReason } from './directory';
 import { directoryNotWritable, invalidName } from './errors';

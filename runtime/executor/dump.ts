@@ -13,7 +13,7 @@ import {
   manifestFileName,
 } from '../../handlers/backup/naming';
 import { freeBytes, listCatalog } from './catalog';
-import { requireTool, type ExecutorContext } from './context';
+import { requireTool, type ExecutorContext } from './executor-context';
 import { ensureDirectory, notWritableReason, sweepStaleFiles } from './directory';
 import { fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file';
 import { fileSystemDurability } from './durability';

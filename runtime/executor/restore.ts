@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { isAppError, type AppError } from '../../handlers/errors';
 import { isBackupFileName } from '../../handlers/backup/naming';
-import { requireTool, type ExecutorContext } from './context';
+import { requireTool, type ExecutorContext } from './executor-context';
 import {
   EXECUTOR_ERRORS,
   cancelled,

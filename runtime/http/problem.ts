@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, isAppError, type ErrorKind } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports';
 import { sessionEnded } from '../db/session-ended';
-import { maskSecrets } from '../mask';
+import { maskSecrets } from '../observability/mask';
 
 export const PROBLEM_JSON = 'application/problem+json';
 

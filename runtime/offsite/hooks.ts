@@ -8,12 +8,12 @@ import type {
 } from '../../handlers/offsite/context';
 import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
 import type { ExecutorSettings } from '../../handlers/backup/settings';
-import { createSidecarExecutor } from '../executor/sidecar-client';
+import { createSidecarExecutor } from '../sidecar/client';
 import type { Clock, Logger } from '../../handlers/ports';
 import { copyToOffsite } from '../../handlers/offsite/copy';
 import { fetchForRestore } from '../../handlers/offsite/fetch';
 import { readOffsiteCatalog } from '../../handlers/offsite/trusted';
-import { OFFSITE_NAMING } from './format';
+import { OFFSITE_NAMING } from './backup-format';
 import { createLazyS3OffsiteStore } from './s3-store';
 
 export interface OffsiteHooksOptions {

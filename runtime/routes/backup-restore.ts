@@ -5,7 +5,7 @@ import type { BackupContext } from '../../handlers/backup/context';
 import { restoreBackup, type RestoreHooks } from '../../handlers/backup/restore-backup';
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 import type { OperationDeps } from '../../handlers/operations/run-operation';
 import { answerOrStart } from './operations';
 

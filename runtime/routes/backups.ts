@@ -8,7 +8,7 @@ import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
 import { z } from 'zod';
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 import { registerRestoreRoutes, type RestoreRouteDeps } from './backup-restore';
 import { answerOrStart, registerOperationRoutes } from './operations';
 

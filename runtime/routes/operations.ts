@@ -12,7 +12,7 @@ import {
 import type { OperationRecord } from '../../handlers/operations/types';
 import { NO_PROGRESS } from '../../handlers/operations/types';
 import { requireAdmin } from '../http/principal';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 
 export const OPERATIONS_PATH = '/database-backup/operations';
 /** How long a client should wait between two polls of a running operation. */

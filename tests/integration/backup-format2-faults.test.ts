@@ -21,7 +21,7 @@ import { manifestFileName } from '../../handlers/backup/naming';
 import { signManifest, type BackupManifest } from '../../handlers/backup/manifest';
 import type { CatalogEntry, Executor } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { backupSeed } from '../support/backup-seed';
 import { testSigner, trustOf } from '../support/backup-signer';
 import { rewriteBackup } from '../support/restore-real';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeManifest } from '../../handlers/backup/describe';
+import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { backupFileName, manifestFileName } from '../../handlers/backup/naming';
 import type { BackupMetadataSeed, Logger } from '../../handlers/ports';

@@ -10,7 +10,7 @@ import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import type { OffsiteSettings } from '../../handlers/offsite/ports';
 import type { ManifestSigner } from '../../handlers/ports';
-import type { MetricsRegistry } from '../../runtime/metrics';
+import type { MetricsRegistry } from '../../runtime/observability/metrics';
 import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { testSigner } from '../support/backup-signer';

@@ -2,14 +2,14 @@
 // idempotency keys and attaching across two app instances on one database (two replicas), unknown ids.
 import type { MiddlewareHandler } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../runtime/app';
+import { createApp } from '../../runtime/http/app';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { migrate } from '../../runtime/db/migrate';
-import type { AppEnv } from '../../runtime/http-env';
-import { silentLogger } from '../../runtime/logger';
-import { createMaintenanceMode } from '../../runtime/maintenance';
-import { createMetricsRegistry } from '../../runtime/metrics';
-import { createOperationDeps } from '../../runtime/operations';
+import type { AppEnv } from '../../runtime/http/env';
+import { silentLogger } from '../../runtime/observability/logger';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
+import { createMetricsRegistry } from '../../runtime/observability/metrics';
+import { createOperationDeps } from '../../runtime/backups/operation-ports';
 import type { AccountRouteDeps } from '../../runtime/routes/accounts';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { fakeWorld, type FakeWorld } from '../unit/backup-fakes';

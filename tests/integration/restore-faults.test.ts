@@ -10,9 +10,9 @@ import { withBackupLock } from '../../handlers/backup/lock';
 import { manifestFileName } from '../../handlers/backup/naming';
 import { isAppError } from '../../handlers/errors';
 import type { BackupMetadata } from '../../handlers/ports';
-import { createApp } from '../../runtime/app';
-import type { AppEnv } from '../../runtime/http-env';
-import { silentLogger } from '../../runtime/logger';
+import { createApp } from '../../runtime/http/app';
+import type { AppEnv } from '../../runtime/http/env';
+import { silentLogger } from '../../runtime/observability/logger';
 import { executorKinds, type ExecutorUnderTest } from '../support/executors';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppError } from '../../handlers/errors';
 import { isAppError } from '../../handlers/errors';
 import type { BackupMetadataSeed } from '../../handlers/ports';
-import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
+import { createSidecarExecutor } from '../../runtime/sidecar/client';
 import { makeToolDirectory, pgDumpStartsThenHangs } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { runSidecarUntilExit, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';

@@ -7,9 +7,9 @@ import type {
   ManifestSigner,
   TrustPolicy,
 } from '../../handlers/ports';
-import { describeManifest } from '../../handlers/backup/describe';
+import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { parseBackupFileName } from '../../handlers/backup/naming';
-import { signerFor } from '../../runtime/backup-signing';
+import { signerFor } from '../../runtime/backups/signing-key';
 
 export function testSigner(): ManifestSigner {
   return signerFor(generateKeyPairSync('ed25519').privateKey);

@@ -4,7 +4,7 @@ import { createHash, createPrivateKey } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupContext } from '../../handlers/backup/context';
-import { describeManifest } from '../../handlers/backup/describe';
+import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { manifestFileName } from '../../handlers/backup/naming';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { BackupManifest, BackupMetadata, Executor, Logger, ManifestSigner } from '../../handlers/ports';
@@ -14,8 +14,8 @@ import { createDatabaseLifecycle } from '../../runtime/db/lifecycle';
 import { migrate } from '../../runtime/db/migrate';
 import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
 import { createLocalExecutor } from '../../runtime/executor/local';
-import { createMaintenanceMode } from '../../runtime/maintenance';
-import { signerFor } from '../../runtime/backup-signing';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
+import { signerFor } from '../../runtime/backups/signing-key';
 import { trustOf } from './backup-signer';
 
 /**

@@ -6,7 +6,7 @@ import { bodyDigest, canonicalString, parseTimestamp } from '../../handlers/acco
 import type { AccountDeps } from '../../handlers/accounts/deps';
 import type { AccountStore } from '../../handlers/accounts/ports';
 import { signRequest } from '../../client/signing';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 
 describe('canonicalString', () => {
   it('joins scheme, method, origin, path and query, user, timestamp, nonce and body digest with newlines', () => {

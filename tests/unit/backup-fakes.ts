@@ -1,5 +1,5 @@
 // In-memory fakes of the backup ports for handler unit tests (the real ones are tested in tests/integration/).
-import { createMaintenanceMode } from '../../runtime/maintenance';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import type { BackupContext } from '../../handlers/backup/context';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createMetricsRegistry } from '../../runtime/metrics';
+import { createMetricsRegistry } from '../../runtime/observability/metrics';
 import type { BackupMetadata } from '../../handlers/ports';
 
 const metadata: BackupMetadata = {

@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import type { MiddlewareHandler } from 'hono';
-import { createApp } from '../../runtime/app';
-import type { AppEnv } from '../../runtime/http-env';
-import { silentLogger } from '../../runtime/logger';
+import { createApp } from '../../runtime/http/app';
+import type { AppEnv } from '../../runtime/http/env';
+import { silentLogger } from '../../runtime/observability/logger';
 import { createFakeWorld, DIR } from '../support/restore-fakes';
 
 /** Test authentication: the x-test-user header names the caller, x-test-admin makes them an admin. */

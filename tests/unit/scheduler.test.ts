@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScheduler } from '../../runtime/scheduler';
+import { createScheduler } from '../../runtime/node/scheduler';
 import type { PeriodicTask, RunTaskDeps, TaskRunStore } from '../../handlers/tasks/run-task';
 import type { TaskSettings } from '../../runtime/config/types';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 
 const HOUR = 3_600_000;
 

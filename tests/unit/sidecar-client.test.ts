@@ -5,9 +5,9 @@ import { AppError, isAppError } from '../../handlers/errors';
 import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/ports';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { testSigner, trustOf } from '../support/backup-signer';
-import { silentLogger } from '../../runtime/logger';
-import { createSidecarApp } from '../../runtime/executor/sidecar-app';
-import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
+import { silentLogger } from '../../runtime/observability/logger';
+import { createSidecarApp } from '../../runtime/sidecar/app';
+import { createSidecarExecutor } from '../../runtime/sidecar/client';
 import { createFakeExecutor, entryFor } from '../support/sidecar-fake-executor';
 
 const TOKEN = 'client-test-token-0123456789';

@@ -1,14 +1,14 @@
 // What the server does once before serving, for every runtime: database ready, crash recovery, migrations, checks.
-import { recoverInterruptedRehearsal, recoverInterruptedRestore } from '../handlers/backup/recover';
-import { isAppError } from '../handlers/errors';
-import { checkTmpAdmin } from './auth/module';
-import type { Config } from './config/types';
-import { urlForDatabase } from './db/admin';
-import { migrate } from './db/migrate';
-import { markInterruptedOperations } from './operations';
-import { waitForDatabase, type WaitOptions } from './db/wait';
-import type { Server } from './deps';
-import type { ServerLogger } from './logger';
+import { recoverInterruptedRehearsal, recoverInterruptedRestore } from '../../handlers/backup/recover';
+import { isAppError } from '../../handlers/errors';
+import { checkTmpAdmin } from '../auth/module';
+import type { Config } from '../config/types';
+import { urlForDatabase } from '../db/admin';
+import { migrate } from '../db/migrate';
+import { markInterruptedOperations } from '../backups/operation-ports';
+import { waitForDatabase, type WaitOptions } from '../db/wait';
+import type { Server } from '../deps';
+import type { ServerLogger } from '../observability/logger';
 
 export async function prepareDatabase(
   server: Server,

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { LogLevel } from '../../handlers/ports';
 import { parseOffsiteLocation } from '../../handlers/offsite/location';
-import type { SidecarOffsite } from '../offsite/sidecar-schema';
-import { MIN_TOKEN_LENGTH } from './sidecar-app';
+import type { SidecarOffsite } from './offsite-transfer';
+import { MIN_TOKEN_LENGTH } from './app';
 
 export const SIDECAR_ENV = {
   dbUrl: 'BOMNIPOTENT_EXECUTOR_DB_URL',

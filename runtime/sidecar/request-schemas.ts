@@ -1,6 +1,6 @@
 // The request bodies the executor sidecar accepts, checked at its edge before any operation runs.
 import { z } from 'zod';
-import { offsiteTransferBody } from '../offsite/sidecar-schema';
+import { offsiteTransferBody } from './offsite-transfer';
 
 const directory = z.string().min(1).max(4096);
 const file = z.string().min(1).max(255);

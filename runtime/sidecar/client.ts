@@ -11,14 +11,9 @@ import type {
 } from '../../handlers/ports';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import type { OffsiteTransfer, OffsiteUploadResult } from '../../handlers/offsite/ports';
-import { maskSecrets, maskUrl, registerSecret } from '../mask';
-import { cancelled } from './errors';
-import {
-  appErrorFromProblem,
-  SIDECAR_ROUTES,
-  type SidecarLine,
-  type SidecarOperation,
-} from './sidecar-protocol';
+import { maskSecrets, maskUrl, registerSecret } from '../observability/mask';
+import { cancelled } from '../executor/errors';
+import { appErrorFromProblem, SIDECAR_ROUTES, type SidecarLine, type SidecarOperation } from './protocol';
 
 /** A dump or restore of a big database takes hours: no client-side limit below a day. */
 export const LONG_OPERATION_TIMEOUT_MS = 24 * 60 * 60 * 1000;

@@ -1,8 +1,8 @@
 // Hot reload of config.toml for the Node server: watch the file, check the new config, apply what can change live.
-import { checkTmpAdmin } from './auth/module';
-import { watchConfig, type Config } from './config/index';
-import type { Server } from './deps';
-import type { ServerLogger } from './logger';
+import { checkTmpAdmin } from '../auth/module';
+import { watchConfig, type Config } from '../config/index';
+import type { Server } from '../deps';
+import type { ServerLogger } from '../observability/logger';
 import type { Scheduler } from './scheduler';
 
 export function watchAndApply(

@@ -1,5 +1,5 @@
 // The Hono environment shared by the app, its middleware and its routes.
-import type { Principal } from '../handlers/accounts/principal';
+import type { Principal } from '../../handlers/accounts/principal';
 
 export interface AppEnv {
   Variables: {

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PASSFILE_DIR_PREFIX } from '../../runtime/executor/pg-env';
-import { createLogger } from '../../runtime/logger';
-import { checkFileModes, sweepLeftoverPassfiles } from '../../runtime/start-checks';
+import { createLogger } from '../../runtime/observability/logger';
+import { checkFileModes, sweepLeftoverPassfiles } from '../../runtime/startup/file-checks';
 import { testConfig } from '../support/config-fixture';
 
 const temps: string[] = [];

@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { AppError } from '../../handlers/errors';
 import { formatOffsiteLocation, parseOffsiteLocation } from '../../handlers/offsite/location';
 import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
-import { OFFSITE_NAMING } from './format';
-import { createLazyS3OffsiteStore } from './s3-store';
+import { OFFSITE_NAMING } from '../offsite/backup-format';
+import { createLazyS3OffsiteStore } from '../offsite/s3-store';
 
 const offsiteSettings = z
   .strictObject({

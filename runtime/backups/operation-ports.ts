@@ -1,13 +1,13 @@
 // The ports of long operations: the record store in the database, ids, this process's name, failures as answers.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { failInterruptedOperations, type OperationDeps } from '../handlers/operations/run-operation';
-import type { OperationMetrics } from '../handlers/operations/types';
-import { backupLockName } from '../handlers/backup/lock';
-import type { Clock, DatabaseAdmin, Logger } from '../handlers/ports';
-import { problemOutcome } from './http/problem';
-import type { DbHandle } from './db/handle';
-import { createOperationStore } from './db/operations-store';
+import { failInterruptedOperations, type OperationDeps } from '../../handlers/operations/run-operation';
+import type { OperationMetrics } from '../../handlers/operations/types';
+import { backupLockName } from '../../handlers/backup/lock';
+import type { Clock, DatabaseAdmin, Logger } from '../../handlers/ports';
+import { problemOutcome } from '../http/problem';
+import type { DbHandle } from '../db/handle';
+import { createOperationStore } from '../db/operations-store';
 
 export function createOperationDeps(deps: {
   db: DbHandle;

@@ -1,16 +1,16 @@
 // The one Hono app: middleware, routes -> handlers, and errors -> HTTP (problem+json) in exactly one place.
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { AppError } from '../handlers/errors';
-import type { Logger, MaintenanceMode } from '../handlers/ports';
-import type { HealthDeps } from '../handlers/health';
-import type { AppEnv } from './http-env';
-import { requireCanonicalPath } from './http/canonical-path';
-import { problemResponse, READ_ONLY_CODE, statusOf, toAppError } from './http/problem';
-import { readBodyWithin } from './http/read-body';
-import { registerHealthRoutes } from './routes/health';
-import { registerAccountRoutes, type AccountRouteDeps } from './routes/accounts';
-import { registerBackupRoutes, type BackupRouteDeps } from './routes/backups';
+import { AppError } from '../../handlers/errors';
+import type { Logger, MaintenanceMode } from '../../handlers/ports';
+import type { HealthDeps } from '../../handlers/health';
+import type { AppEnv } from './env';
+import { requireCanonicalPath } from './canonical-path';
+import { problemResponse, READ_ONLY_CODE, statusOf, toAppError } from './problem';
+import { readBodyWithin } from './read-body';
+import { registerHealthRoutes } from '../routes/health';
+import { registerAccountRoutes, type AccountRouteDeps } from '../routes/accounts';
+import { registerBackupRoutes, type BackupRouteDeps } from '../routes/backups';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_BODY_TIMEOUT_MS = 10_000;

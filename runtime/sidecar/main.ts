@@ -1,13 +1,13 @@
 // bomnipotent_executor: the executor sidecar process. Settings from the environment, the in-process executor behind
 // the sidecar app, @hono/node-server to serve it, SIGTERM to stop. No logic of its own.
 import { serve } from '@hono/node-server';
-import { createLogger } from '../logger';
-import { maskSecrets, maskUrl, registerSecret } from '../mask';
-import { sweepLeftoverPassfiles } from '../start-checks';
-import { createLocalExecutor } from './local';
-import { describeSidecarOffsite } from '../offsite/sidecar-schema';
-import { createSidecarApp } from './sidecar-app';
-import { readSidecarSettings, SidecarSettingsError, type SidecarSettings } from './sidecar-settings';
+import { createLogger } from '../observability/logger';
+import { maskSecrets, maskUrl, registerSecret } from '../observability/mask';
+import { sweepLeftoverPassfiles } from '../startup/file-checks';
+import { createLocalExecutor } from '../executor/local';
+import { describeSidecarOffsite } from './offsite-transfer';
+import { createSidecarApp } from './app';
+import { readSidecarSettings, SidecarSettingsError, type SidecarSettings } from './settings';
 
 const SHUTDOWN_GRACE_MS = 20_000;
 

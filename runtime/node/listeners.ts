@@ -4,11 +4,11 @@ import { readFileSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { serve, type ServerType } from '@hono/node-server';
-import type { Config } from './config/types';
-import type { Server } from './deps';
-import { nonCanonicalTarget, pathCanonicalError } from './http/canonical-path';
-import { statusOf, toProblem, PROBLEM_JSON } from './http/problem';
-import type { ServerLogger } from './logger';
+import type { Config } from '../config/types';
+import type { Server } from '../deps';
+import { nonCanonicalTarget, pathCanonicalError } from '../http/canonical-path';
+import { statusOf, toProblem, PROBLEM_JSON } from '../http/problem';
+import type { ServerLogger } from '../observability/logger';
 
 interface ListenSpec {
   address: string;

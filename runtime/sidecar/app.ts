@@ -10,16 +10,16 @@ import { canonicalJson, readTrustedManifest } from '../../handlers/backup/manife
 import type { Executor, Logger, ManifestSigner } from '../../handlers/ports';
 import { parseBody } from '../http/body';
 import { problemResponse, toAppError as toAppErrorAt, toProblem as toEdgeProblem } from '../http/problem';
-import { invalidName } from './errors';
+import { invalidName } from '../executor/errors';
 import {
   NDJSON,
   SIDECAR_ROUTES,
   type SidecarLine,
   type SidecarOperation,
   type SidecarProblem,
-} from './sidecar-protocol';
-import { sidecarBodies } from './sidecar-schemas';
-import { offsiteStoreFor, sidecarTransferSettings, type SidecarOffsite } from '../offsite/sidecar-schema';
+} from './protocol';
+import { sidecarBodies } from './request-schemas';
+import { offsiteStoreFor, sidecarTransferSettings, type SidecarOffsite } from './offsite-transfer';
 
 export const SIDECAR_MAX_BODY_BYTES = 64 * 1024;
 export const MIN_TOKEN_LENGTH = 16;

@@ -3,11 +3,11 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../handlers/ports';
-import type { Config } from './config/types';
-import { dotenvPath } from './config/env';
-import { AUDIT_LOG } from './executor/catalog';
-import { PASSFILE_DIR_PREFIX } from './executor/pg-env';
+import type { Logger } from '../../handlers/ports';
+import type { Config } from '../config/types';
+import { dotenvPath } from '../config/env';
+import { AUDIT_LOG } from '../executor/catalog';
+import { PASSFILE_DIR_PREFIX } from '../executor/pg-env';
 
 /** The paths worth a warning when group or others may read them, with what each holds. */
 function sensitivePaths(config: Config): { path: string; what: string }[] {

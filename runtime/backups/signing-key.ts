@@ -2,11 +2,11 @@
 // when `signing_key` is not set. Backups are refused, never written unsigned, when it cannot be read.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync, writeSync, constants, fsyncSync } from 'node:fs';
-import type { BackupTaskSettings } from '../handlers/backup/settings';
-import { publicKeyId, signManifest } from '../handlers/backup/manifest';
-import { signRehearsal } from '../handlers/backup/rehearsal-record';
-import { AppError } from '../handlers/errors';
-import type { Logger, ManifestSigner } from '../handlers/ports';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import { publicKeyId, signManifest } from '../../handlers/backup/manifest';
+import { signRehearsal } from '../../handlers/backup/rehearsal-record';
+import { AppError } from '../../handlers/errors';
+import type { Logger, ManifestSigner } from '../../handlers/ports';
 
 function keyProblem(path: string, reason: string, suggestion: string): AppError {
   return new AppError(

@@ -1,12 +1,12 @@
 // A restore killed on one replica leaves the database read-only for all of them. The replicas left behind do not
 // wait for it to come back: a write refused as read-only (at most every HEAL_EVERY_MS) checks, under the backup
 // lock (so never while a restore runs), for such a leftover, migrates and resets it, as start-up recovery would.
-import { backupLockName } from '../handlers/backup/lock';
-import { resetLeftoverReadOnly } from '../handlers/backup/recover';
-import type { BackupContext } from '../handlers/backup/context';
-import type { Logger } from '../handlers/ports';
-import type { DbHandle } from './db/handle';
-import { migrate } from './db/migrate';
+import { backupLockName } from '../../handlers/backup/lock';
+import { resetLeftoverReadOnly } from '../../handlers/backup/recover';
+import type { BackupContext } from '../../handlers/backup/context';
+import type { Logger } from '../../handlers/ports';
+import type { DbHandle } from '../db/handle';
+import { migrate } from '../db/migrate';
 
 const HEAL_EVERY_MS = 10_000;
 

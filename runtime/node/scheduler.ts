@@ -1,6 +1,6 @@
 // The periodic-task queue: tasks run one after another; a period is the minimal time between two starts.
-import type { TaskSettings } from './config/types';
-import { runTask, type PeriodicTask, type RunTaskDeps } from '../handlers/tasks/run-task';
+import type { TaskSettings } from '../config/types';
+import { runTask, type PeriodicTask, type RunTaskDeps } from '../../handlers/tasks/run-task';
 
 interface Entry {
   settings: TaskSettings;
