@@ -329,3 +329,10 @@ export interface BackupMetrics {
   rehearsalSucceeded?(at: Date): void;
   rehearsalFailed?(): void;
 }
+
+/** Background rehearsals of new backups, one at a time in this process; a burst of backups rehearses only the newest. */
+export interface RehearsalQueue {
+  enqueue(file: string): void;
+  /** Resolves once no rehearsal of this queue runs (tests, shutdown). */
+  idle(): Promise<void>;
+}

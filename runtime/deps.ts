@@ -1,7 +1,7 @@
 // The composition root: builds the real ports from the configuration and one app around them.
 import type { Context, Hono } from 'hono';
 import type { BackupContext } from '../handlers/backup/context';
-import { createRehearsalQueue } from '../handlers/backup/rehearse-backup';
+import { createRehearsalQueue } from '../handlers/backup/rehearsal-queue';
 import type { ExecutorSettings } from '../handlers/backup/settings';
 import type { Clock, Executor } from '../handlers/ports';
 import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';

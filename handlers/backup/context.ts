@@ -9,10 +9,10 @@ import type {
   Logger,
   MaintenanceMode,
   ManifestSigner,
+  RehearsalQueue,
 } from '../ports';
 import type { OffsiteHooks } from '../offsite/context';
 import type { BackupTaskSettings } from './settings';
-import type { RehearsalQueue } from './rehearse-backup';
 
 export interface BackupContext {
   /** The database_backup task as currently configured (hot reload), or undefined when it is absent. */

@@ -1,9 +1,21 @@
-// One backup or restore at a time per database, also across replicas (an advisory lock held by DatabaseAdmin).
+// The cluster-wide advisory locks (held by DatabaseAdmin): one backup or restore at a time per database, one rehearsal,
+// and the standby while it changes hands; also across replicas.
 import { AppError } from '../errors';
 import type { DatabaseAdmin, LockLease } from '../ports';
+import { standbyName } from './database-names';
 
 export function backupLockName(database: string): string {
   return `bomnipotent-backup:${database}`;
+}
+
+/** One rehearsal at a time per database, across replicas; it never holds the backup lock, so backups go on. */
+export function rehearsalLockName(database: string): string {
+  return `bomnipotent-rehearsal:${database}`;
+}
+
+/** Held while the standby changes hands: a rehearsal installing a new one, or a restore swapping it in. */
+export function standbyLockName(database: string): string {
+  return `bomnipotent-standby:${database}`;
 }
 
 export function backupBusy(database: string): AppError {
@@ -37,4 +49,29 @@ export async function ensureLockHeld(lease: LockLease, database: string, step: s
         'Another replica may be running a backup or restore now. Check the database connection, then try again.',
     },
   );
+}
+
+/** Runs fn holding the standby lock, waiting (up to waitMs) while someone else holds it. */
+export async function withStandbyLock<T>(
+  admin: Pick<DatabaseAdmin, 'databaseName' | 'tryWithLock'>,
+  waitMs: number,
+  fn: (lease: LockLease) => Promise<T>,
+): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const result = await admin.tryWithLock(standbyLockName(admin.databaseName), fn);
+    if (result.acquired) return result.value;
+    if (Date.now() >= deadline) {
+      throw new AppError(
+        'BACKUP.STANDBY_BUSY',
+        'conflict',
+        `The standby database '${standbyName(admin.databaseName)}' stayed in use by another operation for ${Math.round(waitMs / 1000)} s.`,
+        {
+          suggestion: 'Try again once the running restore or rehearsal has finished.',
+          retryAfterSeconds: 10,
+        },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }

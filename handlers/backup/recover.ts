@@ -1,8 +1,7 @@
 // At start-up, before the pool opens: finish what a killed restore left behind, so the server has its database.
 import type { BackupContext } from './context';
-import { backupLockName } from './lock';
-import { ASIDE_INFIX, SCRATCH_INFIX } from './restore-backup';
-import { REHEARSAL_INFIX, rehearsalLockName } from './rehearse-backup';
+import { ASIDE_INFIX, REHEARSAL_INFIX, SCRATCH_INFIX } from './database-names';
+import { backupLockName, rehearsalLockName } from './lock';
 
 export interface RecoveryReport {
   /** Another process (a replica) holds the backup/restore lock, so its restore may still be running: nothing done. */

@@ -1,33 +1,18 @@
 // The rehearsal: a backup restored in full into a scratch database, checked (every table's rows against the dump's
 // COPY data, the schema version), then kept as the standby `<db>_standby` (connections refused) that an instant
 // restore can swap in. The outcome is signed next to the backup (`<file>.rehearsal.json`).
-import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
-import type { CatalogEntry, LockLease, RehearsalRecord } from '../ports';
+import { AppError, backupTaskNotConfigured } from '../errors';
+import type { CatalogEntry, RehearsalRecord } from '../ports';
 import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
 import type { BackupContext } from './context';
 import { REHEARSAL_FORMAT } from './rehearsal-record';
-import { restoreStamp } from './restore-backup';
+import { rehearsalScratchName, standbyName } from './database-names';
+import { rehearsalLockName, withStandbyLock } from './lock';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { assessChain, trustPolicy } from './trust';
 
-export const STANDBY_SUFFIX = '_standby';
-export const REHEARSAL_INFIX = '_rehearsal_';
 /** How long the rehearsal waits for an instant restore to finish with the standby before it gives up on keeping it. */
 const STANDBY_LOCK_WAIT_MS = 10 * 60_000;
-
-export function standbyName(database: string): string {
-  return `${database}${STANDBY_SUFFIX}`;
-}
-
-/** One rehearsal at a time per database, across replicas; it never holds the backup lock, so backups go on. */
-export function rehearsalLockName(database: string): string {
-  return `bomnipotent-rehearsal:${database}`;
-}
-
-/** Held while the standby changes hands: a rehearsal installing a new one, or a restore swapping it in. */
-export function standbyLockName(database: string): string {
-  return `bomnipotent-standby:${database}`;
-}
 
 export interface RehearseInput {
   file?: string | undefined;
@@ -38,31 +23,6 @@ export interface RehearseHooks {
   progress?: ProgressReporter | undefined;
   /** Test-only stop once psql has loaded the scratch copy. */
   reached?(phase: 'loaded'): Promise<void>;
-}
-
-/** Runs fn holding the standby lock, waiting (up to waitMs) while someone else holds it. */
-export async function withStandbyLock<T>(
-  ctx: BackupContext,
-  waitMs: number,
-  fn: (lease: LockLease) => Promise<T>,
-): Promise<T> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const result = await ctx.admin.tryWithLock(standbyLockName(ctx.admin.databaseName), fn);
-    if (result.acquired) return result.value;
-    if (Date.now() >= deadline) {
-      throw new AppError(
-        'BACKUP.STANDBY_BUSY',
-        'conflict',
-        `The standby database '${standbyName(ctx.admin.databaseName)}' stayed in use by another operation for ${Math.round(waitMs / 1000)} s.`,
-        {
-          suggestion: 'Try again once the running restore or rehearsal has finished.',
-          retryAfterSeconds: 10,
-        },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** Rehearses one backup (the latest trusted one, or `file`); throws BACKUP.REHEARSAL_FAILED after recording a failure. */
@@ -128,7 +88,7 @@ async function rehearseEntry(
   const database = ctx.admin.databaseName;
   const started = ctx.clock.now();
   const startedMs = Date.now();
-  const scratch = `${database}${REHEARSAL_INFIX}${restoreStamp(started)}`;
+  const scratch = rehearsalScratchName(database, started);
   const base = {
     format: REHEARSAL_FORMAT,
     file: entry.file,
@@ -241,7 +201,7 @@ async function ensureRoomForCopy(ctx: BackupContext): Promise<void> {
 async function installStandby(ctx: BackupContext, scratch: string): Promise<RehearsalRecord['standby']> {
   const standby = standbyName(ctx.admin.databaseName);
   try {
-    return await withStandbyLock(ctx, STANDBY_LOCK_WAIT_MS, async () => {
+    return await withStandbyLock(ctx.admin, STANDBY_LOCK_WAIT_MS, async () => {
       await ctx.admin.dropDatabase(standby);
       await ctx.admin.renameDatabase(scratch, standby);
       const state = await ctx.admin.databaseState(standby);
@@ -254,45 +214,6 @@ async function installStandby(ctx: BackupContext, scratch: string): Promise<Rehe
     await ctx.admin.dropDatabase(scratch).catch(() => {});
     return null;
   }
-}
-
-/** Background rehearsals, one at a time in this process; a burst of backups rehearses only the newest. */
-export interface RehearsalQueue {
-  enqueue(file: string): void;
-  /** Resolves once no rehearsal of this queue runs (tests, shutdown). */
-  idle(): Promise<void>;
-}
-
-export function createRehearsalQueue(ctx: BackupContext): RehearsalQueue {
-  let pending: string | null = null;
-  let current: string | null = null;
-  let running: Promise<void> | null = null;
-  const drain = async () => {
-    while (pending !== null) {
-      const file = pending;
-      pending = null;
-      current = file;
-      await rehearseBackup({ file, user: null }, ctx).catch((error: unknown) => {
-        if (isAppError(error) && error.code === 'BACKUP.REHEARSAL_FAILED') return; // logged by the rehearsal
-        const message = `Rehearsal of backup '${file}' did not run: ${describe(error)}`;
-        if (isAppError(error) && error.kind === 'conflict') ctx.logger.info(message);
-        else ctx.logger.error(message);
-      });
-    }
-  };
-  return {
-    enqueue(file) {
-      if (file === current && pending === null) return; // being rehearsed right now
-      pending = file;
-      running ??= drain().finally(() => {
-        running = null;
-        current = null;
-      });
-    },
-    idle: async () => {
-      while (running) await running;
-    },
-  };
 }
 
 function formatMegabytes(bytes: number): string {

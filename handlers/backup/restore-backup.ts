@@ -10,6 +10,7 @@ import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
 import { chooseRestoreSource, takeStandby, type RestoreSource } from './standby';
+import { restoreDatabaseNames } from './database-names';
 
 export interface RestoreInput {
   user: string;
@@ -38,32 +39,7 @@ export interface RestoreHooks {
   progress?: ProgressReporter | undefined;
 }
 
-export const SCRATCH_INFIX = '_restore_';
-export const ASIDE_INFIX = '_pre_restore_';
 const WRITES_SETTLE_MS = 30_000; // how long a restore waits for writes that started before read-only
-const MAX_IDENTIFIER_BYTES = 63; // PostgreSQL silently truncates longer names, which would break recovery
-
-/** YYYYMMDDHHMMSS in UTC: sorts like time, so the newest renamed-aside copy is the greatest name. */
-export function restoreStamp(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-
-export function restoreDatabaseNames(database: string, now: Date): { scratch: string; aside: string } {
-  const stamp = restoreStamp(now);
-  const names = {
-    scratch: `${database}${SCRATCH_INFIX}${stamp}`,
-    aside: `${database}${ASIDE_INFIX}${stamp}`,
-  };
-  if (new TextEncoder().encode(names.aside).length > MAX_IDENTIFIER_BYTES) {
-    throw new AppError(
-      'BACKUP.DATABASE_NAME_TOO_LONG',
-      'misconfigured',
-      `The database name '${database}' is too long for a safe restore: '${names.aside}' exceeds PostgreSQL's ${MAX_IDENTIFIER_BYTES} bytes.`,
-      { suggestion: 'Use a database name of at most 36 bytes.' },
-    );
-  }
-  return names;
-}
 
 export async function restoreBackup(
   input: RestoreInput,

@@ -3,7 +3,8 @@
 // same fingerprint). Anything else loads the file as before.
 import type { CatalogEntry } from '../ports';
 import type { BackupContext } from './context';
-import { standbyName, withStandbyLock } from './rehearse-backup';
+import { standbyName } from './database-names';
+import { withStandbyLock } from './lock';
 
 export type RestoreSource =
   { via: 'standby'; reason: string; database: string; fingerprint: string } | { via: 'file'; reason: string };
@@ -58,7 +59,7 @@ export async function takeStandby(
   scratch: string,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
-    return await withStandbyLock(ctx, STANDBY_LOCK_WAIT_MS, async () => {
+    return await withStandbyLock(ctx.admin, STANDBY_LOCK_WAIT_MS, async () => {
       const problem = await standbyProblem(ctx, source);
       if (problem) return { ok: false, reason: problem };
       await ctx.admin.renameDatabase(source.database, scratch);

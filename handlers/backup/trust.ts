@@ -1,12 +1,14 @@
 // Which keys count, which backup is "latest", and what the chain of sequences says about missing backups.
-import type { BackupManifest, CatalogEntry, TrustPolicy } from '../ports';
-import type { BackupContext } from './context';
+import type { BackupManifest, CatalogEntry, ManifestSigner, TrustPolicy } from '../ports';
 import { manifestDigest } from './manifest';
 import { parseBackupFileName } from './naming';
 import type { BackupTaskSettings } from './settings';
 
 /** This server's own key (when it can be read) and `trusted_keys`. */
-export function trustPolicy(ctx: BackupContext, settings: BackupTaskSettings): TrustPolicy {
+export function trustPolicy(
+  ctx: { signer(): ManifestSigner },
+  settings: Pick<BackupTaskSettings, 'trustedKeys'>,
+): TrustPolicy {
   const keys = new Set(settings.trustedKeys);
   try {
     keys.add(ctx.signer().publicKey);

@@ -1,24 +1,9 @@
 // What the off-site use cases need: the store for the current settings, the local catalog and the manifest check.
 // The backup format decides the last two (runtime/offsite/format.ts), so that these use cases do not.
-import type { BackupManifest } from '../backup/manifest';
 import type { BackupTaskSettings } from '../backup/settings';
 import type { Clock, Logger } from '../ports';
-import type { OffsiteFetch } from './fetch';
+import type { LocalBackup, ManifestCheck, OffsiteCatalog, OffsiteFetch, OffsiteMemory } from './model';
 import type { OffsiteStore } from './ports';
-import type { OffsiteCatalog } from './trusted';
-
-/** A local backup that may go off-site: its manifest was read and its data file's checksum is known from it. */
-export interface LocalBackup {
-  file: string;
-  manifestFile: string;
-  sha256: string;
-  database: string;
-  createdAt: Date;
-}
-
-export type ManifestCheck =
-  | { ok: true; file: string; sha256: string; database: string; createdAt: Date; manifest: BackupManifest }
-  | { ok: false; reason: string };
 
 export interface OffsiteFormat {
   /** Local backups that count (trusted), in any order. */
@@ -33,12 +18,6 @@ export interface OffsiteMetrics {
   /** The signed creation time of the newest trusted backup in the store, each time the store was read. */
   offsiteNewest(at: Date | null): void;
 }
-
-/**
- * What this process last confirmed in each store (by location): the newest trusted backup's signed time, or null
- * when the store held none. A run whose store fails judges the staleness by it.
- */
-export type OffsiteMemory = Map<string, Date | null>;
 
 export interface OffsiteContext {
   settings(): BackupTaskSettings | undefined;

@@ -8,7 +8,8 @@ import { isStale } from '../backup/freshness';
 import type { OffsiteContext } from './context';
 import type { OffsiteStore } from './ports';
 import { pruneOffsite } from './retention';
-import { readOffsiteCatalog, type OffsiteCatalog } from './trusted';
+import type { OffsiteCatalog } from './model';
+import { readOffsiteCatalog } from './trusted';
 
 export interface CopyReport {
   uploaded: string[];

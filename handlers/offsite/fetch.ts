@@ -2,22 +2,11 @@
 // is downloaded into the backup directory, checked against its manifest on the way, and then restored as usual.
 // A dry run downloads nothing: it answers which object a restore would download.
 import { AppError, isAppError } from '../errors';
-import type { BackupManifest } from '../backup/manifest';
 import type { OffsiteContext } from './context';
+import type { OffsiteFetch } from './model';
 import { readOffsiteCatalog } from './trusted';
 import { chainRestarted } from '../backup/select-backup';
 import { restartedChain } from '../backup/trust';
-
-/** The backup a restore takes from the store: downloaded already, or (dry run) what would be downloaded. */
-export interface OffsiteFetch {
-  file: string;
-  location: string; // s3://bucket/prefix
-  bucket: string;
-  key: string; // the data object's key
-  directory: string; // where the download goes (or would go)
-  downloaded: boolean;
-  manifest: BackupManifest; // the trusted manifest read from the store
-}
 
 export async function fetchForRestore(
   ctx: OffsiteContext,

@@ -3,7 +3,7 @@
 import type { BackupContext } from '../backup/context';
 import { listBackupCatalog, type BackupCatalogReport, type BackupListing } from '../backup/list-backups';
 import { parseBackupFileName } from '../backup/naming';
-import type { OffsiteCatalog } from './trusted';
+import type { OffsiteCatalog } from './model';
 
 export type BackupLocation = 'local' | 'offsite' | 'both';
 

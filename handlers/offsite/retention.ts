@@ -2,7 +2,7 @@
 // objects are skipped, and untrusted, incomplete and foreign objects are never touched.
 import type { Logger } from '../ports';
 import type { OffsiteStore } from './ports';
-import type { OffsiteCatalog } from './trusted';
+import type { OffsiteCatalog } from './model';
 
 export async function pruneOffsite(
   store: OffsiteStore,

@@ -1,21 +1,7 @@
 // The store's backups whose manifests check out, newest first by the manifest's own creation time.
-import type { BackupManifest } from '../backup/manifest';
 import type { OffsiteFormat } from './context';
-import type { OffsiteBackup, OffsiteStore } from './ports';
-
-export interface TrustedOffsiteBackup extends OffsiteBackup {
-  sha256: string;
-  database: string;
-  createdAt: Date;
-  manifest: BackupManifest;
-}
-
-export interface OffsiteCatalog {
-  trusted: TrustedOffsiteBackup[]; // newest first
-  untrusted: { file: string; reason: string }[];
-  incomplete: string[];
-  foreign: string[];
-}
+import type { OffsiteCatalog, TrustedOffsiteBackup } from './model';
+import type { OffsiteStore } from './ports';
 
 export async function readOffsiteCatalog(
   store: OffsiteStore,

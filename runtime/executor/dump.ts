@@ -19,7 +19,7 @@ import { fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file
 import { fileSystemDurability } from './durability';
 import { DumpGuard, DumpStructureError } from './dump-guard';
 import { compressStage, encryptStage, helperEnv, type Stage } from './filters';
-import { pgDumpWritesRestrict } from './read-backup';
+import { pgDumpWritesRestrict } from './tool-versions';
 import {
   EXECUTOR_ERRORS,
   cancelled,

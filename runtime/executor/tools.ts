@@ -5,7 +5,7 @@ import { delimiter, join } from 'node:path';
 import type { Logger, ToolReport } from '../../handlers/ports';
 import { installHint } from './errors';
 import { classifyRun, runTool } from './process';
-import { pgDumpWritesRestrict, psqlHonoursRestrict } from './read-backup';
+import { pgDumpWritesRestrict, psqlHonoursRestrict } from './tool-versions';
 
 export type ToolName = 'pg_dump' | 'psql' | 'createdb' | 'dropdb';
 

@@ -1,7 +1,8 @@
 // The backup format as the off-site use cases see it: format 2, a data file (`.dump.zst`, ...) and its signed
 // `.manifest.json`. The signed manifest is the commit marker in the store; the data's checksum comes from it (and only
 // from a manifest signed by a key this server trusts) and is checked on every transfer.
-import type { LocalBackup, ManifestCheck, OffsiteFormat } from '../../handlers/offsite/context';
+import type { OffsiteFormat } from '../../handlers/offsite/context';
+import type { LocalBackup, ManifestCheck } from '../../handlers/offsite/model';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { dataFileOfManifest, isBackupFileName, manifestFileName } from '../../handlers/backup/naming';
 import type { Executor, TrustPolicy } from '../../handlers/ports';

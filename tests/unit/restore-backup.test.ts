@@ -1,5 +1,6 @@
 import { describe, it, expect, vi } from 'vitest';
-import { restoreBackup, restoreDatabaseNames, restoreStamp } from '../../handlers/backup/restore-backup';
+import { restoreBackup } from '../../handlers/backup/restore-backup';
+import { restoreDatabaseNames, restoreStamp } from '../../handlers/backup/database-names';
 import { AppError, isAppError } from '../../handlers/errors';
 import { createFakeWorld, DIR, metadataFor } from '../support/restore-fakes';
 
