@@ -1,16 +1,14 @@
 // Everything the backup handlers need, as ports; built once in runtime/deps.ts and shared by routes, scheduler and tests.
-import type {
-  BackupChainStore,
-  BackupMetrics,
-  Clock,
-  DatabaseAdmin,
-  DatabaseLifecycle,
-  Executor,
-  Logger,
-  MaintenanceMode,
-  ManifestSigner,
-  RehearsalQueue,
-} from '../ports';
+import type { BackupChainStore } from '../ports/backup-chain';
+import type { BackupMetrics } from '../ports/metrics';
+import type { Clock } from '../ports/clock';
+import type { DatabaseAdmin } from '../ports/database-admin';
+import type { DatabaseLifecycle } from '../ports/database-lifecycle';
+import type { Executor } from '../ports/executor';
+import type { Logger } from '../ports/logger';
+import type { MaintenanceMode } from '../ports/maintenance';
+import type { ManifestSigner } from '../ports/manifest-signer';
+import type { RehearsalQueue } from '../ports/rehearsal-queue';
 import type { OffsiteHooks } from '../offsite/context';
 import type { BackupTaskSettings } from './settings';
 

@@ -1,7 +1,8 @@
 // The backup use case: one signed dump of the server's database into the task's directory, then retention.
 import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
-import type { AuditRecord, BackupMetadata, BackupTrigger, Executor } from '../ports';
-import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
+import type { AuditRecord, BackupMetadata, BackupTrigger } from './model';
+import type { Executor } from '../ports/executor';
+import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
 import type { BackupContext } from './context';
 import { describeManifest } from './describe-manifest';
 import { formatBytes, formatDuration, formatMegabytes } from '../units';

@@ -1,6 +1,6 @@
 // A signed manifest as the API describes a backup (the fields of format 1, plus compression, encryption, sequence).
 import type { BackupManifest } from './manifest';
-import type { BackupMetadata } from '../ports';
+import type { BackupMetadata } from './model';
 
 export function describeManifest(manifest: BackupManifest): BackupMetadata {
   return {

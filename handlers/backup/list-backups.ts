@@ -1,6 +1,7 @@
 // The backups in the task's directory, newest first, with their trust state; read from manifests only.
 import { backupTaskNotConfigured } from '../errors';
-import type { BackupTrigger, CatalogEntry, Compression, TrustState } from '../ports';
+import type { BackupTrigger, CatalogEntry, TrustState } from './model';
+import type { Compression } from './naming';
 import type { BackupContext } from './context';
 import { parseBackupFileName } from './naming';
 import { assessChain, describeChain, newestFirst, trustPolicy, type ChainReport } from './trust';

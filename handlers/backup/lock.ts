@@ -1,7 +1,7 @@
 // The cluster-wide advisory locks (held by DatabaseAdmin): one backup or restore at a time per database, one rehearsal,
 // and the standby while it changes hands; also across replicas.
 import { AppError } from '../errors';
-import type { DatabaseAdmin, LockLease } from '../ports';
+import type { DatabaseLock, LockLease } from '../ports/database-admin';
 import { standbyName } from './database-names';
 
 export function backupLockName(database: string): string {
@@ -29,7 +29,7 @@ export function backupBusy(database: string): AppError {
 
 /** Runs fn holding the lock; throws BACKUP.BUSY when another backup or restore holds it. */
 export async function withBackupLock<T>(
-  admin: DatabaseAdmin,
+  admin: DatabaseLock,
   fn: (lease: LockLease) => Promise<T>,
 ): Promise<T> {
   const result = await admin.tryWithLock(backupLockName(admin.databaseName), fn);
@@ -53,7 +53,7 @@ export async function ensureLockHeld(lease: LockLease, database: string, step: s
 
 /** Runs fn holding the standby lock, waiting (up to waitMs) while someone else holds it. */
 export async function withStandbyLock<T>(
-  admin: Pick<DatabaseAdmin, 'databaseName' | 'tryWithLock'>,
+  admin: DatabaseLock,
   waitMs: number,
   fn: (lease: LockLease) => Promise<T>,
 ): Promise<T> {

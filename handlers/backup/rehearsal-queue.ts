@@ -1,7 +1,7 @@
 // Background rehearsals of new backups (`rehearse = true`): one at a time in this process; a burst of backups
 // rehearses only the newest.
 import { isAppError } from '../errors';
-import type { RehearsalQueue } from '../ports';
+import type { RehearsalQueue } from '../ports/rehearsal-queue';
 import type { BackupContext } from './context';
 import { rehearseBackup } from './rehearse-backup';
 

@@ -2,8 +2,9 @@
 // COPY data, the schema version), then kept as the standby `<db>_standby` (connections refused) that an instant
 // restore can swap in. The outcome is signed next to the backup (`<file>.rehearsal.json`).
 import { AppError, backupTaskNotConfigured } from '../errors';
-import type { CatalogEntry, RehearsalRecord } from '../ports';
-import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
+import type { CatalogEntry } from './model';
+import type { RehearsalRecord } from './rehearsal-record';
+import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
 import type { BackupContext } from './context';
 import { REHEARSAL_FORMAT } from './rehearsal-record';
 import { rehearsalScratchName, standbyName } from './database-names';

@@ -1,14 +1,14 @@
 // A complete restore that cannot lose the database: verify, restore into a scratch database, then swap it in.
 import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
-import type { AuditRecord, BackupMetadata, CatalogEntry, ReadOptions } from '../ports';
+import type { AuditRecord, BackupMetadata, CatalogEntry, ReadOptions } from './model';
 import type { BackupContext } from './context';
-import type { LockLease } from '../ports';
+import type { LockLease } from '../ports/database-admin';
 import { describeManifest } from './describe-manifest';
 import { assessChain, trustPolicy } from './trust';
 import { backupLockName, ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
-import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
+import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
 import { chooseRestoreSource, takeStandby, type RestoreSource } from './standby';
 import { restoreDatabaseNames } from './database-names';
 

@@ -1,7 +1,7 @@
 // The instant restore's source: the rehearsed standby `<db>_standby`, used only when its signed rehearsal record is
 // about this very backup (file name and SHA-256) and the standby is unchanged since (connections still refused, the
 // same fingerprint). Anything else loads the file as before.
-import type { CatalogEntry } from '../ports';
+import type { CatalogEntry } from './model';
 import type { BackupContext } from './context';
 import { standbyName } from './database-names';
 import { withStandbyLock } from './lock';

@@ -1,5 +1,7 @@
 // Which keys count, which backup is "latest", and what the chain of sequences says about missing backups.
-import type { BackupManifest, CatalogEntry, ManifestSigner, TrustPolicy } from '../ports';
+import type { BackupManifest } from './manifest';
+import type { CatalogEntry, TrustPolicy } from './model';
+import type { ManifestSigner } from '../ports/manifest-signer';
 import { manifestDigest } from './manifest';
 import { parseBackupFileName } from './naming';
 import type { BackupTaskSettings } from './settings';

@@ -1,7 +1,7 @@
 // `database-backup verify [--file]`: the full read of one or every backup (hash, decryption, decompression, dump
 // structure), one result per backup. Changes nothing.
 import { backupTaskNotConfigured } from '../errors';
-import type { TrustState } from '../ports';
+import type { TrustState } from './model';
 import type { BackupContext } from './context';
 import { checkRequestedFileName } from './select-backup';
 import { newestFirst, trustPolicy } from './trust';

@@ -1,9 +1,10 @@
 // What the off-site use cases need: the store for the current settings, the local catalog and the manifest check.
 // The backup format decides the last two (runtime/offsite/format.ts), so that these use cases do not.
 import type { BackupTaskSettings } from '../backup/settings';
-import type { Clock, Logger } from '../ports';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
 import type { LocalBackup, ManifestCheck, OffsiteCatalog, OffsiteFetch, OffsiteMemory } from './model';
-import type { OffsiteStore } from './ports';
+import type { OffsiteStore } from '../ports/offsite-store';
 
 export interface OffsiteFormat {
   /** Local backups that count (trusted), in any order. */

@@ -6,7 +6,7 @@ import { AppError, isAppError } from '../errors';
 import { formatBytes, formatDuration } from '../units';
 import { isStale } from '../backup/freshness';
 import type { OffsiteContext } from './context';
-import type { OffsiteStore } from './ports';
+import type { OffsiteStore } from '../ports/offsite-store';
 import { pruneOffsite } from './retention';
 import type { OffsiteCatalog } from './model';
 import { readOffsiteCatalog } from './trusted';

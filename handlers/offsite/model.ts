@@ -1,6 +1,5 @@
 // The off-site use cases' data: local backups that may go out, the store's trusted backups, what a restore fetches.
 import type { BackupManifest } from '../backup/manifest';
-import type { OffsiteBackup } from './ports';
 
 /** A local backup that may go off-site: its manifest was read and its data file's checksum is known from it. */
 export interface LocalBackup {
@@ -45,3 +44,59 @@ export interface OffsiteFetch {
  * when the store held none. A run whose store fails judges the staleness by it.
  */
 export type OffsiteMemory = Map<string, Date | null>;
+
+// The off-site store port: S3-compatible object storage holding copies of the backups (runtime/offsite/ builds it).
+// Objects are written once under `<prefix><file>` and `<prefix><manifest>`; the manifest is written last and is the
+// commit marker, so a data object without a confirmed manifest is never a backup.
+
+export type OffsiteChecksumMode = 'when_supported' | 'when_required';
+
+export type OffsiteLockMode = 'GOVERNANCE' | 'COMPLIANCE';
+
+export interface OffsiteSettings {
+  bucket: string;
+  prefix: string; // '' or ends with '/'; never contains '..', '.', or empty segments
+  endpoint: string | null; // MinIO, Ceph, R2 ...; null means AWS
+  region: string | null; // null: from the AWS chain (AWS_REGION, shared config), else us-east-1
+  forcePathStyle: boolean;
+  checksum: OffsiteChecksumMode;
+  keep: number | null; // newest N trusted off-site backups kept; null keeps everything
+  lockDays: number | null; // S3 Object Lock retention set on every object written
+  lockMode: OffsiteLockMode;
+}
+
+/** A backup in the store: its data object and its confirmed manifest object. */
+export interface OffsiteBackup {
+  file: string; // bare name of the data file
+  manifestFile: string;
+  sizeBytes: number; // of the data object
+  lastModified: string; // ISO 8601, of the manifest (when the copy was committed)
+}
+
+export interface OffsiteListing {
+  backups: OffsiteBackup[];
+  /** Data objects of ours without a manifest: an upload that was cut off (retried on the next run). */
+  incomplete: string[];
+  /** Keys under the prefix that are not ours: never read, never deleted, shown so that the admin knows. */
+  foreign: string[];
+}
+
+export interface OffsiteUpload {
+  directory: string; // where the files are (the process running the store reads them)
+  file: string;
+  manifestFile: string;
+  sha256: string; // hex of the data file, from its manifest: the upload refuses a file that does not match
+  signal?: AbortSignal;
+}
+
+export interface OffsiteUploadResult {
+  file: string;
+  sizeBytes: number;
+  partSizeBytes: number;
+  parts: number;
+  replacedIncomplete: boolean; // a data object of an earlier, cut-off upload (never a backup) was replaced
+}
+
+export type OffsiteRemoval = 'removed' | 'locked' | 'not-ours';
+
+export type OffsiteDownload = { file: string; manifestFile: string; directory: string; sha256: string };

@@ -1,7 +1,7 @@
 // The store's backups whose manifests check out, newest first by the manifest's own creation time.
 import type { OffsiteFormat } from './context';
 import type { OffsiteCatalog, TrustedOffsiteBackup } from './model';
-import type { OffsiteStore } from './ports';
+import type { OffsiteStore } from '../ports/offsite-store';
 
 export async function readOffsiteCatalog(
   store: OffsiteStore,

@@ -1,15 +1,12 @@
 // Runs any handler call as an operation: recorded with id, state, phase and progress, answered by polling.
 import { AppError } from '../errors';
-import type { Clock, Logger } from '../ports';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
 import { formatBytes, formatDuration } from '../units';
-import type {
-  OperationKind,
-  OperationMetrics,
-  OperationOutcome,
-  OperationRecord,
-  OperationStore,
-  ProgressReporter,
-} from './types';
+import type { OperationKind, OperationOutcome, OperationRecord } from './model';
+import type { OperationMetrics } from '../ports/metrics';
+import type { OperationStore } from '../ports/operation-store';
+import type { ProgressReporter } from '../ports/progress';
 
 export interface OperationDeps {
   store: OperationStore;

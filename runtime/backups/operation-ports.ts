@@ -2,9 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { failInterruptedOperations, type OperationDeps } from '../../handlers/operations/run-operation';
-import type { OperationMetrics } from '../../handlers/operations/types';
+import type { OperationMetrics } from '../../handlers/ports/metrics';
 import { backupLockName } from '../../handlers/backup/lock';
-import type { Clock, DatabaseAdmin, Logger } from '../../handlers/ports';
+import type { Clock } from '../../handlers/ports/clock';
+import type { DatabaseLock } from '../../handlers/ports/database-admin';
+import type { Logger } from '../../handlers/ports/logger';
 import { problemOutcome } from '../http/problem';
 import type { DbHandle } from '../db/handle';
 import { createOperationStore } from '../db/operations-store';
@@ -33,7 +35,7 @@ export function createOperationDeps(deps: {
  * is at work), nothing is touched: a dead owner's record then fails once it shows no sign of life.
  */
 export async function markInterruptedOperations(
-  admin: DatabaseAdmin,
+  admin: DatabaseLock,
   operations: OperationDeps,
 ): Promise<void> {
   const result = await admin.tryWithLock(backupLockName(admin.databaseName), () =>

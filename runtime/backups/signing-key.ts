@@ -6,7 +6,8 @@ import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { publicKeyId, signManifest } from '../../handlers/backup/manifest';
 import { signRehearsal } from '../../handlers/backup/rehearsal-record';
 import { AppError } from '../../handlers/errors';
-import type { Logger, ManifestSigner } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 
 function keyProblem(path: string, reason: string, suggestion: string): AppError {
   return new AppError(

@@ -2,7 +2,8 @@
 import { statfs } from 'node:fs/promises';
 import pg from 'pg';
 import { AppError } from '../../handlers/errors';
-import type { DatabaseAdmin, LockLease, Logger } from '../../handlers/ports';
+import type { DatabaseAdmin, LockLease } from '../../handlers/ports/database-admin';
+import type { Logger } from '../../handlers/ports/logger';
 import { maskSecrets } from '../observability/mask';
 import { databaseNameOf } from './handle';
 import { currentSchemaVersion } from './migrate';

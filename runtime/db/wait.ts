@@ -1,6 +1,6 @@
 // Waits for the database at start-up with exponential backoff, logging the URL masked, then `Database is ready.`.
 import pg from 'pg';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import { maskUrl } from '../observability/mask';
 
 export interface WaitOptions {

@@ -9,7 +9,7 @@ import type {
   PruneResult,
   RehearsalState,
   TrustPolicy,
-} from '../../handlers/ports';
+} from '../../handlers/backup/model';
 import {
   dataFileOfManifest,
   isBackupFileName,

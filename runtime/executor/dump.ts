@@ -3,7 +3,8 @@
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { BackupMetadataSeed, CatalogEntry, DumpOptions, ManifestSigner } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry, DumpOptions } from '../../handlers/backup/model';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { isAppError } from '../../handlers/errors';
 import { MANIFEST_FORMAT, manifestDigest, type BackupManifest } from '../../handlers/backup/manifest';
 import {

@@ -1,5 +1,5 @@
 // What every executor operation needs: the connection, where the tools are, our environment and a logger.
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import type { Durability } from './durability';
 import { toolNotFound } from './errors';
 import type { PgConnection } from './pg-env';

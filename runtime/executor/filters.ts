@@ -5,7 +5,7 @@ import { delimiter } from 'node:path';
 import { Duplex } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { AppError } from '../../handlers/errors';
-import type { Compression } from '../../handlers/ports';
+import type { Compression } from '../../handlers/backup/naming';
 import { maskSecrets } from '../observability/mask';
 import type { ExecutorContext } from './executor-context';
 import { findTool, type ToolName } from './tools';

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AppError } from '../../handlers/errors';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import { maskSecrets } from '../observability/mask';
 
 const STDERR_LIMIT = 8 * 1024;

@@ -13,7 +13,7 @@ import {
   toolKilled,
   toolNotFound,
 } from './errors';
-import type { DatabaseLocale, ReadOptions, RestoreReport } from '../../handlers/ports';
+import type { DatabaseLocale, ReadOptions, RestoreReport } from '../../handlers/backup/model';
 import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';

@@ -2,7 +2,8 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { AppError } from '../../handlers/errors';
-import type { Logger, MaintenanceMode } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
+import type { MaintenanceMode } from '../../handlers/ports/maintenance';
 import type { HealthDeps } from '../../handlers/health';
 import type { AppEnv } from './env';
 import { requireCanonicalPath } from './canonical-path';

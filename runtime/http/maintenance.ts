@@ -1,6 +1,6 @@
 // The maintenance state of this process, set by the restore and read by the HTTP layer, which also counts the
 // write requests in flight so that a restore can wait for those that passed the gate before it closed.
-import type { MaintenanceMode, MaintenancePhase } from '../../handlers/ports';
+import type { MaintenanceMode, MaintenancePhase } from '../../handlers/ports/maintenance';
 
 export function createMaintenanceMode(): MaintenanceMode {
   let state: { phase: MaintenancePhase; reason: string } = { phase: 'normal', reason: '' };

@@ -1,6 +1,6 @@
 // The server's logger: `2026-01-11 10:30:24 +00:00 [INFO] message`, to stdout and optionally a file, secrets masked.
 import { appendFileSync } from 'node:fs';
-import type { Logger, LogLevel } from '../../handlers/ports';
+import type { Logger, LogLevel } from '../../handlers/ports/logger';
 import { maskSecrets } from './mask';
 
 /** One log record is one line: control characters from requests (a path, X-Forwarded-For) cannot forge lines. */

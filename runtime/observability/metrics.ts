@@ -1,7 +1,8 @@
 // Backup, restore and operation figures plus Node's process metrics, served by prom-client for GET /metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BackupMetadata, BackupMetrics, BackupTrigger } from '../../handlers/ports';
-import type { OperationMetrics } from '../../handlers/operations/types';
+import type { BackupMetadata, BackupTrigger } from '../../handlers/backup/model';
+import type { BackupMetrics } from '../../handlers/ports/metrics';
+import type { OperationMetrics } from '../../handlers/ports/metrics';
 import type { OffsiteMetrics } from '../../handlers/offsite/context';
 
 export interface MetricsRegistry extends BackupMetrics, OperationMetrics, OffsiteMetrics {

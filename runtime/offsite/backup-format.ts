@@ -5,7 +5,8 @@ import type { OffsiteFormat } from '../../handlers/offsite/context';
 import type { LocalBackup, ManifestCheck } from '../../handlers/offsite/model';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { dataFileOfManifest, isBackupFileName, manifestFileName } from '../../handlers/backup/naming';
-import type { Executor, TrustPolicy } from '../../handlers/ports';
+import type { Executor } from '../../handlers/ports/executor';
+import type { TrustPolicy } from '../../handlers/backup/model';
 import type { OffsiteNaming } from './naming';
 
 /** Like the local catalog: a clock a little ahead on the signing server is no reason to distrust its backup. */

@@ -6,10 +6,12 @@ import type {
   OffsiteHooks,
   OffsiteMetrics,
 } from '../../handlers/offsite/context';
-import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
+import type { OffsiteStore } from '../../handlers/ports/offsite-store';
 import type { ExecutorSettings } from '../../handlers/backup/settings';
 import { createSidecarExecutor } from '../sidecar/client';
-import type { Clock, Logger } from '../../handlers/ports';
+import type { Clock } from '../../handlers/ports/clock';
+import type { Logger } from '../../handlers/ports/logger';
 import { copyToOffsite } from '../../handlers/offsite/copy';
 import { fetchForRestore } from '../../handlers/offsite/fetch';
 import { readOffsiteCatalog } from '../../handlers/offsite/trusted';

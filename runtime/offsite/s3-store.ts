@@ -6,8 +6,8 @@ import type {
   OffsiteListing,
   OffsiteRemoval,
   OffsiteSettings,
-  OffsiteStore,
-} from '../../handlers/offsite/ports';
+} from '../../handlers/offsite/model';
+import type { OffsiteStore } from '../../handlers/ports/offsite-store';
 import { formatOffsiteLocation } from '../../handlers/offsite/location';
 import { classifyOffsiteError } from './errors';
 import { MARK, type OffsiteNaming } from './naming';

@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Sdk } from './sdk';
 import { AppError } from '../../handlers/errors';
-import type { OffsiteSettings, OffsiteUpload, OffsiteUploadResult } from '../../handlers/offsite/ports';
+import type { OffsiteSettings, OffsiteUpload, OffsiteUploadResult } from '../../handlers/offsite/model';
 import { classifyOffsiteError, OFFSITE_ERRORS } from './errors';
 import { MARK, RETAIN_UNTIL_KEY, SHA256_KEY } from './naming';
 import { partSizeFor } from './part-size';

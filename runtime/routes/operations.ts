@@ -9,8 +9,8 @@ import {
   type OperationWork,
   type StartRequest,
 } from '../../handlers/operations/run-operation';
-import type { OperationRecord } from '../../handlers/operations/types';
-import { NO_PROGRESS } from '../../handlers/operations/types';
+import type { OperationRecord } from '../../handlers/operations/model';
+import { NO_PROGRESS } from '../../handlers/ports/progress';
 import { requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http/env';
 

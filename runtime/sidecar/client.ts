@@ -3,14 +3,15 @@ import { AppError, isAppError } from '../../handlers/errors';
 import type {
   RestoreReport,
   CatalogEntry,
-  Executor,
-  ManifestSigner,
   PruneResult,
   ToolReport,
   Verification,
-} from '../../handlers/ports';
+} from '../../handlers/backup/model';
+import type { Executor } from '../../handlers/ports/executor';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { BackupManifest } from '../../handlers/backup/manifest';
-import type { OffsiteTransfer, OffsiteUploadResult } from '../../handlers/offsite/ports';
+import type { OffsiteTransfer } from '../../handlers/ports/offsite-store';
+import type { OffsiteUploadResult } from '../../handlers/offsite/model';
 import { maskSecrets, maskUrl, registerSecret } from '../observability/mask';
 import { cancelled } from '../executor/errors';
 import { appErrorFromProblem, SIDECAR_ROUTES, type SidecarLine, type SidecarOperation } from './protocol';

@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { AppError } from '../../handlers/errors';
 import { formatOffsiteLocation, parseOffsiteLocation } from '../../handlers/offsite/location';
-import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
+import type { OffsiteStore } from '../../handlers/ports/offsite-store';
 import { OFFSITE_NAMING } from '../offsite/backup-format';
 import { createLazyS3OffsiteStore } from '../offsite/s3-store';
 

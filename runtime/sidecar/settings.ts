@@ -1,7 +1,7 @@
 // The executor sidecar's settings, read from its environment (it has no config file: a container gets env and secrets).
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import type { LogLevel } from '../../handlers/ports';
+import type { LogLevel } from '../../handlers/ports/logger';
 import { parseOffsiteLocation } from '../../handlers/offsite/location';
 import type { SidecarOffsite } from './offsite-transfer';
 import { MIN_TOKEN_LENGTH } from './app';

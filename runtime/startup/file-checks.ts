@@ -3,7 +3,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import type { Config } from '../config/types';
 import { dotenvPath } from '../config/env';
 import { AUDIT_LOG } from '../executor/catalog';

@@ -4,7 +4,7 @@
 import { backupLockName } from '../../handlers/backup/lock';
 import { resetLeftoverReadOnly } from '../../handlers/backup/recover';
 import type { BackupContext } from '../../handlers/backup/context';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import type { DbHandle } from '../db/handle';
 import { migrate } from '../db/migrate';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { makeToolDirectory, recordingWrapper } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';

@@ -9,7 +9,7 @@ import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { withBackupLock } from '../../handlers/backup/lock';
 import { manifestFileName } from '../../handlers/backup/naming';
 import { isAppError } from '../../handlers/errors';
-import type { BackupMetadata } from '../../handlers/ports';
+import type { BackupMetadata } from '../../handlers/backup/model';
 import { createApp } from '../../runtime/http/app';
 import type { AppEnv } from '../../runtime/http/env';
 import { silentLogger } from '../../runtime/observability/logger';

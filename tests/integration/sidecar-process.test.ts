@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppError } from '../../handlers/errors';
 import { isAppError } from '../../handlers/errors';
-import type { BackupMetadataSeed } from '../../handlers/ports';
+import type { BackupMetadataSeed } from '../../handlers/backup/model';
 import { createSidecarExecutor } from '../../runtime/sidecar/client';
 import { makeToolDirectory, pgDumpStartsThenHangs } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';

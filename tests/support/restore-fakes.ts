@@ -1,18 +1,13 @@
 // In-memory fakes of the ports a restore uses: databases are names holding a content string, every call is recorded.
 import type { BackupContext } from '../../handlers/backup/context';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import type {
-  AuditRecord,
-  BackupManifest,
-  BackupMetadata,
-  CatalogEntry,
-  DatabaseAdmin,
-  DatabaseLifecycle,
-  Executor,
-  Logger,
-  MaintenancePhase,
-  Verification,
-} from '../../handlers/ports';
+import type { AuditRecord, BackupMetadata, CatalogEntry, Verification } from '../../handlers/backup/model';
+import type { BackupManifest } from '../../handlers/backup/manifest';
+import type { DatabaseAdmin } from '../../handlers/ports/database-admin';
+import type { DatabaseLifecycle } from '../../handlers/ports/database-lifecycle';
+import type { Executor } from '../../handlers/ports/executor';
+import type { Logger } from '../../handlers/ports/logger';
+import type { MaintenancePhase } from '../../handlers/ports/maintenance';
 import { parseBackupFileName } from '../../handlers/backup/naming';
 import { testSigner } from './backup-signer';
 

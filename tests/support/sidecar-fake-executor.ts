@@ -5,8 +5,8 @@ import type {
   BackupMetadata,
   BackupMetadataSeed,
   CatalogEntry,
-  Executor,
-} from '../../handlers/ports';
+} from '../../handlers/backup/model';
+import type { Executor } from '../../handlers/ports/executor';
 import { manifestFor } from './restore-fakes';
 
 export interface FakeCall {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { authenticateRequest } from '../../handlers/accounts/authenticate';
 import { bodyDigest, canonicalString, parseTimestamp } from '../../handlers/accounts/canonical';
 import type { AccountDeps } from '../../handlers/accounts/deps';
-import type { AccountStore } from '../../handlers/accounts/ports';
+import type { AccountStore } from '../../handlers/ports/account-store';
 import { signRequest } from '../../client/signing';
 import { silentLogger } from '../../runtime/observability/logger';
 

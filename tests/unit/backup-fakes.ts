@@ -4,18 +4,17 @@ import type { BackupContext } from '../../handlers/backup/context';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type {
   AuditRecord,
-  BackupChainStore,
-  BackupManifest,
   BackupMetadata,
   BackupTrigger,
   CatalogEntry,
-  DatabaseAdmin,
-  Executor,
-  LockLease,
-  Logger,
   PruneResult,
   Verification,
-} from '../../handlers/ports';
+} from '../../handlers/backup/model';
+import type { BackupChainStore } from '../../handlers/ports/backup-chain';
+import type { BackupManifest } from '../../handlers/backup/manifest';
+import type { DatabaseAdmin, LockLease } from '../../handlers/ports/database-admin';
+import type { Executor } from '../../handlers/ports/executor';
+import type { Logger } from '../../handlers/ports/logger';
 import { backupFileName, dataFileSuffix, parseBackupFileName } from '../../handlers/backup/naming';
 import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { testSigner } from '../support/backup-signer';

@@ -9,8 +9,9 @@ import {
   waitForOperation,
   type OperationDeps,
 } from '../../handlers/operations/run-operation';
-import type { OperationOutcome, ProgressReporter } from '../../handlers/operations/types';
-import type { Logger } from '../../handlers/ports';
+import type { OperationOutcome } from '../../handlers/operations/model';
+import type { ProgressReporter } from '../../handlers/ports/progress';
+import type { Logger } from '../../handlers/ports/logger';
 import { memoryOperationStore } from '../support/memory-operation-store';
 
 function world() {

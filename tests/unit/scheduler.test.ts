@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createScheduler } from '../../runtime/node/scheduler';
-import type { PeriodicTask, RunTaskDeps, TaskRunStore } from '../../handlers/tasks/run-task';
+import type { PeriodicTask, RunTaskDeps } from '../../handlers/tasks/run-task';
+import type { TaskRunStore } from '../../handlers/ports/task-runs';
 import type { TaskSettings } from '../../runtime/config/types';
 import { silentLogger } from '../../runtime/observability/logger';
 

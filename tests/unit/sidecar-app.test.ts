@@ -1,7 +1,7 @@
 // The sidecar app at its HTTP edge (app.request): token, directory, file names, routes, body limit, the answer stream.
 import { describe, it, expect } from 'vitest';
 import { AppError } from '../../handlers/errors';
-import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/backup/model';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import { silentLogger } from '../../runtime/observability/logger';
 import { createSidecarApp, SIDECAR_MAX_BODY_BYTES } from '../../runtime/sidecar/app';

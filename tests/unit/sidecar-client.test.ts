@@ -2,7 +2,7 @@
 import { createServer } from 'node:net';
 import { describe, it, expect } from 'vitest';
 import { AppError, isAppError } from '../../handlers/errors';
-import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/backup/model';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { testSigner, trustOf } from '../support/backup-signer';
 import { silentLogger } from '../../runtime/observability/logger';
