@@ -1,16 +1,12 @@
 // The composition root: builds the real ports from the configuration and one app around them.
 import type { Context, Hono } from 'hono';
-import type { BackupContext } from '../handlers/backup/context';
+import type { BackupDeps } from '../handlers/backup/deps';
 import { createRehearsalQueue } from '../handlers/backup/rehearsal-queue';
-import type { ExecutorSettings } from '../handlers/backup/settings';
 import type { Clock } from '../handlers/ports/clock';
-import type { Executor } from '../handlers/ports/executor';
 import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';
 import { createBackup } from '../handlers/backup/create-backup';
 import { checkFreshness } from '../handlers/backup/freshness';
-import { trustPolicy } from '../handlers/backup/trust';
 import { APP_VERSION } from '../handlers/version';
-import { backupTaskNotConfigured } from '../handlers/errors';
 import { createApp } from './http/app';
 import { createSignerSource } from './backups/signing-key';
 import { createBackupChainStore } from './db/backup-chain';
@@ -20,8 +16,7 @@ import { createDatabaseAdmin } from './db/admin';
 import { createDbHandle, type DbHandle } from './db/handle';
 import { createDatabaseLifecycle } from './db/lifecycle';
 import { createTaskRunStore } from './db/task-runs';
-import { createLocalExecutor } from './executor/local';
-import { createSidecarExecutor } from './sidecar/client';
+import { createBackupTaskSource, executorsFor } from './backups/task-source';
 import type { AppEnv } from './http/env';
 import type { ServerLogger } from './observability/logger';
 import { createMaintenanceMode } from './http/maintenance';
@@ -51,7 +46,7 @@ export interface ServerOptions {
 export interface Server {
   app: Hono<AppEnv>;
   db: DbHandle;
-  backups: BackupContext;
+  backups: BackupDeps;
   metrics: MetricsRegistry;
   operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
@@ -71,17 +66,13 @@ export function buildServer(options: ServerOptions): Server {
       return task && config().databaseBackup ? task.periodMs / 1000 : undefined;
     },
   });
-  const executor = executorFor(dbUrl, logger);
-
   const signer = createSignerSource(logger);
-  const backups: BackupContext = {
-    settings: () => config().databaseBackup,
-    executor: () => executor(config().databaseBackup?.executor ?? { kind: 'local' }),
-    signer: () => {
-      const settings = config().databaseBackup;
-      if (!settings) throw backupTaskNotConfigured();
-      return signer(settings);
-    },
+  const backups: BackupDeps = {
+    task: createBackupTaskSource({
+      settings: () => config().databaseBackup,
+      executorFor: executorsFor(dbUrl, logger),
+      signerFor: signer,
+    }),
     chain: createBackupChainStore(db),
     admin,
     lifecycle: createDatabaseLifecycle({ db, logger }),
@@ -93,15 +84,7 @@ export function buildServer(options: ServerOptions): Server {
   };
   backups.rehearsals = createRehearsalQueue(backups);
   backups.offsite = createOffsiteHooks({
-    settings: () => config().databaseBackup,
-    format: format2({
-      executor: () => backups.executor(),
-      now: () => clock.now(),
-      trust: () => {
-        const settings = config().databaseBackup;
-        return settings ? trustPolicy(backups, settings) : { trustedKeys: [] };
-      },
-    }),
+    format: format2({ now: () => clock.now() }),
     metrics,
     clock,
     logger,
@@ -159,21 +142,5 @@ export function buildServer(options: ServerOptions): Server {
       await db.close();
       await admin.close?.();
     },
-  };
-}
-
-/** One executor per distinct setting, so a hot reload that switches to a sidecar takes effect. */
-function executorFor(dbUrl: string, logger: ServerLogger): (settings: ExecutorSettings) => Executor {
-  let cached: { key: string; executor: Executor } | undefined;
-  return (settings) => {
-    const key = settings.kind === 'local' ? 'local' : `sidecar ${settings.url} ${settings.token}`;
-    if (cached?.key !== key) {
-      const executor =
-        settings.kind === 'local'
-          ? createLocalExecutor({ dbUrl, logger })
-          : createSidecarExecutor({ url: settings.url, token: settings.token });
-      cached = { key, executor };
-    }
-    return cached.executor;
   };
 }

@@ -2,10 +2,9 @@
 // rehearses only the newest.
 import { isAppError } from '../errors';
 import type { RehearsalQueue } from '../ports/rehearsal-queue';
-import type { BackupContext } from './context';
-import { rehearseBackup } from './rehearse-backup';
+import { rehearseBackup, type RehearseDeps } from './rehearse-backup';
 
-export function createRehearsalQueue(ctx: BackupContext): RehearsalQueue {
+export function createRehearsalQueue(ctx: RehearseDeps): RehearsalQueue {
   let pending: string | null = null;
   let current: string | null = null;
   let running: Promise<void> | null = null;

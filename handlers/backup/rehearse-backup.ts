@@ -1,19 +1,26 @@
 // The rehearsal: a backup restored in full into a scratch database, checked (every table's rows against the dump's
 // COPY data, the schema version), then kept as the standby `<db>_standby` (connections refused) that an instant
 // restore can swap in. The outcome is signed next to the backup (`<file>.rehearsal.json`).
-import { AppError, backupTaskNotConfigured } from '../errors';
+import { AppError } from '../errors';
 import type { CatalogEntry } from './model';
 import type { RehearsalRecord } from './rehearsal-record';
 import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
-import type { BackupContext } from './context';
+import type { BackupStore } from '../ports/backup-store';
+import { openTask, type BackupDeps } from './deps';
 import { REHEARSAL_FORMAT } from './rehearsal-record';
 import { rehearsalScratchName, standbyName } from './database-names';
 import { rehearsalLockName, withStandbyLock } from './lock';
 import { checkRequestedFileName, selectBackup } from './select-backup';
-import { assessChain, trustPolicy } from './trust';
+import { assessChain } from './trust';
 
 /** How long the rehearsal waits for an instant restore to finish with the standby before it gives up on keeping it. */
 const STANDBY_LOCK_WAIT_MS = 10 * 60_000;
+
+/** What a rehearsal takes: the task's snapshot, the database and its copies, and what it reports to. */
+export type RehearseDeps = Pick<
+  BackupDeps,
+  'task' | 'admin' | 'chain' | 'lifecycle' | 'metrics' | 'clock' | 'logger'
+>;
 
 export interface RehearseInput {
   file?: string | undefined;
@@ -29,26 +36,20 @@ export interface RehearseHooks {
 /** Rehearses one backup (the latest trusted one, or `file`); throws BACKUP.REHEARSAL_FAILED after recording a failure. */
 export async function rehearseBackup(
   input: RehearseInput,
-  ctx: BackupContext,
+  ctx: RehearseDeps,
   hooks: RehearseHooks = {},
 ): Promise<RehearsalRecord> {
-  const settings = ctx.settings();
-  if (!settings) throw backupTaskNotConfigured();
+  const { store } = openTask(ctx);
   if (input.file !== undefined) checkRequestedFileName(input.file);
   const database = ctx.admin.databaseName;
-  const signer = ctx.signer();
-  const signRecord = signer.signRehearsal?.bind(signer);
-  if (!signRecord) throw new Error('the backup-signing key cannot sign rehearsal records here');
+  store.signingKey(); // the record is signed: without a usable key nothing is rehearsed
   const result = await ctx.admin.tryWithLock(rehearsalLockName(database), async () => {
-    const trust = trustPolicy(ctx, settings);
-    const executor = ctx.executor();
-    const entries = await executor.list({ directory: settings.directory, trust });
+    const entries = await store.list();
     const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
     const entry = selectBackup(entries, { database, file: input.file, allowUnsigned: false, chain });
     await ensureRoomForCopy(ctx);
-    const record = await rehearseEntry(ctx, entry, hooks.progress ?? NO_PROGRESS, hooks);
-    const text = await signRecord(record);
-    await executor.writeRehearsal(settings.directory, entry.file, text).catch((error: unknown) => {
+    const record = await rehearseEntry(ctx, store, entry, hooks.progress ?? NO_PROGRESS, hooks);
+    await store.writeRehearsal(entry.file, record).catch((error: unknown) => {
       ctx.logger.warn(`Could not write the rehearsal record of '${entry.file}': ${describe(error)}`);
     });
     return record;
@@ -78,14 +79,14 @@ export async function rehearseBackup(
 }
 
 async function rehearseEntry(
-  ctx: BackupContext,
+  ctx: RehearseDeps,
+  store: BackupStore,
   entry: CatalogEntry,
   progress: ProgressReporter,
   hooks: RehearseHooks,
 ): Promise<RehearsalRecord> {
-  const settings = ctx.settings();
   const manifest = entry.manifest;
-  if (!settings || !manifest) throw new Error(`no trusted manifest for ${entry.file}`);
+  if (!manifest) throw new Error(`no trusted manifest for ${entry.file}`);
   const database = ctx.admin.databaseName;
   const started = ctx.clock.now();
   const startedMs = Date.now();
@@ -103,11 +104,9 @@ async function rehearseEntry(
     progress.phase('restoring', manifest.sizeBytes);
     const locale = await ctx.admin.databaseLocale();
     const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
-    const report = await ctx.executor().restore({
-      directory: settings.directory,
+    const report = await store.restore({
       file: entry.file,
       targetDatabase: scratch,
-      read: { ...trustPolicy(ctx, settings), identityFile: settings.encryptionIdentityFile },
       serverMajor,
       locale,
       countRows: true,
@@ -181,7 +180,7 @@ async function rehearseEntry(
  * exists; refused up front when that disk is visible from here and too full (nothing is recorded: the backup is
  * not at fault).
  */
-async function ensureRoomForCopy(ctx: BackupContext): Promise<void> {
+async function ensureRoomForCopy(ctx: Pick<BackupDeps, 'admin'>): Promise<void> {
   const free = await ctx.admin.dataDirectoryFreeBytes();
   if (free === null) return;
   const needed = Math.ceil((await ctx.admin.databaseSizeBytes()) * 1.1);
@@ -199,7 +198,10 @@ async function ensureRoomForCopy(ctx: BackupContext): Promise<void> {
 }
 
 /** The checked scratch copy replaces the standby; its fingerprint is taken after the rename, under the lock. */
-async function installStandby(ctx: BackupContext, scratch: string): Promise<RehearsalRecord['standby']> {
+async function installStandby(
+  ctx: Pick<BackupDeps, 'admin' | 'logger'>,
+  scratch: string,
+): Promise<RehearsalRecord['standby']> {
   const standby = standbyName(ctx.admin.databaseName);
   try {
     return await withStandbyLock(ctx.admin, STANDBY_LOCK_WAIT_MS, async () => {

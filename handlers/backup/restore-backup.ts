@@ -1,16 +1,32 @@
 // A complete restore that cannot lose the database: verify, restore into a scratch database, then swap it in.
-import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
-import type { AuditRecord, BackupMetadata, CatalogEntry, ReadOptions } from './model';
-import type { BackupContext } from './context';
+import { AppError, isAppError } from '../errors';
+import type { AuditRecord, BackupMetadata, CatalogEntry } from './model';
+import type { BackupStore } from '../ports/backup-store';
+import { openTask, type BackupDeps } from './deps';
 import type { LockLease } from '../ports/database-admin';
 import { describeManifest } from './describe-manifest';
-import { assessChain, trustPolicy } from './trust';
+import { assessChain } from './trust';
 import { backupLockName, ensureLockHeld, withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
 import { chooseRestoreSource, takeStandby, type RestoreSource } from './standby';
 import { restoreDatabaseNames } from './database-names';
+
+/** What a restore takes: the task's snapshot, the database, its copies and its pool, the gate, and what it reports to. */
+export type RestoreDeps = Pick<
+  BackupDeps,
+  | 'task'
+  | 'admin'
+  | 'chain'
+  | 'lifecycle'
+  | 'maintenance'
+  | 'metrics'
+  | 'clock'
+  | 'logger'
+  | 'offsite'
+  | 'rehearsals'
+>;
 
 export interface RestoreInput {
   user: string;
@@ -43,16 +59,16 @@ const WRITES_SETTLE_MS = 30_000; // how long a restore waits for writes that sta
 
 export async function restoreBackup(
   input: RestoreInput,
-  ctx: BackupContext,
+  ctx: RestoreDeps,
   hooks: RestoreHooks = {},
 ): Promise<RestoreResult> {
-  const settings = ctx.settings();
-  if (!settings) throw backupTaskNotConfigured();
+  // One snapshot for the whole restore: a reload halfway changes neither the directory nor the executor.
+  const task = openTask(ctx);
+  const { settings, store } = task;
   // A bad name is refused before the lock: it says nothing about the state of the server.
   if (input.file !== undefined) checkRequestedFileName(input.file);
   const dryRun = input.dryRun === true;
-  const executor = ctx.executor();
-  const directory = settings.directory;
+  const { directory } = store;
   const database = ctx.admin.databaseName;
 
   const audit = async (outcome: AuditRecord['outcome'], file: string | null, message: string) => {
@@ -66,7 +82,7 @@ export async function restoreBackup(
       message,
     };
     // The audit trail must not turn a finished restore into a reported failure; the log still has it.
-    await executor.appendAudit(directory, record).catch((error: unknown) => {
+    await store.appendAudit(record).catch((error: unknown) => {
       ctx.logger.error(`Could not append to the backup audit log: ${describe(error)}`);
     });
   };
@@ -77,12 +93,12 @@ export async function restoreBackup(
   let chosen: string | null = null;
   try {
     return await withBackupLock(ctx.admin, async (lease) => {
-      const fetched = await ctx.offsite?.fetchForRestore({ database, file: input.file, dryRun });
+      const fetched = await ctx.offsite?.fetchForRestore(task, { database, file: input.file, dryRun });
       if (dryRun && fetched && !fetched.downloaded) {
         // Its manifest was checked against the trusted keys; its bytes are checked on the real restore's download.
         chosen = fetched.file;
         const metadata = describeManifest(fetched.manifest);
-        const path = `${directory.replace(/\/+$/, '')}/${fetched.file}`;
+        const path = store.pathOf(fetched.file);
         checkSchemaKnown(ctx, metadata, path);
         await checkSwapPossible(ctx.admin);
         const { location, bucket, key } = fetched;
@@ -100,8 +116,7 @@ export async function restoreBackup(
         };
         return { path, metadata, dryRun, source, offsite: { location, bucket, key, directory } };
       }
-      const trust = trustPolicy(ctx, settings);
-      const entries = await executor.list({ directory, trust });
+      const entries = await store.list();
       const recorded = await ctx.chain.newestSequence(database);
       const chain = assessChain(entries, database, recorded);
       const entry = selectBackup(entries, {
@@ -111,13 +126,9 @@ export async function restoreBackup(
         chain,
       });
       chosen = entry.file;
-      const read: ReadOptions = {
-        ...trust,
-        allowUnsigned: entry.state !== 'trusted',
-        identityFile: settings.encryptionIdentityFile,
-      };
+      const allowUnsigned = entry.state !== 'trusted';
       hooks.progress?.phase('verifying');
-      const metadata = await verifyForRestore(ctx, entry, read, dryRun);
+      const metadata = await verifyForRestore(ctx, store, entry, dryRun);
       await checkSwapPossible(ctx.admin);
       const source = await chooseRestoreSource(ctx, entry);
       const shownSource = { via: source.via, reason: source.reason };
@@ -130,11 +141,11 @@ export async function restoreBackup(
         return { path: entry.path, metadata, dryRun, source: shownSource };
       }
       const plan: Plan = {
-        directory,
+        store,
         file: entry.file,
         path: entry.path,
         keepOld: settings.keepOldDatabase,
-        read,
+        allowUnsigned,
         sizeBytes: metadata.sizeBytes,
         lease,
         recordIntent: (message) => audit('started', entry.file, message),
@@ -179,15 +190,15 @@ export async function restoreBackup(
  * and any file restored with --allow-unsigned, is read in full here first.
  */
 async function verifyForRestore(
-  ctx: BackupContext,
+  ctx: RestoreDeps,
+  store: BackupStore,
   entry: CatalogEntry,
-  read: ReadOptions,
   dryRun: boolean,
 ): Promise<BackupMetadata> {
   const { file, path } = entry;
   let metadata: BackupMetadata | null = entry.manifest ? describeManifest(entry.manifest) : entry.legacy;
   if (dryRun || entry.state !== 'trusted') {
-    const verification = await ctx.executor().verify(ctx.settings()?.directory ?? '', file, read);
+    const verification = await store.verify(file, { allowUnsigned: entry.state !== 'trusted' });
     if (!verification.ok) {
       // Never fall back to an older file: the admin must see that the chosen backup is bad.
       throw new AppError(
@@ -213,7 +224,7 @@ async function verifyForRestore(
   return metadata;
 }
 
-function checkSchemaKnown(ctx: BackupContext, metadata: BackupMetadata, path: string): void {
+function checkSchemaKnown(ctx: RestoreDeps, metadata: BackupMetadata, path: string): void {
   if (metadata.schemaVersion <= ctx.lifecycle.knownSchemaVersion) return;
   throw new AppError(
     'BACKUP.SCHEMA_TOO_NEW',
@@ -227,11 +238,12 @@ function checkSchemaKnown(ctx: BackupContext, metadata: BackupMetadata, path: st
 }
 
 interface Plan {
-  directory: string;
+  store: BackupStore;
   file: string;
   path: string;
   keepOld: boolean;
-  read: ReadOptions;
+  /** The file is restored on purpose without a trusted signature (--allow-unsigned). */
+  allowUnsigned: boolean;
   sizeBytes: number;
   lease: LockLease;
   /** Audits the swap before it starts: a server killed during or after it still leaves who replaced the data. */
@@ -245,7 +257,7 @@ interface Plan {
  * swap; the old database stays until the new one is in. Returns where the data came from.
  */
 async function replaceDatabase(
-  ctx: BackupContext,
+  ctx: RestoreDeps,
   plan: Plan,
   hooks: RestoreHooks,
 ): Promise<RestoreResult['source']> {
@@ -341,7 +353,7 @@ async function replaceDatabase(
 
 /** The file restored into the scratch database through the executor (verified on the way); the old database untouched. */
 async function loadScratch(
-  ctx: BackupContext,
+  ctx: RestoreDeps,
   plan: Plan,
   scratch: string,
   hooks: RestoreHooks,
@@ -357,12 +369,11 @@ async function loadScratch(
   await hooks.reached?.('scratch');
   progress.phase('restoring', plan.sizeBytes);
   try {
-    await ctx.executor().restore({
-      directory: plan.directory,
+    await plan.store.restore({
       file: plan.file,
       onProgress: (bytes) => progress.bytes(bytes),
       targetDatabase: scratch,
-      read: plan.read,
+      allowUnsigned: plan.allowUnsigned,
       serverMajor,
       locale,
     });
@@ -404,7 +415,7 @@ const LOCK_RETRIES = 360; // an hour; after that, the next start of any server r
  * be restoring now and hold the database read-only on purpose; the reset then waits, in the background, until the
  * lock is free (a restore that held it has reset the setting itself by then; resetting again changes nothing).
  */
-async function allowWritesAgain(ctx: BackupContext, lease: LockLease): Promise<void> {
+async function allowWritesAgain(ctx: RestoreDeps, lease: LockLease): Promise<void> {
   const { admin, logger } = ctx;
   const database = admin.databaseName;
   const resetUnderFreeLock = async (): Promise<boolean> =>
@@ -445,7 +456,7 @@ async function retryInBackground(attempt: () => Promise<boolean>): Promise<boole
 type SwapStep = 'drained' | 'aside' | 'swapped';
 
 async function swapIn(
-  ctx: BackupContext,
+  ctx: RestoreDeps,
   names: { scratch: string; aside: string },
   hooks: RestoreHooks,
 ): Promise<void> {
@@ -477,7 +488,7 @@ async function swapIn(
 
 /** Undoes the swap so far: the restored copy goes back to its scratch name and is dropped, the old database returns. */
 async function putBack(
-  ctx: BackupContext,
+  ctx: RestoreDeps,
   names: { scratch: string; aside: string },
   step: SwapStep,
   error: unknown,

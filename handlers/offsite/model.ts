@@ -82,7 +82,6 @@ export interface OffsiteListing {
 }
 
 export interface OffsiteUpload {
-  directory: string; // where the files are (the process running the store reads them)
   file: string;
   manifestFile: string;
   sha256: string; // hex of the data file, from its manifest: the upload refuses a file that does not match
@@ -99,4 +98,4 @@ export interface OffsiteUploadResult {
 
 export type OffsiteRemoval = 'removed' | 'locked' | 'not-ours';
 
-export type OffsiteDownload = { file: string; manifestFile: string; directory: string; sha256: string };
+export type OffsiteDownload = { file: string; manifestFile: string; sha256: string };

@@ -5,17 +5,11 @@ import type {
   OffsiteDownload,
   OffsiteListing,
   OffsiteRemoval,
-  OffsiteSettings,
   OffsiteUpload,
   OffsiteUploadResult,
 } from '../offsite/model';
 
-/** The transfers that read or write the backup directory: they run where the files are (server or sidecar). */
-export interface OffsiteTransfer {
-  offsiteUpload(settings: OffsiteSettings, request: OffsiteUpload): Promise<OffsiteUploadResult>;
-  offsiteDownload(settings: OffsiteSettings, request: OffsiteDownload): Promise<void>;
-}
-
+/** The store of one task's settings, bound to its backup directory (uploads read from it, downloads write into it). */
 export interface OffsiteStore {
   /** `s3://bucket/prefix` for messages; never carries a credential. */
   readonly location: string;
@@ -23,7 +17,7 @@ export interface OffsiteStore {
   upload(request: OffsiteUpload): Promise<OffsiteUploadResult>;
   readManifest(manifestFile: string): Promise<Uint8Array>;
   /** Streams the data object into the directory under a temporary name, checks sha256, then renames; writes the manifest. */
-  download(request: { file: string; manifestFile: string; directory: string; sha256: string }): Promise<void>;
+  download(request: OffsiteDownload): Promise<void>;
   /** Removes the manifest first (so a half-removed backup is never counted), then the data; a locked object is skipped. */
   remove(backup: { file: string; manifestFile: string }): Promise<OffsiteRemoval>;
 }

@@ -1,5 +1,5 @@
 // The Executor port in-process: the PostgreSQL tools as child processes of this server, the directory on its disk.
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from './executor';
 import type { Logger } from '../../handlers/ports/logger';
 import { appendAudit, freeBytes, listCatalog, pruneBackups, removeBackup, writeRehearsal } from './catalog';
 import type { ExecutorContext } from './executor-context';

@@ -5,7 +5,6 @@ import type { OffsiteFormat } from '../../handlers/offsite/context';
 import type { LocalBackup, ManifestCheck } from '../../handlers/offsite/model';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { dataFileOfManifest, isBackupFileName, manifestFileName } from '../../handlers/backup/naming';
-import type { Executor } from '../../handlers/ports/executor';
 import type { TrustPolicy } from '../../handlers/backup/model';
 import type { OffsiteNaming } from './naming';
 
@@ -41,17 +40,14 @@ export function checkSignedManifest(
 }
 
 export interface Format2Options {
-  executor: () => Executor;
   now: () => Date;
-  /** This server's own public key and `trusted_keys`, as configured now. */
-  trust: () => TrustPolicy;
 }
 
 export function format2(options: Format2Options): OffsiteFormat {
   return {
-    async listLocal(directory) {
-      // The executor's catalog already judged every local backup (signature, size, mtime): only trusted ones go out.
-      const entries = await options.executor().list({ directory, trust: options.trust() });
+    async listLocal(store) {
+      // The store's catalog already judged every local backup (signature, size, mtime): only trusted ones go out.
+      const entries = await store.list();
       return entries.flatMap((entry): LocalBackup[] => {
         const { manifest } = entry;
         if (entry.state !== 'trusted' || !manifest) return [];
@@ -66,6 +62,6 @@ export function format2(options: Format2Options): OffsiteFormat {
         ];
       });
     },
-    checkManifest: (bytes, file) => checkSignedManifest(bytes, file, options.trust(), options.now()),
+    checkManifest: (bytes, file, trust) => checkSignedManifest(bytes, file, trust, options.now()),
   };
 }

@@ -1,6 +1,6 @@
 // Backup routes (create, list), the restore route's wiring, and GET /metrics.
 import type { Hono } from 'hono';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import { verifyBackups } from '../../handlers/backup/verify-backups';
@@ -15,7 +15,7 @@ import { answerOrStart, registerOperationRoutes } from './operations';
 const verifyRequestSchema = z.strictObject({ file: z.string().min(1).max(255).optional() });
 
 export type BackupRouteDeps = RestoreRouteDeps & {
-  ctx: BackupContext;
+  ctx: BackupDeps;
   metrics: { renderPrometheus(): string | Promise<string>; contentType?: string };
 };
 

@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { isBackupFileName } from '../../handlers/backup/naming';
 import { AppError } from '../../handlers/errors';
 import { canonicalJson, readTrustedManifest } from '../../handlers/backup/manifest';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../executor/executor';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { parseBody } from '../http/body';
@@ -258,14 +258,19 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     'offsiteUpload',
     (b) => `off-site upload of ${b.file}`,
     (b, signal) =>
-      offsiteStoreFor(sidecarTransferSettings(options.offsite, b.offsite)).upload({ ...b, signal }),
+      offsiteStoreFor(sidecarTransferSettings(options.offsite, b.offsite), b.directory).upload({
+        file: b.file,
+        manifestFile: b.manifestFile,
+        sha256: b.sha256,
+        signal,
+      }),
   );
   register(
     'offsiteDownload',
     (b) => `off-site download of ${b.file}`,
     (b) =>
-      offsiteStoreFor(sidecarTransferSettings(options.offsite, b.offsite))
-        .download(b)
+      offsiteStoreFor(sidecarTransferSettings(options.offsite, b.offsite), b.directory)
+        .download({ file: b.file, manifestFile: b.manifestFile, sha256: b.sha256 })
         .then(() => null),
   );
   register(

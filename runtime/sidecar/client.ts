@@ -7,11 +7,15 @@ import type {
   ToolReport,
   Verification,
 } from '../../handlers/backup/model';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../executor/executor';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { BackupManifest } from '../../handlers/backup/manifest';
-import type { OffsiteTransfer } from '../../handlers/ports/offsite-store';
-import type { OffsiteUploadResult } from '../../handlers/offsite/model';
+import type {
+  OffsiteDownload,
+  OffsiteSettings,
+  OffsiteUpload,
+  OffsiteUploadResult,
+} from '../../handlers/offsite/model';
 import { maskSecrets, maskUrl, registerSecret } from '../observability/mask';
 import { cancelled } from '../executor/errors';
 import { appErrorFromProblem, SIDECAR_ROUTES, type SidecarLine, type SidecarOperation } from './protocol';
@@ -32,6 +36,15 @@ export interface SidecarExecutorOptions {
 
 const UNREACHABLE_SUGGESTION =
   'Check that the executor sidecar runs (bomnipotent_executor), that executor_url in the database_backup task points at it, and that nothing between them blocks the port.';
+
+/** The transfers that read or write the backup directory: they run where the files are (here, in the sidecar). */
+export interface OffsiteTransfer {
+  offsiteUpload(
+    settings: OffsiteSettings,
+    request: OffsiteUpload & { directory: string },
+  ): Promise<OffsiteUploadResult>;
+  offsiteDownload(settings: OffsiteSettings, request: OffsiteDownload & { directory: string }): Promise<void>;
+}
 
 export function createSidecarExecutor(options: SidecarExecutorOptions): Executor & OffsiteTransfer {
   registerSecret(options.token);

@@ -110,6 +110,6 @@ export function sidecarTransferSettings(
   };
 }
 
-export function offsiteStoreFor(settings: OffsiteSettings): OffsiteStore {
-  return createLazyS3OffsiteStore({ settings, naming: OFFSITE_NAMING });
+export function offsiteStoreFor(settings: OffsiteSettings, directory: string): OffsiteStore {
+  return createLazyS3OffsiteStore({ settings, naming: OFFSITE_NAMING, directory });
 }

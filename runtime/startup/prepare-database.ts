@@ -38,7 +38,7 @@ export async function prepareDatabase(
 /** The backup-signing key is loaded (or generated) at start, so that an unusable one is said at once, not at 3 am. */
 function checkSigningKey(server: Server, logger: ServerLogger): void {
   try {
-    server.backups.signer();
+    server.backups.task.snapshot()?.store.signingKey();
   } catch (error) {
     const suggestion = isAppError(error) && error.suggestion ? ` ${error.suggestion}` : '';
     logger.error(
@@ -53,7 +53,9 @@ async function checkBackupTools(server: Server, logger: ServerLogger): Promise<v
   try {
     const serverVersion = await admin.serverVersion();
     const major = Number.parseInt(serverVersion, 10);
-    const report = await server.backups.executor().probe(major);
+    const store = server.backups.task.snapshot()?.store;
+    if (!store) return;
+    const report = await store.probeTools(major);
     for (const problem of report.problems) logger.warn(problem);
     if (report.problems.length === 0) {
       logger.info(`Backup tools: pg_dump ${report.pgDumpVersion ?? '?'} for PostgreSQL ${serverVersion}.`);

@@ -3,7 +3,7 @@
 // lock (so never while a restore runs), for such a leftover, migrates and resets it, as start-up recovery would.
 import { backupLockName } from '../../handlers/backup/lock';
 import { resetLeftoverReadOnly } from '../../handlers/backup/recover';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import type { Logger } from '../../handlers/ports/logger';
 import type { DbHandle } from '../db/handle';
 import { migrate } from '../db/migrate';
@@ -11,7 +11,7 @@ import { migrate } from '../db/migrate';
 const HEAL_EVERY_MS = 10_000;
 
 export function createReadOnlyHealer(deps: {
-  backups: BackupContext;
+  backups: BackupDeps;
   db: DbHandle;
   logger: Logger;
 }): () => void {

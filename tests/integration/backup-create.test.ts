@@ -5,14 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
+import { testTaskSource } from '../support/backup-task';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackups } from '../../handlers/backup/list-backups';
 import { backupLockName } from '../../handlers/backup/lock';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { AppError } from '../../handlers/errors';
 import type { DatabaseAdmin } from '../../handlers/ports/database-admin';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../../runtime/executor/executor';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
 import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import { createMetricsRegistry } from '../../runtime/observability/metrics';
@@ -49,10 +50,12 @@ function backupContext(options: {
     ...overrides,
   };
   const chain = new Map<string, number>();
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => EXECUTOR_SIGNER,
+  const ctx: BackupDeps = {
+    task: testTaskSource({
+      settings: () => settings,
+      executor: () => executor,
+      signer: () => EXECUTOR_SIGNER,
+    }),
     chain: {
       newestSequence: async (db) => chain.get(db) ?? 0,
       record: async (db, n) => void chain.set(db, Math.max(n, chain.get(db) ?? 0)),

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { manifestFileName } from '../../handlers/backup/naming';
 import { signManifest, type BackupManifest } from '../../handlers/backup/manifest';
 import type { CatalogEntry } from '../../handlers/backup/model';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../../runtime/executor/executor';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { silentLogger } from '../../runtime/observability/logger';
 import { backupSeed } from '../support/backup-seed';

@@ -231,7 +231,7 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
 
     it('psql failing near the end of a verified file: the database is untouched, the scratch copy is gone', async () => {
       await rewriteBackup(directory, backup.file, (sql) => beforeCompletionMarker(sql, 'SELECT 1/0;'));
-      expect((await world.ctx.executor().verify(directory, backup.file, TEST_TRUST)).ok).toBe(true);
+      expect((await world.executor.verify(directory, backup.file, TEST_TRUST)).ok).toBe(true);
       const { code, message } = await failure(restoreBackup({ user: 'a' }, world.ctx));
       expect(code).toBe('BACKUP.RESTORE_FAILED');
       expect(message).toMatch(/not touched/);

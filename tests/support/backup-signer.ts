@@ -1,7 +1,7 @@
 // A fresh backup-signing key per test file, as the server would generate it.
 import { generateKeyPairSync } from 'node:crypto';
 import type { BackupMetadata, BackupMetadataSeed, TrustPolicy } from '../../handlers/backup/model';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../../runtime/executor/executor';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { parseBackupFileName } from '../../handlers/backup/naming';

@@ -1,15 +1,16 @@
 // In-memory fakes of the ports a restore uses: databases are names holding a content string, every call is recorded.
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { AuditRecord, BackupMetadata, CatalogEntry, Verification } from '../../handlers/backup/model';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import type { DatabaseAdmin } from '../../handlers/ports/database-admin';
 import type { DatabaseLifecycle } from '../../handlers/ports/database-lifecycle';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../../runtime/executor/executor';
 import type { Logger } from '../../handlers/ports/logger';
 import type { MaintenancePhase } from '../../handlers/ports/maintenance';
 import { parseBackupFileName } from '../../handlers/backup/naming';
 import { testSigner } from './backup-signer';
+import { testTaskSource } from './backup-task';
 
 export const DIR = '/backups';
 
@@ -58,7 +59,7 @@ export function metadataFor(file: string, overrides: Partial<BackupMetadata> = {
 }
 
 export interface FakeWorld {
-  ctx: BackupContext;
+  ctx: BackupDeps;
   /** Database name -> content. */
   databases: Map<string, string>;
   /** Databases that refuse writes (default_transaction_read_only); the mark moves with a rename, as in PostgreSQL. */
@@ -234,10 +235,8 @@ export function createFakeWorld(
 
   const signer = testSigner();
   let phase: { phase: MaintenancePhase; reason: string } = { phase: 'normal', reason: '' };
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => signer,
+  const ctx: BackupDeps = {
+    task: testTaskSource({ settings: () => settings, executor: () => executor, signer: () => signer }),
     chain: { newestSequence: async () => 0, record: async () => {} },
     admin,
     lifecycle,

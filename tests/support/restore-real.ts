@@ -1,15 +1,15 @@
-// A real BackupContext over a real database (pool, admin, and the local executor or one given, e.g. a sidecar's client):
+// A real BackupDeps over a real database (pool, admin, and the local executor or one given, e.g. a sidecar's client):
 // for restore tests and the child process.
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { manifestFileName } from '../../handlers/backup/naming';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import type { BackupMetadata } from '../../handlers/backup/model';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../../runtime/executor/executor';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
@@ -21,6 +21,7 @@ import { createLocalExecutor } from '../../runtime/executor/local';
 import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import { signerFor } from '../../runtime/backups/signing-key';
 import { trustOf } from './backup-signer';
+import { testTaskSource } from './backup-task';
 
 /**
  * The backup-signing key of every real restore world: fixed (from a constant seed), so that a restore run in a child
@@ -38,7 +39,11 @@ export const TEST_SIGNING_KEY_PEM = TEST_SIGNING_KEY.export({ format: 'pem', typ
 export const TEST_TRUST = trustOf(TEST_SIGNER);
 
 export interface RealRestoreWorld {
-  ctx: BackupContext;
+  ctx: BackupDeps;
+  /** The executor the task is bound to (the in-process one over the database, or one given). */
+  executor: Executor;
+  /** The backup-signing key the task is bound to. */
+  signer: ManifestSigner;
   db: DbHandle;
   admin: DatabaseAdminHandle;
   settings: BackupTaskSettings;
@@ -81,10 +86,12 @@ export function createRealContext(options: {
     encryptionIdentityFile: undefined,
   };
   const chain = new Map<string, number>();
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => TEST_SIGNER,
+  const ctx: BackupDeps = {
+    task: testTaskSource({
+      settings: () => world.settings,
+      executor: () => world.executor,
+      signer: () => world.signer,
+    }),
     chain: {
       newestSequence: async (database) => chain.get(database) ?? 0,
       record: async (database, sequence) =>
@@ -103,8 +110,10 @@ export function createRealContext(options: {
     logger,
     appVersion: '0.1.0-test',
   };
-  return {
+  const world: RealRestoreWorld = {
     ctx,
+    executor,
+    signer: TEST_SIGNER,
     db,
     admin,
     settings,
@@ -114,6 +123,7 @@ export function createRealContext(options: {
       await admin.close().catch(() => {});
     },
   };
+  return world;
 }
 
 /** Brings the database to this build's schema, as the server does at start, so a restore's migrate step is a no-op. */
@@ -124,7 +134,7 @@ export async function migrateToLatest(world: RealRestoreWorld): Promise<void> {
 /** A real backup through the real executor, named for `takenAt`. */
 export async function makeBackup(world: RealRestoreWorld, takenAt = new Date()): Promise<BackupMetadata> {
   const database = world.admin.databaseName;
-  const executor = world.ctx.executor();
+  const executor = world.executor;
   const entry = await executor.dump({
     directory: world.settings.directory,
     options: { compression: world.settings.compression, encryptionRecipients: [] },

@@ -6,7 +6,7 @@ import type {
   BackupMetadataSeed,
   CatalogEntry,
 } from '../../handlers/backup/model';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../../runtime/executor/executor';
 import { manifestFor } from './restore-fakes';
 
 export interface FakeCall {

@@ -1,6 +1,6 @@
 // In-memory fakes of the backup ports for handler unit tests (the real ones are tested in tests/integration/).
 import { createMaintenanceMode } from '../../runtime/http/maintenance';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type {
   AuditRecord,
@@ -13,11 +13,12 @@ import type {
 import type { BackupChainStore } from '../../handlers/ports/backup-chain';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import type { DatabaseAdmin, LockLease } from '../../handlers/ports/database-admin';
-import type { Executor } from '../../handlers/ports/executor';
+import type { Executor } from '../../runtime/executor/executor';
 import type { Logger } from '../../handlers/ports/logger';
 import { backupFileName, dataFileSuffix, parseBackupFileName } from '../../handlers/backup/naming';
 import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { testSigner } from '../support/backup-signer';
+import { testTaskSource } from '../support/backup-task';
 import { manifestFor } from '../support/restore-fakes';
 
 export interface FakeFile {
@@ -282,7 +283,7 @@ export function defaultSettings(overrides: Partial<BackupTaskSettings> = {}): Ba
 }
 
 export interface FakeWorld {
-  ctx: BackupContext;
+  ctx: BackupDeps;
   executor: FakeExecutor;
   chain: FakeChain;
   admin: FakeAdmin;
@@ -301,10 +302,8 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
   const chain = new FakeChain();
   const signer = testSigner();
   let now = new Date('2026-01-11T10:30:24Z');
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => signer,
+  const ctx: BackupDeps = {
+    task: testTaskSource({ settings: () => settings, executor: () => executor, signer: () => signer }),
     chain,
     admin,
     lifecycle: {

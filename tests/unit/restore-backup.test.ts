@@ -153,7 +153,7 @@ describe('restoreBackup with fakes of the ports', () => {
 
   it('needs the database_backup task', async () => {
     const w = createFakeWorld();
-    w.ctx.settings = () => undefined;
+    w.ctx.task = { snapshot: () => undefined };
     expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.TASK_NOT_CONFIGURED');
   });
 

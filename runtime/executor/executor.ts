@@ -1,4 +1,6 @@
-// The PostgreSQL tools and the backup directory: in-process (runtime/executor/local.ts) or a sidecar (runtime/sidecar/).
+// The PostgreSQL tools and the backup directory as the runtime drives them: in-process (local.ts) or over the sidecar
+// (runtime/sidecar/client.ts). The use cases never see it: runtime/backups/backup-store.ts binds it to one directory,
+// trust policy and signer as the BackupStore port.
 import type {
   AuditRecord,
   BackupMetadataSeed,
@@ -11,12 +13,12 @@ import type {
   ToolReport,
   TrustPolicy,
   Verification,
-} from '../backup/model';
-import type { ManifestSigner } from './manifest-signer';
+} from '../../handlers/backup/model';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 
 /**
  * Runs the PostgreSQL tools and owns the backup directory. The same interface is served in-process
- * (runtime/executor/local.ts) and by the sidecar (runtime/executor/sidecar-client.ts).
+ * (runtime/executor/local.ts) and by the sidecar (runtime/sidecar/client.ts).
  * Failures are AppErrors with codes under EXECUTOR.* (see runtime/executor/errors.ts).
  */
 export interface Executor {
