@@ -38,6 +38,13 @@ export default tseslint.config(
         'error',
         { name: 'process', message: 'handlers/ get configuration passed in; no process.env here.' },
         { name: 'fetch', message: 'handlers/ do I/O through ports.' },
+        { name: 'setTimeout', message: 'handlers/ wait through the Clock port (clock.sleep).' },
+        { name: 'setInterval', message: 'handlers/ wait through the Clock port (clock.sleep).' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'handlers/ read time through the Clock port.' },
+        { object: 'performance', property: 'now', message: 'handlers/ read time through the Clock port.' },
       ],
     },
   },

@@ -20,6 +20,7 @@ import { createBackupTaskSource, executorsFor } from './backups/task-source';
 import type { AppEnv } from './http/env';
 import type { ServerLogger } from './observability/logger';
 import { createMaintenanceMode } from './http/maintenance';
+import { systemClock } from './observability/system-clock';
 import { createReadOnlyHealer } from './startup/read-only-heal';
 import { createOperationDeps } from './backups/operation-ports';
 import type { OperationDeps } from '../handlers/operations/run-operation';
@@ -56,7 +57,7 @@ export interface Server {
 
 export function buildServer(options: ServerOptions): Server {
   const { config, dbUrl, logger } = options;
-  const clock = options.clock ?? { now: () => new Date() };
+  const clock = options.clock ?? systemClock();
   const db = createDbHandle(dbUrl);
   const admin = createDatabaseAdmin({ url: dbUrl, logger });
   const maintenance = createMaintenanceMode();

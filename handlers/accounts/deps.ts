@@ -15,7 +15,8 @@ export interface AccountSettings {
 
 export interface AccountDeps {
   store: AccountStore;
-  clock: Clock;
+  /** Only now(): accounts keep times, they never wait. */
+  clock: Pick<Clock, 'now'>;
   logger: Logger;
   settings(): AccountSettings;
 }

@@ -1,6 +1,7 @@
 // The cluster-wide advisory locks (held by DatabaseAdmin): one backup or restore at a time per database, one rehearsal,
 // and the standby while it changes hands; also across replicas.
 import { AppError } from '../errors';
+import type { Clock } from '../ports/clock';
 import type { DatabaseLock, LockLease } from '../ports/database-admin';
 import { standbyName } from './database-names';
 
@@ -54,14 +55,15 @@ export async function ensureLockHeld(lease: LockLease, database: string, step: s
 /** Runs fn holding the standby lock, waiting (up to waitMs) while someone else holds it. */
 export async function withStandbyLock<T>(
   admin: DatabaseLock,
+  clock: Clock,
   waitMs: number,
   fn: (lease: LockLease) => Promise<T>,
 ): Promise<T> {
-  const deadline = Date.now() + waitMs;
+  const deadline = clock.elapsedMs() + waitMs;
   for (;;) {
     const result = await admin.tryWithLock(standbyLockName(admin.databaseName), fn);
     if (result.acquired) return result.value;
-    if (Date.now() >= deadline) {
+    if (clock.elapsedMs() >= deadline) {
       throw new AppError(
         'BACKUP.STANDBY_BUSY',
         'conflict',
@@ -72,6 +74,6 @@ export async function withStandbyLock<T>(
         },
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await clock.sleep(200);
   }
 }

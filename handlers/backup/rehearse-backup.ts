@@ -89,7 +89,7 @@ async function rehearseEntry(
   if (!manifest) throw new Error(`no trusted manifest for ${entry.file}`);
   const database = ctx.admin.databaseName;
   const started = ctx.clock.now();
-  const startedMs = Date.now();
+  const startedMs = ctx.clock.elapsedMs();
   const scratch = rehearsalScratchName(database, started);
   const base = {
     format: REHEARSAL_FORMAT,
@@ -144,7 +144,7 @@ async function rehearseEntry(
     const standby = await installStandby(ctx, scratch);
     const record: RehearsalRecord = {
       ...base,
-      durationMs: Date.now() - startedMs,
+      durationMs: Math.round(ctx.clock.elapsedMs() - startedMs),
       ok: true,
       ...counted,
       schemaVersion: inspected.schemaVersion,
@@ -166,7 +166,7 @@ async function rehearseEntry(
     ctx.logger.error(`Rehearsal of backup '${entry.file}' FAILED: ${reason}`);
     return {
       ...base,
-      durationMs: Date.now() - startedMs,
+      durationMs: Math.round(ctx.clock.elapsedMs() - startedMs),
       ok: false,
       ...counted,
       error: reason.slice(0, 2000),
@@ -199,12 +199,12 @@ async function ensureRoomForCopy(ctx: Pick<BackupDeps, 'admin'>): Promise<void> 
 
 /** The checked scratch copy replaces the standby; its fingerprint is taken after the rename, under the lock. */
 async function installStandby(
-  ctx: Pick<BackupDeps, 'admin' | 'logger'>,
+  ctx: Pick<BackupDeps, 'admin' | 'clock' | 'logger'>,
   scratch: string,
 ): Promise<RehearsalRecord['standby']> {
   const standby = standbyName(ctx.admin.databaseName);
   try {
-    return await withStandbyLock(ctx.admin, STANDBY_LOCK_WAIT_MS, async () => {
+    return await withStandbyLock(ctx.admin, ctx.clock, STANDBY_LOCK_WAIT_MS, async () => {
       await ctx.admin.dropDatabase(standby);
       await ctx.admin.renameDatabase(scratch, standby);
       const state = await ctx.admin.databaseState(standby);

@@ -2,6 +2,7 @@
 import { AppError, isAppError } from '../errors';
 import type { AuditRecord, BackupMetadata, CatalogEntry } from './model';
 import type { BackupStore } from '../ports/backup-store';
+import type { Clock } from '../ports/clock';
 import { openTask, type BackupDeps } from './deps';
 import type { LockLease } from '../ports/database-admin';
 import { describeManifest } from './describe-manifest';
@@ -428,7 +429,7 @@ async function allowWritesAgain(ctx: RestoreDeps, lease: LockLease): Promise<voi
         `'${database}' stays read-only while another backup or restore holds the lock this restore lost; ` +
           `writes are accepted again once it is free.`,
       );
-      void retryInBackground(resetUnderFreeLock).then(
+      void retryInBackground(ctx.clock, resetUnderFreeLock).then(
         (done) => done && logger.info(`Writes to '${database}' are accepted again.`),
         (error: unknown) =>
           logger.error(`Could not make '${database}' writable again (${describe(error)}); restart a server.`),
@@ -445,9 +446,9 @@ async function allowWritesAgain(ctx: RestoreDeps, lease: LockLease): Promise<voi
   }
 }
 
-async function retryInBackground(attempt: () => Promise<boolean>): Promise<boolean> {
+async function retryInBackground(clock: Clock, attempt: () => Promise<boolean>): Promise<boolean> {
   for (let i = 0; i < LOCK_RETRIES; i += 1) {
-    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS).unref());
+    await clock.sleep(LOCK_RETRY_MS);
     if (await attempt()) return true;
   }
   return false;

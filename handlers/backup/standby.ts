@@ -57,12 +57,12 @@ async function standbyProblem(
  * failure and by start-up recovery like one.
  */
 export async function takeStandby(
-  ctx: Pick<BackupDeps, 'admin' | 'logger'>,
+  ctx: Pick<BackupDeps, 'admin' | 'clock' | 'logger'>,
   source: Extract<RestoreSource, { via: 'standby' }>,
   scratch: string,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
-    return await withStandbyLock(ctx.admin, STANDBY_LOCK_WAIT_MS, async () => {
+    return await withStandbyLock(ctx.admin, ctx.clock, STANDBY_LOCK_WAIT_MS, async () => {
       const problem = await standbyProblem(ctx, source);
       if (problem) return { ok: false, reason: problem };
       await ctx.admin.renameDatabase(source.database, scratch);

@@ -103,38 +103,32 @@ export async function waitForOperation(
   deps: OperationDeps,
   waitMs: number,
 ): Promise<OperationRecord> {
-  // Real time, not deps.clock: the wait is about this request, and a test's fixed clock must not make it endless.
-  const deadline = Date.now() + waitMs;
+  // Elapsed time, not now(): the wait is about this request, and a test's fixed now() must not make it endless.
+  const { clock } = deps;
+  const deadline = clock.elapsedMs() + waitMs;
   let record = await getOperation(id, deps);
   for (;;) {
-    const left = deadline - Date.now();
+    const left = deadline - clock.elapsedMs();
     if (record.state !== 'running' || left <= 0) return record;
     const local = deps.inFlight?.get(id);
-    await sleepUnless(local ?? null, local ? left : Math.min(WAIT_STEP_MS, left));
+    await sleepUnless(clock, local ?? null, local ? left : Math.min(WAIT_STEP_MS, left));
     // A restore's swap hides the record for a moment (the database is renamed, its operations carried over): the
     // waiting poll looks again until its time is up, then answers with what it saw last.
     const seen = await getOperation(id, deps).catch(() => null);
     if (seen) record = seen;
-    else if (deadline - Date.now() <= 0) return record;
-    else await sleepUnless(null, Math.min(WAIT_STEP_MS, deadline - Date.now()));
+    else if (deadline - clock.elapsedMs() <= 0) return record;
+    else await clock.sleep(Math.min(WAIT_STEP_MS, deadline - clock.elapsedMs()));
   }
 }
 
 /** Resolves after `ms`, or as soon as `until` settles. */
-function sleepUnless(until: Promise<unknown> | null, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    until?.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
+async function sleepUnless(clock: Clock, until: Promise<unknown> | null, ms: number): Promise<void> {
+  const settled = new AbortController();
+  until?.then(
+    () => settled.abort(),
+    () => settled.abort(),
+  );
+  await clock.sleep(ms, settled.signal);
 }
 
 /** The operation as recorded; a running one whose process is gone is reported (and recorded) as failed. */
@@ -275,11 +269,15 @@ async function execute(record: OperationRecord, work: OperationWork, deps: Opera
       logProgress();
     },
   };
-  const heartbeat = setInterval(() => {
-    save();
-    logProgress();
-  }, deps.heartbeatMs ?? 5_000);
-  (heartbeat as { unref?: () => void }).unref?.();
+  const finished = new AbortController();
+  void (async () => {
+    for (;;) {
+      await clock.sleep(deps.heartbeatMs ?? 5_000, finished.signal);
+      if (finished.signal.aborted) return;
+      save();
+      logProgress();
+    }
+  })();
 
   let outcome: OperationOutcome;
   try {
@@ -289,7 +287,7 @@ async function execute(record: OperationRecord, work: OperationWork, deps: Opera
     outcome = deps.describeFailure(error);
     record.state = 'failed';
   } finally {
-    clearInterval(heartbeat);
+    finished.abort();
   }
   record.outcome = outcome;
   record.finishedAt = clock.now().toISOString();
@@ -314,7 +312,7 @@ async function saveFinal(record: OperationRecord, deps: OperationDeps): Promise<
         deps.logger.error(`Could not record the end of operation ${record.id}: ${describe(error)}`);
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      await deps.clock.sleep(500 * attempt);
     }
   }
 }

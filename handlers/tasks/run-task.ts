@@ -14,7 +14,7 @@ export interface RunTaskDeps {
   runs: TaskRunStore;
   /** The lock is per database: servers of other databases on the same cluster run their tasks independently. */
   admin: DatabaseLock;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   logger: Logger;
 }
 

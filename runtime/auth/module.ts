@@ -20,7 +20,7 @@ export interface AccountsModuleOptions {
   db: DbHandle;
   config: () => Config;
   logger: Logger;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   /** The socket's peer address; X-Forwarded-For is applied here, from trusted_proxies only. */
   addressOf: (c: Context<AppEnv>) => string;
 }

@@ -22,6 +22,7 @@ import { executorKinds, type ExecutorUnderTest } from '../support/executors';
 import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
 import { recordingLogger } from '../unit/backup-fakes';
 import { EXECUTOR_SIGNER, EXECUTOR_TRUST } from '../support/backup-signer';
+import { systemClock } from '../../runtime/observability/system-clock';
 
 const manual = { trigger: 'manual' as const, user: 'admin@example.com' };
 
@@ -71,7 +72,7 @@ function backupContext(options: {
     },
     maintenance: createMaintenanceMode(),
     metrics,
-    clock: { now: () => new Date() },
+    clock: systemClock(() => new Date()),
     logger,
     appVersion: '0.1.0-test',
   };

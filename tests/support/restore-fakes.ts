@@ -11,6 +11,7 @@ import type { MaintenancePhase } from '../../handlers/ports/maintenance';
 import { parseBackupFileName } from '../../handlers/backup/naming';
 import { testSigner } from './backup-signer';
 import { testTaskSource } from './backup-task';
+import { systemClock } from '../../runtime/observability/system-clock';
 
 export const DIR = '/backups';
 
@@ -259,7 +260,7 @@ export function createFakeWorld(
       restoreSucceeded: () => void (metrics.succeeded += 1),
       restoreFailed: () => void (metrics.failed += 1),
     },
-    clock: { now: () => new Date('2026-02-03T04:05:06Z') },
+    clock: systemClock(() => new Date('2026-02-03T04:05:06Z')),
     logger,
     appVersion: '0.1.0',
   };

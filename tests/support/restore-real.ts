@@ -22,6 +22,7 @@ import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import { signerFor } from '../../runtime/backups/signing-key';
 import { trustOf } from './backup-signer';
 import { testTaskSource } from './backup-task';
+import { systemClock } from '../../runtime/observability/system-clock';
 
 /**
  * The backup-signing key of every real restore world: fixed (from a constant seed), so that a restore run in a child
@@ -106,7 +107,7 @@ export function createRealContext(options: {
       restoreSucceeded: () => {},
       restoreFailed: () => {},
     },
-    clock: { now: () => new Date() },
+    clock: systemClock(() => new Date()),
     logger,
     appVersion: '0.1.0-test',
   };

@@ -20,6 +20,7 @@ import { retentionCandidates, selectForDeletion } from '../../handlers/backup/re
 import { testSigner } from '../support/backup-signer';
 import { testTaskSource } from '../support/backup-task';
 import { manifestFor } from '../support/restore-fakes';
+import { systemClock } from '../../runtime/observability/system-clock';
 
 export interface FakeFile {
   metadata: BackupMetadata | null;
@@ -316,7 +317,7 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
     },
     maintenance: createMaintenanceMode(),
     metrics,
-    clock: { now: () => now },
+    clock: systemClock(() => now),
     logger,
     appVersion: '0.1.0',
   };
