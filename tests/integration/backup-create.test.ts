@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BackupDeps } from '../../handlers/backup/deps';
 import { testTaskSource } from '../support/backup-task';
+import { testBackupSettings } from '../support/backup-settings';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackups } from '../../handlers/backup/list-backups';
 import { backupLockName } from '../../handlers/backup/lock';
@@ -23,6 +24,7 @@ import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../
 import { recordingLogger } from '../unit/backup-fakes';
 import { EXECUTOR_SIGNER, EXECUTOR_TRUST } from '../support/backup-signer';
 import { systemClock } from '../../runtime/observability/system-clock';
+import { idleLifecycle } from '../support/recording-logger';
 
 const manual = { trigger: 'manual' as const, user: 'admin@example.com' };
 
@@ -35,21 +37,12 @@ function backupContext(options: {
   const { executor, admin, directory, overrides } = options;
   const logger = recordingLogger();
   const metrics = createMetricsRegistry();
-  const settings: BackupTaskSettings = {
+  // Plain files (compression none), so that these tests can read the SQL; format 2 tests cover zstd.
+  const settings: BackupTaskSettings = testBackupSettings({
     directory,
-    periodMs: 86_400_000,
-    scheduled: true,
-    keep: null,
-    keepOldDatabase: false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
     signingKey: { path: '/unused/backup-signing-key.pem', generate: false },
-    trustedKeys: [],
-    compression: 'none', // plain files, so that these tests can read the SQL; format 2 tests cover zstd
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
     ...overrides,
-  };
+  });
   const chain = new Map<string, number>();
   const ctx: BackupDeps = {
     task: testTaskSource({
@@ -62,14 +55,7 @@ function backupContext(options: {
       record: async (db, n) => void chain.set(db, Math.max(n, chain.get(db) ?? 0)),
     },
     admin,
-    lifecycle: {
-      drainPool: async () => {},
-      reopenPool: async () => {},
-      migrate: async () => 0,
-      knownSchemaVersion: 0,
-      carryOverFrom: async () => 0,
-      carrySignaturesAhead: async () => 0,
-    },
+    lifecycle: idleLifecycle(0),
     maintenance: createMaintenanceMode(),
     metrics,
     clock: systemClock(() => new Date()),

@@ -5,7 +5,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isAppError } from '../../handlers/errors';
 import { startS3Server, s3rverCredentialsEnv, type S3Server } from '../support/s3-server';
 import {
   offsiteSettings,
@@ -15,6 +14,7 @@ import {
 } from '../support/offsite-fixture';
 import type { OffsiteSettings } from '../../handlers/offsite/model';
 import type { S3StoreOptions } from '../../runtime/offsite/s3-store';
+import { failureOf } from '../support/rejection';
 
 let server: S3Server;
 let work: Awaited<ReturnType<typeof tempDirectory>>;
@@ -45,15 +45,7 @@ async function freshBucket(): Promise<string> {
   return name;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
+const codeOf = failureOf;
 
 describe.each(['when_supported', 'when_required'] as const)('with s3_checksum = %s', (checksum) => {
   it('uploads a backup larger than the part size in parts, lists it, and downloads it verified', async () => {

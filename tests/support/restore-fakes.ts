@@ -6,12 +6,13 @@ import type { BackupManifest } from '../../handlers/backup/manifest';
 import type { DatabaseAdmin } from '../../handlers/ports/database-admin';
 import type { DatabaseLifecycle } from '../../handlers/ports/database-lifecycle';
 import type { Executor } from '../../runtime/executor/executor';
-import type { Logger } from '../../handlers/ports/logger';
 import type { MaintenancePhase } from '../../handlers/ports/maintenance';
 import { parseBackupFileName } from '../../handlers/backup/naming';
 import { testSigner } from './backup-signer';
 import { testTaskSource } from './backup-task';
 import { systemClock } from '../../runtime/observability/system-clock';
+import { testBackupSettings } from './backup-settings';
+import { recordingLogger } from './recording-logger';
 
 export const DIR = '/backups';
 
@@ -94,20 +95,7 @@ export function createFakeWorld(
   const lockStillHeld = { value: true };
   const fail: FakeWorld['fail'] = {};
   const metrics = { succeeded: 0, failed: 0 };
-  const settings: BackupTaskSettings = {
-    directory: DIR,
-    periodMs: 86_400_000,
-    scheduled: true,
-    keep: null,
-    keepOldDatabase: false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
-    signingKey: { path: '/config/backup-signing-key.pem', generate: true },
-    trustedKeys: [],
-    compression: 'none',
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
-  };
+  const settings: BackupTaskSettings = testBackupSettings({ directory: DIR });
 
   // A file whose verification fails is a signed backup that no longer matches (listed untrusted, with the reason).
   const entryOf = (file: string): CatalogEntry => {
@@ -223,16 +211,7 @@ export function createFakeWorld(
     carrySignaturesAhead: async () => 0,
   };
 
-  const record = (level: string) => (m: string) => {
-    logs.push(`[${level}] ${m}`);
-  };
-  const logger: Logger = {
-    error: record('ERROR'),
-    warn: record('WARN'),
-    info: record('INFO'),
-    debug: () => {},
-    trace: () => {},
-  };
+  const logger = recordingLogger({ upTo: 'info', lines: logs });
 
   const signer = testSigner();
   let phase: { phase: MaintenancePhase; reason: string } = { phase: 'normal', reason: '' };

@@ -10,7 +10,6 @@ import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import type { BackupMetadata } from '../../handlers/backup/model';
 import type { Executor } from '../../runtime/executor/executor';
-import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
@@ -23,6 +22,8 @@ import { signerFor } from '../../runtime/backups/signing-key';
 import { trustOf } from './backup-signer';
 import { testTaskSource } from './backup-task';
 import { systemClock } from '../../runtime/observability/system-clock';
+import { testBackupSettings } from './backup-settings';
+import { recordingLogger } from './recording-logger';
 
 /**
  * The backup-signing key of every real restore world: fixed (from a constant seed), so that a restore run in a child
@@ -59,33 +60,18 @@ export function createRealContext(options: {
   /** The executor to back up and restore with (default: the in-process one over `url`). */
   executor?: Executor;
 }): RealRestoreWorld {
-  const logs: string[] = [];
-  const record = (level: string) => (m: string) => void logs.push(`[${level}] ${m}`);
-  const logger: Logger = {
-    error: record('ERROR'),
-    warn: record('WARN'),
-    info: record('INFO'),
-    debug: () => {},
-    trace: () => {},
-  };
+  const logger = recordingLogger({ upTo: 'info' });
+  const logs = logger.lines;
   const db = createDbHandle(options.url, { max: 4 });
   const admin = createDatabaseAdmin({ url: options.url, logger });
   const executor = options.executor ?? createLocalExecutor({ dbUrl: options.url, logger });
-  const settings: BackupTaskSettings = {
+  const settings: BackupTaskSettings = testBackupSettings({
     directory: options.directory,
-    periodMs: 86_400_000,
     scheduled: false,
-    keep: null,
     keepOldDatabase: options.keepOldDatabase ?? false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
     signingKey: { path: '/unused/backup-signing-key.pem', generate: false },
-    trustedKeys: [],
     // Plain files, so that tests can rewrite the SQL of a backup (and re-sign it) to make it fail inside psql.
-    compression: 'none',
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
-  };
+  });
   const chain = new Map<string, number>();
   const ctx: BackupDeps = {
     task: testTaskSource({

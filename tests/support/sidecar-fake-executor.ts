@@ -25,6 +25,20 @@ export interface FakeExecutor extends Executor {
   hang: boolean;
 }
 
+/** What a server sends with a dump of the sidecar tests' database. */
+export function seedFor(trigger: 'manual' | 'scheduled', user: string | null): BackupMetadataSeed {
+  return {
+    format: 'bomnipotent-backup/2',
+    database: 'bomnipotent',
+    serverVersion: '15.20',
+    schemaVersion: 1,
+    appVersion: '0.1.0',
+    startedAt: '2026-01-11T10:30:24.000Z',
+    trigger,
+    user,
+  };
+}
+
 export function metadataFor(file: string, seed: BackupMetadataSeed): BackupMetadata {
   return { ...seed, file, sha256: 'ab'.repeat(32), sizeBytes: 1234, durationMs: 5, pgDumpVersion: '15.20' };
 }

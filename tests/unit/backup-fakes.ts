@@ -14,13 +14,14 @@ import type { BackupChainStore } from '../../handlers/ports/backup-chain';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import type { DatabaseAdmin, LockLease } from '../../handlers/ports/database-admin';
 import type { Executor } from '../../runtime/executor/executor';
-import type { Logger } from '../../handlers/ports/logger';
 import { backupFileName, dataFileSuffix, parseBackupFileName } from '../../handlers/backup/naming';
 import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { testSigner } from '../support/backup-signer';
 import { testTaskSource } from '../support/backup-task';
 import { manifestFor } from '../support/restore-fakes';
 import { systemClock } from '../../runtime/observability/system-clock';
+import { testBackupSettings } from '../support/backup-settings';
+import { idleLifecycle, recordingLogger } from '../support/recording-logger';
 
 export interface FakeFile {
   metadata: BackupMetadata | null;
@@ -252,35 +253,10 @@ export class FakeMetrics {
   }
 }
 
-export function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const at = (level: string) => (message: string) => lines.push(`[${level}] ${message}`);
-  return {
-    lines,
-    error: at('ERROR'),
-    warn: at('WARN'),
-    info: at('INFO'),
-    debug: at('DEBUG'),
-    trace: at('TRACE'),
-  };
-}
+export { recordingLogger };
 
 export function defaultSettings(overrides: Partial<BackupTaskSettings> = {}): BackupTaskSettings {
-  return {
-    directory: '/backups',
-    periodMs: 86_400_000,
-    scheduled: true,
-    keep: null,
-    keepOldDatabase: false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
-    signingKey: { path: '/config/backup-signing-key.pem', generate: true },
-    trustedKeys: [],
-    compression: 'none',
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
-    ...overrides,
-  };
+  return testBackupSettings(overrides);
 }
 
 export interface FakeWorld {
@@ -307,14 +283,7 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
     task: testTaskSource({ settings: () => settings, executor: () => executor, signer: () => signer }),
     chain,
     admin,
-    lifecycle: {
-      drainPool: async () => {},
-      reopenPool: async () => {},
-      migrate: async () => 2,
-      knownSchemaVersion: 2,
-      carryOverFrom: async () => 0,
-      carrySignaturesAhead: async () => 0,
-    },
+    lifecycle: idleLifecycle(2),
     maintenance: createMaintenanceMode(),
     metrics,
     clock: systemClock(() => now),
