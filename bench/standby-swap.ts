@@ -5,7 +5,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rehearseBackup, standbyName } from '../handlers/backup/rehearse-backup';
+import { rehearseBackup } from '../handlers/backup/rehearse-backup';
+import { standbyName } from '../handlers/backup/database-names';
 import { restoreBackup } from '../handlers/backup/restore-backup';
 import pg from 'pg';
 import { createRealContext, makeBackup, migrateToLatest } from '../tests/support/restore-real';

@@ -59,3 +59,9 @@ export function backupTaskNotConfigured(): AppError {
     { suggestion: `Add this section to the server's config.toml:\n${BACKUP_TASK_EXAMPLE}` },
   );
 }
+
+/** An error's message as a sentence (ends with a full stop), for log lines and messages built around it. */
+export function sentenceOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return /[.!?]$/.test(message) ? message : `${message}.`;
+}

@@ -1,17 +1,14 @@
 // The composition root: builds the real ports from the configuration and one app around them.
 import type { Context, Hono } from 'hono';
-import type { BackupContext } from '../handlers/backup/context';
-import { createRehearsalQueue } from '../handlers/backup/rehearse-backup';
-import type { ExecutorSettings } from '../handlers/backup/settings';
-import type { Clock, Executor } from '../handlers/ports';
+import type { BackupDeps } from '../handlers/backup/deps';
+import { createRehearsalQueue } from '../handlers/backup/rehearsal-queue';
+import type { Clock } from '../handlers/ports/clock';
 import type { PeriodicTask, RunTaskDeps } from '../handlers/tasks/run-task';
 import { createBackup } from '../handlers/backup/create-backup';
 import { checkFreshness } from '../handlers/backup/freshness';
-import { trustPolicy } from '../handlers/backup/trust';
 import { APP_VERSION } from '../handlers/version';
-import { backupTaskNotConfigured } from '../handlers/errors';
-import { createApp } from './app';
-import { createSignerSource } from './backup-signing';
+import { createApp } from './http/app';
+import { createSignerSource } from './backups/signing-key';
 import { createBackupChainStore } from './db/backup-chain';
 import { createAccountsModule } from './auth/module';
 import type { Config } from './config/types';
@@ -19,16 +16,16 @@ import { createDatabaseAdmin } from './db/admin';
 import { createDbHandle, type DbHandle } from './db/handle';
 import { createDatabaseLifecycle } from './db/lifecycle';
 import { createTaskRunStore } from './db/task-runs';
-import { createLocalExecutor } from './executor/local';
-import { createSidecarExecutor } from './executor/sidecar-client';
-import type { AppEnv } from './http-env';
-import type { ServerLogger } from './logger';
-import { createMaintenanceMode } from './maintenance';
-import { createReadOnlyHealer } from './read-only-heal';
-import { createOperationDeps } from './operations';
+import { createBackupTaskSource, executorsFor } from './backups/task-source';
+import type { AppEnv } from './http/env';
+import type { ServerLogger } from './observability/logger';
+import { createMaintenanceMode } from './http/maintenance';
+import { systemClock } from './observability/system-clock';
+import { createReadOnlyHealer } from './startup/read-only-heal';
+import { createOperationDeps } from './backups/operation-ports';
 import type { OperationDeps } from '../handlers/operations/run-operation';
-import { createMetricsRegistry, type MetricsRegistry } from './metrics';
-import { format2 } from './offsite/format';
+import { createMetricsRegistry, type MetricsRegistry } from './observability/metrics';
+import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
 
 export { APP_VERSION };
@@ -50,7 +47,7 @@ export interface ServerOptions {
 export interface Server {
   app: Hono<AppEnv>;
   db: DbHandle;
-  backups: BackupContext;
+  backups: BackupDeps;
   metrics: MetricsRegistry;
   operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
@@ -60,7 +57,7 @@ export interface Server {
 
 export function buildServer(options: ServerOptions): Server {
   const { config, dbUrl, logger } = options;
-  const clock = options.clock ?? { now: () => new Date() };
+  const clock = options.clock ?? systemClock();
   const db = createDbHandle(dbUrl);
   const admin = createDatabaseAdmin({ url: dbUrl, logger });
   const maintenance = createMaintenanceMode();
@@ -70,17 +67,13 @@ export function buildServer(options: ServerOptions): Server {
       return task && config().databaseBackup ? task.periodMs / 1000 : undefined;
     },
   });
-  const executor = executorFor(dbUrl, logger);
-
   const signer = createSignerSource(logger);
-  const backups: BackupContext = {
-    settings: () => config().databaseBackup,
-    executor: () => executor(config().databaseBackup?.executor ?? { kind: 'local' }),
-    signer: () => {
-      const settings = config().databaseBackup;
-      if (!settings) throw backupTaskNotConfigured();
-      return signer(settings);
-    },
+  const backups: BackupDeps = {
+    task: createBackupTaskSource({
+      settings: () => config().databaseBackup,
+      executorFor: executorsFor(dbUrl, logger),
+      signerFor: signer,
+    }),
     chain: createBackupChainStore(db),
     admin,
     lifecycle: createDatabaseLifecycle({ db, logger }),
@@ -92,15 +85,7 @@ export function buildServer(options: ServerOptions): Server {
   };
   backups.rehearsals = createRehearsalQueue(backups);
   backups.offsite = createOffsiteHooks({
-    settings: () => config().databaseBackup,
-    format: format2({
-      executor: () => backups.executor(),
-      now: () => clock.now(),
-      trust: () => {
-        const settings = config().databaseBackup;
-        return settings ? trustPolicy(backups, settings) : { trustedKeys: [] };
-      },
-    }),
+    format: format2({ now: () => clock.now() }),
     metrics,
     clock,
     logger,
@@ -158,21 +143,5 @@ export function buildServer(options: ServerOptions): Server {
       await db.close();
       await admin.close?.();
     },
-  };
-}
-
-/** One executor per distinct setting, so a hot reload that switches to a sidecar takes effect. */
-function executorFor(dbUrl: string, logger: ServerLogger): (settings: ExecutorSettings) => Executor {
-  let cached: { key: string; executor: Executor } | undefined;
-  return (settings) => {
-    const key = settings.kind === 'local' ? 'local' : `sidecar ${settings.url} ${settings.token}`;
-    if (cached?.key !== key) {
-      const executor =
-        settings.kind === 'local'
-          ? createLocalExecutor({ dbUrl, logger })
-          : createSidecarExecutor({ url: settings.url, token: settings.token });
-      cached = { key, executor };
-    }
-    return cached.executor;
   };
 }

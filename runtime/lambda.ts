@@ -4,8 +4,8 @@ import { handle } from 'hono/aws-lambda';
 import { runTask, type TaskOutcome } from '../handlers/tasks/run-task';
 import { loadConfig, resolveConfigPath, type Config } from './config/index';
 import { buildServer, type Server } from './deps';
-import { createLogger } from './logger';
-import { prepareDatabase } from './startup';
+import { createLogger } from './observability/logger';
+import { prepareDatabase } from './startup/prepare-database';
 
 interface Booted {
   server: Server;

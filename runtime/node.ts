@@ -5,13 +5,13 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { dbWaitTimeoutMs, describeConfig, loadConfig, resolveConfigPath } from './config/index';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded';
 import { APP_VERSION, buildServer, type Server } from './deps';
-import { listen } from './listeners';
-import { createLogger } from './logger';
-import { createScheduler, type Scheduler } from './scheduler';
-import { maskSecrets } from './mask';
-import { watchAndApply } from './reload';
-import { checkFileModes, sweepLeftoverPassfiles } from './start-checks';
-import { prepareDatabase } from './startup';
+import { listen } from './node/listeners';
+import { createLogger } from './observability/logger';
+import { createScheduler, type Scheduler } from './node/scheduler';
+import { maskSecrets } from './observability/mask';
+import { watchAndApply } from './node/reload';
+import { checkFileModes, sweepLeftoverPassfiles } from './startup/file-checks';
+import { prepareDatabase } from './startup/prepare-database';
 
 const USAGE = `Usage: bomnipotent_server [--config PATH]
 

@@ -8,7 +8,7 @@ import { URL, fileURLToPath } from 'node:url';
 export const ENTRIES = {
   bomnipotent_client: 'client/cli.ts',
   bomnipotent_server: 'runtime/node.ts',
-  bomnipotent_executor: 'runtime/executor/sidecar-main.ts',
+  bomnipotent_executor: 'runtime/sidecar/main.ts',
 };
 
 const repo = fileURLToPath(new URL('..', import.meta.url));

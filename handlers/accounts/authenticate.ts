@@ -18,7 +18,7 @@ import { keyFingerprint } from './fingerprint';
 import { normalizeUserName } from './names';
 import { ADMIN_ROLE, PERMISSIONS } from './permissions';
 import type { Principal } from './principal';
-import type { StoredKey } from './ports';
+import type { StoredKey } from './model';
 
 export interface SignedRequest {
   method: string;

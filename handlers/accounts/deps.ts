@@ -1,6 +1,7 @@
 // What the account handlers need: the store, time, a logger and the current settings (read per call for hot reload).
-import type { Clock, Logger } from '../ports';
-import type { AccountStore } from './ports';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { AccountStore } from '../ports/account-store';
 
 export interface AccountSettings {
   tmpAdmin: string | undefined; // normalized like user names
@@ -14,7 +15,8 @@ export interface AccountSettings {
 
 export interface AccountDeps {
   store: AccountStore;
-  clock: Clock;
+  /** Only now(): accounts keep times, they never wait. */
+  clock: Pick<Clock, 'now'>;
   logger: Logger;
   settings(): AccountSettings;
 }

@@ -4,7 +4,7 @@ import type { AccountDeps } from './deps';
 import { normalizeUserName } from './names';
 import type { Principal } from './principal';
 import { keyFingerprint } from './fingerprint';
-import type { StoredKey, UserKind, UserStatus, UserSummary } from './ports';
+import type { StoredKey, UserKind, UserStatus, UserSummary } from './model';
 import { ADMIN_ROLE } from './permissions';
 import { normalizePublicKey } from './public-key';
 

@@ -1,13 +1,19 @@
 // The backup use case: one signed dump of the server's database into the task's directory, then retention.
-import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
-import type { AuditRecord, BackupMetadata, BackupTrigger, Executor } from '../ports';
-import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
-import type { BackupContext } from './context';
-import { describeManifest } from './describe';
-import { formatBytes, formatDuration, formatMegabytes } from './format';
+import { AppError, isAppError } from '../errors';
+import type { AuditRecord, BackupMetadata, BackupTrigger } from './model';
+import type { BackupStore } from '../ports/backup-store';
+import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
+import { openTask, type BackupDeps } from './deps';
+import { describeManifest } from './describe-manifest';
+import { formatBytes, formatDuration, formatMegabytes } from '../units';
 import { ensureLockHeld, withBackupLock } from './lock';
 import type { BackupTaskSettings } from './settings';
-import { trustPolicy } from './trust';
+
+/** What a backup takes: the task's snapshot, the database, the chain record, and what it reports to. */
+export type CreateBackupDeps = Pick<
+  BackupDeps,
+  'task' | 'admin' | 'chain' | 'metrics' | 'clock' | 'logger' | 'appVersion' | 'offsite' | 'rehearsals'
+>;
 
 export interface CreateBackupInput {
   trigger: BackupTrigger;
@@ -22,17 +28,16 @@ export interface CreateBackupResult {
 /** Throws BACKUP.TASK_NOT_CONFIGURED, BACKUP.BUSY, BACKUP.INSUFFICIENT_SPACE, BACKUP.VERIFICATION_FAILED or the executor's errors. */
 export async function createBackup(
   input: CreateBackupInput,
-  ctx: BackupContext,
+  ctx: CreateBackupDeps,
   run: { progress?: ProgressReporter } = {},
 ): Promise<CreateBackupResult> {
   const progress = run.progress ?? NO_PROGRESS;
-  const settings = ctx.settings();
-  if (!settings) throw backupTaskNotConfigured();
-  const { directory } = settings;
-  const executor = ctx.executor();
+  const task = openTask(ctx);
+  const { settings, store } = task;
+  const { directory } = store;
   let file: string | null = null;
   const audit = (outcome: AuditRecord['outcome'], message: string) =>
-    recordAudit(executor, directory, ctx, {
+    recordAudit(store, ctx, {
       action: 'backup',
       outcome,
       user: input.user,
@@ -47,21 +52,16 @@ export async function createBackup(
       const requestedBy = input.user ? `, requested by ${input.user}` : '';
       ctx.logger.info(`Starting database backup (${input.trigger}${requestedBy}) into ${directory}`);
       // Refused, never written unsigned: without a usable key nothing is dumped.
-      const signer = ctx.signer();
+      store.signingKey();
       const database = ctx.admin.databaseName;
       progress.phase('checking free space');
       const sizeBytes = await ctx.admin.databaseSizeBytes();
       // A compressed dump of text-heavy data is a fraction of the database; half of it is a safe guess.
-      await ensureFreeSpace(
-        executor,
-        directory,
-        settings.compression === 'none' ? sizeBytes : Math.ceil(sizeBytes / 2),
-      );
+      await ensureFreeSpace(store, settings.compression === 'none' ? sizeBytes : Math.ceil(sizeBytes / 2));
       const minSequence = (await ctx.chain.newestSequence(database)) + 1;
       // The bytes pg_dump writes are about as many as the database holds: the best guess of the bytes to come.
       progress.phase('dumping', sizeBytes);
-      const entry = await executor.dump({
-        directory,
+      const entry = await store.dump({
         onProgress: (bytes) => progress.bytes(bytes),
         seed: {
           format: 'bomnipotent-backup/2',
@@ -75,7 +75,6 @@ export async function createBackup(
         },
         options: { compression: settings.compression, encryptionRecipients: settings.encryptionRecipients },
         minSequence,
-        signer,
       });
       file = entry.file;
       if (!entry.manifest) throw new Error(`the executor returned ${entry.file} without its manifest`);
@@ -89,7 +88,7 @@ export async function createBackup(
         );
       if (settings.verifyAfterBackup) {
         progress.phase('verifying');
-        await verifyOrDiscard(ctx, executor, settings, entry.file, signer.publicKey);
+        await verifyOrDiscard(ctx, store, settings, entry.file);
       }
 
       const path = entry.path;
@@ -105,7 +104,7 @@ export async function createBackup(
         progress.phase('applying retention');
         // Deletes are irreversible: only while the lock is still ours (another replica may be mid-backup otherwise).
         await ensureLockHeld(lease, database, 'the removal of old backups (retention)')
-          .then(() => executor.prune({ directory, database, keep, trust: trustPolicy(ctx, settings) }))
+          .then(() => store.prune({ database, keep }))
           .then((result) => {
             for (const removed of result.removed)
               ctx.logger.info(`Removed old database backup ${removed} (keep = ${keep}).`);
@@ -122,7 +121,7 @@ export async function createBackup(
         // The copy ends with off-site retention (deletes): like local retention, only while the lock is ours.
         // copy() itself never throws: a store problem leaves the local backup standing.
         await ensureLockHeld(lease, database, 'the off-site copy and its retention')
-          .then(() => offsite.copy())
+          .then(() => offsite.copy(task))
           .catch((error: unknown) =>
             ctx.logger.warn(
               `Off-site copy after the backup skipped: ${error instanceof Error ? error.message : String(error)}`,
@@ -153,8 +152,9 @@ export async function createBackup(
 }
 
 /** A plain dump is about as large as the database (indexes are not dumped): refuse early. */
-async function ensureFreeSpace(executor: Executor, directory: string, neededBytes: number): Promise<void> {
-  const freeBytes = await executor.freeBytes(directory);
+async function ensureFreeSpace(store: BackupStore, neededBytes: number): Promise<void> {
+  const { directory } = store;
+  const freeBytes = await store.freeBytes();
   if (freeBytes >= neededBytes) return;
   throw new AppError(
     'BACKUP.INSUFFICIENT_SPACE',
@@ -169,11 +169,10 @@ async function ensureFreeSpace(executor: Executor, directory: string, neededByte
 }
 
 async function verifyOrDiscard(
-  ctx: BackupContext,
-  executor: Executor,
+  ctx: Pick<BackupDeps, 'logger'>,
+  store: BackupStore,
   settings: BackupTaskSettings,
   file: string,
-  publicKey: string,
 ): Promise<void> {
   if (settings.encryptionRecipients.length > 0 && !settings.encryptionIdentityFile) {
     ctx.logger.warn(
@@ -181,12 +180,9 @@ async function verifyOrDiscard(
     );
     return;
   }
-  const verification = await executor.verify(settings.directory, file, {
-    trustedKeys: [publicKey],
-    identityFile: settings.encryptionIdentityFile,
-  });
+  const verification = await store.verify(file, { ownKeyOnly: true });
   if (verification.ok) return;
-  await executor.remove(settings.directory, file).catch(() => {}); // a file that fails its own check must not be picked as "latest"
+  await store.remove(file).catch(() => {}); // a file that fails its own check must not be picked as "latest"
   throw new AppError(
     'BACKUP.VERIFICATION_FAILED',
     'failed',
@@ -198,22 +194,16 @@ async function verifyOrDiscard(
 }
 
 async function recordAudit(
-  executor: Executor,
-  directory: string,
-  ctx: BackupContext,
+  store: BackupStore,
+  ctx: Pick<BackupDeps, 'clock' | 'logger'>,
   record: Omit<AuditRecord, 'at'>,
 ): Promise<void> {
   try {
-    await executor.appendAudit(directory, { at: ctx.clock.now().toISOString(), ...record });
+    await store.appendAudit({ at: ctx.clock.now().toISOString(), ...record });
   } catch (error) {
     // The audit trail must not turn a good backup into a failure, nor hide the original error.
     ctx.logger.warn(
       `Could not append to the backup audit log: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-}
-
-/** Backup directories are POSIX paths on the server or in the sidecar; handlers have no node:path. */
-export function joinPath(directory: string, file: string): string {
-  return directory.endsWith('/') ? `${directory}${file}` : `${directory}/${file}`;
 }

@@ -1,7 +1,7 @@
 // Backup freshness: warns when the newest trusted backup is older than twice the task's period.
-import type { BackupContext } from './context';
-import { formatDuration } from './format';
-import { trustedOf, trustPolicy } from './trust';
+import type { BackupDeps } from './deps';
+import { formatDuration } from '../units';
+import { trustedOf } from './trust';
 
 /** True when there is no good backup, or the newest is older than twice the period (one missed run is tolerated). */
 export function isStale(lastGoodAt: Date | null, periodMs: number, now: Date): boolean {
@@ -15,12 +15,13 @@ export interface FreshnessReport {
 }
 
 /** Called by the scheduler after each run. Reads manifests only: the newest trusted backup by its signed time. */
-export async function checkFreshness(ctx: BackupContext): Promise<FreshnessReport | null> {
-  const settings = ctx.settings();
-  if (!settings) return null; // no task, nothing to be fresh
-  const entries = await ctx
-    .executor()
-    .list({ directory: settings.directory, trust: trustPolicy(ctx, settings) });
+export async function checkFreshness(
+  ctx: Pick<BackupDeps, 'task' | 'admin' | 'clock' | 'logger' | 'rehearsals'>,
+): Promise<FreshnessReport | null> {
+  const task = ctx.task.snapshot();
+  if (!task) return null; // no task, nothing to be fresh
+  const { settings, store } = task;
+  const entries = await store.list();
   const trusted = trustedOf(entries, ctx.admin.databaseName);
   // Rehearsals just turned on, or one lost to a restart: the newest backup without any record gets one.
   const newestTrusted = trusted[0];
@@ -45,7 +46,7 @@ export async function checkFreshness(ctx: BackupContext): Promise<FreshnessRepor
     ctx.logger.warn(
       lastGoodAt
         ? `The newest good backup is from ${lastGoodAt.toISOString()}, older than twice the period (${period}): check the backup task.`
-        : `There is no good backup in ${settings.directory}, and the period is ${period}: check the backup task.`,
+        : `There is no good backup in ${store.directory}, and the period is ${period}: check the backup task.`,
     );
   }
   return { lastGoodAt, stale };

@@ -1,9 +1,10 @@
 // The backups in the task's directory, newest first, with their trust state; read from manifests only.
-import { backupTaskNotConfigured } from '../errors';
-import type { BackupTrigger, CatalogEntry, Compression, TrustState } from '../ports';
-import type { BackupContext } from './context';
+import type { BackupTrigger, CatalogEntry, TrustState } from './model';
+import type { Compression } from './naming';
+import type { BackupTask } from '../ports/backup-store';
+import { openTask, type BackupDeps } from './deps';
 import { parseBackupFileName } from './naming';
-import { assessChain, describeChain, newestFirst, trustPolicy, type ChainReport } from './trust';
+import { assessChain, describeChain, newestFirst, type ChainReport } from './trust';
 
 export interface BackupListing {
   file: string;
@@ -54,6 +55,8 @@ function rehearsalOf(entry: CatalogEntry): ListedRehearsal | null {
   };
 }
 
+export type ListBackupsDeps = Pick<BackupDeps, 'task' | 'admin' | 'chain' | 'logger'>;
+
 export interface BackupCatalogReport {
   backups: BackupListing[];
   chain: ChainReport & { problem: string | null };
@@ -82,16 +85,16 @@ function toListing(entry: CatalogEntry): BackupListing {
 }
 
 /** Entries newest first (trusted ones by signed time), plus what the chain of sequences says. */
-export async function listBackupCatalog(ctx: BackupContext): Promise<BackupCatalogReport> {
-  const settings = ctx.settings();
-  if (!settings) throw backupTaskNotConfigured();
-  const entries = await ctx
-    .executor()
-    .list({ directory: settings.directory, trust: trustPolicy(ctx, settings) });
+export async function listBackupCatalog(
+  ctx: ListBackupsDeps,
+  task: BackupTask = openTask(ctx),
+): Promise<BackupCatalogReport> {
+  const { store } = task;
+  const entries = await store.list();
   const database = ctx.admin.databaseName;
   const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
   const problem = describeChain(chain);
-  if (problem) ctx.logger.warn(`Backups of '${database}' in ${settings.directory}: ${problem}.`);
+  if (problem) ctx.logger.warn(`Backups of '${database}' in ${store.directory}: ${problem}.`);
   const byTime = newestFirst(entries).map(toListing);
   const nameSequence = (file: string) => parseBackupFileName(file)?.sequence ?? 0;
   byTime.sort(
@@ -103,6 +106,6 @@ export async function listBackupCatalog(ctx: BackupContext): Promise<BackupCatal
   return { backups: byTime, chain: { ...chain, problem } };
 }
 
-export async function listBackups(ctx: BackupContext): Promise<BackupListing[]> {
+export async function listBackups(ctx: ListBackupsDeps): Promise<BackupListing[]> {
   return (await listBackupCatalog(ctx)).backups;
 }

@@ -1,9 +1,22 @@
-// One backup or restore at a time per database, also across replicas (an advisory lock held by DatabaseAdmin).
+// The cluster-wide advisory locks (held by DatabaseAdmin): one backup or restore at a time per database, one rehearsal,
+// and the standby while it changes hands; also across replicas.
 import { AppError } from '../errors';
-import type { DatabaseAdmin, LockLease } from '../ports';
+import type { Clock } from '../ports/clock';
+import type { DatabaseLock, LockLease } from '../ports/database-admin';
+import { standbyName } from './database-names';
 
 export function backupLockName(database: string): string {
   return `bomnipotent-backup:${database}`;
+}
+
+/** One rehearsal at a time per database, across replicas; it never holds the backup lock, so backups go on. */
+export function rehearsalLockName(database: string): string {
+  return `bomnipotent-rehearsal:${database}`;
+}
+
+/** Held while the standby changes hands: a rehearsal installing a new one, or a restore swapping it in. */
+export function standbyLockName(database: string): string {
+  return `bomnipotent-standby:${database}`;
 }
 
 export function backupBusy(database: string): AppError {
@@ -17,7 +30,7 @@ export function backupBusy(database: string): AppError {
 
 /** Runs fn holding the lock; throws BACKUP.BUSY when another backup or restore holds it. */
 export async function withBackupLock<T>(
-  admin: DatabaseAdmin,
+  admin: DatabaseLock,
   fn: (lease: LockLease) => Promise<T>,
 ): Promise<T> {
   const result = await admin.tryWithLock(backupLockName(admin.databaseName), fn);
@@ -37,4 +50,30 @@ export async function ensureLockHeld(lease: LockLease, database: string, step: s
         'Another replica may be running a backup or restore now. Check the database connection, then try again.',
     },
   );
+}
+
+/** Runs fn holding the standby lock, waiting (up to waitMs) while someone else holds it. */
+export async function withStandbyLock<T>(
+  admin: DatabaseLock,
+  clock: Clock,
+  waitMs: number,
+  fn: (lease: LockLease) => Promise<T>,
+): Promise<T> {
+  const deadline = clock.elapsedMs() + waitMs;
+  for (;;) {
+    const result = await admin.tryWithLock(standbyLockName(admin.databaseName), fn);
+    if (result.acquired) return result.value;
+    if (clock.elapsedMs() >= deadline) {
+      throw new AppError(
+        'BACKUP.STANDBY_BUSY',
+        'conflict',
+        `The standby database '${standbyName(admin.databaseName)}' stayed in use by another operation for ${Math.round(waitMs / 1000)} s.`,
+        {
+          suggestion: 'Try again once the running restore or rehearsal has finished.',
+          retryAfterSeconds: 10,
+        },
+      );
+    }
+    await clock.sleep(200);
+  }
 }

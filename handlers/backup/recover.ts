@@ -1,8 +1,11 @@
 // At start-up, before the pool opens: finish what a killed restore left behind, so the server has its database.
-import type { BackupContext } from './context';
-import { backupLockName } from './lock';
-import { ASIDE_INFIX, SCRATCH_INFIX } from './restore-backup';
-import { REHEARSAL_INFIX, rehearsalLockName } from './rehearse-backup';
+import type { BackupTask } from '../ports/backup-store';
+import type { BackupDeps } from './deps';
+import { ASIDE_INFIX, REHEARSAL_INFIX, SCRATCH_INFIX } from './database-names';
+import { backupLockName, rehearsalLockName } from './lock';
+
+/** What start-up recovery takes: the database and its copies, the task (its audit log), the clock and the log. */
+export type RecoveryDeps = Pick<BackupDeps, 'task' | 'admin' | 'clock' | 'logger'>;
 
 export interface RecoveryReport {
   /** Another process (a replica) holds the backup/restore lock, so its restore may still be running: nothing done. */
@@ -26,8 +29,9 @@ const STAMP = /^\d{14}$/;
  * 3. Other `<db>_pre_restore_<ts>` copies are kept and named in a warning: the restore that made them was interrupted
  *    before it reported success, so the admin decides (keep_old_database = true keeps them on purpose anyway).
  */
-export async function recoverInterruptedRestore(ctx: BackupContext): Promise<RecoveryReport> {
+export async function recoverInterruptedRestore(ctx: RecoveryDeps): Promise<RecoveryReport> {
   const { admin, logger } = ctx;
+  const task = ctx.task.snapshot();
   const database = admin.databaseName;
   const result = await admin.tryWithLock(backupLockName(database), async () => {
     const report: RecoveryReport = {
@@ -59,8 +63,8 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
     }
     report.keptAside = aside;
     report.madeWritable = await resetLeftoverReadOnly(ctx, [database, ...aside]);
-    await auditRecovery(ctx, report);
-    if (aside.length > 0 && !ctx.settings()?.keepOldDatabase) {
+    await auditRecovery(ctx, task, report);
+    if (aside.length > 0 && !task?.settings.keepOldDatabase) {
       const list = aside.map((n) => `'${n}'`).join(', ');
       logger.warn(
         `Kept ${list}: the previous database(s) of a restore that was interrupted after its swap. ` +
@@ -82,7 +86,10 @@ export async function recoverInterruptedRestore(ctx: BackupContext): Promise<Rec
  * Only while holding the backup lock, so no restore runs: a read-only setting is then a killed restore's leftover (on
  * the database, or on a copy renamed aside with it), which would refuse every replica's writes for good.
  */
-export async function resetLeftoverReadOnly(ctx: BackupContext, names: string[]): Promise<string[]> {
+export async function resetLeftoverReadOnly(
+  ctx: Pick<BackupDeps, 'admin' | 'logger'>,
+  names: string[],
+): Promise<string[]> {
   const reset: string[] = [];
   for (const name of names) {
     if (!(await ctx.admin.refusesWrites(name))) continue;
@@ -99,7 +106,9 @@ export async function resetLeftoverReadOnly(ctx: BackupContext, names: string[])
  * Scratch copies `<db>_rehearsal_<ts>` of a rehearsal killed halfway are dropped, unless a rehearsal holds its lock
  * (a replica's rehearsal is still building one). The standby itself is only ever replaced whole, so it stays.
  */
-export async function recoverInterruptedRehearsal(ctx: BackupContext): Promise<string[]> {
+export async function recoverInterruptedRehearsal(
+  ctx: Pick<BackupDeps, 'admin' | 'logger'>,
+): Promise<string[]> {
   const result = await ctx.admin.tryWithLock(rehearsalLockName(ctx.admin.databaseName), async () => {
     const dropped: string[] = [];
     for (const scratch of await copiesOf(ctx, REHEARSAL_INFIX)) {
@@ -113,8 +122,12 @@ export async function recoverInterruptedRehearsal(ctx: BackupContext): Promise<s
 }
 
 /** The outcome of an interrupted restore, as found here, goes to the audit log next to the intent it recorded. */
-async function auditRecovery(ctx: BackupContext, report: RecoveryReport): Promise<void> {
-  const settings = ctx.settings();
+async function auditRecovery(
+  ctx: RecoveryDeps,
+  task: BackupTask | undefined,
+  report: RecoveryReport,
+): Promise<void> {
+  const settings = task?.settings;
   const database = ctx.admin.databaseName;
   const found: { outcome: 'failed' | 'succeeded'; message: string }[] = [];
   if (report.renamedBack) {
@@ -134,12 +147,11 @@ async function auditRecovery(ctx: BackupContext, report: RecoveryReport): Promis
       message: `Start-up recovery: a restore swapped its backup in before the server stopped; '${database}' holds the backup's data and the previous database is kept as ${report.keptAside.join(', ')}.`,
     });
   }
-  if (!settings || found.length === 0) return;
+  if (!task || found.length === 0) return;
   for (const { outcome, message } of found) {
     const record = { at: ctx.clock.now().toISOString(), action: 'restore' as const, outcome, user: null };
-    await ctx
-      .executor()
-      .appendAudit(settings.directory, { ...record, trigger: 'manual', file: null, message })
+    await task.store
+      .appendAudit({ ...record, trigger: 'manual', file: null, message })
       .catch((error: unknown) =>
         ctx.logger.error(
           `Could not append to the backup audit log: ${error instanceof Error ? error.message : String(error)}`,
@@ -149,7 +161,7 @@ async function auditRecovery(ctx: BackupContext, report: RecoveryReport): Promis
 }
 
 /** `<db><infix><YYYYMMDDHHMMSS>` databases, oldest first; the prefix is rechecked because LIKE treats `_` as a wildcard. */
-async function copiesOf(ctx: BackupContext, infix: string): Promise<string[]> {
+async function copiesOf(ctx: Pick<BackupDeps, 'admin'>, infix: string): Promise<string[]> {
   const prefix = `${ctx.admin.databaseName}${infix}`;
   const names = await ctx.admin.listDatabases(prefix);
   return names.filter((n) => n.startsWith(prefix) && STAMP.test(n.slice(prefix.length))).sort();

@@ -1,33 +1,26 @@
 // The rehearsal: a backup restored in full into a scratch database, checked (every table's rows against the dump's
 // COPY data, the schema version), then kept as the standby `<db>_standby` (connections refused) that an instant
 // restore can swap in. The outcome is signed next to the backup (`<file>.rehearsal.json`).
-import { AppError, backupTaskNotConfigured, isAppError } from '../errors';
-import type { CatalogEntry, LockLease, RehearsalRecord } from '../ports';
-import { NO_PROGRESS, type ProgressReporter } from '../operations/types';
-import type { BackupContext } from './context';
+import { AppError } from '../errors';
+import type { CatalogEntry } from './model';
+import type { RehearsalRecord } from './rehearsal-record';
+import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
+import type { BackupStore } from '../ports/backup-store';
+import { openTask, type BackupDeps } from './deps';
 import { REHEARSAL_FORMAT } from './rehearsal-record';
-import { restoreStamp } from './restore-backup';
+import { rehearsalScratchName, standbyName } from './database-names';
+import { rehearsalLockName, withStandbyLock } from './lock';
 import { checkRequestedFileName, selectBackup } from './select-backup';
-import { assessChain, trustPolicy } from './trust';
+import { assessChain } from './trust';
 
-export const STANDBY_SUFFIX = '_standby';
-export const REHEARSAL_INFIX = '_rehearsal_';
 /** How long the rehearsal waits for an instant restore to finish with the standby before it gives up on keeping it. */
 const STANDBY_LOCK_WAIT_MS = 10 * 60_000;
 
-export function standbyName(database: string): string {
-  return `${database}${STANDBY_SUFFIX}`;
-}
-
-/** One rehearsal at a time per database, across replicas; it never holds the backup lock, so backups go on. */
-export function rehearsalLockName(database: string): string {
-  return `bomnipotent-rehearsal:${database}`;
-}
-
-/** Held while the standby changes hands: a rehearsal installing a new one, or a restore swapping it in. */
-export function standbyLockName(database: string): string {
-  return `bomnipotent-standby:${database}`;
-}
+/** What a rehearsal takes: the task's snapshot, the database and its copies, and what it reports to. */
+export type RehearseDeps = Pick<
+  BackupDeps,
+  'task' | 'admin' | 'chain' | 'lifecycle' | 'metrics' | 'clock' | 'logger'
+>;
 
 export interface RehearseInput {
   file?: string | undefined;
@@ -40,54 +33,23 @@ export interface RehearseHooks {
   reached?(phase: 'loaded'): Promise<void>;
 }
 
-/** Runs fn holding the standby lock, waiting (up to waitMs) while someone else holds it. */
-export async function withStandbyLock<T>(
-  ctx: BackupContext,
-  waitMs: number,
-  fn: (lease: LockLease) => Promise<T>,
-): Promise<T> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const result = await ctx.admin.tryWithLock(standbyLockName(ctx.admin.databaseName), fn);
-    if (result.acquired) return result.value;
-    if (Date.now() >= deadline) {
-      throw new AppError(
-        'BACKUP.STANDBY_BUSY',
-        'conflict',
-        `The standby database '${standbyName(ctx.admin.databaseName)}' stayed in use by another operation for ${Math.round(waitMs / 1000)} s.`,
-        {
-          suggestion: 'Try again once the running restore or rehearsal has finished.',
-          retryAfterSeconds: 10,
-        },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** Rehearses one backup (the latest trusted one, or `file`); throws BACKUP.REHEARSAL_FAILED after recording a failure. */
 export async function rehearseBackup(
   input: RehearseInput,
-  ctx: BackupContext,
+  ctx: RehearseDeps,
   hooks: RehearseHooks = {},
 ): Promise<RehearsalRecord> {
-  const settings = ctx.settings();
-  if (!settings) throw backupTaskNotConfigured();
+  const { store } = openTask(ctx);
   if (input.file !== undefined) checkRequestedFileName(input.file);
   const database = ctx.admin.databaseName;
-  const signer = ctx.signer();
-  const signRecord = signer.signRehearsal?.bind(signer);
-  if (!signRecord) throw new Error('the backup-signing key cannot sign rehearsal records here');
+  store.signingKey(); // the record is signed: without a usable key nothing is rehearsed
   const result = await ctx.admin.tryWithLock(rehearsalLockName(database), async () => {
-    const trust = trustPolicy(ctx, settings);
-    const executor = ctx.executor();
-    const entries = await executor.list({ directory: settings.directory, trust });
+    const entries = await store.list();
     const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
     const entry = selectBackup(entries, { database, file: input.file, allowUnsigned: false, chain });
     await ensureRoomForCopy(ctx);
-    const record = await rehearseEntry(ctx, entry, hooks.progress ?? NO_PROGRESS, hooks);
-    const text = await signRecord(record);
-    await executor.writeRehearsal(settings.directory, entry.file, text).catch((error: unknown) => {
+    const record = await rehearseEntry(ctx, store, entry, hooks.progress ?? NO_PROGRESS, hooks);
+    await store.writeRehearsal(entry.file, record).catch((error: unknown) => {
       ctx.logger.warn(`Could not write the rehearsal record of '${entry.file}': ${describe(error)}`);
     });
     return record;
@@ -117,18 +79,18 @@ export async function rehearseBackup(
 }
 
 async function rehearseEntry(
-  ctx: BackupContext,
+  ctx: RehearseDeps,
+  store: BackupStore,
   entry: CatalogEntry,
   progress: ProgressReporter,
   hooks: RehearseHooks,
 ): Promise<RehearsalRecord> {
-  const settings = ctx.settings();
   const manifest = entry.manifest;
-  if (!settings || !manifest) throw new Error(`no trusted manifest for ${entry.file}`);
+  if (!manifest) throw new Error(`no trusted manifest for ${entry.file}`);
   const database = ctx.admin.databaseName;
   const started = ctx.clock.now();
-  const startedMs = Date.now();
-  const scratch = `${database}${REHEARSAL_INFIX}${restoreStamp(started)}`;
+  const startedMs = ctx.clock.elapsedMs();
+  const scratch = rehearsalScratchName(database, started);
   const base = {
     format: REHEARSAL_FORMAT,
     file: entry.file,
@@ -142,11 +104,9 @@ async function rehearseEntry(
     progress.phase('restoring', manifest.sizeBytes);
     const locale = await ctx.admin.databaseLocale();
     const serverMajor = Number.parseInt(await ctx.admin.serverVersion(), 10);
-    const report = await ctx.executor().restore({
-      directory: settings.directory,
+    const report = await store.restore({
       file: entry.file,
       targetDatabase: scratch,
-      read: { ...trustPolicy(ctx, settings), identityFile: settings.encryptionIdentityFile },
       serverMajor,
       locale,
       countRows: true,
@@ -184,7 +144,7 @@ async function rehearseEntry(
     const standby = await installStandby(ctx, scratch);
     const record: RehearsalRecord = {
       ...base,
-      durationMs: Date.now() - startedMs,
+      durationMs: Math.round(ctx.clock.elapsedMs() - startedMs),
       ok: true,
       ...counted,
       schemaVersion: inspected.schemaVersion,
@@ -206,7 +166,7 @@ async function rehearseEntry(
     ctx.logger.error(`Rehearsal of backup '${entry.file}' FAILED: ${reason}`);
     return {
       ...base,
-      durationMs: Date.now() - startedMs,
+      durationMs: Math.round(ctx.clock.elapsedMs() - startedMs),
       ok: false,
       ...counted,
       error: reason.slice(0, 2000),
@@ -220,7 +180,7 @@ async function rehearseEntry(
  * exists; refused up front when that disk is visible from here and too full (nothing is recorded: the backup is
  * not at fault).
  */
-async function ensureRoomForCopy(ctx: BackupContext): Promise<void> {
+async function ensureRoomForCopy(ctx: Pick<BackupDeps, 'admin'>): Promise<void> {
   const free = await ctx.admin.dataDirectoryFreeBytes();
   if (free === null) return;
   const needed = Math.ceil((await ctx.admin.databaseSizeBytes()) * 1.1);
@@ -238,10 +198,13 @@ async function ensureRoomForCopy(ctx: BackupContext): Promise<void> {
 }
 
 /** The checked scratch copy replaces the standby; its fingerprint is taken after the rename, under the lock. */
-async function installStandby(ctx: BackupContext, scratch: string): Promise<RehearsalRecord['standby']> {
+async function installStandby(
+  ctx: Pick<BackupDeps, 'admin' | 'clock' | 'logger'>,
+  scratch: string,
+): Promise<RehearsalRecord['standby']> {
   const standby = standbyName(ctx.admin.databaseName);
   try {
-    return await withStandbyLock(ctx, STANDBY_LOCK_WAIT_MS, async () => {
+    return await withStandbyLock(ctx.admin, ctx.clock, STANDBY_LOCK_WAIT_MS, async () => {
       await ctx.admin.dropDatabase(standby);
       await ctx.admin.renameDatabase(scratch, standby);
       const state = await ctx.admin.databaseState(standby);
@@ -254,45 +217,6 @@ async function installStandby(ctx: BackupContext, scratch: string): Promise<Rehe
     await ctx.admin.dropDatabase(scratch).catch(() => {});
     return null;
   }
-}
-
-/** Background rehearsals, one at a time in this process; a burst of backups rehearses only the newest. */
-export interface RehearsalQueue {
-  enqueue(file: string): void;
-  /** Resolves once no rehearsal of this queue runs (tests, shutdown). */
-  idle(): Promise<void>;
-}
-
-export function createRehearsalQueue(ctx: BackupContext): RehearsalQueue {
-  let pending: string | null = null;
-  let current: string | null = null;
-  let running: Promise<void> | null = null;
-  const drain = async () => {
-    while (pending !== null) {
-      const file = pending;
-      pending = null;
-      current = file;
-      await rehearseBackup({ file, user: null }, ctx).catch((error: unknown) => {
-        if (isAppError(error) && error.code === 'BACKUP.REHEARSAL_FAILED') return; // logged by the rehearsal
-        const message = `Rehearsal of backup '${file}' did not run: ${describe(error)}`;
-        if (isAppError(error) && error.kind === 'conflict') ctx.logger.info(message);
-        else ctx.logger.error(message);
-      });
-    }
-  };
-  return {
-    enqueue(file) {
-      if (file === current && pending === null) return; // being rehearsed right now
-      pending = file;
-      running ??= drain().finally(() => {
-        running = null;
-        current = null;
-      });
-    },
-    idle: async () => {
-      while (running) await running;
-    },
-  };
 }
 
 function formatMegabytes(bytes: number): string {

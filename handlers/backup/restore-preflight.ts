@@ -1,9 +1,9 @@
 // Before a restore starts (and in its dry run): everything the swap will need, so that minutes of scratch work
 // never end in "must be owner" or in a rename blocked by a session the server may not end.
 import { AppError } from '../errors';
-import type { DatabaseAdmin } from '../ports';
+import type { DatabaseInfo } from '../ports/database-admin';
 
-export async function checkSwapPossible(admin: DatabaseAdmin): Promise<void> {
+export async function checkSwapPossible(admin: DatabaseInfo): Promise<void> {
   const database = admin.databaseName;
   const { missingPrivileges, blockingSessions } = await admin.swapObstacles();
   if (missingPrivileges.length > 0) {

@@ -1,6 +1,6 @@
 // Retention: after a successful backup, remove trusted backups beyond the newest `keep`; never anything else.
 // The executor's prune applies it to the directory (one call, however many backups there are).
-import type { CatalogEntry } from '../ports';
+import type { CatalogEntry } from './model';
 
 export interface RetentionCandidate {
   file: string;

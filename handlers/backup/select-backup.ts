@@ -1,6 +1,6 @@
 // Which backup a restore uses: the newest trusted one of this database by its signed time, or one named by the admin.
 import { AppError } from '../errors';
-import type { CatalogEntry } from '../ports';
+import type { CatalogEntry } from './model';
 import { isBackupFileName } from './naming';
 import type { BackupManifest } from './manifest';
 import { newestFirst, restartedChain, type ChainReport } from './trust';

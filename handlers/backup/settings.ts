@@ -1,5 +1,5 @@
 // The database_backup task's settings as handlers see them (parsed and validated by runtime/config).
-import type { OffsiteSettings } from '../offsite/ports';
+import type { OffsiteSettings } from '../offsite/model';
 
 export type ExecutorSettings = { kind: 'local' } | { kind: 'sidecar'; url: string; token: string };
 

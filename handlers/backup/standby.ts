@@ -1,9 +1,10 @@
 // The instant restore's source: the rehearsed standby `<db>_standby`, used only when its signed rehearsal record is
 // about this very backup (file name and SHA-256) and the standby is unchanged since (connections still refused, the
 // same fingerprint). Anything else loads the file as before.
-import type { CatalogEntry } from '../ports';
-import type { BackupContext } from './context';
-import { standbyName, withStandbyLock } from './rehearse-backup';
+import type { CatalogEntry } from './model';
+import type { BackupDeps } from './deps';
+import { standbyName } from './database-names';
+import { withStandbyLock } from './lock';
 
 export type RestoreSource =
   { via: 'standby'; reason: string; database: string; fingerprint: string } | { via: 'file'; reason: string };
@@ -12,7 +13,10 @@ export type RestoreSource =
 const STANDBY_LOCK_WAIT_MS = 30_000;
 
 /** Decides, before the restore changes anything, whether the standby holds exactly this backup. */
-export async function chooseRestoreSource(ctx: BackupContext, entry: CatalogEntry): Promise<RestoreSource> {
+export async function chooseRestoreSource(
+  ctx: Pick<BackupDeps, 'admin' | 'logger'>,
+  entry: CatalogEntry,
+): Promise<RestoreSource> {
   const file = (reason: string): RestoreSource => ({ via: 'file', reason });
   if (entry.state !== 'trusted') return file('the backup is not signed by a trusted key');
   const rehearsal = entry.rehearsal;
@@ -33,7 +37,7 @@ export async function chooseRestoreSource(ctx: BackupContext, entry: CatalogEntr
 }
 
 async function standbyProblem(
-  ctx: BackupContext,
+  ctx: Pick<BackupDeps, 'admin' | 'logger'>,
   standby: { database: string; fingerprint: string },
 ): Promise<string | null> {
   if (standby.database !== standbyName(ctx.admin.databaseName))
@@ -53,12 +57,12 @@ async function standbyProblem(
  * failure and by start-up recovery like one.
  */
 export async function takeStandby(
-  ctx: BackupContext,
+  ctx: Pick<BackupDeps, 'admin' | 'clock' | 'logger'>,
   source: Extract<RestoreSource, { via: 'standby' }>,
   scratch: string,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   try {
-    return await withStandbyLock(ctx, STANDBY_LOCK_WAIT_MS, async () => {
+    return await withStandbyLock(ctx.admin, ctx.clock, STANDBY_LOCK_WAIT_MS, async () => {
       const problem = await standbyProblem(ctx, source);
       if (problem) return { ok: false, reason: problem };
       await ctx.admin.renameDatabase(source.database, scratch);

@@ -1,20 +1,8 @@
 // Which keys count, which backup is "latest", and what the chain of sequences says about missing backups.
-import type { BackupManifest, CatalogEntry, TrustPolicy } from '../ports';
-import type { BackupContext } from './context';
+import type { BackupManifest } from './manifest';
+import type { CatalogEntry } from './model';
 import { manifestDigest } from './manifest';
 import { parseBackupFileName } from './naming';
-import type { BackupTaskSettings } from './settings';
-
-/** This server's own key (when it can be read) and `trusted_keys`. */
-export function trustPolicy(ctx: BackupContext, settings: BackupTaskSettings): TrustPolicy {
-  const keys = new Set(settings.trustedKeys);
-  try {
-    keys.add(ctx.signer().publicKey);
-  } catch {
-    // No own key: only trusted_keys count; the start-up log and every backup attempt say why.
-  }
-  return { trustedKeys: [...keys] };
-}
 
 function createdAt(entry: CatalogEntry): number {
   return entry.manifest ? Date.parse(entry.manifest.createdAt) : 0;

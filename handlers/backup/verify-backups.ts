@@ -1,10 +1,9 @@
 // `database-backup verify [--file]`: the full read of one or every backup (hash, decryption, decompression, dump
 // structure), one result per backup. Changes nothing.
-import { backupTaskNotConfigured } from '../errors';
-import type { TrustState } from '../ports';
-import type { BackupContext } from './context';
+import type { TrustState } from './model';
+import { openTask, type BackupDeps } from './deps';
 import { checkRequestedFileName } from './select-backup';
-import { newestFirst, trustPolicy } from './trust';
+import { newestFirst } from './trust';
 import { AppError } from '../errors';
 
 export interface VerifyResult {
@@ -17,15 +16,12 @@ export interface VerifyResult {
 }
 
 export async function verifyBackups(
-  ctx: BackupContext,
+  ctx: Pick<BackupDeps, 'task' | 'logger'>,
   input: { file?: string | undefined },
 ): Promise<VerifyResult[]> {
-  const settings = ctx.settings();
-  if (!settings) throw backupTaskNotConfigured();
+  const { store } = openTask(ctx);
   if (input.file !== undefined) checkRequestedFileName(input.file);
-  const executor = ctx.executor();
-  const trust = trustPolicy(ctx, settings);
-  const entries = newestFirst(await executor.list({ directory: settings.directory, trust }));
+  const entries = newestFirst(await store.list());
   const targets = input.file === undefined ? entries : entries.filter((e) => e.file === input.file);
   if (input.file !== undefined && targets.length === 0) {
     throw new AppError(
@@ -44,12 +40,8 @@ export async function verifyBackups(
       results.push({ file: entry.file, state: entry.state, ok: false, reason: entry.reason, sha256: null });
       continue;
     }
-    const verification = await executor.verify(settings.directory, entry.file, {
-      ...trust,
-      // Legacy and foreign files are read too, so that their integrity shows; they stay untrusted.
-      allowUnsigned: entry.state !== 'trusted',
-      identityFile: settings.encryptionIdentityFile,
-    });
+    // Legacy and foreign files are read too, so that their integrity shows; they stay untrusted.
+    const verification = await store.verify(entry.file, { allowUnsigned: entry.state !== 'trusted' });
     const ok = verification.ok && entry.state === 'trusted';
     const reason = verification.ok ? entry.reason : verification.reason;
     results.push({

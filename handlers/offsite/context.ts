@@ -1,30 +1,17 @@
-// What the off-site use cases need: the store for the current settings, the local catalog and the manifest check.
-// The backup format decides the last two (runtime/offsite/format.ts), so that these use cases do not.
-import type { BackupManifest } from '../backup/manifest';
-import type { BackupTaskSettings } from '../backup/settings';
-import type { Clock, Logger } from '../ports';
-import type { OffsiteFetch } from './fetch';
-import type { OffsiteStore } from './ports';
-import type { OffsiteCatalog } from './trusted';
-
-/** A local backup that may go off-site: its manifest was read and its data file's checksum is known from it. */
-export interface LocalBackup {
-  file: string;
-  manifestFile: string;
-  sha256: string;
-  database: string;
-  createdAt: Date;
-}
-
-export type ManifestCheck =
-  | { ok: true; file: string; sha256: string; database: string; createdAt: Date; manifest: BackupManifest }
-  | { ok: false; reason: string };
+// What the off-site use cases need: the store of a task's settings, the local catalog and the manifest check.
+// The backup format decides the last two (runtime/offsite/backup-format.ts), so that these use cases do not.
+import type { TrustPolicy } from '../backup/model';
+import type { BackupStore, BackupTask } from '../ports/backup-store';
+import type { Clock } from '../ports/clock';
+import type { Logger } from '../ports/logger';
+import type { LocalBackup, ManifestCheck, OffsiteCatalog, OffsiteFetch, OffsiteMemory } from './model';
+import type { OffsiteStore } from '../ports/offsite-store';
 
 export interface OffsiteFormat {
-  /** Local backups that count (trusted), in any order. */
-  listLocal(directory: string): Promise<LocalBackup[]>;
-  /** Checks a manifest read from the store against the name it was found under. */
-  checkManifest(bytes: Uint8Array, file: string): ManifestCheck;
+  /** The local backups of a store that count (trusted), in any order. */
+  listLocal(store: BackupStore): Promise<LocalBackup[]>;
+  /** Checks a manifest read from the store against the name it was found under, with the task's trust policy. */
+  checkManifest(bytes: Uint8Array, file: string, trust: TrustPolicy): ManifestCheck;
 }
 
 export interface OffsiteMetrics {
@@ -34,16 +21,9 @@ export interface OffsiteMetrics {
   offsiteNewest(at: Date | null): void;
 }
 
-/**
- * What this process last confirmed in each store (by location): the newest trusted backup's signed time, or null
- * when the store held none. A run whose store fails judges the staleness by it.
- */
-export type OffsiteMemory = Map<string, Date | null>;
-
 export interface OffsiteContext {
-  settings(): BackupTaskSettings | undefined;
-  /** The store for the current settings (hot reload), or undefined when `offsite` is not set. */
-  store(): OffsiteStore | undefined;
+  /** The store of this task's settings, bound to its directory, or undefined when `offsite` is not set. */
+  storeFor(task: BackupTask): OffsiteStore | undefined;
   format: OffsiteFormat;
   metrics: OffsiteMetrics;
   clock: Clock;
@@ -51,21 +31,20 @@ export interface OffsiteContext {
   memory: OffsiteMemory;
 }
 
-/** The hooks the backup use cases call; each never throws for a store problem (the local backup stands). */
+/** The hooks the backup use cases call with their task's snapshot; each never throws for a store problem. */
 export interface OffsiteHooks {
   /** After a verified local backup: upload what is not off-site yet, oldest first, then off-site retention. */
-  copy(): Promise<void>;
+  copy(task: BackupTask): Promise<void>;
   /**
    * Before a restore: bring the backup to restore into the directory when only the store has it. A dry run
    * downloads nothing and answers what would be downloaded; null when the directory's backup is the one.
    */
-  fetchForRestore(request: {
-    database: string;
-    file?: string | undefined;
-    dryRun?: boolean | undefined;
-  }): Promise<OffsiteFetch | null>;
+  fetchForRestore(
+    task: BackupTask,
+    request: { database: string; file?: string | undefined; dryRun?: boolean | undefined },
+  ): Promise<OffsiteFetch | null>;
   /** The store's backups for `list`; null when `offsite` is not set. Throws when the store cannot be read. */
-  catalog(): Promise<{ location: string; catalog: OffsiteCatalog } | null>;
-  /** s3://bucket/prefix of the current settings, or null. */
-  location(): string | null;
+  catalog(task: BackupTask): Promise<{ location: string; catalog: OffsiteCatalog } | null>;
+  /** s3://bucket/prefix of the task's settings, or null. */
+  location(task: BackupTask): string | null;
 }

@@ -3,12 +3,14 @@
 // catches up. Every run, failed or not, ends with the staleness check of the newest confirmed off-site copy: a store
 // that keeps failing must not stay silent behind its error lines.
 import { AppError, isAppError } from '../errors';
-import { formatBytes, formatDuration } from '../backup/format';
+import { formatBytes, formatDuration } from '../units';
 import { isStale } from '../backup/freshness';
+import type { BackupTask } from '../ports/backup-store';
 import type { OffsiteContext } from './context';
-import type { OffsiteStore } from './ports';
+import type { OffsiteStore } from '../ports/offsite-store';
 import { pruneOffsite } from './retention';
-import { readOffsiteCatalog, type OffsiteCatalog } from './trusted';
+import type { OffsiteCatalog } from './model';
+import { readOffsiteCatalog } from './trusted';
 
 export interface CopyReport {
   uploaded: string[];
@@ -16,13 +18,13 @@ export interface CopyReport {
   removed: string[];
 }
 
-export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | null> {
-  const settings = ctx.settings();
-  const store = ctx.store();
-  if (!settings?.offsite || !store) return null;
+export async function copyToOffsite(ctx: OffsiteContext, task: BackupTask): Promise<CopyReport | null> {
+  const { settings } = task;
+  const store = ctx.storeFor(task);
+  if (!settings.offsite || !store) return null;
   const report: CopyReport = { uploaded: [], failure: null, removed: [] };
   const read = async (): Promise<OffsiteCatalog> => {
-    const catalog = await readOffsiteCatalog(store, ctx.format);
+    const catalog = await readOffsiteCatalog(store, ctx.format, task.store.trustPolicy());
     const newest = catalog.trusted[0]?.createdAt ?? null;
     ctx.memory.set(store.location, newest);
     ctx.metrics.offsiteNewest(newest);
@@ -31,7 +33,7 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
   try {
     let catalog = await read();
     const present = new Set([...catalog.trusted, ...catalog.untrusted].map((b) => b.file));
-    const locals = await ctx.format.listLocal(settings.directory);
+    const locals = await ctx.format.listLocal(task.store);
     // Objects are written once and never replaced: a local backup whose name the store holds for other bytes (made
     // in the same second as one of another server, or a directory reused) cannot go there, and must not go unseen.
     const clashing = locals.filter((local) =>
@@ -43,7 +45,7 @@ export async function copyToOffsite(ctx: OffsiteContext): Promise<CopyReport | n
     for (const local of pending) {
       const started = ctx.clock.now();
       const { file, manifestFile, sha256 } = local;
-      const result = await store.upload({ directory: settings.directory, file, manifestFile, sha256 });
+      const result = await store.upload({ file, manifestFile, sha256 });
       report.uploaded.push(local.file);
       ctx.logger.info(
         `Copied ${local.file} to ${store.location} (${formatBytes(result.sizeBytes)} in ${result.parts} part(s), ${formatDuration(ctx.clock.now().getTime() - started.getTime())})`,

@@ -2,34 +2,26 @@
 // is downloaded into the backup directory, checked against its manifest on the way, and then restored as usual.
 // A dry run downloads nothing: it answers which object a restore would download.
 import { AppError, isAppError } from '../errors';
-import type { BackupManifest } from '../backup/manifest';
+import type { BackupTask } from '../ports/backup-store';
 import type { OffsiteContext } from './context';
+import type { OffsiteFetch } from './model';
 import { readOffsiteCatalog } from './trusted';
 import { chainRestarted } from '../backup/select-backup';
 import { restartedChain } from '../backup/trust';
 
-/** The backup a restore takes from the store: downloaded already, or (dry run) what would be downloaded. */
-export interface OffsiteFetch {
-  file: string;
-  location: string; // s3://bucket/prefix
-  bucket: string;
-  key: string; // the data object's key
-  directory: string; // where the download goes (or would go)
-  downloaded: boolean;
-  manifest: BackupManifest; // the trusted manifest read from the store
-}
-
 export async function fetchForRestore(
   ctx: OffsiteContext,
+  task: BackupTask,
   request: { database: string; file?: string | undefined; dryRun?: boolean | undefined },
 ): Promise<OffsiteFetch | null> {
-  const settings = ctx.settings();
-  const store = ctx.store();
-  if (!settings?.offsite || !store) return null;
-  const local = await ctx.format.listLocal(settings.directory);
+  const { settings } = task;
+  const { directory } = task.store;
+  const store = ctx.storeFor(task);
+  if (!settings.offsite || !store) return null;
+  const local = await ctx.format.listLocal(task.store);
   if (request.file !== undefined && local.some((l) => l.file === request.file)) return null; // here already
   try {
-    const catalog = await readOffsiteCatalog(store, ctx.format);
+    const catalog = await readOffsiteCatalog(store, ctx.format, task.store.trustPolicy());
     const candidate =
       request.file !== undefined
         ? catalog.trusted.find((b) => b.file === request.file)
@@ -67,7 +59,7 @@ export async function fetchForRestore(
       location: store.location,
       bucket: settings.offsite.bucket,
       key: `${settings.offsite.prefix}${candidate.file}`,
-      directory: settings.directory,
+      directory,
       downloaded: false,
       manifest: candidate.manifest,
     };
@@ -77,11 +69,9 @@ export async function fetchForRestore(
       );
       return fetched;
     }
-    ctx.logger.info(
-      `Downloading ${candidate.file} from ${store.location} into ${settings.directory} for the restore`,
-    );
+    ctx.logger.info(`Downloading ${candidate.file} from ${store.location} into ${directory} for the restore`);
     const { file, manifestFile, sha256 } = candidate;
-    await store.download({ file, manifestFile, sha256, directory: settings.directory });
+    await store.download({ file, manifestFile, sha256 });
     ctx.logger.info(
       `Downloaded ${candidate.file} from ${store.location}; its checksum matches its manifest.`,
     );

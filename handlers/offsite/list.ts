@@ -1,9 +1,10 @@
 // `database-backup list` with the store: where each backup is (local, offsite, both), and `--offsite` for the store
 // alone. A store that cannot be read does not hide the local backups: the answer says why it is missing.
-import type { BackupContext } from '../backup/context';
+import { openTask, type BackupDeps } from '../backup/deps';
+import type { BackupTask } from '../ports/backup-store';
 import { listBackupCatalog, type BackupCatalogReport, type BackupListing } from '../backup/list-backups';
 import { parseBackupFileName } from '../backup/naming';
-import type { OffsiteCatalog } from './trusted';
+import type { OffsiteCatalog } from './model';
 
 export type BackupLocation = 'local' | 'offsite' | 'both';
 
@@ -27,11 +28,12 @@ export interface LocatedListing {
 }
 
 export async function listBackupsWithLocations(
-  ctx: BackupContext,
+  ctx: Pick<BackupDeps, 'task' | 'admin' | 'chain' | 'logger' | 'offsite'>,
   options: { offsiteOnly: boolean },
 ): Promise<LocatedListing> {
-  const { backups: local, chain } = await listBackupCatalog(ctx);
-  const view = await readCatalog(ctx);
+  const task = openTask(ctx);
+  const { backups: local, chain } = await listBackupCatalog(ctx, task);
+  const view = await readCatalog(ctx, task);
   if (view === null) {
     return { backups: options.offsiteOnly ? [] : local, chain };
   }
@@ -52,11 +54,12 @@ export async function listBackupsWithLocations(
 }
 
 async function readCatalog(
-  ctx: BackupContext,
+  ctx: Pick<BackupDeps, 'offsite'>,
+  task: BackupTask,
 ): Promise<{ catalog: OffsiteCatalog | null; summary: OffsiteSummary } | null> {
   if (!ctx.offsite) return null;
   try {
-    const found = await ctx.offsite.catalog();
+    const found = await ctx.offsite.catalog(task);
     if (found === null) return null;
     const summary = {
       location: found.location,
@@ -68,7 +71,7 @@ async function readCatalog(
     const message = error instanceof Error ? error.message : String(error);
     return {
       catalog: null,
-      summary: { location: ctx.offsite.location() ?? '', error: message, incomplete: [], foreign: [] },
+      summary: { location: ctx.offsite.location(task) ?? '', error: message, incomplete: [], foreign: [] },
     };
   }
 }

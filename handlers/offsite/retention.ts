@@ -1,8 +1,8 @@
 // Off-site retention: only trusted backups of ours count; the newest `keep` stay (the newest always does), locked
 // objects are skipped, and untrusted, incomplete and foreign objects are never touched.
-import type { Logger } from '../ports';
-import type { OffsiteStore } from './ports';
-import type { OffsiteCatalog } from './trusted';
+import type { Logger } from '../ports/logger';
+import type { OffsiteStore } from '../ports/offsite-store';
+import type { OffsiteCatalog } from './model';
 
 export async function pruneOffsite(
   store: OffsiteStore,

@@ -1,31 +1,19 @@
 // The store's backups whose manifests check out, newest first by the manifest's own creation time.
-import type { BackupManifest } from '../backup/manifest';
+import type { TrustPolicy } from '../backup/model';
 import type { OffsiteFormat } from './context';
-import type { OffsiteBackup, OffsiteStore } from './ports';
-
-export interface TrustedOffsiteBackup extends OffsiteBackup {
-  sha256: string;
-  database: string;
-  createdAt: Date;
-  manifest: BackupManifest;
-}
-
-export interface OffsiteCatalog {
-  trusted: TrustedOffsiteBackup[]; // newest first
-  untrusted: { file: string; reason: string }[];
-  incomplete: string[];
-  foreign: string[];
-}
+import type { OffsiteCatalog, TrustedOffsiteBackup } from './model';
+import type { OffsiteStore } from '../ports/offsite-store';
 
 export async function readOffsiteCatalog(
   store: OffsiteStore,
   format: OffsiteFormat,
+  trust: TrustPolicy,
 ): Promise<OffsiteCatalog> {
   const listing = await store.list();
   const trusted: TrustedOffsiteBackup[] = [];
   const untrusted: { file: string; reason: string }[] = [];
   for (const backup of listing.backups) {
-    const check = format.checkManifest(await store.readManifest(backup.manifestFile), backup.file);
+    const check = format.checkManifest(await store.readManifest(backup.manifestFile), backup.file, trust);
     if (check.ok && check.manifest.sizeBytes !== backup.sizeBytes) {
       untrusted.push({
         file: backup.file,

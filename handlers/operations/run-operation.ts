@@ -1,47 +1,15 @@
 // Runs any handler call as an operation: recorded with id, state, phase and progress, answered by polling.
 import { AppError } from '../errors';
-import type { Clock, Logger } from '../ports';
-import { formatBytes, formatDuration } from '../backup/format';
-import type {
-  OperationKind,
-  OperationMetrics,
-  OperationOutcome,
-  OperationRecord,
-  OperationStore,
-  ProgressReporter,
-} from './types';
+import type { Clock } from '../ports/clock';
+import type { OperationDeps, OperationWork, StartRequest } from './deps';
+import { executeOperation } from './execute-operation';
+import type { OperationOutcome, OperationRecord } from './model';
 
-export interface OperationDeps {
-  store: OperationStore;
-  clock: Clock;
-  logger: Logger;
-  newId(): string;
-  /** This process (host, pid, start time), recorded with every operation it runs. */
-  owner: string;
-  metrics?: OperationMetrics | undefined;
-  /** The answer a plain request would have got for this failure (problem+json and its status). */
-  describeFailure(error: unknown): OperationOutcome;
-  /** How often a running operation's record is refreshed as a sign of life (default 5 s). */
-  heartbeatMs?: number;
-  /** Progress goes to the log at most this often (default 10 s). */
-  logEveryMs?: number;
-  /** The operations this process runs, until their final state is recorded: a waiting poll wakes when one ends. */
-  inFlight?: Map<string, Promise<unknown>>;
-}
-
-export interface StartRequest {
-  kind: OperationKind;
-  params: Record<string, unknown>;
-  user: string | null;
-  idempotencyKey: string | null;
-}
-
-/** The handler call itself; it reports progress and returns what a synchronous answer would have been. */
-export type OperationWork = (progress: ProgressReporter) => Promise<OperationOutcome>;
+export type { OperationDeps, OperationWork, StartRequest } from './deps';
+export { describeProgress } from './execute-operation';
 
 /** A running operation without a sign of life for this long is reported as failed (its process is gone). */
 export const STALE_AFTER_MS = 60_000;
-const SAVE_EVERY_MS = 1_000;
 
 /** Starts the work in the background, or attaches to the same operation when it was started already. */
 export async function startOperation(
@@ -85,7 +53,7 @@ export async function startOperation(
   deps.logger.info(
     `Started operation ${record.id} (${record.kind}${request.user ? ` for ${request.user}` : ''}).`,
   );
-  const settled = execute(record, work, deps).then(() => ({ ...record }));
+  const settled = executeOperation(record, work, deps).then(() => ({ ...record }));
   if (deps.inFlight) {
     const forget = () => void deps.inFlight?.delete(record.id);
     deps.inFlight.set(record.id, settled);
@@ -106,38 +74,32 @@ export async function waitForOperation(
   deps: OperationDeps,
   waitMs: number,
 ): Promise<OperationRecord> {
-  // Real time, not deps.clock: the wait is about this request, and a test's fixed clock must not make it endless.
-  const deadline = Date.now() + waitMs;
+  // Elapsed time, not now(): the wait is about this request, and a test's fixed now() must not make it endless.
+  const { clock } = deps;
+  const deadline = clock.elapsedMs() + waitMs;
   let record = await getOperation(id, deps);
   for (;;) {
-    const left = deadline - Date.now();
+    const left = deadline - clock.elapsedMs();
     if (record.state !== 'running' || left <= 0) return record;
     const local = deps.inFlight?.get(id);
-    await sleepUnless(local ?? null, local ? left : Math.min(WAIT_STEP_MS, left));
+    await sleepUnless(clock, local ?? null, local ? left : Math.min(WAIT_STEP_MS, left));
     // A restore's swap hides the record for a moment (the database is renamed, its operations carried over): the
     // waiting poll looks again until its time is up, then answers with what it saw last.
     const seen = await getOperation(id, deps).catch(() => null);
     if (seen) record = seen;
-    else if (deadline - Date.now() <= 0) return record;
-    else await sleepUnless(null, Math.min(WAIT_STEP_MS, deadline - Date.now()));
+    else if (deadline - clock.elapsedMs() <= 0) return record;
+    else await clock.sleep(Math.min(WAIT_STEP_MS, deadline - clock.elapsedMs()));
   }
 }
 
 /** Resolves after `ms`, or as soon as `until` settles. */
-function sleepUnless(until: Promise<unknown> | null, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    until?.then(
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-    );
-  });
+async function sleepUnless(clock: Clock, until: Promise<unknown> | null, ms: number): Promise<void> {
+  const settled = new AbortController();
+  until?.then(
+    () => settled.abort(),
+    () => settled.abort(),
+  );
+  await clock.sleep(ms, settled.signal);
 }
 
 /** The operation as recorded; a running one whose process is gone is reported (and recorded) as failed. */
@@ -234,104 +196,4 @@ function operationNotFound(id: string): AppError {
   return new AppError('OPERATION.NOT_FOUND', 'not_found', `There is no operation '${id}' on this server.`, {
     suggestion: 'List the recent operations with `bomnipotent_client database-backup status`.',
   });
-}
-
-async function execute(record: OperationRecord, work: OperationWork, deps: OperationDeps): Promise<void> {
-  const { clock, logger, store } = deps;
-  const started = clock.now().getTime();
-  let lastSave = started;
-  let lastLog = started;
-  // Writes go one after another, so that a late progress write never overwrites the final state.
-  let writes: Promise<void> = Promise.resolve();
-  const save = () => {
-    record.updatedAt = clock.now().toISOString();
-    lastSave = clock.now().getTime();
-    const snapshot = { ...record };
-    writes = writes.then(
-      () => store.save(snapshot),
-      () => store.save(snapshot),
-    );
-    writes = writes.catch((error: unknown) =>
-      // The database may be away for a moment (a restore's swap); the next write catches up.
-      logger.debug(`Could not record the progress of operation ${record.id}: ${describe(error)}`),
-    );
-  };
-  const logProgress = (force = false) => {
-    const now = clock.now().getTime();
-    if (!force && now - lastLog < (deps.logEveryMs ?? 10_000)) return;
-    lastLog = now;
-    logger.info(
-      `Operation ${record.id} (${record.kind}): ${describeProgress(record)}, ${formatDuration(now - started)} elapsed.`,
-    );
-  };
-  const progress: ProgressReporter = {
-    phase(name, bytesTotal = null) {
-      record.phase = name;
-      record.bytesTotal = bytesTotal;
-      record.bytesDone = bytesTotal === null ? null : 0;
-      save();
-      logProgress();
-    },
-    bytes(done) {
-      record.bytesDone = done;
-      if (clock.now().getTime() - lastSave >= SAVE_EVERY_MS) save();
-      logProgress();
-    },
-  };
-  const heartbeat = setInterval(() => {
-    save();
-    logProgress();
-  }, deps.heartbeatMs ?? 5_000);
-  (heartbeat as { unref?: () => void }).unref?.();
-
-  let outcome: OperationOutcome;
-  try {
-    outcome = await work(progress);
-    record.state = 'succeeded';
-  } catch (error) {
-    outcome = deps.describeFailure(error);
-    record.state = 'failed';
-  } finally {
-    clearInterval(heartbeat);
-  }
-  record.outcome = outcome;
-  record.finishedAt = clock.now().toISOString();
-  const seconds = (clock.now().getTime() - started) / 1000;
-  deps.metrics?.operationFinished(record.kind, record.state, seconds);
-  logger.info(
-    `Operation ${record.id} (${record.kind}) ${record.state} after ${formatDuration(seconds * 1000)}.`,
-  );
-  await writes;
-  await saveFinal(record, deps);
-}
-
-/** The final state must land: a client follows the operation until it sees it. */
-async function saveFinal(record: OperationRecord, deps: OperationDeps): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      record.updatedAt = deps.clock.now().toISOString();
-      await deps.store.save({ ...record });
-      return;
-    } catch (error) {
-      if (attempt >= 10) {
-        deps.logger.error(`Could not record the end of operation ${record.id}: ${describe(error)}`);
-        return;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
-  }
-}
-
-export function describeProgress(
-  record: Pick<OperationRecord, 'phase' | 'bytesDone' | 'bytesTotal'>,
-): string {
-  const { phase, bytesDone, bytesTotal } = record;
-  if (bytesDone === null) return phase;
-  if (bytesTotal === null || bytesTotal <= 0) return `${phase}, ${formatBytes(bytesDone)}`;
-  const percent = Math.min(99, Math.floor((bytesDone / bytesTotal) * 100));
-  return `${phase} ${percent}% (${formatBytes(bytesDone)} of ${formatBytes(bytesTotal)})`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

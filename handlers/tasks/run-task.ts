@@ -1,5 +1,8 @@
 // Runs one periodic task once, unless another replica has just run it; shared by the Node scheduler and Lambda.
-import type { Clock, DatabaseAdmin, Logger } from '../ports';
+import type { Clock } from '../ports/clock';
+import type { DatabaseLock } from '../ports/database-admin';
+import type { Logger } from '../ports/logger';
+import type { TaskRunStore } from '../ports/task-runs';
 import { isAppError } from '../errors';
 
 export interface PeriodicTask {
@@ -7,19 +10,11 @@ export interface PeriodicTask {
   run(): Promise<void>;
 }
 
-/** When each task last started, kept in the database so that every replica sees it. */
-export interface TaskRunStore {
-  /** When the last run that did not fail started (a failed run must not keep the next replica from retrying). */
-  lastStarted(name: string): Promise<Date | null>;
-  recordStart(name: string, at: Date): Promise<void>;
-  recordFinish(name: string, at: Date, outcome: 'succeeded' | 'failed' | 'skipped'): Promise<void>;
-}
-
 export interface RunTaskDeps {
   runs: TaskRunStore;
   /** The lock is per database: servers of other databases on the same cluster run their tasks independently. */
-  admin: Pick<DatabaseAdmin, 'tryWithLock' | 'databaseName'>;
-  clock: Clock;
+  admin: DatabaseLock;
+  clock: Pick<Clock, 'now'>;
   logger: Logger;
 }
 

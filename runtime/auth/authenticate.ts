@@ -11,7 +11,7 @@ import {
 } from '../../handlers/accounts/canonical';
 import type { AccountDeps } from '../../handlers/accounts/deps';
 import type { Config } from '../config/types';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 import type { RateLimiter } from './rate-limit';
 
 export interface AuthenticateOptions {

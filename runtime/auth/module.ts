@@ -3,11 +3,12 @@ import type { Context, MiddlewareHandler } from 'hono';
 import type { AccountDeps } from '../../handlers/accounts/deps';
 import { normalizeUserName } from '../../handlers/accounts/names';
 import { AppError } from '../../handlers/errors';
-import type { Clock, Logger } from '../../handlers/ports';
+import type { Clock } from '../../handlers/ports/clock';
+import type { Logger } from '../../handlers/ports/logger';
 import type { Config } from '../config/types';
 import type { DbHandle } from '../db/handle';
 import { createAccountStore } from '../db/accounts-store';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 import type { AccountRouteDeps } from '../routes/accounts';
 import { originOf } from '../../handlers/accounts/canonical';
 import { keyFingerprint } from '../../handlers/accounts/fingerprint';
@@ -19,7 +20,7 @@ export interface AccountsModuleOptions {
   db: DbHandle;
   config: () => Config;
   logger: Logger;
-  clock: Clock;
+  clock: Pick<Clock, 'now'>;
   /** The socket's peer address; X-Forwarded-For is applied here, from trusted_proxies only. */
   addressOf: (c: Context<AppEnv>) => string;
 }

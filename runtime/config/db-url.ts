@@ -1,5 +1,5 @@
 // db_url: only postgres:// or postgresql:// with a host and a database; its password is registered as a secret.
-import { registerSecret } from '../mask';
+import { registerSecret } from '../observability/mask';
 
 export const DB_URL_FORM = 'postgres://<user>:<password>@<host>:<port>/<database>';
 

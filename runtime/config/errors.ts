@@ -1,5 +1,5 @@
 // ConfigError: the one error type of config loading; its message names the file, the key and the fix.
-import { maskSecrets } from '../mask';
+import { maskSecrets } from '../observability/mask';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG.INVALID';

@@ -1,7 +1,7 @@
 // The off-site keys of the database_backup task: offsite = "s3://bucket/prefix" and the store's options.
 import { z } from 'zod';
 import { parseOffsiteLocation } from '../../handlers/offsite/location';
-import type { OffsiteSettings } from '../../handlers/offsite/ports';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
 
 export const offsiteShape = {
   offsite: z.string().optional(),

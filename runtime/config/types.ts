@@ -1,5 +1,5 @@
 // The server's configuration after parsing and validation: frozen, typed, and passed down from runtime/node.ts.
-import type { LogLevel } from '../../handlers/ports';
+import type { LogLevel } from '../../handlers/ports/logger';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 
 export interface TaskSettings {

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { toOffsiteSettings } from './offsite-schema';
-import { registerSecret } from '../mask';
+import { registerSecret } from '../observability/mask';
 import { DB_URL_FORM, findDbUrlProblem, registerDbUrlSecrets } from './db-url';
 import { parseCidr } from './cidr';
 import { ConfigError } from './errors';

@@ -1,7 +1,7 @@
 // Hot reload: watch the config file's directory, reload on change, keep the last valid Config when the new file is broken.
 import { watch } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import type { Env } from './env';
 import { deepFreeze } from './freeze';
 import { parseConfig, readConfigSources, type ConfigSources } from './load';

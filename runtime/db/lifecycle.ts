@@ -1,5 +1,6 @@
 // The restore swap's view of the server's own database: drain and reopen the pool, migrate what was restored.
-import type { DatabaseLifecycle, Logger } from '../../handlers/ports';
+import type { DatabaseLifecycle } from '../../handlers/ports/database-lifecycle';
+import type { Logger } from '../../handlers/ports/logger';
 import pg from 'pg';
 import { urlForDatabase } from './admin';
 import type { DbHandle } from './handle';

@@ -1,6 +1,6 @@
 // Applies pending migrations, each in its own transaction, and records the schema version in the database.
 import type pg from 'pg';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import { AppError } from '../../handlers/errors';
 import { MIGRATIONS } from './migrations/index';
 import type { Migration } from './migrations/types';

@@ -1,5 +1,6 @@
 // OperationStore on the operations table; old finished operations are pruned as new ones start.
-import type { OperationOutcome, OperationRecord, OperationStore } from '../../handlers/operations/types';
+import type { OperationOutcome, OperationRecord } from '../../handlers/operations/model';
+import type { OperationStore } from '../../handlers/ports/operation-store';
 import type { DbHandle } from './handle';
 
 const KEEP_FINISHED_DAYS = 30;

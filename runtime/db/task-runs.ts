@@ -1,5 +1,5 @@
 // TaskRunStore on the task_runs table.
-import type { TaskRunStore } from '../../handlers/tasks/run-task';
+import type { TaskRunStore } from '../../handlers/ports/task-runs';
 import type { DbHandle } from './handle';
 
 export function createTaskRunStore(db: DbHandle): TaskRunStore {

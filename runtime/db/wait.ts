@@ -1,7 +1,7 @@
 // Waits for the database at start-up with exponential backoff, logging the URL masked, then `Database is ready.`.
 import pg from 'pg';
-import type { Logger } from '../../handlers/ports';
-import { maskUrl } from '../mask';
+import type { Logger } from '../../handlers/ports/logger';
+import { maskUrl } from '../observability/mask';
 
 export interface WaitOptions {
   timeoutMs?: number; // total, default 60 s

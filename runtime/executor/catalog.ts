@@ -9,7 +9,7 @@ import type {
   PruneResult,
   RehearsalState,
   TrustPolicy,
-} from '../../handlers/ports';
+} from '../../handlers/backup/model';
 import {
   dataFileOfManifest,
   isBackupFileName,
@@ -18,7 +18,7 @@ import {
 } from '../../handlers/backup/naming';
 import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { readTrustedRehearsal, rehearsalFileName } from '../../handlers/backup/rehearsal-record';
-import { maskSecrets } from '../mask';
+import { maskSecrets } from '../observability/mask';
 import { fsyncDirectory } from './dump-file';
 import { notWritableReason } from './directory';
 import { directoryNotWritable, invalidName } from './errors';

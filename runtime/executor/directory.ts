@@ -1,7 +1,7 @@
 // The backup directory: created private when missing, refused with a clear reason when unusable, swept after crashes.
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import { isBackupFileName } from '../../handlers/backup/naming';
 import { directoryNotWritable } from './errors';
 

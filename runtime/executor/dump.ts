@@ -3,7 +3,8 @@
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { BackupMetadataSeed, CatalogEntry, DumpOptions, ManifestSigner } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry, DumpOptions } from '../../handlers/backup/model';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { isAppError } from '../../handlers/errors';
 import { MANIFEST_FORMAT, manifestDigest, type BackupManifest } from '../../handlers/backup/manifest';
 import {
@@ -13,13 +14,13 @@ import {
   manifestFileName,
 } from '../../handlers/backup/naming';
 import { freeBytes, listCatalog } from './catalog';
-import { requireTool, type ExecutorContext } from './context';
+import { requireTool, type ExecutorContext } from './executor-context';
 import { ensureDirectory, notWritableReason, sweepStaleFiles } from './directory';
 import { fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file';
 import { fileSystemDurability } from './durability';
 import { DumpGuard, DumpStructureError } from './dump-guard';
 import { compressStage, encryptStage, helperEnv, type Stage } from './filters';
-import { pgDumpWritesRestrict } from './read-backup';
+import { pgDumpWritesRestrict } from './tool-versions';
 import {
   EXECUTOR_ERRORS,
   cancelled,

@@ -1,6 +1,6 @@
 // The EXECUTOR.* errors: one factory per failure class, each with a message that never carries a secret.
 import { AppError } from '../../handlers/errors';
-import { maskSecrets } from '../mask';
+import { maskSecrets } from '../observability/mask';
 
 export const EXECUTOR_ERRORS = {
   TOOL_NOT_FOUND: 'EXECUTOR.TOOL_NOT_FOUND',

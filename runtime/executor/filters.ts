@@ -5,9 +5,9 @@ import { delimiter } from 'node:path';
 import { Duplex } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { AppError } from '../../handlers/errors';
-import type { Compression } from '../../handlers/ports';
-import { maskSecrets } from '../mask';
-import type { ExecutorContext } from './context';
+import type { Compression } from '../../handlers/backup/naming';
+import { maskSecrets } from '../observability/mask';
+import type { ExecutorContext } from './executor-context';
 import { findTool, type ToolName } from './tools';
 
 const STDERR_LIMIT = 4 * 1024;

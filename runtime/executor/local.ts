@@ -1,7 +1,8 @@
 // The Executor port in-process: the PostgreSQL tools as child processes of this server, the directory on its disk.
-import type { Executor, Logger } from '../../handlers/ports';
+import type { Executor } from './executor';
+import type { Logger } from '../../handlers/ports/logger';
 import { appendAudit, freeBytes, listCatalog, pruneBackups, removeBackup, writeRehearsal } from './catalog';
-import type { ExecutorContext } from './context';
+import type { ExecutorContext } from './executor-context';
 import type { Durability } from './durability';
 import { dumpDatabase } from './dump';
 import { baseEnvironment, parsePostgresUrl } from './pg-env';

@@ -2,7 +2,7 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { BackupMetadata } from '../../handlers/ports';
+import type { BackupMetadata } from '../../handlers/backup/model';
 import { metadataFileName } from '../../handlers/backup/naming';
 
 const metadataSchema = z.object({

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerSecret } from '../mask';
+import { registerSecret } from '../observability/mask';
 
 export interface PgConnection {
   host: string | null;

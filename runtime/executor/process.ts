@@ -2,8 +2,8 @@
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AppError } from '../../handlers/errors';
-import type { Logger } from '../../handlers/ports';
-import { maskSecrets } from '../mask';
+import type { Logger } from '../../handlers/ports/logger';
+import { maskSecrets } from '../observability/mask';
 
 const STDERR_LIMIT = 8 * 1024;
 const KILL_GRACE_MS = 5_000;

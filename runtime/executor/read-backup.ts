@@ -8,36 +8,18 @@ import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, isAppError } from '../../handlers/errors';
 import { readTrustedManifest, type BackupManifest } from '../../handlers/backup/manifest';
-import { describeManifest } from '../../handlers/backup/describe';
+import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { manifestFileName, parseBackupFileName } from '../../handlers/backup/naming';
-import type { BackupMetadata, Compression, ReadOptions } from '../../handlers/ports';
-import type { ExecutorContext } from './context';
+import type { BackupMetadata, ReadOptions } from '../../handlers/backup/model';
+import type { Compression } from '../../handlers/backup/naming';
+import type { ExecutorContext } from './executor-context';
 import { ProgressTap } from './progress-tap';
 import { HashingPassThrough } from './dump-file';
 import { DumpGuard, DumpStructureError } from './dump-guard';
 import { invalidName } from './errors';
 import { decompressStage, decryptStage, helperEnv, type Stage } from './filters';
 import { readMetadata } from './metadata';
-
-/** pg_dump minor releases that write \restrict (15.14, 16.10, 17.6 and every release of 18 and later). */
-export function pgDumpWritesRestrict(version: string): boolean {
-  return atLeastMinor(version, { 13: 22, 14: 19, 15: 14, 16: 10, 17: 6 }, 18);
-}
-
-/** psql from these minors on cannot be talked out of `\restrict` through `\unrestrict` itself (CVE-2026-18408). */
-export const PSQL_FIXED_MINORS: Readonly<Record<number, number>> = { 15: 19, 16: 15, 17: 11, 18: 6 };
-
-export function psqlHonoursRestrict(version: string): boolean {
-  return atLeastMinor(version, PSQL_FIXED_MINORS, 19);
-}
-
-/** True when `version` is at least the listed minor of its major, or of a major from `allFrom` on. */
-function atLeastMinor(version: string, first: Readonly<Record<number, number>>, allFrom: number): boolean {
-  const [major = 0, minor = 0] = version.split('.').map((n) => Number.parseInt(n, 10));
-  if (major >= allFrom) return true;
-  const needed = first[major];
-  return needed !== undefined && minor >= needed;
-}
+import { pgDumpWritesRestrict } from './tool-versions';
 
 export interface OpenedBackup {
   handle: FileHandle;

@@ -2,7 +2,7 @@
 import { Writable } from 'node:stream';
 import { isAppError, type AppError } from '../../handlers/errors';
 import { isBackupFileName } from '../../handlers/backup/naming';
-import { requireTool, type ExecutorContext } from './context';
+import { requireTool, type ExecutorContext } from './executor-context';
 import {
   EXECUTOR_ERRORS,
   cancelled,
@@ -13,7 +13,7 @@ import {
   toolKilled,
   toolNotFound,
 } from './errors';
-import type { DatabaseLocale, ReadOptions, RestoreReport } from '../../handlers/ports';
+import type { DatabaseLocale, ReadOptions, RestoreReport } from '../../handlers/backup/model';
 import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';

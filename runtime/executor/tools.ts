@@ -2,10 +2,11 @@
 import { constants } from 'node:fs';
 import { access, readdir } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import type { Logger, ToolReport } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
+import type { ToolReport } from '../../handlers/backup/model';
 import { installHint } from './errors';
 import { classifyRun, runTool } from './process';
-import { pgDumpWritesRestrict, psqlHonoursRestrict } from './read-backup';
+import { pgDumpWritesRestrict, psqlHonoursRestrict } from './tool-versions';
 
 export type ToolName = 'pg_dump' | 'psql' | 'createdb' | 'dropdb';
 

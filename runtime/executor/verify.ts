@@ -1,7 +1,7 @@
 // The full read of one backup without restoring it: `database-backup verify`, verify_after_backup, a dry run.
 import { isAppError } from '../../handlers/errors';
-import type { ReadOptions, Verification } from '../../handlers/ports';
-import type { ExecutorContext } from './context';
+import type { ReadOptions, Verification } from '../../handlers/backup/model';
+import type { ExecutorContext } from './executor-context';
 import { discard, openBackup, streamBackup } from './read-backup';
 
 export async function verifyBackupFile(

@@ -3,7 +3,7 @@
 // letters, digits, - . _ ~) never need escaping, so a conforming client never sends them escaped.
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../handlers/errors';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from './env';
 
 const ESCAPED_UNRESERVED = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])/;
 

@@ -2,7 +2,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Principal } from '../../handlers/accounts/principal';
 import { AppError } from '../../handlers/errors';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from './env';
 
 /** The signed-in principal, or 401 saying how to sign; guards and handlers call this, nothing reads the variable. */
 export function principalOf(c: Context<AppEnv>): Principal {

@@ -2,9 +2,9 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AppError, isAppError, type ErrorKind } from '../../handlers/errors';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import { sessionEnded } from '../db/session-ended';
-import { maskSecrets } from '../mask';
+import { maskSecrets } from '../observability/mask';
 
 export const PROBLEM_JSON = 'application/problem+json';
 

@@ -2,7 +2,7 @@
 // 408 and holds nothing (no write slot, no lock) while it sends.
 import type { MiddlewareHandler } from 'hono';
 import { AppError } from '../../handlers/errors';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from './env';
 
 export function readBodyWithin(timeoutMs: () => number): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -1,23 +1,24 @@
-// Wires the off-site use cases to the current settings: one S3 store per distinct `offsite` setting (hot reload).
-import type { BackupTaskSettings } from '../../handlers/backup/settings';
+// Wires the off-site use cases to a task's snapshot: one S3 store per distinct `offsite` setting and directory.
+import type { BackupTask } from '../../handlers/ports/backup-store';
 import type {
   OffsiteContext,
   OffsiteFormat,
   OffsiteHooks,
   OffsiteMetrics,
 } from '../../handlers/offsite/context';
-import type { OffsiteSettings, OffsiteStore } from '../../handlers/offsite/ports';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
+import type { OffsiteStore } from '../../handlers/ports/offsite-store';
 import type { ExecutorSettings } from '../../handlers/backup/settings';
-import { createSidecarExecutor } from '../executor/sidecar-client';
-import type { Clock, Logger } from '../../handlers/ports';
+import { createSidecarExecutor } from '../sidecar/client';
+import type { Clock } from '../../handlers/ports/clock';
+import type { Logger } from '../../handlers/ports/logger';
 import { copyToOffsite } from '../../handlers/offsite/copy';
 import { fetchForRestore } from '../../handlers/offsite/fetch';
 import { readOffsiteCatalog } from '../../handlers/offsite/trusted';
-import { OFFSITE_NAMING } from './format';
+import { OFFSITE_NAMING } from './backup-format';
 import { createLazyS3OffsiteStore } from './s3-store';
 
 export interface OffsiteHooksOptions {
-  settings: () => BackupTaskSettings | undefined;
   format: OffsiteFormat;
   metrics: OffsiteMetrics;
   clock: Clock;
@@ -26,38 +27,42 @@ export interface OffsiteHooksOptions {
 
 export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteContext {
   let cached: { key: string; store: OffsiteStore } | undefined;
-  const store = (): OffsiteStore | undefined => {
-    const settings = options.settings();
-    const offsite = settings?.offsite;
-    if (!settings || !offsite) return undefined;
-    const key = JSON.stringify([offsite, settings.executor]);
+  const storeFor = (task: BackupTask): OffsiteStore | undefined => {
+    const { settings, store: local } = task;
+    const offsite = settings.offsite;
+    if (!offsite) return undefined;
+    const key = JSON.stringify([offsite, settings.executor, local.directory]);
     if (cached?.key !== key) {
       const s3 = createLazyS3OffsiteStore({
         settings: offsite,
         naming: OFFSITE_NAMING,
+        directory: local.directory,
         now: () => options.clock.now(),
       });
-      cached = { key, store: withTransfersWhereTheFilesAre(s3, offsite, settings.executor) };
+      cached = { key, store: withTransfersWhereTheFilesAre(s3, offsite, settings.executor, local.directory) };
     }
     return cached.store;
   };
-  return { ...options, store, memory: new Map() };
+  return { ...options, storeFor, memory: new Map() };
 }
 
 export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
   const ctx = createOffsiteContext(options);
   return {
-    copy: async () => {
-      await copyToOffsite(ctx);
+    copy: async (task) => {
+      await copyToOffsite(ctx, task);
     },
-    fetchForRestore: (request) => fetchForRestore(ctx, request),
-    catalog: async () => {
-      const store = ctx.store();
+    fetchForRestore: (task, request) => fetchForRestore(ctx, task, request),
+    catalog: async (task) => {
+      const store = ctx.storeFor(task);
       return store
-        ? { location: store.location, catalog: await readOffsiteCatalog(store, ctx.format) }
+        ? {
+            location: store.location,
+            catalog: await readOffsiteCatalog(store, ctx.format, task.store.trustPolicy()),
+          }
         : null;
     },
-    location: () => ctx.store()?.location ?? null,
+    location: (task) => ctx.storeFor(task)?.location ?? null,
   };
 }
 
@@ -66,6 +71,7 @@ function withTransfersWhereTheFilesAre(
   store: OffsiteStore,
   offsite: OffsiteSettings,
   executor: ExecutorSettings,
+  directory: string,
 ): OffsiteStore {
   if (executor.kind !== 'sidecar') return store;
   const sidecar = createSidecarExecutor({ url: executor.url, token: executor.token });
@@ -74,7 +80,7 @@ function withTransfersWhereTheFilesAre(
     list: () => store.list(),
     readManifest: (name) => store.readManifest(name),
     remove: (backup) => store.remove(backup),
-    upload: (request) => sidecar.offsiteUpload(offsite, request),
-    download: (request) => sidecar.offsiteDownload(offsite, request),
+    upload: (request) => sidecar.offsiteUpload(offsite, { ...request, directory }),
+    download: (request) => sidecar.offsiteDownload(offsite, { ...request, directory }),
   };
 }

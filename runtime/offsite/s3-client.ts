@@ -2,7 +2,7 @@
 // shared config files, container, instance or Lambda role): the TOML file never holds them.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Sdk } from './sdk';
-import type { OffsiteSettings } from '../../handlers/offsite/ports';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
 
 /** The environment variables the default AWS chain reads (deployment files may pass exactly these to the processes). */
 export const AWS_CHAIN_VARIABLES = [

@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Sdk } from './sdk';
 import { AppError } from '../../handlers/errors';
-import type { OffsiteSettings } from '../../handlers/offsite/ports';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
 import { classifyOffsiteError, OFFSITE_ERRORS } from './errors';
 
 export interface DownloadContext {

@@ -6,8 +6,8 @@ import type {
   OffsiteListing,
   OffsiteRemoval,
   OffsiteSettings,
-  OffsiteStore,
-} from '../../handlers/offsite/ports';
+} from '../../handlers/offsite/model';
+import type { OffsiteStore } from '../../handlers/ports/offsite-store';
 import { formatOffsiteLocation } from '../../handlers/offsite/location';
 import { classifyOffsiteError } from './errors';
 import { MARK, type OffsiteNaming } from './naming';
@@ -22,6 +22,8 @@ export interface S3StoreOptions {
   naming: OffsiteNaming;
   now?: () => Date;
   timeouts?: S3ClientTimeouts;
+  /** The backup directory uploads read from and downloads write into (where this process sees the files). */
+  directory: string;
   minPartBytes?: number; // tests make multipart uploads with small files
   queueSize?: number; // parts in flight; memory in use is about queueSize × part size
 }
@@ -47,10 +49,10 @@ export function createS3OffsiteStore(options: S3StoreOptions): OffsiteStore & { 
           minPartBytes: options.minPartBytes ?? MIN_PART_BYTES,
           queueSize: options.queueSize ?? 2,
         },
-        request,
+        { ...request, directory: options.directory },
       ),
     readManifest: (manifestFile) => getObjectBytes(ctx, manifestFile, 1024 * 1024),
-    download: (request) => downloadBackup(ctx, request),
+    download: (request) => downloadBackup(ctx, { ...request, directory: options.directory }),
     remove: (backup) =>
       removeBackup(ctx, backup, now()).catch((error: unknown) => {
         throw classifyOffsiteError(error, location, `removing ${backup.file}`);

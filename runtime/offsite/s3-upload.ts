@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Sdk } from './sdk';
 import { AppError } from '../../handlers/errors';
-import type { OffsiteSettings, OffsiteUpload, OffsiteUploadResult } from '../../handlers/offsite/ports';
+import type { OffsiteSettings, OffsiteUpload, OffsiteUploadResult } from '../../handlers/offsite/model';
 import { classifyOffsiteError, OFFSITE_ERRORS } from './errors';
 import { MARK, RETAIN_UNTIL_KEY, SHA256_KEY } from './naming';
 import { partSizeFor } from './part-size';
@@ -24,7 +24,10 @@ export interface UploadContext {
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
-export async function uploadBackup(ctx: UploadContext, request: OffsiteUpload): Promise<OffsiteUploadResult> {
+/** An upload as the store runs it: from the directory the store is bound to. */
+export type LocatedUpload = OffsiteUpload & { directory: string };
+
+export async function uploadBackup(ctx: UploadContext, request: LocatedUpload): Promise<OffsiteUploadResult> {
   const { file, manifestFile } = request;
   const dataKey = `${ctx.settings.prefix}${file}`;
   const manifestKey = `${ctx.settings.prefix}${manifestFile}`;
@@ -84,7 +87,7 @@ async function putData(
   key: string,
   sizeBytes: number,
   partSizeBytes: number,
-  request: OffsiteUpload,
+  request: LocatedUpload,
 ): Promise<void> {
   const hash = createHash('sha256');
   const hashing = new Transform({

@@ -14,7 +14,7 @@ import { listUsers, requestUser, setUserStatus } from '../../handlers/accounts/u
 import { whoAmI } from '../../handlers/accounts/who-am-i';
 import { parseBody, parseParam } from '../http/body';
 import { principalOf, requirePermission, requireSignedIn } from '../http/principal';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 
 export interface AccountRouteDeps {
   accounts: AccountDeps;

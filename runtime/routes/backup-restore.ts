@@ -1,11 +1,11 @@
 // POST /database-backup/restore: the complete restore (admin only); the body is checked here, the handler trusts it.
 import type { Hono } from 'hono';
 import { z } from 'zod';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import { restoreBackup, type RestoreHooks } from '../../handlers/backup/restore-backup';
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 import type { OperationDeps } from '../../handlers/operations/run-operation';
 import { answerOrStart } from './operations';
 
@@ -17,7 +17,7 @@ export const restoreRequestSchema = z.strictObject({
 
 /** What the restore route needs; runtime/routes/backups.ts includes it in BackupRouteDeps. */
 export interface RestoreRouteDeps {
-  ctx: BackupContext;
+  ctx: BackupDeps;
   /** Test-only stops inside the restore; the server passes none. */
   restoreHooks?: RestoreHooks;
   /** Long operations (202 and polling); without it every request waits for its answer. */

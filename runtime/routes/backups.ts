@@ -1,6 +1,6 @@
 // Backup routes (create, list), the restore route's wiring, and GET /metrics.
 import type { Hono } from 'hono';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import { verifyBackups } from '../../handlers/backup/verify-backups';
@@ -8,14 +8,14 @@ import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
 import { z } from 'zod';
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 import { registerRestoreRoutes, type RestoreRouteDeps } from './backup-restore';
 import { answerOrStart, registerOperationRoutes } from './operations';
 
 const verifyRequestSchema = z.strictObject({ file: z.string().min(1).max(255).optional() });
 
 export type BackupRouteDeps = RestoreRouteDeps & {
-  ctx: BackupContext;
+  ctx: BackupDeps;
   metrics: { renderPrometheus(): string | Promise<string>; contentType?: string };
 };
 

@@ -1,7 +1,7 @@
 // Health route: 200 when the database answers, 503 otherwise (load balancers and probes read the status).
 import type { Hono } from 'hono';
 import { checkHealth, type HealthDeps } from '../../handlers/health';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 
 export function registerHealthRoutes(app: Hono<AppEnv>, deps: HealthDeps): void {
   app.get('/health', async (c) => {

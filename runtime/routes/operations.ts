@@ -9,10 +9,10 @@ import {
   type OperationWork,
   type StartRequest,
 } from '../../handlers/operations/run-operation';
-import type { OperationRecord } from '../../handlers/operations/types';
-import { NO_PROGRESS } from '../../handlers/operations/types';
+import type { OperationRecord } from '../../handlers/operations/model';
+import { NO_PROGRESS } from '../../handlers/ports/progress';
 import { requireAdmin } from '../http/principal';
-import type { AppEnv } from '../http-env';
+import type { AppEnv } from '../http/env';
 
 export const OPERATIONS_PATH = '/database-backup/operations';
 /** How long a client should wait between two polls of a running operation. */

@@ -1,67 +1,53 @@
 // The whole product as an administrator meets it: server process, real client processes, real PostgreSQL.
 // Bootstrap the first admin via tmp_admin (hot reload), back up, list, change data, restore, and a non-admin refused.
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
-import {
-  runClient,
-  startListening,
-  writeConfig,
-  type ServerProcess,
-  waitForReloads,
-} from '../support/server-process';
+import { adminQuery } from '../support/pg';
+import { runClient } from '../support/server-process';
+import { ADMIN, startE2eWorld, type E2eWorld } from '../support/e2e-world';
 
-const ADMIN = 'admin@example.com';
 const USER = 'reader@example.com';
 
 describe('backup and restore through the client', () => {
-  let db: TestDatabase;
-  let server: ServerProcess;
-  let configPath: string;
-  let baseConfig: string;
-  const backups = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-br-'));
-  const adminHome = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-admin-'));
+  let world: E2eWorld;
+  let backups: string;
   const userHome = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-user-'));
-  const asAdmin = (...args: string[]) =>
-    runClient(['-d', server.url, '-u', ADMIN, ...args], { XDG_CONFIG_HOME: adminHome });
-  const docs = async () =>
-    (await adminQuery<{ title: string }>('SELECT title FROM docs ORDER BY id', [], db.name)).rows.map(
-      (r) => r.title,
-    );
-  const reloaded = async (text: string, count: number) => {
-    writeFileSync(configPath, text);
-    await waitForReloads(server, count);
-  };
+  const asAdmin = (...args: string[]) => world.asAdmin(...args);
+  const docs = () => world.titles();
 
   beforeAll(async () => {
-    db = await createTestDatabase('e2e_br');
-    baseConfig = `db_url = "${db.url}"\nhttp_port = 0\n[[tasks]]\nname = "database_backup"\ndirectory = "${backups}"\n`;
-    configPath = writeConfig(baseConfig);
-    server = await startListening(configPath);
-    await server.waitFor(/Stored database backup/, 30_000); // the scheduled run at start
+    // The scheduled run at start.
+    world = await startE2eWorld({
+      prefix: 'br',
+      ready: { line: /Stored database backup/, timeoutMs: 30_000 },
+    });
+    backups = world.backups;
   });
   afterAll(async () => {
-    await server?.stop();
-    await db.drop();
+    await world?.stop();
   });
 
   it('bootstraps the first admin through tmp_admin and a hot reload', async () => {
     expect(
-      (await runClient(['-d', server.url, 'user', 'request', ADMIN], { XDG_CONFIG_HOME: adminHome })).code,
+      (
+        await runClient(['-d', world.server.url, 'user', 'request', ADMIN], {
+          XDG_CONFIG_HOME: world.adminHome,
+        })
+      ).code,
     ).toBe(0);
-    await reloaded(baseConfig + `[user]\ntmp_admin = "${ADMIN}"\n`, 1);
+    await world.reloaded(world.baseConfig + `[user]\ntmp_admin = "${ADMIN}"\n`, 1);
     expect((await asAdmin('user', 'approve', ADMIN)).code).toBe(0);
     expect((await asAdmin('user-role', 'add', ADMIN, 'admin')).code).toBe(0);
-    await reloaded(baseConfig, 2);
+    await world.reloaded(world.baseConfig, 2);
     const who = await asAdmin('whoami');
-    expect(who.stdout).toBe(`[INFO] The server at ${server.url} treats you as '${ADMIN}'.\n`);
+    expect(who.stdout).toBe(`[INFO] The server at ${world.server.url} treats you as '${ADMIN}'.\n`);
   });
 
   it('creates a backup with the exact line, and lists it next to the scheduled one', async () => {
-    await adminQuery('CREATE TABLE docs (id serial PRIMARY KEY, title text NOT NULL)', [], db.name);
-    await adminQuery(`INSERT INTO docs (title) VALUES ('sbom-1'), ('csaf-1')`, [], db.name);
+    await adminQuery('CREATE TABLE docs (id serial PRIMARY KEY, title text NOT NULL)', [], world.db.name);
+    await adminQuery(`INSERT INTO docs (title) VALUES ('sbom-1'), ('csaf-1')`, [], world.db.name);
     const created = await asAdmin('database-backup', 'create');
     const m = created.stdout.match(/^\[INFO\] Successfully stored database backup under '(.+)'\.\n$/);
     expect(m, created.stdout + created.stderr).not.toBeNull();
@@ -82,17 +68,18 @@ describe('backup and restore through the client', () => {
 
   it('refuses a user without the admin role with 403, and writes nothing', async () => {
     expect(
-      (await runClient(['-d', server.url, 'user', 'request', USER], { XDG_CONFIG_HOME: userHome })).code,
+      (await runClient(['-d', world.server.url, 'user', 'request', USER], { XDG_CONFIG_HOME: userHome }))
+        .code,
     ).toBe(0);
     expect((await asAdmin('user', 'approve', USER)).code).toBe(0);
     const before = readdirSync(backups).sort();
-    const refused = await runClient(['-d', server.url, '-u', USER, 'database-backup', 'create'], {
+    const refused = await runClient(['-d', world.server.url, '-u', USER, 'database-backup', 'create'], {
       XDG_CONFIG_HOME: userHome,
     });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/\[ERROR\] User 'reader@example.com' does not hold the admin role/);
     const code = await runClient(
-      ['-d', server.url, '-u', USER, '-o', 'code', 'database-backup', 'completely-restore'],
+      ['-d', world.server.url, '-u', USER, '-o', 'code', 'database-backup', 'completely-restore'],
       {
         XDG_CONFIG_HOME: userHome,
       },
@@ -102,8 +89,8 @@ describe('backup and restore through the client', () => {
   });
 
   it('restores exactly the data at backup time, after changes', async () => {
-    await adminQuery(`INSERT INTO docs (title) VALUES ('added-later')`, [], db.name);
-    await adminQuery(`DELETE FROM docs WHERE title = 'sbom-1'`, [], db.name);
+    await adminQuery(`INSERT INTO docs (title) VALUES ('added-later')`, [], world.db.name);
+    await adminQuery(`DELETE FROM docs WHERE title = 'sbom-1'`, [], world.db.name);
     expect(await docs()).toEqual(['csaf-1', 'added-later']);
 
     const dry = await asAdmin('database-backup', 'completely-restore', '--dry-run');

@@ -2,7 +2,8 @@
 // scratch copy. The live data and the standby of the last passed rehearsal stay as they were; the next start drops
 // the half-built copy; the backup counts as not rehearsed.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { rehearsalLockName, standbyName } from '../../handlers/backup/rehearse-backup';
+import { rehearsalLockName } from '../../handlers/backup/lock';
+import { standbyName } from '../../handlers/backup/database-names';
 import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
 import {
   adminQuery,

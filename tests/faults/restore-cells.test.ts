@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dirname } from 'node:path';
 import { manifestFileName } from '../../handlers/backup/naming';
-import { loadSigningKey, signerFor } from '../../runtime/backup-signing';
+import { loadSigningKey, signerFor } from '../../runtime/backups/signing-key';
 import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
 import { uniqueDatabaseName } from '../support/pg';
 import type { ClientRun } from '../support/client-program';

@@ -1,7 +1,7 @@
 // The accounts routes and the signature check through app.request(), on a real migrated PostgreSQL database.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkTmpAdmin } from '../../runtime/auth/module';
-import { MAX_BODY_BYTES } from '../../runtime/app';
+import { MAX_BODY_BYTES } from '../../runtime/http/app';
 import {
   newKeyPair,
   startAccountsHarness,

@@ -6,7 +6,7 @@ import {
   quoteIdent,
   type DatabaseAdminHandle,
 } from '../../runtime/db/admin';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
 
 let db: TestDatabase;

@@ -5,21 +5,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
+import { testTaskSource } from '../support/backup-task';
+import { testBackupSettings } from '../support/backup-settings';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackups } from '../../handlers/backup/list-backups';
 import { backupLockName } from '../../handlers/backup/lock';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { AppError } from '../../handlers/errors';
-import type { DatabaseAdmin, Executor } from '../../handlers/ports';
+import type { DatabaseAdmin } from '../../handlers/ports/database-admin';
+import type { Executor } from '../../runtime/executor/executor';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
-import { createMaintenanceMode } from '../../runtime/maintenance';
-import { createMetricsRegistry } from '../../runtime/metrics';
-import { silentLogger } from '../../runtime/logger';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
+import { createMetricsRegistry } from '../../runtime/observability/metrics';
+import { silentLogger } from '../../runtime/observability/logger';
 import { executorKinds, type ExecutorUnderTest } from '../support/executors';
 import { adminQuery, adminUrl, createTestDatabase, type TestDatabase } from '../support/pg';
 import { recordingLogger } from '../unit/backup-fakes';
 import { EXECUTOR_SIGNER, EXECUTOR_TRUST } from '../support/backup-signer';
+import { systemClock } from '../../runtime/observability/system-clock';
+import { idleLifecycle } from '../support/recording-logger';
 
 const manual = { trigger: 'manual' as const, user: 'admin@example.com' };
 
@@ -32,42 +37,28 @@ function backupContext(options: {
   const { executor, admin, directory, overrides } = options;
   const logger = recordingLogger();
   const metrics = createMetricsRegistry();
-  const settings: BackupTaskSettings = {
+  // Plain files (compression none), so that these tests can read the SQL; format 2 tests cover zstd.
+  const settings: BackupTaskSettings = testBackupSettings({
     directory,
-    periodMs: 86_400_000,
-    scheduled: true,
-    keep: null,
-    keepOldDatabase: false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
     signingKey: { path: '/unused/backup-signing-key.pem', generate: false },
-    trustedKeys: [],
-    compression: 'none', // plain files, so that these tests can read the SQL; format 2 tests cover zstd
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
     ...overrides,
-  };
+  });
   const chain = new Map<string, number>();
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => EXECUTOR_SIGNER,
+  const ctx: BackupDeps = {
+    task: testTaskSource({
+      settings: () => settings,
+      executor: () => executor,
+      signer: () => EXECUTOR_SIGNER,
+    }),
     chain: {
       newestSequence: async (db) => chain.get(db) ?? 0,
       record: async (db, n) => void chain.set(db, Math.max(n, chain.get(db) ?? 0)),
     },
     admin,
-    lifecycle: {
-      drainPool: async () => {},
-      reopenPool: async () => {},
-      migrate: async () => 0,
-      knownSchemaVersion: 0,
-      carryOverFrom: async () => 0,
-      carrySignaturesAhead: async () => 0,
-    },
+    lifecycle: idleLifecycle(0),
     maintenance: createMaintenanceMode(),
     metrics,
-    clock: { now: () => new Date() },
+    clock: systemClock(() => new Date()),
     logger,
     appVersion: '0.1.0-test',
   };

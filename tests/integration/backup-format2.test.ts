@@ -9,7 +9,7 @@ import { manifestFileName } from '../../handlers/backup/naming';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { assessChain, describeChain } from '../../handlers/backup/trust';
 import { createLocalExecutor } from '../../runtime/executor/local';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { backupSeed } from '../support/backup-seed';
 import { testSigner, trustOf } from '../support/backup-signer';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it, expect, vi } from 'vitest';
 import type { Config } from '../../runtime/config';
 import { loadConfig, watchConfig } from '../../runtime/config';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 
 interface Recorded {
   logger: Logger;

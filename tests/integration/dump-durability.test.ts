@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { fileSystemDurability, type Durability } from '../../runtime/executor/durability';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { backupSeed } from '../support/backup-seed';

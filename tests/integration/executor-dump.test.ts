@@ -3,24 +3,19 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeManifest } from '../../handlers/backup/describe';
+import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { backupFileName, manifestFileName } from '../../handlers/backup/naming';
-import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
+import type { BackupMetadataSeed } from '../../handlers/backup/model';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { backupSeed } from '../support/backup-seed';
 import { dumpNamed, EXECUTOR_SIGNER, EXECUTOR_TRUST } from '../support/backup-signer';
 import { rewriteBackup } from '../support/restore-real';
+import { recordingLogger } from '../support/recording-logger';
 
 const lines: string[] = [];
-const logger: Logger = {
-  error: (m) => lines.push(m),
-  warn: (m) => lines.push(m),
-  info: (m) => lines.push(m),
-  debug: (m) => lines.push(m),
-  trace: (m) => lines.push(m),
-};
+const logger = recordingLogger({ bare: true, lines });
 
 function seedFor(database: string): BackupMetadataSeed {
   return backupSeed(database);

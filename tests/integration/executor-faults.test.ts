@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BackupMetadataSeed, Logger } from '../../handlers/ports';
+import type { BackupMetadataSeed } from '../../handlers/backup/model';
+import type { Logger } from '../../handlers/ports/logger';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import {
   makeToolDirectory,

@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../handlers/ports';
+import type { Logger } from '../../handlers/ports/logger';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { makeToolDirectory, pgDumpReportingVersion, REAL_TOOL_DIRECTORY } from '../support/fake-tools';
 

@@ -3,24 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '../../handlers/ports';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { makeToolDirectory, recordingWrapper } from '../support/fake-tools';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
+import { recordingLogger } from '../support/recording-logger';
 
 // Characters that need escaping in a URL and in a passfile.
 const password = `S3cr3t:p@ss\\w0rd/${randomBytes(4).toString('hex')}`;
 const role = `bt_exsecret_role_${process.pid}_${randomBytes(3).toString('hex')}`;
 const lines: string[] = [];
 // Records raw lines, unmasked: the executor itself must never hand the password to its logger.
-const logger: Logger = {
-  error: (m) => lines.push(m),
-  warn: (m) => lines.push(m),
-  info: (m) => lines.push(m),
-  debug: (m) => lines.push(m),
-  trace: (m) => lines.push(m),
-};
+const logger = recordingLogger({ bare: true, lines });
 
 let db: TestDatabase;
 let work: string;

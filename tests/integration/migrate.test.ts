@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { currentSchemaVersion, migrate } from '../../runtime/db/migrate';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../runtime/db/migrations/index';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 
 describe('migrate', () => {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
-import type { OffsiteSettings } from '../../handlers/offsite/ports';
-import type { ManifestSigner } from '../../handlers/ports';
-import type { MetricsRegistry } from '../../runtime/metrics';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import type { MetricsRegistry } from '../../runtime/observability/metrics';
 import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { testSigner } from '../support/backup-signer';
@@ -65,7 +65,7 @@ async function offsiteWorld(
   world.settings.compression = 'zstd';
   world.settings.trustedKeys = keys.trustedKeys ?? [];
   const signer = keys.signer ?? TEST_SIGNER;
-  world.ctx.signer = () => signer;
+  world.signer = signer;
   const metrics = attachOffsiteHooks(world);
   return { world, database, directory: dir.path, metrics };
 }
@@ -96,7 +96,7 @@ describe('off-site copies of every backup', () => {
     await rm(join(w.directory, first.file));
     await rm(join(w.directory, `${first.file}.manifest.json`));
     await adminQuery(`CREATE TABLE other_content (note text)`, [], w.database.name);
-    const remade = await w.world.ctx.executor().dump({
+    const remade = await w.world.executor.dump({
       directory: w.directory,
       seed: { ...backupSeed(w.database.name), startedAt: first.startedAt },
       options: { compression: 'zstd', encryptionRecipients: [] },

@@ -5,7 +5,7 @@ import { readdir } from 'node:fs/promises';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
-import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
+import { createSidecarExecutor } from '../../runtime/sidecar/client';
 import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
 import { adminQuery, createTestDatabase } from '../support/pg';
 import { createRealContext, migrateToLatest } from '../support/restore-real';

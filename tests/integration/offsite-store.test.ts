@@ -5,9 +5,16 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isAppError } from '../../handlers/errors';
 import { startS3Server, s3rverCredentialsEnv, type S3Server } from '../support/s3-server';
-import { offsiteSettings, tempDirectory, testStore, writeFakeBackup } from '../support/offsite-fixture';
+import {
+  offsiteSettings,
+  tempDirectory,
+  testStore as storeOver,
+  writeFakeBackup,
+} from '../support/offsite-fixture';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
+import type { S3StoreOptions } from '../../runtime/offsite/s3-store';
+import { failureOf } from '../support/rejection';
 
 let server: S3Server;
 let work: Awaited<ReturnType<typeof tempDirectory>>;
@@ -25,6 +32,12 @@ afterAll(async () => {
   vi.unstubAllEnvs();
 });
 
+/** A store bound to `work` (uploads read from it); `into(dir)` is the same store bound to another directory. */
+function testStore(settings: OffsiteSettings, options: Partial<S3StoreOptions> = {}) {
+  const bound = (directory: string) => storeOver(settings, { ...options, directory });
+  return Object.assign(bound(work.path), { into: bound });
+}
+
 async function freshBucket(): Promise<string> {
   bucketCount += 1;
   const name = `offsite-${process.pid}-${bucketCount}`;
@@ -32,15 +45,7 @@ async function freshBucket(): Promise<string> {
   return name;
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected a failure');
-}
+const codeOf = failureOf;
 
 describe.each(['when_supported', 'when_required'] as const)('with s3_checksum = %s', (checksum) => {
   it('uploads a backup larger than the part size in parts, lists it, and downloads it verified', async () => {
@@ -53,7 +58,6 @@ describe.each(['when_supported', 'when_required'] as const)('with s3_checksum = 
     );
 
     const result = await store.upload({
-      directory: work.path,
       file: backup.file,
       manifestFile: backup.manifestFile,
       sha256: backup.sha256,
@@ -71,7 +75,7 @@ describe.each(['when_supported', 'when_required'] as const)('with s3_checksum = 
 
     const target = await tempDirectory('offsite-download-');
     try {
-      await store.download({ ...backup, directory: target.path });
+      await store.into(target.path).download(backup);
       expect((await readFile(join(target.path, backup.file))).equals(backup.bytes)).toBe(true);
       expect(await readFile(join(target.path, backup.manifestFile), 'utf8')).toBe(
         await readFile(join(work.path, backup.manifestFile), 'utf8'),
@@ -89,9 +93,9 @@ describe.each(['when_supported', 'when_required'] as const)('with s3_checksum = 
       `db_20260111_10303${checksum === 'when_supported' ? 1 : 2}.dump`,
       1000,
     );
-    const result = await store.upload({ directory: work.path, ...backup });
+    const result = await store.upload({ ...backup });
     expect(result.parts).toBe(1);
-    const again = await codeOf(store.upload({ directory: work.path, ...backup }));
+    const again = await codeOf(store.upload({ ...backup }));
     expect(again.code).toBe('OFFSITE.CONFLICT');
     expect((await store.list()).backups).toHaveLength(1);
   });
@@ -111,13 +115,13 @@ describe('an upload cut off', () => {
       },
       { step: 'initialize', name: 'cutOffAfterFirstPart' },
     );
-    const cut = await codeOf(store.upload({ directory: work.path, ...backup, signal: abort.signal }));
+    const cut = await codeOf(store.upload({ ...backup, signal: abort.signal }));
     expect(cut.code).toBe('OFFSITE.CANCELLED');
     const listing = await store.list();
     expect(listing.backups).toEqual([]);
 
     const retry = testStore(offsiteSettings(server.endpoint, bucket));
-    await retry.upload({ directory: work.path, ...backup });
+    await retry.upload({ ...backup });
     expect((await retry.list()).backups.map((b) => b.file)).toEqual([backup.file]);
   });
 
@@ -134,12 +138,12 @@ describe('an upload cut off', () => {
       },
       { step: 'initialize', name: 'cutOffBeforeManifest' },
     );
-    const cut = await codeOf(store.upload({ directory: work.path, ...backup, signal: abort.signal }));
+    const cut = await codeOf(store.upload({ ...backup, signal: abort.signal }));
     expect(cut.code).toBe('OFFSITE.CANCELLED');
     expect(await store.list()).toMatchObject({ backups: [], incomplete: [backup.file] });
 
     const retry = testStore(offsiteSettings(server.endpoint, bucket));
-    const result = await retry.upload({ directory: work.path, ...backup });
+    const result = await retry.upload({ ...backup });
     expect(result.replacedIncomplete).toBe(true);
     expect(await retry.list()).toMatchObject({ backups: [{ file: backup.file }], incomplete: [] });
   });
@@ -148,7 +152,7 @@ describe('an upload cut off', () => {
     const bucket = await freshBucket();
     const store = testStore(offsiteSettings(server.endpoint, bucket));
     const backup = await writeFakeBackup(work.path, 'db_20260111_130000.dump', 4096);
-    const failure = await codeOf(store.upload({ directory: work.path, ...backup, sha256: 'ab'.repeat(32) }));
+    const failure = await codeOf(store.upload({ ...backup, sha256: 'ab'.repeat(32) }));
     expect(failure.code).toBe('OFFSITE.CHECKSUM_MISMATCH');
     expect((await store.list()).backups).toEqual([]);
   });
@@ -163,7 +167,7 @@ describe('a store that refuses or is not there', () => {
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'wrong-secret-value-1234');
     try {
       const store = testStore(offsiteSettings(server.endpoint, bucket));
-      const failure = await codeOf(store.upload({ directory: work.path, ...backup }));
+      const failure = await codeOf(store.upload({ ...backup }));
       expect(failure.code).toBe('OFFSITE.ACCESS_DENIED');
       expect(failure.message).toContain(`s3://${bucket}/bomnipotent/`);
       expect(failure.message).not.toContain('wrong-secret-value-1234');
@@ -192,13 +196,13 @@ describe('a store that refuses or is not there', () => {
     });
     await server.stop();
     try {
-      const failure = await codeOf(store.upload({ directory: work.path, ...backup }));
+      const failure = await codeOf(store.upload({ ...backup }));
       expect(failure.code).toBe('OFFSITE.UNREACHABLE');
       expect(failure.message).toContain(bucket);
     } finally {
       await server.restart();
     }
-    await store.upload({ directory: work.path, ...backup });
+    await store.upload({ ...backup });
     expect((await store.list()).backups).toHaveLength(1);
   });
 
@@ -251,7 +255,7 @@ describe('object locks', () => {
       },
     );
     const backup = await writeFakeBackup(work.path, 'db_20260112_000000.dump', 100);
-    await store.upload({ directory: work.path, ...backup });
+    await store.upload({ ...backup });
     expect(await store.remove(backup)).toBe('locked');
     expect((await store.list()).backups).toHaveLength(1);
     now = new Date('2026-01-19T00:00:01Z');
@@ -265,12 +269,10 @@ describe('downloads', () => {
     const bucket = await freshBucket();
     const store = testStore(offsiteSettings(server.endpoint, bucket));
     const backup = await writeFakeBackup(work.path, 'db_20260113_000000.dump', 5000);
-    await store.upload({ directory: work.path, ...backup });
+    await store.upload({ ...backup });
     const target = await tempDirectory('offsite-download-');
     try {
-      const failure = await codeOf(
-        store.download({ ...backup, sha256: 'cd'.repeat(32), directory: target.path }),
-      );
+      const failure = await codeOf(store.into(target.path).download({ ...backup, sha256: 'cd'.repeat(32) }));
       expect(failure.code).toBe('OFFSITE.CHECKSUM_MISMATCH');
       expect(await readdir(target.path)).toEqual([]);
     } finally {

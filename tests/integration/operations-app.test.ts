@@ -2,17 +2,18 @@
 // idempotency keys and attaching across two app instances on one database (two replicas), unknown ids.
 import type { MiddlewareHandler } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../runtime/app';
+import { createApp } from '../../runtime/http/app';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { migrate } from '../../runtime/db/migrate';
-import type { AppEnv } from '../../runtime/http-env';
-import { silentLogger } from '../../runtime/logger';
-import { createMaintenanceMode } from '../../runtime/maintenance';
-import { createMetricsRegistry } from '../../runtime/metrics';
-import { createOperationDeps } from '../../runtime/operations';
+import type { AppEnv } from '../../runtime/http/env';
+import { silentLogger } from '../../runtime/observability/logger';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
+import { createMetricsRegistry } from '../../runtime/observability/metrics';
+import { createOperationDeps } from '../../runtime/backups/operation-ports';
 import type { AccountRouteDeps } from '../../runtime/routes/accounts';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { fakeWorld, type FakeWorld } from '../unit/backup-fakes';
+import { systemClock } from '../../runtime/observability/system-clock';
 
 const fakeAuthenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   const user = c.req.header('x-test-user');
@@ -83,7 +84,7 @@ describe('operations over HTTP with the records in PostgreSQL', () => {
 
   it('answers 202 with the address and Retry-After; any replica answers the poll; the end carries the 201 answer', async () => {
     const world = fakeWorld();
-    world.ctx.clock = { now: () => new Date() };
+    world.ctx.clock = systemClock(() => new Date());
     const release = gateDumps(world);
     const [a, b] = [replica(world, handles[0]!), replica(world, handles[1]!)];
     const res = await start(a, 'key-1');
@@ -118,7 +119,7 @@ describe('operations over HTTP with the records in PostgreSQL', () => {
 
   it('a waiting poll is answered the moment the operation ends, on the replica running it and on another one', async () => {
     const world = fakeWorld();
-    world.ctx.clock = { now: () => new Date() };
+    world.ctx.clock = systemClock(() => new Date());
     const release = gateDumps(world);
     const [a, b] = [replica(world, handles[0]!), replica(world, handles[1]!)];
     const location = (await start(a)).headers.get('location')!;

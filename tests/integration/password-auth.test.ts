@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { backupSeed } from '../support/backup-seed';
 import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { backupSeed } from '../support/backup-seed';
 import { makeToolDirectory, REAL_TOOL_DIRECTORY } from '../support/fake-tools';

@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recoverInterruptedRestore, type RecoveryReport } from '../../handlers/backup/recover';
-import { rehearseBackup, standbyName } from '../../handlers/backup/rehearse-backup';
+import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
+import { standbyName } from '../../handlers/backup/database-names';
 import { AUDIT_LOG } from '../../runtime/executor/catalog';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {

@@ -4,15 +4,10 @@ import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from
 import { mkdtemp, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MiddlewareHandler } from 'hono';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { withBackupLock } from '../../handlers/backup/lock';
 import { manifestFileName } from '../../handlers/backup/naming';
-import { isAppError } from '../../handlers/errors';
-import type { BackupMetadata } from '../../handlers/ports';
-import { createApp } from '../../runtime/app';
-import type { AppEnv } from '../../runtime/http-env';
-import { silentLogger } from '../../runtime/logger';
+import type { BackupMetadata } from '../../handlers/backup/model';
 import { executorKinds, type ExecutorUnderTest } from '../support/executors';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
@@ -27,6 +22,8 @@ import {
   type RealRestoreWorld,
 } from '../support/restore-real';
 import { snapshotDatabase, type DatabaseSnapshot } from '../support/restore-snapshot';
+import { failureOf } from '../support/rejection';
+import { backupTestApp } from '../support/test-app';
 
 describe.each(executorKinds)('restore with the $name executor', (kind) => {
   let database: TestDatabase;
@@ -39,15 +36,7 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
 
   const snapshot = () => snapshotDatabase(database.url, database.name);
 
-  async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-    try {
-      await promise;
-    } catch (error) {
-      if (isAppError(error)) return { code: error.code, message: error.message };
-      throw error;
-    }
-    throw new Error('expected the restore to fail');
-  }
+  const failure = failureOf;
 
   async function leftoverDatabases(): Promise<string[]> {
     const { rows } = await adminQuery<{ datname: string }>(
@@ -231,7 +220,7 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
 
     it('psql failing near the end of a verified file: the database is untouched, the scratch copy is gone', async () => {
       await rewriteBackup(directory, backup.file, (sql) => beforeCompletionMarker(sql, 'SELECT 1/0;'));
-      expect((await world.ctx.executor().verify(directory, backup.file, TEST_TRUST)).ok).toBe(true);
+      expect((await world.executor.verify(directory, backup.file, TEST_TRUST)).ok).toBe(true);
       const { code, message } = await failure(restoreBackup({ user: 'a' }, world.ctx));
       expect(code).toBe('BACKUP.RESTORE_FAILED');
       expect(message).toMatch(/not touched/);
@@ -260,15 +249,7 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
       await rewriteBackup(directory, backup.file, (sql) =>
         beforeCompletionMarker(sql, 'SELECT pg_sleep(2);'),
       );
-      const authenticate: MiddlewareHandler<AppEnv> = async (_c, next) => next();
-      const app = createApp({
-        logger: silentLogger(),
-        health: { pingDatabase: async () => true },
-        maintenance: world.ctx.maintenance,
-        authenticate,
-        accounts: {} as never,
-        backups: { ctx: world.ctx, metrics: { renderPrometheus: () => '' } },
-      });
+      const app = backupTestApp(world.ctx);
       app.get('/probe', async (c) =>
         c.json((await world.db.query('SELECT label FROM items ORDER BY id')).rows),
       );

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { backupLockName } from '../../handlers/backup/lock';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
-import { isAppError } from '../../handlers/errors';
 import { AUDIT_LOG } from '../../runtime/executor/catalog';
 import {
   adminQuery,
@@ -23,16 +22,9 @@ import {
   type RealRestoreWorld,
 } from '../support/restore-real';
 import { snapshotDatabase } from '../support/restore-snapshot';
+import { failureOf } from '../support/rejection';
 
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return { code: error.code, message: error.message };
-    throw error;
-  }
-  throw new Error('expected the restore to fail');
-}
+const failure = failureOf;
 
 function roleUrl(role: string, database: string): string {
   const url = new URL(adminUrl());

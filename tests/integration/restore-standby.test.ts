@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rehearseBackup, standbyName } from '../../handlers/backup/rehearse-backup';
+import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
+import { standbyName } from '../../handlers/backup/database-names';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
 import {

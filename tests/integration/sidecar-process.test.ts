@@ -3,15 +3,14 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppError } from '../../handlers/errors';
-import { isAppError } from '../../handlers/errors';
-import type { BackupMetadataSeed } from '../../handlers/ports';
-import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
+import type { BackupMetadataSeed } from '../../handlers/backup/model';
+import { createSidecarExecutor } from '../../runtime/sidecar/client';
 import { makeToolDirectory, pgDumpStartsThenHangs } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { runSidecarUntilExit, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
 import { backupSeed } from '../support/backup-seed';
 import { dumpNamed, EXECUTOR_TRUST } from '../support/backup-signer';
+import { rejection } from '../support/rejection';
 
 let db: TestDatabase;
 let serverVersion: string;
@@ -24,15 +23,7 @@ function fileAt(database: string, second: number): string {
   return `${database}_20260111_1030${String(second).padStart(2, '0')}.dump`;
 }
 
-async function caught(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+const caught = rejection;
 
 function freshDirectory(): string {
   return mkdtempSync(join(tmpdir(), 'bomnipotent-sidecar-'));

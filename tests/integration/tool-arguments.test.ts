@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 import { runTool } from '../../runtime/executor/process';
 import { makeToolDirectory } from '../support/fake-tools';
 

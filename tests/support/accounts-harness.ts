@@ -1,14 +1,14 @@
 // An app with the real accounts module on a fresh migrated database, plus helpers to sign, seed and snapshot.
 import { generateKeyPairSync } from 'node:crypto';
 import type { Hono } from 'hono';
-import { createApp, type AppDeps } from '../../runtime/app';
+import { createApp, type AppDeps } from '../../runtime/http/app';
 import { createAccountsModule } from '../../runtime/auth/module';
 import type { Config } from '../../runtime/config/types';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { migrate } from '../../runtime/db/migrate';
-import type { AppEnv } from '../../runtime/http-env';
-import { createLogger, silentLogger } from '../../runtime/logger';
-import { createMaintenanceMode } from '../../runtime/maintenance';
+import type { AppEnv } from '../../runtime/http/env';
+import { createLogger, silentLogger } from '../../runtime/observability/logger';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import { signRequest } from '../../client/signing';
 import { testConfig, type ConfigOverrides } from './config-fixture';
 import { createTestDatabase, type TestDatabase } from './pg';

@@ -1,5 +1,5 @@
 // The metadata seed a handler would pass to Executor.dump, for tests that call the executor directly.
-import type { BackupMetadataSeed } from '../../handlers/ports';
+import type { BackupMetadataSeed } from '../../handlers/backup/model';
 
 export function backupSeed(
   database: string,

@@ -1,15 +1,11 @@
 // A fresh backup-signing key per test file, as the server would generate it.
 import { generateKeyPairSync } from 'node:crypto';
-import type {
-  BackupMetadata,
-  BackupMetadataSeed,
-  Executor,
-  ManifestSigner,
-  TrustPolicy,
-} from '../../handlers/ports';
-import { describeManifest } from '../../handlers/backup/describe';
+import type { BackupMetadata, BackupMetadataSeed, TrustPolicy } from '../../handlers/backup/model';
+import type { Executor } from '../../runtime/executor/executor';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { parseBackupFileName } from '../../handlers/backup/naming';
-import { signerFor } from '../../runtime/backup-signing';
+import { signerFor } from '../../runtime/backups/signing-key';
 
 export function testSigner(): ManifestSigner {
   return signerFor(generateKeyPairSync('ed25519').privateKey);

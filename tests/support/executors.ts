@@ -1,9 +1,9 @@
 // Both executors behind one factory, so that a backup or restore suite can run against each:
 //   describe.each(executorKinds)('backups with the $name executor', (kind) => { ... await kind.start({ dbUrl, directory }) })
-import type { Executor } from '../../handlers/ports';
+import type { Executor } from '../../runtime/executor/executor';
 import { createLocalExecutor } from '../../runtime/executor/local';
-import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
-import { silentLogger } from '../../runtime/logger';
+import { createSidecarExecutor } from '../../runtime/sidecar/client';
+import { silentLogger } from '../../runtime/observability/logger';
 import { startSidecarProcess } from './sidecar-process';
 
 export interface ExecutorUnderTest {

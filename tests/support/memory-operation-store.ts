@@ -1,5 +1,6 @@
 // An OperationStore in memory, for handler tests of the operation runner (the real one is tested against PostgreSQL).
-import type { OperationRecord, OperationStore } from '../../handlers/operations/types';
+import type { OperationRecord } from '../../handlers/operations/model';
+import type { OperationStore } from '../../handlers/ports/operation-store';
 
 export function memoryOperationStore(): OperationStore & { records: Map<string, OperationRecord> } {
   const records = new Map<string, OperationRecord>();

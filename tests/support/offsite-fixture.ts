@@ -4,13 +4,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { OffsiteSettings } from '../../handlers/offsite/ports';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
 import { MANIFEST_FORMAT } from '../../handlers/backup/manifest';
 import { parseBackupFileName } from '../../handlers/backup/naming';
-import type { ManifestSigner } from '../../handlers/ports';
-import { trustPolicy } from '../../handlers/backup/trust';
-import { createMetricsRegistry, type MetricsRegistry } from '../../runtime/metrics';
-import { format2, OFFSITE_NAMING } from '../../runtime/offsite/format';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import { createMetricsRegistry, type MetricsRegistry } from '../../runtime/observability/metrics';
+import { format2, OFFSITE_NAMING } from '../../runtime/offsite/backup-format';
 import { createOffsiteHooks } from '../../runtime/offsite/hooks';
 import type { RealRestoreWorld } from './restore-real';
 import { testSigner } from './backup-signer';
@@ -49,6 +48,7 @@ export function testStore(settings: OffsiteSettings, options: Partial<S3StoreOpt
     settings,
     naming: TEST_NAMING,
     minPartBytes: 5 * 1024 * 1024,
+    directory: '/nonexistent', // listing only, unless a test binds the store to its directory
     ...options,
   });
 }
@@ -106,12 +106,7 @@ export async function writeFakeBackup(
 export function attachOffsiteHooks(world: RealRestoreWorld): MetricsRegistry {
   const metrics = createMetricsRegistry({ processMetrics: false });
   world.ctx.offsite = createOffsiteHooks({
-    settings: () => world.settings,
-    format: format2({
-      executor: () => world.ctx.executor(),
-      now: () => world.ctx.clock.now(),
-      trust: () => trustPolicy(world.ctx, world.settings),
-    }),
+    format: format2({ now: () => world.ctx.clock.now() }),
     metrics,
     clock: world.ctx.clock,
     logger: world.ctx.logger,

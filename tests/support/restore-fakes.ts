@@ -1,20 +1,18 @@
 // In-memory fakes of the ports a restore uses: databases are names holding a content string, every call is recorded.
-import type { BackupContext } from '../../handlers/backup/context';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import type {
-  AuditRecord,
-  BackupManifest,
-  BackupMetadata,
-  CatalogEntry,
-  DatabaseAdmin,
-  DatabaseLifecycle,
-  Executor,
-  Logger,
-  MaintenancePhase,
-  Verification,
-} from '../../handlers/ports';
+import type { AuditRecord, BackupMetadata, CatalogEntry, Verification } from '../../handlers/backup/model';
+import type { BackupManifest } from '../../handlers/backup/manifest';
+import type { DatabaseAdmin } from '../../handlers/ports/database-admin';
+import type { DatabaseLifecycle } from '../../handlers/ports/database-lifecycle';
+import type { Executor } from '../../runtime/executor/executor';
+import type { MaintenancePhase } from '../../handlers/ports/maintenance';
 import { parseBackupFileName } from '../../handlers/backup/naming';
 import { testSigner } from './backup-signer';
+import { testTaskSource } from './backup-task';
+import { systemClock } from '../../runtime/observability/system-clock';
+import { testBackupSettings } from './backup-settings';
+import { recordingLogger } from './recording-logger';
 
 export const DIR = '/backups';
 
@@ -63,7 +61,7 @@ export function metadataFor(file: string, overrides: Partial<BackupMetadata> = {
 }
 
 export interface FakeWorld {
-  ctx: BackupContext;
+  ctx: BackupDeps;
   /** Database name -> content. */
   databases: Map<string, string>;
   /** Databases that refuse writes (default_transaction_read_only); the mark moves with a rename, as in PostgreSQL. */
@@ -97,20 +95,7 @@ export function createFakeWorld(
   const lockStillHeld = { value: true };
   const fail: FakeWorld['fail'] = {};
   const metrics = { succeeded: 0, failed: 0 };
-  const settings: BackupTaskSettings = {
-    directory: DIR,
-    periodMs: 86_400_000,
-    scheduled: true,
-    keep: null,
-    keepOldDatabase: false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
-    signingKey: { path: '/config/backup-signing-key.pem', generate: true },
-    trustedKeys: [],
-    compression: 'none',
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
-  };
+  const settings: BackupTaskSettings = testBackupSettings({ directory: DIR });
 
   // A file whose verification fails is a signed backup that no longer matches (listed untrusted, with the reason).
   const entryOf = (file: string): CatalogEntry => {
@@ -226,23 +211,12 @@ export function createFakeWorld(
     carrySignaturesAhead: async () => 0,
   };
 
-  const record = (level: string) => (m: string) => {
-    logs.push(`[${level}] ${m}`);
-  };
-  const logger: Logger = {
-    error: record('ERROR'),
-    warn: record('WARN'),
-    info: record('INFO'),
-    debug: () => {},
-    trace: () => {},
-  };
+  const logger = recordingLogger({ upTo: 'info', lines: logs });
 
   const signer = testSigner();
   let phase: { phase: MaintenancePhase; reason: string } = { phase: 'normal', reason: '' };
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => signer,
+  const ctx: BackupDeps = {
+    task: testTaskSource({ settings: () => settings, executor: () => executor, signer: () => signer }),
     chain: { newestSequence: async () => 0, record: async () => {} },
     admin,
     lifecycle,
@@ -265,7 +239,7 @@ export function createFakeWorld(
       restoreSucceeded: () => void (metrics.succeeded += 1),
       restoreFailed: () => void (metrics.failed += 1),
     },
-    clock: { now: () => new Date('2026-02-03T04:05:06Z') },
+    clock: systemClock(() => new Date('2026-02-03T04:05:06Z')),
     logger,
     appVersion: '0.1.0',
   };

@@ -1,22 +1,29 @@
-// A real BackupContext over a real database (pool, admin, and the local executor or one given, e.g. a sidecar's client):
+// A real BackupDeps over a real database (pool, admin, and the local executor or one given, e.g. a sidecar's client):
 // for restore tests and the child process.
 import { createHash, createPrivateKey } from 'node:crypto';
 import { readFile, writeFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackupContext } from '../../handlers/backup/context';
-import { describeManifest } from '../../handlers/backup/describe';
+import type { BackupDeps } from '../../handlers/backup/deps';
+import { describeManifest } from '../../handlers/backup/describe-manifest';
 import { manifestFileName } from '../../handlers/backup/naming';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import type { BackupManifest, BackupMetadata, Executor, Logger, ManifestSigner } from '../../handlers/ports';
+import type { BackupManifest } from '../../handlers/backup/manifest';
+import type { BackupMetadata } from '../../handlers/backup/model';
+import type { Executor } from '../../runtime/executor/executor';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
 import { createDatabaseLifecycle } from '../../runtime/db/lifecycle';
 import { migrate } from '../../runtime/db/migrate';
 import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
 import { createLocalExecutor } from '../../runtime/executor/local';
-import { createMaintenanceMode } from '../../runtime/maintenance';
-import { signerFor } from '../../runtime/backup-signing';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
+import { signerFor } from '../../runtime/backups/signing-key';
 import { trustOf } from './backup-signer';
+import { testTaskSource } from './backup-task';
+import { systemClock } from '../../runtime/observability/system-clock';
+import { testBackupSettings } from './backup-settings';
+import { recordingLogger } from './recording-logger';
 
 /**
  * The backup-signing key of every real restore world: fixed (from a constant seed), so that a restore run in a child
@@ -34,7 +41,11 @@ export const TEST_SIGNING_KEY_PEM = TEST_SIGNING_KEY.export({ format: 'pem', typ
 export const TEST_TRUST = trustOf(TEST_SIGNER);
 
 export interface RealRestoreWorld {
-  ctx: BackupContext;
+  ctx: BackupDeps;
+  /** The executor the task is bound to (the in-process one over the database, or one given). */
+  executor: Executor;
+  /** The backup-signing key the task is bound to. */
+  signer: ManifestSigner;
   db: DbHandle;
   admin: DatabaseAdminHandle;
   settings: BackupTaskSettings;
@@ -49,38 +60,25 @@ export function createRealContext(options: {
   /** The executor to back up and restore with (default: the in-process one over `url`). */
   executor?: Executor;
 }): RealRestoreWorld {
-  const logs: string[] = [];
-  const record = (level: string) => (m: string) => void logs.push(`[${level}] ${m}`);
-  const logger: Logger = {
-    error: record('ERROR'),
-    warn: record('WARN'),
-    info: record('INFO'),
-    debug: () => {},
-    trace: () => {},
-  };
+  const logger = recordingLogger({ upTo: 'info' });
+  const logs = logger.lines;
   const db = createDbHandle(options.url, { max: 4 });
   const admin = createDatabaseAdmin({ url: options.url, logger });
   const executor = options.executor ?? createLocalExecutor({ dbUrl: options.url, logger });
-  const settings: BackupTaskSettings = {
+  const settings: BackupTaskSettings = testBackupSettings({
     directory: options.directory,
-    periodMs: 86_400_000,
     scheduled: false,
-    keep: null,
     keepOldDatabase: options.keepOldDatabase ?? false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
     signingKey: { path: '/unused/backup-signing-key.pem', generate: false },
-    trustedKeys: [],
     // Plain files, so that tests can rewrite the SQL of a backup (and re-sign it) to make it fail inside psql.
-    compression: 'none',
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
-  };
+  });
   const chain = new Map<string, number>();
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => TEST_SIGNER,
+  const ctx: BackupDeps = {
+    task: testTaskSource({
+      settings: () => world.settings,
+      executor: () => world.executor,
+      signer: () => world.signer,
+    }),
     chain: {
       newestSequence: async (database) => chain.get(database) ?? 0,
       record: async (database, sequence) =>
@@ -95,12 +93,14 @@ export function createRealContext(options: {
       restoreSucceeded: () => {},
       restoreFailed: () => {},
     },
-    clock: { now: () => new Date() },
+    clock: systemClock(() => new Date()),
     logger,
     appVersion: '0.1.0-test',
   };
-  return {
+  const world: RealRestoreWorld = {
     ctx,
+    executor,
+    signer: TEST_SIGNER,
     db,
     admin,
     settings,
@@ -110,6 +110,7 @@ export function createRealContext(options: {
       await admin.close().catch(() => {});
     },
   };
+  return world;
 }
 
 /** Brings the database to this build's schema, as the server does at start, so a restore's migrate step is a no-op. */
@@ -120,7 +121,7 @@ export async function migrateToLatest(world: RealRestoreWorld): Promise<void> {
 /** A real backup through the real executor, named for `takenAt`. */
 export async function makeBackup(world: RealRestoreWorld, takenAt = new Date()): Promise<BackupMetadata> {
   const database = world.admin.databaseName;
-  const executor = world.ctx.executor();
+  const executor = world.executor;
   const entry = await executor.dump({
     directory: world.settings.directory,
     options: { compression: world.settings.compression, encryptionRecipients: [] },

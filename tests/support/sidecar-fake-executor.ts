@@ -5,8 +5,8 @@ import type {
   BackupMetadata,
   BackupMetadataSeed,
   CatalogEntry,
-  Executor,
-} from '../../handlers/ports';
+} from '../../handlers/backup/model';
+import type { Executor } from '../../runtime/executor/executor';
 import { manifestFor } from './restore-fakes';
 
 export interface FakeCall {
@@ -23,6 +23,20 @@ export interface FakeExecutor extends Executor {
   failWith: unknown;
   /** When true, dump and restore wait until their signal aborts. */
   hang: boolean;
+}
+
+/** What a server sends with a dump of the sidecar tests' database. */
+export function seedFor(trigger: 'manual' | 'scheduled', user: string | null): BackupMetadataSeed {
+  return {
+    format: 'bomnipotent-backup/2',
+    database: 'bomnipotent',
+    serverVersion: '15.20',
+    schemaVersion: 1,
+    appVersion: '0.1.0',
+    startedAt: '2026-01-11T10:30:24.000Z',
+    trigger,
+    user,
+  };
 }
 
 export function metadataFor(file: string, seed: BackupMetadataSeed): BackupMetadata {

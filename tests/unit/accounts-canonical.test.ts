@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { authenticateRequest } from '../../handlers/accounts/authenticate';
 import { bodyDigest, canonicalString, parseTimestamp } from '../../handlers/accounts/canonical';
 import type { AccountDeps } from '../../handlers/accounts/deps';
-import type { AccountStore } from '../../handlers/accounts/ports';
+import type { AccountStore } from '../../handlers/ports/account-store';
 import { signRequest } from '../../client/signing';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 
 describe('canonicalString', () => {
   it('joins scheme, method, origin, path and query, user, timestamp, nonce and body digest with newlines', () => {

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { manifestDigest } from '../../handlers/backup/manifest';
 import { selectBackup } from '../../handlers/backup/select-backup';
 import { assessChain, describeChain, restartedChain } from '../../handlers/backup/trust';
-import type { BackupManifest, CatalogEntry } from '../../handlers/ports';
+import type { BackupManifest } from '../../handlers/backup/manifest';
+import type { CatalogEntry } from '../../handlers/backup/model';
 import { manifestFor, metadataFor } from '../support/restore-fakes';
 
 function entry(manifest: BackupManifest): CatalogEntry {

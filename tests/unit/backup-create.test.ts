@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createBackup } from '../../handlers/backup/create-backup';
 import { AppError, BACKUP_TASK_EXAMPLE } from '../../handlers/errors';
-import { statusOf } from '../../runtime/app';
+import { statusOf } from '../../runtime/http/app';
 import { defaultSettings, fakeWorld } from './backup-fakes';
 
 const manual = { trigger: 'manual' as const, user: 'admin@example.com' };

@@ -1,25 +1,27 @@
 // In-memory fakes of the backup ports for handler unit tests (the real ones are tested in tests/integration/).
-import { createMaintenanceMode } from '../../runtime/maintenance';
-import type { BackupContext } from '../../handlers/backup/context';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
+import type { BackupDeps } from '../../handlers/backup/deps';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type {
   AuditRecord,
-  BackupChainStore,
-  BackupManifest,
   BackupMetadata,
   BackupTrigger,
   CatalogEntry,
-  DatabaseAdmin,
-  Executor,
-  LockLease,
-  Logger,
   PruneResult,
   Verification,
-} from '../../handlers/ports';
+} from '../../handlers/backup/model';
+import type { BackupChainStore } from '../../handlers/ports/backup-chain';
+import type { BackupManifest } from '../../handlers/backup/manifest';
+import type { DatabaseAdmin, LockLease } from '../../handlers/ports/database-admin';
+import type { Executor } from '../../runtime/executor/executor';
 import { backupFileName, dataFileSuffix, parseBackupFileName } from '../../handlers/backup/naming';
 import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { testSigner } from '../support/backup-signer';
+import { testTaskSource } from '../support/backup-task';
 import { manifestFor } from '../support/restore-fakes';
+import { systemClock } from '../../runtime/observability/system-clock';
+import { testBackupSettings } from '../support/backup-settings';
+import { idleLifecycle, recordingLogger } from '../support/recording-logger';
 
 export interface FakeFile {
   metadata: BackupMetadata | null;
@@ -251,39 +253,14 @@ export class FakeMetrics {
   }
 }
 
-export function recordingLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const at = (level: string) => (message: string) => lines.push(`[${level}] ${message}`);
-  return {
-    lines,
-    error: at('ERROR'),
-    warn: at('WARN'),
-    info: at('INFO'),
-    debug: at('DEBUG'),
-    trace: at('TRACE'),
-  };
-}
+export { recordingLogger };
 
 export function defaultSettings(overrides: Partial<BackupTaskSettings> = {}): BackupTaskSettings {
-  return {
-    directory: '/backups',
-    periodMs: 86_400_000,
-    scheduled: true,
-    keep: null,
-    keepOldDatabase: false,
-    verifyAfterBackup: true,
-    executor: { kind: 'local' },
-    signingKey: { path: '/config/backup-signing-key.pem', generate: true },
-    trustedKeys: [],
-    compression: 'none',
-    encryptionRecipients: [],
-    encryptionIdentityFile: undefined,
-    ...overrides,
-  };
+  return testBackupSettings(overrides);
 }
 
 export interface FakeWorld {
-  ctx: BackupContext;
+  ctx: BackupDeps;
   executor: FakeExecutor;
   chain: FakeChain;
   admin: FakeAdmin;
@@ -302,23 +279,14 @@ export function fakeWorld(taskSettings: BackupTaskSettings | null = defaultSetti
   const chain = new FakeChain();
   const signer = testSigner();
   let now = new Date('2026-01-11T10:30:24Z');
-  const ctx: BackupContext = {
-    settings: () => settings,
-    executor: () => executor,
-    signer: () => signer,
+  const ctx: BackupDeps = {
+    task: testTaskSource({ settings: () => settings, executor: () => executor, signer: () => signer }),
     chain,
     admin,
-    lifecycle: {
-      drainPool: async () => {},
-      reopenPool: async () => {},
-      migrate: async () => 2,
-      knownSchemaVersion: 2,
-      carryOverFrom: async () => 0,
-      carrySignaturesAhead: async () => 0,
-    },
+    lifecycle: idleLifecycle(2),
     maintenance: createMaintenanceMode(),
     metrics,
-    clock: { now: () => now },
+    clock: systemClock(() => now),
     logger,
     appVersion: '0.1.0',
   };

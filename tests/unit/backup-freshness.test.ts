@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkFreshness, isStale } from '../../handlers/backup/freshness';
-import { formatDuration } from '../../handlers/backup/format';
+import { formatDuration } from '../../handlers/units';
 import { defaultSettings, fakeWorld } from './backup-fakes';
 
 const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMetricsRegistry } from '../../runtime/metrics';
-import type { BackupMetadata } from '../../handlers/ports';
+import { createMetricsRegistry } from '../../runtime/observability/metrics';
+import type { BackupMetadata } from '../../handlers/backup/model';
 
 const metadata: BackupMetadata = {
   format: 'bomnipotent-backup/1',

@@ -1,12 +1,12 @@
 import type { MiddlewareHandler } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { BACKUP_TASK_EXAMPLE } from '../../handlers/errors';
-import { createApp } from '../../runtime/app';
-import type { AppEnv } from '../../runtime/http-env';
+import { createApp } from '../../runtime/http/app';
+import type { AppEnv } from '../../runtime/http/env';
 import type { AccountRouteDeps } from '../../runtime/routes/accounts';
-import { createMaintenanceMode } from '../../runtime/maintenance';
-import { createMetricsRegistry } from '../../runtime/metrics';
-import { silentLogger } from '../../runtime/logger';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
+import { createMetricsRegistry } from '../../runtime/observability/metrics';
+import { silentLogger } from '../../runtime/observability/logger';
 import { fakeWorld, type FakeWorld } from './backup-fakes';
 
 // Stands in for the signature check: the header names the user, "admin@..." users hold the admin role.

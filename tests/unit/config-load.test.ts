@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { ConfigError, describeConfig, loadConfig, resolveConfigPath } from '../../runtime/config';
-import { maskSecrets, maskUrl } from '../../runtime/mask';
+import { maskSecrets, maskUrl } from '../../runtime/observability/mask';
 
 const BACKUP = '[[tasks]]\nname = "database_backup"\ndirectory = "backups"\n';
 

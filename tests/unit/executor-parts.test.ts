@@ -9,7 +9,7 @@ import {
   type ToolRun,
 } from '../../runtime/executor/process';
 import { parseToolVersion } from '../../runtime/executor/tools';
-import { maskSecrets } from '../../runtime/mask';
+import { maskSecrets } from '../../runtime/observability/mask';
 
 const head = '--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n';
 const end = '--\n-- PostgreSQL database dump complete\n--\n';

@@ -11,9 +11,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, type Tags } from 'yaml';
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_CONFIG_PATH, loadConfig, resolveConfigPath, type Config } from '../../runtime/config/index';
-import { SIDECAR_DEFAULTS, SIDECAR_ENV, readSidecarSettings } from '../../runtime/executor/sidecar-settings';
+import { SIDECAR_DEFAULTS, SIDECAR_ENV, readSidecarSettings } from '../../runtime/sidecar/settings';
 import { AWS_CHAIN_VARIABLES } from '../../runtime/offsite/s3-client';
-import { sidecarTransferSettings } from '../../runtime/offsite/sidecar-schema';
+import { sidecarTransferSettings } from '../../runtime/sidecar/offsite-transfer';
 
 // Read by the AWS SDK's default credential chain (off-site copies), in the server and in the executor.
 const AWS_CHAIN: readonly string[] = AWS_CHAIN_VARIABLES;

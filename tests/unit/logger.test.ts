@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger, formatTimestamp } from '../../runtime/logger';
+import { createLogger, formatTimestamp } from '../../runtime/observability/logger';
 
 describe('logger', () => {
   it('writes the documented line format and masks secrets', () => {

@@ -1,10 +1,10 @@
 // Maintenance mode: the gate's phases, and the count of writes in flight that a restore waits for.
 import type { MiddlewareHandler } from 'hono';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../runtime/app';
-import type { AppEnv } from '../../runtime/http-env';
-import { silentLogger } from '../../runtime/logger';
-import { createMaintenanceMode } from '../../runtime/maintenance';
+import { createApp } from '../../runtime/http/app';
+import type { AppEnv } from '../../runtime/http/env';
+import { silentLogger } from '../../runtime/observability/logger';
+import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import type { AccountRouteDeps } from '../../runtime/routes/accounts';
 import type { BackupRouteDeps } from '../../runtime/routes/backups';
 

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createMetricsRegistry } from '../../runtime/metrics';
+import { createMetricsRegistry } from '../../runtime/observability/metrics';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MONITORING = resolve(ROOT, 'infra/monitoring');

@@ -9,9 +9,11 @@ import {
   waitForOperation,
   type OperationDeps,
 } from '../../handlers/operations/run-operation';
-import type { OperationOutcome, ProgressReporter } from '../../handlers/operations/types';
-import type { Logger } from '../../handlers/ports';
+import type { OperationOutcome } from '../../handlers/operations/model';
+import type { ProgressReporter } from '../../handlers/ports/progress';
+import type { Logger } from '../../handlers/ports/logger';
 import { memoryOperationStore } from '../support/memory-operation-store';
+import { systemClock } from '../../runtime/observability/system-clock';
 
 function world() {
   let now = Date.parse('2026-11-30T10:00:00.000Z');
@@ -30,7 +32,7 @@ function world() {
   const observed: [string, string][] = [];
   const deps: OperationDeps = {
     store,
-    clock: { now: () => new Date(now) },
+    clock: systemClock(() => new Date(now)),
     logger,
     newId: () => `00000000-0000-4000-8000-00000000000${(n += 1)}`,
     owner: 'test-host pid 1',

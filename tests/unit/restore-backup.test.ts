@@ -1,5 +1,6 @@
 import { describe, it, expect, vi } from 'vitest';
-import { restoreBackup, restoreDatabaseNames, restoreStamp } from '../../handlers/backup/restore-backup';
+import { restoreBackup } from '../../handlers/backup/restore-backup';
+import { restoreDatabaseNames, restoreStamp } from '../../handlers/backup/database-names';
 import { AppError, isAppError } from '../../handlers/errors';
 import { createFakeWorld, DIR, metadataFor } from '../support/restore-fakes';
 
@@ -152,7 +153,7 @@ describe('restoreBackup with fakes of the ports', () => {
 
   it('needs the database_backup task', async () => {
     const w = createFakeWorld();
-    w.ctx.settings = () => undefined;
+    w.ctx.task = { snapshot: () => undefined };
     expect(await codeOf(restoreBackup({ user: 'a' }, w.ctx))).toBe('BACKUP.TASK_NOT_CONFIGURED');
   });
 

@@ -1,9 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import type { MiddlewareHandler } from 'hono';
-import { createApp } from '../../runtime/app';
-import type { AppEnv } from '../../runtime/http-env';
-import { silentLogger } from '../../runtime/logger';
+import type { AppEnv } from '../../runtime/http/env';
 import { createFakeWorld, DIR } from '../support/restore-fakes';
+import { backupTestApp } from '../support/test-app';
 
 /** Test authentication: the x-test-user header names the caller, x-test-admin makes them an admin. */
 const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -18,15 +17,7 @@ const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
 };
 
 function appFor(world: ReturnType<typeof createFakeWorld>) {
-  const app = createApp({
-    logger: silentLogger(),
-    health: { pingDatabase: async () => true },
-    maintenance: world.ctx.maintenance,
-    authenticate,
-    accounts: {} as never,
-    backups: { ctx: world.ctx, metrics: { renderPrometheus: () => '' } },
-  });
-  return app;
+  return backupTestApp(world.ctx, authenticate);
 }
 
 const admin = {

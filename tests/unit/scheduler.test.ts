@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createScheduler } from '../../runtime/scheduler';
-import type { PeriodicTask, RunTaskDeps, TaskRunStore } from '../../handlers/tasks/run-task';
+import { createScheduler } from '../../runtime/node/scheduler';
+import type { PeriodicTask, RunTaskDeps } from '../../handlers/tasks/run-task';
+import type { TaskRunStore } from '../../handlers/ports/task-runs';
 import type { TaskSettings } from '../../runtime/config/types';
-import { silentLogger } from '../../runtime/logger';
+import { silentLogger } from '../../runtime/observability/logger';
 
 const HOUR = 3_600_000;
 
@@ -54,6 +55,17 @@ function recorder(name: string, log: string[], durationMs = 0): PeriodicTask {
   };
 }
 
+/** A scheduler of tasks 'a' and 'b' that log their start and end into `log`. */
+function twoTasks(log: string[], aMs = 0, bMs = 0) {
+  return createScheduler(
+    new Map([
+      ['a', recorder('a', log, aMs)],
+      ['b', recorder('b', log, bMs)],
+    ]),
+    fakeDeps(),
+  );
+}
+
 const task = (name: string, periodMs: number, scheduled = true): TaskSettings => ({
   name,
   periodMs,
@@ -70,13 +82,7 @@ afterEach(() => {
 describe('scheduler', () => {
   it('runs every scheduled task once at start, then every period, and skips unscheduled ones', async () => {
     const log: string[] = [];
-    const s = createScheduler(
-      new Map([
-        ['a', recorder('a', log)],
-        ['b', recorder('b', log)],
-      ]),
-      fakeDeps(),
-    );
+    const s = twoTasks(log);
     s.start([task('a', HOUR), task('b', HOUR, false)]);
     await vi.advanceTimersByTimeAsync(1);
     expect(log).toEqual(['start a', 'end a']);
@@ -89,13 +95,7 @@ describe('scheduler', () => {
 
   it('runs tasks one after another, never at the same time', async () => {
     const log: string[] = [];
-    const s = createScheduler(
-      new Map([
-        ['a', recorder('a', log, 5000)],
-        ['b', recorder('b', log, 10)],
-      ]),
-      fakeDeps(),
-    );
+    const s = twoTasks(log, 5000, 10);
     s.start([task('a', HOUR), task('b', HOUR)]);
     await vi.advanceTimersByTimeAsync(6000);
     expect(log).toEqual(['start a', 'end a', 'start b', 'end b']);
@@ -104,13 +104,7 @@ describe('scheduler', () => {
 
   it('on reload runs a newly scheduled task and a task whose next due time is now past right away', async () => {
     const log: string[] = [];
-    const s = createScheduler(
-      new Map([
-        ['a', recorder('a', log)],
-        ['b', recorder('b', log)],
-      ]),
-      fakeDeps(),
-    );
+    const s = twoTasks(log);
     s.start([task('a', 10 * HOUR), task('b', HOUR, false)]);
     await vi.advanceTimersByTimeAsync(2 * HOUR);
     expect(log).toEqual(['start a', 'end a']);

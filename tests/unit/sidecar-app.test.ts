@@ -1,11 +1,12 @@
 // The sidecar app at its HTTP edge (app.request): token, directory, file names, routes, body limit, the answer stream.
 import { describe, it, expect } from 'vitest';
 import { AppError } from '../../handlers/errors';
-import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/ports';
+import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/backup/model';
 import type { BackupManifest } from '../../handlers/backup/manifest';
-import { silentLogger } from '../../runtime/logger';
-import { createSidecarApp, SIDECAR_MAX_BODY_BYTES } from '../../runtime/executor/sidecar-app';
+import { silentLogger } from '../../runtime/observability/logger';
+import { createSidecarApp, SIDECAR_MAX_BODY_BYTES } from '../../runtime/sidecar/app';
 import { createFakeExecutor } from '../support/sidecar-fake-executor';
+import { seedFor } from '../support/sidecar-fake-executor';
 import { testSigner } from '../support/backup-signer';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 
@@ -14,16 +15,7 @@ const DIR = '/srv/backups';
 const FILE = 'bomnipotent_20260111_103024.dump';
 // A well-formed trust policy: the edge checks its shape, the fake executor never reads it.
 const TRUST = { trustedKeys: [`ed25519:${'A'.repeat(43)}=`] };
-const SEED: BackupMetadataSeed = {
-  format: 'bomnipotent-backup/2',
-  database: 'bomnipotent',
-  serverVersion: '15.20',
-  schemaVersion: 1,
-  appVersion: '0.1.0',
-  startedAt: '2026-01-11T10:30:24.000Z',
-  trigger: 'manual',
-  user: 'admin@example.com',
-};
+const SEED: BackupMetadataSeed = seedFor('manual', 'admin@example.com');
 
 const SIGNER = testSigner();
 /** A format-2 dump request: the server names its signing key, the sidecar asks it to sign the manifest. */

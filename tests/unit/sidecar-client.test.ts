@@ -1,28 +1,21 @@
 // The sidecar client against the real sidecar app (fetch routed to app.request) and against broken answers.
 import { createServer } from 'node:net';
 import { describe, it, expect } from 'vitest';
-import { AppError, isAppError } from '../../handlers/errors';
-import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/ports';
+import { AppError } from '../../handlers/errors';
+import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/backup/model';
 import { readTrustedManifest } from '../../handlers/backup/manifest';
 import { testSigner, trustOf } from '../support/backup-signer';
-import { silentLogger } from '../../runtime/logger';
-import { createSidecarApp } from '../../runtime/executor/sidecar-app';
-import { createSidecarExecutor } from '../../runtime/executor/sidecar-client';
+import { silentLogger } from '../../runtime/observability/logger';
+import { createSidecarApp } from '../../runtime/sidecar/app';
+import { createSidecarExecutor } from '../../runtime/sidecar/client';
 import { createFakeExecutor, entryFor } from '../support/sidecar-fake-executor';
+import { seedFor } from '../support/sidecar-fake-executor';
+import { rejection } from '../support/rejection';
 
 const TOKEN = 'client-test-token-0123456789';
 const DIR = '/srv/backups';
 const FILE = 'bomnipotent_20260111_103024.dump';
-const SEED: BackupMetadataSeed = {
-  format: 'bomnipotent-backup/2',
-  database: 'bomnipotent',
-  serverVersion: '15.20',
-  schemaVersion: 1,
-  appVersion: '0.1.0',
-  startedAt: '2026-01-11T10:30:24.000Z',
-  trigger: 'scheduled',
-  user: null,
-};
+const SEED: BackupMetadataSeed = seedFor('scheduled', null);
 const ENTRY: CatalogEntry = entryFor(FILE, SEED);
 const SIGNER = testSigner();
 const TRUST = trustOf(SIGNER);
@@ -52,15 +45,7 @@ function connected(token = TOKEN) {
   return { fake, executor };
 }
 
-async function caught(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isAppError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a rejection');
-}
+const caught = rejection;
 
 /** A port on loopback where nothing listens (bound, then closed). */
 async function closedPort(): Promise<number> {

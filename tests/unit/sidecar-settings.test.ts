@@ -1,6 +1,6 @@
 // The executor sidecar's environment: defaults, the token from a file, and refusals that never print a secret.
 import { describe, it, expect } from 'vitest';
-import { readSidecarSettings, SidecarSettingsError } from '../../runtime/executor/sidecar-settings';
+import { readSidecarSettings, SidecarSettingsError } from '../../runtime/sidecar/settings';
 
 const DB_URL = 'postgres://bomnipotent:s3cr3t-pw@db:5432/bomnipotent';
 const TOKEN = 'a-token-of-enough-length';

@@ -1,0 +1,89 @@
+// The backup directory as the use cases see it: bound once (runtime/backups/backup-store.ts) to one directory, the
+// trust policy (this server's key and trusted_keys) and the backup-signing key, over the executor that owns the files
+// (in-process or the sidecar). No use case passes a directory or a trust policy, or builds a path.
+import type {
+  AuditRecord,
+  BackupMetadataSeed,
+  CatalogEntry,
+  DatabaseLocale,
+  DumpOptions,
+  PruneResult,
+  RestoreReport,
+  ToolReport,
+  TrustPolicy,
+  Verification,
+} from '../backup/model';
+import type { BackupTaskSettings } from '../backup/settings';
+import type { RehearsalRecord } from '../backup/rehearsal-record';
+
+export interface BackupStore {
+  /** The directory as configured, for messages. */
+  readonly directory: string;
+  /** The absolute path of a file in the directory, as the server shows it. */
+  pathOf(file: string): string;
+  /** The keys whose signatures count now: this server's own (when it can be read) and `trusted_keys`. */
+  trustPolicy(): TrustPolicy;
+  /** The public key backups are signed with; throws BACKUP.SIGNING_KEY_UNUSABLE when the key cannot be used. */
+  signingKey(): string;
+  /** Where the PostgreSQL tools are and what is wrong with them, for a server of this major. */
+  probeTools(serverMajor: number): Promise<ToolReport>;
+  /**
+   * Every backup-like file in the directory with its trust state, from manifests and file sizes only (no dump is
+   * read), in no particular order. Missing directory: [].
+   */
+  list(): Promise<CatalogEntry[]>;
+  /**
+   * pg_dump, compressed (and encrypted) into a temporary file, fsynced, renamed, then the manifest signed with this
+   * server's key (the commit marker). Returns the trusted entry; nothing is left on failure.
+   */
+  dump(request: {
+    seed: BackupMetadataSeed;
+    options: DumpOptions;
+    minSequence: number;
+    signal?: AbortSignal;
+    onProgress?: (bytesWritten: number) => void;
+  }): Promise<CatalogEntry>;
+  /** The full read of one file (hash, decryption, decompression, dump structure) under the trust policy. */
+  verify(file: string, options?: VerifyOptions): Promise<Verification>;
+  /** Retention: trusted backups of `database` beyond the newest `keep` are removed (the newest always stays). */
+  prune(request: { database: string; keep: number }): Promise<PruneResult>;
+  /** Removes a data file and its manifest or metadata (a new backup that failed verify_after_backup). */
+  remove(file: string): Promise<void>;
+  freeBytes(): Promise<number>;
+  /**
+   * createdb targetDatabase, then psql fed from one descriptor of the file, checked on the way (see Executor.restore);
+   * a file that is not trusted is read only with allowUnsigned.
+   */
+  restore(request: {
+    file: string;
+    targetDatabase: string;
+    allowUnsigned?: boolean;
+    serverMajor?: number;
+    locale?: DatabaseLocale;
+    signal?: AbortSignal;
+    onProgress?: (bytesFed: number) => void;
+    countRows?: boolean;
+  }): Promise<RestoreReport>;
+  appendAudit(record: AuditRecord): Promise<void>;
+  /** Signs the record with this server's key and writes it next to its backup; refused when the backup is gone. */
+  writeRehearsal(file: string, record: RehearsalRecord): Promise<void>;
+}
+
+export interface VerifyOptions {
+  /** Read a legacy or unsigned file too (its bytes cannot be checked against anything signed). */
+  allowUnsigned?: boolean;
+  /** Only this server's own key counts (a backup it has just made). */
+  ownKeyOnly?: boolean;
+}
+
+/** One operation's view of the database_backup task: the settings as they were when it began, and the store bound to them. */
+export interface BackupTask {
+  readonly settings: BackupTaskSettings;
+  readonly store: BackupStore;
+}
+
+/** The task as configured now (hot reload); each operation takes one snapshot at its start and keeps it. */
+export interface BackupTaskSource {
+  /** undefined: the database_backup task is not configured. */
+  snapshot(): BackupTask | undefined;
+}

@@ -1,0 +1,12 @@
+// The backup-signing key as a port: it signs manifests and rehearsal records and never leaves the server process.
+import type { BackupManifest } from '../backup/manifest';
+import type { RehearsalRecord } from '../backup/rehearsal-record';
+
+/** Signs manifests with the backup-signing key; the key itself never leaves the server process. */
+export interface ManifestSigner {
+  readonly publicKey: string; // ed25519:<base64>
+  /** The complete manifest file (JSON text) for this manifest (async: over the sidecar it is a round trip). */
+  sign(manifest: BackupManifest): Promise<string>;
+  /** The complete rehearsal record file (JSON text); absent where only manifests are signed (the sidecar). */
+  signRehearsal?(record: RehearsalRecord): Promise<string>;
+}

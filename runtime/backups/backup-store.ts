@@ -1,0 +1,63 @@
+// The BackupStore port: the executor that owns the files (in-process or the sidecar), bound once to one directory, the
+// trust policy (this server's key and trusted_keys) and the backup-signing key of one settings snapshot.
+import type { TrustPolicy } from '../../handlers/backup/model';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type { BackupStore } from '../../handlers/ports/backup-store';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import type { Executor } from '../executor/executor';
+
+export interface StoreBinding {
+  executor: Executor;
+  settings: BackupTaskSettings;
+  /** The signer of these settings; throws BACKUP.SIGNING_KEY_UNUSABLE when the key cannot be used. */
+  signer: () => ManifestSigner;
+}
+
+/** This server's own key (when it can be read) and `trusted_keys`. */
+export function trustPolicyOf(binding: Omit<StoreBinding, 'executor'>): TrustPolicy {
+  const keys = new Set(binding.settings.trustedKeys);
+  try {
+    keys.add(binding.signer().publicKey);
+  } catch {
+    // No own key: only trusted_keys count; the start-up log and every backup attempt say why.
+  }
+  return { trustedKeys: [...keys] };
+}
+
+export function bindBackupStore(binding: StoreBinding): BackupStore {
+  const { executor, settings, signer } = binding;
+  const { directory } = settings;
+  // Asked per call, not kept: a key made or fixed later counts from then on, as before the binding.
+  const trust = () => trustPolicyOf(binding);
+  const identityFile = settings.encryptionIdentityFile;
+  return {
+    directory,
+    pathOf: (file) => (directory.endsWith('/') ? `${directory}${file}` : `${directory}/${file}`),
+    trustPolicy: trust,
+    signingKey: () => signer().publicKey,
+    probeTools: (serverMajor) => executor.probe(serverMajor),
+    list: () => executor.list({ directory, trust: trust() }),
+    dump: (request) => executor.dump({ ...request, directory, signer: signer() }),
+    verify: (file, options = {}) =>
+      executor.verify(directory, file, {
+        trustedKeys: options.ownKeyOnly ? [signer().publicKey] : trust().trustedKeys,
+        ...(options.allowUnsigned === undefined ? {} : { allowUnsigned: options.allowUnsigned }),
+        identityFile,
+      }),
+    prune: ({ database, keep }) => executor.prune({ directory, database, keep, trust: trust() }),
+    remove: (file) => executor.remove(directory, file),
+    freeBytes: () => executor.freeBytes(directory),
+    restore: ({ allowUnsigned, ...request }) =>
+      executor.restore({
+        ...request,
+        directory,
+        read: { ...trust(), ...(allowUnsigned ? { allowUnsigned } : {}), identityFile },
+      }),
+    appendAudit: (record) => executor.appendAudit(directory, record),
+    writeRehearsal: async (file, record) => {
+      const own = signer();
+      if (!own.signRehearsal) throw new Error('the backup-signing key cannot sign rehearsal records here');
+      await executor.writeRehearsal(directory, file, await own.signRehearsal(record));
+    },
+  };
+}

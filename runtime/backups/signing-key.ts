@@ -1,0 +1,109 @@
+// The backup-signing key: an Ed25519 PKCS#8 PEM file outside the backup directory, generated (0600) on first start
+// when `signing_key` is not set. Backups are refused, never written unsigned, when it cannot be read.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, writeSync, constants, fsyncSync } from 'node:fs';
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import { publicKeyId, signManifest } from '../../handlers/backup/manifest';
+import { signRehearsal } from '../../handlers/backup/rehearsal-record';
+import { AppError } from '../../handlers/errors';
+import type { Logger } from '../../handlers/ports/logger';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+
+function keyProblem(path: string, reason: string, suggestion: string): AppError {
+  return new AppError(
+    'BACKUP.SIGNING_KEY_UNUSABLE',
+    'misconfigured',
+    `The backup-signing key ${path} cannot be used: ${reason}. No backup is written without a signature.`,
+    { suggestion },
+  );
+}
+
+const SUGGESTION =
+  'Point signing_key in the database_backup task at a readable Ed25519 PKCS#8 PEM file (openssl genpkey -algorithm ed25519 -out key.pem; chmod 600 key.pem), ' +
+  'or remove signing_key to let the server generate one next to its config file.';
+
+/** Reads the key without following a symlink; refuses anything but a private Ed25519 key. */
+export function loadSigningKey(path: string): KeyObject {
+  let text: string;
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      if (!fstatSync(fd).isFile()) throw Object.assign(new Error('not a file'), { code: 'EINVAL' });
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    const reason =
+      code === 'ENOENT'
+        ? 'the file does not exist'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'ELOOP'
+            ? 'it is a symbolic link'
+            : `it cannot be read (${code})`;
+    throw keyProblem(path, reason, SUGGESTION);
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(text);
+  } catch {
+    throw keyProblem(path, 'it is not a PEM private key', SUGGESTION);
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw keyProblem(path, 'it is not an Ed25519 key', SUGGESTION);
+  return key;
+}
+
+/** Writes a new key with O_EXCL and mode 0600: never overwrites one. */
+export function generateSigningKey(path: string): KeyObject {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    writeSync(fd, pem);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return privateKey;
+}
+
+export function signerFor(key: KeyObject): ManifestSigner {
+  return {
+    publicKey: publicKeyId(createPublicKey(key)),
+    sign: async (manifest) => signManifest(manifest, key),
+    signRehearsal: async (record) => signRehearsal(record, key),
+  };
+}
+
+/**
+ * The signer for the current settings, loaded once per path (hot reload of signing_key takes effect). A key that
+ * is missing where it was configured is an error; the default key is generated once and its public key logged.
+ */
+export function createSignerSource(logger: Logger): (settings: BackupTaskSettings) => ManifestSigner {
+  let cached: { path: string; signer: ManifestSigner } | undefined;
+  return (settings) => {
+    const { path, generate } = settings.signingKey;
+    if (cached?.path === path) return cached.signer;
+    let key: KeyObject;
+    try {
+      key = loadSigningKey(path);
+    } catch (error) {
+      const missing = (error as AppError).message.includes('does not exist');
+      if (!generate || !missing) throw error;
+      key = generateSigningKey(path);
+      logger.info(`Generated the backup-signing key ${path} (0600); keep it outside the backup directory.`);
+    }
+    const signer = signerFor(key);
+    logger.info(
+      `Backups are signed with ${signer.publicKey}; another server restores them with trusted_keys = ["${signer.publicKey}"].`,
+    );
+    cached = { path, signer };
+    return signer;
+  };
+}

@@ -1,0 +1,31 @@
+// Hot reload of config.toml for the Node server: watch the file, check the new config, apply what can change live.
+import { checkTmpAdmin } from '../auth/module';
+import { watchConfig, type Config } from '../config/index';
+import type { Server } from '../deps';
+import type { ServerLogger } from '../observability/logger';
+import type { Scheduler } from './scheduler';
+
+export function watchAndApply(
+  path: string,
+  env: NodeJS.ProcessEnv,
+  o: {
+    server: Server;
+    logger: ServerLogger;
+    current: Config;
+    scheduler: Scheduler;
+    apply(next: Config): void;
+  },
+): { close(): void } {
+  return watchConfig(path, {
+    env,
+    logger: o.logger,
+    current: o.current,
+    accept: (next) => checkTmpAdmin(next, o.server.db),
+    onReload: (next) => {
+      o.apply(next);
+      o.logger.setLevel(next.log.level);
+      o.logger.setFile(next.log.file);
+      o.scheduler.reschedule(next.tasks);
+    },
+  });
+}

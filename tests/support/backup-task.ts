@@ -1,0 +1,24 @@
+// The database_backup task of a test world: its settings and executor as the test holds them now, bound through the
+// real store binding (runtime/backups/backup-store.ts) at each snapshot, as the server binds a settings generation.
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type { BackupTaskSource } from '../../handlers/ports/backup-store';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import { bindBackupStore } from '../../runtime/backups/backup-store';
+import type { Executor } from '../../runtime/executor/executor';
+
+export function testTaskSource(world: {
+  settings: () => BackupTaskSettings | undefined;
+  executor: () => Executor;
+  signer: () => ManifestSigner;
+}): BackupTaskSource {
+  return {
+    snapshot: () => {
+      const settings = world.settings();
+      if (!settings) return undefined;
+      return {
+        settings,
+        store: bindBackupStore({ executor: world.executor(), settings, signer: world.signer }),
+      };
+    },
+  };
+}
