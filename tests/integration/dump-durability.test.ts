@@ -1,6 +1,6 @@
 // The fsyncs of a dump, watched through the executor's durability seam around the real file system: the dump's
-// bytes are synced under the temporary name before the rename, and the directory after it; then the same for the manifest. Without either, a
-// power cut could leave a complete-looking name over missing bytes, or lose the name itself.
+// bytes are synced under the temporary name before the rename, and the directory after it; then the same for the
+// manifest. Without either, a power cut could leave a complete-looking name over missing bytes, or lose the name.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
