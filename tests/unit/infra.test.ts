@@ -489,7 +489,7 @@ describe('infra/k8s', () => {
     expect(files.length).toBeGreaterThanOrEqual(5);
     for (const kind of ['Deployment', 'Service', 'ConfigMap', 'PersistentVolumeClaim'])
       expect(byKind(kind), kind).toHaveLength(1);
-    expect(byKind('Secret').map((s) => s.metadata.name)).toEqual([
+    expect(byKind('Secret').map((s) => s.metadata.name as string)).toEqual([
       'bomnipotent-secrets',
       'bomnipotent-signing-key',
     ]);
