@@ -149,6 +149,37 @@ describe.each(smallCuts)('the dump guard refuses, cut %s', (_name, cut) => {
   });
 });
 
+/** Cuts `text` into two chunks at `offset` characters into the first `at`: a line split at the chunk boundary. */
+const cutAt = (text: string, at: string, offset: number) => (n: number) => {
+  const end = text.indexOf(at) + offset;
+  return [end, n - end];
+};
+
+describe('the dump guard holds one block back until the next one is checked', () => {
+  const closing = '\\unrestrict Abc123\n';
+
+  it('a refused line after \\unrestrict: the block that ends with the \\unrestrict line never reaches psql', async () => {
+    const evil = `${small(DUMP)}\\! touch /tmp/x\n`;
+    const { out, error } = await run(evil, cutAt(evil, closing, closing.length));
+    expect(error?.message).toMatch(/follows \\unrestrict/);
+    expect(out).not.toContain('\\unrestrict');
+  });
+
+  it.each([0, 5, closing.length - 1])(
+    'the final check refuses: an \\unrestrict line cut %i bytes in is never released',
+    async (offset) => {
+      const dump = small(DUMP);
+      const { out, error } = await run(dump, cutAt(dump, closing, offset), {
+        requireRestrict: true,
+        finalCheck: () => 'checksum mismatch',
+      });
+      expect(error?.message).toBe('checksum mismatch');
+      expect(out).toBe(dump.slice(0, dump.indexOf(closing) + offset));
+      expect(out).not.toContain('\\unrestrict Abc123\n');
+    },
+  );
+});
+
 describe('the dump guard without \\restrict required (a dump of an older pg_dump)', () => {
   it('passes a dump without \\restrict, and still refuses an \\unrestrict in it', async () => {
     const legacy = small(DUMP).replace('\\restrict Abc123\n', '').replace('\\unrestrict Abc123\n', '');
