@@ -85,9 +85,9 @@ class ChildDuplex extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.stopChild();
     this.child.stdin.destroy();
     this.child.stdout.destroy();
-    if (error || !this.child.stdout.readableEnded) this.stopChild();
     callback(error);
   }
 }
@@ -110,9 +110,12 @@ export function processStage(
   // EPIPE on stdin when the child exits early is reported through its exit code, not as a crash.
   child.stdin.on('error', () => {});
   const stop = () => {
-    stopped = true;
     if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
+    // All of its output read: it is exiting on its own, and its exit status says whether the stage failed.
+    if (!child.stdout.readableEnded) {
+      stopped = true;
+      child.kill('SIGTERM');
+    }
     killTimer ??= setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS);
   };
   const done = new Promise<void>((resolve, reject) => {
