@@ -111,6 +111,28 @@ describe.each(smallCuts)('the dump guard refuses, cut %s', (_name, cut) => {
     expect(out).not.toContain('\\! touch /tmp/x\n');
   });
 
+  // psql honours \\unrestrict <key> anywhere in a line, and reads everything after it as the key.
+  it('the key after \\unrestrict in the middle of a line, or anywhere else in the body', async () => {
+    for (const line of [
+      'SELECT 1; \\unrestrict Abc123',
+      'plain\t{} \\unrestrict  Abc123 ',
+      '\\N\tAbc123',
+      `\\N\t${'x'.repeat(300)}Abc123`,
+    ]) {
+      const evil = small(DUMP).replace('plain\t{}', `${line}\n\\! touch /tmp/x`);
+      const { out, error } = await refused(evil);
+      expect(error?.message, line).toMatch(/the \\restrict key appears at byte \d+ outside the closing/);
+      expect(out, line).not.toContain('Abc123\n\\!');
+    }
+  });
+
+  it('an \\unrestrict line with more after its key', async () => {
+    const { error } = await refused(
+      small(DUMP).replace('\\unrestrict Abc123\n', '\\unrestrict Abc123 \\! true\n'),
+    );
+    expect(error?.message).toMatch(/has an \\unrestrict that does not match/);
+  });
+
   it('an \\unrestrict whose key differs', async () => {
     const { error } = await refused(small(DUMP).replace('plain\t{}', '\\unrestrict Other'));
     expect(error?.message).toMatch(/the line at byte \d+ has an \\unrestrict that does not match/);
