@@ -27,6 +27,7 @@ import type { OperationDeps } from '../handlers/operations/run-operation';
 import { createMetricsRegistry, type MetricsRegistry } from './observability/metrics';
 import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
+import { createNotifyModule, type NotifyModule } from './notify/module';
 
 export { APP_VERSION };
 
@@ -52,6 +53,7 @@ export interface Server {
   operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
   taskDeps: RunTaskDeps;
+  notify: NotifyModule;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export function buildServer(options: ServerOptions): Server {
     },
   });
   const signer = createSignerSource(logger);
+  const notify = createNotifyModule({ db, config, clock, logger });
   const backups: BackupDeps = {
     task: createBackupTaskSource({
       settings: () => config().databaseBackup,
@@ -82,6 +85,7 @@ export function buildServer(options: ServerOptions): Server {
     clock,
     logger,
     appVersion: APP_VERSION,
+    notifier: notify.notifier,
   };
   backups.rehearsals = createRehearsalQueue(backups);
   backups.offsite = createOffsiteHooks({
@@ -110,6 +114,7 @@ export function buildServer(options: ServerOptions): Server {
     backups: {
       ctx: backups,
       metrics,
+      notifyTest: (user) => notify.test(user),
       operations: options.backgroundOperations === false ? undefined : operations,
     },
   });
@@ -139,7 +144,9 @@ export function buildServer(options: ServerOptions): Server {
     operations,
     tasks,
     taskDeps,
+    notify,
     async close() {
+      await notify.stop();
       await db.close();
       await admin.close?.();
     },
