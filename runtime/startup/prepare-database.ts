@@ -17,7 +17,10 @@ export async function prepareDatabase(
   options: { wait?: WaitOptions; probeTools?: boolean } = {},
 ): Promise<void> {
   // The maintenance database first: a restore killed mid-swap may have left the server's own database renamed aside.
-  await waitForDatabase(urlForDatabase(server.db.url, 'postgres'), logger, options.wait);
+  await waitForDatabase(urlForDatabase(server.db.url, 'postgres'), logger, {
+    ...options.wait,
+    serves: server.db.url,
+  });
   await recoverInterruptedRestore(server.backups);
   await recoverInterruptedRehearsal(server.backups);
   const version = await migrate(server.db.pool(), logger);

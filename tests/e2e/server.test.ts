@@ -40,8 +40,9 @@ directory = "${backups}"
 `);
     server = await startListening(config);
     const out = server.output();
-    expect(out).toMatch(
-      /\[INFO\] Connecting to the database at postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:5432\/postgres\./,
+    // The database the server will use, not the maintenance database it connects to first.
+    expect(out).toContain(
+      `[INFO] Connecting to the database at postgres://***:***@127.0.0.1:5432/${db.name} (through its maintenance database 'postgres' first).`,
     );
     expect(out).toContain('[INFO] Database is ready.');
     expect(out).not.toContain('s3cr3t-pw');
