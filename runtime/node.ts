@@ -90,6 +90,7 @@ async function stop(
   embedded: EmbeddedDatabase | undefined,
 ): Promise<void> {
   running?.watcher.close();
+  server.stopWork();
   await running?.scheduler.stop();
   for (const listener of running?.listeners ?? [])
     await new Promise((r) => listener.close(() => r(undefined)));

@@ -22,6 +22,7 @@ export type CreateBackupDeps = Pick<
   | 'offsite'
   | 'rehearsals'
   | 'notifier'
+  | 'stopping'
 >;
 
 export interface CreateBackupInput {
@@ -84,6 +85,7 @@ export async function createBackup(
         },
         options: { compression: settings.compression, encryptionRecipients: settings.encryptionRecipients },
         minSequence,
+        ...(ctx.stopping ? { signal: ctx.stopping } : {}),
       });
       file = entry.file;
       if (!entry.manifest) throw new Error(`the executor returned ${entry.file} without its manifest`);

@@ -30,6 +30,8 @@ export interface BackupDeps {
   offsite?: OffsiteHooks;
   /** The admin's [[notify]] channels (absent: nobody is told, as in most unit tests). */
   notifier?: Notifier;
+  /** Aborted when the server shuts down (SIGTERM): a running dump stops and removes its partial file. */
+  stopping?: AbortSignal;
 }
 
 /** The task's snapshot for one operation; BACKUP.TASK_NOT_CONFIGURED when there is no database_backup task. */
