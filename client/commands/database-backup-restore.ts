@@ -1,4 +1,4 @@
-// `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned]]`: replaces the server's database with a backup.
+// `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned]] [--allow-no-admin]`: replaces the server's database with a backup.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 
@@ -35,35 +35,49 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
       '--allow-unsigned',
       'with --file: restore a file that is not signed by a trusted key (legacy or foreign dump), on purpose',
     )
+    .option(
+      '--allow-no-admin',
+      'restore even if no approved admin with a valid key would remain afterwards (then make one with tmp_admin)',
+    )
     .action(
-      ctx.action(async (options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean }) => {
-        if (options.allowUnsigned && options.file === undefined)
-          throw new Error(
-            '--allow-unsigned needs --file <name>: an untrusted file is never chosen as the latest.',
-          );
-        const body = {
-          ...(options.file === undefined ? {} : { file: options.file }),
-          ...(options.dryRun ? { dryRun: true } : {}),
-          ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
-        };
-        const response = await ctx.operation('POST', '/database-backup/restore', body);
-        const answer = response.json as RestoreAnswer;
-        ctx
-          .out()
-          .result(
-            response,
-            answer.dryRun
-              ? dryRunLine(answer)
-              : `Successfully restored database from backup '${answer.path}'.`,
-          );
-        // A dry run always says which path the restore would take; a restore only when it was the standby.
-        const source = answer.source;
-        if (source && !answer.offsite && (answer.dryRun || source.via === 'standby')) {
-          const from = source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
+      ctx.action(
+        async (options: {
+          dryRun?: boolean;
+          file?: string;
+          allowUnsigned?: boolean;
+          allowNoAdmin?: boolean;
+        }) => {
+          if (options.allowUnsigned && options.file === undefined)
+            throw new Error(
+              '--allow-unsigned needs --file <name>: an untrusted file is never chosen as the latest.',
+            );
+          const body = {
+            ...(options.file === undefined ? {} : { file: options.file }),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
+            ...(options.allowNoAdmin ? { allowNoAdmin: true } : {}),
+          };
+          const response = await ctx.operation('POST', '/database-backup/restore', body);
+          const answer = response.json as RestoreAnswer;
           ctx
             .out()
-            .detail(`${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`);
-        }
-      }),
+            .result(
+              response,
+              answer.dryRun
+                ? dryRunLine(answer)
+                : `Successfully restored database from backup '${answer.path}'.`,
+            );
+          // A dry run always says which path the restore would take; a restore only when it was the standby.
+          const source = answer.source;
+          if (source && !answer.offsite && (answer.dryRun || source.via === 'standby')) {
+            const from = source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
+            ctx
+              .out()
+              .detail(
+                `${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`,
+              );
+          }
+        },
+      ),
     );
 }

@@ -50,6 +50,7 @@ export async function replaceDatabase(
     if (used.via === 'file') {
       await loadScratch(ctx, plan, names.scratch, hooks);
     }
+    await checkAdminsRemain(ctx, plan, names.scratch);
     // While reads are still answered: the bulk of the replay guard goes over now, the swap adds what comes since.
     await ctx.lifecycle
       .carrySignaturesAhead(names.scratch)
@@ -107,6 +108,37 @@ export async function replaceDatabase(
       ),
   );
   return { via: used.via, reason: used.reason };
+}
+
+/**
+ * A restore that would leave no approved admin with a valid key (where there is one now) is refused unless forced:
+ * nobody could manage the server after it. Counted after the live database's revocations, denials and role removals.
+ */
+async function checkAdminsRemain(ctx: RestoreDeps, plan: RestorePlan, scratch: string): Promise<void> {
+  const admins = await ctx.lifecycle.adminsThroughRestore(scratch).catch(async (error: unknown) => {
+    await ctx.admin.dropDatabase(scratch).catch(() => {});
+    throw error;
+  });
+  if (admins.after.length > 0 || admins.before.length === 0) return;
+  if (plan.allowNoAdmin) {
+    ctx.logger.warn(
+      `Restoring '${plan.file}' leaves no approved admin with a valid key (now: ${admins.before.join(', ')}), on purpose with --allow-no-admin.`,
+    );
+    return;
+  }
+  await ctx.admin.dropDatabase(scratch).catch(() => {});
+  throw new AppError(
+    'BACKUP.NO_ADMIN_LEFT',
+    'conflict',
+    `Restoring '${plan.file}' would leave no approved admin with a valid key (now: ${admins.before.join(', ')}): ` +
+      'in the backup they are missing, not approved, without the admin role or without an unexpired key, or this ' +
+      'server has since revoked, denied or demoted them. Nobody could manage the server afterwards.',
+    {
+      suggestion:
+        'Nothing was changed. Restore another backup, or this one on purpose with --allow-no-admin (then make an admin with [user] tmp_admin).',
+      details: { file: plan.file },
+    },
+  );
 }
 
 /** The file restored into the scratch database through the executor (verified on the way); the old database untouched. */

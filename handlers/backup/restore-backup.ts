@@ -20,6 +20,8 @@ export interface RestoreInput {
   dryRun?: boolean | undefined;
   /** Restore a named file that is not trusted (legacy, unsigned, foreign) on purpose. */
   allowUnsigned?: boolean | undefined;
+  /** Restore even if it leaves no approved admin with a valid key (there was one before). */
+  allowNoAdmin?: boolean | undefined;
 }
 
 export interface RestoreResult {
@@ -121,6 +123,7 @@ export async function restoreBackup(
         path: entry.path,
         keepOld: settings.keepOldDatabase,
         allowUnsigned,
+        allowNoAdmin: input.allowNoAdmin === true,
         sizeBytes: metadata.sizeBytes,
         lease,
         recordIntent: (message) => audit('started', entry.file, message),

@@ -36,6 +36,8 @@ export interface RestorePlan {
   keepOld: boolean;
   /** The file is restored on purpose without a trusted signature (--allow-unsigned). */
   allowUnsigned: boolean;
+  /** Restore even if no approved admin with a valid key would remain (--allow-no-admin). */
+  allowNoAdmin: boolean;
   sizeBytes: number;
   lease: LockLease;
   /** Audits the swap before it starts: a server killed during or after it still leaves who replaced the data. */

@@ -17,4 +17,10 @@ export interface DatabaseLifecycle {
    * copy, so that the carry-over inside the swap (when nothing is answered) only adds the few seen since.
    */
   carrySignaturesAhead(restoredDatabase: string): Promise<number>;
+  /**
+   * The approved admins with a valid key (unexpired, unrevoked, with the admin role) in the live database now, and
+   * those the restored copy will have once the live database's revocations, denials and role removals are carried
+   * over: a restore must not lock the admins out.
+   */
+  adminsThroughRestore(restoredDatabase: string): Promise<{ before: string[]; after: string[] }>;
 }

@@ -7,6 +7,8 @@ import type { DbHandle } from './handle';
 import { migrate } from './migrate';
 import { LATEST_SCHEMA_VERSION } from './migrations/index';
 import { carryOperationsInto } from './operations-store';
+import { adminsThroughRestore, carryRoleRemovals } from './security-state';
+import { ADMIN_ROLE } from '../../handlers/accounts/permissions';
 
 export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }): DatabaseLifecycle {
   const { db, logger } = deps;
@@ -53,11 +55,13 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
         db.writeThroughReadOnly(async (target) => ({
           signatures: await carrySeenSignatures(target, source, since),
           ...(await carrySecurityState(target, source)),
+          removedRoles: await carryRoleRemovals(target, source),
         })),
       );
       logger.info(
         `Carried over from the replaced database: ${carried.signatures} recently seen signature(s) (replay guard), ` +
-          `${carried.revokedKeys} key revocation(s) and ${carried.deniedUsers} denial(s) made after the backup was taken.`,
+          `${carried.revokedKeys} key revocation(s), ${carried.deniedUsers} denial(s) and ${carried.removedRoles} ` +
+          'role removal(s) made after the backup was taken.',
       );
       // The operations history (the running restore's own record among them) belongs to the server, not the backup.
       await withSource(db, previous, (source) => carryOperations(db, source)).catch((error: unknown) =>
@@ -65,7 +69,15 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
           `Could not carry the operations history over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
         ),
       );
-      return carried.signatures + carried.revokedKeys + carried.deniedUsers;
+      return carried.signatures + carried.revokedKeys + carried.deniedUsers + carried.removedRoles;
+    },
+    adminsThroughRestore: async (restored) => {
+      const live = await db.pool().connect();
+      try {
+        return await withSource(db, restored, (copy) => adminsThroughRestore(copy, live, ADMIN_ROLE));
+      } finally {
+        live.release();
+      }
     },
   };
 }

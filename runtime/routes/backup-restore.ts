@@ -13,6 +13,7 @@ export const restoreRequestSchema = z.strictObject({
   file: z.string().min(1).max(255).optional(),
   dryRun: z.boolean().optional(),
   allowUnsigned: z.boolean().optional(),
+  allowNoAdmin: z.boolean().optional(),
 });
 
 /** What the restore route needs; runtime/routes/backups.ts includes it in BackupRouteDeps. */
@@ -30,13 +31,18 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
       what: 'restore request',
       whenEmpty: {},
       suggestion:
-        'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false}.',
+        'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false, "allowNoAdmin"?: true|false}.',
     });
     const user = principalOf(c).name;
-    const { file, dryRun, allowUnsigned } = body;
-    const params = { file: file ?? null, dryRun: dryRun === true, allowUnsigned: allowUnsigned === true };
+    const { file, dryRun, allowUnsigned, allowNoAdmin } = body;
+    const params = {
+      file: file ?? null,
+      dryRun: dryRun === true,
+      allowUnsigned: allowUnsigned === true,
+      ...(allowNoAdmin ? { allowNoAdmin: true } : {}),
+    };
     return answerOrStart(c, deps.operations, { kind: 'restore', params, user }, async (progress) => {
-      const result = await restoreBackup({ user, file, dryRun, allowUnsigned }, deps.ctx, {
+      const result = await restoreBackup({ user, file, dryRun, allowUnsigned, allowNoAdmin }, deps.ctx, {
         ...deps.restoreHooks,
         progress,
       });

@@ -31,5 +31,6 @@ export function idleLifecycle(knownSchemaVersion: number) {
     knownSchemaVersion,
     carryOverFrom: async () => 0,
     carrySignaturesAhead: async () => 0,
+    adminsThroughRestore: async () => ({ before: [], after: [] }),
   };
 }

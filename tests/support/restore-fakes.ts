@@ -210,6 +210,7 @@ export function createFakeWorld(
       return 0;
     },
     carrySignaturesAhead: async () => 0,
+    adminsThroughRestore: async () => ({ before: ['admin@example.com'], after: ['admin@example.com'] }),
   };
 
   const logger = recordingLogger({ upTo: 'info', lines: logs });

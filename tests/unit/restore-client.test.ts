@@ -116,6 +116,29 @@ describe('database-backup completely-restore', () => {
     ]);
   });
 
+  it('sends --allow-no-admin, and prints the refusal that names it', async () => {
+    const sent: unknown[] = [];
+    server.use(restoreRoute(sent, ok));
+    expect((await run('database-backup', 'completely-restore', '--allow-no-admin')).exitCode).toBe(0);
+    expect(sent).toEqual([{ allowNoAdmin: true }]);
+    server.use(
+      restoreRoute([], () =>
+        HttpResponse.json(
+          {
+            code: 'BACKUP.NO_ADMIN_LEFT',
+            detail: "Restoring 'x.dump' would leave no approved admin with a valid key (now: a@example.com).",
+            suggestion:
+              'Nothing was changed. Restore another backup, or this one on purpose with --allow-no-admin.',
+          },
+          { status: 409 },
+        ),
+      ),
+    );
+    const refused = await run('database-backup', 'completely-restore');
+    expect(refused.stderr).toContain('on purpose with --allow-no-admin');
+    expect(refused.exitCode).toBe(1);
+  });
+
   it('prints only the status code in code mode', async () => {
     server.use(restoreRoute([], ok));
     expect((await run('-o', 'code', 'database-backup', 'completely-restore')).stdout).toBe('200');
