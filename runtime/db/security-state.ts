@@ -1,6 +1,6 @@
 // Security state through a restore: it only moves forward. What the replaced database says about keys, denials and
 // role removals made after the backup was taken wins over the backup, and a restore must not lock the admins out.
-import pg from 'pg';
+import type pg from 'pg';
 
 /** True when the database has the accounts tables (a backup of a very old schema may not). */
 async function hasAccounts(client: pg.ClientBase): Promise<boolean> {
