@@ -27,6 +27,7 @@ import type { OperationDeps } from '../handlers/operations/run-operation';
 import { createMetricsRegistry, type MetricsRegistry } from './observability/metrics';
 import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
+import { createCaptureSupervisor, type CaptureSupervisor } from './pitr/supervisor';
 
 export { APP_VERSION };
 
@@ -52,6 +53,8 @@ export interface Server {
   operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
   taskDeps: RunTaskDeps;
+  /** Continuous protection (continuous = true): the Node server applies the settings; Lambda never does. */
+  continuous: CaptureSupervisor;
   close(): Promise<void>;
 }
 
@@ -130,6 +133,7 @@ export function buildServer(options: ServerOptions): Server {
     ],
   ]);
   const taskDeps: RunTaskDeps = { runs: createTaskRunStore(db), admin, clock, logger };
+  const continuous = createCaptureSupervisor({ dbUrl, logger, clock, signerFor: signer });
 
   return {
     app,
@@ -139,7 +143,9 @@ export function buildServer(options: ServerOptions): Server {
     operations,
     tasks,
     taskDeps,
+    continuous,
     async close() {
+      await continuous.stop();
       await db.close();
       await admin.close?.();
     },

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     const listeners = await listen(server, config, logger);
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
+    await server.continuous.apply(config.databaseBackup);
     const watcher = watchAndApply(path, process.env, {
       server,
       logger,

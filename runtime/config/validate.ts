@@ -213,5 +213,12 @@ function toBackupSettings(task: BackupTask, at: (path: string) => string, dir: s
     encryptionIdentityFile:
       task.encryption_identity_file === undefined ? undefined : at(task.encryption_identity_file),
     offsite: toOffsiteSettings(task),
+    continuous: task.continuous
+      ? {
+          slot: task.replication_slot,
+          baseBackupPeriodMs: task.base_backup_period,
+          sealIntervalMs: task.seal_interval,
+        }
+      : undefined,
   };
 }

@@ -8,7 +8,7 @@ import { AppError } from '../../handlers/errors';
 import type { Compression } from '../../handlers/backup/naming';
 import { maskSecrets } from '../observability/mask';
 import type { ExecutorContext } from './executor-context';
-import { findTool, type ToolName } from './tools';
+import { findTool } from './tools';
 
 const STDERR_LIMIT = 4 * 1024;
 /** zstd level 1: ~1 GB/s on one core, faster than pg_dump produces; higher levels make the backup CPU-bound. */
@@ -41,7 +41,7 @@ export async function requireHelper(context: ExecutorContext, tool: HelperTool):
     ...(context.lookup.toolDirectory ? [context.lookup.toolDirectory] : []),
     ...(context.lookup.pathEnv ?? '').split(delimiter).filter((d) => d !== ''),
   ];
-  const found = await findTool(tool as ToolName, dirs);
+  const found = await findTool(tool, dirs);
   if (!found)
     throw helperMissing(
       tool,

@@ -52,7 +52,7 @@ export async function toolSearchPath(lookup: ToolLookup, serverMajor: number | n
   return [...preferred, ...fromPath, ...others];
 }
 
-export async function findTool(name: ToolName, directories: readonly string[]): Promise<string | null> {
+export async function findTool(name: string, directories: readonly string[]): Promise<string | null> {
   for (const directory of directories) {
     const candidate = join(directory, name);
     if (await isExecutable(candidate)) return candidate;
