@@ -32,6 +32,32 @@ export class UnreachableError extends Error {
   override name = 'UnreachableError';
 }
 
+/** https:// (or a domain without a scheme) against a server that speaks plain HTTP: no retry will help. */
+export class PlainHttpError extends Error {
+  override name = 'PlainHttpError';
+}
+
+/** One line for a call that got no answer; OpenSSL's multi-line reasons are not shown to the user. */
+function transportError(baseUrl: string, error: unknown): Error {
+  const cause = error instanceof Error ? ((error.cause as Error | undefined) ?? error) : undefined;
+  const reason = cause?.message ?? String(error);
+  const code = (cause as { code?: string } | undefined)?.code ?? '';
+  const url = new URL(baseUrl);
+  if (
+    url.protocol === 'https:' &&
+    (/wrong.version.number/i.test(reason) || code === 'ERR_SSL_WRONG_VERSION_NUMBER')
+  ) {
+    const plain = `http://${url.host}${url.pathname.replace(/\/+$/, '')}`;
+    return new PlainHttpError(
+      `The server at ${url.host} answered plain HTTP, not HTTPS: use --domain ${plain} (a domain without a scheme means https://).`,
+    );
+  }
+  const line = reason.replace(/\s+/g, ' ').trim();
+  return new UnreachableError(
+    `Could not reach the server at ${baseUrl}: ${line}. Check --domain and that the server runs.`,
+  );
+}
+
 /** The URL a user typed for --domain: no scheme means https; http:// is honoured. */
 export function normalizeBaseUrl(domain: string): string {
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(domain) ? domain : `https://${domain}`;
@@ -114,13 +140,7 @@ export function createApiClient(target: ApiTarget, fetchImpl?: typeof fetch): Ap
           ? await viaFetch(fetchImpl, target.baseUrl + pathAndQuery, init)
           : await sendRequest(target.baseUrl + pathAndQuery, init);
       } catch (error) {
-        const reason =
-          error instanceof Error
-            ? ((error.cause as Error | undefined)?.message ?? error.message)
-            : String(error);
-        throw new UnreachableError(
-          `Could not reach the server at ${target.baseUrl}: ${reason}. Check --domain and that the server runs.`,
-        );
+        throw transportError(target.baseUrl, error);
       }
       return toApiResponse(res.status, res.statusText, res.text, res.headers);
     },

@@ -24,6 +24,7 @@ import { systemClock } from './observability/system-clock';
 import { createReadOnlyHealer } from './startup/read-only-heal';
 import { createOperationDeps } from './backups/operation-ports';
 import type { OperationDeps } from '../handlers/operations/run-operation';
+import type { ReadinessDeps } from '../handlers/readiness';
 import { createMetricsRegistry, type MetricsRegistry } from './observability/metrics';
 import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
@@ -55,6 +56,10 @@ export interface Server {
   taskDeps: RunTaskDeps;
   /** Continuous protection (continuous = true): the Node server applies the settings; Lambda never does. */
   continuous: CaptureSupervisor;
+  /** What GET /ready checks; also said once at start. */
+  readiness: ReadinessDeps;
+  /** Shutdown: a running backup stops now and removes its partial file (the rest finishes or fails). */
+  stopWork(): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,7 @@ export function buildServer(options: ServerOptions): Server {
     },
   });
   const signer = createSignerSource(logger);
+  const stopping = new AbortController();
   const backups: BackupDeps = {
     task: createBackupTaskSource({
       settings: () => config().databaseBackup,
@@ -85,6 +91,7 @@ export function buildServer(options: ServerOptions): Server {
     clock,
     logger,
     appVersion: APP_VERSION,
+    stopping: stopping.signal,
   };
   backups.rehearsals = createRehearsalQueue(backups);
   backups.offsite = createOffsiteHooks({
@@ -96,14 +103,17 @@ export function buildServer(options: ServerOptions): Server {
 
   const operations = createOperationDeps({ db, clock, logger, metrics });
   const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });
+  const health = {
+    pingDatabase: async () => {
+      await db.query('SELECT 1');
+      return true;
+    },
+  };
+  const readiness: ReadinessDeps = { ...health, task: backups.task, admin };
   const app = createApp({
     logger,
-    health: {
-      pingDatabase: async () => {
-        await db.query('SELECT 1');
-        return true;
-      },
-    },
+    health,
+    readiness,
     maintenance,
     authenticate: accounts.authenticate,
     rateLimit: accounts.rateLimit,
@@ -144,6 +154,8 @@ export function buildServer(options: ServerOptions): Server {
     tasks,
     taskDeps,
     continuous,
+    readiness,
+    stopWork: () => stopping.abort(new Error('the server is shutting down')),
     async close() {
       await continuous.stop();
       await db.close();

@@ -9,6 +9,7 @@ import { listen } from './node/listeners';
 import { createLogger } from './observability/logger';
 import { createScheduler, type Scheduler } from './node/scheduler';
 import { maskSecrets } from './observability/mask';
+import { logProcessWarnings } from './observability/process-warnings';
 import { watchAndApply } from './node/reload';
 import { checkFileModes, sweepLeftoverPassfiles } from './startup/file-checks';
 import { prepareDatabase } from './startup/prepare-database';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const path = resolveConfigPath(values.config, process.env);
   let config = loadConfig(path, process.env);
   const logger = createLogger({ level: config.log.level, file: config.log.file });
+  logProcessWarnings(logger);
   logger.info(`Starting bomnipotent_server ${APP_VERSION} with ${describeConfig(config)}.`);
   await sweepLeftoverPassfiles(process.env, logger);
   checkFileModes(config, logger);
@@ -88,6 +90,7 @@ async function stop(
   embedded: EmbeddedDatabase | undefined,
 ): Promise<void> {
   running?.watcher.close();
+  server.stopWork();
   await running?.scheduler.stop();
   for (const listener of running?.listeners ?? [])
     await new Promise((r) => listener.close(() => r(undefined)));

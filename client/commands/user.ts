@@ -64,12 +64,20 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
           publicKey: key.publicKeyPem,
           robot: opts.robot === true,
         });
-        const { keyFingerprint } = (response.json ?? {}) as { keyFingerprint?: string };
+        const { keyFingerprint, bootstrap } = (response.json ?? {}) as {
+          keyFingerprint?: string;
+          bootstrap?: boolean;
+        };
+        // The tmp_admin line only while the server has no approved admin: later it would invite a needless risk.
+        const tmpAdmin =
+          bootstrap === true
+            ? ' To bootstrap the first admin, the server config names this key: ' +
+              `[user] tmp_admin = "${email}:${keyFingerprint ?? 'SHA256:...'}".`
+            : '';
         out.result(
           response,
           `Requested new user '${email}' with the key ${keyFingerprint ?? '(fingerprint not reported)'}; ` +
-            'a user manager has to approve it. To bootstrap the first admin, the server config names this key: ' +
-            `[user] tmp_admin = "${email}:${keyFingerprint ?? 'SHA256:...'}".`,
+            `a user manager has to approve it.${tmpAdmin}`,
         );
         if (key.secretKeyPath)
           out.log('debug', `Sign later requests with --user ${email} --secret-key '${key.secretKeyPath}'.`);

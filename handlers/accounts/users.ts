@@ -21,6 +21,8 @@ export interface RequestUserResult {
   keyExpiresAt: string;
   /** What tmp_admin = "<email>:<fingerprint>" names to bind the bootstrap admin powers to this key. */
   keyFingerprint: string;
+  /** No approved admin exists yet: the first one comes from tmp_admin (the client then shows the line to set). */
+  bootstrap: boolean;
 }
 
 export async function requestUser(input: RequestUserInput, deps: AccountDeps): Promise<RequestUserResult> {
@@ -54,6 +56,7 @@ export async function requestUser(input: RequestUserInput, deps: AccountDeps): P
     kind,
     keyExpiresAt: expiresAt.toISOString(),
     keyFingerprint: keyFingerprint(publicKeyPem),
+    bootstrap: !(await deps.store.hasUsableAdmin()),
   };
 }
 

@@ -12,7 +12,16 @@ import type { BackupTaskSettings } from './settings';
 /** What a backup takes: the task's snapshot, the database, the chain record, and what it reports to. */
 export type CreateBackupDeps = Pick<
   BackupDeps,
-  'task' | 'admin' | 'chain' | 'metrics' | 'clock' | 'logger' | 'appVersion' | 'offsite' | 'rehearsals'
+  | 'task'
+  | 'admin'
+  | 'chain'
+  | 'metrics'
+  | 'clock'
+  | 'logger'
+  | 'appVersion'
+  | 'offsite'
+  | 'rehearsals'
+  | 'stopping'
 >;
 
 export interface CreateBackupInput {
@@ -75,6 +84,7 @@ export async function createBackup(
         },
         options: { compression: settings.compression, encryptionRecipients: settings.encryptionRecipients },
         minSequence,
+        ...(ctx.stopping ? { signal: ctx.stopping } : {}),
       });
       file = entry.file;
       if (!entry.manifest) throw new Error(`the executor returned ${entry.file} without its manifest`);

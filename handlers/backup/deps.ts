@@ -27,6 +27,8 @@ export interface BackupDeps {
   rehearsals?: RehearsalQueue;
   /** Copies in S3-compatible storage (absent in tests that do not need them). */
   offsite?: OffsiteHooks;
+  /** Aborted when the server shuts down (SIGTERM): a running dump stops and removes its partial file. */
+  stopping?: AbortSignal;
 }
 
 /** The task's snapshot for one operation; BACKUP.TASK_NOT_CONFIGURED when there is no database_backup task. */

@@ -51,3 +51,26 @@ export async function checkFreshness(
   }
   return { lastGoodAt, stale };
 }
+
+/**
+ * `rehearse` turned on by a reload: the newest trusted backup without a rehearsal record is queued at once (not only
+ * after the next scheduled run, up to a period later), and the log says which one. Returns the file queued, if any.
+ */
+export async function rehearseNewestOnTurnOn(
+  ctx: Pick<BackupDeps, 'task' | 'admin' | 'logger' | 'rehearsals'>,
+): Promise<string | null> {
+  const task = ctx.task.snapshot();
+  if (!task?.settings.rehearse || !ctx.rehearsals) return null;
+  const newest = trustedOf(await task.store.list(), ctx.admin.databaseName)[0];
+  if (!newest) {
+    ctx.logger.info('rehearse is on: there is no backup yet; the next backup is rehearsed when it is made.');
+    return null;
+  }
+  if (newest.rehearsal) {
+    ctx.logger.info(`rehearse is on: the newest backup '${newest.file}' has a rehearsal record already.`);
+    return null;
+  }
+  ctx.rehearsals.enqueue(newest.file);
+  ctx.logger.info(`rehearse is on: queued the rehearsal of the newest backup '${newest.file}'.`);
+  return newest.file;
+}

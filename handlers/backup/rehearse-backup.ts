@@ -11,6 +11,7 @@ import { REHEARSAL_FORMAT } from './rehearsal-record';
 import { rehearsalScratchName, standbyName } from './database-names';
 import { rehearsalLockName, withStandbyLock } from './lock';
 import { checkRequestedFileName, selectBackup } from './select-backup';
+import { standbyFingerprint } from './standby';
 import { assessChain } from './trust';
 
 /** How long the rehearsal waits for an instant restore to finish with the standby before it gives up on keeping it. */
@@ -141,7 +142,7 @@ async function rehearseEntry(
     }
     progress.phase('installing standby');
     await ctx.admin.setAllowConnections(scratch, false);
-    const standby = await installStandby(ctx, scratch);
+    const standby = await installStandby(ctx, scratch, inspected.contentDigest);
     const record: RehearsalRecord = {
       ...base,
       durationMs: Math.round(ctx.clock.elapsedMs() - startedMs),
@@ -197,10 +198,11 @@ async function ensureRoomForCopy(ctx: Pick<BackupDeps, 'admin'>): Promise<void> 
   );
 }
 
-/** The checked scratch copy replaces the standby; its fingerprint is taken after the rename, under the lock. */
+/** The checked scratch copy replaces the standby; its oid is read after the rename, under the lock. */
 async function installStandby(
   ctx: Pick<BackupDeps, 'admin' | 'clock' | 'logger'>,
   scratch: string,
+  contentDigest: string,
 ): Promise<RehearsalRecord['standby']> {
   const standby = standbyName(ctx.admin.databaseName);
   try {
@@ -209,7 +211,8 @@ async function installStandby(
       await ctx.admin.renameDatabase(scratch, standby);
       const state = await ctx.admin.databaseState(standby);
       if (!state) throw new Error(`the standby database '${standby}' vanished right after its rename`);
-      return { database: standby, fingerprint: state.fingerprint, sizeBytes: state.sizeBytes };
+      const fingerprint = standbyFingerprint(state.oid, contentDigest);
+      return { database: standby, fingerprint, sizeBytes: state.sizeBytes };
     });
   } catch (error) {
     // The backup is still proven restorable; only the standby is not kept.

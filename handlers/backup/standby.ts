@@ -1,6 +1,7 @@
 // The instant restore's source: the rehearsed standby `<db>_standby`, used only when its signed rehearsal record is
-// about this very backup (file name and SHA-256) and the standby is unchanged since (connections still refused, the
-// same fingerprint). Anything else loads the file as before.
+// about this very backup (file name and SHA-256) and the standby is unchanged since: connections still refused, the
+// same oid, and, read once it is taken, the same content digest (rows and sequences; autovacuum, statistics resets
+// and restarts leave it as it was). Anything else loads the file as before.
 import type { CatalogEntry } from './model';
 import type { BackupDeps } from './deps';
 import { standbyName } from './database-names';
@@ -8,6 +9,11 @@ import { withStandbyLock } from './lock';
 
 export type RestoreSource =
   { via: 'standby'; reason: string; database: string; fingerprint: string } | { via: 'file'; reason: string };
+
+/** What the rehearsal record keeps of its standby: the oid it had and its content digest. */
+export function standbyFingerprint(oid: string, contentDigest: string): string {
+  return `oid ${oid}, content ${contentDigest}`;
+}
 
 /** How long a restore waits for a rehearsal that is just installing a new standby (a drop and a rename). */
 const STANDBY_LOCK_WAIT_MS = 30_000;
@@ -46,7 +52,9 @@ async function standbyProblem(
   if (!state) return `the standby database '${standby.database}' does not exist`;
   if (state.allowConnections)
     return `the standby database '${standby.database}' takes connections, so it may have been changed`;
-  if (state.fingerprint !== standby.fingerprint)
+  if (!standby.fingerprint.includes(', content sha256:'))
+    return 'its rehearsal record predates content digests (the next rehearsal records one)';
+  if (!standby.fingerprint.startsWith(`oid ${state.oid},`))
     return `the standby database '${standby.database}' holds another backup now or was changed since its rehearsal`;
   return null;
 }
@@ -66,6 +74,13 @@ export async function takeStandby(
       const problem = await standbyProblem(ctx, source);
       if (problem) return { ok: false, reason: problem };
       await ctx.admin.renameDatabase(source.database, scratch);
+      const state = await ctx.admin.databaseState(scratch);
+      const digest = await ctx.admin.sealedContentDigest(scratch);
+      if (!state || standbyFingerprint(state.oid, digest) !== source.fingerprint) {
+        await ctx.admin.dropDatabase(scratch);
+        const reason = `the standby database '${source.database}' was changed since its rehearsal (its content digest differs); it was dropped`;
+        return { ok: false, reason };
+      }
       await ctx.admin.setAllowConnections(scratch, true);
       ctx.logger.info(`Took the rehearsed standby '${source.database}' as '${scratch}' for the swap.`);
       return { ok: true };

@@ -24,6 +24,8 @@ export interface AccountStore {
   /** Revokes the given keys of name (ids from keysOf); atomic with the last-admin check. */
   revokeKeys(name: string, keyIds: readonly number[], now: Date): Promise<GuardedChange>;
   listUsers(): Promise<UserSummary[]>;
+  /** Whether an approved user holds the admin role with a valid key (then the server needs no tmp_admin). */
+  hasUsableAdmin(): Promise<boolean>;
   rolesOf(name: string): Promise<string[]>;
   /** Permissions held through the given stored roles (admin is not stored, so it contributes nothing here). */
   permissionsOf(roles: readonly string[]): Promise<string[]>;

@@ -36,21 +36,31 @@ export interface DatabaseCopies {
   /** ALTER DATABASE name ALLOW_CONNECTIONS true|false: the standby takes no connection while it waits. */
   setAllowConnections(name: string, allow: boolean): Promise<void>;
   /**
-   * What identifies a database's content without connecting to it (its oid, size, and the transaction and row
-   * counters PostgreSQL keeps for it), and whether it takes connections; null when it does not exist.
+   * What can be read of a database without connecting to it: its oid (a drop and re-create changes it), its size,
+   * whether it takes connections; null when it does not exist.
    */
-  databaseState(
-    name: string,
-  ): Promise<{ fingerprint: string; sizeBytes: number; allowConnections: boolean } | null>;
+  databaseState(name: string): Promise<{ oid: string; sizeBytes: number; allowConnections: boolean } | null>;
   /**
-   * Connects to `name` (a freshly restored copy): VACUUM (FREEZE, ANALYZE) so that nothing changes it afterwards,
-   * then the row count of each table given (as the dump names it: schema.table, quoted where needed), the number
-   * of tables in it, and this product's schema version inside.
+   * Connects to `name` (a freshly restored copy) with connections refused to everyone else (others ended), checks
+   * that nothing but the loader's one transaction wrote to it, VACUUM (FREEZE, ANALYZE), then the row count of each
+   * table given (as the dump names it: schema.table, quoted where needed), the number of tables in it, this
+   * product's schema version inside, and its content digest. It refuses connections afterwards.
    */
   inspectRestored(
     name: string,
     tables: string[],
-  ): Promise<{ rowCounts: Record<string, number>; tables: number; schemaVersion: number }>;
+  ): Promise<{
+    rowCounts: Record<string, number>;
+    tables: number;
+    schemaVersion: number;
+    contentDigest: string;
+  }>;
+  /**
+   * The content digest of `name` (every live row's identity and text, every sequence's state; not statistics or
+   * sizes, which autovacuum and pg_stat_reset() change), read with connections refused to everyone else. It
+   * refuses connections afterwards.
+   */
+  sealedContentDigest(name: string): Promise<string>;
 }
 
 /** The read-only switch a restore holds for every replica (default_transaction_read_only on the database). */

@@ -1,4 +1,5 @@
 // describeConfig: one line that says what the server will run with, safe to log (no password, no user, no token).
+import { EMBEDDED_DATABASE } from '../db/embedded';
 import { maskUrl } from '../observability/mask';
 import { formatDuration } from './duration';
 import type { Config } from './types';
@@ -6,7 +7,7 @@ import type { Config } from './types';
 export function describeConfig(config: Config): string {
   const database = config.dbUrl
     ? `database ${maskUrl(config.dbUrl)}`
-    : `embedded PostgreSQL in "${config.embeddedDb.dataDirectory}" on port ${config.embeddedDb.port}`;
+    : `embedded PostgreSQL in "${config.embeddedDb.dataDirectory}" on port ${config.embeddedDb.port}, database ${EMBEDDED_DATABASE}`;
   const https = config.tls ? `, https ${config.httpsListenAddress} port ${config.httpsPort}` : '';
   const http =
     config.httpPort === undefined ? 'plain http off' : `http ${config.listenAddress} port ${config.httpPort}`;

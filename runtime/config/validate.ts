@@ -24,7 +24,17 @@ import type { Config, TaskSettings } from './types';
 
 type Task = GenericTask | BackupTask;
 
-export function validateConfig(raw: Record<string, unknown>, file: string): Config {
+/** What the environment decides beside the file: where the backup-signing key lives when `signing_key` is not set. */
+export interface ConfigEnvironment {
+  /** BOMNIPOTENT_SIGNING_KEY: the key file (a mounted secret, or generated there on first start). */
+  signingKeyPath?: string | undefined;
+}
+
+export function validateConfig(
+  raw: Record<string, unknown>,
+  file: string,
+  environment: ConfigEnvironment = {},
+): Config {
   if (typeof raw.db_url === 'string') registerDbUrlSecrets(raw.db_url);
   const rawTasks = Array.isArray(raw.tasks) ? (raw.tasks as unknown[]) : [];
   for (const task of rawTasks) registerSecret(readString(task, 'executor_token'));
@@ -57,7 +67,7 @@ export function validateConfig(raw: Record<string, unknown>, file: string): Conf
     const body = sentences.length === 1 ? ` ${sentences[0]}` : `\n  - ${sentences.join('\n  - ')}`;
     throw new ConfigError(`Invalid configuration in "${file}":${body}`);
   }
-  return deepFreeze(toConfig(root.data, tasks, file));
+  return deepFreeze(toConfig(root.data, tasks, file, environment));
 }
 
 function readString(value: unknown, key: string): string | undefined {
@@ -148,7 +158,7 @@ function splitTmpAdmin(
   return { tmpAdmin: value.slice(0, at), tmpAdminKey: value.slice(at + 1) };
 }
 
-function toConfig(root: RootInput, tasks: Task[], file: string): Config {
+function toConfig(root: RootInput, tasks: Task[], file: string, environment: ConfigEnvironment): Config {
   const dir = dirname(file);
   const at = (path: string) => resolve(dir, path);
   const backup = tasks.find((task): task is BackupTask => task.name === BACKUP_TASK);
@@ -180,7 +190,7 @@ function toConfig(root: RootInput, tasks: Task[], file: string): Config {
     },
     auth: { signatureWindowMs: root.auth.signature_window },
     tasks: tasks.map(toTaskSettings),
-    databaseBackup: backup && toBackupSettings(backup, at, dir),
+    databaseBackup: backup && toBackupSettings(backup, at, defaultSigningKey(dir, environment)),
   };
 }
 
@@ -188,10 +198,20 @@ function toTaskSettings(task: Task): TaskSettings {
   return { name: task.name, periodMs: task.period, scheduled: task.scheduled ?? task.enabled ?? true };
 }
 
-/** Where the backup-signing key is generated when `signing_key` is not set: next to the config file. */
+/** Where the backup-signing key is generated when neither `signing_key` nor BOMNIPOTENT_SIGNING_KEY is set: next to the config file. */
 export const DEFAULT_SIGNING_KEY = 'backup-signing-key.pem';
 
-function toBackupSettings(task: BackupTask, at: (path: string) => string, dir: string): BackupTaskSettings {
+/** BOMNIPOTENT_SIGNING_KEY (relative to the working directory), else next to the config file; generated when missing. */
+function defaultSigningKey(dir: string, environment: ConfigEnvironment): string {
+  const fromEnv = environment.signingKeyPath?.trim();
+  return fromEnv ? resolve(fromEnv) : resolve(dir, DEFAULT_SIGNING_KEY);
+}
+
+function toBackupSettings(
+  task: BackupTask,
+  at: (path: string) => string,
+  defaultKey: string,
+): BackupTaskSettings {
   return {
     directory: at(task.directory),
     periodMs: task.period,
@@ -206,7 +226,7 @@ function toBackupSettings(task: BackupTask, at: (path: string) => string, dir: s
         : { kind: 'local' },
     signingKey: task.signing_key
       ? { path: at(task.signing_key), generate: false }
-      : { path: resolve(dir, DEFAULT_SIGNING_KEY), generate: true },
+      : { path: defaultKey, generate: true },
     trustedKeys: task.trusted_keys,
     compression: task.compression,
     encryptionRecipients: task.encryption_recipients,

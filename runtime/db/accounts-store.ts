@@ -123,6 +123,10 @@ export function createAccountStore(db: DbHandle): AccountStore {
         return rowCount ?? 0;
       });
     },
+    async hasUsableAdmin() {
+      const { rows } = await db.query<{ n: number }>(USABLE_ADMINS);
+      return (rows[0]?.n ?? 0) > 0;
+    },
     async listUsers() {
       const { rows } = await db.query<
         UserRow & { roles: string[]; key_expires_at: Date | null; keys: KeyRow[] }

@@ -1,4 +1,4 @@
-// Waits for the database at start-up with exponential backoff, logging the URL masked, then `Database is ready.`.
+// Waits for the database at start-up with exponential backoff, logging the server's URL masked, then `Database is ready.`.
 import pg from 'pg';
 import type { Logger } from '../../handlers/ports/logger';
 import { maskUrl } from '../observability/mask';
@@ -8,6 +8,9 @@ export interface WaitOptions {
   firstDelayMs?: number;
   maxDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The database the server will use, named in the first line when the wait goes through another (the maintenance
+   * database): an admin reads which database the server works on, not the one it knocks at first. */
+  serves?: string;
 }
 
 export class DatabaseUnreachableError extends Error {}
@@ -18,7 +21,11 @@ export async function waitForDatabase(url: string, logger: Logger, options: Wait
   const sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   const started = Date.now();
   let delay = options.firstDelayMs ?? 250;
-  logger.info(`Connecting to the database at ${maskUrl(url)}.`);
+  logger.info(
+    options.serves && options.serves !== url
+      ? `Connecting to the database at ${maskUrl(options.serves)} (through its maintenance database '${new URL(url).pathname.slice(1)}' first).`
+      : `Connecting to the database at ${maskUrl(url)}.`,
+  );
   for (let attempt = 1; ; attempt++) {
     const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
     try {

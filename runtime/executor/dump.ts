@@ -16,8 +16,8 @@ import {
 import { freeBytes, listCatalog } from './catalog';
 import { requireTool, type ExecutorContext } from './executor-context';
 import { ensureDirectory, notWritableReason, sweepStaleFiles } from './directory';
-import { fsyncDirectory, HashingPassThrough, ProgressiveSync } from './dump-file';
-import { fileSystemDurability } from './durability';
+import { HashingPassThrough, ProgressiveSync } from './dump-file';
+import { fileSystemDurability, type Durability } from './durability';
 import { DumpGuard, DumpStructureError } from './dump-guard';
 import { compressStage, encryptStage, helperEnv, type Stage } from './filters';
 import { pgDumpWritesRestrict } from './tool-versions';
@@ -254,7 +254,7 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
     await durability.syncDirectory(directory);
     // The manifest is the commit marker: written last, durably.
     manifestPath = join(directory, manifestFileName(file));
-    await writeDurably(directory, manifestFileName(file), manifestText);
+    await writeDurably(durability, directory, manifestFileName(file), manifestText);
     context.logger.debug(`pg_dump wrote ${hasher.bytes} bytes to ${finalPath} in ${manifest.durationMs} ms.`);
     return {
       file,
@@ -277,19 +277,24 @@ export async function dumpDatabase(context: ExecutorContext, request: DumpReques
   }
 }
 
-/** temp file, fsync, rename, directory fsync. */
-async function writeDurably(directory: string, name: string, text: string): Promise<void> {
+/** temp file, fsync, rename, directory fsync: through the durability seam, so that a test sees each one. */
+async function writeDurably(
+  durability: Durability,
+  directory: string,
+  name: string,
+  text: string,
+): Promise<void> {
   const partial = join(directory, `.${name}.partial`);
   try {
     const handle = await open(partial, 'wx', 0o600);
     try {
       await handle.writeFile(text);
-      await handle.sync();
     } finally {
       await handle.close();
     }
+    await durability.syncFile(partial);
     await rename(partial, join(directory, name));
-    await fsyncDirectory(directory);
+    await durability.syncDirectory(directory);
   } catch (error) {
     await rm(partial, { force: true }).catch(() => {});
     throw error;

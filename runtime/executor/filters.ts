@@ -1,14 +1,13 @@
 // The stream stages between pg_dump and the file, and between the file and psql: zstd and age as child processes
 // (no shell, explicit environment, bounded stderr), gzip through node:zlib. Each stage streams: memory stays flat.
 import { spawn } from 'node:child_process';
-import { delimiter } from 'node:path';
 import { Duplex } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { AppError } from '../../handlers/errors';
 import type { Compression } from '../../handlers/backup/naming';
 import { maskSecrets } from '../observability/mask';
 import type { ExecutorContext } from './executor-context';
-import { findTool } from './tools';
+import { findTool, helperSearchPath } from './tools';
 
 const STDERR_LIMIT = 4 * 1024;
 /** zstd level 1: ~1 GB/s on one core, faster than pg_dump produces; higher levels make the backup CPU-bound. */
@@ -37,11 +36,7 @@ export function helperMissing(tool: HelperTool, where: string): AppError {
 
 /** zstd and age come from the executor's tool directory when set, else from PATH. */
 export async function requireHelper(context: ExecutorContext, tool: HelperTool): Promise<string> {
-  const dirs = [
-    ...(context.lookup.toolDirectory ? [context.lookup.toolDirectory] : []),
-    ...(context.lookup.pathEnv ?? '').split(delimiter).filter((d) => d !== ''),
-  ];
-  const found = await findTool(tool, dirs);
+  const found = await findTool(tool, helperSearchPath(context.lookup));
   if (!found)
     throw helperMissing(
       tool,

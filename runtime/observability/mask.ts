@@ -11,6 +11,12 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) registered.add(value);
 }
 
+/** Whether a text holds a registered secret's value (a config line with a literal password, say). */
+export function containsRegisteredSecret(text: string): boolean {
+  for (const secret of registered) if (text.includes(secret)) return true;
+  return false;
+}
+
 // The user info of a URL, up to the last @ before the path, so that an unencoded @ in a password does not leak its tail.
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#\s]*)@/gi;
 

@@ -3,6 +3,7 @@
 import { serve } from '@hono/node-server';
 import { createLogger } from '../observability/logger';
 import { maskSecrets, maskUrl, registerSecret } from '../observability/mask';
+import { logProcessWarnings } from '../observability/process-warnings';
 import { sweepLeftoverPassfiles } from '../startup/file-checks';
 import { createLocalExecutor } from '../executor/local';
 import { describeSidecarOffsite } from './offsite-transfer';
@@ -14,6 +15,7 @@ const SHUTDOWN_GRACE_MS = 20_000;
 function start(settings: SidecarSettings): void {
   registerSecret(settings.token);
   const logger = createLogger({ level: settings.logLevel });
+  logProcessWarnings(logger);
   // The sidecar runs the pg tools: a run killed with it may have left its password file behind.
   void sweepLeftoverPassfiles(process.env, logger);
   const shutdown = new AbortController();

@@ -1,20 +1,21 @@
 // Checks at start that cost nothing and catch leaks: files others can read, and password files that a killed run
 // of the pg tools left behind.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../handlers/ports/logger';
 import type { Config } from '../config/types';
 import { dotenvPath } from '../config/env';
+import { containsRegisteredSecret } from '../observability/mask';
 import { AUDIT_LOG } from '../executor/catalog';
 import { PASSFILE_DIR_PREFIX } from '../executor/pg-env';
 
 /** The paths worth a warning when group or others may read them, with what each holds. */
 function sensitivePaths(config: Config): { path: string; what: string }[] {
-  const paths = [
-    { path: config.path, what: 'the configuration (it may hold db_url with a password)' },
-    { path: dotenvPath(config.path), what: 'the .env beside the configuration' },
-  ];
+  const paths = [{ path: dotenvPath(config.path), what: 'the .env beside the configuration' }];
+  // A config that refers to its secrets as ${NAME} (the shipped example) is no more secret than the code: no warning.
+  if (holdsSecret(config.path))
+    paths.unshift({ path: config.path, what: 'the configuration, which holds a password or token' });
   if (config.log.file) paths.push({ path: config.log.file, what: 'the log file' });
   const backup = config.databaseBackup;
   if (backup) {
@@ -22,6 +23,30 @@ function sensitivePaths(config: Config): { path: string; what: string }[] {
     paths.push({ path: join(backup.directory, AUDIT_LOG), what: 'the audit log of backups and restores' });
   }
   return paths;
+}
+
+// A key whose value is a secret by its name; paths to secret files (secret_key_path) are not secrets themselves.
+const SECRET_KEY = /^\s*[\w.-]*(password|token|secret)[\w.-]*\s*=\s*(.*)$/i;
+const ONLY_REFERENCE = /^["']?\$\{\w+\}["']?\s*(#.*)?$/;
+const URL_PASSWORD = /:\/\/[^:/@\s]*:([^@\s]+)@/;
+
+/** True when the config file's own text (not its comments) holds a secret: a literal password in db_url, a literal
+ * executor_token, or any key named like a secret whose value is not a ${NAME} reference. */
+function holdsSecret(path: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return false;
+  }
+  const lines = text.split('\n').filter((line) => !/^\s*#/.test(line));
+  return lines.some((line) => {
+    if (containsRegisteredSecret(line)) return true;
+    const password = URL_PASSWORD.exec(line)?.[1];
+    if (password !== undefined && !/^\$\{\w+\}$/.test(password)) return true;
+    const match = SECRET_KEY.exec(line);
+    return match !== null && !/_(path|file)\s*=/i.test(line) && !ONLY_REFERENCE.test(match[2]!.trim());
+  });
 }
 
 export function checkFileModes(config: Config, logger: Logger): void {

@@ -32,9 +32,18 @@ describe('quick start on the embedded PostgreSQL', () => {
       .replace(/^http_port = \d+$/m, 'http_port = 0')
       .replace(/^port = 5433$/m, `port = ${await freePort()}`);
     writeFileSync(configPath, text);
+    chmodSync(configPath, 0o644);
 
     server = await startListening(configPath, { BOMNIPOTENT_DB_WAIT_TIMEOUT: '30' });
-    expect(server.output()).toContain('Embedded PostgreSQL is running');
+    const start = server.output();
+    expect(start).toContain('Embedded PostgreSQL is running');
+    // The database the server will use, not the maintenance database it knocks at first.
+    expect(start).toMatch(/ embedded PostgreSQL in "[^"]+" on port \d+, database bomnipotent;/);
+    expect(start).toMatch(
+      /\[INFO\] Connecting to the database at postgres:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+\/bomnipotent /,
+    );
+    // The example config as shipped (mode 644 from a checkout) needs no warning on every start.
+    expect(start).not.toContain('[WARN]');
     const health = await runClient(['--domain', server.url, 'health']);
     expect(health.stdout).toBe(`[INFO] The service at ${server.url} is healthy.\n`);
 

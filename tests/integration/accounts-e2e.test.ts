@@ -66,7 +66,14 @@ function client(...args: string[]) {
 describe('bootstrapping the first admin through tmp_admin', () => {
   it('requests, becomes tmp_admin, approves self, takes admin, and stays admin after the setting is gone', async () => {
     const me = 'first.admin@example.com';
-    expect((await client('user', 'request', me)).exitCode).toBe(0);
+    const requested = await client('user', 'request', me);
+    expect(requested.exitCode).toBe(0);
+    // No admin yet: the request says which tmp_admin line bootstraps one.
+    expect(requested.stdout).toMatch(
+      new RegExp(
+        `To bootstrap the first admin, the server config names this key: \\[user\\] tmp_admin = "${me}:SHA256:[\\w+/]+"\\.\\n$`,
+      ),
+    );
 
     // Before tmp_admin: a REQUESTED user gets nowhere.
     const early = await client('-u', me, 'user', 'approve', me);
@@ -89,6 +96,19 @@ describe('bootstrapping the first admin through tmp_admin', () => {
     expect(who.stdout).toBe(`[INFO] The server at ${base} treats you as '${me}'.\n`);
     const list = await client('user', 'list');
     expect(list.stdout).toMatch(new RegExp(`${me.replace(/\./g, '\\.')}\\s+APPROVED\\s+human\\s+admin`));
+
+    // With an approved admin, a new request no longer suggests tmp_admin to anyone.
+    const later = await runClientProgram(mkdtempSync(join(home, 'second-')), [
+      '-d',
+      base,
+      'user',
+      'request',
+      'second@example.com',
+    ]);
+    expect(later.stdout).toMatch(
+      /\[INFO\] Requested new user 'second@example\.com' with the key SHA256:\S+; a user manager has to approve it\.\n$/,
+    );
+    expect(later.stdout).not.toContain('tmp_admin');
   });
 
   it('refuses an unknown tmp_admin when the setting is loaded', async () => {

@@ -175,6 +175,20 @@ describe('format 2: psql gets only guarded SQL', () => {
     expect(await restoreRefused(dir, file, true)).toMatch(/unrestrict/);
     expect(existsSync(MARKER)).toBe(false);
   });
+  it.each([
+    ['in the middle of a line', (key: string) => `SELECT 1; \\unrestrict ${key}\n`],
+    ['followed by more on its line', (key: string) => `\\unrestrict ${key} \\! true\n`],
+  ])('an \\unrestrict %s is refused; the shell line after it never runs', async (_where, line) => {
+    const dir = join(root, `unrestrict-${n}`);
+    execFileSync('mkdir', ['-p', dir]);
+    const file = `${db.name}_20260101_000002.dump`;
+    writeFileSync(
+      join(dir, file),
+      `--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\nCREATE TABLE y (id int);\n${line('abc')}\\! touch ${MARKER}\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n`,
+    );
+    expect(await restoreRefused(dir, file, true)).toMatch(/unrestrict/);
+    expect(existsSync(MARKER)).toBe(false);
+  });
 });
 
 describe('format 2: a signed dump is checked on its way into psql', () => {

@@ -1,6 +1,6 @@
 // The fsyncs of a dump, watched through the executor's durability seam around the real file system: the dump's
-// bytes are synced under the temporary name before the rename, and the directory after it. Without either, a
-// power cut could leave a complete-looking name over missing bytes, or lose the name itself.
+// bytes are synced under the temporary name before the rename, and the directory after it; then the same for the
+// manifest. Without either, a power cut could leave a complete-looking name over missing bytes, or lose the name.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { fileSystemDurability, type Durability } from '../../runtime/executor/du
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { backupSeed } from '../support/backup-seed';
 import { dumpNamed } from '../support/backup-signer';
+import { manifestFileName } from '../../handlers/backup/naming';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 
 let db: TestDatabase;
@@ -39,12 +40,17 @@ interface SyncEvent {
 
 /** The real fsyncs, recording each with what the directory looked like at that moment. */
 function watchingDurability(finalPath: string, events: SyncEvent[], failFile?: Error): Durability {
+  // A synced file "exists" when its final name does: the dump's own name, or the manifest's for the manifest.
+  const finalOf = (path: string) =>
+    basename(path).endsWith(`${basename(manifestFileName(finalPath))}.partial`)
+      ? manifestFileName(finalPath)
+      : finalPath;
   return {
     async syncFile(path) {
       events.push({
         what: 'file',
         name: basename(path),
-        finalExists: existsSync(finalPath),
+        finalExists: existsSync(finalOf(path)),
         sizeBytes: statSync(path).size,
       });
       if (failFile) throw failFile;
@@ -63,7 +69,7 @@ function watchingDurability(finalPath: string, events: SyncEvent[], failFile?: E
 }
 
 describe('dump durability', () => {
-  it('syncs the whole dump under its temporary name before the rename, then the directory after it', async () => {
+  it('syncs the dump and then its manifest (the commit marker) under their temporary names before each rename, the directory after each', async () => {
     const directory = join(root, 'ok');
     const file = `${db.name}_20260111_103024.dump`;
     const events: SyncEvent[] = [];
@@ -73,8 +79,18 @@ describe('dump durability', () => {
       durability: watchingDurability(join(directory, file), events),
     });
     const metadata = await dumpNamed(executor, { directory, file, seed: backupSeed(db.name) });
+    const manifest = manifestFileName(file);
     expect(events).toEqual([
       { what: 'file', name: `.${file}.partial`, finalExists: false, sizeBytes: metadata.sizeBytes },
+      { what: 'directory', name: directory, finalExists: true, sizeBytes: null },
+      // The manifest is the commit marker: synced whole under its temporary name before the rename, then the
+      // directory, so that a power cut never leaves a manifest name over missing bytes.
+      {
+        what: 'file',
+        name: `.${manifest}.partial`,
+        finalExists: false,
+        sizeBytes: statSync(join(directory, manifest)).size,
+      },
       { what: 'directory', name: directory, finalExists: true, sizeBytes: null },
     ]);
   });

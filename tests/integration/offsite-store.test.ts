@@ -3,7 +3,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startS3Server, s3rverCredentialsEnv, type S3Server } from '../support/s3-server';
 import {
@@ -146,6 +146,28 @@ describe('an upload cut off', () => {
     const result = await retry.upload({ ...backup });
     expect(result.replacedIncomplete).toBe(true);
     expect(await retry.list()).toMatchObject({ backups: [{ file: backup.file }], incomplete: [] });
+  });
+
+  it('a manifest the store accepted but does not show afterwards: the copy is not counted as done', async () => {
+    const bucket = await freshBucket();
+    const store = testStore(offsiteSettings(server.endpoint, bucket));
+    const other = testStore(offsiteSettings(server.endpoint, bucket)); // a second writer (or a lifecycle rule)
+    const backup = await writeFakeBackup(work.path, 'db_20260111_121500.dump', 2048);
+    const manifestKey = `bomnipotent/${backup.manifestFile}`;
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const result = await next(args);
+        const key = (args.input as { Key?: string }).Key ?? '';
+        if (context.commandName === 'PutObjectCommand' && key === manifestKey)
+          await other.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: manifestKey }));
+        return result;
+      },
+      { step: 'initialize', name: 'manifestGoneAfterItsPut' },
+    );
+    const failure = await codeOf(store.upload({ ...backup }));
+    expect(failure.code).toBe('OFFSITE.NOT_CONFIRMED');
+    expect(failure.message).toContain(backup.manifestFile);
+    expect(await store.list()).toMatchObject({ backups: [], incomplete: [backup.file] });
   });
 
   it('refuses a file that no longer matches its manifest and uploads no manifest for it', async () => {

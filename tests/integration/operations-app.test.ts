@@ -147,6 +147,28 @@ describe('operations over HTTP with the records in PostgreSQL', () => {
     }
   });
 
+  it('a POST repeated with the same Idempotency-Key after the first operation finished starts nothing new', async () => {
+    const world = fakeWorld();
+    world.ctx.clock = systemClock(() => new Date());
+    const [a, b] = [replica(world, handles[0]!), replica(world, handles[1]!)];
+    const first = await start(a, 'finished-key');
+    const location = first.headers.get('location')!;
+    let done = (await poll(a, `${location}?wait=20`)).body;
+    for (let i = 0; i < 50 && done.state === 'running'; i += 1)
+      done = (await poll(a, `${location}?wait=1`)).body;
+    expect(done.state).toBe('succeeded');
+    expect(world.executor.dumps).toHaveLength(1);
+
+    // The retry (the client's answer was lost, say) reaches the other replica after the work ended.
+    const retried = await start(b, 'finished-key');
+    expect([retried.status, retried.headers.get('location')]).toEqual([202, location]);
+    expect(await retried.json()).toMatchObject({ state: 'succeeded', result: { status: 201 } });
+    const list = await poll(a, '/database-backup/operations');
+    const ids = (list.body.operations as { location: string }[]).map((o) => o.location);
+    expect(ids.filter((l) => l === location)).toHaveLength(1);
+    expect(world.executor.dumps).toHaveLength(1);
+  });
+
   it('a failure is recorded as the problem the request would have got', async () => {
     const world = fakeWorld(null); // no backup task
     const res = await start(replica(world, handles[0]!));

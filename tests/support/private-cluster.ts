@@ -1,6 +1,7 @@
 // A PostgreSQL cluster of the test's own (initdb + pg_ctl on a free port, scram-sha-256 for every connection), for
-// what the machine's shared trust-auth server cannot show: that a password really logs the tools in. Never touches
-// the shared cluster's pg_hba.conf. As root, the cluster runs as the `postgres` user (initdb refuses root).
+// what the machine's shared trust-auth server cannot show: that a password really logs the tools in, and how things
+// go with PostgreSQL's default settings (autovacuum on, its default naptime: the shared cluster turns it off). Only
+// fsync is off (the tests' disk is shared). Never touches the shared cluster's pg_hba.conf. As root, the cluster runs as the `postgres` user (initdb refuses root).
 import { execFile } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +15,8 @@ export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
 export interface PrivateCluster {
   port: number;
   superuserUrl(database?: string): string;
+  /** Kills PostgreSQL (pg_ctl -m immediate: a crash, as far as the data directory knows) and starts it again. */
+  crashRestart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -67,6 +70,13 @@ export async function startPrivateCluster(superuserPassword: string): Promise<Pr
     chownSync(pwfile, ids.uid, ids.gid);
   }
   const port = await freePort();
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const start = () =>
+    run(
+      join(POSTGRES_BIN, 'pg_ctl'),
+      ['-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start'],
+      as,
+    );
   const stop = async () => {
     await run(join(POSTGRES_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], as).catch(
       () => {},
@@ -91,12 +101,7 @@ export async function startPrivateCluster(superuserPassword: string): Promise<Pr
       as,
     );
     rmSync(pwfile);
-    const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`;
-    await run(
-      join(POSTGRES_BIN, 'pg_ctl'),
-      ['-D', data, '-o', options, '-l', join(root, 'log'), '-w', 'start'],
-      as,
-    );
+    await start();
   } catch (error) {
     await stop();
     throw error;
@@ -105,6 +110,10 @@ export async function startPrivateCluster(superuserPassword: string): Promise<Pr
     port,
     superuserUrl: (database = 'postgres') =>
       `postgres://postgres:${encodeURIComponent(superuserPassword)}@127.0.0.1:${port}/${database}`,
+    crashRestart: async () => {
+      await run(join(POSTGRES_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], as);
+      await start();
+    },
     stop,
   };
 }

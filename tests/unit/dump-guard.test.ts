@@ -111,6 +111,28 @@ describe.each(smallCuts)('the dump guard refuses, cut %s', (_name, cut) => {
     expect(out).not.toContain('\\! touch /tmp/x\n');
   });
 
+  // psql honours \\unrestrict <key> anywhere in a line, and reads everything after it as the key.
+  it('the key after \\unrestrict in the middle of a line, or anywhere else in the body', async () => {
+    for (const line of [
+      'SELECT 1; \\unrestrict Abc123',
+      'plain\t{} \\unrestrict  Abc123 ',
+      '\\N\tAbc123',
+      `\\N\t${'x'.repeat(300)}Abc123`,
+    ]) {
+      const evil = small(DUMP).replace('plain\t{}', `${line}\n\\! touch /tmp/x`);
+      const { out, error } = await refused(evil);
+      expect(error?.message, line).toMatch(/the \\restrict key appears at byte \d+ outside the closing/);
+      expect(out, line).not.toContain('Abc123\n\\!');
+    }
+  });
+
+  it('an \\unrestrict line with more after its key', async () => {
+    const { error } = await refused(
+      small(DUMP).replace('\\unrestrict Abc123\n', '\\unrestrict Abc123 \\! true\n'),
+    );
+    expect(error?.message).toMatch(/has an \\unrestrict that does not match/);
+  });
+
   it('an \\unrestrict whose key differs', async () => {
     const { error } = await refused(small(DUMP).replace('plain\t{}', '\\unrestrict Other'));
     expect(error?.message).toMatch(/the line at byte \d+ has an \\unrestrict that does not match/);
@@ -147,6 +169,37 @@ describe.each(smallCuts)('the dump guard refuses, cut %s', (_name, cut) => {
     });
     expect(error?.message).toBe('checksum mismatch');
   });
+});
+
+/** Cuts `text` into two chunks at `offset` characters into the first `at`: a line split at the chunk boundary. */
+const cutAt = (text: string, at: string, offset: number) => (n: number) => {
+  const end = text.indexOf(at) + offset;
+  return [end, n - end];
+};
+
+describe('the dump guard holds one block back until the next one is checked', () => {
+  const closing = '\\unrestrict Abc123\n';
+
+  it('a refused line after \\unrestrict: the block that ends with the \\unrestrict line never reaches psql', async () => {
+    const evil = `${small(DUMP)}\\! touch /tmp/x\n`;
+    const { out, error } = await run(evil, cutAt(evil, closing, closing.length));
+    expect(error?.message).toMatch(/follows \\unrestrict/);
+    expect(out).not.toContain('\\unrestrict');
+  });
+
+  it.each([0, 5, closing.length - 1])(
+    'the final check refuses: an \\unrestrict line cut %i bytes in is never released',
+    async (offset) => {
+      const dump = small(DUMP);
+      const { out, error } = await run(dump, cutAt(dump, closing, offset), {
+        requireRestrict: true,
+        finalCheck: () => 'checksum mismatch',
+      });
+      expect(error?.message).toBe('checksum mismatch');
+      expect(out).toBe(dump.slice(0, dump.indexOf(closing) + offset));
+      expect(out).not.toContain('\\unrestrict Abc123\n');
+    },
+  );
 });
 
 describe('the dump guard without \\restrict required (a dump of an older pg_dump)', () => {

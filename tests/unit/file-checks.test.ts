@@ -1,7 +1,16 @@
 // Leaks caught at start: log lines that a request could forge, a log file others can read, sensitive files with
 // open modes, and password files left by a killed pg tool run.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -53,7 +62,7 @@ describe('checkFileModes', () => {
     const log = join(dir, 'server.log');
     writeFileSync(log, '', { mode: 0o600 });
     const config = join(dir, 'config.toml');
-    writeFileSync(config, '');
+    writeFileSync(config, 'db_url = "postgres://bom:Literal-pw-1@db:5432/bom"\n');
     chmodSync(config, 0o644);
     const { lines, logger } = capture();
     checkFileModes(
@@ -85,7 +94,31 @@ describe('checkFileModes', () => {
     expect(lines.join('\n')).toContain(`"${backups}" (the backup directory`);
     expect(lines.join('\n')).toContain(`chmod 700 "${backups}"`);
     expect(lines.join('\n')).toContain(`chmod 600 "${config}"`);
+    expect(lines.join('\n')).toContain('(the configuration, which holds a password or token)');
     expect(lines.join('\n')).not.toContain(log);
+  });
+
+  it('says nothing about a readable config that holds no secret of its own (the shipped example, ${NAME} references)', () => {
+    const dir = scratch();
+    const config = join(dir, 'config.toml');
+    const { lines, logger } = capture();
+    const texts = [
+      readFileSync(join(import.meta.dirname, '../../examples/config.toml'), 'utf8'),
+      '# db_url = "postgres://bom:commented-out@db/bom"\ndb_url = "postgres://bom:${BOM_PW}@db/bom"\n',
+      '[[tasks]]\nname = "database_backup"\nexecutor_token = "${EXECUTOR_TOKEN}"\n[tls]\nsecret_key_path = "k.pem"\n',
+    ];
+    for (const text of texts) {
+      writeFileSync(config, text);
+      chmodSync(config, 0o644);
+      checkFileModes(testConfig({ path: config }), logger);
+    }
+    expect(lines).toEqual([]);
+    writeFileSync(
+      config,
+      '[[tasks]]\nname = "database_backup"\nexecutor_token = "0123456789abcdef-literal"\n',
+    );
+    checkFileModes(testConfig({ path: config }), logger);
+    expect(lines.join('\n')).toContain(`chmod 600 "${config}"`);
   });
 });
 

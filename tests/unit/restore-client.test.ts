@@ -96,6 +96,26 @@ describe('database-backup completely-restore', () => {
     expect(result.exitCode).toBe(1);
   });
 
+  it('refuses --allow-unsigned without --file before sending anything: an untrusted file is never "the latest"', async () => {
+    const sent: unknown[] = [];
+    server.use(restoreRoute(sent, ok));
+    const result = await run('database-backup', 'completely-restore', '--allow-unsigned');
+    expect(sent).toEqual([]);
+    expect(result.stderr).toContain('--allow-unsigned needs --file <name>');
+    expect(result.exitCode).toBe(1);
+    const named = await run(
+      'database-backup',
+      'completely-restore',
+      '--allow-unsigned',
+      '--file',
+      'bomnipotent_db_20260111_103024.dump',
+    );
+    expect([named.exitCode, sent]).toEqual([
+      0,
+      [{ file: 'bomnipotent_db_20260111_103024.dump', allowUnsigned: true }],
+    ]);
+  });
+
   it('prints only the status code in code mode', async () => {
     server.use(restoreRoute([], ok));
     expect((await run('-o', 'code', 'database-backup', 'completely-restore')).stdout).toBe('200');

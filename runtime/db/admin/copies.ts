@@ -1,8 +1,8 @@
 // DatabaseCopies over pg: the scratch, set-aside and standby databases next to the server's own.
-import pg from 'pg';
 import { AppError } from '../../../handlers/errors';
 import type { DatabaseCopies } from '../../../handlers/ports/database-admin';
 import { currentSchemaVersion } from '../migrate';
+import { contentDigest, foreignWrites, openSealed, sealedContentDigest } from './sealed-copy';
 import {
   DUMPED_TABLE,
   OBJECT_IN_USE,
@@ -14,7 +14,6 @@ import {
   quoteIdent,
   refuseProtected,
   sessionsInTheWay,
-  urlForDatabase,
   type AdminConnection,
 } from './sql';
 
@@ -27,6 +26,7 @@ export function databaseCopies(conn: AdminConnection): DatabaseCopies {
     setAllowConnections: (name, allow) => setAllowConnections(conn, name, allow),
     databaseState: (name) => databaseState(conn, name),
     inspectRestored: (name, tables) => inspectRestored(conn, name, tables),
+    sealedContentDigest: (name) => sealedContentDigest(conn, name),
     renameDatabase: (from, to) => renameDatabase(conn, from, to),
   };
 }
@@ -55,39 +55,27 @@ export async function setAllowConnections(conn: AdminConnection, name: string, a
 }
 
 export async function databaseState(conn: AdminConnection, name: string) {
-  // The counters move with every transaction and row written in that database, the oid with a drop and
-  // re-create under the same name; a stats reset changes stats_reset, so it reads as "changed" too.
-  const { rows } = await conn.query<{
-    oid: string;
-    allow: boolean;
-    size: string;
-    counters: string;
-  }>(
-    `SELECT d.oid::text AS oid, d.datallowconn AS allow, pg_database_size(d.oid)::text AS size,
-            concat_ws('/', s.xact_commit, s.xact_rollback, s.tup_inserted, s.tup_updated, s.tup_deleted,
-                      extract(epoch FROM s.stats_reset)) AS counters
-       FROM pg_database d LEFT JOIN pg_stat_database s ON s.datid = d.oid
-      WHERE d.datname = $1`,
+  // Read without connecting to it: the oid changes with a drop and re-create under the same name. What it holds is
+  // checked by its content digest (sealed-copy.ts), which needs a connection.
+  const { rows } = await conn.query<{ oid: string; allow: boolean; size: string }>(
+    `SELECT d.oid::text AS oid, d.datallowconn AS allow, pg_database_size(d.oid)::text AS size
+       FROM pg_database d WHERE d.datname = $1`,
     [name],
   );
   const row = rows[0];
   if (!row) return null;
-  return {
-    fingerprint: `oid ${row.oid}, size ${row.size}, counters ${row.counters}`,
-    sizeBytes: Number(row.size),
-    allowConnections: row.allow,
-  };
+  return { oid: row.oid, sizeBytes: Number(row.size), allowConnections: row.allow };
 }
 
 export async function inspectRestored(conn: AdminConnection, name: string, tables: string[]) {
-  const client = new pg.Client({
-    connectionString: urlForDatabase(conn.url, name),
-    connectionTimeoutMillis: 10_000,
-  });
-  client.on('error', () => {});
-  await client.connect();
+  // Shut to everyone but this session before anything is read: nothing written from now on goes unseen, and what
+  // another session wrote since the load's commit shows as a foreign write.
+  const client = await openSealed(conn, name, { open: false });
   try {
-    // Frozen and analyzed now, autovacuum has nothing left to do in it: its fingerprint stays as recorded.
+    const before = await contentDigest(client);
+    const foreign = await foreignWrites(client, before.relations);
+    if (foreign) throw new Error(`another session changed the restored copy: ${foreign}`);
+    // Frozen and analyzed now, autovacuum has nothing left to do in it (the digest ignores it anyway).
     await client.query('VACUUM (FREEZE, ANALYZE)');
     const rowCounts: Record<string, number> = {};
     for (const table of tables) {
@@ -100,7 +88,14 @@ export async function inspectRestored(conn: AdminConnection, name: string, table
         WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
           AND n.nspname NOT LIKE 'pg_toast%'`,
     );
-    return { rowCounts, tables: rows[0]?.n ?? 0, schemaVersion: await currentSchemaVersion(client) };
+    const after = await contentDigest(client);
+    if (after.digest !== before.digest) throw new Error('the restored copy changed while it was checked');
+    return {
+      rowCounts,
+      tables: rows[0]?.n ?? 0,
+      schemaVersion: await currentSchemaVersion(client),
+      contentDigest: after.digest,
+    };
   } finally {
     await client.end().catch(() => {});
   }
