@@ -29,6 +29,7 @@ import { createMetricsRegistry, type MetricsRegistry } from './observability/met
 import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
 import { createCaptureSupervisor, type CaptureSupervisor } from './pitr/supervisor';
+import { createNotifyModule, type NotifyModule } from './notify/module';
 
 export { APP_VERSION };
 
@@ -56,6 +57,7 @@ export interface Server {
   taskDeps: RunTaskDeps;
   /** Continuous protection (continuous = true): the Node server applies the settings; Lambda never does. */
   continuous: CaptureSupervisor;
+  notify: NotifyModule;
   /** What GET /ready checks; also said once at start. */
   readiness: ReadinessDeps;
   /** Shutdown: a running backup stops now and removes its partial file (the rest finishes or fails). */
@@ -76,6 +78,7 @@ export function buildServer(options: ServerOptions): Server {
     },
   });
   const signer = createSignerSource(logger);
+  const notify = createNotifyModule({ db, config, clock, logger });
   const stopping = new AbortController();
   const backups: BackupDeps = {
     task: createBackupTaskSource({
@@ -91,6 +94,7 @@ export function buildServer(options: ServerOptions): Server {
     clock,
     logger,
     appVersion: APP_VERSION,
+    notifier: notify.notifier,
     stopping: stopping.signal,
   };
   backups.rehearsals = createRehearsalQueue(backups);
@@ -123,6 +127,7 @@ export function buildServer(options: ServerOptions): Server {
     backups: {
       ctx: backups,
       metrics,
+      notifyTest: (user) => notify.test(user),
       operations: options.backgroundOperations === false ? undefined : operations,
     },
   });
@@ -154,10 +159,12 @@ export function buildServer(options: ServerOptions): Server {
     tasks,
     taskDeps,
     continuous,
+    notify,
     readiness,
     stopWork: () => stopping.abort(new Error('the server is shutting down')),
     async close() {
       await continuous.stop();
+      await notify.stop();
       await db.close();
       await admin.close?.();
     },

@@ -6,6 +6,7 @@ import { registerStatusCommand } from './database-backup-status';
 import { registerVerifyCommand } from './database-backup-verify';
 import { registerRehearseCommand } from './database-backup-rehearse';
 import { describePitrWindow, type PitrWindowView } from './pitr-window';
+import { registerNotifyTestCommand } from './database-backup-notify-test';
 
 interface Listing {
   file: string;
@@ -100,6 +101,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   registerRehearseCommand(backup, ctx);
   registerRestoreCommand(backup, ctx);
   registerStatusCommand(backup, ctx);
+  registerNotifyTestCommand(backup, ctx);
 }
 
 function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSummary): void {
