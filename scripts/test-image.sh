@@ -22,9 +22,16 @@ fail() { echo "test:image FAILED: $*" >&2; exit 1; }
 step() { echo "--- $*"; }
 now_ms() { date +%s%3N; }
 
+# The locking session sleeps on in the server when its psql is killed: it is ended there.
+end_locker() {
+  psql -X -q -At -d postgres -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'test-image-locker' AND datname = '$DB'" >/dev/null 2>&1 || true
+  [ -n "$LOCKER_PID" ] && { kill "$LOCKER_PID" 2>/dev/null; wait "$LOCKER_PID" 2>/dev/null; } || true
+  LOCKER_PID=
+}
+
 cleanup() {
   local rc=$?
-  [ -n "$LOCKER_PID" ] && kill "$LOCKER_PID" 2>/dev/null || true
+  end_locker
   if [ $rc -ne 0 ]; then
     for c in "${CONTAINERS[@]}"; do echo "=== logs of $c" >&2; podman logs "$c" 2>&1 | tail -n 30 >&2 || true; done
   fi
@@ -149,18 +156,18 @@ no_error_lines "$RUN_ID-server"
 step "SIGTERM in the middle of a backup"
 # pg_dump waits for a lock another session holds: the backup has begun its file and cannot finish.
 sql "CREATE TABLE sigterm_blocker (id int)"
-psql -X -q -d "$DB" -c "BEGIN; LOCK TABLE sigterm_blocker IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300)" >/dev/null 2>&1 &
+PGAPPNAME=test-image-locker psql -X -q -d "$DB" -c "BEGIN; LOCK TABLE sigterm_blocker IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300)" >/dev/null 2>&1 &
 LOCKER_PID=$!
 wait_for 20 "the lock" test "$(psql -X -At -d "$DB" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'sigterm_blocker' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1
 before=$(volume_files "$BACKUPS" | sort)
 (as_admin database-backup create >"$WORK/sigterm-create.out" 2>&1 || true) &
 wait_for 60 "the partial file of the blocked backup" sh -c "podman run --rm --entrypoint ls -v '$BACKUPS:/v:ro' '$IMAGE' -A /v | grep -q '\.partial\$'"
-podman stop -t 30 "$RUN_ID-server" >/dev/null
+podman stop -t 30 "$RUN_ID-server" 2> >(grep -v 'unable to get systemd connection' >&2) >/dev/null
 [ "$(podman inspect --format '{{.State.ExitCode}}' "$RUN_ID-server")" = 0 ] || fail "the server did not exit 0 on SIGTERM"
 after=$(volume_files "$BACKUPS" | sort)
 [ "$before" = "$after" ] || fail "SIGTERM left files behind: $(diff <(echo "$before") <(echo "$after") | grep '^>' | tr '\n' ' ')"
 logged "$RUN_ID-server" 'cancelled before it finished; nothing was kept' || fail "the cancelled backup was not logged"
-kill "$LOCKER_PID" 2>/dev/null || true; wait "$LOCKER_PID" 2>/dev/null || true; LOCKER_PID=
+end_locker
 echo "stopped mid-backup: exit 0, nothing left in the volume"
 
 # ------------------------------------------------------------------ 2. the executor sidecar
@@ -183,7 +190,7 @@ wait_for 120 "the start-up backup through the sidecar" logged "$RUN_ID-sidecar-s
 volume_files "$SIDECAR_BACKUPS" | grep -qE "^${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst$" || fail "no backup in the executor's volume"
 no_error_lines "$RUN_ID-sidecar-server"
 no_error_lines "$RUN_ID-executor"
-podman stop -t 10 "$RUN_ID-executor" >/dev/null
+podman stop -t 10 "$RUN_ID-executor" 2> >(grep -v 'unable to get systemd connection' >&2) >/dev/null
 wait_for 30 "GET /ready to answer 503 with the executor down" sh -c "curl -s '$URL/ready' | grep -q 'executor sidecar'"
 echo "sidecar: start-up backup in the executor's volume; /ready names the executor once it is down"
 
