@@ -66,7 +66,7 @@ podman build -q --format docker --ignorefile infra/Dockerfile.dockerignore $CA_M
   -f infra/Dockerfile -t "$IMAGE" . >"$WORK/build.log" 2>&1 || { tail -n 30 "$WORK/build.log"; fail "the build failed"; }
 BUILD_MS=$(( $(now_ms) - build_start ))
 IMAGE_BYTES=$(podman image inspect --format '{{.Size}}' "$IMAGE")
-podman image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE" | grep -q '/ready' \
+podman image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE" | grep '/ready' >/dev/null \
   || fail "the image has no HEALTHCHECK on /ready (built without --format docker?)"
 
 # ------------------------------------------------------------------ helpers
@@ -83,10 +83,10 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...: polls every 50 ms
   done
 }
 ready() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/ready")" = 200 ]; }
-logged() { podman logs "$1" 2>&1 | grep -q -- "$2"; }
+logged() { podman logs "$1" 2>&1 | grep -- "$2" >/dev/null; }
 reloads() { [ "$(podman logs "$1" 2>&1 | grep -c 'Configuration successfully reloaded')" -ge "$2" ]; }
 expect_line() { # expect_line ACTUAL REGEX
-  printf '%s\n' "$1" | grep -qxE -- "$2" || fail "expected a line matching '$2', got: $1"
+  printf '%s\n' "$1" | grep -xE -- "$2" >/dev/null || fail "expected a line matching '$2', got: $1"
 }
 no_error_lines() { if podman logs "$1" 2>&1 | grep -F '[ERROR]'; then fail "$1 logged an ERROR line"; fi; }
 # A config of infra/config with only db_url and http_port changed (and executor_url for the sidecar variant).
@@ -123,8 +123,8 @@ wait_for 60 "GET /ready to answer 200" ready
 READY_MS=$(( $(now_ms) - start ))
 podman healthcheck run "$RUN_ID-server" >/dev/null || fail "the image's HEALTHCHECK does not pass"
 wait_for 120 "the start-up backup" logged "$RUN_ID-server" 'Stored database backup'
-volume_files "$BACKUPS" | grep -qE "^${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst$" || fail "no start-up backup in the volume"
-volume_files "$BACKUPS" | grep -qE '\.partial$' && fail "a partial file stayed in the volume"
+volume_files "$BACKUPS" | grep -E "^${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst$" >/dev/null || fail "no start-up backup in the volume"
+volume_files "$BACKUPS" | grep -E '\.partial$' >/dev/null && fail "a partial file stayed in the volume"
 logged "$RUN_ID-server" 'Generated the backup-signing key /var/lib/bomnipotent/keys/backup-signing-key.pem' \
   || fail "the signing key was not generated in its volume"
 no_error_lines "$RUN_ID-server"
@@ -187,7 +187,7 @@ run_server "$RUN_ID-sidecar-server" "$SIDECAR_CONFIG" - \
   -e BOMNIPOTENT_CONFIG=/etc/bomnipotent_server/configs/config.sidecar.toml -e BOMNIPOTENT_EXECUTOR_TOKEN="$TOKEN"
 wait_for 60 "GET /ready of the sidecar server" ready
 wait_for 120 "the start-up backup through the sidecar" logged "$RUN_ID-sidecar-server" 'Stored database backup'
-volume_files "$SIDECAR_BACKUPS" | grep -qE "^${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst$" || fail "no backup in the executor's volume"
+volume_files "$SIDECAR_BACKUPS" | grep -E "^${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst$" >/dev/null || fail "no backup in the executor's volume"
 no_error_lines "$RUN_ID-sidecar-server"
 no_error_lines "$RUN_ID-executor"
 podman stop -t 10 "$RUN_ID-executor" 2> >(grep -v 'unable to get systemd connection' >&2) >/dev/null
