@@ -158,7 +158,8 @@ step "SIGTERM in the middle of a backup"
 sql "CREATE TABLE sigterm_blocker (id int)"
 PGAPPNAME=test-image-locker psql -X -q -d "$DB" -c "BEGIN; LOCK TABLE sigterm_blocker IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300)" >/dev/null 2>&1 &
 LOCKER_PID=$!
-wait_for 20 "the lock" test "$(psql -X -At -d "$DB" -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'sigterm_blocker' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1
+locked() { [ "$(sql "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'sigterm_blocker' AND l.mode = 'AccessExclusiveLock' AND l.granted")" = 1 ]; }
+wait_for 20 "the lock" locked
 before=$(volume_files "$BACKUPS" | sort)
 (as_admin database-backup create >"$WORK/sigterm-create.out" 2>&1 || true) &
 wait_for 60 "the partial file of the blocked backup" sh -c "podman run --rm --entrypoint ls -v '$BACKUPS:/v:ro' '$IMAGE' -A /v | grep -q '\.partial\$'"
