@@ -8,6 +8,8 @@ export interface OperationView {
   id: string;
   location: string;
   kind: string;
+  /** What was asked ({file, dryRun} for a restore). */
+  params?: Record<string, unknown>;
   state: 'running' | 'succeeded' | 'failed';
   phase: string;
   bytesDone: number | null;

@@ -24,9 +24,11 @@ import { systemClock } from './observability/system-clock';
 import { createReadOnlyHealer } from './startup/read-only-heal';
 import { createOperationDeps } from './backups/operation-ports';
 import type { OperationDeps } from '../handlers/operations/run-operation';
+import type { ReadinessDeps } from '../handlers/readiness';
 import { createMetricsRegistry, type MetricsRegistry } from './observability/metrics';
 import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
+import { createNotifyModule, type NotifyModule } from './notify/module';
 
 export { APP_VERSION };
 
@@ -52,6 +54,11 @@ export interface Server {
   operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
   taskDeps: RunTaskDeps;
+  notify: NotifyModule;
+  /** What GET /ready checks; also said once at start. */
+  readiness: ReadinessDeps;
+  /** Shutdown: a running backup stops now and removes its partial file (the rest finishes or fails). */
+  stopWork(): void;
   close(): Promise<void>;
 }
 
@@ -68,6 +75,8 @@ export function buildServer(options: ServerOptions): Server {
     },
   });
   const signer = createSignerSource(logger);
+  const notify = createNotifyModule({ db, config, clock, logger });
+  const stopping = new AbortController();
   const backups: BackupDeps = {
     task: createBackupTaskSource({
       settings: () => config().databaseBackup,
@@ -82,6 +91,8 @@ export function buildServer(options: ServerOptions): Server {
     clock,
     logger,
     appVersion: APP_VERSION,
+    notifier: notify.notifier,
+    stopping: stopping.signal,
   };
   backups.rehearsals = createRehearsalQueue(backups);
   backups.offsite = createOffsiteHooks({
@@ -93,14 +104,17 @@ export function buildServer(options: ServerOptions): Server {
 
   const operations = createOperationDeps({ db, clock, logger, metrics });
   const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });
+  const health = {
+    pingDatabase: async () => {
+      await db.query('SELECT 1');
+      return true;
+    },
+  };
+  const readiness: ReadinessDeps = { ...health, task: backups.task, admin };
   const app = createApp({
     logger,
-    health: {
-      pingDatabase: async () => {
-        await db.query('SELECT 1');
-        return true;
-      },
-    },
+    health,
+    readiness,
     maintenance,
     authenticate: accounts.authenticate,
     rateLimit: accounts.rateLimit,
@@ -110,6 +124,7 @@ export function buildServer(options: ServerOptions): Server {
     backups: {
       ctx: backups,
       metrics,
+      notifyTest: (user) => notify.test(user),
       operations: options.backgroundOperations === false ? undefined : operations,
     },
   });
@@ -139,7 +154,11 @@ export function buildServer(options: ServerOptions): Server {
     operations,
     tasks,
     taskDeps,
+    notify,
+    readiness,
+    stopWork: () => stopping.abort(new Error('the server is shutting down')),
     async close() {
+      await notify.stop();
       await db.close();
       await admin.close?.();
     },

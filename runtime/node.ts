@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   try {
     await prepareDatabase(server, config, logger, { wait: { timeoutMs: dbWaitTimeoutMs(process.env) } });
     const listeners = await listen(server, config, logger);
+    server.notify.delivery.start();
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
     const watcher = watchAndApply(path, process.env, {
@@ -89,6 +90,7 @@ async function stop(
   embedded: EmbeddedDatabase | undefined,
 ): Promise<void> {
   running?.watcher.close();
+  server.stopWork();
   await running?.scheduler.stop();
   for (const listener of running?.listeners ?? [])
     await new Promise((r) => listener.close(() => r(undefined)));

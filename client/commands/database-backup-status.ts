@@ -38,11 +38,16 @@ export function registerStatusCommand(backupCommand: Command, ctx: ClientContext
 
 export function describeOperation(op: OperationView): string {
   const who = op.user ? ` by '${op.user}'` : '';
-  const head = `Operation ${op.id} (${op.kind}, started ${utc(op.startedAt)}${who})`;
+  const head = `Operation ${op.id} (${kindOf(op)}, started ${utc(op.startedAt)}${who})`;
   if (op.state === 'running') return `${head} is running: ${progressText(op)}.`;
   if (op.state === 'succeeded') return `${head} succeeded at ${utc(op.finishedAt ?? '')}.`;
   const problem = (op.result?.body ?? {}) as { detail?: string };
   return `${head} failed at ${utc(op.finishedAt ?? '')}: ${problem.detail ?? 'no reason recorded'}`;
+}
+
+/** A dry run changes nothing: it is marked, so that it is not read as the restore that happened. */
+function kindOf(op: OperationView): string {
+  return op.params?.dryRun === true ? `${op.kind} (dry run)` : op.kind;
 }
 
 function progressText(op: OperationView): string {
@@ -60,7 +65,7 @@ export function formatOperations(operations: readonly OperationView[]): string {
   const header = ['ID', 'KIND', 'STATE', 'STARTED (UTC)', 'USER', 'PROGRESS'];
   const rows = operations.map((op) => [
     op.id,
-    op.kind,
+    kindOf(op),
     op.state,
     utc(op.startedAt).replace(' UTC', ''),
     op.user ?? '-',

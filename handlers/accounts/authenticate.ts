@@ -1,5 +1,5 @@
 // Establishes who signed a request: headers, time window, the user's valid keys, status, replay; or 401 saying why.
-import { createHash, createPublicKey, verify } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { AppError } from '../errors';
 import {
   bodyDigest,
@@ -36,6 +36,18 @@ export interface SignedRequest {
 function refuse(code: string, message: string, suggestion?: string): AppError {
   return new AppError(code, 'unauthenticated', message, suggestion === undefined ? {} : { suggestion });
 }
+
+/**
+ * A valid Ed25519 public key whose secret was thrown away when the module loaded: an unknown user's signature is
+ * checked against it, so that the answer takes as long as a wrong key's. It never matches (and is never accepted).
+ */
+const DECOY_KEY: StoredKey = {
+  id: 0,
+  publicKeyPem: generateKeyPairSync('ed25519').publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+  createdAt: new Date(0),
+  expiresAt: new Date(0),
+  revokedAt: null,
+};
 
 function verifies(key: StoredKey, data: Buffer, signature: Buffer): boolean {
   try {
@@ -135,14 +147,9 @@ export async function authenticateRequest(
 
   const name = normalizeUserName(user);
   const stored = await deps.store.findUser(name);
-  // The same answer for an unknown user and a wrong key would hide less than it seems: user requests are open anyway.
-  if (!stored)
-    throw refuse(
-      'AUTH.USER_UNKNOWN',
-      `There is no user '${name}'.`,
-      'Request an account with `bomnipotent_client user request <email>`.',
-    );
-
+  // An unknown user is answered exactly like a wrong key, after the same work (the keys looked up, a signature
+  // checked against a decoy key): this door tells nobody which users exist.
+  const keys = await deps.store.keysOf(name);
   const data = Buffer.from(
     canonicalString({
       method: request.method,
@@ -155,10 +162,10 @@ export async function authenticateRequest(
     }),
   );
   const signatureBytes = Buffer.from(signature, 'base64');
-  const keys = await deps.store.keysOf(name);
-  const matching = keys.filter((key) => verifies(key, data, signatureBytes));
+  const candidates = stored && keys.length > 0 ? keys : [DECOY_KEY];
+  const matching = candidates.filter((key) => verifies(key, data, signatureBytes) && key !== DECOY_KEY);
   const valid = matching.find((key) => key.revokedAt === null && key.expiresAt.getTime() > now);
-  if (!valid) {
+  if (!stored || !valid) {
     if (matching.some((key) => key.revokedAt !== null))
       throw refuse('AUTH.KEY_REVOKED', `The key that signed this request for '${name}' has been revoked.`);
     if (matching.length > 0)
@@ -170,7 +177,8 @@ export async function authenticateRequest(
     throw refuse(
       'AUTH.SIGNATURE_INVALID',
       `The signature does not match this request and any valid key of '${name}'.`,
-      'Check --user and --secret-key; a proxy that rewrites the path, query or body also breaks the signature.',
+      'Check --user and --secret-key (an account is requested with `bomnipotent_client user request <email>`); ' +
+        'a proxy that rewrites the path, query or body also breaks the signature.',
     );
   }
 

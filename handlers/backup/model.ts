@@ -104,8 +104,13 @@ export interface ToolReport {
   psqlPath: string | null;
   createdbPath: string | null;
   dropdbPath: string | null;
+  /** The compression and encryption tools (undefined from an executor that does not look for them). */
+  zstdPath?: string | null;
+  agePath?: string | null;
   /** Problems found, each a sentence that says what to do. Empty when all is well. */
   problems: string[];
+  /** The problems among them that stop every backup (a missing tool, a pg_dump older than the server). */
+  blockers?: string[];
 }
 
 export interface AuditRecord {

@@ -42,7 +42,7 @@ export async function listBackupsWithLocations(
   const remote = offsiteEntries(catalog, localFiles);
   const remoteFiles = new Set(remote.map((b) => b.file));
   const backups: LocatedBackup[] = options.offsiteOnly
-    ? remote
+    ? storeView(remote, local)
     : [
         ...local.map((b) => ({
           ...b,
@@ -51,6 +51,20 @@ export async function listBackupsWithLocations(
         ...remote.filter((b) => !localFiles.has(b.file)),
       ].sort((a, b) => b.takenAt.localeCompare(a.takenAt) || b.file.localeCompare(a.file));
   return { backups, chain, offsite: summary };
+}
+
+/**
+ * `list --offsite`: what the store holds, each copy located `offsite`, with the rehearsal mark of the signed record in
+ * the directory when that record is about the same backup (same name and signed sequence: the store never holds
+ * other bytes under a local backup's name, a copy refuses them).
+ */
+function storeView(remote: LocatedBackup[], local: BackupListing[]): LocatedBackup[] {
+  const byFile = new Map(local.map((b) => [b.file, b]));
+  return remote.map((b) => {
+    const twin = byFile.get(b.file);
+    const same = twin?.verified === true && b.verified && twin.sequence === b.sequence;
+    return { ...b, location: 'offsite' as const, rehearsal: same ? twin.rehearsal : null };
+  });
 }
 
 async function readCatalog(
@@ -93,7 +107,7 @@ function offsiteEntries(catalog: OffsiteCatalog | null, localFiles: Set<string>)
       encrypted: b.manifest.encryption !== null,
       sequence: b.manifest.sequence,
       database: b.manifest.database,
-      rehearsal: null, // rehearsals happen to local copies; the local entry shows them
+      rehearsal: null, // rehearsals happen to local copies: the local entry shows them (storeView copies them here)
       location: located(b.file),
     })),
     ...catalog.untrusted.map((b): LocatedBackup => {

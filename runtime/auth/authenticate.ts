@@ -37,9 +37,11 @@ export function createRateLimit(o: AuthenticateOptions): MiddlewareHandler<AppEn
     const now = o.deps.clock.now().getTime();
     const address = o.addressOf(c);
     o.limiter.hit(address, now, config.dosPrevention);
-    if (c.req.method === 'POST' && c.req.path === '/users')
-      o.limiter.hitNewUser(address, now, config.dosPrevention);
+    if (c.req.method !== 'POST' || c.req.path !== '/users') return next();
+    const giveBack = o.limiter.hitNewUser(address, now, config.dosPrevention);
     await next();
+    // Only a request that created a user spends the server-wide budget.
+    if (c.res.status !== 201) giveBack();
   };
 }
 

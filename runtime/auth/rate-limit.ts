@@ -14,8 +14,12 @@ export interface RateLimits {
 export interface RateLimiter {
   /** Counts one request from address; throws 429 when the address is blocked or just went over its limit. */
   hit(address: string, now: number, limits: RateLimits): void;
-  /** Counts one new-user request from address and against the server-wide budget; 429 when either is spent. */
-  hitNewUser(address: string, now: number, limits: RateLimits): void;
+  /**
+   * Counts one new-user request from address and against the server-wide budget; 429 when either is spent. The
+   * returned function gives the server-wide share back (for a request then refused): a flood of refused requests
+   * must not use up the budget of real ones. The per-address count stays, against a flood from one address.
+   */
+  hitNewUser(address: string, now: number, limits: RateLimits): () => void;
   /** Entries held in memory (bounded by maxTracked per table). */
   tracked(): number;
 }
@@ -69,14 +73,18 @@ export function createRateLimiter(maxTracked = MAX_TRACKED): RateLimiter {
         newUsers.windowStart = now;
         newUsers.count = 0;
       }
-      newUsers.count += 1;
-      if (newUsers.count > limits.newUserLimit) {
+      if (newUsers.count >= limits.newUserLimit) {
         throw tooMany(
           'DOS.NEW_USER_LIMIT',
           `The server takes at most ${limits.newUserLimit} new-user requests within ${limits.periodMs / 1000} s.`,
           newUsers.windowStart + limits.periodMs - now,
         );
       }
+      newUsers.count += 1;
+      const window = newUsers.windowStart;
+      return () => {
+        if (newUsers.windowStart === window) newUsers.count = Math.max(0, newUsers.count - 1);
+      };
     },
     tracked: () => requests.size() + blocked.size() + newUsersByAddress.size(),
   };

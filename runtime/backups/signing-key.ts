@@ -1,7 +1,18 @@
 // The backup-signing key: an Ed25519 PKCS#8 PEM file outside the backup directory, generated (0600) on first start
-// when `signing_key` is not set. Backups are refused, never written unsigned, when it cannot be read.
+// when `signing_key` is not set (at BOMNIPOTENT_SIGNING_KEY, else next to the config). Backups are refused, never
+// written unsigned, when it cannot be read or created.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, writeSync, constants, fsyncSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeSync,
+  constants,
+  fsyncSync,
+} from 'node:fs';
+import { dirname } from 'node:path';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { publicKeyId, signManifest } from '../../handlers/backup/manifest';
 import { signRehearsal } from '../../handlers/backup/rehearsal-record';
@@ -20,7 +31,30 @@ function keyProblem(path: string, reason: string, suggestion: string): AppError 
 
 const SUGGESTION =
   'Point signing_key in the database_backup task at a readable Ed25519 PKCS#8 PEM file (openssl genpkey -algorithm ed25519 -out key.pem; chmod 600 key.pem), ' +
-  'or remove signing_key to let the server generate one next to its config file.';
+  'or remove signing_key to let the server generate one (at BOMNIPOTENT_SIGNING_KEY, else next to its config file).';
+
+const CREATE_SUGGESTION =
+  'Set BOMNIPOTENT_SIGNING_KEY to a path in a writable volume outside the backup directory (the key is generated ' +
+  'there on first start), or point signing_key in the database_backup task at a key file (a mounted secret).';
+
+const CREATE_REASONS: Record<string, string> = {
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EEXIST: 'a file of that name appeared while it was being created',
+};
+
+/** generateSigningKey, its directory created (0700) when missing; a failure is BACKUP.SIGNING_KEY_UNUSABLE. */
+function createSigningKey(path: string): KeyObject {
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    return generateSigningKey(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw keyProblem(path, `it cannot be created (${CREATE_REASONS[code] ?? code})`, CREATE_SUGGESTION);
+  }
+}
 
 /** Reads the key without following a symlink; refuses anything but a private Ed25519 key. */
 export function loadSigningKey(path: string): KeyObject {
@@ -96,7 +130,7 @@ export function createSignerSource(logger: Logger): (settings: BackupTaskSetting
     } catch (error) {
       const missing = (error as AppError).message.includes('does not exist');
       if (!generate || !missing) throw error;
-      key = generateSigningKey(path);
+      key = createSigningKey(path);
       logger.info(`Generated the backup-signing key ${path} (0600); keep it outside the backup directory.`);
     }
     const signer = signerFor(key);

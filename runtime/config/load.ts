@@ -42,8 +42,11 @@ function readOptional(file: string): string {
 /** env is the real environment; it wins over .env, so that a deployment can override a file shipped with the config. */
 export function parseConfig(sources: ConfigSources, env: Env): Config {
   const dotenv = parseDotenv(sources.dotenvText, dotenvPath(sources.file));
-  const text = substituteEnv(sources.text, mergeEnv(dotenv, env), sources.file);
-  return validateConfig(parseToml(text, sources.file), sources.file);
+  const merged = mergeEnv(dotenv, env);
+  const text = substituteEnv(sources.text, merged, sources.file);
+  return validateConfig(parseToml(text, sources.file), sources.file, {
+    signingKeyPath: merged.BOMNIPOTENT_SIGNING_KEY,
+  });
 }
 
 export function loadConfig(path: string, env: Env = process.env): Config {

@@ -14,6 +14,7 @@ import {
   toolNotFound,
 } from './errors';
 import type { DatabaseLocale, ReadOptions, RestoreReport } from '../../handlers/backup/model';
+import { writeToChild } from './child-input';
 import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
@@ -93,19 +94,7 @@ function psqlInput(stdin: Writable, kill: () => void): Writable {
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
       // psql gone (killed, crashed): its stdin never drains again, so the feed must fail here, not wait forever.
-      const gone = () => new Error('psql stopped reading its input');
-      if (stdin.destroyed) return callback(gone());
-      if (stdin.write(chunk)) return callback();
-      const onDrain = () => {
-        stdin.off('close', onClose);
-        callback();
-      };
-      const onClose = () => {
-        stdin.off('drain', onDrain);
-        callback(gone());
-      };
-      stdin.once('drain', onDrain);
-      stdin.once('close', onClose);
+      writeToChild(stdin, 'psql', chunk, callback);
     },
     final(callback) {
       stdin.end(callback);

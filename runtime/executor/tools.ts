@@ -52,7 +52,15 @@ export async function toolSearchPath(lookup: ToolLookup, serverMajor: number | n
   return [...preferred, ...fromPath, ...others];
 }
 
-export async function findTool(name: ToolName, directories: readonly string[]): Promise<string | null> {
+/** zstd and age: the executor's tool directory when set, then PATH. */
+export function helperSearchPath(lookup: ToolLookup): string[] {
+  return [
+    ...(lookup.toolDirectory ? [lookup.toolDirectory] : []),
+    ...(lookup.pathEnv ?? '').split(delimiter).filter((d) => d !== ''),
+  ];
+}
+
+export async function findTool(name: string, directories: readonly string[]): Promise<string | null> {
   for (const directory of directories) {
     const candidate = join(directory, name);
     if (await isExecutable(candidate)) return candidate;
@@ -108,9 +116,14 @@ export async function probeTools(
   const paths = await Promise.all(names.map((n) => findTool(n, directories)));
   const [pgDumpPath = null, psqlPath = null, createdbPath = null, dropdbPath = null] = paths;
   const problems: string[] = [];
+  // The problems that stop every backup (the rest are warnings): a missing tool, a pg_dump older than the server.
+  const blockers: string[] = [];
+  const block = (problem: string) => {
+    problems.push(problem);
+    blockers.push(problem);
+  };
   names.forEach((name, i) => {
-    if (!paths[i])
-      problems.push(`${name} was not found ${searchedWhere(lookup)}: ${installHint(serverMajor)}.`);
+    if (!paths[i]) block(`${name} was not found ${searchedWhere(lookup)}: ${installHint(serverMajor)}.`);
   });
 
   let pgDumpVersion: string | null = null;
@@ -118,11 +131,9 @@ export async function probeTools(
     pgDumpVersion = await readToolVersion(pgDumpPath, env, logger);
     const major = pgDumpVersion === null ? null : majorOf(pgDumpVersion);
     if (pgDumpVersion === null || major === null) {
-      problems.push(
-        `${pgDumpPath} --version did not report a version: check that it is PostgreSQL's pg_dump.`,
-      );
+      block(`${pgDumpPath} --version did not report a version: check that it is PostgreSQL's pg_dump.`);
     } else if (major < serverMajor) {
-      problems.push(
+      block(
         `pg_dump ${pgDumpVersion} (${pgDumpPath}) is older than the PostgreSQL ${serverMajor} server and refuses to dump it ` +
           `("server version mismatch"): ${installHint(serverMajor)}.`,
       );
@@ -150,5 +161,17 @@ export async function probeTools(
       );
     }
   }
-  return { pgDumpPath, pgDumpVersion, psqlPath, createdbPath, dropdbPath, problems };
+  const helpers = helperSearchPath(lookup);
+  const [zstdPath, agePath] = await Promise.all([findTool('zstd', helpers), findTool('age', helpers)]);
+  return {
+    pgDumpPath,
+    pgDumpVersion,
+    psqlPath,
+    createdbPath,
+    dropdbPath,
+    zstdPath,
+    agePath,
+    problems,
+    blockers,
+  };
 }

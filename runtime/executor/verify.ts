@@ -2,7 +2,7 @@
 import { isAppError } from '../../handlers/errors';
 import type { ReadOptions, Verification } from '../../handlers/backup/model';
 import type { ExecutorContext } from './executor-context';
-import { discard, openBackup, streamBackup } from './read-backup';
+import { checkStoredBytes, discard, openBackup, streamBackup } from './read-backup';
 
 export async function verifyBackupFile(
   context: ExecutorContext,
@@ -18,6 +18,9 @@ export async function verifyBackupFile(
     throw error;
   }
   try {
+    // A signed file's stored bytes are proven first: nothing unproven is decrypted or decompressed (a same-size
+    // swap for a zstd bomb is refused after one read of the file, not after gigabytes of output).
+    if (opened.signed && opened.expected) await checkStoredBytes(opened);
     const read = await streamBackup(context, opened, discard(), options);
     return { ok: true, metadata: { ...opened.description, sha256: read.sha256 } };
   } catch (error) {

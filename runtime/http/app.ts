@@ -5,6 +5,7 @@ import { AppError } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports/logger';
 import type { MaintenanceMode } from '../../handlers/ports/maintenance';
 import type { HealthDeps } from '../../handlers/health';
+import type { ReadinessDeps } from '../../handlers/readiness';
 import type { AppEnv } from './env';
 import { requireCanonicalPath } from './canonical-path';
 import { problemResponse, READ_ONLY_CODE, statusOf, toAppError } from './problem';
@@ -19,6 +20,8 @@ const DEFAULT_BODY_TIMEOUT_MS = 10_000;
 export interface AppDeps {
   logger: Logger;
   health: HealthDeps;
+  /** GET /ready: can backups run now (none in tests that do not exercise it). */
+  readiness?: ReadinessDeps;
   maintenance: MaintenanceMode;
   /** Verifies a signature when the request carries one and sets `principal`; refuses bad ones with 401. */
   authenticate: MiddlewareHandler<AppEnv>;
@@ -58,7 +61,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use('*', maintenanceGate(deps.maintenance));
   app.use('*', deps.authenticate);
 
-  registerHealthRoutes(app, deps.health);
+  registerHealthRoutes(app, deps.health, deps.readiness);
   registerAccountRoutes(app, deps.accounts);
   registerBackupRoutes(app, deps.backups);
 

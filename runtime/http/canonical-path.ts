@@ -14,8 +14,10 @@ export function nonCanonicalPath(pathname: string): string | undefined {
   return undefined;
 }
 
-/** The raw request-target as received (before URL parsing): dot segments and backslashes are refused too. */
+/** The raw request-target as received (before URL parsing): fragments, dot segments and backslashes are refused too. */
 export function nonCanonicalTarget(target: string): string | undefined {
+  // A fragment is never sent (RFC 9110 7.1); URL parsing would drop it and route "/metrics#x" to /metrics.
+  if (target.includes('#')) return 'it holds a fragment ("#"), which a client never sends';
   const path = target.split('?')[0] ?? '';
   if (!path.startsWith('/')) return 'it does not start with "/"';
   if (path.includes('\\')) return 'it holds a backslash';

@@ -1,6 +1,7 @@
 // What the server does once before serving, for every runtime: database ready, crash recovery, migrations, checks.
 import { recoverInterruptedRehearsal, recoverInterruptedRestore } from '../../handlers/backup/recover';
-import { isAppError } from '../../handlers/errors';
+import { isAppError, sentenceOf } from '../../handlers/errors';
+import { checkReadiness } from '../../handlers/readiness';
 import { checkTmpAdmin } from '../auth/module';
 import type { Config } from '../config/types';
 import { urlForDatabase } from '../db/admin';
@@ -34,44 +35,42 @@ export async function prepareDatabase(
         ': remove it once that user holds the admin role.',
     );
   }
-  if (config.databaseBackup) checkSigningKey(server, logger);
-  if (options.probeTools !== false && config.databaseBackup) await checkBackupTools(server, logger);
+  if (!config.databaseBackup) return;
+  if (options.probeTools === false) checkSigningKey(server, logger);
+  else await sayReadiness(server, logger);
 }
 
-/** The backup-signing key is loaded (or generated) at start, so that an unusable one is said at once, not at 3 am. */
+/** The key and nothing else (Lambda: no tools to probe). */
 function checkSigningKey(server: Server, logger: ServerLogger): void {
   try {
     server.backups.task.snapshot()?.store.signingKey();
   } catch (error) {
     const suggestion = isAppError(error) && error.suggestion ? ` ${error.suggestion}` : '';
     logger.error(
-      `Backups will be refused until the backup-signing key is usable: ${error instanceof Error ? error.message : String(error)}${suggestion}`,
+      `Backups will be refused until the backup-signing key is usable: ${sentenceOf(error)}${suggestion}`,
     );
   }
 }
 
-/** Each problem is logged once at start, with what to do; the server still starts (reads work without the tools). */
-async function checkBackupTools(server: Server, logger: ServerLogger): Promise<void> {
+/**
+ * What GET /ready answers, said once at start: one ERROR line with every reason backups cannot run (the server still
+ * starts: reads work, and /ready turns 200 once it is fixed), a WARN line per lesser problem.
+ */
+async function sayReadiness(server: Server, logger: ServerLogger): Promise<void> {
+  const report = await checkReadiness(server.readiness);
+  for (const warning of report.warnings) logger.warn(warning);
+  if (report.reasons.length > 0) {
+    logger.error(
+      `Backups cannot run: ${report.reasons.join(' ')} GET /ready answers 503 until this is fixed.`,
+    );
+  } else {
+    logger.info(`Ready: backups can run into ${server.backups.task.snapshot()?.store.directory ?? '?'}.`);
+  }
   const { admin } = server.backups;
-  try {
-    const serverVersion = await admin.serverVersion();
-    const major = Number.parseInt(serverVersion, 10);
-    const store = server.backups.task.snapshot()?.store;
-    if (!store) return;
-    const report = await store.probeTools(major);
-    for (const problem of report.problems) logger.warn(problem);
-    if (report.problems.length === 0) {
-      logger.info(`Backup tools: pg_dump ${report.pgDumpVersion ?? '?'} for PostgreSQL ${serverVersion}.`);
-    }
-    if (!(await admin.canCreateDatabases())) {
-      logger.warn(
-        `The database role may not create databases: backups work, but a complete restore needs CREATEDB ` +
-          `(ALTER ROLE <role> CREATEDB) and ownership of '${admin.databaseName}'.`,
-      );
-    }
-  } catch (error) {
+  if (!(await admin.canCreateDatabases().catch(() => true))) {
     logger.warn(
-      `Could not check the backup tools: ${error instanceof Error ? error.message : String(error)}`,
+      `The database role may not create databases: backups work, but a complete restore needs CREATEDB ` +
+        `(ALTER ROLE <role> CREATEDB) and ownership of '${admin.databaseName}'.`,
     );
   }
 }

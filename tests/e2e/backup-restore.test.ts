@@ -98,6 +98,8 @@ describe('backup and restore through the client', () => {
       /^\[INFO\] Dry run: backup '.+' verifies and would be restored; nothing was changed\.\nIt would be restored from the file: the backup was never rehearsed\.\n$/,
     );
     expect(await docs()).toEqual(['csaf-1', 'added-later']);
+    // status marks the dry run, so that nobody takes it for a restore that happened
+    expect((await asAdmin('database-backup', 'status')).stdout).toMatch(/ restore \(dry run\)\s+succeeded /);
 
     const restored = await asAdmin('database-backup', 'completely-restore');
     const m = restored.stdout.match(/^\[INFO\] Successfully restored database from backup '(.+)'\.\n$/);

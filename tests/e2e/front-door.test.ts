@@ -138,9 +138,10 @@ describe('the front door of a running server', () => {
     expect(codeOf(answer)).toBe('AUTH.DOMAIN_MISMATCH');
   });
 
-  it('refuses escaped and dotted paths instead of routing them to /metrics', async () => {
+  it('refuses escaped and dotted paths, and fragments, instead of routing them to /metrics', async () => {
     expect((await rawRequest(server.url, { path: '/metrics' })).status).toBe(200);
-    for (const path of ['/%6detrics', '/%6Detrics', '/x/../metrics', '/./metrics', '/%2e%2e/metrics']) {
+    const paths = ['/%6detrics', '/%6Detrics', '/x/../metrics', '/./metrics', '/%2e%2e/metrics'];
+    for (const path of [...paths, '/metrics#x', '/metrics?a=1#x', '/metrics#']) {
       const answer = await rawRequest(server.url, { path });
       expect(answer.status, path).toBe(400);
       expect(codeOf(answer), path).toBe('REQUEST.PATH_NOT_CANONICAL');

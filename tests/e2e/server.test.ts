@@ -77,8 +77,10 @@ signing_key = "${missing}"
 `);
     const started = await startListening(config);
     try {
-      await started.waitFor(/Backups will be refused until the backup-signing key is usable/, 30_000);
-      expect(started.output()).toMatch(/\[ERROR\] Backups will be refused .*backup-signing-key\.pem/);
+      await started.waitFor(/Backups cannot run: /, 30_000);
+      expect(started.output()).toMatch(
+        /\[ERROR\] Backups cannot run: The backup-signing key .*backup-signing-key\.pem cannot be used: the file does not exist\./,
+      );
       // The scheduled run at start fails instead of writing an unsigned file.
       await started.waitFor(/database_backup/i, 30_000);
       const written = existsSync(join(dir, 'backups')) ? readdirSync(join(dir, 'backups')) : [];

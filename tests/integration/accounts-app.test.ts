@@ -135,7 +135,7 @@ describe('signed requests', () => {
       [
         'unknown user',
         () => h.send('POST', approve(target), { as: { user: 'ghost@example.com', key: stranger } }),
-        'AUTH.USER_UNKNOWN',
+        'AUTH.SIGNATURE_INVALID',
       ],
       [
         'tampered path',
@@ -402,6 +402,22 @@ describe('tmp_admin', () => {
   });
 });
 
+describe('no user list through the front door', () => {
+  it('an unknown user and a known user with a wrong key get the same status and the same body', async () => {
+    const stranger = newKeyPair();
+    const ghost = 'ghost-of-plain@example.com';
+    const answer = async (user: string) => {
+      const res = await h.send('GET', '/who-am-i', { as: { user, key: stranger } });
+      return { status: res.status, body: (await res.text()).replaceAll(user, '<user>') };
+    };
+    const known = await answer(plain.user);
+    const unknown = await answer(ghost);
+    expect(unknown).toEqual(known);
+    expect(known.status).toBe(401);
+    expect(known.body).toContain('AUTH.SIGNATURE_INVALID');
+  });
+});
+
 describe('DoS prevention', () => {
   it('blocks a source over the limit for an hour, and leaves other sources alone', async () => {
     h.setConfig({ dosPrevention: { limit: 3, periodMs: 1000 } });
@@ -441,5 +457,27 @@ describe('DoS prevention', () => {
       429,
       'DOS.NEW_USER_LIMIT',
     );
+  });
+
+  it('refused new-user requests (bad key, name taken, bad body) do not spend the server-wide budget', async () => {
+    h.setConfig({ dosPrevention: { newUserLimit: 2 } });
+    const app = h.newApp();
+    const refused = [
+      { user: fresh('dos'), publicKey: 'not a key' },
+      { user: plain.user, publicKey: newKeyPair().publicKeyPem },
+      { user: 'not an email', publicKey: newKeyPair().publicKeyPem },
+    ];
+    for (const [i, body] of refused.entries()) {
+      const res = await h.send('POST', '/users', { body, address: `10.2.0.${i}` }, app);
+      expect([400, 409]).toContain(res.status);
+    }
+    for (let i = 0; i < 2; i++) {
+      const body = { user: fresh('dos'), publicKey: newKeyPair().publicKeyPem };
+      const res = await h.send('POST', '/users', { body, address: `10.2.1.${i}` }, app);
+      expect(res.status).toBe(201);
+    }
+    const over = { user: fresh('dos'), publicKey: newKeyPair().publicKeyPem };
+    const res = await h.send('POST', '/users', { body: over, address: '10.2.1.9' }, app);
+    expect([res.status, await codeOf(res)]).toEqual([429, 'DOS.NEW_USER_LIMIT']);
   });
 });

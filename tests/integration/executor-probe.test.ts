@@ -26,7 +26,10 @@ describe('local executor: probe', () => {
       psqlPath: `${REAL_TOOL_DIRECTORY}/psql`,
       createdbPath: `${REAL_TOOL_DIRECTORY}/createdb`,
       dropdbPath: `${REAL_TOOL_DIRECTORY}/dropdb`,
+      zstdPath: expect.stringMatching(/\/zstd$/) as unknown,
+      agePath: expect.stringMatching(/\/age$/) as unknown,
       problems: [],
+      blockers: [],
     });
   });
 
@@ -39,6 +42,8 @@ describe('local executor: probe', () => {
       versionedRoot: empty,
     }).probe(16);
     expect(report.pgDumpPath).toBeNull();
+    expect(report.zstdPath).toBeNull();
+    expect(report.blockers).toEqual(report.problems); // no backup can run without them
     expect(report.problems).toEqual(
       ['pg_dump', 'psql', 'createdb', 'dropdb'].map(
         (t) =>
@@ -57,11 +62,13 @@ describe('local executor: probe', () => {
     expect(olderReport.problems[0]).toMatch(
       /older than the PostgreSQL 15 server.*server version mismatch.*postgresql-client-15/,
     );
+    expect(olderReport.blockers).toEqual(olderReport.problems); // pg_dump refuses a newer server
     const newerReport = await createLocalExecutor({ dbUrl, logger, toolDirectory: newer }).probe(15);
     expect(newerReport.problems).toHaveLength(1);
     expect(newerReport.problems[0]).toMatch(
       /newer than the PostgreSQL 15 server: its output may not restore/,
     );
+    expect(newerReport.blockers).toEqual([]); // a warning: the backup itself works
   });
 
   it('warns about a pg_dump that writes no \\restrict line and a psql open to CVE-2026-18408', async () => {

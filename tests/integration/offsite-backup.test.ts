@@ -6,6 +6,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createBackup } from '../../handlers/backup/create-backup';
+import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import type { OffsiteSettings } from '../../handlers/offsite/model';
@@ -217,8 +218,13 @@ describe('list', () => {
       [both, 'both'],
       [gone, 'offsite'],
     ]);
+    // The store's view: every copy located `offsite`, the rehearsal mark from the signed record of the same backup.
+    await rehearseBackup({ file: both, user: null }, w.world.ctx);
     const remote = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: true });
-    expect(remote.backups.map((b) => b.file).sort()).toEqual([both, gone].sort());
+    expect(remote.backups.map((b) => [b.file, b.location, b.rehearsal?.state ?? null])).toEqual([
+      [both, 'offsite', 'passed'],
+      [gone, 'offsite', null],
+    ]);
   });
 });
 

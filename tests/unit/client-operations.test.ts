@@ -203,6 +203,25 @@ describe('database-backup status', () => {
     expect(lines[2]).toContain('dumping 25% (1024 of 4096 bytes)');
   });
 
+  it('marks a dry run, in the table and for one operation', async () => {
+    const dry = {
+      ...operation('succeeded', { status: 200, body: {} }),
+      kind: 'restore',
+      params: { dryRun: true },
+    };
+    const real = { ...operation('running', null, 1024), kind: 'restore', params: { dryRun: false } };
+    server.use(
+      http.get(`${BASE}/database-backup/operations`, () => HttpResponse.json({ operations: [real, dry] })),
+      http.get(`${BASE}${LOCATION}`, () => HttpResponse.json(dry)),
+    );
+    const lines = (await run('database-backup', 'status')).stdout.split('\n');
+    expect(lines[2]).toMatch(new RegExp(`^${ID}  restore            running `));
+    expect(lines[3]).toMatch(new RegExp(`^${ID}  restore \\(dry run\\)  succeeded `));
+    expect((await run('database-backup', 'status', ID)).stdout).toBe(
+      `[INFO] Operation ${ID} (restore (dry run), started 2026-11-30 10:00:00 UTC by 'admin@example.com') succeeded at 2026-11-30 10:00:02 UTC.\n`,
+    );
+  });
+
   it('describes one operation, and names an unknown id', async () => {
     server.use(
       http.get(`${BASE}${LOCATION}`, () =>
