@@ -276,5 +276,12 @@ function toBackupSettings(
     encryptionIdentityFile:
       task.encryption_identity_file === undefined ? undefined : at(task.encryption_identity_file),
     offsite: toOffsiteSettings(task),
+    continuous: task.continuous
+      ? {
+          slot: task.replication_slot,
+          baseBackupPeriodMs: task.base_backup_period,
+          sealIntervalMs: task.seal_interval,
+        }
+      : undefined,
   };
 }
