@@ -53,8 +53,11 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     .action(
       ctx.action(async () => {
         const response = await ctx.operation('POST', '/database-backup');
-        const { path } = response.json as { path: string };
-        ctx.out().result(response, `Successfully stored database backup under '${path}'.`);
+        const { path, warnings } = response.json as { path: string; warnings?: string[] };
+        const out = ctx.out();
+        out.result(response, `Successfully stored database backup under '${path}'.`);
+        // After the documented line, not instead of it: the backup exists; the exit code stays 0.
+        for (const warning of warnings ?? []) out.log('warn', warning);
       }),
     );
 
