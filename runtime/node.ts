@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     const staleness = watchStaleness(server.backups, () => config.databaseBackup?.periodMs ?? null);
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
+    await server.continuous.apply(config.databaseBackup);
     const watcher = watchAndApply(path, process.env, {
       server,
       logger,

@@ -25,4 +25,12 @@ export interface BackupTaskSettings {
   offsite?: OffsiteSettings | undefined; // copies in S3-compatible object storage; absent: none
   /** An outside monitor's push URL (healthchecks.io, Uptime Kuma) called at each run's start, success and failure. */
   heartbeatUrl?: string | null;
+  /** Continuous protection (continuous = true): WAL streamed for point-in-time recovery; absent: off. */
+  continuous?: ContinuousSettings | undefined;
+}
+
+export interface ContinuousSettings {
+  slot: string; // the physical replication slot pg_receivewal streams through
+  baseBackupPeriodMs: number; // a new base backup (pg_basebackup) this long after the last one
+  sealIntervalMs: number; // the current WAL segment is closed (pg_switch_wal) and sealed this often
 }

@@ -280,5 +280,12 @@ function toBackupSettings(
       task.encryption_identity_file === undefined ? undefined : at(task.encryption_identity_file),
     offsite: toOffsiteSettings(task),
     heartbeatUrl: task.heartbeat_url ?? null,
+    continuous: task.continuous
+      ? {
+          slot: task.replication_slot,
+          baseBackupPeriodMs: task.base_backup_period,
+          sealIntervalMs: task.seal_interval,
+        }
+      : undefined,
   };
 }
