@@ -150,6 +150,7 @@ async function rehearseEntry(
       ok: true,
       ...counted,
       schemaVersion: inspected.schemaVersion,
+      tableRows: inspected.rowCounts,
       error: null,
       standby,
     };
