@@ -9,6 +9,7 @@ import { LATEST_SCHEMA_VERSION } from './migrations/index';
 import { carryOperationsInto } from './operations-store';
 import { adminsThroughRestore, carryRoleRemovals } from './security-state';
 import { ADMIN_ROLE } from '../../handlers/accounts/permissions';
+import { carryNotificationsFrom } from './notify-store';
 
 export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }): DatabaseLifecycle {
   const { db, logger } = deps;
@@ -67,6 +68,11 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
       await withSource(db, previous, (source) => carryOperations(db, source)).catch((error: unknown) =>
         logger.warn(
           `Could not carry the operations history over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+      await withSource(db, previous, (source) => carryNotificationsFrom(db, source)).catch((error: unknown) =>
+        logger.warn(
+          `Could not carry the waiting notifications over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
         ),
       );
       return carried.signatures + carried.revokedKeys + carried.deniedUsers + carried.removedRoles;
