@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 // records that the restore writes itself or carries over may: a request's data never. The files below may; no other.
 const READ_ONLY_OVERRIDE = String.raw`/READ WRITE|transaction_read_only\s*=\s*off|SESSION CHARACTERISTICS|default_transaction_read_only\s*(=|TO)\s*(off|false)/i`;
 const READ_ONLY_MESSAGE =
-  "Writes through a restore's read-only setting are for the server's own carried-over records only (runtime/db: the seen signatures, operations, the carry-over and the migrations).";
+  "Writes through a restore's read-only setting are for the server's own carried-over records only (runtime/db: the seen signatures, operations, the notifications' outbox, the carry-over and the migrations).";
 const readOnlyOverrides = (allowedCall) => [
   'error',
   {
@@ -65,6 +65,7 @@ export default tseslint.config(
       'runtime/db/migrate.ts', // migrations of the restored database before it is made writable
       'runtime/db/operations-store.ts', // operation records, carried over
       'runtime/db/accounts-store.ts', // below: rememberSignature only
+      'runtime/db/notify-store.ts', // notifications: a restore's own messages (started, failed) are queued during it
     ],
     rules: { 'no-restricted-syntax': readOnlyOverrides() },
   },

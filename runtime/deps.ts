@@ -28,6 +28,7 @@ import type { ReadinessDeps } from '../handlers/readiness';
 import { createMetricsRegistry, type MetricsRegistry } from './observability/metrics';
 import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
+import { createNotifyModule, type NotifyModule } from './notify/module';
 
 export { APP_VERSION };
 
@@ -53,6 +54,7 @@ export interface Server {
   operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
   taskDeps: RunTaskDeps;
+  notify: NotifyModule;
   /** What GET /ready checks; also said once at start. */
   readiness: ReadinessDeps;
   /** Shutdown: a running backup stops now and removes its partial file (the rest finishes or fails). */
@@ -73,6 +75,7 @@ export function buildServer(options: ServerOptions): Server {
     },
   });
   const signer = createSignerSource(logger);
+  const notify = createNotifyModule({ db, config, clock, logger });
   const stopping = new AbortController();
   const backups: BackupDeps = {
     task: createBackupTaskSource({
@@ -88,6 +91,7 @@ export function buildServer(options: ServerOptions): Server {
     clock,
     logger,
     appVersion: APP_VERSION,
+    notifier: notify.notifier,
     stopping: stopping.signal,
   };
   backups.rehearsals = createRehearsalQueue(backups);
@@ -120,6 +124,7 @@ export function buildServer(options: ServerOptions): Server {
     backups: {
       ctx: backups,
       metrics,
+      notifyTest: (user) => notify.test(user),
       operations: options.backgroundOperations === false ? undefined : operations,
     },
   });
@@ -149,9 +154,11 @@ export function buildServer(options: ServerOptions): Server {
     operations,
     tasks,
     taskDeps,
+    notify,
     readiness,
     stopWork: () => stopping.abort(new Error('the server is shutting down')),
     async close() {
+      await notify.stop();
       await db.close();
       await admin.close?.();
     },

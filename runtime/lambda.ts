@@ -5,6 +5,8 @@ import { runTask, type TaskOutcome } from '../handlers/tasks/run-task';
 import { loadConfig, resolveConfigPath, type Config } from './config/index';
 import { buildServer, type Server } from './deps';
 import { createLogger } from './observability/logger';
+import { signingKeyFromEnvironment } from './backups/signing-key';
+import { tmpdir } from 'node:os';
 import { prepareDatabase } from './startup/prepare-database';
 
 interface Booted {
@@ -17,6 +19,8 @@ let booting: Promise<Booted> | undefined;
 /** One boot per Lambda container, shared by the HTTP and the scheduled entry. */
 export function boot(env: NodeJS.ProcessEnv = process.env): Promise<Booted> {
   booting ??= (async () => {
+    // Lambda's file system is read-only but for /tmp: the key comes from the environment (Secrets Manager).
+    signingKeyFromEnvironment(env, tmpdir());
     const config = loadConfig(resolveConfigPath(undefined, env), env);
     if (!config.dbUrl)
       throw new Error('On AWS Lambda db_url is required: there is no embedded PostgreSQL there.');

@@ -67,6 +67,7 @@ async function main(): Promise<void> {
   try {
     await prepareDatabase(server, config, logger, { wait: { timeoutMs: dbWaitTimeoutMs(process.env) } });
     const listeners = await listen(server, config, logger);
+    server.notify.delivery.start();
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
     const watcher = watchAndApply(path, process.env, {

@@ -5,6 +5,7 @@ import { registerRestoreCommand } from './database-backup-restore';
 import { registerStatusCommand } from './database-backup-status';
 import { registerVerifyCommand } from './database-backup-verify';
 import { registerRehearseCommand } from './database-backup-rehearse';
+import { registerNotifyTestCommand } from './database-backup-notify-test';
 
 interface Listing {
   file: string;
@@ -96,6 +97,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   registerRehearseCommand(backup, ctx);
   registerRestoreCommand(backup, ctx);
   registerStatusCommand(backup, ctx);
+  registerNotifyTestCommand(backup, ctx);
 }
 
 function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSummary): void {

@@ -1,5 +1,5 @@
 // The backup use case: one signed dump of the server's database into the task's directory, then retention.
-import { AppError, isAppError } from '../errors';
+import { AppError, isAppError, sentenceOf } from '../errors';
 import type { AuditRecord, BackupMetadata, BackupTrigger } from './model';
 import type { BackupStore } from '../ports/backup-store';
 import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
@@ -21,6 +21,7 @@ export type CreateBackupDeps = Pick<
   | 'appVersion'
   | 'offsite'
   | 'rehearsals'
+  | 'notifier'
   | 'stopping'
 >;
 
@@ -104,6 +105,7 @@ export async function createBackup(
       const path = entry.path;
       const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
       ctx.metrics.backupSucceeded(metadata);
+      tellRecovered(ctx, metadata.file, input.user);
       ctx.logger.info(
         `Stored database backup ${path} (${formatBytes(metadata.sizeBytes)}, ${formatDuration(durationMs)})`,
       );
@@ -151,13 +153,52 @@ export async function createBackup(
     } else if (isAppError(error) && error.code === 'BACKUP.INSUFFICIENT_SPACE') {
       ctx.metrics.backupFailed(input.trigger);
       ctx.logger.error(`Database backup (${input.trigger}) refused: ${message}`);
+      tellFailed(ctx, 'disk_space', error, file, input.user);
       await audit('refused', message);
     } else {
       ctx.metrics.backupFailed(input.trigger);
       ctx.logger.error(`Database backup (${input.trigger}) failed: ${message}`);
+      tellFailed(ctx, 'backup_failed', error, file, input.user);
       await audit('failed', message);
     }
     throw error;
+  }
+}
+
+const FAILURES = ['backup_failed', 'disk_space'] as const;
+
+function tellFailed(
+  ctx: CreateBackupDeps,
+  kind: (typeof FAILURES)[number],
+  error: unknown,
+  file: string | null,
+  user: string | null,
+): void {
+  const database = ctx.admin.databaseName;
+  ctx.notifier?.problem(`${kind}:${database}`, {
+    kind,
+    severity: 'critical',
+    database,
+    backup: file,
+    reason: `The backup ${kind === 'disk_space' ? 'was refused' : 'failed'}: ${sentenceOf(error)}`,
+    suggestion: isAppError(error) ? (error.suggestion ?? null) : null,
+    user,
+  });
+}
+
+/** A good backup ends a run of failures (and a disk-space refusal): "recovered" to whoever was told. */
+function tellRecovered(ctx: CreateBackupDeps, file: string, user: string | null): void {
+  const database = ctx.admin.databaseName;
+  for (const kind of FAILURES) {
+    ctx.notifier?.resolved(`${kind}:${database}`, {
+      kind,
+      severity: 'info',
+      database,
+      backup: file,
+      reason: `A backup succeeded again: ${file}.`,
+      suggestion: null,
+      user,
+    });
   }
 }
 

@@ -8,6 +8,7 @@ import type { Clock } from '../ports/clock';
 import type { DatabaseAdmin } from '../ports/database-admin';
 import type { DatabaseLifecycle } from '../ports/database-lifecycle';
 import type { Logger } from '../ports/logger';
+import type { Notifier } from '../ports/notifier';
 import type { MaintenanceMode } from '../ports/maintenance';
 import type { RehearsalQueue } from '../ports/rehearsal-queue';
 import type { OffsiteHooks } from '../offsite/context';
@@ -27,6 +28,8 @@ export interface BackupDeps {
   rehearsals?: RehearsalQueue;
   /** Copies in S3-compatible storage (absent in tests that do not need them). */
   offsite?: OffsiteHooks;
+  /** The admin's [[notify]] channels (absent: nobody is told, as in most unit tests). */
+  notifier?: Notifier;
   /** Aborted when the server shuts down (SIGTERM): a running dump stops and removes its partial file. */
   stopping?: AbortSignal;
 }

@@ -12,7 +12,7 @@ import {
   constants,
   fsyncSync,
 } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { publicKeyId, signManifest } from '../../handlers/backup/manifest';
 import { signRehearsal } from '../../handlers/backup/rehearsal-record';
@@ -140,4 +140,36 @@ export function createSignerSource(logger: Logger): (settings: BackupTaskSetting
     cached = { path, signer };
     return signer;
   };
+}
+
+/**
+ * BOMNIPOTENT_SIGNING_KEY_PEM (on Lambda: the key from Secrets Manager, put into the environment at deploy time,
+ * where no volume survives a cold start): checked, written to a private file under `dir` (0600, its folder 0700) and
+ * BOMNIPOTENT_SIGNING_KEY pointed at it, so that the key is read like any other. Nothing happens without it.
+ */
+export function signingKeyFromEnvironment(env: NodeJS.ProcessEnv, dir: string): void {
+  const pem = env.BOMNIPOTENT_SIGNING_KEY_PEM;
+  if (!pem?.trim()) return;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw keyProblem('in BOMNIPOTENT_SIGNING_KEY_PEM', 'it is not a PEM private key', SUGGESTION);
+  }
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw keyProblem('in BOMNIPOTENT_SIGNING_KEY_PEM', 'it is not an Ed25519 key', SUGGESTION);
+  const folder = join(dir, `bomnipotent-signing-key-${process.pid}`);
+  mkdirSync(folder, { recursive: true, mode: 0o700 });
+  const path = join(folder, 'backup-signing-key.pem');
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    writeSync(fd, key.export({ format: 'pem', type: 'pkcs8' }).toString());
+  } finally {
+    closeSync(fd);
+  }
+  env.BOMNIPOTENT_SIGNING_KEY = path;
 }

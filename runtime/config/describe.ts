@@ -1,5 +1,5 @@
 // describeConfig: one line that says what the server will run with, safe to log (no password, no user, no token).
-import { EMBEDDED_DATABASE } from '../db/embedded';
+import { EMBEDDED_DATABASE } from '../db/embedded-name';
 import { maskUrl } from '../observability/mask';
 import { formatDuration } from './duration';
 import type { Config } from './types';

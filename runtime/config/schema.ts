@@ -1,26 +1,8 @@
 // The zod schemas of config.toml: every table strict, with the defaults of the README's key table.
 import { z } from 'zod';
-import { parseDurationMs } from './duration';
+import { duration } from './duration-key';
 import { checkOffsite, offsiteShape } from './offsite-schema';
-
-/** A duration string turned into milliseconds; a bad one is a custom issue that issues.ts words with the key. */
-const duration = (fallback: string) =>
-  z
-    .string({ error: 'must be a duration in quotes, for example "1 day", "3h" or "90 min"' })
-    .transform((text, ctx) => {
-      const ms = parseDurationMs(text);
-      if (ms === null) {
-        ctx.issues.push({
-          code: 'custom',
-          input: text,
-          message: 'invalid duration',
-          params: { duration: text },
-        });
-        return z.NEVER;
-      }
-      return ms;
-    })
-    .prefault(fallback);
+import { NOTIFY_KEYS } from './notify-schema';
 
 // 0 lets the OS choose a free port (tests; the chosen port is logged).
 const port = z.number().int().min(0).max(65535);
@@ -90,6 +72,12 @@ export const rootSchema = z.strictObject({
   tasks: z
     .array(z.record(z.string(), z.unknown()), {
       error: 'must be a list of [[tasks]] tables (note the double brackets)',
+    })
+    .default([]),
+  // Each entry is checked by notifySchema (runtime/config/notify-schema.ts).
+  notify: z
+    .array(z.record(z.string(), z.unknown()), {
+      error: 'must be a list of [[notify]] tables (note the double brackets)',
     })
     .default([]),
 });
@@ -177,6 +165,7 @@ export const TABLE_KEYS: Record<string, string[]> = {
   dos_prevention: Object.keys(dosPreventionSchema.shape),
   auth: Object.keys(authSchema.shape),
   embedded_db: Object.keys(embeddedDbSchema.shape),
+  notify: NOTIFY_KEYS,
 };
 
 export const TASK_KEYS = {

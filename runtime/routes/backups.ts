@@ -17,6 +17,8 @@ const verifyRequestSchema = z.strictObject({ file: z.string().min(1).max(255).op
 export type BackupRouteDeps = RestoreRouteDeps & {
   ctx: BackupDeps;
   metrics: { renderPrometheus(): string | Promise<string>; contentType?: string };
+  /** `notify-test`: a test message to every [[notify]] channel (absent: the route answers that none is set up). */
+  notifyTest?: (user: string) => Promise<{ channel: string; ok: boolean; error: string | null }[]>;
 };
 
 export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): void {
@@ -55,6 +57,12 @@ export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): 
       const record = await rehearseBackup({ file, user }, deps.ctx, { progress });
       return { status: 200, body: JSON.stringify(record) };
     });
+  });
+
+  // Admin only: it reaches out to every configured receiver.
+  app.post('/database-backup/notify-test', requireAdmin(), async (c) => {
+    const user = principalOf(c).name;
+    return c.json({ results: deps.notifyTest ? await deps.notifyTest(user) : [] });
   });
 
   // Unauthenticated like most scrape targets; it exposes backup and restore counters and times only.

@@ -1,5 +1,4 @@
 // With a [tls] section the server also listens for HTTPS, on https_port.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { startListening, writeConfig, type ServerProcess } from '../support/server-process';
+import { selfSignedCertificate } from '../support/self-signed';
 
 function getInsecure(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -34,27 +34,7 @@ describe('TLS listener', () => {
 
   it('serves /health over HTTPS next to HTTP', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bomnipotent-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'chain.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    selfSignedCertificate(dir);
     const config = writeConfig(
       `db_url = "${db.url}"\nhttp_port = 0\nhttps_port = 0\n[tls]\ncertificate_chain_path = "chain.pem"\nsecret_key_path = "key.pem"\n`,
       dir,

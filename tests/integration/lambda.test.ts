@@ -1,5 +1,6 @@
 // The Lambda entries with real-shaped events: API Gateway HTTP API (v2) requests and an EventBridge schedule.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { generateKeyPairSync, createPublicKey } from 'node:crypto';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, EventBridgeEvent } from 'aws-lambda';
@@ -7,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as LambdaModule from '../../runtime/lambda';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { writeConfig } from '../support/server-process';
+import { publicKeyId } from '../../handlers/backup/manifest';
 
 function httpEvent(method: string, path: string): APIGatewayProxyEventV2 {
   return {
@@ -49,19 +51,32 @@ describe('runtime/lambda', () => {
   let db: TestDatabase;
   const backups = mkdtempSync(join(tmpdir(), 'bomnipotent-lambda-'));
   let lambda: typeof LambdaModule;
+  // The key as the template passes it: from Secrets Manager into the environment (the file system is read-only).
+  const { privateKey } = generateKeyPairSync('ed25519');
 
   beforeAll(async () => {
     db = await createTestDatabase('lambda');
     process.env.BOMNIPOTENT_CONFIG = writeConfig(
       `db_url = "${db.url}"\n[log]\nlevel = "error"\n[[tasks]]\nname = "database_backup"\ndirectory = "${backups}"\nperiod = "1 day"\n`,
     );
+    process.env.BOMNIPOTENT_SIGNING_KEY_PEM = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     lambda = await import('../../runtime/lambda');
   });
   afterAll(async () => {
     const { server } = await lambda.boot();
     await server.close();
     delete process.env.BOMNIPOTENT_CONFIG;
+    delete process.env.BOMNIPOTENT_SIGNING_KEY_PEM;
+    delete process.env.BOMNIPOTENT_SIGNING_KEY;
     await db.drop();
+  });
+
+  it('signs with the key of BOMNIPOTENT_SIGNING_KEY_PEM, kept in a private file under the temp directory', async () => {
+    const { server } = await lambda.boot();
+    expect(server.backups.task.snapshot()!.store.signingKey()).toBe(publicKeyId(createPublicKey(privateKey)));
+    const file = process.env.BOMNIPOTENT_SIGNING_KEY!;
+    expect(file.startsWith(tmpdir())).toBe(true);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it('serves GET /health through the function URL handler', async () => {

@@ -23,6 +23,7 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
     log: { level: 'info', file: undefined },
     tasks: [],
     databaseBackup: undefined,
+    notify: [],
     ...rest,
     user: {
       tmpAdmin: undefined,

@@ -32,6 +32,8 @@ export async function startE2eWorld(options: {
   prefix: string;
   task?: string;
   ready?: { line: RegExp; timeoutMs: number };
+  /** The server's environment besides the test's own (for ${NAME} in the config). */
+  env?: NodeJS.ProcessEnv;
 }): Promise<E2eWorld> {
   const db = await createTestDatabase(`e2e_${options.prefix}`);
   const backups = mkdtempSync(join(tmpdir(), `bomnipotent-e2e-${options.prefix}-`));
@@ -40,7 +42,7 @@ export async function startE2eWorld(options: {
     `db_url = "${db.url}"\nhttp_port = 0\n[[tasks]]\nname = "database_backup"\n` +
     `directory = "${backups}"\n${options.task ?? ''}`;
   const configPath = writeConfig(baseConfig);
-  const server = await startListening(configPath);
+  const server = await startListening(configPath, options.env);
   if (options.ready) await server.waitFor(options.ready.line, options.ready.timeoutMs);
   const world: E2eWorld = {
     db,

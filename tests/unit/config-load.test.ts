@@ -53,6 +53,7 @@ describe('loadConfig defaults', () => {
       auth: { signatureWindowMs: 300_000 },
       tasks: [],
       databaseBackup: undefined,
+      notify: [],
     });
   });
 

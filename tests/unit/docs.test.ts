@@ -125,6 +125,7 @@ describe('docs/configuration.md', () => {
   function tableOf(heading: string | undefined): string | undefined {
     const text = heading ?? '';
     if (text.includes('`[[tasks]]`')) return 'tasks';
+    if (text.includes('`[[notify]]`')) return 'notify';
     if (text.includes(`\`${BACKUP_TASK}\``)) return BACKUP_TASK;
     const table = /`\[([a-z_]+)\]`/.exec(text)?.[1];
     if (table !== undefined) return table;

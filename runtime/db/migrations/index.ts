@@ -4,7 +4,8 @@ import { core } from './001-core';
 import { accounts } from './002-accounts';
 import { operations } from './003-operations';
 import { backupChain } from './004-backup-chain';
+import { notify } from './005-notify';
 
-export const MIGRATIONS: readonly Migration[] = [core, accounts, operations, backupChain];
+export const MIGRATIONS: readonly Migration[] = [core, accounts, operations, backupChain, notify];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.reduce((max, m) => Math.max(max, m.version), 0);

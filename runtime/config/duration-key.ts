@@ -1,0 +1,22 @@
+// A config key holding a duration ("1 day", "90 min"): milliseconds after parsing; issues.ts words a bad one.
+import { z } from 'zod';
+import { parseDurationMs } from './duration';
+
+/** A duration string turned into milliseconds; a bad one is a custom issue that issues.ts words with the key. */
+export const duration = (fallback: string) =>
+  z
+    .string({ error: 'must be a duration in quotes, for example "1 day", "3h" or "90 min"' })
+    .transform((text, ctx) => {
+      const ms = parseDurationMs(text);
+      if (ms === null) {
+        ctx.issues.push({
+          code: 'custom',
+          input: text,
+          message: 'invalid duration',
+          params: { duration: text },
+        });
+        return z.NEVER;
+      }
+      return ms;
+    })
+    .prefault(fallback);

@@ -1,0 +1,89 @@
+// The Notifier port over the outbox: decides per channel what to queue (filters, one message per problem, reminders,
+// "recovered"), queues it, and wakes the delivery. Never throws into a use case and never waits for a receiver.
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../../handlers/ports/clock';
+import type { Logger } from '../../handlers/ports/logger';
+import type { NotifyEvent, Notifier } from '../../handlers/ports/notifier';
+import type { NotifyStore } from '../db/notify-store';
+import type { NotifyChannel } from './channel';
+import { atLeast, toMessage, type MessageState, type NotifyMessage } from './message';
+
+/** How long a message is retried before it is given up (and logged as lost). */
+export const EXPIRE_AFTER_MS = 24 * 3600_000;
+
+export interface NotifierDeps {
+  store: NotifyStore;
+  channels: () => readonly NotifyChannel[];
+  server: () => string | null;
+  clock: Clock;
+  logger: Logger;
+  /** Called after something was queued: the delivery looks at once instead of at its next poll. */
+  wake: () => void;
+}
+
+export interface RunningNotifier extends Notifier {
+  /** Resolves when everything handed over so far is queued (tests, shutdown). */
+  settled(): Promise<void>;
+}
+
+export function createNotifier(deps: NotifierDeps): RunningNotifier {
+  const inFlight = new Set<Promise<void>>();
+  const track = (what: string, work: () => Promise<void>) => {
+    const done = work()
+      .then(() => deps.wake())
+      .catch((error: unknown) =>
+        deps.logger.error(
+          `Could not queue the notification (${what}): ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      )
+      .finally(() => inFlight.delete(done));
+    inFlight.add(done);
+  };
+  const message = (event: NotifyEvent, state: MessageState): NotifyMessage =>
+    toMessage(event, state, { id: randomUUID(), server: deps.server(), at: deps.clock.now() });
+  const wants = (channel: NotifyChannel, event: NotifyEvent) =>
+    atLeast(event.severity, channel.minSeverity) && (channel.events?.includes(event.kind) ?? true);
+
+  return {
+    problem(key, event) {
+      track(event.kind, async () => {
+        const rows: { channel: string; message: NotifyMessage }[] = [];
+        for (const channel of deps.channels().filter((c) => wants(c, event))) {
+          const first = message(event, 'problem');
+          const step = await deps.store.problemStep(channel.id, key, first, channel.reminderMs);
+          if (step === 'problem') rows.push({ channel: channel.id, message: first });
+          if (step === 'reminder')
+            rows.push({ channel: channel.id, message: { ...first, state: 'reminder' } });
+          if (step === 'quiet')
+            deps.logger.debug(`Not notifying ${channel.label} again of ${key}: it was told.`);
+        }
+        await deps.store.enqueue(rows, EXPIRE_AFTER_MS);
+      });
+    },
+    resolved(key, event) {
+      track(`${event.kind} recovered`, async () => {
+        const told = new Set(await deps.store.resolve(key));
+        if (told.size === 0) return;
+        const recovered = message(event, 'recovered');
+        const rows = deps
+          .channels()
+          .filter((c) => told.has(c.id))
+          .map((c) => ({ channel: c.id, message: recovered }));
+        await deps.store.enqueue(rows, EXPIRE_AFTER_MS);
+      });
+    },
+    event(event) {
+      track(event.kind, async () => {
+        const one = message(event, 'event');
+        const rows = deps
+          .channels()
+          .filter((c) => wants(c, event))
+          .map((c) => ({ channel: c.id, message: one }));
+        await deps.store.enqueue(rows, EXPIRE_AFTER_MS);
+      });
+    },
+    async settled() {
+      while (inFlight.size > 0) await Promise.all([...inFlight]);
+    },
+  };
+}
