@@ -28,6 +28,7 @@ import type { ReadinessDeps } from '../handlers/readiness';
 import { createMetricsRegistry, type MetricsRegistry } from './observability/metrics';
 import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
+import { createCaptureSupervisor, type CaptureSupervisor } from './pitr/supervisor';
 import { createNotifyModule, type NotifyModule } from './notify/module';
 
 export { APP_VERSION };
@@ -54,6 +55,8 @@ export interface Server {
   operations: OperationDeps;
   tasks: ReadonlyMap<string, PeriodicTask>;
   taskDeps: RunTaskDeps;
+  /** Continuous protection (continuous = true): the Node server applies the settings; Lambda never does. */
+  continuous: CaptureSupervisor;
   notify: NotifyModule;
   /** What GET /ready checks; also said once at start. */
   readiness: ReadinessDeps;
@@ -145,6 +148,7 @@ export function buildServer(options: ServerOptions): Server {
     ],
   ]);
   const taskDeps: RunTaskDeps = { runs: createTaskRunStore(db), admin, clock, logger };
+  const continuous = createCaptureSupervisor({ dbUrl, logger, clock, signerFor: signer });
 
   return {
     app,
@@ -154,10 +158,12 @@ export function buildServer(options: ServerOptions): Server {
     operations,
     tasks,
     taskDeps,
+    continuous,
     notify,
     readiness,
     stopWork: () => stopping.abort(new Error('the server is shutting down')),
     async close() {
+      await continuous.stop();
       await notify.stop();
       await db.close();
       await admin.close?.();

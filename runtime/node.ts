@@ -70,6 +70,7 @@ async function main(): Promise<void> {
     server.notify.delivery.start();
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
+    await server.continuous.apply(config.databaseBackup);
     const watcher = watchAndApply(path, process.env, {
       server,
       logger,

@@ -5,6 +5,7 @@ import { registerRestoreCommand } from './database-backup-restore';
 import { registerStatusCommand } from './database-backup-status';
 import { registerVerifyCommand } from './database-backup-verify';
 import { registerRehearseCommand } from './database-backup-rehearse';
+import { describePitrWindow, type PitrWindowView } from './pitr-window';
 import { registerNotifyTestCommand } from './database-backup-notify-test';
 
 interface Listing {
@@ -53,8 +54,11 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     .action(
       ctx.action(async () => {
         const response = await ctx.operation('POST', '/database-backup');
-        const { path } = response.json as { path: string };
-        ctx.out().result(response, `Successfully stored database backup under '${path}'.`);
+        const { path, warnings } = response.json as { path: string; warnings?: string[] };
+        const out = ctx.out();
+        out.result(response, `Successfully stored database backup under '${path}'.`);
+        // After the documented line, not instead of it: the backup exists; the exit code stays 0.
+        for (const warning of warnings ?? []) out.log('warn', warning);
       }),
     );
 
@@ -68,10 +72,11 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
       ctx.action(async (options: { offsite?: boolean }) => {
         const path = options.offsite ? '/database-backups?offsite=only' : '/database-backups';
         const response = await ctx.api().request('GET', path);
-        const { backups, chain, offsite } = response.json as {
+        const { backups, chain, offsite, pitr } = response.json as {
           backups: Listing[];
           chain?: Chain;
           offsite?: OffsiteSummary;
+          pitr?: PitrWindowView;
         };
         const out = ctx.out();
         if (chain?.problem) out.log('warn', `Backups are missing: ${chain.problem}.`);
@@ -83,6 +88,8 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
             : `Found ${backups.length} database backup(s), newest first:`,
         );
         if (backups.length > 0) out.detail(formatTable(backups));
+        if (pitr?.problem) out.log('warn', `Point-in-time recovery: ${pitr.problem}.`);
+        if (pitr) out.detail(describePitrWindow(pitr));
         const standby = backups.find((b) => b.rehearsal?.state === 'passed' && b.rehearsal.standby);
         if (standby?.rehearsal?.state === 'passed' && standby.rehearsal.standby) {
           const { database, sizeBytes } = standby.rehearsal.standby;

@@ -33,6 +33,8 @@ export interface CreateBackupInput {
 export interface CreateBackupResult {
   path: string; // absolute path of the dump on the server (or in the sidecar's volume)
   metadata: BackupMetadata;
+  /** The backup is stored, but something after it did not happen (its off-site copy failed or was skipped). */
+  warnings: string[];
 }
 
 /** Throws BACKUP.TASK_NOT_CONFIGURED, BACKUP.BUSY, BACKUP.INSUFFICIENT_SPACE, BACKUP.VERIFICATION_FAILED or the executor's errors. */
@@ -127,22 +129,29 @@ export async function createBackup(
             ),
           );
       }
+      const warnings: string[] = [];
       if (ctx.offsite) {
         const offsite = ctx.offsite;
         progress.phase('copying off-site');
         // The copy ends with off-site retention (deletes): like local retention, only while the lock is ours.
         // copy() itself never throws: a store problem leaves the local backup standing.
-        await ensureLockHeld(lease, database, 'the off-site copy and its retention')
+        const warning = await ensureLockHeld(lease, database, 'the off-site copy and its retention')
           .then(() => offsite.copy(task))
-          .catch((error: unknown) =>
-            ctx.logger.warn(
-              `Off-site copy after the backup skipped: ${error instanceof Error ? error.message : String(error)}`,
-            ),
-          );
+          .then((report) =>
+            report?.failure
+              ? `The off-site copy failed; the backup is kept locally and copied on the next run: ${report.failure}`
+              : null,
+          )
+          .catch((error: unknown) => {
+            const reason = error instanceof Error ? error.message : String(error);
+            ctx.logger.warn(`Off-site copy after the backup skipped: ${reason}`);
+            return `The off-site copy after the backup was skipped: ${reason}`;
+          });
+        if (warning) warnings.push(warning);
       }
       // In the background: the rehearsal takes its own lock, never the backup lock, so it blocks no backup.
       if (settings.rehearse) ctx.rehearsals?.enqueue(metadata.file);
-      return { path, metadata };
+      return { path, metadata, warnings };
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -82,7 +82,7 @@ export function isPublicKeyId(text: string): boolean {
   return PUBLIC_KEY.test(text) && Buffer.from(text.slice('ed25519:'.length), 'base64').length === 32;
 }
 
-function keyObjectOf(id: string): KeyObject {
+export function keyObjectOf(id: string): KeyObject {
   const x = Buffer.from(id.slice('ed25519:'.length), 'base64').toString('base64url');
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
 }
@@ -108,6 +108,22 @@ export type TrustedManifest =
 /** Manifest files are small; anything larger is not one of ours. */
 export const MAX_MANIFEST_BYTES = 64 * 1024;
 
+/** A signed file's envelope ({ manifest, signature }) from its text, or why it is not one. */
+export function readSignedEnvelope(
+  text: string,
+): { ok: true; data: z.output<typeof manifestFileSchema> } | { ok: false; reason: string } {
+  if (text.length > MAX_MANIFEST_BYTES) return { ok: false, reason: 'the manifest is too large' };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'the manifest is not valid JSON' };
+  }
+  const file = manifestFileSchema.safeParse(json);
+  if (!file.success) return { ok: false, reason: 'the manifest file is malformed or unsigned' };
+  return { ok: true, data: file.data };
+}
+
 /**
  * The trust decision for the bytes of a manifest file: well-formed, signed by one of `trustedKeys`
  * (`ed25519:...`), and, when `dataFile` is given, describing that very file with a name that matches its signed
@@ -118,16 +134,8 @@ export function readTrustedManifest(
   trustedKeys: readonly string[],
   dataFile?: string,
 ): TrustedManifest {
-  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8');
-  if (text.length > MAX_MANIFEST_BYTES) return { ok: false, reason: 'the manifest is too large' };
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: 'the manifest is not valid JSON' };
-  }
-  const file = manifestFileSchema.safeParse(json);
-  if (!file.success) return { ok: false, reason: 'the manifest file is malformed or unsigned' };
+  const file = readSignedEnvelope(typeof bytes === 'string' ? bytes : Buffer.from(bytes).toString('utf8'));
+  if (!file.ok) return file;
   const parsed = manifestSchema.safeParse(file.data.manifest);
   if (!parsed.success) {
     const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(root)'))].join(', ');

@@ -23,4 +23,12 @@ export interface BackupTaskSettings {
   /** The age identity file a restore of an encrypted backup reads. */
   encryptionIdentityFile: string | undefined;
   offsite?: OffsiteSettings | undefined; // copies in S3-compatible object storage; absent: none
+  /** Continuous protection (continuous = true): WAL streamed for point-in-time recovery; absent: off. */
+  continuous?: ContinuousSettings | undefined;
+}
+
+export interface ContinuousSettings {
+  slot: string; // the physical replication slot pg_receivewal streams through
+  baseBackupPeriodMs: number; // a new base backup (pg_basebackup) this long after the last one
+  sealIntervalMs: number; // the current WAL segment is closed (pg_switch_wal) and sealed this often
 }

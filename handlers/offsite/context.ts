@@ -4,7 +4,14 @@ import type { TrustPolicy } from '../backup/model';
 import type { BackupStore, BackupTask } from '../ports/backup-store';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
-import type { LocalBackup, ManifestCheck, OffsiteCatalog, OffsiteFetch, OffsiteMemory } from './model';
+import type {
+  CopyReport,
+  LocalBackup,
+  ManifestCheck,
+  OffsiteCatalog,
+  OffsiteFetch,
+  OffsiteMemory,
+} from './model';
 import type { OffsiteStore } from '../ports/offsite-store';
 
 export interface OffsiteFormat {
@@ -34,7 +41,7 @@ export interface OffsiteContext {
 /** The hooks the backup use cases call with their task's snapshot; each never throws for a store problem. */
 export interface OffsiteHooks {
   /** After a verified local backup: upload what is not off-site yet, oldest first, then off-site retention. */
-  copy(task: BackupTask): Promise<void>;
+  copy(task: BackupTask): Promise<CopyReport | null>;
   /**
    * Before a restore: bring the backup to restore into the directory when only the store has it. A dry run
    * downloads nothing and answers what would be downloaded; null when the directory's backup is the one.

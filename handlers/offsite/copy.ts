@@ -9,14 +9,8 @@ import type { BackupTask } from '../ports/backup-store';
 import type { OffsiteContext } from './context';
 import type { OffsiteStore } from '../ports/offsite-store';
 import { pruneOffsite } from './retention';
-import type { OffsiteCatalog } from './model';
+import type { CopyReport, OffsiteCatalog } from './model';
 import { readOffsiteCatalog } from './trusted';
-
-export interface CopyReport {
-  uploaded: string[];
-  failure: string | null;
-  removed: string[];
-}
 
 export async function copyToOffsite(ctx: OffsiteContext, task: BackupTask): Promise<CopyReport | null> {
   const { settings } = task;
@@ -60,11 +54,11 @@ export async function copyToOffsite(ctx: OffsiteContext, task: BackupTask): Prom
         clashing.map((c) => c.file),
       );
   } catch (error) {
-    report.failure = error instanceof Error ? error.message : String(error);
-    ctx.metrics.offsiteFailed();
     const hint = isAppError(error) && error.suggestion ? ` ${error.suggestion}` : '';
+    report.failure = `${error instanceof Error ? error.message : String(error)}${hint}`;
+    ctx.metrics.offsiteFailed();
     ctx.logger.error(
-      `Off-site copy to ${store.location} failed; the local backups are kept and the copy is retried on the next run: ${report.failure}${hint}`,
+      `Off-site copy to ${store.location} failed; the local backups are kept and the copy is retried on the next run: ${report.failure}`,
     );
   }
   warnIfStale(ctx, store, settings.periodMs, report.failure !== null);

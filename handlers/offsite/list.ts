@@ -5,6 +5,7 @@ import type { BackupTask } from '../ports/backup-store';
 import { listBackupCatalog, type BackupCatalogReport, type BackupListing } from '../backup/list-backups';
 import { parseBackupFileName } from '../backup/naming';
 import type { OffsiteCatalog } from './model';
+import { summarizePitr, type PitrSummary } from '../pitr/summary';
 
 export type BackupLocation = 'local' | 'offsite' | 'both';
 
@@ -25,17 +26,20 @@ export interface LocatedListing {
   backups: LocatedBackup[];
   chain: BackupCatalogReport['chain'];
   offsite?: OffsiteSummary;
+  /** The restorable window of continuous protection; absent when it is off. */
+  pitr?: PitrSummary;
 }
 
 export async function listBackupsWithLocations(
-  ctx: Pick<BackupDeps, 'task' | 'admin' | 'chain' | 'logger' | 'offsite'>,
+  ctx: Pick<BackupDeps, 'task' | 'admin' | 'chain' | 'logger' | 'offsite' | 'clock'>,
   options: { offsiteOnly: boolean },
 ): Promise<LocatedListing> {
   const task = openTask(ctx);
   const { backups: local, chain } = await listBackupCatalog(ctx, task);
+  const pitr = task.store.pitr ? { pitr: summarizePitr(await task.store.pitr(), ctx.clock.now()) } : {};
   const view = await readCatalog(ctx, task);
   if (view === null) {
-    return { backups: options.offsiteOnly ? [] : local, chain };
+    return { backups: options.offsiteOnly ? [] : local, chain, ...pitr };
   }
   const { catalog, summary } = view;
   const localFiles = new Set(local.map((b) => b.file));
@@ -50,7 +54,7 @@ export async function listBackupsWithLocations(
         })),
         ...remote.filter((b) => !localFiles.has(b.file)),
       ].sort((a, b) => b.takenAt.localeCompare(a.takenAt) || b.file.localeCompare(a.file));
-  return { backups, chain, offsite: summary };
+  return { backups, chain, offsite: summary, ...pitr };
 }
 
 /**

@@ -99,3 +99,10 @@ export interface OffsiteUploadResult {
 export type OffsiteRemoval = 'removed' | 'locked' | 'not-ours';
 
 export type OffsiteDownload = { file: string; manifestFile: string; sha256: string };
+
+/** What one off-site copy run did: the files uploaded, the failure (with its suggestion) if any, the copies removed. */
+export interface CopyReport {
+  uploaded: string[];
+  failure: string | null;
+  removed: string[];
+}

@@ -15,6 +15,7 @@ import type {
 } from '../backup/model';
 import type { BackupTaskSettings } from '../backup/settings';
 import type { RehearsalRecord } from '../backup/rehearsal-record';
+import type { PitrCatalog } from '../pitr/window';
 
 export interface BackupStore {
   /** The directory as configured, for messages. */
@@ -67,6 +68,8 @@ export interface BackupStore {
   appendAudit(record: AuditRecord): Promise<void>;
   /** Signs the record with this server's key and writes it next to its backup; refused when the backup is gone. */
   writeRehearsal(file: string, record: RehearsalRecord): Promise<void>;
+  /** Continuous protection's base backups and WAL segments, judged from their signed manifests; absent when off. */
+  pitr?(): Promise<PitrCatalog>;
 }
 
 export interface VerifyOptions {

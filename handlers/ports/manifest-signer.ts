@@ -1,6 +1,7 @@
 // The backup-signing key as a port: it signs manifests and rehearsal records and never leaves the server process.
 import type { BackupManifest } from '../backup/manifest';
 import type { RehearsalRecord } from '../backup/rehearsal-record';
+import type { PitrManifest } from '../pitr/manifest';
 
 /** Signs manifests with the backup-signing key; the key itself never leaves the server process. */
 export interface ManifestSigner {
@@ -9,4 +10,6 @@ export interface ManifestSigner {
   sign(manifest: BackupManifest): Promise<string>;
   /** The complete rehearsal record file (JSON text); absent where only manifests are signed (the sidecar). */
   signRehearsal?(record: RehearsalRecord): Promise<string>;
+  /** The complete PITR manifest file (continuous protection); absent where only dump manifests are signed. */
+  signPitr?(manifest: PitrManifest): Promise<string>;
 }

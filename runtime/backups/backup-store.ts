@@ -5,6 +5,7 @@ import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { BackupStore } from '../../handlers/ports/backup-store';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Executor } from '../executor/executor';
+import { readPitrCatalog } from '../pitr/folder';
 
 export interface StoreBinding {
   executor: Executor;
@@ -59,5 +60,6 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
       if (!own.signRehearsal) throw new Error('the backup-signing key cannot sign rehearsal records here');
       await executor.writeRehearsal(directory, file, await own.signRehearsal(record));
     },
+    ...(settings.continuous ? { pitr: () => readPitrCatalog(directory, trust().trustedKeys) } : {}),
   };
 }

@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { publicKeyId, signManifest } from '../../handlers/backup/manifest';
 import { signRehearsal } from '../../handlers/backup/rehearsal-record';
+import { signPitrManifest } from '../../handlers/pitr/manifest';
 import { AppError } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
@@ -112,6 +113,7 @@ export function signerFor(key: KeyObject): ManifestSigner {
     publicKey: publicKeyId(createPublicKey(key)),
     sign: async (manifest) => signManifest(manifest, key),
     signRehearsal: async (record) => signRehearsal(record, key),
+    signPitr: async (manifest) => signPitrManifest(manifest, key),
   };
 }
 

@@ -20,7 +20,7 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const FINGERPRINT_HINT = 'as `bomnipotent_client user request` prints it, for example "SHA256:Xr5…"';
 
 export const userSchema = z.strictObject({
-  // "email" or "email:SHA256:<fingerprint>": the key form binds the bootstrap admin powers to one key.
+  // "email:SHA256:<fingerprint>" (or "email" with tmp_admin_key): the bootstrap admin powers belong to one key.
   tmp_admin: z
     .string()
     .regex(/^[^@\s:]+@[^@\s:]+(:SHA256:[A-Za-z0-9+/]{43})?$/, {
@@ -131,11 +131,26 @@ export const backupTaskSchema = z
       .array(z.string().regex(/^age1[0-9a-z]{58}$/, { error: 'must be an age recipient (age1...)' }))
       .default([]),
     encryption_identity_file: path.optional(),
+    // Continuous protection (point-in-time recovery, docs/pitr.md): WAL streamed through a replication slot.
+    continuous: z.boolean().default(false),
+    base_backup_period: duration('1 day'),
+    seal_interval: duration('1 min'),
+    replication_slot: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/, { error: 'must be 1 to 63 lower-case letters, digits or underscores' })
+      .default('bomnipotent_backup'),
     ...offsiteShape,
   })
   .superRefine((task, ctx) => {
     checkScheduled(task, ctx);
     checkOffsite(task, ctx);
+    if (task.continuous && task.executor === 'sidecar') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['continuous'],
+        message: 'works with executor = "local" only for now: remove continuous or the sidecar executor',
+      });
+    }
     for (const key of ['executor_url', 'executor_token'] as const) {
       if (task.executor === 'sidecar' && task[key] === undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: 'is required when executor = "sidecar"' });

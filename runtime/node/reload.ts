@@ -30,6 +30,7 @@ export function watchAndApply(
       o.logger.setLevel(next.log.level);
       o.logger.setFile(next.log.file);
       o.scheduler.reschedule(next.tasks);
+      void o.server.continuous.apply(next.databaseBackup);
       if (!rehearsedBefore && next.databaseBackup?.rehearse) {
         rehearseNewestOnTurnOn(o.server.backups).catch((error: unknown) =>
           o.logger.warn(

@@ -49,9 +49,7 @@ export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteConte
 export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
   const ctx = createOffsiteContext(options);
   return {
-    copy: async (task) => {
-      await copyToOffsite(ctx, task);
-    },
+    copy: (task) => copyToOffsite(ctx, task),
     fetchForRestore: (task, request) => fetchForRestore(ctx, task, request),
     catalog: async (task) => {
       const store = ctx.storeFor(task);

@@ -26,8 +26,14 @@ export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): 
   app.post('/database-backup', requireAdmin(), async (c) => {
     const user = principalOf(c).name;
     return answerOrStart(c, deps.operations, { kind: 'backup', params: {}, user }, async (progress) => {
-      const { path, metadata } = await createBackup({ trigger: 'manual', user }, deps.ctx, { progress });
-      return { status: 201, body: JSON.stringify({ ...metadata, path }) };
+      const { path, metadata, warnings } = await createBackup({ trigger: 'manual', user }, deps.ctx, {
+        progress,
+      });
+      // warnings only when there are some: the answer of a backup that went all the way stays as it was.
+      return {
+        status: 201,
+        body: JSON.stringify({ ...metadata, path, ...(warnings.length > 0 ? { warnings } : {}) }),
+      };
     });
   });
 

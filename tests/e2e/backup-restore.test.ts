@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery } from '../support/pg';
 import { runClient } from '../support/server-process';
-import { ADMIN, startE2eWorld, type E2eWorld } from '../support/e2e-world';
+import { ADMIN, startE2eWorld, tmpAdminLine, type E2eWorld } from '../support/e2e-world';
 
 const USER = 'reader@example.com';
 
@@ -30,14 +30,11 @@ describe('backup and restore through the client', () => {
   });
 
   it('bootstraps the first admin through tmp_admin and a hot reload', async () => {
-    expect(
-      (
-        await runClient(['-d', world.server.url, 'user', 'request', ADMIN], {
-          XDG_CONFIG_HOME: world.adminHome,
-        })
-      ).code,
-    ).toBe(0);
-    await world.reloaded(world.baseConfig + `[user]\ntmp_admin = "${ADMIN}"\n`, 1);
+    const requested = await runClient(['-d', world.server.url, 'user', 'request', ADMIN], {
+      XDG_CONFIG_HOME: world.adminHome,
+    });
+    expect(requested.code).toBe(0);
+    await world.reloaded(world.baseConfig + `[user]\n${tmpAdminLine(requested.stdout)}\n`, 1);
     expect((await asAdmin('user', 'approve', ADMIN)).code).toBe(0);
     expect((await asAdmin('user-role', 'add', ADMIN, 'admin')).code).toBe(0);
     await world.reloaded(world.baseConfig, 2);

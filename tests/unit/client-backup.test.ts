@@ -40,6 +40,28 @@ describe('database-backup create', () => {
     expect(result.exitCode).toBe(0);
   });
 
+  it('prints a [WARN] line after the success line when the off-site copy failed, exit code 0', async () => {
+    const warning =
+      'The off-site copy failed; the backup is kept locally and copied on the next run: Could not load credentials from any providers.';
+    server.use(
+      http.post(`${BASE}/database-backup`, () =>
+        HttpResponse.json({ ...metadata, warnings: [warning] }, { status: 201 }),
+      ),
+    );
+    const result = await run('database-backup', 'create');
+    const lines = `${result.stdout}${result.stderr}`.trimEnd().split('\n');
+    expect(lines).toEqual([
+      "[INFO] Successfully stored database backup under '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump'.",
+      `[WARN] ${warning}`,
+    ]);
+    expect(result.stdout.startsWith('[INFO] Successfully stored')).toBe(true);
+    expect(result.exitCode).toBe(0);
+    // Raw mode: the body as it came, warnings included; the warning line goes to stderr.
+    const raw = await run('-o', 'raw', 'database-backup', 'create');
+    expect(JSON.parse(raw.stdout)).toMatchObject({ warnings: [warning] });
+    expect(raw.stderr).toBe(`[WARN] ${warning}\n`);
+  });
+
   it('prints the metadata as JSON in raw mode', async () => {
     server.use(http.post(`${BASE}/database-backup`, () => HttpResponse.json(metadata, { status: 201 })));
     const result = await run('-o', 'raw', 'database-backup', 'create');

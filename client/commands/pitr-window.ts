@@ -1,0 +1,27 @@
+// The restorable window of continuous protection, as `database-backup list` prints it.
+export interface PitrWindowView {
+  earliest: string | null;
+  latest: string | null;
+  latestAgeSeconds: number | null;
+  baseBackups: number;
+  segments: number;
+  problem: string | null;
+}
+
+const shown = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+export function describePitrWindow(pitr: PitrWindowView): string {
+  const parts = `${pitr.baseBackups} base backup(s), ${pitr.segments} WAL segment(s)`;
+  if (pitr.earliest === null || pitr.latest === null || pitr.latestAgeSeconds === null)
+    return `Point-in-time recovery: no restorable window yet (${parts}).`;
+  return (
+    `Point-in-time recovery: restorable from ${shown(pitr.earliest)} to ${shown(pitr.latest)} ` +
+    `(the latest point is ${age(pitr.latestAgeSeconds)} old; ${parts}).`
+  );
+}

@@ -1,0 +1,161 @@
+// The restorable window of continuous protection, and what a restore to a point needs, from the manifests alone:
+// the chain (sequence and previous digest) must hold, every data file must be there at its signed size, and the
+// WAL segments must follow one another without a gap. Pure: the runtime reads the folder, this decides.
+import { pitrDigest, type PitrManifest } from './manifest';
+
+/** One manifest file of the PITR folder as the runtime found it. */
+export interface PitrEntry {
+  manifestFile: string; // relative to the PITR folder
+  /** Set when the signature verifies under the trust policy. */
+  manifest: PitrManifest | null;
+  /** Why the manifest is not trusted (null when it is). */
+  reason: string | null;
+  /** The size of the data file on disk; null when it is missing. */
+  dataSizeBytes: number | null;
+}
+
+export interface PitrWindow {
+  earliest: string; // ISO 8601: the end of the oldest usable base backup
+  latest: string; // ISO 8601: every commit acknowledged before it is covered
+}
+
+export interface PitrCatalog {
+  window: PitrWindow | null;
+  bases: PitrManifest[]; // in the unbroken chain, oldest first (a base is usable once WAL covers a point after it)
+  segments: PitrManifest[]; // in the unbroken chain, by name
+  /** The first thing that cuts the window short (a forged, missing or out-of-order file, a gap), in one sentence. */
+  problem: string | null;
+}
+
+const SEGMENTS_PER_LOG = 0x100; // 16 MB segments (checked at capture start)
+
+export function segmentNumber(name: string): { timeline: number; number: number } {
+  const timeline = parseInt(name.slice(0, 8), 16);
+  const log = parseInt(name.slice(8, 16), 16);
+  const seg = parseInt(name.slice(16, 24), 16);
+  return { timeline, number: log * SEGMENTS_PER_LOG + seg };
+}
+
+export function segmentName(timeline: number, number: number): string {
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return hex(timeline) + hex(Math.floor(number / SEGMENTS_PER_LOG)) + hex(number % SEGMENTS_PER_LOG);
+}
+
+/** The manifests that form one unbroken, complete chain, oldest first, and the first problem found. */
+function trustedPrefix(entries: readonly PitrEntry[]): { chain: PitrManifest[]; problem: string | null } {
+  const untrusted = entries.find((e) => e.manifest === null);
+  let problem = untrusted
+    ? `${untrusted.manifestFile} is not trusted: ${untrusted.reason ?? 'unknown'}`
+    : null;
+  const trusted = entries
+    .filter((e): e is PitrEntry & { manifest: PitrManifest } => e.manifest !== null)
+    .sort((a, b) => a.manifest.sequence - b.manifest.sequence);
+  const chain: PitrManifest[] = [];
+  for (const entry of trusted) {
+    const m = entry.manifest;
+    const previous = chain.at(-1);
+    if (
+      previous &&
+      (m.sequence !== previous.sequence + 1 || m.previousManifestSha256 !== pitrDigest(previous))
+    ) {
+      problem ??= `the chain breaks after ${previous.file} (sequence ${previous.sequence}): ${m.file} does not follow it (a file is missing, forged or reordered)`;
+      break;
+    }
+    if (entry.dataSizeBytes !== m.sizeBytes) {
+      problem ??=
+        entry.dataSizeBytes === null
+          ? `${m.file} is missing`
+          : `${m.file} has ${entry.dataSizeBytes} bytes, its manifest signed ${m.sizeBytes} (truncated or altered)`;
+      break;
+    }
+    chain.push(m);
+  }
+  return { chain, problem };
+}
+
+/** The segments that follow `from` without a gap (same timeline, consecutive numbers). */
+function runFrom(segments: readonly PitrManifest[], from: string): PitrManifest[] {
+  const start = segmentNumber(from);
+  const run: PitrManifest[] = [];
+  for (const s of segments) {
+    const n = segmentNumber(s.segment);
+    if (n.timeline !== start.timeline || n.number < start.number) continue;
+    if (n.number !== start.number + run.length) break;
+    run.push(s);
+  }
+  return run;
+}
+
+/** Where a base backup's window starts: the moment it ended (the earliest consistent point). */
+const startOf = (base: PitrManifest) => base.coversUntil ?? base.createdAt;
+
+/**
+ * How far a base backup reaches with the segments that follow its end without a gap: the latest instant a sealed
+ * segment covers (null: no segment covers an instant after the base yet, so it restores nothing on its own).
+ */
+function reachOf(
+  base: PitrManifest,
+  segments: readonly PitrManifest[],
+): { until: string | null; run: PitrManifest[] } {
+  // The base carries its WAL up to its end segment; the stream must continue from there (or from the next one).
+  const end = base.endSegment ?? base.segment;
+  let run = runFrom(segments, end);
+  if (run.length === 0) {
+    const next = segmentNumber(end);
+    run = runFrom(segments, segmentName(next.timeline, next.number + 1));
+  }
+  let until: string | null = null;
+  for (const s of run) {
+    if (s.coversUntil !== null && s.coversUntil >= startOf(base) && (until === null || s.coversUntil > until))
+      until = s.coversUntil;
+  }
+  return { until, run };
+}
+
+export function assessPitr(entries: readonly PitrEntry[]): PitrCatalog {
+  const { chain, problem } = trustedPrefix(entries);
+  const segments = chain
+    .filter((m) => m.kind === 'wal')
+    .sort((a, b) => (a.segment < b.segment ? -1 : a.segment > b.segment ? 1 : 0));
+  const bases = chain.filter((m) => m.kind === 'base');
+  const usable = bases.filter((m) => reachOf(m, segments).until !== null);
+  const newest = usable.at(-1);
+  if (!newest) return { window: null, bases, segments, problem };
+  const latest = reachOf(newest, segments).until!;
+  // The window reaches back to the oldest base whose WAL runs on into the newest one's.
+  let earliest = startOf(newest);
+  for (const base of usable)
+    if (reachOf(base, segments).until! >= startOf(newest) && startOf(base) < earliest)
+      earliest = startOf(base);
+  return { window: { earliest, latest }, bases, segments, problem };
+}
+
+export interface PitrPlan {
+  base: PitrManifest;
+  /** The segments recovery replays after the base, in order, up to the first that covers the target. */
+  segments: PitrManifest[];
+}
+
+/** What a restore to `target` (ISO 8601) replays, or why it cannot: a sentence naming the window. */
+export function planRecovery(catalog: PitrCatalog, target: string): PitrPlan | { refused: string } {
+  const { window } = catalog;
+  if (!window)
+    return {
+      refused: 'There is no restorable window yet: continuous protection has not finished a base backup.',
+    };
+  if (target < window.earliest || target > window.latest)
+    return {
+      refused: `The target ${target} is outside the restorable window ${window.earliest} to ${window.latest}.`,
+    };
+  const base = [...catalog.bases]
+    .reverse()
+    .find((b) => startOf(b) <= target && (reachOf(b, catalog.segments).until ?? '') >= target);
+  if (!base) return { refused: `No base backup with unbroken WAL reaches ${target}.` };
+  const { run } = reachOf(base, catalog.segments);
+  const segments: PitrManifest[] = [];
+  for (const s of run) {
+    segments.push(s);
+    if (s.coversUntil !== null && s.coversUntil >= target) break;
+  }
+  return { base, segments };
+}

@@ -1,0 +1,164 @@
+// The PITR folder inside the backup directory: <directory>/pitr/{incoming,base,wal}. Sealed files are written
+// compressed (zstd) and optionally age-encrypted, hashed on the way, fsynced and renamed; each gets its signed
+// manifest `<file>.manifest.json` beside it. Reading the folder gives the catalog the handlers judge.
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { readPitrManifest, type PitrManifest } from '../../handlers/pitr/manifest';
+import { assessPitr, type PitrCatalog, type PitrEntry } from '../../handlers/pitr/window';
+import { HashingPassThrough, fsyncDirectory } from '../executor/dump-file';
+import { helperEnv, processStage, failedStage, type Stage } from '../executor/filters';
+
+export const MANIFEST_SUFFIX = '.manifest.json';
+
+export interface PitrFolder {
+  root: string;
+  incoming: string;
+  base: string;
+  wal: string;
+}
+
+export function pitrFolder(directory: string): PitrFolder {
+  const root = join(directory, 'pitr');
+  return { root, incoming: join(root, 'incoming'), base: join(root, 'base'), wal: join(root, 'wal') };
+}
+
+export async function ensurePitrFolder(folder: PitrFolder): Promise<void> {
+  for (const d of [folder.incoming, folder.base, folder.wal])
+    await mkdir(d, { recursive: true, mode: 0o700 });
+}
+
+function stage(tool: 'zstd' | 'age', args: string[], what: string): Stage {
+  return processStage(tool, args, helperEnv(process.env), (stderr) =>
+    failedStage(
+      'PITR.SEAL_FAILED',
+      `${tool} failed while ${what}`,
+      stderr,
+      'Check the server log and try again.',
+    ),
+  );
+}
+
+/**
+ * Writes `source` to `<root>/<file>` through zstd (and age for `recipients`), hashing the stored bytes; the file
+ * appears under its name only once complete and fsynced.
+ */
+export async function sealInto(
+  root: string,
+  file: string,
+  source: Readable,
+  recipients: readonly string[],
+): Promise<{ sizeBytes: number; sha256: string }> {
+  const target = join(root, file);
+  const temporary = `${target}.part`;
+  const zstd = stage('zstd', ['-3', '-q', '-c', '-'], 'compressing WAL');
+  const age =
+    recipients.length > 0
+      ? stage(
+          'age',
+          recipients.flatMap((r) => ['-r', r]),
+          'encrypting WAL',
+        )
+      : null;
+  const hash = new HashingPassThrough();
+  const stages = [zstd, ...(age ? [age] : [])];
+  try {
+    const handle = await open(temporary, 'w', 0o600);
+    // The write stream owns the handle and closes it, also when the pipeline fails.
+    const sink = handle.createWriteStream();
+    await Promise.all([
+      pipeline([source, ...stages.map((s) => s.stream), hash, sink]),
+      ...stages.map((s) => s.done),
+    ]).catch((error: unknown) => {
+      for (const s of stages) s.stop();
+      throw error;
+    });
+    const written = await open(temporary, 'r');
+    await written.sync().finally(() => written.close());
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  await rename(temporary, target);
+  await fsyncDirectory(dirname(target));
+  return { sizeBytes: hash.bytes, sha256: hash.digest() };
+}
+
+/** Writes a signed manifest file next to its data file, atomically. */
+export async function writeManifestFile(root: string, file: string, text: string): Promise<void> {
+  const target = join(root, file + MANIFEST_SUFFIX);
+  const handle = await open(`${target}.part`, 'w', 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(`${target}.part`, target);
+  await fsyncDirectory(dirname(target));
+}
+
+async function entriesIn(
+  root: string,
+  sub: 'base' | 'wal',
+  trustedKeys: readonly string[],
+): Promise<PitrEntry[]> {
+  let names: string[];
+  try {
+    names = await readdir(join(root, sub));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const entries: PitrEntry[] = [];
+  for (const name of names.filter((n) => n.endsWith(MANIFEST_SUFFIX))) {
+    const file = `${sub}/${name.slice(0, -MANIFEST_SUFFIX.length)}`;
+    const manifestFile = `${sub}/${name}`;
+    const text = await readFile(join(root, manifestFile), 'utf8').catch(() => '');
+    const read = readPitrManifest(text, trustedKeys, file);
+    const info = await stat(join(root, file)).catch(() => null);
+    entries.push({
+      manifestFile,
+      manifest: read.ok ? read.manifest : null,
+      reason: read.ok ? null : read.reason,
+      dataSizeBytes: info?.isFile() ? info.size : null,
+    });
+  }
+  return entries;
+}
+
+/** The PITR catalog of a backup directory from its manifests and file sizes (no data file is read). */
+export async function readPitrCatalog(
+  directory: string,
+  trustedKeys: readonly string[],
+): Promise<PitrCatalog> {
+  const { root } = pitrFolder(directory);
+  const entries = [
+    ...(await entriesIn(root, 'base', trustedKeys)),
+    ...(await entriesIn(root, 'wal', trustedKeys)),
+  ];
+  return assessPitr(entries);
+}
+
+/** The newest trusted manifest by sequence (the chain's head), whatever the window says. */
+export async function readPitrHead(
+  directory: string,
+  trustedKeys: readonly string[],
+): Promise<PitrManifest | null> {
+  const { root } = pitrFolder(directory);
+  const entries = [
+    ...(await entriesIn(root, 'base', trustedKeys)),
+    ...(await entriesIn(root, 'wal', trustedKeys)),
+  ];
+  let head: PitrManifest | null = null;
+  for (const e of entries)
+    if (e.manifest && (!head || e.manifest.sequence > head.sequence)) head = e.manifest;
+  return head;
+}
+
+/** The stored bytes of a sealed file, for the restore (which hashes them against the manifest on the way). */
+export function openSealed(directory: string, file: string): Readable {
+  return createReadStream(join(pitrFolder(directory).root, file));
+}

@@ -1,0 +1,55 @@
+// Starts and stops continuous protection as the configuration says (at start and after each hot reload): one capture
+// for the settings that ask for it, restarted when they change. The Node server uses it; Lambda never starts it.
+import type { BackupTaskSettings } from '../../handlers/backup/settings';
+import type { Clock } from '../../handlers/ports/clock';
+import type { Logger } from '../../handlers/ports/logger';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import { trustPolicyOf } from '../backups/backup-store';
+import { startContinuousCapture, type ContinuousCapture } from './capture';
+
+export interface CaptureSupervisor {
+  apply(settings: BackupTaskSettings | undefined): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createCaptureSupervisor(options: {
+  dbUrl: string;
+  logger: Logger;
+  clock: Clock;
+  signerFor: (settings: BackupTaskSettings) => ManifestSigner;
+}): CaptureSupervisor {
+  let running: { key: string; capture: ContinuousCapture } | undefined;
+  const keyOf = (settings: BackupTaskSettings) =>
+    JSON.stringify([
+      settings.directory,
+      settings.continuous,
+      settings.encryptionRecipients,
+      settings.signingKey,
+    ]);
+  const stop = async () => {
+    const current = running;
+    running = undefined;
+    await current?.capture.stop();
+  };
+  return {
+    async apply(settings) {
+      const wanted = settings?.continuous && settings.executor.kind === 'local' ? settings : undefined;
+      if (wanted && running?.key === keyOf(wanted)) return;
+      await stop();
+      if (!wanted) return;
+      const signer = () => options.signerFor(wanted);
+      running = {
+        key: keyOf(wanted),
+        capture: startContinuousCapture({
+          dbUrl: options.dbUrl,
+          settings: wanted,
+          signer,
+          trustedKeys: () => trustPolicyOf({ settings: wanted, signer }).trustedKeys,
+          logger: options.logger,
+          clock: options.clock,
+        }),
+      };
+    },
+    stop,
+  };
+}

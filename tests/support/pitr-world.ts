@@ -1,0 +1,86 @@
+// A world for continuous protection: a private PostgreSQL cluster (wal_level replica, replication allowed over
+// scram-sha-256, as initdb sets it up), an application database in it, a backup directory and a running capture.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import type { PitrCatalog } from '../../handlers/pitr/window';
+import { startContinuousCapture, type ContinuousCapture } from '../../runtime/pitr/capture';
+import { readPitrCatalog } from '../../runtime/pitr/folder';
+import { systemClock } from '../../runtime/observability/system-clock';
+import { testBackupSettings } from './backup-settings';
+import { testSigner } from './backup-signer';
+import { startPrivateCluster, type PrivateCluster } from './private-cluster';
+import { recordingLogger } from './recording-logger';
+import { until } from './until';
+
+export interface PitrWorld {
+  cluster: PrivateCluster;
+  appUrl: string;
+  directory: string;
+  signer: ManifestSigner;
+  logger: ReturnType<typeof recordingLogger>;
+  capture: ContinuousCapture;
+  catalog(): Promise<PitrCatalog>;
+  /** Waits until the window's latest point reaches `at` (ISO); returns the catalog then. */
+  coveredUntil(at: string, timeoutMs?: number): Promise<PitrCatalog>;
+  query(sql: string, params?: unknown[]): Promise<pg.QueryResult>;
+  close(): Promise<void>;
+}
+
+export async function startPitrWorld(options: { sealIntervalMs?: number } = {}): Promise<PitrWorld> {
+  const cluster = await startPrivateCluster('pitr-secret-password');
+  const admin = new pg.Client({ connectionString: cluster.superuserUrl() });
+  await admin.connect();
+  await admin.query('CREATE DATABASE app');
+  await admin.end();
+  const appUrl = cluster.superuserUrl('app');
+  const client = new pg.Client({ connectionString: appUrl });
+  await client.connect();
+  const directory = mkdtempSync(join(tmpdir(), 'pitr-backups-'));
+  const signer = testSigner();
+  const logger = recordingLogger();
+  const settings = testBackupSettings({
+    directory,
+    continuous: {
+      slot: 'bomnipotent_backup',
+      baseBackupPeriodMs: 86_400_000,
+      sealIntervalMs: options.sealIntervalMs ?? 1000,
+    },
+  });
+  const capture = startContinuousCapture({
+    dbUrl: appUrl,
+    settings,
+    signer: () => signer,
+    trustedKeys: () => [signer.publicKey],
+    logger,
+    clock: systemClock(),
+    tickMs: 100,
+  });
+  const catalog = () => readPitrCatalog(directory, [signer.publicKey]);
+  return {
+    cluster,
+    appUrl,
+    directory,
+    signer,
+    logger,
+    capture,
+    catalog,
+    coveredUntil: (at, timeoutMs = 60_000) =>
+      until(
+        `the restorable window to reach ${at}`,
+        async () => {
+          const c = await catalog();
+          return c.window && c.window.latest >= at ? c : undefined;
+        },
+        timeoutMs,
+      ),
+    query: (sql, params) => client.query(sql, params),
+    async close() {
+      await capture.stop();
+      await client.end().catch(() => {});
+      await cluster.stop();
+    },
+  };
+}
