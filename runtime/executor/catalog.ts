@@ -133,6 +133,7 @@ async function assess(
       state: 'trusted',
       reason: null,
       manifest,
+      signedBy: trusted.publicKey,
       legacy: null,
       ...(rehearsal ? { rehearsal } : {}),
     });
