@@ -103,6 +103,7 @@ export function buildServer(options: ServerOptions): Server {
     metrics,
     clock,
     logger,
+    notifier: notify.notifier,
   });
 
   const operations = createOperationDeps({ db, clock, logger, metrics });
