@@ -96,6 +96,7 @@ export async function startBenchServer(
   const ok = async (args: string[]) => {
     const result = await client(args);
     if (result.code !== 0) throw new Error(`bomnipotent_client ${args.join(' ')} failed: ${result.stderr}`);
+    return result.stdout;
   };
   let reloads = 2; // the admin bootstrap below reloads twice
   const server: BenchServer = {
@@ -116,8 +117,9 @@ export async function startBenchServer(
     },
   };
   try {
-    await ok(['user', 'request', ADMIN]);
-    writeFileSync(configPath, base + `[user]\ntmp_admin = "${ADMIN}"\n`);
+    // The request prints the tmp_admin line that names its key.
+    const tmpAdmin = /tmp_admin = "[^"]+"/.exec(await ok(['user', 'request', ADMIN]))?.[0];
+    writeFileSync(configPath, base + `[user]\n${tmpAdmin}\n`);
     await waitForReloads(proc, 1);
     await ok(['-u', ADMIN, 'user', 'approve', ADMIN]);
     await ok(['-u', ADMIN, 'user-role', 'add', ADMIN, 'admin']);

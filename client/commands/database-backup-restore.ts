@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 import { parseTarget, pointLine, type PointAnswer } from './restore-to-point';
+import { previewLines, type PreviewAnswer } from './restore-preview-lines';
 
 interface RestoreAnswer {
   path: string;
@@ -9,6 +10,8 @@ interface RestoreAnswer {
   source?: { via: 'standby' | 'file'; reason: string }; // from servers with rehearsals
   /** A dry run of a backup that is only in the store. */
   offsite?: { location: string; bucket: string; key: string; directory: string };
+  /** A dry run: what would be restored, against the live database (from servers that send it). */
+  preview?: PreviewAnswer;
 }
 
 function dryRunLine(answer: RestoreAnswer): string {
@@ -73,6 +76,7 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
                 `${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`,
               );
           }
+          if (answer.dryRun && answer.preview) ctx.out().detail(previewLines(answer.preview));
         },
       ),
     );

@@ -77,26 +77,12 @@ function checkDomain(domain: string, host: string, settings: AccountSettings): v
   }
 }
 
-/** tmp_admin: the named user, not denied, signing with the named key; or, without a key, holding exactly one key. */
-function holdsTmpAdmin(
-  name: string,
-  signedWith: StoredKey,
-  keys: StoredKey[],
-  settings: AccountSettings,
-  deps: AccountDeps,
-): boolean {
+/** tmp_admin: the named user, not denied, signing with the named key; a name without a key gives nothing. */
+function holdsTmpAdmin(name: string, signedWith: StoredKey, settings: AccountSettings): boolean {
   if (settings.tmpAdmin === undefined || settings.tmpAdmin !== name) return false;
-  if (settings.tmpAdminKey !== undefined)
-    return keyFingerprint(signedWith.publicKeyPem) === settings.tmpAdminKey;
-  const live = keys.filter((key) => key.revokedAt === null);
-  if (live.length !== 1) {
-    deps.logger.warn(
-      `[user] tmp_admin names '${name}', who holds ${live.length} keys: no admin powers. ` +
-        'Name the key: tmp_admin = "<email>:SHA256:..." (the fingerprint `user request` printed).',
-    );
-    return false;
-  }
-  return true;
+  return (
+    settings.tmpAdminKey !== undefined && keyFingerprint(signedWith.publicKeyPem) === settings.tmpAdminKey
+  );
 }
 
 /** undefined when the request carries no signature headers at all (route guards then decide); a Principal or a 401. */
@@ -185,7 +171,7 @@ export async function authenticateRequest(
   // A denied user never acts, not even as tmp_admin.
   if (stored.status === 'DENIED')
     throw refuse('AUTH.USER_DENIED', `The request of user '${name}' was denied.`);
-  const isTmpAdmin = holdsTmpAdmin(name, valid, keys, settings, deps);
+  const isTmpAdmin = holdsTmpAdmin(name, valid, settings);
   if (!isTmpAdmin && stored.status === 'REQUESTED') {
     throw refuse(
       'AUTH.USER_NOT_APPROVED',

@@ -71,10 +71,16 @@ export async function createBackup(
       // A compressed dump of text-heavy data is a fraction of the database; half of it is a safe guess.
       await ensureFreeSpace(store, settings.compression === 'none' ? sizeBytes : Math.ceil(sizeBytes / 2));
       const minSequence = (await ctx.chain.newestSequence(database)) + 1;
-      // The bytes pg_dump writes are about as many as the database holds: the best guess of the bytes to come.
-      progress.phase('dumping', sizeBytes);
+      // The bytes pg_dump writes are about as many as the database holds: the guess of the bytes to come, given only
+      // once the executor reports bytes at all (the sidecar does not): until then the bar is an honest indeterminate one.
+      progress.phase('dumping');
+      let dumped: number | null = null;
       const entry = await store.dump({
-        onProgress: (bytes) => progress.bytes(bytes),
+        onProgress: (bytes) => {
+          if (dumped === null) progress.phase('dumping', sizeBytes);
+          dumped = bytes;
+          progress.bytes(bytes);
+        },
         seed: {
           format: 'bomnipotent-backup/2',
           database,
@@ -90,6 +96,12 @@ export async function createBackup(
         ...(ctx.stopping ? { signal: ctx.stopping } : {}),
       });
       file = entry.file;
+      // The database's size was a guess of the bytes to come; the dump is done, so its bar ends full, at the bytes
+      // it really wrote (fewer than the guess when indexes are large, more when the guess was low).
+      if (dumped !== null && dumped > 0) {
+        progress.phase('dumping', dumped);
+        progress.bytes(dumped);
+      }
       if (!entry.manifest) throw new Error(`the executor returned ${entry.file} without its manifest`);
       const metadata = describeManifest(entry.manifest);
       await ctx.chain

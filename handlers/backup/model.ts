@@ -51,6 +51,8 @@ export interface CatalogEntry {
   state: TrustState;
   reason: string | null; // why not trusted; null when trusted
   manifest: BackupManifest | null; // set when the manifest verifies (trusted, or untrusted only for the data file)
+  /** The key (`ed25519:...`) whose signature made it trusted; absent otherwise. */
+  signedBy?: string | undefined;
   legacy: BackupMetadata | null; // format 1 metadata as found (unverified)
   /**
    * The signed rehearsal record next to a trusted backup: `trusted` with the record when it verifies and is about

@@ -21,6 +21,8 @@ export const rehearsalSchema = z.strictObject({
   tables: z.number().int().nonnegative(), // tables whose rows were counted
   rows: z.number().int().nonnegative(), // rows loaded, over all tables
   schemaVersion: z.number().int().nullable(), // this product's schema version in the restored copy
+  /** Rows per table as counted in the restored copy (the dump's names, e.g. public.docs); absent in older records. */
+  tableRows: z.record(z.string(), z.number().int().nonnegative()).optional(),
   error: z.string().max(2000).nullable(), // why it failed; null when ok
   /** The standby database built from this backup and its fingerprint at the time; null when none was kept. */
   standby: z

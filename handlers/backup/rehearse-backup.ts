@@ -149,6 +149,7 @@ async function rehearseEntry(
       ok: true,
       ...counted,
       schemaVersion: inspected.schemaVersion,
+      tableRows: inspected.rowCounts,
       error: null,
       standby,
     };

@@ -50,6 +50,8 @@ export async function replaceDatabase(
     if (used.via === 'file') {
       await loadScratch(ctx, plan, names.scratch, hooks);
     }
+    // The load is done: the steps after it are phases of their own, not a bar that sits near its end.
+    progress.phase('preparing the swap');
     // While reads are still answered: the bulk of the replay guard goes over now, the swap adds what comes since.
     await ctx.lifecycle
       .carrySignaturesAhead(names.scratch)

@@ -10,6 +10,7 @@ import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { chooseRestoreSource, type RestoreSource } from './standby';
 import { replaceDatabase } from './replace-database';
+import { refuseNearEmptyLatest, restorePreview, type RestorePreview } from './restore-preview';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from './restore-plan';
 
 export type { RestoreDeps, RestoreHooks, RestorePhase } from './restore-plan';
@@ -28,6 +29,8 @@ export interface RestoreResult {
   dryRun: boolean;
   /** Where the data came (or, in a dry run, would come) from: the rehearsed standby, or the file; and why. */
   source: { via: RestoreSource['via']; reason: string };
+  /** A dry run: the backup, its signer, time, size and rows per table against the live database's. */
+  preview?: RestorePreview;
   /** A dry run whose backup is only in the store: the object a restore would download (nothing was downloaded). */
   offsite?: { location: string; bucket: string; key: string; directory: string };
 }
@@ -89,7 +92,19 @@ export async function restoreBackup(
           via: 'file' as const,
           reason: 'the backup is only off-site, so it is downloaded first',
         };
-        return { path, metadata, dryRun, source, offsite: { location, bucket, key, directory } };
+        const preview = restorePreview(
+          {
+            file: fetched.file,
+            path,
+            sizeBytes: metadata.sizeBytes,
+            state: 'trusted',
+            reason: null,
+            manifest: fetched.manifest,
+            legacy: null,
+          },
+          await liveRows(ctx),
+        );
+        return { path, metadata, dryRun, source, preview, offsite: { location, bucket, key, directory } };
       }
       const entries = await store.list();
       const recorded = await ctx.chain.newestSequence(database);
@@ -101,6 +116,7 @@ export async function restoreBackup(
         chain,
       });
       chosen = entry.file;
+      if (input.file === undefined) refuseNearEmptyLatest(entries, entry);
       const allowUnsigned = entry.state !== 'trusted';
       hooks.progress?.phase('verifying');
       const metadata = await verifyForRestore(ctx, store, entry, dryRun);
@@ -113,7 +129,8 @@ export async function restoreBackup(
             `It would be restored from ${source.via === 'standby' ? 'the standby database' : 'the file'}: ${source.reason}`,
         );
         await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
-        return { path: entry.path, metadata, dryRun, source: shownSource };
+        const preview = restorePreview(entry, await liveRows(ctx));
+        return { path: entry.path, metadata, dryRun, source: shownSource, preview };
       }
       const plan: RestorePlan = {
         store,
@@ -197,6 +214,14 @@ async function verifyForRestore(
   if (!metadata) throw new Error(`no description of ${file}`);
   checkSchemaKnown(ctx, metadata, path);
   return metadata;
+}
+
+/** The live database's rows per table for a preview; null (said as unknown) when they cannot be read. */
+async function liveRows(ctx: RestoreDeps): Promise<Record<string, number> | null> {
+  return ctx.admin.liveRowCounts().catch((error: unknown) => {
+    ctx.logger.warn(`Could not count the live database's rows for the preview: ${describe(error)}`);
+    return null;
+  });
 }
 
 function checkSchemaKnown(ctx: RestoreDeps, metadata: BackupMetadata, path: string): void {

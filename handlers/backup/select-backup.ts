@@ -5,6 +5,12 @@ import { isBackupFileName } from './naming';
 import type { BackupManifest } from './manifest';
 import { newestFirst, restartedChain, type ChainReport } from './trust';
 
+/** What every "no backup" error of a recovery says: where else backups may be, and how to name one. */
+export const NO_BACKUP_HINT =
+  'In a recovery, see what the off-site store holds with `bomnipotent_client database-backup list --offsite` and ' +
+  'restore one by name with `bomnipotent_client database-backup completely-restore --file <name>` (a backup of ' +
+  'another database name or server, signed by a key in trusted_keys, restores too).';
+
 /** A requested name must be a bare backup file name: no path, nothing to climb out of the directory with. */
 export function checkRequestedFileName(file: string): void {
   const bare = !/[/\\]/.test(file) && !file.includes('..') && !file.includes('\0');
@@ -42,7 +48,7 @@ export function selectBackup(
         'not_found',
         `There is no backup named '${request.file}' in the backup directory.`,
         {
-          suggestion: 'List the backups with `bomnipotent_client database-backup list`.',
+          suggestion: `List the backups with \`bomnipotent_client database-backup list\`. ${NO_BACKUP_HINT}`,
         },
       );
     }
@@ -104,7 +110,7 @@ export function selectBackup(
       'not_found',
       `There is no trusted backup of database '${request.database}' to restore${others}.`,
       {
-        suggestion: 'Make one with `bomnipotent_client database-backup create`.',
+        suggestion: NO_BACKUP_HINT,
       },
     );
   }

@@ -3,6 +3,7 @@
 import { AppError, sentenceOf as describe } from '../errors';
 import type { Clock } from '../ports/clock';
 import type { LockLease } from '../ports/database-admin';
+import { NO_PROGRESS } from '../ports/progress';
 import { backupLockName } from './lock';
 import type { RestoreDeps, RestoreHooks } from './restore-plan';
 
@@ -71,8 +72,11 @@ export async function swapIn(
     step = 'swapped';
     await lifecycle.reopenPool();
     await hooks.reached?.('swapped');
+    const progress = hooks.progress ?? NO_PROGRESS;
+    progress.phase('migrating');
     const version = await lifecycle.migrate();
     ctx.logger.info(`The restored database '${database}' is in place at schema version ${version}.`);
+    progress.phase('carrying over signatures and revocations');
     await lifecycle.carryOverFrom(names.aside).catch((error: unknown) => {
       // The restore itself succeeded; say plainly what is weaker until the signature window has passed.
       ctx.logger.warn(

@@ -17,6 +17,8 @@ export interface DatabaseInfo {
    */
   swapObstacles(): Promise<{ missingPrivileges: string[]; blockingSessions: string | null }>;
   databaseLocale(): Promise<DatabaseLocale>;
+  /** Exact rows per table of the server's database, named as pg_dump names them (schema.table, quoted where needed). */
+  liveRowCounts(): Promise<Record<string, number>>;
   /**
    * Free bytes on the PostgreSQL server's data directory, where that can be seen from here (the role may read
    * `data_directory` and the path is on this machine); null when it cannot.

@@ -58,8 +58,8 @@ export function createAccountsModule(o: AccountsModuleOptions): {
 }
 
 /**
- * A tmp_admin must name an existing user who is not denied, and one key: the key whose fingerprint it names, or the
- * user's only key. Otherwise whoever requested that name first (or added a key) would become admin.
+ * A tmp_admin must name an existing user who is not denied, and the key whose fingerprint it names: a name alone
+ * would give admin powers to whoever requested that name first.
  */
 export async function checkTmpAdmin(config: Config, db: DbHandle): Promise<void> {
   if (config.user.tmpAdmin === undefined) return;
@@ -83,17 +83,15 @@ export async function checkTmpAdmin(config: Config, db: DbHandle): Promise<void>
   }
   const live = (await store.keysOf(name)).filter((key) => key.revokedAt === null);
   const wanted = config.user.tmpAdminKey;
-  if (wanted !== undefined) {
-    if (live.some((key) => keyFingerprint(key.publicKeyPem) === wanted)) return;
+  if (wanted === undefined) {
     throw refuse(
-      `[user] tmp_admin names the key ${wanted}, but "${name}" holds no such key: someone else may have requested that name.`,
-      `Check the fingerprint \`user request\` printed; the keys on the server: ${live.map((k) => keyFingerprint(k.publicKeyPem)).join(', ') || 'none'}.`,
-    );
-  }
-  if (live.length !== 1) {
-    throw refuse(
-      `[user] tmp_admin names "${name}", who holds ${live.length} keys: the server cannot tell which one is yours.`,
+      `[user] tmp_admin names only "${name}", not a key: whoever requested that name first would become admin.`,
       'Name your key: tmp_admin = "<email>:SHA256:..." with the fingerprint `user request` printed.',
     );
   }
+  if (live.some((key) => keyFingerprint(key.publicKeyPem) === wanted)) return;
+  throw refuse(
+    `[user] tmp_admin names the key ${wanted}, but "${name}" holds no such key: someone else may have requested that name.`,
+    `Check the fingerprint \`user request\` printed; the keys on the server: ${live.map((k) => keyFingerprint(k.publicKeyPem)).join(', ') || 'none'}.`,
+  );
 }

@@ -20,7 +20,7 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const FINGERPRINT_HINT = 'as `bomnipotent_client user request` prints it, for example "SHA256:Xr5…"';
 
 export const userSchema = z.strictObject({
-  // "email" or "email:SHA256:<fingerprint>": the key form binds the bootstrap admin powers to one key.
+  // "email:SHA256:<fingerprint>" (or "email" with tmp_admin_key): the bootstrap admin powers belong to one key.
   tmp_admin: z
     .string()
     .regex(/^[^@\s:]+@[^@\s:]+(:SHA256:[A-Za-z0-9+/]{43})?$/, {

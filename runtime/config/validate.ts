@@ -146,6 +146,11 @@ function findCrossKeyProblems(root: RootInput): string[] {
   if (inline && root.user.tmp_admin_key !== undefined) {
     problems.push('[user] tmp_admin names a key and tmp_admin_key is set too: keep one of them');
   }
+  if (root.user.tmp_admin !== undefined && !inline && root.user.tmp_admin_key === undefined) {
+    problems.push(
+      `[user] tmp_admin names only an email, which gives admin powers to whoever requested it first: name the key too, tmp_admin = "${root.user.tmp_admin}:SHA256:..." with the fingerprint \`bomnipotent_client user request\` printed`,
+    );
+  }
   if (root.user.tmp_admin_key !== undefined && root.user.tmp_admin === undefined) {
     problems.push('[user] tmp_admin_key is set without tmp_admin: set tmp_admin to the email it belongs to');
   }

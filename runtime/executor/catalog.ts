@@ -132,6 +132,7 @@ async function assess(
       state: 'trusted',
       reason: null,
       manifest,
+      signedBy: trusted.publicKey,
       legacy: null,
       ...(rehearsal ? { rehearsal } : {}),
     });

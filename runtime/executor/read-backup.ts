@@ -181,8 +181,8 @@ export async function streamBackup(
   options: ReadOptions,
   /** Bytes of the file read so far (a long restore's progress against the file's size). */
   onProgress?: (bytesRead: number) => void,
-  /** A stage between the dump guard and the sink (the rehearsal's row counter). */
-  through?: Transform,
+  /** Stages between the dump guard and the sink (the header filter for an older server, the row counter). */
+  through: Transform[] = [],
 ): Promise<{ sha256: string; bytes: number }> {
   const env = helperEnv(context.sourceEnv);
   const hasher = new HashingPassThrough();
@@ -210,7 +210,7 @@ export async function streamBackup(
   });
   try {
     const tap = new ProgressTap(onProgress);
-    const last = through ? [guard, through, sink] : [guard, sink];
+    const last = [guard, ...through, sink];
     await pipeline([source, tap, hasher, ...stages.map((s) => s.stream), ...last]);
     await Promise.all(stages.map((s) => s.done));
     return { sha256: digest, bytes: hasher.bytes };

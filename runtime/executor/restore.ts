@@ -19,6 +19,7 @@ import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
 import { checkStoredBytes, discard, openBackup, streamBackup, type OpenedBackup } from './read-backup';
+import { needsOlderServerFilter, OlderServerFilter } from './older-server-filter';
 
 export interface RestoreRequest {
   directory: string;
@@ -184,14 +185,11 @@ async function applyBackup(
       signal: request.signal,
       // psql reads only what streamBackup releases: the verified bytes, its end only after the hash matched.
       feedStdin: async (stdin, kill) => {
-        await streamBackup(
-          context,
-          opened,
-          psqlInput(stdin, kill),
-          request.read,
-          request.onProgress,
-          counter,
-        );
+        await streamBackup(context, opened, psqlInput(stdin, kill), request.read, request.onProgress, [
+          // pg_dump 17's `SET transaction_timeout` stops psql on 15 and 16: that one header line is dropped.
+          ...(needsOlderServerFilter(major) ? [new OlderServerFilter()] : []),
+          ...(counter ? [counter] : []),
+        ]);
       },
     });
     if (classifyRun(applied) === 'ok') return { copyRows: counter?.rows ?? {} };

@@ -41,6 +41,18 @@ export interface SidecarAppOptions {
   heartbeatMs?: number;
   /** The one off-site store this sidecar copies to; without it off-site transfers are refused. */
   offsite?: SidecarOffsite | undefined;
+  /**
+   * The sidecar's own trust: the keys whose backups it trusts (undefined: the caller's), and whether it restores an
+   * untrusted file on its caller's request (default: refused). A caller cannot widen either.
+   */
+  trust?: SidecarTrust;
+  /** The sidecar's own clock, for the time of the audit records it writes (default: the system's). */
+  now?: () => Date;
+}
+
+export interface SidecarTrust {
+  trustedKeys: string[] | undefined;
+  allowUnsigned: boolean;
 }
 
 type Bodies = { [K in SidecarOperation]: z.output<(typeof sidecarBodies)[K]> };
@@ -62,6 +74,12 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   const directory = resolve(options.allowedDirectory);
   const expectedDigest = digest(options.token);
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+  const own = options.trust ?? { trustedKeys: undefined, allowUnsigned: false };
+  const now = options.now ?? (() => new Date());
+  /** The trust a request runs with: the sidecar's keys when it has them, whatever the request said. */
+  const trustFor = (asked: { trustedKeys: string[] }) => ({
+    trustedKeys: own.trustedKeys ?? asked.trustedKeys,
+  });
   const app = new Hono();
 
   // Open on purpose: container health checks need no secret, and it runs nothing.
@@ -123,6 +141,34 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
     }
   };
 
+  // A caller asking for an untrusted restore, or signing with a key the sidecar does not trust, is refused and logged.
+  const checkUnsigned = () => {
+    if (own.allowUnsigned) return;
+    logger.warn('Executor sidecar: refused a restore of an untrusted file (--allow-unsigned).');
+    throw new AppError(
+      'EXECUTOR.SIDECAR_UNSIGNED_REFUSED',
+      'forbidden',
+      'The executor sidecar restores only trusted backups; it was asked to restore an untrusted file.',
+      {
+        suggestion:
+          'To restore an unsigned or foreign file on purpose, set BOMNIPOTENT_EXECUTOR_ALLOW_UNSIGNED=true on the executor, restart it, restore, then remove the setting.',
+      },
+    );
+  };
+  const checkSigner = (publicKey: string) => {
+    if (own.trustedKeys === undefined || own.trustedKeys.includes(publicKey)) return;
+    logger.warn(`Executor sidecar: refused a dump signed by ${publicKey}, which it does not trust.`);
+    throw new AppError(
+      'EXECUTOR.SIDECAR_SIGNER_REFUSED',
+      'forbidden',
+      `The executor sidecar does not trust the key ${publicKey} that would sign this backup.`,
+      {
+        suggestion:
+          "Add the server's backup-signing public key (logged at every start) to the executor's BOMNIPOTENT_EXECUTOR_TRUSTED_KEYS.",
+      },
+    );
+  };
+
   // Refused before it runs, and logged here: a request for another store is someone trying to move the backups.
   const checkOffsite = (asked: Parameters<typeof sidecarTransferSettings>[1]) => {
     try {
@@ -153,6 +199,8 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
       if ('file' in body) checkFile(body.file);
       if ('targetDatabase' in body) checkTarget(body.targetDatabase);
       if ('offsite' in body) checkOffsite(body.offsite);
+      if (operation === 'restore' && 'read' in body && body.read.allowUnsigned === true) checkUnsigned();
+      if (operation === 'dump' && 'signerPublicKey' in body) checkSigner(body.signerPublicKey);
       return streamOperation(c, describe(body), (signal, send) => run(body, signal, send));
     });
   };
@@ -227,17 +275,23 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   register(
     'list',
     () => 'list',
-    (b) => executor.list({ directory: b.directory, trust: b.trust }),
+    (b) => executor.list({ directory: b.directory, trust: trustFor(b.trust) }),
   );
   register(
     'verify',
     (b) => `verify of ${b.file}`,
-    (b) => executor.verify(b.directory, b.file, b.options),
+    (b) => executor.verify(b.directory, b.file, { ...b.options, ...trustFor(b.options) }),
   );
   register(
     'prune',
     (b) => `prune to ${b.keep}`,
-    (b) => executor.prune({ directory: b.directory, database: b.database, keep: b.keep, trust: b.trust }),
+    (b) =>
+      executor.prune({
+        directory: b.directory,
+        database: b.database,
+        keep: b.keep,
+        trust: trustFor(b.trust),
+      }),
   );
   register(
     'remove',
@@ -252,7 +306,7 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   register(
     'restore',
     (b) => `restore of ${b.file} into ${b.targetDatabase}`,
-    (b, signal) => executor.restore({ ...b, signal }),
+    (b, signal) => executor.restore({ ...b, read: { ...b.read, ...trustFor(b.read) }, signal }),
   );
   register(
     'offsiteUpload',
@@ -281,7 +335,8 @@ export function createSidecarApp(options: SidecarAppOptions): Hono {
   register(
     'appendAudit',
     () => 'audit entry',
-    (b) => executor.appendAudit(b.directory, b.record).then(() => null),
+    // The time is the sidecar's own: a caller cannot date a record into the past or the future.
+    (b) => executor.appendAudit(b.directory, { ...b.record, at: now().toISOString() }).then(() => null),
   );
 
   app.notFound((c) =>

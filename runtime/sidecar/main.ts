@@ -32,6 +32,7 @@ function start(settings: SidecarSettings): void {
     database: settings.database,
     shutdownSignal: shutdown.signal,
     offsite: settings.offsite,
+    trust: { trustedKeys: settings.trustedKeys, allowUnsigned: settings.allowUnsigned },
   });
 
   const server = serve({ fetch: app.fetch, hostname: settings.host, port: settings.port }, (info) => {
@@ -39,6 +40,11 @@ function start(settings: SidecarSettings): void {
     logger.info(`Executor sidecar listening on http://${host}:${info.port}`);
     logger.info(
       `Executor sidecar serves the backup directory '${settings.directory}' for ${maskUrl(settings.dbUrl)}.`,
+    );
+    logger[settings.trustedKeys ? 'info' : 'warn'](
+      settings.trustedKeys
+        ? `Executor sidecar trusts the backups signed by ${settings.trustedKeys.join(', ')}${settings.allowUnsigned ? '; it restores untrusted files when asked (BOMNIPOTENT_EXECUTOR_ALLOW_UNSIGNED)' : ''}.`
+        : "Executor sidecar has no BOMNIPOTENT_EXECUTOR_TRUSTED_KEYS and trusts the keys its caller names: set it to the server's backup-signing public key (logged at the server's start) and its trusted_keys.",
     );
     logger.info(
       settings.offsite

@@ -19,6 +19,8 @@ export const SIDECAR_ENV = {
   s3Endpoint: 'BOMNIPOTENT_EXECUTOR_S3_ENDPOINT',
   s3Region: 'BOMNIPOTENT_EXECUTOR_S3_REGION',
   s3ForcePathStyle: 'BOMNIPOTENT_EXECUTOR_S3_FORCE_PATH_STYLE',
+  trustedKeys: 'BOMNIPOTENT_EXECUTOR_TRUSTED_KEYS',
+  allowUnsigned: 'BOMNIPOTENT_EXECUTOR_ALLOW_UNSIGNED',
 } as const;
 
 export const SIDECAR_DEFAULTS = {
@@ -40,6 +42,13 @@ export interface SidecarSettings {
   toolDirectory: string | undefined;
   /** The only off-site store this sidecar copies to (its own settings, never the request's); undefined: none. */
   offsite: SidecarOffsite | undefined;
+  /**
+   * The public keys whose backups this sidecar trusts (its own settings, never the request's); undefined: it takes
+   * its caller's, and says so at start.
+   */
+  trustedKeys: string[] | undefined;
+  /** Whether it restores a file that is not trusted when its caller asks to (default false: refused). */
+  allowUnsigned: boolean;
 }
 
 export class SidecarSettingsError extends Error {
@@ -85,7 +94,31 @@ export function readSidecarSettings(
     logLevel: level,
     toolDirectory: env[SIDECAR_ENV.toolDirectory]?.trim() || undefined,
     offsite: readOffsite(env),
+    trustedKeys: readTrustedKeys(env),
+    allowUnsigned: readBoolean(env, SIDECAR_ENV.allowUnsigned),
   };
+}
+
+const PUBLIC_KEY = /^ed25519:[A-Za-z0-9+/]{43}=$/;
+
+function readTrustedKeys(env: Record<string, string | undefined>): string[] | undefined {
+  const text = env[SIDECAR_ENV.trustedKeys]?.trim();
+  if (!text) return undefined;
+  const keys = text.split(/[\s,]+/).filter((key) => key !== '');
+  const bad = keys.find((key) => !PUBLIC_KEY.test(key));
+  if (bad !== undefined)
+    throw new SidecarSettingsError(
+      `${SIDECAR_ENV.trustedKeys} holds '${bad.slice(0, 60)}', which is not a public key like ed25519:<base64>: ` +
+        "list the server's backup-signing public key and the trusted_keys of its config, separated by spaces or commas.",
+    );
+  return keys;
+}
+
+function readBoolean(env: Record<string, string | undefined>, name: string): boolean {
+  const text = env[name]?.trim().toLowerCase() || 'false';
+  if (text !== 'true' && text !== 'false')
+    throw new SidecarSettingsError(`${name} must be true or false, not '${text}'.`);
+  return text === 'true';
 }
 
 function readOffsite(env: Record<string, string | undefined>): SidecarOffsite | undefined {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery } from '../support/pg';
 import { runClient } from '../support/server-process';
-import { ADMIN, startE2eWorld, type E2eWorld } from '../support/e2e-world';
+import { ADMIN, startE2eWorld, tmpAdminLine, type E2eWorld } from '../support/e2e-world';
 
 const USER = 'reader@example.com';
 
@@ -30,14 +30,11 @@ describe('backup and restore through the client', () => {
   });
 
   it('bootstraps the first admin through tmp_admin and a hot reload', async () => {
-    expect(
-      (
-        await runClient(['-d', world.server.url, 'user', 'request', ADMIN], {
-          XDG_CONFIG_HOME: world.adminHome,
-        })
-      ).code,
-    ).toBe(0);
-    await world.reloaded(world.baseConfig + `[user]\ntmp_admin = "${ADMIN}"\n`, 1);
+    const requested = await runClient(['-d', world.server.url, 'user', 'request', ADMIN], {
+      XDG_CONFIG_HOME: world.adminHome,
+    });
+    expect(requested.code).toBe(0);
+    await world.reloaded(world.baseConfig + `[user]\n${tmpAdminLine(requested.stdout)}\n`, 1);
     expect((await asAdmin('user', 'approve', ADMIN)).code).toBe(0);
     expect((await asAdmin('user-role', 'add', ADMIN, 'admin')).code).toBe(0);
     await world.reloaded(world.baseConfig, 2);
@@ -95,8 +92,11 @@ describe('backup and restore through the client', () => {
 
     const dry = await asAdmin('database-backup', 'completely-restore', '--dry-run');
     expect(dry.stdout).toMatch(
-      /^\[INFO\] Dry run: backup '.+' verifies and would be restored; nothing was changed\.\nIt would be restored from the file: the backup was never rehearsed\.\n$/,
+      /^\[INFO\] Dry run: backup '.+' verifies and would be restored; nothing was changed\.\nIt would be restored from the file: the backup was never rehearsed\.\nBackup: {3}\S+\.dump\.zst\n/,
     );
+    // What it would restore, against the live rows (the backup's are unknown: never rehearsed).
+    expect(dry.stdout).toMatch(/\nSigned: {3}ed25519:\S+\n/);
+    expect(dry.stdout).toMatch(/\npublic\.docs +\? +2\n/);
     expect(await docs()).toEqual(['csaf-1', 'added-later']);
     // status marks the dry run, so that nobody takes it for a restore that happened
     expect((await asAdmin('database-backup', 'status')).stdout).toMatch(/ restore \(dry run\)\s+succeeded /);

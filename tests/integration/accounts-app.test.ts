@@ -9,6 +9,7 @@ import {
   type KeyPair,
 } from '../support/accounts-harness';
 import { testConfig } from '../support/config-fixture';
+import { keyFingerprint } from '../../handlers/accounts/fingerprint';
 
 let h: AccountsHarness;
 let admin: { user: string; key: KeyPair };
@@ -356,8 +357,9 @@ describe('tmp_admin', () => {
         .status,
     ).toBe(201);
     expect((await h.send('GET', '/who-am-i', { as: boss })).status).toBe(401); // not approved, not tmp_admin yet
-    await checkTmpAdmin(testConfig({ user: { tmpAdmin: boss.user } }), h.db);
-    h.setConfig({ user: { tmpAdmin: boss.user.toUpperCase() } });
+    const tmpAdminKey = keyFingerprint(boss.key.publicKeyPem);
+    await checkTmpAdmin(testConfig({ user: { tmpAdmin: boss.user, tmpAdminKey } }), h.db);
+    h.setConfig({ user: { tmpAdmin: boss.user.toUpperCase(), tmpAdminKey } });
     h.warnings.length = 0;
     expect(
       (await h.send('POST', `/users/${encodeURIComponent(boss.user)}/approve`, { as: boss })).status,
@@ -377,7 +379,7 @@ describe('tmp_admin', () => {
   });
 
   it('still needs the tmp_admin to sign with their own key', async () => {
-    h.setConfig({ user: { tmpAdmin: plain.user } });
+    h.setConfig({ user: { tmpAdmin: plain.user, tmpAdminKey: keyFingerprint(plain.key.publicKeyPem) } });
     await expectRefused(
       () =>
         h.send('POST', `/users/${encodeURIComponent(plain.user)}/roles`, {

@@ -80,7 +80,8 @@ describe('bootstrapping the first admin through tmp_admin', () => {
     expect(early.exitCode).toBe(1);
     expect(early.stderr).toContain('has not been approved yet');
 
-    const next = testConfig({ user: { tmpAdmin: me } });
+    const tmpAdminKey = /tmp_admin = "[^:"]+:(SHA256:[^"]+)"/.exec(requested.stdout)?.[1];
+    const next = testConfig({ user: { tmpAdmin: me, tmpAdminKey } });
     await checkTmpAdmin(next, db); // what the server does when it loads the setting
     config = next;
     // --user alone: the client signs with the key `user request` made in its config folder.

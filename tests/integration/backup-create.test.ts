@@ -122,6 +122,28 @@ describe.each(executorKinds)('createBackup with the real $name executor and Post
     expect(await metrics.renderPrometheus()).toContain('bomnipotent_backup_success_total 1\n');
   });
 
+  it("ends the dump's progress full, at the bytes it really wrote, then goes on to the next phases", async () => {
+    const { ctx } = contextFor({ verifyAfterBackup: true });
+    const seen: { phase: string; total: number | null; done: number | null }[] = [];
+    const progress = {
+      phase: (phase: string, total: number | null = null) => void seen.push({ phase, total, done: null }),
+      bytes: (done: number) => void (seen.at(-1)!.done = done),
+    };
+    await createBackup(manual, ctx, { progress });
+    const dumping = seen.filter((s) => s.phase === 'dumping');
+    expect(dumping[0]).toEqual({ phase: 'dumping', total: null, done: null }); // indeterminate until bytes come
+    if (kind.name === 'sidecar') {
+      expect(dumping).toHaveLength(1); // the sidecar reports no bytes: the bar stays indeterminate, never 0 %
+    } else {
+      // Then the database's size as a guess, then the bytes the dump wrote as the total, reached in full.
+      expect(dumping).toHaveLength(3);
+      const last = dumping.at(-1)!;
+      expect(last.total).toBeGreaterThan(0);
+      expect(last.done).toBe(last.total);
+    }
+    expect(seen.map((s) => s.phase).slice(-1)).toEqual(['verifying']);
+  });
+
   it('answers BACKUP.BUSY to the second of two concurrent backups', async () => {
     const { ctx } = contextFor();
     const results = await Promise.allSettled([createBackup(manual, ctx), createBackup(manual, ctx)]);

@@ -152,7 +152,7 @@ describe('watchConfig with an accept check', () => {
     });
     closers.push(() => watcher.close());
 
-    const withAdmin = 'http_port = 8080\n[user]\ntmp_admin = "admin@example.com"\n';
+    const withAdmin = `http_port = 8080\n[user]\ntmp_admin = "admin@example.com:SHA256:${'A'.repeat(43)}"\n`;
     replaceFile(file, withAdmin);
     await vi.waitFor(() => expect(lines.some((l) => l.startsWith('[ERROR] Failed to reload'))).toBe(true), {
       timeout: 5_000,

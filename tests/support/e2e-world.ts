@@ -65,7 +65,7 @@ export async function startE2eWorld(options: {
         XDG_CONFIG_HOME: adminHome,
       });
       if (requested.code !== 0) throw new Error(`user request failed: ${requested.stderr}`);
-      await world.reloaded(baseConfig + `[user]\ntmp_admin = "${ADMIN}"\n`, 1);
+      await world.reloaded(baseConfig + `[user]\n${tmpAdminLine(requested.stdout)}\n`, 1);
       for (const args of [
         ['user', 'approve', ADMIN],
         ['user-role', 'add', ADMIN, 'admin'],
@@ -81,4 +81,11 @@ export async function startE2eWorld(options: {
     },
   };
   return world;
+}
+
+/** The `tmp_admin = "<email>:SHA256:..."` line that `user request` prints: it names the requester's key. */
+export function tmpAdminLine(requestOutput: string): string {
+  const line = /tmp_admin = "[^"]+"/.exec(requestOutput)?.[0];
+  if (!line) throw new Error(`user request printed no tmp_admin line: ${requestOutput}`);
+  return line;
 }

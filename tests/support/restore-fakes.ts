@@ -141,6 +141,7 @@ export function createFakeWorld(
     schemaVersion: async () => 1,
     canCreateDatabases: async () => true,
     swapObstacles: async () => ({ missingPrivileges: [], blockingSessions: null }),
+    liveRowCounts: async () => ({}),
     databaseLocale: async () => ({
       encoding: 'UTF8',
       collate: 'C.UTF-8',

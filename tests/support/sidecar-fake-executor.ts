@@ -100,8 +100,8 @@ export function createFakeExecutor(entries: CatalogEntry[] = []): FakeExecutor {
       record('freeBytes', [directory]);
       return 42_000_000;
     },
-    async restore({ directory, file, targetDatabase, signal }) {
-      record('restore', [directory, file, targetDatabase], signal);
+    async restore({ directory, file, targetDatabase, read, signal }) {
+      record('restore', [directory, file, targetDatabase, read], signal);
       if (fake.hang) await untilAborted(signal);
       return { copyRows: {} };
     },

@@ -187,6 +187,9 @@ export class FakeAdmin implements DatabaseAdmin {
   async canCreateDatabases() {
     return true;
   }
+  async liveRowCounts() {
+    return {};
+  }
   async databaseLocale() {
     return {
       encoding: 'UTF8',

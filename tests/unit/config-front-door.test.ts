@@ -88,7 +88,12 @@ describe('tmp_admin', () => {
         tmpAdminKey: FINGERPRINT,
       },
     );
-    expect(parse('[user]\ntmp_admin = "a@b.example"\n').user.tmpAdminKey).toBeUndefined();
+  });
+
+  it('refuses an email without a key: it would give admin powers to whoever requested that name first', () => {
+    expect(() => parse('[user]\ntmp_admin = "a@b.example"\n')).toThrow(
+      /tmp_admin names only an email, which gives admin powers to whoever requested it first: name the key too, tmp_admin = "a@b\.example:SHA256:\.\.\."/,
+    );
   });
 
   it('refuses a malformed fingerprint, two fingerprints, or a key without an email', () => {

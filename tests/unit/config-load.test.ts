@@ -94,7 +94,7 @@ describe('loadConfig defaults', () => {
       level = "debug"
       file = "server.log"
       [user]
-      tmp_admin = "admin@example.com"
+      tmp_admin = "admin@example.com:SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
       expiration_period = "30 days"
       [dos_prevention]
       limit = 50

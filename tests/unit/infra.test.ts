@@ -295,7 +295,7 @@ describe('infra/Dockerfile', () => {
     expect(runBin(entry[2]!, ['--help'])).toMatch(/^Usage: bomnipotent_server \[--config PATH\]/);
     // the image builds the bundles that bin/launch.js prefers
     expect(all('RUN').some((r) => r.startsWith('node scripts/build.js'))).toBe(true);
-    expect(all('COPY')).toContain('scripts ./scripts');
+    expect(all('COPY')).toContain('scripts/build.js ./scripts/build.js');
   }, 60_000);
 
   it("exposes the server's and the executor's default ports, and checks the server's /ready", () => {

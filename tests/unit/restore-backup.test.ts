@@ -18,6 +18,22 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 describe('restoreBackup with fakes of the ports', () => {
+  it('reports the phases after the load (the swap, migrations, carry-over) instead of sitting at the end of the load', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'newest' });
+    const phases: string[] = [];
+    await restoreBackup({ user: 'admin@example.com' }, w.ctx, {
+      progress: { phase: (name) => void phases.push(name), bytes: () => {} },
+    });
+    expect(phases.slice(phases.indexOf('restoring'))).toEqual([
+      'restoring',
+      'preparing the swap',
+      'swapping',
+      'migrating',
+      'carrying over signatures and revocations',
+    ]);
+  });
+
   it('restores the newest backup of this database into a scratch database, then swaps it in', async () => {
     const w = createFakeWorld();
     w.files.set('app_20260101_000000.dump', { content: 'older' });

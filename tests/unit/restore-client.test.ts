@@ -77,6 +77,35 @@ describe('database-backup completely-restore', () => {
     );
   });
 
+  it('a dry run shows the backup, its key, time and size, and its rows per table against the live ones', async () => {
+    const preview = {
+      file: 'bomnipotent_db_20260111_103024.dump',
+      database: 'bomnipotent_db',
+      signedBy: 'ed25519:AAAA',
+      takenAt: '2026-01-11T10:30:24.000Z',
+      sizeBytes: 2_621_440,
+      serverVersion: '15.20',
+      tables: [
+        { table: 'public.docs', backupRows: 120, liveRows: 121 },
+        { table: 'public.users', backupRows: 3, liveRows: 3 },
+      ],
+      rowsUnknown: null,
+    };
+    server.use(
+      restoreRoute([], () => HttpResponse.json({ path: PATH, dryRun: true, metadata: {}, preview })),
+    );
+    const result = await run('database-backup', 'completely-restore', '--dry-run');
+    expect(result.stdout).toBe(
+      `[INFO] Dry run: backup '${PATH}' verifies and would be restored; nothing was changed.\n` +
+        'Backup:   bomnipotent_db_20260111_103024.dump\n' +
+        "Of:       database 'bomnipotent_db' on PostgreSQL 15.20, taken 2026-01-11T10:30:24.000Z, 2.5 MB\n" +
+        'Signed:   ed25519:AAAA\n' +
+        'Table             backup    live now\n' +
+        'public.docs          120         121  *\n' +
+        'public.users           3           3\n',
+    );
+  });
+
   it('prints the server message and suggestion on a refusal, exit code 1', async () => {
     server.use(
       restoreRoute([], () =>

@@ -4,7 +4,7 @@ import { AppError } from '../../handlers/errors';
 import type { BackupMetadataSeed, CatalogEntry } from '../../handlers/backup/model';
 import type { BackupManifest } from '../../handlers/backup/manifest';
 import { silentLogger } from '../../runtime/observability/logger';
-import { createSidecarApp, SIDECAR_MAX_BODY_BYTES } from '../../runtime/sidecar/app';
+import { createSidecarApp, SIDECAR_MAX_BODY_BYTES, type SidecarTrust } from '../../runtime/sidecar/app';
 import { createFakeExecutor } from '../support/sidecar-fake-executor';
 import { seedFor } from '../support/sidecar-fake-executor';
 import { testSigner } from '../support/backup-signer';
@@ -27,7 +27,7 @@ const DUMP_BODY = {
   signerPublicKey: SIGNER.publicKey,
 };
 
-function setup(heartbeatMs?: number) {
+function setup(heartbeatMs?: number, own?: { trust: SidecarTrust; now: () => Date }) {
   const executor = createFakeExecutor();
   const lines: string[] = [];
   const logger = {
@@ -42,6 +42,7 @@ function setup(heartbeatMs?: number) {
     allowedDirectory: DIR,
     database: 'bomnipotent',
     ...(heartbeatMs ? { heartbeatMs } : {}),
+    ...own,
   });
   const post = (path: string, body: unknown, token: string | null = TOKEN) =>
     app.request(path, {
@@ -271,5 +272,74 @@ describe('sidecar app: the answer stream', () => {
     expect(signal.aborted).toBe(false);
     await res.body!.cancel();
     expect(signal.aborted).toBe(true);
+  });
+});
+
+describe('sidecar app: trust and the audit trail come from its own settings, not from its caller', () => {
+  const OWN_KEY = SIGNER.publicKey;
+  const ATTACKER_KEY = testSigner().publicKey;
+  const AT = new Date('2026-03-01T12:00:00.000Z');
+  const withOwn = (allowUnsigned = false) =>
+    setup(undefined, { trust: { trustedKeys: [OWN_KEY], allowUnsigned }, now: () => AT });
+
+  it('lists, verifies, prunes and restores with its own keys, whatever keys the request names', async () => {
+    const { post, executor } = withOwn();
+    const asked = { trustedKeys: [ATTACKER_KEY] };
+    await finalLine(await post('/v1/list', { directory: DIR, trust: asked }));
+    await finalLine(await post('/v1/verify', { directory: DIR, file: FILE, options: asked }));
+    await finalLine(
+      await post('/v1/prune', { directory: DIR, database: 'bomnipotent', keep: 3, trust: asked }),
+    );
+    const target = 'bomnipotent_restore_1';
+    await finalLine(
+      await post('/v1/restore', { directory: DIR, file: FILE, targetDatabase: target, read: asked }),
+    );
+    expect(JSON.stringify(executor.calls.map((c) => c.args))).not.toContain(ATTACKER_KEY);
+    expect(executor.calls.map((c) => c.operation)).toEqual(['list', 'verify', 'prune', 'restore']);
+    expect(executor.calls[0]?.args[1]).toEqual({ trustedKeys: [OWN_KEY] });
+    expect(executor.calls[3]?.args[3]).toEqual({ trustedKeys: [OWN_KEY] });
+  });
+
+  it('refuses an untrusted restore unless its own settings allow it, and runs nothing', async () => {
+    const body = {
+      directory: DIR,
+      file: FILE,
+      targetDatabase: 'bomnipotent_restore_1',
+      read: { trustedKeys: [OWN_KEY], allowUnsigned: true },
+    };
+    const refused = withOwn();
+    const res = await refused.post('/v1/restore', body);
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({
+      code: 'EXECUTOR.SIDECAR_UNSIGNED_REFUSED',
+      suggestion: expect.stringContaining('BOMNIPOTENT_EXECUTOR_ALLOW_UNSIGNED=true') as string,
+    });
+    expect(refused.executor.calls).toEqual([]);
+    expect(refused.lines.join('\n')).toContain('refused a restore of an untrusted file');
+    const allowed = withOwn(true);
+    expect(await finalLine(await allowed.post('/v1/restore', body))).toEqual({ result: { copyRows: {} } });
+  });
+
+  it('refuses a dump signed by a key it does not trust', async () => {
+    const { post, executor } = withOwn();
+    const res = await post('/v1/dump', { ...DUMP_BODY, signerPublicKey: ATTACKER_KEY });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ code: 'EXECUTOR.SIDECAR_SIGNER_REFUSED' });
+    expect(executor.calls).toEqual([]);
+  });
+
+  it('dates an audit record by its own clock, not by the time the caller wrote in it', async () => {
+    const { post, executor } = withOwn();
+    const record = {
+      at: '2020-01-01T00:00:00.000Z',
+      action: 'restore',
+      outcome: 'succeeded',
+      user: 'admin@example.com',
+      trigger: 'manual',
+      file: FILE,
+      message: 'Restored.',
+    };
+    await finalLine(await post('/v1/audit', { directory: DIR, record }));
+    expect(executor.calls[0]?.args[1]).toEqual({ ...record, at: AT.toISOString() });
   });
 });

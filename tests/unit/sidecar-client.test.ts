@@ -106,7 +106,8 @@ describe('sidecar client: the same answers as the in-process executor', () => {
       'restore',
       'appendAudit',
     ]);
-    expect(fake.calls.at(-1)!.args).toEqual([DIR, record]);
+    // The sidecar dates the record by its own clock (the caller's time is not taken).
+    expect(fake.calls.at(-1)!.args).toEqual([DIR, { ...record, at: expect.any(String) as string }]);
   });
 
   it('rebuilds the executor AppError: code, kind, message and suggestion', async () => {

@@ -29,7 +29,27 @@ describe('sidecar settings', () => {
       logLevel: 'info',
       toolDirectory: undefined,
       offsite: undefined,
+      trustedKeys: undefined,
+      allowUnsigned: false,
     });
+  });
+
+  it('takes its trusted keys and whether it restores untrusted files from its own environment', () => {
+    const base = { BOMNIPOTENT_EXECUTOR_DB_URL: DB_URL, BOMNIPOTENT_EXECUTOR_TOKEN: TOKEN };
+    const [a, b] = [`ed25519:${'A'.repeat(43)}=`, `ed25519:${'b'.repeat(43)}=`];
+    expect(
+      readSidecarSettings({
+        ...base,
+        BOMNIPOTENT_EXECUTOR_TRUSTED_KEYS: ` ${a}, ${b}\n`,
+        BOMNIPOTENT_EXECUTOR_ALLOW_UNSIGNED: 'TRUE',
+      }),
+    ).toMatchObject({ trustedKeys: [a, b], allowUnsigned: true });
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_TRUSTED_KEYS: `${a} ssh-ed25519 AAAA` })).toContain(
+      "BOMNIPOTENT_EXECUTOR_TRUSTED_KEYS holds 'ssh-ed25519'",
+    );
+    expect(refusal({ ...base, BOMNIPOTENT_EXECUTOR_ALLOW_UNSIGNED: 'yes' })).toContain(
+      'BOMNIPOTENT_EXECUTOR_ALLOW_UNSIGNED must be true or false',
+    );
   });
 
   it('takes its own off-site store from BOMNIPOTENT_EXECUTOR_OFFSITE and the S3 variables', () => {

@@ -15,6 +15,7 @@ export function databaseInfo(conn: AdminConnection): DatabaseInfo {
     canCreateDatabases: () => canCreateDatabases(conn),
     swapObstacles: () => swapObstacles(conn),
     databaseLocale: () => databaseLocale(conn),
+    liveRowCounts: () => liveRowCounts(conn),
     dataDirectoryFreeBytes: () => dataDirectoryFreeBytes(conn),
   };
 }
@@ -38,6 +39,27 @@ export async function schemaVersion(conn: AdminConnection) {
   await client.connect();
   try {
     return await currentSchemaVersion(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+export async function liveRowCounts(conn: AdminConnection) {
+  const client = new pg.Client({ connectionString: conn.url, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+          AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' ORDER BY 1`,
+    );
+    const counts: Record<string, number> = {};
+    for (const { name } of rows) {
+      const counted = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ONLY ${name}`);
+      counts[name] = Number(counted.rows[0]?.n ?? 0);
+    }
+    return counts;
   } finally {
     await client.end().catch(() => {});
   }
