@@ -104,6 +104,7 @@ export function buildServer(options: ServerOptions): Server {
     metrics,
     clock,
     logger,
+    notifier: notify.notifier,
   });
 
   const operations = createOperationDeps({ db, clock, logger, metrics });

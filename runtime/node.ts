@@ -11,6 +11,7 @@ import { createScheduler, type Scheduler } from './node/scheduler';
 import { maskSecrets } from './observability/mask';
 import { logProcessWarnings } from './observability/process-warnings';
 import { watchAndApply } from './node/reload';
+import { watchStaleness } from './notify/staleness-watch';
 import { checkFileModes, sweepLeftoverPassfiles } from './startup/file-checks';
 import { prepareDatabase } from './startup/prepare-database';
 
@@ -29,6 +30,7 @@ interface Running {
   scheduler: Scheduler;
   embedded: EmbeddedDatabase | undefined;
   watcher: { close(): void };
+  staleness: { stop(): void };
 }
 
 async function main(): Promise<void> {
@@ -68,6 +70,7 @@ async function main(): Promise<void> {
     await prepareDatabase(server, config, logger, { wait: { timeoutMs: dbWaitTimeoutMs(process.env) } });
     const listeners = await listen(server, config, logger);
     server.notify.delivery.start();
+    const staleness = watchStaleness(server.backups, () => config.databaseBackup?.periodMs ?? null);
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
     await server.continuous.apply(config.databaseBackup);
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
       scheduler,
       apply: (next) => (config = next),
     });
-    running = { server, listeners, scheduler, embedded, watcher };
+    running = { server, listeners, scheduler, embedded, watcher, staleness };
   } catch (error) {
     await stop(running, server, embedded).catch(() => {});
     throw error;
@@ -91,6 +94,7 @@ async function stop(
   embedded: EmbeddedDatabase | undefined,
 ): Promise<void> {
   running?.watcher.close();
+  running?.staleness.stop();
   server.stopWork();
   await running?.scheduler.stop();
   for (const listener of running?.listeners ?? [])

@@ -63,6 +63,7 @@ export async function createBackup(
       const startedAt = ctx.clock.now();
       const requestedBy = input.user ? `, requested by ${input.user}` : '';
       ctx.logger.info(`Starting database backup (${input.trigger}${requestedBy}) into ${directory}`);
+      ctx.notifier?.heartbeat('start', null);
       // Refused, never written unsigned: without a usable key nothing is dumped.
       store.signingKey();
       const database = ctx.admin.databaseName;
@@ -120,6 +121,8 @@ export async function createBackup(
       const durationMs = ctx.clock.now().getTime() - startedAt.getTime();
       ctx.metrics.backupSucceeded(metadata);
       tellRecovered(ctx, metadata.file, input.user);
+      // With rehearsals on, the outside monitor hears "success" once the backup is proven (rehearse-backup.ts).
+      if (!settings.rehearse) ctx.notifier?.heartbeat('success', null);
       ctx.logger.info(
         `Stored database backup ${path} (${formatBytes(metadata.sizeBytes)}, ${formatDuration(durationMs)})`,
       );
@@ -196,6 +199,7 @@ function tellFailed(
   user: string | null,
 ): void {
   const database = ctx.admin.databaseName;
+  ctx.notifier?.heartbeat('fail', sentenceOf(error));
   ctx.notifier?.problem(`${kind}:${database}`, {
     kind,
     severity: 'critical',

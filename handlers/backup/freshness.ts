@@ -2,6 +2,7 @@
 import type { BackupDeps } from './deps';
 import { formatDuration } from '../units';
 import { trustedOf } from './trust';
+import { recoveredEvent } from '../ports/notifier';
 
 /** True when there is no good backup, or the newest is older than twice the period (one missed run is tolerated). */
 export function isStale(lastGoodAt: Date | null, periodMs: number, now: Date): boolean {
@@ -16,7 +17,8 @@ export interface FreshnessReport {
 
 /** Called by the scheduler after each run. Reads manifests only: the newest trusted backup by its signed time. */
 export async function checkFreshness(
-  ctx: Pick<BackupDeps, 'task' | 'admin' | 'clock' | 'logger' | 'rehearsals'>,
+  ctx: Pick<BackupDeps, 'task' | 'admin' | 'clock' | 'logger' | 'rehearsals' | 'notifier'>,
+  options: { warn?: boolean } = {},
 ): Promise<FreshnessReport | null> {
   const task = ctx.task.snapshot();
   if (!task) return null; // no task, nothing to be fresh
@@ -43,10 +45,21 @@ export async function checkFreshness(
     );
   } else if (stale) {
     const period = formatDuration(settings.periodMs);
-    ctx.logger.warn(
-      lastGoodAt
-        ? `The newest good backup is from ${lastGoodAt.toISOString()}, older than twice the period (${period}): check the backup task.`
-        : `There is no good backup in ${store.directory}, and the period is ${period}: check the backup task.`,
+    const line = lastGoodAt
+      ? `The newest good backup is from ${lastGoodAt.toISOString()}, older than twice the period (${period}): check the backup task.`
+      : `There is no good backup in ${store.directory}, and the period is ${period}: check the backup task.`;
+    if (options.warn !== false) ctx.logger.warn(line);
+    tellStale(ctx, line, settings.rehearse === true);
+  }
+  if (!stale) {
+    const database = ctx.admin.databaseName;
+    ctx.notifier?.resolved(
+      `backup_stale:${database}`,
+      recoveredEvent(
+        'backup_stale',
+        database,
+        `The newest good backup is from ${lastGoodAt?.toISOString()}.`,
+      ),
     );
   }
   return { lastGoodAt, stale };
@@ -73,4 +86,18 @@ export async function rehearseNewestOnTurnOn(
   ctx.rehearsals.enqueue(newest.file);
   ctx.logger.info(`rehearse is on: queued the rehearsal of the newest backup '${newest.file}'.`);
   return newest.file;
+}
+
+function tellStale(ctx: Pick<BackupDeps, 'admin' | 'notifier'>, line: string, rehearse: boolean): void {
+  const database = ctx.admin.databaseName;
+  ctx.notifier?.problem(`backup_stale:${database}`, {
+    kind: 'backup_stale',
+    severity: 'critical',
+    database,
+    backup: null,
+    reason: line.replace(/: check the backup task\.$/, '.'),
+    suggestion:
+      'Check that the server runs its database_backup task (scheduled = true) and why recent runs failed' +
+      (rehearse ? ' or were not rehearsed (rehearse = true counts only rehearsed backups).' : '.'),
+  });
 }

@@ -1,4 +1,5 @@
 // The backups in the task's directory, newest first, with their trust state; read from manifests only.
+import { recoveredEvent } from '../ports/notifier';
 import type { BackupTrigger, CatalogEntry, TrustState } from './model';
 import type { Compression } from './naming';
 import type { BackupTask } from '../ports/backup-store';
@@ -55,7 +56,7 @@ function rehearsalOf(entry: CatalogEntry): ListedRehearsal | null {
   };
 }
 
-export type ListBackupsDeps = Pick<BackupDeps, 'task' | 'admin' | 'chain' | 'logger'>;
+export type ListBackupsDeps = Pick<BackupDeps, 'task' | 'admin' | 'chain' | 'logger' | 'notifier'>;
 
 export interface BackupCatalogReport {
   backups: BackupListing[];
@@ -95,6 +96,7 @@ export async function listBackupCatalog(
   const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
   const problem = describeChain(chain);
   if (problem) ctx.logger.warn(`Backups of '${database}' in ${store.directory}: ${problem}.`);
+  tellChain(ctx, database, problem);
   const byTime = newestFirst(entries).map(toListing);
   const nameSequence = (file: string) => parseBackupFileName(file)?.sequence ?? 0;
   byTime.sort(
@@ -108,4 +110,24 @@ export async function listBackupCatalog(
 
 export async function listBackups(ctx: ListBackupsDeps): Promise<BackupListing[]> {
   return (await listBackupCatalog(ctx)).backups;
+}
+
+function tellChain(ctx: ListBackupsDeps, database: string, problem: string | null): void {
+  const key = `chain_broken:${database}`;
+  if (!problem) {
+    ctx.notifier?.resolved(
+      key,
+      recoveredEvent('chain_broken', database, 'The chain of backups is whole again.'),
+    );
+    return;
+  }
+  ctx.notifier?.problem(key, {
+    kind: 'chain_broken',
+    severity: 'critical',
+    database,
+    backup: null,
+    reason: `The chain of backups is broken or restarted: ${problem}.`,
+    suggestion:
+      'Find out who removed or replaced backups in the directory; `database-backup list` shows the chain.',
+  });
 }

@@ -1,6 +1,7 @@
 // The rehearsal: a backup restored in full into a scratch database, checked (every table's rows against the dump's
 // COPY data, the schema version), then kept as the standby `<db>_standby` (connections refused) that an instant
 // restore can swap in. The outcome is signed next to the backup (`<file>.rehearsal.json`).
+import { recoveredEvent } from '../ports/notifier';
 import { AppError } from '../errors';
 import type { CatalogEntry } from './model';
 import type { RehearsalRecord } from './rehearsal-record';
@@ -20,7 +21,7 @@ const STANDBY_LOCK_WAIT_MS = 10 * 60_000;
 /** What a rehearsal takes: the task's snapshot, the database and its copies, and what it reports to. */
 export type RehearseDeps = Pick<
   BackupDeps,
-  'task' | 'admin' | 'chain' | 'lifecycle' | 'metrics' | 'clock' | 'logger'
+  'task' | 'admin' | 'chain' | 'lifecycle' | 'metrics' | 'clock' | 'logger' | 'notifier'
 >;
 
 export interface RehearseInput {
@@ -154,6 +155,11 @@ async function rehearseEntry(
       standby,
     };
     ctx.metrics.rehearsalSucceeded?.(ctx.clock.now());
+    ctx.notifier?.resolved(
+      `rehearsal_failed:${ctx.admin.databaseName}`,
+      recoveredEvent('rehearsal_failed', ctx.admin.databaseName, `The rehearsal of '${entry.file}' passed.`),
+    );
+    ctx.notifier?.heartbeat('success', null);
     ctx.logger.info(
       `Rehearsal of backup '${entry.file}' passed: ${record.tables} tables, ${record.rows} rows in ${(record.durationMs / 1000).toFixed(1)} s; ` +
         (standby
@@ -166,6 +172,16 @@ async function rehearseEntry(
     const reason = describe(error);
     ctx.metrics.rehearsalFailed?.();
     ctx.logger.error(`Rehearsal of backup '${entry.file}' FAILED: ${reason}`);
+    ctx.notifier?.heartbeat('fail', `The rehearsal of '${entry.file}' failed: ${reason}`);
+    ctx.notifier?.problem(`rehearsal_failed:${ctx.admin.databaseName}`, {
+      kind: 'rehearsal_failed',
+      severity: 'critical',
+      database: ctx.admin.databaseName,
+      backup: entry.file,
+      reason: `The backup could not be restored in full into the standby: ${reason}`,
+      suggestion:
+        'A restore of this backup would probably fail the same way: see the error, then make a new backup.',
+    });
     return {
       ...base,
       durationMs: Math.round(ctx.clock.elapsedMs() - startedMs),

@@ -143,6 +143,7 @@ export async function restoreBackup(
         recordIntent: (message) => audit('started', entry.file, message),
         source,
       };
+      tellRestore(ctx, 'restore_started', input.user, entry.file, 'A complete restore started.');
       const via = await replaceDatabase(ctx, plan, hooks);
       // The restored database carries the chain record of its backup's time: the newest sequence must survive it.
       await ctx.chain
@@ -151,6 +152,13 @@ export async function restoreBackup(
           ctx.logger.warn(`Could not record the backup sequence after the restore: ${describe(error)}`),
         );
       ctx.metrics.restoreSucceeded();
+      tellRestore(
+        ctx,
+        'restore_succeeded',
+        input.user,
+        entry.file,
+        `Restored database '${database}' from the backup.`,
+      );
       ctx.logger.info(
         `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}'${via.via === 'standby' ? ', swapped in from the rehearsed standby' : ''}).`,
       );
@@ -165,7 +173,17 @@ export async function restoreBackup(
     });
   } catch (error) {
     const refused = isAppError(error) && error.kind !== 'failed';
-    if (!dryRun && !refused) ctx.metrics.restoreFailed();
+    if (!dryRun && !refused) {
+      ctx.metrics.restoreFailed();
+      tellRestore(
+        ctx,
+        'restore_failed',
+        input.user,
+        chosen,
+        `The restore did not happen: ${describe(error)}`,
+        error,
+      );
+    }
     ctx.logger.error(`Restore requested by '${input.user}' did not happen: ${describe(error)}`);
     const named = isAppError(error) ? error.details?.file : undefined;
     await audit(
@@ -235,4 +253,23 @@ function checkSchemaKnown(ctx: RestoreDeps, metadata: BackupMetadata, path: stri
       details: { file: metadata.file },
     },
   );
+}
+
+function tellRestore(
+  ctx: RestoreDeps,
+  kind: 'restore_started' | 'restore_succeeded' | 'restore_failed',
+  user: string,
+  file: string | null,
+  reason: string,
+  error?: unknown,
+): void {
+  ctx.notifier?.event({
+    kind,
+    severity: kind === 'restore_failed' ? 'critical' : 'warning',
+    database: ctx.admin.databaseName,
+    backup: file,
+    reason,
+    suggestion: isAppError(error) ? (error.suggestion ?? null) : null,
+    user,
+  });
 }

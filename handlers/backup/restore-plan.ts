@@ -19,6 +19,7 @@ export type RestoreDeps = Pick<
   | 'logger'
   | 'offsite'
   | 'rehearsals'
+  | 'notifier'
 >;
 
 /** Points where a test can stop the restore (e.g. to kill the process there); the server passes no hooks. */

@@ -23,6 +23,8 @@ export interface BackupTaskSettings {
   /** The age identity file a restore of an encrypted backup reads. */
   encryptionIdentityFile: string | undefined;
   offsite?: OffsiteSettings | undefined; // copies in S3-compatible object storage; absent: none
+  /** An outside monitor's push URL (healthchecks.io, Uptime Kuma) called at each run's start, success and failure. */
+  heartbeatUrl?: string | null;
   /** Continuous protection (continuous = true): WAL streamed for point-in-time recovery; absent: off. */
   continuous?: ContinuousSettings | undefined;
 }

@@ -16,7 +16,7 @@ export interface VerifyResult {
 }
 
 export async function verifyBackups(
-  ctx: Pick<BackupDeps, 'task' | 'logger'>,
+  ctx: Pick<BackupDeps, 'task' | 'logger' | 'notifier'>,
   input: { file?: string | undefined },
 ): Promise<VerifyResult[]> {
   const { store } = openTask(ctx);
@@ -51,7 +51,18 @@ export async function verifyBackups(
       reason,
       sha256: verification.ok ? verification.metadata.sha256 : null,
     });
-    if (!ok) ctx.logger.warn(`Backup ${entry.file} does not verify: ${reason ?? entry.state}.`);
+    if (!ok) {
+      ctx.logger.warn(`Backup ${entry.file} does not verify: ${reason ?? entry.state}.`);
+      // Keyed by file: a bad backup stays bad, so it is told once and then reminded of, not on every verify.
+      ctx.notifier?.problem(`verify_failed:${entry.file}`, {
+        kind: 'verify_failed',
+        severity: 'critical',
+        database: entry.manifest?.database ?? null,
+        backup: entry.file,
+        reason: `The backup does not verify: ${reason ?? entry.state}.`,
+        suggestion: 'Do not rely on it for a restore; make a new backup and check the storage it lies on.',
+      });
+    }
   }
   return results;
 }

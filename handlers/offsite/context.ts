@@ -4,6 +4,7 @@ import type { TrustPolicy } from '../backup/model';
 import type { BackupStore, BackupTask } from '../ports/backup-store';
 import type { Clock } from '../ports/clock';
 import type { Logger } from '../ports/logger';
+import type { Notifier } from '../ports/notifier';
 import type {
   CopyReport,
   LocalBackup,
@@ -36,6 +37,8 @@ export interface OffsiteContext {
   clock: Clock;
   logger: Logger;
   memory: OffsiteMemory;
+  /** Told of failed copies and stale stores (absent in tests that do not need it). */
+  notifier?: Notifier;
 }
 
 /** The hooks the backup use cases call with their task's snapshot; each never throws for a store problem. */

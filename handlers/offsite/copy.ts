@@ -5,6 +5,7 @@
 import { AppError, isAppError } from '../errors';
 import { formatBytes, formatDuration } from '../units';
 import { isStale } from '../backup/freshness';
+import { recoveredEvent } from '../ports/notifier';
 import type { BackupTask } from '../ports/backup-store';
 import type { OffsiteContext } from './context';
 import type { OffsiteStore } from '../ports/offsite-store';
@@ -47,6 +48,10 @@ export async function copyToOffsite(ctx: OffsiteContext, task: BackupTask): Prom
     }
     if (pending.length > 0) catalog = await read();
     ctx.metrics.offsiteSucceeded(ctx.clock.now());
+    ctx.notifier?.resolved(
+      `offsite_failed:${store.location}`,
+      recoveredEvent('offsite_failed', null, `Backups are copied to ${store.location} again.`),
+    );
     report.removed = await pruneOffsite(store, catalog, settings.offsite.keep, ctx.logger);
     if (clashing.length > 0)
       throw nameTaken(
@@ -60,6 +65,14 @@ export async function copyToOffsite(ctx: OffsiteContext, task: BackupTask): Prom
     ctx.logger.error(
       `Off-site copy to ${store.location} failed; the local backups are kept and the copy is retried on the next run: ${report.failure}`,
     );
+    ctx.notifier?.problem(`offsite_failed:${store.location}`, {
+      kind: 'offsite_failed',
+      severity: 'warning',
+      database: null,
+      backup: null,
+      reason: `The off-site copy to ${store.location} failed (the local backups are kept): ${report.failure}`,
+      suggestion: isAppError(error) && error.suggestion ? error.suggestion : null,
+    });
   }
   warnIfStale(ctx, store, settings.periodMs, report.failure !== null);
   return report;
@@ -68,16 +81,30 @@ export async function copyToOffsite(ctx: OffsiteContext, task: BackupTask): Prom
 function warnIfStale(ctx: OffsiteContext, store: OffsiteStore, periodMs: number, failed: boolean): void {
   const known = ctx.memory.has(store.location);
   const newest = ctx.memory.get(store.location) ?? null;
-  if (!isStale(newest, periodMs, ctx.clock.now())) return;
+  const key = `offsite_stale:${store.location}`;
+  if (!isStale(newest, periodMs, ctx.clock.now())) {
+    ctx.notifier?.resolved(
+      key,
+      recoveredEvent('offsite_stale', null, `${store.location} has a recent backup again.`),
+    );
+    return;
+  }
   const period = formatDuration(periodMs);
   const why = failed ? ' The off-site copies are failing: see the error above.' : '';
-  ctx.logger.warn(
-    newest
-      ? `The newest off-site backup in ${store.location} is from ${newest.toISOString()}, older than twice the period (${period}).${why}`
-      : known
-        ? `There is no off-site backup in ${store.location} yet.${why}`
-        : `No off-site backup in ${store.location} has been confirmed since the server started: the store could not be read.${why}`,
-  );
+  const line = newest
+    ? `The newest off-site backup in ${store.location} is from ${newest.toISOString()}, older than twice the period (${period}).`
+    : known
+      ? `There is no off-site backup in ${store.location} yet.`
+      : `No off-site backup in ${store.location} has been confirmed since the server started: the store could not be read.`;
+  ctx.logger.warn(line + why);
+  ctx.notifier?.problem(key, {
+    kind: 'offsite_stale',
+    severity: 'warning',
+    database: null,
+    backup: null,
+    reason: line,
+    suggestion: failed ? 'The copies are failing: see the offsite_failed message and the server log.' : null,
+  });
 }
 
 function nameTaken(location: string, files: string[]): AppError {

@@ -46,6 +46,13 @@ export interface Notifier {
   resolved(key: string, event: NotifyEvent): void;
   /** A one-off event (a restore started, for example): sent every time. */
   event(event: NotifyEvent): void;
+  /** The outside monitor's push (the task's heartbeat_url): a run started, ended well, or failed with a reason. */
+  heartbeat(state: 'start' | 'success' | 'fail', reason: string | null): void;
 }
 
-export const NO_NOTIFIER: Notifier = { problem() {}, resolved() {}, event() {} };
+export const NO_NOTIFIER: Notifier = { problem() {}, resolved() {}, event() {}, heartbeat() {} };
+
+/** The event of a problem that is over (a "recovered" message says `reason`). */
+export function recoveredEvent(kind: EventKind, database: string | null, reason: string): NotifyEvent {
+  return { kind, severity: 'info', database, backup: null, reason, suggestion: null };
+}

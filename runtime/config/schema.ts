@@ -118,6 +118,12 @@ export const backupTaskSchema = z
       })
       .optional(),
     executor_token: z.string().min(16).optional(),
+    heartbeat_url: z
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an http:// or https:// URL, for example "https://hc-ping.com/<uuid>"',
+      })
+      .optional(),
     signing_key: path.optional(),
     trusted_keys: z
       .array(

@@ -44,7 +44,10 @@ export function validateConfig(
 ): Config {
   if (typeof raw.db_url === 'string') registerDbUrlSecrets(raw.db_url);
   const rawTasks = Array.isArray(raw.tasks) ? (raw.tasks as unknown[]) : [];
-  for (const task of rawTasks) registerSecret(readString(task, 'executor_token'));
+  for (const task of rawTasks) {
+    registerSecret(readString(task, 'executor_token'));
+    registerUrlPath(readString(task, 'heartbeat_url')); // the monitor's token is the path
+  }
   const rawNotify = Array.isArray(raw.notify) ? (raw.notify as unknown[]) : [];
   for (const entry of rawNotify) registerNotifySecrets(entry);
 
@@ -101,9 +104,14 @@ function registerNotifySecrets(entry: unknown): void {
   const url = readString(entry, 'url');
   if (url === undefined) return;
   registerDbUrlSecrets(url);
-  // A chat webhook's path is its token; short paths ("/hook") are not secrets and would mask too much.
-  const path = url.replace(/^https?:\/\/[^/]*/, '');
-  if (/^https?:/.test(url) && path.length >= 12) registerSecret(path);
+  registerUrlPath(url); // a chat webhook's path is its token
+}
+
+/** The path of an http(s) URL that carries a token in it; short paths ("/hook") are no secret and would mask too much. */
+function registerUrlPath(url: string | undefined): void {
+  const path = url?.replace(/^https?:\/\/[^/]*/, '');
+  if (url !== undefined && /^https?:/.test(url) && path !== undefined && path.length >= 12)
+    registerSecret(path);
 }
 
 function issueContext(rawTasks: unknown[]): IssueContext {
@@ -276,6 +284,7 @@ function toBackupSettings(
     encryptionIdentityFile:
       task.encryption_identity_file === undefined ? undefined : at(task.encryption_identity_file),
     offsite: toOffsiteSettings(task),
+    heartbeatUrl: task.heartbeat_url ?? null,
     continuous: task.continuous
       ? {
           slot: task.replication_slot,

@@ -7,6 +7,7 @@ import type { DbHandle } from './handle';
 import { migrate } from './migrate';
 import { LATEST_SCHEMA_VERSION } from './migrations/index';
 import { carryOperationsInto } from './operations-store';
+import { carryNotificationsFrom } from './notify-store';
 
 export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }): DatabaseLifecycle {
   const { db, logger } = deps;
@@ -63,6 +64,11 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
       await withSource(db, previous, (source) => carryOperations(db, source)).catch((error: unknown) =>
         logger.warn(
           `Could not carry the operations history over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+      await withSource(db, previous, (source) => carryNotificationsFrom(db, source)).catch((error: unknown) =>
+        logger.warn(
+          `Could not carry the waiting notifications over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
         ),
       );
       return carried.signatures + carried.revokedKeys + carried.deniedUsers;

@@ -1,5 +1,6 @@
 // The notifications' records in the server's database: the outbox (kept until delivered or expired) and the open
 // problems per channel. Written through a restore's read-only setting: a restore's own messages must be queued.
+import type pg from 'pg';
 import type { DbHandle } from './handle';
 import type { NotifyMessage } from '../notify/message';
 
@@ -111,4 +112,37 @@ export function createNotifyStore(db: DbHandle): NotifyStore {
       return rows;
     },
   };
+}
+
+/**
+ * After a restore's swap: the notifications belong to the server, not to the backup. The restored database's outbox
+ * and problems (as they were when the backup was taken: sent long ago, or long over) are replaced by the replaced
+ * database's, so that nothing is sent twice and nothing waiting (the restore's own "started") is lost.
+ */
+export async function carryNotificationsFrom(db: DbHandle, source: pg.Client): Promise<number> {
+  const exists = await source.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('notify_outbox', 'notify_problems')`,
+  );
+  if (exists.rows[0]!.n < 2) return 0;
+  const outbox = await source.query<{ rows: unknown }>(
+    'SELECT coalesce(json_agg(o), $$[]$$::json) AS rows FROM notify_outbox o',
+  );
+  const problems = await source.query<{ rows: unknown }>(
+    'SELECT coalesce(json_agg(p), $$[]$$::json) AS rows FROM notify_problems p',
+  );
+  return db.writeThroughReadOnly(async (client) => {
+    await client.query('DELETE FROM notify_outbox');
+    await client.query('DELETE FROM notify_problems');
+    const moved = await client.query(
+      `INSERT INTO notify_outbox (channel, message, attempts, next_at, expires_at, last_error, created_at)
+       SELECT channel, message, attempts, next_at, expires_at, last_error, created_at
+       FROM json_populate_recordset(NULL::notify_outbox, $1::json) ORDER BY id`,
+      [JSON.stringify(outbox.rows[0]!.rows)],
+    );
+    await client.query(
+      `INSERT INTO notify_problems SELECT * FROM json_populate_recordset(NULL::notify_problems, $1::json)`,
+      [JSON.stringify(problems.rows[0]!.rows)],
+    );
+    return moved.rowCount ?? 0;
+  });
 }

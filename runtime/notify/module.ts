@@ -8,6 +8,7 @@ import { createNotifyStore, type NotifyStore } from '../db/notify-store';
 import { createDelivery, type Delivery } from './delivery';
 import { createNotifier, type RunningNotifier } from './notifier';
 import { send as realSend, type Send } from './send';
+import { pingHeartbeat } from './heartbeat';
 import { sendTestMessages, type TestResult } from './test-message';
 
 export interface NotifyModule {
@@ -39,6 +40,8 @@ export function createNotifyModule(deps: {
     clock,
     logger,
     wake: () => delivery.wake(),
+    heartbeatUrl: () => config().databaseBackup?.heartbeatUrl ?? null,
+    ping: pingHeartbeat,
   });
   return {
     store,

@@ -19,6 +19,9 @@ export interface NotifierDeps {
   logger: Logger;
   /** Called after something was queued: the delivery looks at once instead of at its next poll. */
   wake: () => void;
+  /** The database_backup task's heartbeat_url now (hot reload), or null. */
+  heartbeatUrl: () => string | null;
+  ping: (url: string, state: 'start' | 'success' | 'fail', reason: string | null) => Promise<void>;
 }
 
 export interface RunningNotifier extends Notifier {
@@ -81,6 +84,20 @@ export function createNotifier(deps: NotifierDeps): RunningNotifier {
           .map((c) => ({ channel: c.id, message: one }));
         await deps.store.enqueue(rows, EXPIRE_AFTER_MS);
       });
+    },
+    heartbeat(state, reason) {
+      const url = deps.heartbeatUrl();
+      if (url === null) return;
+      // Straight to the monitor, not through the outbox: a late "success" would tell it a lie about now.
+      const done = deps
+        .ping(url, state, reason)
+        .catch((error: unknown) =>
+          deps.logger.warn(
+            `The heartbeat (${state}) did not reach the monitor: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        )
+        .finally(() => inFlight.delete(done));
+      inFlight.add(done);
     },
     async settled() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);

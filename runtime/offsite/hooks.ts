@@ -12,6 +12,7 @@ import type { ExecutorSettings } from '../../handlers/backup/settings';
 import { createSidecarExecutor } from '../sidecar/client';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
+import type { Notifier } from '../../handlers/ports/notifier';
 import { copyToOffsite } from '../../handlers/offsite/copy';
 import { fetchForRestore } from '../../handlers/offsite/fetch';
 import { readOffsiteCatalog } from '../../handlers/offsite/trusted';
@@ -23,6 +24,7 @@ export interface OffsiteHooksOptions {
   metrics: OffsiteMetrics;
   clock: Clock;
   logger: Logger;
+  notifier?: Notifier;
 }
 
 export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteContext {

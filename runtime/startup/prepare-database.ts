@@ -2,6 +2,7 @@
 import { recoverInterruptedRehearsal, recoverInterruptedRestore } from '../../handlers/backup/recover';
 import { isAppError, sentenceOf } from '../../handlers/errors';
 import { checkReadiness } from '../../handlers/readiness';
+import { recoveredEvent } from '../../handlers/ports/notifier';
 import { checkTmpAdmin } from '../auth/module';
 import type { Config } from '../config/types';
 import { urlForDatabase } from '../db/admin';
@@ -59,14 +60,28 @@ function checkSigningKey(server: Server, logger: ServerLogger): void {
 async function sayReadiness(server: Server, logger: ServerLogger): Promise<void> {
   const report = await checkReadiness(server.readiness);
   for (const warning of report.warnings) logger.warn(warning);
+  const { notifier, admin } = server.backups;
+  const key = `startup_unusable:${admin.databaseName}`;
   if (report.reasons.length > 0) {
     logger.error(
       `Backups cannot run: ${report.reasons.join(' ')} GET /ready answers 503 until this is fixed.`,
     );
+    notifier?.problem(key, {
+      kind: 'startup_unusable',
+      severity: 'critical',
+      database: admin.databaseName,
+      backup: null,
+      reason: `Backups cannot run: ${report.reasons.join(' ')}`,
+      suggestion:
+        'Fix what the reason names and restart the server (or change the config); GET /ready turns 200 then.',
+    });
   } else {
+    notifier?.resolved(
+      key,
+      recoveredEvent('startup_unusable', admin.databaseName, 'Backups can run again (checked at start).'),
+    );
     logger.info(`Ready: backups can run into ${server.backups.task.snapshot()?.store.directory ?? '?'}.`);
   }
-  const { admin } = server.backups;
   if (!(await admin.canCreateDatabases().catch(() => true))) {
     logger.warn(
       `The database role may not create databases: backups work, but a complete restore needs CREATEDB ` +

@@ -78,6 +78,7 @@ describe('loadConfig defaults', () => {
       compression: 'zstd',
       encryptionRecipients: [],
       encryptionIdentityFile: undefined,
+      heartbeatUrl: null,
     });
   });
 
