@@ -1,6 +1,7 @@
 // `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned]]`: replaces the server's database with a backup.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import { parseTarget, pointLine, type PointAnswer } from './restore-to-point';
 import { previewLines, type PreviewAnswer } from './restore-preview-lines';
 
 interface RestoreAnswer {
@@ -35,39 +36,60 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
       'restore this backup file (a bare name from `database-backup list`) instead of the latest',
     )
     .option(
+      '--to <time>',
+      'restore to this point in time (continuous protection), e.g. "2026-12-07 10:14:59" in this machine\'s time zone',
+    )
+    .option(
       '--allow-unsigned',
       'with --file: restore a file that is not signed by a trusted key (legacy or foreign dump), on purpose',
     )
     .action(
-      ctx.action(async (options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean }) => {
-        if (options.allowUnsigned && options.file === undefined)
-          throw new Error(
-            '--allow-unsigned needs --file <name>: an untrusted file is never chosen as the latest.',
-          );
-        const body = {
-          ...(options.file === undefined ? {} : { file: options.file }),
-          ...(options.dryRun ? { dryRun: true } : {}),
-          ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
-        };
-        const response = await ctx.operation('POST', '/database-backup/restore', body);
-        const answer = response.json as RestoreAnswer;
-        ctx
-          .out()
-          .result(
-            response,
-            answer.dryRun
-              ? dryRunLine(answer)
-              : `Successfully restored database from backup '${answer.path}'.`,
-          );
-        // A dry run always says which path the restore would take; a restore only when it was the standby.
-        const source = answer.source;
-        if (source && !answer.offsite && (answer.dryRun || source.via === 'standby')) {
-          const from = source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
+      ctx.action(
+        async (options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean; to?: string }) => {
+          if (options.to !== undefined) return restoreToPointCommand(ctx, options.to, options);
+          if (options.allowUnsigned && options.file === undefined)
+            throw new Error(
+              '--allow-unsigned needs --file <name>: an untrusted file is never chosen as the latest.',
+            );
+          const body = {
+            ...(options.file === undefined ? {} : { file: options.file }),
+            ...(options.dryRun ? { dryRun: true } : {}),
+            ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
+          };
+          const response = await ctx.operation('POST', '/database-backup/restore', body);
+          const answer = response.json as RestoreAnswer;
           ctx
             .out()
-            .detail(`${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`);
-        }
-        if (answer.dryRun && answer.preview) ctx.out().detail(previewLines(answer.preview));
-      }),
+            .result(
+              response,
+              answer.dryRun
+                ? dryRunLine(answer)
+                : `Successfully restored database from backup '${answer.path}'.`,
+            );
+          // A dry run always says which path the restore would take; a restore only when it was the standby.
+          const source = answer.source;
+          if (source && !answer.offsite && (answer.dryRun || source.via === 'standby')) {
+            const from = source.via === 'standby' ? 'the rehearsed standby database' : 'the file';
+            ctx
+              .out()
+              .detail(
+                `${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`,
+              );
+          }
+          if (answer.dryRun && answer.preview) ctx.out().detail(previewLines(answer.preview));
+        },
+      ),
     );
+}
+
+async function restoreToPointCommand(
+  ctx: ClientContext,
+  to: string,
+  options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean },
+): Promise<void> {
+  if (options.file !== undefined || options.allowUnsigned)
+    throw new Error('--to restores to a point in time and takes neither --file nor --allow-unsigned.');
+  const body = { to: parseTarget(to), ...(options.dryRun ? { dryRun: true } : {}) };
+  const response = await ctx.operation('POST', '/database-backup/restore', body);
+  ctx.out().result(response, pointLine(response.json as PointAnswer));
 }
