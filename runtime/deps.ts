@@ -85,6 +85,7 @@ export function buildServer(options: ServerOptions): Server {
       settings: () => config().databaseBackup,
       executorFor: executorsFor(dbUrl, logger),
       signerFor: signer,
+      pitr: { dbUrl, logger, clock },
     }),
     chain: createBackupChainStore(db),
     admin,

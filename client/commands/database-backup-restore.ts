@@ -1,6 +1,7 @@
 // `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned]] [--allow-no-admin]`: replaces the server's database with a backup.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import { parseTarget, pointLine, type PointAnswer } from './restore-to-point';
 import { previewLines, type PreviewAnswer } from './restore-preview-lines';
 
 interface RestoreAnswer {
@@ -35,6 +36,10 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
       'restore this backup file (a bare name from `database-backup list`) instead of the latest',
     )
     .option(
+      '--to <time>',
+      'restore to this point in time (continuous protection), e.g. "2026-12-07 10:14:59" in this machine\'s time zone',
+    )
+    .option(
       '--allow-unsigned',
       'with --file: restore a file that is not signed by a trusted key (legacy or foreign dump), on purpose',
     )
@@ -49,7 +54,9 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
           file?: string;
           allowUnsigned?: boolean;
           allowNoAdmin?: boolean;
+          to?: string;
         }) => {
+          if (options.to !== undefined) return restoreToPointCommand(ctx, options.to, options);
           if (options.allowUnsigned && options.file === undefined)
             throw new Error(
               '--allow-unsigned needs --file <name>: an untrusted file is never chosen as the latest.',
@@ -84,4 +91,16 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
         },
       ),
     );
+}
+
+async function restoreToPointCommand(
+  ctx: ClientContext,
+  to: string,
+  options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean },
+): Promise<void> {
+  if (options.file !== undefined || options.allowUnsigned)
+    throw new Error('--to restores to a point in time and takes neither --file nor --allow-unsigned.');
+  const body = { to: parseTarget(to), ...(options.dryRun ? { dryRun: true } : {}) };
+  const response = await ctx.operation('POST', '/database-backup/restore', body);
+  ctx.out().result(response, pointLine(response.json as PointAnswer));
 }

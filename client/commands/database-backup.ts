@@ -18,6 +18,7 @@ interface Listing {
   state?: string;
   problem?: string;
   location?: 'local' | 'offsite' | 'both'; // from servers with off-site copies
+  serverVersion?: string | null; // the PostgreSQL it was taken from, from servers that say it
   rehearsal?: Rehearsal | null; // from servers with rehearsals
 }
 
@@ -127,10 +128,12 @@ function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSu
 export function formatTable(backups: readonly Listing[]): string {
   const located = backups.some((b) => b.location !== undefined);
   const rehearsed = backups.some((b) => b.rehearsal !== undefined);
+  const versioned = backups.some((b) => typeof b.serverVersion === 'string');
   const rows = backups.map((b) => [
     b.takenAt.replace('T', ' ').replace(/\.\d+Z$|Z$/, ''),
     b.file,
     formatSize(b.sizeBytes),
+    ...(versioned ? [b.serverVersion ?? '?'] : []),
     b.trigger ?? '?',
     ...(located ? [b.location ?? '?'] : []),
     ...(rehearsed ? [formatRehearsal(b.rehearsal ?? null)] : []),
@@ -140,6 +143,7 @@ export function formatTable(backups: readonly Listing[]): string {
     'TIME (UTC)',
     'FILE',
     'SIZE',
+    ...(versioned ? ['POSTGRESQL'] : []),
     'TRIGGER',
     ...(located ? ['LOCATION'] : []),
     ...(rehearsed ? ['REHEARSED'] : []),

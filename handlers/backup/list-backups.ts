@@ -5,6 +5,7 @@ import type { Compression } from './naming';
 import type { BackupTask } from '../ports/backup-store';
 import { openTask, type BackupDeps } from './deps';
 import { parseBackupFileName } from './naming';
+import { standbyName } from './database-names';
 import { assessChain, describeChain, newestFirst, type ChainReport } from './trust';
 
 export interface BackupListing {
@@ -22,6 +23,8 @@ export interface BackupListing {
   encrypted: boolean;
   sequence: number | null;
   database: string | null;
+  /** The PostgreSQL version of the server the backup was taken from (e.g. "15.20"), from its manifest. */
+  serverVersion?: string | null;
   /** The signed rehearsal: passed or failed with its facts, `untrusted` (forged, mismatching), or null: never rehearsed. */
   rehearsal: ListedRehearsal | null;
 }
@@ -38,7 +41,10 @@ export type ListedRehearsal =
     }
   | { state: 'untrusted'; reason: string };
 
-function rehearsalOf(entry: CatalogEntry): ListedRehearsal | null {
+/** The standby database as it is now (its oid), or null when there is none: what the records' standbys are held to. */
+type StandbyNow = { database: string; oid: string } | null;
+
+function rehearsalOf(entry: CatalogEntry, standbyNow: StandbyNow): ListedRehearsal | null {
   const r = entry.rehearsal;
   if (!r) return null;
   if (r.state === 'untrusted') return { state: 'untrusted', reason: r.reason };
@@ -50,9 +56,13 @@ function rehearsalOf(entry: CatalogEntry): ListedRehearsal | null {
     tables: record.tables,
     rows: record.rows,
     error: record.error,
-    standby: record.standby
-      ? { database: record.standby.database, sizeBytes: record.standby.sizeBytes }
-      : null,
+    // The record keeps the standby it built; after a restore swapped it in (or a drop) it is gone, and not shown.
+    standby:
+      record.standby &&
+      standbyNow?.database === record.standby.database &&
+      record.standby.fingerprint.startsWith(`oid ${standbyNow.oid},`)
+        ? { database: record.standby.database, sizeBytes: record.standby.sizeBytes }
+        : null,
   };
 }
 
@@ -63,7 +73,7 @@ export interface BackupCatalogReport {
   chain: ChainReport & { problem: string | null };
 }
 
-function toListing(entry: CatalogEntry): BackupListing {
+function toListing(entry: CatalogEntry, standbyNow: StandbyNow): BackupListing {
   const parsed = parseBackupFileName(entry.file);
   const m = entry.manifest;
   const described = m ?? entry.legacy;
@@ -81,7 +91,8 @@ function toListing(entry: CatalogEntry): BackupListing {
     encrypted: m ? m.encryption !== null : (parsed?.encrypted ?? false),
     sequence: m?.sequence ?? null,
     database: m?.database ?? parsed?.database ?? null,
-    rehearsal: rehearsalOf(entry),
+    serverVersion: m?.serverVersion ?? entry.legacy?.serverVersion ?? null,
+    rehearsal: rehearsalOf(entry, standbyNow),
   };
 }
 
@@ -97,7 +108,10 @@ export async function listBackupCatalog(
   const problem = describeChain(chain);
   if (problem) ctx.logger.warn(`Backups of '${database}' in ${store.directory}: ${problem}.`);
   tellChain(ctx, database, problem);
-  const byTime = newestFirst(entries).map(toListing);
+  const standby = standbyName(database);
+  const state = await ctx.admin.databaseState(standby).catch(() => null);
+  const standbyNow = state ? { database: standby, oid: state.oid } : null;
+  const byTime = newestFirst(entries).map((e) => toListing(e, standbyNow));
   const nameSequence = (file: string) => parseBackupFileName(file)?.sequence ?? 0;
   byTime.sort(
     (a, b) =>

@@ -13,6 +13,7 @@ import { rehearsalScratchName, standbyName } from './database-names';
 import { rehearsalLockName, withStandbyLock } from './lock';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { standbyFingerprint } from './standby';
+import { refuseNewerMajor } from './server-major';
 import { assessChain } from './trust';
 
 /** How long the rehearsal waits for an instant restore to finish with the standby before it gives up on keeping it. */
@@ -49,6 +50,7 @@ export async function rehearseBackup(
     const entries = await store.list();
     const chain = assessChain(entries, database, await ctx.chain.newestSequence(database));
     const entry = selectBackup(entries, { database, file: input.file, allowUnsigned: false, chain });
+    refuseNewerMajor(entry.file, entry.manifest?.serverVersion, await ctx.admin.serverVersion());
     await ensureRoomForCopy(ctx);
     const record = await rehearseEntry(ctx, store, entry, hooks.progress ?? NO_PROGRESS, hooks);
     await store.writeRehearsal(entry.file, record).catch((error: unknown) => {

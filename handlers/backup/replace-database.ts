@@ -161,14 +161,16 @@ async function loadScratch(
   await hooks.reached?.('scratch');
   progress.phase('restoring', plan.sizeBytes);
   try {
-    await plan.store.restore({
-      file: plan.file,
-      onProgress: (bytes) => progress.bytes(bytes),
-      targetDatabase: scratch,
-      allowUnsigned: plan.allowUnsigned,
-      serverMajor,
-      locale,
-    });
+    if (plan.load) await plan.load(scratch, { locale, serverMajor });
+    else
+      await plan.store.restore({
+        file: plan.file,
+        onProgress: (bytes) => progress.bytes(bytes),
+        targetDatabase: scratch,
+        allowUnsigned: plan.allowUnsigned,
+        serverMajor,
+        locale,
+      });
   } catch (error) {
     await ctx.admin.dropDatabase(scratch).catch(() => {}); // the executor drops it too; this is a second net
     // The restore's own full read found the file bad (checksum, size, dump structure): a refused backup, by name.

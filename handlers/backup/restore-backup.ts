@@ -10,6 +10,7 @@ import { checkSwapPossible } from './restore-preflight';
 import { checkRequestedFileName, selectBackup } from './select-backup';
 import { chooseRestoreSource, type RestoreSource } from './standby';
 import { replaceDatabase } from './replace-database';
+import { refuseNewerMajor } from './server-major';
 import { refuseNearEmptyLatest, restorePreview, type RestorePreview } from './restore-preview';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from './restore-plan';
 
@@ -80,6 +81,7 @@ export async function restoreBackup(
         const metadata = describeManifest(fetched.manifest);
         const path = store.pathOf(fetched.file);
         checkSchemaKnown(ctx, metadata, path);
+        refuseNewerMajor(fetched.file, metadata.serverVersion, await ctx.admin.serverVersion());
         await checkSwapPossible(ctx.admin);
         const { location, bucket, key } = fetched;
         ctx.logger.info(
@@ -120,6 +122,8 @@ export async function restoreBackup(
       chosen = entry.file;
       if (input.file === undefined) refuseNearEmptyLatest(entries, entry);
       const allowUnsigned = entry.state !== 'trusted';
+      const signedVersion = entry.manifest?.serverVersion ?? entry.legacy?.serverVersion;
+      refuseNewerMajor(entry.file, signedVersion, await ctx.admin.serverVersion());
       hooks.progress?.phase('verifying');
       const metadata = await verifyForRestore(ctx, store, entry, dryRun);
       await checkSwapPossible(ctx.admin);

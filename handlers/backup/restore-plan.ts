@@ -3,6 +3,7 @@ import type { LockLease } from '../ports/database-admin';
 import type { BackupStore } from '../ports/backup-store';
 import type { ProgressReporter } from '../ports/progress';
 import type { BackupDeps } from './deps';
+import type { DatabaseLocale } from './model';
 import type { RestoreSource } from './standby';
 
 /** What a restore takes: the task's snapshot, the database, its copies and its pool, the gate, and what it reports to. */
@@ -45,4 +46,6 @@ export interface RestorePlan {
   recordIntent(message: string): Promise<void>;
   /** The rehearsed standby holding this very backup, or the file to load. */
   source: RestoreSource;
+  /** Loads the scratch database some other way than restoring `file` (point-in-time recovery). */
+  load?: (scratch: string, target: { locale: DatabaseLocale; serverMajor: number }) => Promise<void>;
 }

@@ -111,6 +111,7 @@ function offsiteEntries(catalog: OffsiteCatalog | null, localFiles: Set<string>)
       encrypted: b.manifest.encryption !== null,
       sequence: b.manifest.sequence,
       database: b.manifest.database,
+      serverVersion: b.manifest.serverVersion,
       rehearsal: null, // rehearsals happen to local copies: the local entry shows them (storeView copies them here)
       location: located(b.file),
     })),

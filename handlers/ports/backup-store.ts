@@ -15,7 +15,7 @@ import type {
 } from '../backup/model';
 import type { BackupTaskSettings } from '../backup/settings';
 import type { RehearsalRecord } from '../backup/rehearsal-record';
-import type { PitrCatalog } from '../pitr/window';
+import type { PitrCatalog, PitrPlan } from '../pitr/window';
 
 export interface BackupStore {
   /** The directory as configured, for messages. */
@@ -69,7 +69,19 @@ export interface BackupStore {
   /** Signs the record with this server's key and writes it next to its backup; refused when the backup is gone. */
   writeRehearsal(file: string, record: RehearsalRecord): Promise<void>;
   /** Continuous protection's base backups and WAL segments, judged from their signed manifests; absent when off. */
-  pitr?(): Promise<PitrCatalog>;
+  pitr?: () => Promise<PitrCatalog>;
+  /**
+   * Recovers the plan's base backup and WAL into a private temporary PostgreSQL instance, stopped at `target`, and
+   * copies the application database's content from it into `targetDatabase` (created here, dropped on failure).
+   * Every file is checked against its signed manifest before the instance starts. Absent when continuous is off.
+   */
+  recoverToPoint?: (request: {
+    plan: PitrPlan;
+    target: string;
+    targetDatabase: string;
+    locale: DatabaseLocale;
+    serverMajor: number;
+  }) => Promise<void>;
 }
 
 export interface VerifyOptions {

@@ -5,13 +5,24 @@ import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { BackupStore } from '../../handlers/ports/backup-store';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Executor } from '../executor/executor';
+import type { Clock } from '../../handlers/ports/clock';
+import type { Logger } from '../../handlers/ports/logger';
 import { readPitrCatalog } from '../pitr/folder';
+import { recoverToPoint } from '../pitr/recover';
 
 export interface StoreBinding {
   executor: Executor;
   settings: BackupTaskSettings;
   /** The signer of these settings; throws BACKUP.SIGNING_KEY_UNUSABLE when the key cannot be used. */
   signer: () => ManifestSigner;
+  /** What point-in-time recovery needs besides the files (continuous = true, local executor). */
+  pitr?: PitrBinding | undefined;
+}
+
+export interface PitrBinding {
+  dbUrl: string; // secret
+  logger: Logger;
+  clock: Clock;
 }
 
 /** This server's own key (when it can be read) and `trusted_keys`. */
@@ -61,5 +72,11 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
       await executor.writeRehearsal(directory, file, await own.signRehearsal(record));
     },
     ...(settings.continuous ? { pitr: () => readPitrCatalog(directory, trust().trustedKeys) } : {}),
+    ...(settings.continuous && binding.pitr && settings.executor.kind === 'local'
+      ? {
+          recoverToPoint: (request) =>
+            recoverToPoint({ ...request, ...binding.pitr!, directory, identityFile }),
+        }
+      : {}),
   };
 }

@@ -7,13 +7,15 @@ import type { Logger } from '../../handlers/ports/logger';
 import type { Executor } from '../executor/executor';
 import { createLocalExecutor } from '../executor/local';
 import { createSidecarExecutor } from '../sidecar/client';
-import { bindBackupStore } from './backup-store';
+import { bindBackupStore, type PitrBinding } from './backup-store';
 
 export interface TaskSourceOptions {
   /** The task's settings as configured now (the config is replaced, never changed, on a reload). */
   settings: () => BackupTaskSettings | undefined;
   executorFor: (settings: ExecutorSettings) => Executor;
   signerFor: (settings: BackupTaskSettings) => ManifestSigner;
+  /** For point-in-time recovery (continuous = true). */
+  pitr?: PitrBinding;
 }
 
 export function createBackupTaskSource(options: TaskSourceOptions): BackupTaskSource {
@@ -27,6 +29,7 @@ export function createBackupTaskSource(options: TaskSourceOptions): BackupTaskSo
           executor: options.executorFor(settings.executor),
           settings,
           signer: () => options.signerFor(settings),
+          pitr: options.pitr,
         });
         bound = { settings, store };
       }

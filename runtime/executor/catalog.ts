@@ -20,6 +20,7 @@ import { retentionCandidates, selectForDeletion } from '../../handlers/backup/re
 import { readTrustedRehearsal, rehearsalFileName } from '../../handlers/backup/rehearsal-record';
 import { maskSecrets } from '../observability/mask';
 import { fsyncDirectory } from './dump-file';
+import { openPrivateFile } from './private-file';
 import { notWritableReason } from './directory';
 import { directoryNotWritable, invalidName } from './errors';
 import { readMetadata } from './metadata';
@@ -184,11 +185,9 @@ export async function writeRehearsal(directory: string, file: string, recordFile
   const temporary = `${final}.partial`;
   // Only next to a backup that still exists: retention may have removed it while the rehearsal ran.
   await stat(join(root, manifestFileName(file)));
-  const handle = await open(
-    temporary,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
-    0o600,
-  );
+  // A name someone left there (a link to another file) is removed, not written through.
+  await rm(temporary, { force: true });
+  const handle = await openPrivateFile(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL);
   try {
     await handle.writeFile(recordFile, 'utf8');
     await handle.sync();
@@ -262,12 +261,18 @@ async function checkWritable(directory: string, existing: string): Promise<void>
   }
 }
 
-/** One JSON line per record, appended and fsynced; the file is private to the server's user. */
+/**
+ * One JSON line per record, appended and fsynced; the file is private to the server's user: a symbolic link, another
+ * uid's file or a hard link in its place is refused, never written through.
+ */
 export async function appendAudit(directory: string, record: AuditRecord): Promise<void> {
   const root = resolve(directory);
   await mkdir(root, { recursive: true, mode: 0o700 });
   const line = JSON.stringify({ ...record, message: maskSecrets(record.message) }) + '\n';
-  const handle = await open(join(root, AUDIT_LOG), 'a', 0o600);
+  const handle = await openPrivateFile(
+    join(root, AUDIT_LOG),
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
+  );
   try {
     await handle.write(line);
     await handle.sync();

@@ -1,6 +1,7 @@
 // The two fsyncs that make a finished dump survive a power cut: its bytes before the rename, the directory after.
 // A seam of its own so that a test can watch them happen (a dump without them looks the same until the crash).
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { openPrivateFile } from './private-file';
 import { fsyncDirectory } from './dump-file';
 
 export interface Durability {
@@ -12,7 +13,7 @@ export interface Durability {
 
 export const fileSystemDurability: Durability = {
   async syncFile(path) {
-    const handle = await open(path, 'r+');
+    const handle = await openPrivateFile(path, constants.O_RDWR);
     try {
       await handle.sync();
     } finally {

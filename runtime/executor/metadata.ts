@@ -1,5 +1,7 @@
 // Reading and writing `<file>.meta.json`: a schema check on the way in, temp + fsync + rename on the way out.
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { openPrivateFile, UnsafeFileError } from './private-file';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { BackupMetadata } from '../../handlers/backup/model';
@@ -28,8 +30,14 @@ export async function readMetadata(directory: string, file: string): Promise<Met
   const name = metadataFileName(file);
   let text: string;
   try {
-    text = await readFile(join(directory, name), 'utf8');
+    const handle = await openPrivateFile(join(directory, name), constants.O_RDONLY);
+    try {
+      text = await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
+    if (error instanceof UnsafeFileError) return { ok: false, reason: error.message };
     if ((error as NodeJS.ErrnoException).code === 'ENOENT')
       return { ok: false, reason: `metadata file ${name} is missing` };
     return {
@@ -62,7 +70,11 @@ export async function writeMetadata(directory: string, metadata: BackupMetadata)
   const finalPath = join(directory, metadataFileName(metadata.file));
   const partialPath = join(directory, `.${metadataFileName(metadata.file)}.partial`);
   try {
-    const handle = await open(partialPath, 'w', 0o600);
+    await rm(partialPath, { force: true });
+    const handle = await openPrivateFile(
+      partialPath,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+    );
     try {
       await handle.writeFile(JSON.stringify(metadata, null, 2) + '\n');
       await handle.sync();

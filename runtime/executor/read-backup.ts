@@ -2,8 +2,10 @@
 // allowed, its unsigned description), and streamed through hash, decryption, decompression and the dump guard.
 // The same descriptor serves the check and the feed into psql, so nothing can swap the file in between.
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import type { Stats } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
 import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, isAppError } from '../../handlers/errors';
@@ -87,6 +89,7 @@ export async function openBackup(
   try {
     const info = await handle.stat();
     if (!info.isFile()) throw backupRefused(file, 'it is not a regular file');
+    checkOwnership(file, path, info);
     const base = {
       handle,
       file,
@@ -146,6 +149,26 @@ export async function openBackup(
     await handle.close();
     throw error;
   }
+}
+
+/**
+ * A backup file someone else could write is refused: another uid, or group and others with write permission, could
+ * change its bytes after they were checked. The server's own files are 0600.
+ */
+function checkOwnership(file: string, path: string, info: Stats): void {
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid)
+    throw backupRefused(
+      file,
+      `it is owned by uid ${info.uid}, not by the server's uid ${uid}`,
+      `Nothing was changed. If you trust this file, give it to the server's user: chown ${uid} ${path} && chmod 600 ${path}.`,
+    );
+  if ((info.mode & 0o022) !== 0)
+    throw backupRefused(
+      file,
+      `others than the server's user may write it (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')})`,
+      `Nothing was changed. If you trust this file, make it the server's alone: chmod 600 ${path}.`,
+    );
 }
 
 function fromManifest(
@@ -242,12 +265,64 @@ export async function checkStoredBytes(opened: OpenedBackup): Promise<void> {
   const hasher = new HashingPassThrough();
   const source = opened.handle.createReadStream({ start: 0, autoClose: false, highWaterMark: 1024 * 1024 });
   await pipeline([source, hasher, discard()]);
-  if (hasher.bytes !== opened.expected.sizeBytes)
+  checkAgainst(opened, hasher.bytes, hasher.digest());
+}
+
+/**
+ * Copies the opened file once, hashing it, into a private spool and proves the copy against the signed size and
+ * SHA-256 before anything decodes it: the spool is created in the backup's directory (same file system, room for
+ * backups) with O_EXCL | O_NOFOLLOW, mode 0600, and unlinked at once, so it is reachable through its descriptor
+ * only. Whoever can write the backup's inode may change it after this copy: psql reads the spool, not the file.
+ * Returns the backup with the spool's descriptor (the caller closes it); the original's stays open too.
+ */
+const SPOOL_CHUNK_BYTES = 1024 * 1024;
+
+export async function spoolBackup(opened: OpenedBackup): Promise<OpenedBackup> {
+  const spoolPath = join(dirname(opened.path), `.spool-${randomBytes(8).toString('hex')}`);
+  const spool = await open(
+    spoolPath,
+    constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o600,
+  );
+  try {
+    await unlink(spoolPath);
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(SPOOL_CHUNK_BYTES);
+    let position = 0;
+    for (;;) {
+      const { bytesRead } = await opened.handle.read(buffer, 0, buffer.length, position);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      let written = 0;
+      while (written < bytesRead) {
+        const { bytesWritten } = await spool.write(buffer, written, bytesRead - written, position + written);
+        written += bytesWritten;
+      }
+      position += bytesRead;
+    }
+    checkAgainst(opened, position, hash.digest('hex'));
+    return { ...opened, handle: spool };
+  } catch (error) {
+    await spool.close().catch(() => {});
+    await unlink(spoolPath).catch(() => {});
+    if ((error as NodeJS.ErrnoException).code === 'ENOSPC')
+      throw backupRefused(
+        opened.file,
+        `there is no room for its verified copy (${opened.sizeBytes} bytes) in ${dirname(opened.path)}`,
+        'Nothing was changed. Free that much space in the backup directory and try again.',
+      );
+    throw error;
+  }
+}
+
+function checkAgainst(opened: OpenedBackup, bytes: number, sha256: string): void {
+  if (!opened.expected) return;
+  if (bytes !== opened.expected.sizeBytes)
     throw backupRefused(
       opened.file,
-      `${hasher.bytes} bytes were read but ${opened.expected.sizeBytes} were expected (truncated or changed)`,
+      `${bytes} bytes were read but ${opened.expected.sizeBytes} were expected (truncated or changed)`,
     );
-  if (hasher.digest() !== opened.expected.sha256)
+  if (sha256 !== opened.expected.sha256)
     throw backupRefused(
       opened.file,
       'checksum mismatch: the bytes are not the ones that were signed (altered or damaged)',

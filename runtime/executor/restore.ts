@@ -18,7 +18,7 @@ import { writeToChild } from './child-input';
 import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
-import { checkStoredBytes, discard, openBackup, streamBackup, type OpenedBackup } from './read-backup';
+import { discard, openBackup, spoolBackup, streamBackup, type OpenedBackup } from './read-backup';
 import { needsOlderServerFilter, OlderServerFilter } from './older-server-filter';
 
 export interface RestoreRequest {
@@ -114,16 +114,21 @@ export async function restoreDatabase(
   const { file, targetDatabase: target } = request;
   if (!isBackupFileName(file)) throw invalidName('backup file name', file);
   if (!isSafeDatabaseName(target)) throw invalidName('target database name', target);
-  // One descriptor, opened without following symlinks: checked first, then fed to psql from its start. A signed
-  // file's stored bytes are hashed (its contents are checked again on the feed, block by block, before psql gets
-  // them); any other file is read in full through every check first.
+  // Opened without following symlinks, copied once into a private spool while hashed, and proven against the
+  // signed manifest before a byte is decoded: psql reads the spool, so a second writer of the file between the
+  // check and the feed changes nothing. A file without a signature is read in full through every check first.
   const opened = await openBackup(request.directory, file, request.read);
+  let spooled: OpenedBackup;
   try {
-    if (opened.signed && opened.expected) await checkStoredBytes(opened);
-    else await streamBackup(context, opened, discard(), request.read);
-    return await applyBackup(context, request, opened);
+    spooled = await spoolBackup(opened);
   } finally {
     await opened.handle.close();
+  }
+  try {
+    if (!spooled.signed) await streamBackup(context, spooled, discard(), request.read);
+    return await applyBackup(context, request, spooled);
+  } finally {
+    await spooled.handle.close();
   }
 }
 

@@ -2,6 +2,7 @@
 // against the trusted manifest's checksum, flushed, then renamed; the manifest is written after the data.
 import { createHash } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
+import { openPrivateFile } from '../executor/private-file';
 import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -140,7 +141,7 @@ async function writeNew(path: string, bytes: Uint8Array, before: () => Promise<v
 }
 
 async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY);
+  const handle = await openPrivateFile(path, constants.O_RDONLY);
   try {
     await handle.sync();
   } finally {

@@ -1,8 +1,10 @@
 // POST /database-backup/restore: the complete restore (admin only); the body is checked here, the handler trusts it.
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { BackupDeps } from '../../handlers/backup/deps';
 import { restoreBackup, type RestoreHooks } from '../../handlers/backup/restore-backup';
+import { AppError } from '../../handlers/errors';
+import { restoreToPoint } from '../../handlers/pitr/restore-to-point';
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http/env';
@@ -14,6 +16,8 @@ export const restoreRequestSchema = z.strictObject({
   dryRun: z.boolean().optional(),
   allowUnsigned: z.boolean().optional(),
   allowNoAdmin: z.boolean().optional(),
+  /** Point-in-time recovery: the instant to restore to (ISO 8601 with Z or an offset). */
+  to: z.iso.datetime({ offset: true }).optional(),
 });
 
 /** What the restore route needs; runtime/routes/backups.ts includes it in BackupRouteDeps. */
@@ -34,6 +38,7 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
         'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false, "allowNoAdmin"?: true|false}.',
     });
     const user = principalOf(c).name;
+    if (body.to !== undefined) return restoreToPointRoute(c, deps, user, body);
     const { file, dryRun, allowUnsigned, allowNoAdmin } = body;
     const params = {
       file: file ?? null,
@@ -48,5 +53,29 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
       });
       return { status: 200, body: JSON.stringify(result) };
     });
+  });
+}
+
+function restoreToPointRoute(
+  c: Context<AppEnv>,
+  deps: RestoreRouteDeps,
+  user: string,
+  body: z.output<typeof restoreRequestSchema>,
+): Promise<Response> {
+  if (body.file !== undefined || body.allowUnsigned !== undefined)
+    throw new AppError(
+      'REQUEST.INVALID',
+      'invalid',
+      '"to" restores to a point in time and takes no "file" or "allowUnsigned".',
+      {
+        suggestion: 'Send either {"to": "<time>"} or {"file": "<name>"}.',
+      },
+    );
+  const to = new Date(body.to!).toISOString();
+  const dryRun = body.dryRun === true;
+  const params = { to, dryRun };
+  return answerOrStart(c, deps.operations, { kind: 'restore', params, user }, async (progress) => {
+    const result = await restoreToPoint({ user, to, dryRun }, deps.ctx, { ...deps.restoreHooks, progress });
+    return { status: 200, body: JSON.stringify(result) };
   });
 }

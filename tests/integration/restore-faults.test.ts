@@ -1,7 +1,7 @@
 // Complete restore against real PostgreSQL and the real tools: success, every refusal, and psql failing halfway;
 // once with the in-process executor and once through the executor sidecar process (tests/support/executors.ts).
 import { describe, it, expect, beforeAll, afterAll, beforeEach, afterEach } from 'vitest';
-import { mkdtemp, open, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, stat, truncate, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
@@ -174,6 +174,7 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
 
     it('a file with one byte changed is refused (checksum)', async () => {
       const path = join(directory, backup.file);
+      const before = await stat(path);
       const handle = await open(path, 'r+');
       try {
         const offset = Math.floor((await handle.stat()).size / 2);
@@ -184,6 +185,9 @@ describe.each(executorKinds)('restore with the $name executor', (kind) => {
       } finally {
         await handle.close();
       }
+      // The old modification time back: the change must be found by the checksum, not by the listing's mtime check
+      // (which catches it only when the write lands in a later tick of the clock than the manifest).
+      await utimes(path, before.atime, before.mtime);
       const { code, message } = await failure(restoreBackup({ user: 'a' }, world.ctx));
       expect(code).toBe('BACKUP.VERIFICATION_FAILED');
       expect(message).toContain(backup.file);

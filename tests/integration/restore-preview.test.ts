@@ -1,11 +1,14 @@
 // A restore shows what it will do: the dry run names the backup, its database, signing key, time, size and rows per
 // table against the live database's (from the signed rehearsal record); "the latest" backup of a near-empty database
 // is refused while a trusted backup of another database name holds data; a recovery without a backup points at
-// `list --offsite` and `--file`.
+// `list --offsite` and `--file`. And where a backup came from and what is left: the PostgreSQL version of the server
+// it was taken from (a newer major refused up front), and a standby that a restore swapped in no longer listed.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { standbyName } from '../../handlers/backup/database-names';
+import { listBackups } from '../../handlers/backup/list-backups';
 import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
@@ -13,6 +16,7 @@ import {
   createRealContext,
   makeBackup,
   migrateToLatest,
+  resignManifest,
   TEST_SIGNER,
   type RealRestoreWorld,
 } from '../support/restore-real';
@@ -100,5 +104,44 @@ describe('what a restore will do', () => {
     );
     expect(named.code).toBe('BACKUP.FILE_NOT_FOUND');
     expect(named.suggestion).toContain('database-backup list --offsite');
+  });
+});
+
+describe('server majors and the standby in list', () => {
+  it('lists the PostgreSQL a backup came from, and refuses a backup of a newer major up front', async () => {
+    await world.db.query(`INSERT INTO items (label) SELECT 'item ' || g FROM generate_series(1, 100) g`);
+    const backup = await makeBackup(world, new Date(Date.now() - 60_000));
+    const here = await world.admin.serverVersion();
+    expect((await listBackups(world.ctx))[0]).toMatchObject({ file: backup.file, serverVersion: here });
+
+    await resignManifest(directory, backup.file, (m) => ({ ...m, serverVersion: '99.1' }));
+    expect((await listBackups(world.ctx))[0]).toMatchObject({ serverVersion: '99.1' });
+    const before = await snapshotDatabase(database.url, database.name);
+    for (const dryRun of [true, false]) {
+      const refused = await failure(restoreBackup({ user: 'admin@example.com', dryRun }, world.ctx));
+      expect(refused.code).toBe('BACKUP.NEWER_MAJOR');
+      expect(refused.message).toBe(
+        `The backup '${backup.file}' was taken from PostgreSQL 99.1, a newer major than this server's PostgreSQL ${here}: a dump does not load into an older major.`,
+      );
+    }
+    expect((await failure(rehearseBackup({ user: null }, world.ctx))).code).toBe('BACKUP.NEWER_MAJOR');
+    expect(await snapshotDatabase(database.url, database.name)).toEqual(before);
+  });
+
+  it('after a restore swapped the standby in, list no longer reports a standby', async () => {
+    world.settings.rehearse = true;
+    await world.db.query(`INSERT INTO items (label) SELECT 'item ' || g FROM generate_series(1, 100) g`);
+    const backup = await makeBackup(world, new Date(Date.now() - 60_000));
+    await rehearseBackup({ user: null }, world.ctx);
+    const listed = (await listBackups(world.ctx)).find((b) => b.file === backup.file);
+    expect(listed?.rehearsal).toMatchObject({
+      state: 'passed',
+      standby: { database: standbyName(database.name) },
+    });
+
+    const restored = await restoreBackup({ user: 'admin@example.com' }, world.ctx);
+    expect(restored.source.via).toBe('standby');
+    const after = (await listBackups(world.ctx)).find((b) => b.file === backup.file);
+    expect(after?.rehearsal).toMatchObject({ state: 'passed', standby: null });
   });
 });

@@ -3,13 +3,14 @@
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { BackupTaskSource } from '../../handlers/ports/backup-store';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
-import { bindBackupStore } from '../../runtime/backups/backup-store';
+import { bindBackupStore, type PitrBinding } from '../../runtime/backups/backup-store';
 import type { Executor } from '../../runtime/executor/executor';
 
 export function testTaskSource(world: {
   settings: () => BackupTaskSettings | undefined;
   executor: () => Executor;
   signer: () => ManifestSigner;
+  pitr?: () => PitrBinding | undefined;
 }): BackupTaskSource {
   return {
     snapshot: () => {
@@ -17,7 +18,12 @@ export function testTaskSource(world: {
       if (!settings) return undefined;
       return {
         settings,
-        store: bindBackupStore({ executor: world.executor(), settings, signer: world.signer }),
+        store: bindBackupStore({
+          executor: world.executor(),
+          settings,
+          signer: world.signer,
+          pitr: world.pitr?.(),
+        }),
       };
     },
   };

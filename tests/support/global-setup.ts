@@ -1,6 +1,6 @@
 // Finds the PostgreSQL the tests use: PGTEST_URL, else the machine's server on 127.0.0.1:5432, else an embedded one.
 // PGTEST_CLUSTER=defaults starts a cluster of the run's own with PostgreSQL's default settings instead (autovacuum on,
-// default naptime, password logins), so that the shared cluster's tuning (autovacuum off) is not what makes a test pass.
+// default naptime), so that the shared cluster's tuning (autovacuum off) is not what makes a test pass.
 import { randomBytes } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import pg from 'pg';
@@ -21,7 +21,8 @@ async function reachable(url: string): Promise<boolean> {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.env.PGTEST_CLUSTER === 'defaults') {
     const { startPrivateCluster } = await import('./private-cluster');
-    const cluster = await startPrivateCluster(randomBytes(12).toString('hex'));
+    // Trust logins as on the shared cluster: suites connect as roles they create, without passwords.
+    const cluster = await startPrivateCluster(randomBytes(12).toString('hex'), { auth: 'trust' });
     project.provide('pgAdminUrl', cluster.superuserUrl());
     return cluster.stop;
   }

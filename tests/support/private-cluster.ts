@@ -58,7 +58,10 @@ function clusterParent(asOtherUser: boolean): string {
   return directory;
 }
 
-export async function startPrivateCluster(superuserPassword: string): Promise<PrivateCluster> {
+export async function startPrivateCluster(
+  superuserPassword: string,
+  settings: { auth?: 'scram-sha-256' | 'trust' } = {},
+): Promise<PrivateCluster> {
   const ids = await postgresIds();
   const root = mkdtempSync(join(clusterParent(ids !== undefined), 'bomnipotent-pgcluster-'));
   const as = ids ? { uid: ids.uid, gid: ids.gid } : {};
@@ -92,7 +95,7 @@ export async function startPrivateCluster(superuserPassword: string): Promise<Pr
         '-U',
         'postgres',
         '-A',
-        'scram-sha-256',
+        settings.auth ?? 'scram-sha-256',
         `--pwfile=${pwfile}`,
         '-E',
         'UTF8',

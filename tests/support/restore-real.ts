@@ -19,6 +19,7 @@ import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
 import { createLocalExecutor } from '../../runtime/executor/local';
 import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import { signerFor } from '../../runtime/backups/signing-key';
+import type { PitrBinding } from '../../runtime/backups/backup-store';
 import { trustOf } from './backup-signer';
 import { testTaskSource } from './backup-task';
 import { systemClock } from '../../runtime/observability/system-clock';
@@ -49,6 +50,8 @@ export interface RealRestoreWorld {
   db: DbHandle;
   admin: DatabaseAdminHandle;
   settings: BackupTaskSettings;
+  /** Set by a test of point-in-time recovery (with continuous in settings). */
+  pitr?: PitrBinding;
   logs: string[];
   close(): Promise<void>;
 }
@@ -78,6 +81,7 @@ export function createRealContext(options: {
       settings: () => world.settings,
       executor: () => world.executor,
       signer: () => world.signer,
+      pitr: () => world.pitr,
     }),
     chain: {
       newestSequence: async (database) => chain.get(database) ?? 0,

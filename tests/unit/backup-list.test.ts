@@ -28,6 +28,7 @@ describe('listBackups', () => {
       encrypted: false,
       sequence: 2,
       database: 'bomnipotent_db',
+      serverVersion: '15.20',
       rehearsal: null,
     });
     expect(listed[1]).toMatchObject({
