@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
 import { openPrivateFile } from '../executor/private-file';
+import { fsyncDirectory } from '../executor/dump-file';
 import { link, mkdir, open, unlink } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -89,7 +90,7 @@ export async function downloadBackup(
       await link(partial, target); // unlike rename, never replaces a file of the same name
       await unlink(partial);
     });
-    await fsyncPath(request.directory);
+    await fsyncDirectory(request.directory);
   } catch (error) {
     await unlink(partial).catch(() => {});
     if (isLocalFileError(error)) throw localFileError(error, ctx.location, request);
