@@ -242,7 +242,9 @@ describe('the front door of a running server', () => {
     expect(slow.answer()).toBe('');
     slow.destroy();
     await slow.closed;
-    expect(server.output()).toMatch(/1 key revocation\(s\) and 1 denial\(s\) made after the backup/);
+    expect(server.output()).toMatch(
+      /1 key revocation\(s\), 1 denial\(s\) and 0 role removal\(s\) made after the backup/,
+    );
 
     const robot = await as('robot', ROBOT, 'whoami');
     expect(robot.code).toBe(1);
