@@ -132,9 +132,11 @@ echo "start-up backup in the volume: $(volume_files "$BACKUPS" | grep -E '\.dump
 
 step "the first admin through the client (tmp_admin by a hot reload of the mounted file)"
 mkdir -p "$WORK/admin-home"
-client user request "$ADMIN" >/dev/null
+# tmp_admin names the key as well as the email: the fingerprint is the one `user request` printed.
+FINGERPRINT=$(client user request "$ADMIN" | grep -oE 'SHA256:[A-Za-z0-9+/=]+' | head -n 1)
+[ -n "$FINGERPRINT" ] || fail "user request printed no key fingerprint"
 cp "$CONFIG/config.toml" "$WORK/config.base"
-printf '[user]\ntmp_admin = "%s"\n' "$ADMIN" >>"$CONFIG/config.toml"
+printf '[user]\ntmp_admin = "%s:%s"\n' "$ADMIN" "$FINGERPRINT" >>"$CONFIG/config.toml"
 wait_for 30 "the reload with tmp_admin" reloads "$RUN_ID-server" 1
 as_admin user approve "$ADMIN" >/dev/null
 as_admin user-role add "$ADMIN" admin >/dev/null
