@@ -78,7 +78,11 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
           };
           // At a terminal, the admin sees what would be restored and says yes before anything changes.
           const terminal = options.dryRun || options.yes ? null : ctx.terminal();
-          if (terminal && ctx.out().mode === 'normal') body.file = await confirmRestore(ctx, terminal, body);
+          if (terminal && ctx.out().mode === 'normal') {
+            // The previewed file is named from here on; the dry run already checked --expect-newest against it.
+            body.file = await confirmRestore(ctx, terminal, body);
+            delete body.expectNewest;
+          }
           const response = await ctx.operation('POST', '/database-backup/restore', body);
           const answer = response.json as RestoreAnswer;
           ctx

@@ -146,6 +146,17 @@ describe('database-backup completely-restore', () => {
       expect(result.exitCode).toBe(0);
     });
 
+    it('--expect-newest is checked by the preview; the restore then names the previewed file alone', async () => {
+      const sent: unknown[] = [];
+      server.use(restoreRoute(sent, answer));
+      await runClientProgram(
+        '/nonexistent-bomnipotent-test',
+        ['-d', BASE, 'database-backup', 'completely-restore', '--expect-newest', '42'],
+        terminal('yes', []),
+      );
+      expect(sent).toEqual([{ dryRun: true, expectNewest: '42' }, { file }]);
+    });
+
     it('anything but yes changes nothing: only the dry run was sent, exit code 1', async () => {
       for (const reply of ['', 'y', 'no']) {
         const sent: unknown[] = [];
