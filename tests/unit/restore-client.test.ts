@@ -141,7 +141,7 @@ describe('database-backup completely-restore', () => {
       expect(result.stdout).toContain(
         'This replaces the whole database with this backup:\nBackup:   ' + file,
       );
-      expect(result.stdout).toMatch(/public\.docs +120 +121  \*/);
+      expect(result.stdout).toMatch(/public\.docs +120 +121 {2}\*/);
       expect(result.stdout).toContain(`[INFO] Successfully restored database from backup '${PATH}'.`);
       expect(result.exitCode).toBe(0);
     });
