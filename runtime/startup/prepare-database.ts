@@ -16,13 +16,14 @@ export async function prepareDatabase(
   server: Server,
   config: Config,
   logger: ServerLogger,
-  options: { wait?: WaitOptions; probeTools?: boolean } = {},
+  options: { wait?: WaitOptions; probeTools?: boolean; onDatabaseReachable?: () => void } = {},
 ): Promise<void> {
   // The maintenance database first: a restore killed mid-swap may have left the server's own database renamed aside.
   await waitForDatabase(urlForDatabase(server.db.url, 'postgres'), logger, {
     ...options.wait,
     serves: server.db.url,
   });
+  options.onDatabaseReachable?.();
   await recoverInterruptedRestore(server.backups);
   await recoverInterruptedRehearsal(server.backups);
   const version = await migrate(server.db.pool(), logger);
