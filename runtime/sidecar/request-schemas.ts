@@ -82,3 +82,6 @@ export const sidecarBodies = {
   offsiteUpload: offsiteTransferBody,
   offsiteDownload: offsiteTransferBody,
 };
+
+/** A request body of each operation, as the schema hands it on. */
+export type Bodies = { [K in keyof typeof sidecarBodies]: z.output<(typeof sidecarBodies)[K]> };

@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { LogLevel } from '../../handlers/ports/logger';
 import { parseOffsiteLocation } from '../../handlers/offsite/location';
 import type { SidecarOffsite } from './offsite-transfer';
-import { MIN_TOKEN_LENGTH } from './app';
+import { MIN_TOKEN_LENGTH } from './auth';
 
 export const SIDECAR_ENV = {
   dbUrl: 'BOMNIPOTENT_EXECUTOR_DB_URL',
