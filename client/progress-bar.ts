@@ -81,7 +81,7 @@ export function describeLine(
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
 
-function formatSize(bytes: number): string {
+export function formatSize(bytes: number): string {
   const unit = bytes < 1024 ? 0 : Math.min(UNITS.length - 1, Math.floor(Math.log2(bytes) / 10));
   return unit === 0 ? `${Math.round(bytes)} B` : `${(bytes / 1024 ** unit).toFixed(1)} ${UNITS[unit]}`;
 }

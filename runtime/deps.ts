@@ -71,21 +71,29 @@ export function buildServer(options: ServerOptions): Server {
   const db = createDbHandle(dbUrl);
   const admin = createDatabaseAdmin({ url: dbUrl, logger });
   const maintenance = createMaintenanceMode();
+  const signer = createSignerSource(logger);
+  const notify = createNotifyModule({ db, config, clock, logger });
+  const continuous = createCaptureSupervisor({
+    dbUrl,
+    logger,
+    clock,
+    signerFor: signer,
+    notifier: notify.notifier,
+  });
   const metrics = createMetricsRegistry({
     backupPeriodSeconds: () => {
       const task = config().tasks.find((t) => t.name === 'database_backup');
       return task && config().databaseBackup ? task.periodMs / 1000 : undefined;
     },
+    heldWal: () => continuous.slot(),
   });
-  const signer = createSignerSource(logger);
-  const notify = createNotifyModule({ db, config, clock, logger });
   const stopping = new AbortController();
   const backups: BackupDeps = {
     task: createBackupTaskSource({
       settings: () => config().databaseBackup,
       executorFor: executorsFor(dbUrl, logger),
       signerFor: signer,
-      pitr: { dbUrl, logger, clock },
+      pitr: { dbUrl, logger, clock, heldWal: () => continuous.slot() },
     }),
     chain: createBackupChainStore(db),
     admin,
@@ -150,7 +158,6 @@ export function buildServer(options: ServerOptions): Server {
     ],
   ]);
   const taskDeps: RunTaskDeps = { runs: createTaskRunStore(db), admin, clock, logger };
-  const continuous = createCaptureSupervisor({ dbUrl, logger, clock, signerFor: signer });
 
   return {
     app,

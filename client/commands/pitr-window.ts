@@ -1,4 +1,6 @@
 // The restorable window of continuous protection, as `database-backup list` prints it.
+import { formatSize } from '../progress-bar';
+
 export interface PitrWindowView {
   earliest: string | null;
   latest: string | null;
@@ -6,6 +8,8 @@ export interface PitrWindowView {
   baseBackups: number;
   segments: number;
   problem: string | null;
+  heldWalBytes?: number | null;
+  maxHeldWalBytes?: number | null;
 }
 
 const shown = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
@@ -17,7 +21,11 @@ function age(seconds: number): string {
 }
 
 export function describePitrWindow(pitr: PitrWindowView): string {
-  const parts = `${pitr.baseBackups} base backup(s), ${pitr.segments} WAL segment(s)`;
+  const held =
+    typeof pitr.heldWalBytes === 'number' && typeof pitr.maxHeldWalBytes === 'number'
+      ? `; the replication slot holds back ${formatSize(pitr.heldWalBytes)} of WAL on the database server (max_held_wal ${formatSize(pitr.maxHeldWalBytes)})`
+      : '';
+  const parts = `${pitr.baseBackups} base backup(s), ${pitr.segments} WAL segment(s)${held}`;
   if (pitr.earliest === null || pitr.latest === null || pitr.latestAgeSeconds === null)
     return `Point-in-time recovery: no restorable window yet (${parts}).`;
   return (

@@ -230,7 +230,7 @@ async function installStandby(
       await ctx.admin.renameDatabase(scratch, standby);
       const state = await ctx.admin.databaseState(standby);
       if (!state) throw new Error(`the standby database '${standby}' vanished right after its rename`);
-      const fingerprint = standbyFingerprint(state.oid, contentDigest);
+      const fingerprint = standbyFingerprint(state, contentDigest);
       return { database: standby, fingerprint, sizeBytes: state.sizeBytes };
     });
   } catch (error) {

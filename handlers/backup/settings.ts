@@ -33,4 +33,6 @@ export interface ContinuousSettings {
   slot: string; // the physical replication slot pg_receivewal streams through
   baseBackupPeriodMs: number; // a new base backup (pg_basebackup) this long after the last one
   sealIntervalMs: number; // the current WAL segment is closed (pg_switch_wal) and sealed this often
+  /** The WAL the slot may make the database server keep; past it the slot is dropped and capture starts again. */
+  maxHeldWalBytes: number;
 }

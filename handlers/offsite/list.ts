@@ -36,7 +36,9 @@ export async function listBackupsWithLocations(
 ): Promise<LocatedListing> {
   const task = openTask(ctx);
   const { backups: local, chain } = await listBackupCatalog(ctx, task);
-  const pitr = task.store.pitr ? { pitr: summarizePitr(await task.store.pitr(), ctx.clock.now()) } : {};
+  const pitr = task.store.pitr
+    ? { pitr: summarizePitr(await task.store.pitr(), ctx.clock.now(), task.store.pitrHeldWal?.() ?? null) }
+    : {};
   const view = await readCatalog(ctx, task);
   if (view === null) {
     return { backups: options.offsiteOnly ? [] : local, chain, ...pitr };

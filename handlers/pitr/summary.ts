@@ -10,11 +10,23 @@ export interface PitrSummary {
   baseBackups: number;
   segments: number;
   problem: string | null;
+  /** The WAL the replication slot makes the database server keep, as last checked; null when not known. */
+  heldWalBytes: number | null;
+  /** max_held_wal: past it the slot is dropped. */
+  maxHeldWalBytes: number | null;
 }
 
-export function summarizePitr(catalog: PitrCatalog, now: Date): PitrSummary {
+/** The replication slot's held-back WAL as the running capture last read it, and its cap. */
+export interface HeldWal {
+  heldBytes: number;
+  capBytes: number;
+}
+
+export function summarizePitr(catalog: PitrCatalog, now: Date, held: HeldWal | null = null): PitrSummary {
   const { window } = catalog;
   return {
+    heldWalBytes: held?.heldBytes ?? null,
+    maxHeldWalBytes: held?.capBytes ?? null,
     earliest: window?.earliest ?? null,
     latest: window?.latest ?? null,
     latestAgeSeconds: window

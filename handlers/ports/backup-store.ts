@@ -15,6 +15,7 @@ import type {
 } from '../backup/model';
 import type { BackupTaskSettings } from '../backup/settings';
 import type { RehearsalRecord } from '../backup/rehearsal-record';
+import type { HeldWal } from '../pitr/summary';
 import type { PitrCatalog, PitrPlan } from '../pitr/window';
 
 export interface BackupStore {
@@ -70,6 +71,8 @@ export interface BackupStore {
   writeRehearsal(file: string, record: RehearsalRecord): Promise<void>;
   /** Continuous protection's base backups and WAL segments, judged from their signed manifests; absent when off. */
   pitr?: () => Promise<PitrCatalog>;
+  /** The WAL the replication slot holds back on the database server, as the running capture last read it. */
+  pitrHeldWal?: () => HeldWal | null;
   /**
    * Recovers the plan's base backup and WAL into a private temporary PostgreSQL instance, stopped at `target`, and
    * copies the application database's content from it into `targetDatabase` (created here, dropped on failure).

@@ -39,9 +39,13 @@ export interface DatabaseCopies {
   setAllowConnections(name: string, allow: boolean): Promise<void>;
   /**
    * What can be read of a database without connecting to it: its oid (a drop and re-create changes it), its size,
-   * whether it takes connections; null when it does not exist.
+   * whether it takes connections, and its seal: the transaction that last changed its pg_database row (any ALTER
+   * DATABASE, including the one that would let a session in, changes it; autovacuum's in-place updates, statistics
+   * resets and restarts do not); null when it does not exist.
    */
-  databaseState(name: string): Promise<{ oid: string; sizeBytes: number; allowConnections: boolean } | null>;
+  databaseState(
+    name: string,
+  ): Promise<{ oid: string; seal: string; sizeBytes: number; allowConnections: boolean } | null>;
   /**
    * Connects to `name` (a freshly restored copy) with connections refused to everyone else (others ended), checks
    * that nothing but the loader's one transaction wrote to it, VACUUM (FREEZE, ANALYZE), then the row count of each
@@ -57,12 +61,6 @@ export interface DatabaseCopies {
     schemaVersion: number;
     contentDigest: string;
   }>;
-  /**
-   * The content digest of `name` (every live row's identity and text, every sequence's state; not statistics or
-   * sizes, which autovacuum and pg_stat_reset() change), read with connections refused to everyone else. It
-   * refuses connections afterwards.
-   */
-  sealedContentDigest(name: string): Promise<string>;
 }
 
 /** The read-only switch a restore holds for every replica (default_transaction_read_only on the database). */

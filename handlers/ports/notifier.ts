@@ -19,6 +19,7 @@ export const EVENT_KINDS = [
   'restore_started',
   'restore_succeeded',
   'restore_failed',
+  'pitr_slot_released',
 ] as const;
 
 export type EventKind = (typeof EVENT_KINDS)[number];

@@ -7,6 +7,7 @@ import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Executor } from '../executor/executor';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
+import type { HeldWal } from '../../handlers/pitr/summary';
 import { readPitrCatalog } from '../pitr/folder';
 import { recoverToPoint } from '../pitr/recover';
 
@@ -23,6 +24,8 @@ export interface PitrBinding {
   dbUrl: string; // secret
   logger: Logger;
   clock: Clock;
+  /** The running capture's last reading of the slot's held-back WAL (null: none yet). */
+  heldWal?: () => HeldWal | null;
 }
 
 /** This server's own key (when it can be read) and `trusted_keys`. */
@@ -71,7 +74,12 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
       if (!own.signRehearsal) throw new Error('the backup-signing key cannot sign rehearsal records here');
       await executor.writeRehearsal(directory, file, await own.signRehearsal(record));
     },
-    ...(settings.continuous ? { pitr: () => readPitrCatalog(directory, trust().trustedKeys) } : {}),
+    ...(settings.continuous
+      ? {
+          pitr: () => readPitrCatalog(directory, trust().trustedKeys),
+          pitrHeldWal: () => binding.pitr?.heldWal?.() ?? null,
+        }
+      : {}),
     ...(settings.continuous && binding.pitr && settings.executor.kind === 'local'
       ? {
           recoverToPoint: (request) =>

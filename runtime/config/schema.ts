@@ -1,6 +1,7 @@
 // The zod schemas of config.toml: every table strict, with the defaults of the README's key table.
 import { z } from 'zod';
 import { duration } from './duration-key';
+import { size } from './size-key';
 import { checkOffsite, offsiteShape } from './offsite-schema';
 import { NOTIFY_KEYS } from './notify-schema';
 
@@ -145,6 +146,7 @@ export const backupTaskSchema = z
       .string()
       .regex(/^[a-z0-9_]{1,63}$/, { error: 'must be 1 to 63 lower-case letters, digits or underscores' })
       .default('bomnipotent_backup'),
+    max_held_wal: size('2 GB', 32 * 2 ** 20, '"32 MB" (two WAL segments)'),
     ...offsiteShape,
   })
   .superRefine((task, ctx) => {

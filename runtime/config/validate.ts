@@ -290,6 +290,7 @@ function toBackupSettings(
           slot: task.replication_slot,
           baseBackupPeriodMs: task.base_backup_period,
           sealIntervalMs: task.seal_interval,
+          maxHeldWalBytes: task.max_held_wal,
         }
       : undefined,
   };

@@ -58,6 +58,7 @@ const TITLES: Record<NotifyMessage['event'], string> = {
   restore_started: 'Restore started',
   restore_succeeded: 'Restore succeeded',
   restore_failed: 'Restore failed',
+  pitr_slot_released: 'Replication slot dropped: it held back too much WAL',
   test: 'Test message',
 };
 

@@ -18,6 +18,8 @@ export interface MetricsOptions {
   processMetrics?: boolean;
   /** The backup task's period as configured now (hot reload); undefined without the task. */
   backupPeriodSeconds?: () => number | undefined;
+  /** Continuous protection's replication slot as last checked, with its cap; null while capture is off. */
+  heldWal?: () => { heldBytes: number; capBytes: number } | null;
 }
 
 export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegistry {
@@ -78,6 +80,34 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
         else this.set(seconds);
       },
     });
+  }
+  const heldWal = options.heldWal;
+  if (heldWal) {
+    const gauge = (
+      name: string,
+      help: string,
+      pick: (held: { heldBytes: number; capBytes: number }) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          const held = heldWal();
+          if (held === null) this.reset();
+          else this.set(pick(held));
+        },
+      });
+    gauge(
+      'bomnipotent_pitr_held_wal_bytes',
+      'WAL the replication slot of continuous protection makes the database server keep, as last checked.',
+      (held) => held.heldBytes,
+    );
+    gauge(
+      'bomnipotent_pitr_max_held_wal_bytes',
+      'The configured max_held_wal: past it the slot is dropped and capture starts again.',
+      (held) => held.capBytes,
+    );
   }
   const operationDuration = new Histogram({
     name: 'bomnipotent_operation_duration_seconds',

@@ -3,7 +3,6 @@
 // chain and removed from incoming; every seal_interval the current segment is closed (pg_switch_wal) so that the
 // restorable window keeps up; a base backup (pg_basebackup) is taken at start and every base_backup_period.
 // Runs beside the logical backups and never stops them: a problem is logged and retried.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,14 +13,17 @@ import { SEGMENT_NAME } from '../../handlers/pitr/manifest';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import type { Notifier } from '../../handlers/ports/notifier';
 import { listCatalog } from '../executor/catalog';
 import { parsePostgresUrl, prepareToolEnvironment, type ToolEnvironment } from '../executor/pg-env';
 import { runTool, usefulStderrLine } from '../executor/process';
 import { findTool, toolSearchPath } from '../executor/tools';
-import { maskSecrets } from '../observability/mask';
 import { createChainWriter } from './chain-writer';
 import { ensurePitrFolder, MANIFEST_SUFFIX, pitrFolder, readPitrCatalog, sealInto } from './folder';
 import { lsnSegment } from './lsn';
+import { startReceiver } from './receiver';
+import { createSlotGuard, type SlotGuard } from './slot-guard';
+import type { SlotStatus } from './slot';
 import { checkServer, switchWal, type ServerFacts } from './preflight';
 
 export interface CaptureOptions {
@@ -31,15 +33,20 @@ export interface CaptureOptions {
   trustedKeys: () => readonly string[];
   logger: Logger;
   clock: Clock;
+  notifier?: Notifier | undefined;
   /** How often the sealer looks for completed segments (tests shorten it). */
   tickMs?: number;
+  /** How often the slot's held-back WAL is checked against max_held_wal (default 5 s; tests shorten it). */
+  slotCheckMs?: number;
 }
 
 export interface ContinuousCapture {
+  /** The slot as last checked (null before the first check). */
+  slot(): SlotStatus | null;
   stop(): Promise<void>;
 }
 
-const RESTART_AFTER_MS = 5_000;
+const SLOT_CHECK_MS = 5_000;
 
 export async function findPgProgram(name: string, major: number): Promise<string> {
   const found = await findTool(name, await toolSearchPath({ pathEnv: process.env.PATH }, major));
@@ -53,7 +60,8 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
   const folder = pitrFolder(settings.directory);
   const stopping = new AbortController();
   const coversUntil = new Map<string, string>(); // segment -> the instant before the switch that closed it
-  let receiver: ChildProcess | undefined;
+  let guard: SlotGuard | undefined;
+  let baseNow = false; // the slot was dropped: the WAL since the last base is incomplete
   let baseRunning: Promise<void> | undefined;
   const chain = createChainWriter({
     directory: settings.directory,
@@ -61,42 +69,6 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
     signer: options.signer,
     trustedKeys: options.trustedKeys,
   });
-
-  const runReceiver = async (facts: ServerFacts, tools: ToolEnvironment) => {
-    const receivewal = await findPgProgram('pg_receivewal', facts.major);
-    const slotArgs = [`--slot=${continuous.slot}`, '--no-password'];
-    const created = await runTool({
-      path: receivewal,
-      args: ['--create-slot', '--if-not-exists', ...slotArgs],
-      env: tools.env,
-      logger,
-    });
-    if (created.exitCode !== 0)
-      throw new Error(
-        `the replication slot ${continuous.slot} cannot be created: ${usefulStderrLine(created.stderr) ?? 'no message'}`,
-      );
-    while (!stopping.signal.aborted) {
-      const started = clock.elapsedMs();
-      let stderr = '';
-      const child = spawn(receivewal, ['-D', folder.incoming, ...slotArgs, '--synchronous', '--no-loop'], {
-        env: tools.env,
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      receiver = child;
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4096)));
-      const code = await new Promise<number | null>((resolve) => {
-        child.once('error', () => resolve(-1));
-        child.once('close', (exit) => resolve(exit));
-      });
-      if (stopping.signal.aborted) return;
-      logger.error(
-        `Continuous protection: pg_receivewal stopped (exit ${String(code)}): ${maskSecrets(usefulStderrLine(stderr) ?? 'no message')}. It restarts in ${RESTART_AFTER_MS / 1000} s; logical backups go on.`,
-      );
-      if (clock.elapsedMs() - started < RESTART_AFTER_MS)
-        await clock.sleep(RESTART_AFTER_MS, stopping.signal);
-    }
-  };
 
   const baseFields = { compression: 'zstd' as const, encryption: encryptionOf(settings) };
 
@@ -178,6 +150,7 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
   };
 
   const baseDue = async () => {
+    if (baseNow) return true;
     const catalog = await readPitrCatalog(settings.directory, options.trustedKeys());
     const newest = catalog.bases.at(-1);
     if (!newest) return true;
@@ -189,12 +162,31 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
     await ensurePitrFolder(folder);
     const tools = await prepareToolEnvironment(parsePostgresUrl(options.dbUrl), process.env, facts.database);
     try {
-      const receiving = runReceiver(facts, tools);
-      receiving.catch((error: unknown) =>
-        logger.error(
-          `Continuous protection stopped: ${String(error instanceof Error ? error.message : error)}`,
-        ),
-      );
+      const receiver = startReceiver({
+        program: await findPgProgram('pg_receivewal', facts.major),
+        slot: continuous.slot,
+        directory: folder.incoming,
+        env: tools.env,
+        logger,
+        clock,
+        signal: stopping.signal,
+      });
+      guard = createSlotGuard({
+        dbUrl: options.dbUrl,
+        slot: continuous.slot,
+        capBytes: continuous.maxHeldWalBytes,
+        checkMs: options.slotCheckMs ?? SLOT_CHECK_MS,
+        database: facts.database,
+        receiver,
+        clock,
+        logger,
+        notifier: options.notifier,
+        restart: async () => {
+          await sealCompleted(facts);
+          await dropPartial(folder.incoming);
+          baseNow = true;
+        },
+      });
       logger.info(
         `Continuous protection: streaming the WAL of '${facts.database}' through the replication slot ${continuous.slot} into ${folder.root}.`,
       );
@@ -211,12 +203,20 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
           });
           if (segment) coversUntil.set(segment, before);
         }
+        await guard
+          .check()
+          .catch((error: unknown) =>
+            logger.error(
+              `Continuous protection: checking the replication slot failed: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
         await sealCompleted(facts).catch((error: unknown) =>
           logger.error(
             `Continuous protection: sealing a WAL segment failed: ${error instanceof Error ? error.message : String(error)}`,
           ),
         );
         if (!baseRunning && (await baseDue())) {
+          baseNow = false;
           baseRunning = takeBase(facts, tools)
             .catch((error: unknown) =>
               logger.error(
@@ -227,7 +227,7 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
         }
         await clock.sleep(options.tickMs ?? 1000, stopping.signal);
       }
-      await receiving.catch(() => {});
+      await receiver.running;
     } finally {
       await baseRunning;
       await tools.dispose();
@@ -243,12 +243,18 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
   });
 
   return {
+    slot: () => guard?.status() ?? null,
     async stop() {
       stopping.abort();
-      receiver?.kill('SIGTERM');
       await running;
     },
   };
+}
+
+/** The segment pg_receivewal was writing when the slot was dropped: the server no longer keeps its start. */
+async function dropPartial(incoming: string): Promise<void> {
+  for (const name of await readdir(incoming))
+    if (name.endsWith('.partial')) await rm(join(incoming, name), { force: true });
 }
 
 function encryptionOf(settings: BackupTaskSettings) {

@@ -4,11 +4,15 @@ import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import type { Notifier } from '../../handlers/ports/notifier';
+import type { HeldWal } from '../../handlers/pitr/summary';
 import { trustPolicyOf } from '../backups/backup-store';
 import { startContinuousCapture, type ContinuousCapture } from './capture';
 
 export interface CaptureSupervisor {
   apply(settings: BackupTaskSettings | undefined): Promise<void>;
+  /** The replication slot as last checked, with the cap it is held to; null while capture is off or not checked. */
+  slot(): HeldWal | null;
   stop(): Promise<void>;
 }
 
@@ -17,8 +21,9 @@ export function createCaptureSupervisor(options: {
   logger: Logger;
   clock: Clock;
   signerFor: (settings: BackupTaskSettings) => ManifestSigner;
+  notifier?: Notifier;
 }): CaptureSupervisor {
-  let running: { key: string; capture: ContinuousCapture } | undefined;
+  let running: { key: string; capture: ContinuousCapture; capBytes: number } | undefined;
   const keyOf = (settings: BackupTaskSettings) =>
     JSON.stringify([
       settings.directory,
@@ -40,6 +45,7 @@ export function createCaptureSupervisor(options: {
       const signer = () => options.signerFor(wanted);
       running = {
         key: keyOf(wanted),
+        capBytes: wanted.continuous!.maxHeldWalBytes,
         capture: startContinuousCapture({
           dbUrl: options.dbUrl,
           settings: wanted,
@@ -47,8 +53,13 @@ export function createCaptureSupervisor(options: {
           trustedKeys: () => trustPolicyOf({ settings: wanted, signer }).trustedKeys,
           logger: options.logger,
           clock: options.clock,
+          notifier: options.notifier,
         }),
       };
+    },
+    slot() {
+      const status = running?.capture.slot();
+      return running && status ? { heldBytes: status.heldBytes, capBytes: running.capBytes } : null;
     },
     stop,
   };

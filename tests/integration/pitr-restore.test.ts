@@ -43,7 +43,12 @@ beforeAll(async () => {
   real = createRealContext({ url: world.appUrl, directory: world.directory });
   real.settings = {
     ...real.settings,
-    continuous: { slot: 'bomnipotent_backup', baseBackupPeriodMs: 86_400_000, sealIntervalMs: 1000 },
+    continuous: {
+      slot: 'bomnipotent_backup',
+      baseBackupPeriodMs: 86_400_000,
+      sealIntervalMs: 1000,
+      maxHeldWalBytes: 2 ** 30,
+    },
   };
   real.pitr = { dbUrl: world.appUrl, logger: real.ctx.logger, clock: systemClock() };
   await migrateToLatest(real);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
+import type { Notifier } from '../../handlers/ports/notifier';
 import type { PitrCatalog } from '../../handlers/pitr/window';
 import { startContinuousCapture, type ContinuousCapture } from '../../runtime/pitr/capture';
 import { readPitrCatalog } from '../../runtime/pitr/folder';
@@ -30,7 +31,13 @@ export interface PitrWorld {
 }
 
 export async function startPitrWorld(
-  options: { sealIntervalMs?: number; signer?: ManifestSigner } = {},
+  options: {
+    sealIntervalMs?: number;
+    signer?: ManifestSigner;
+    maxHeldWalBytes?: number;
+    slotCheckMs?: number;
+    notifier?: Notifier;
+  } = {},
 ): Promise<PitrWorld> {
   const cluster = await startPrivateCluster('pitr-secret-password');
   const admin = new pg.Client({ connectionString: cluster.superuserUrl() });
@@ -50,6 +57,7 @@ export async function startPitrWorld(
       slot: 'bomnipotent_backup',
       baseBackupPeriodMs: 86_400_000,
       sealIntervalMs: options.sealIntervalMs ?? 1000,
+      maxHeldWalBytes: options.maxHeldWalBytes ?? 2 ** 30,
     },
   });
   const capture = startContinuousCapture({
@@ -59,7 +67,9 @@ export async function startPitrWorld(
     trustedKeys: () => [signer.publicKey],
     logger,
     clock: systemClock(),
+    notifier: options.notifier,
     tickMs: 100,
+    slotCheckMs: options.slotCheckMs ?? 500,
   });
   const catalog = () => readPitrCatalog(directory, [signer.publicKey]);
   return {

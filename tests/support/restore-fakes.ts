@@ -168,7 +168,6 @@ export function createFakeWorld(
     dataDirectoryFreeBytes: async () => null,
     databaseState: async () => null,
     inspectRestored: () => Promise.reject(new Error('not used')),
-    sealedContentDigest: () => Promise.reject(new Error('not used')),
     renameDatabase: async (from, to) => {
       renames += 1;
       events.push(`rename ${from} -> ${to}`);

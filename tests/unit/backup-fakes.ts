@@ -217,9 +217,6 @@ export class FakeAdmin implements DatabaseAdmin {
   async inspectRestored(): Promise<never> {
     throw new Error('not used by these tests');
   }
-  async sealedContentDigest(): Promise<never> {
-    throw new Error('not used by these tests');
-  }
   /** Set to false to play a lock whose session died during the operation. */
   lockStillHeld = true;
   async refuseWrites() {}

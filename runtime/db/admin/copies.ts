@@ -2,7 +2,7 @@
 import { AppError } from '../../../handlers/errors';
 import type { DatabaseCopies } from '../../../handlers/ports/database-admin';
 import { currentSchemaVersion } from '../migrate';
-import { contentDigest, foreignWrites, openSealed, sealedContentDigest } from './sealed-copy';
+import { contentDigest, foreignWrites, openSealed } from './sealed-copy';
 import {
   DUMPED_TABLE,
   OBJECT_IN_USE,
@@ -26,7 +26,6 @@ export function databaseCopies(conn: AdminConnection): DatabaseCopies {
     setAllowConnections: (name, allow) => setAllowConnections(conn, name, allow),
     databaseState: (name) => databaseState(conn, name),
     inspectRestored: (name, tables) => inspectRestored(conn, name, tables),
-    sealedContentDigest: (name) => sealedContentDigest(conn, name),
     renameDatabase: (from, to) => renameDatabase(conn, from, to),
   };
 }
@@ -55,16 +54,16 @@ export async function setAllowConnections(conn: AdminConnection, name: string, a
 }
 
 export async function databaseState(conn: AdminConnection, name: string) {
-  // Read without connecting to it: the oid changes with a drop and re-create under the same name. What it holds is
-  // checked by its content digest (sealed-copy.ts), which needs a connection.
-  const { rows } = await conn.query<{ oid: string; allow: boolean; size: string }>(
-    `SELECT d.oid::text AS oid, d.datallowconn AS allow, pg_database_size(d.oid)::text AS size
+  // Read without connecting to it: the oid changes with a drop and re-create under the same name; the row's xmin
+  // with every ALTER DATABASE (letting sessions in needs one), not with autovacuum's in-place updates or freezing.
+  const { rows } = await conn.query<{ oid: string; seal: string; allow: boolean; size: string }>(
+    `SELECT d.oid::text AS oid, d.xmin::text AS seal, d.datallowconn AS allow, pg_database_size(d.oid)::text AS size
        FROM pg_database d WHERE d.datname = $1`,
     [name],
   );
   const row = rows[0];
   if (!row) return null;
-  return { oid: row.oid, sizeBytes: Number(row.size), allowConnections: row.allow };
+  return { oid: row.oid, seal: row.seal, sizeBytes: Number(row.size), allowConnections: row.allow };
 }
 
 export async function inspectRestored(conn: AdminConnection, name: string, tables: string[]) {

@@ -116,13 +116,3 @@ export async function foreignWrites(client: pg.Client, relations: RelationSums[]
     return `its schema was changed after the load (${found.rows.map((r) => r.name).join(', ')})`;
   return null;
 }
-
-/** The standby's digest, read with only this session in (it refuses connections again afterwards). */
-export async function sealedContentDigest(conn: AdminConnection, name: string): Promise<string> {
-  const client = await openSealed(conn, name, { open: true });
-  try {
-    return (await contentDigest(client)).digest;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
