@@ -14,8 +14,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
-DOCKERFILE=scripts/pg17.Dockerfile
-IMAGE=bomnipotent-test-pg17:$(sha256sum "$DOCKERFILE" | cut -c1-12)
 NAME=bomnipotent-test-pg17-$$
 WORK=$(mktemp -d /tmp/bomnipotent-test-pg17-XXXXXX)
 SUITES=("$@")
@@ -39,26 +37,11 @@ cleanup() {
 trap cleanup EXIT
 
 # ------------------------------------------------------------------ podman, the base image, the image
-BASE_IMAGE=$(sed -n 's/^ARG NODE_IMAGE=//p' "$DOCKERFILE")
-if ! command -v podman >/dev/null || ! podman image exists "docker.io/library/$BASE_IMAGE"; then
-  BASE_SCRIPT=
-  for candidate in "${CONTAINER_BASE:-}" "$REPO/../shared/tools/container-base.sh" /work/shared/tools/container-base.sh; do
-    [ -n "$candidate" ] && [ -x "$candidate" ] && { BASE_SCRIPT=$candidate; break; }
-  done
-  [ -n "$BASE_SCRIPT" ] || fail "container-base.sh not found: set CONTAINER_BASE to its path"
-  step "installing podman and the base image $BASE_IMAGE ($BASE_SCRIPT)"
-  "$BASE_SCRIPT" >/dev/null
-fi
 started=$(now_s)
-if podman image exists "$IMAGE"; then
-  step "image $IMAGE is there (built from $DOCKERFILE)"
-else
-  step "building $IMAGE from $DOCKERFILE"
-  mkdir "$WORK/context" # the image needs nothing of the repository: an empty build context
-  podman build -q --format docker -f "$DOCKERFILE" -t "$IMAGE" "$WORK/context" >"$WORK/build.log" 2>&1 \
-    || { tail -n 30 "$WORK/build.log"; fail "the build failed"; }
-  step "built in $(($(now_s) - started)) s, $(($(podman image inspect --format '{{.Size}}' "$IMAGE") / 1000000)) MB"
-fi
+# shellcheck source=scripts/pg17-image.sh
+. scripts/pg17-image.sh
+pg17_image
+IMAGE=$PG17_IMAGE
 
 # ------------------------------------------------------------------ the container and its PostgreSQL 17
 # The repository at its own path (and node_modules where its symlink points, as in a worktree), the shared fixtures
