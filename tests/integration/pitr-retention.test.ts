@@ -29,20 +29,21 @@ const files = async (sub: 'base' | 'wal') =>
 describe('pitr_window', () => {
   it('removes base backups and segments older than the window, keeping what its start needs', async () => {
     const first = await until('the first base backup', async () => (await world.catalog()).bases[0]);
-    const firstSegments = (await world.catalog()).segments.map((s) => s.file);
+    const seen = new Set<string>();
     await until(
-      'the first base backup to age out of the window',
+      'the first base backup and a segment to age out of the window',
       async () => {
         await world.query("INSERT INTO docs (body) VALUES ('tick')");
-        return (await files('base')).includes(first.file.slice('base/'.length)) ? undefined : true;
+        const wal = await files('wal');
+        const gone = [...seen].some((f) => !wal.includes(f));
+        for (const f of wal) seen.add(f);
+        return gone && !(await files('base')).includes(first.file.slice('base/'.length)) ? true : undefined;
       },
       90_000,
     );
     const catalog = await world.catalog();
     expect(catalog.problem).toBeNull();
     expect(catalog.bases.length).toBeGreaterThanOrEqual(1);
-    const wal = await files('wal');
-    expect(firstSegments.some((f) => !wal.includes(f.slice('wal/'.length)))).toBe(true);
     expect(
       world.logger.lines.some((l) =>
         /removed \d+ base backup\(s\) and \d+ WAL segment\(s\) older than pitr_window/.test(l),
@@ -54,16 +55,29 @@ describe('pitr_window', () => {
   });
 
   it('with a fixed clock: keeps the newest base backup ended before the cutoff and all after it, nothing before', async () => {
+    // A base backup is usable once WAL is sealed past its end: a restore to just after its end starts from it.
+    type Catalog = Awaited<ReturnType<PitrWorld['catalog']>>;
+    const cutoffAfter = (base: Catalog['bases'][number]) => new Date(Date.parse(base.coversUntil!) + 1);
+    const usable = (c: Catalog, i: number) => {
+      const plan = c.bases[i] && planRecovery(c, cutoffAfter(c.bases[i]).toISOString());
+      return plan !== undefined && 'base' in plan && plan.base.file === c.bases[i]!.file;
+    };
+    // Three base backups, the second and third usable (the capture's own retention may still take the first one
+    // before it stops; a second base backup after the first stays usable then).
     await until(
-      'three base backups',
-      async () => ((await world.catalog()).bases.length >= 3 ? true : undefined),
+      'three base backups, the second and third usable',
+      async () => {
+        const c = await world.catalog();
+        return c.bases.length >= 3 && usable(c, 1) && usable(c, 2) ? true : undefined;
+      },
       90_000,
     );
     await world.capture.stop();
     const before = await world.catalog();
-    const kept = before.bases[1];
-    // The cutoff a millisecond after the second base backup ended: it is the base a restore to the cutoff needs.
-    const cutoff = new Date(Date.parse(kept!.coversUntil!) + 1);
+    const index = usable(before, 1) ? 1 : 2;
+    const kept = before.bases[index]!;
+    // The cutoff a millisecond after that base backup ended: it is the base a restore to the cutoff needs.
+    const cutoff = cutoffAfter(kept);
     const removed = await prunePitr({
       directory: world.directory,
       trustedKeys: [world.signer.publicKey],
@@ -73,16 +87,16 @@ describe('pitr_window', () => {
     });
     const after = await world.catalog();
     expect(after.problem).toBeNull();
-    expect(after.bases.map((b) => b.file)).toEqual(before.bases.slice(1).map((b) => b.file));
-    expect(removed).toContain(before.bases[0]!.file);
+    expect(after.bases.map((b) => b.file)).toEqual(before.bases.slice(index).map((b) => b.file));
+    for (const gone of before.bases.slice(0, index)) expect(removed).toContain(gone.file);
     // Only segments before the kept base's start went (a segment sealed after a needed file stays, to keep the chain
     // unbroken; the next run takes it), and every segment from its start on is still there.
     const removedWal = removed.filter((f) => f.startsWith('wal/'));
     expect(removedWal.length).toBeGreaterThan(0);
-    for (const file of removedWal) expect(file < `wal/${kept!.segment}`).toBe(true);
-    const needed = before.segments.filter((s) => s.segment >= kept!.segment).map((s) => s.file);
+    for (const file of removedWal) expect(file < `wal/${kept.segment}`).toBe(true);
+    const needed = before.segments.filter((s) => s.segment >= kept.segment).map((s) => s.file);
     expect(after.segments.map((s) => s.file)).toEqual(expect.arrayContaining(needed));
-    expect(planRecovery(after, cutoff.toISOString())).toMatchObject({ base: { file: kept!.file } });
+    expect(planRecovery(after, cutoff.toISOString())).toMatchObject({ base: { file: kept.file } });
     expect(planRecovery(after, after.window!.latest)).toHaveProperty('base');
     // Run again with the same clock: nothing more goes.
     expect(
