@@ -2,7 +2,8 @@
 import { isAppError } from '../../handlers/errors';
 import type { ReadOptions, Verification } from '../../handlers/backup/model';
 import type { ExecutorContext } from './executor-context';
-import { checkStoredBytes, discard, openBackup, streamBackup } from './read-backup';
+import { openBackup } from './open-backup';
+import { checkStoredBytes, discard, streamBackup } from './read-backup';
 
 export async function verifyBackupFile(
   context: ExecutorContext,

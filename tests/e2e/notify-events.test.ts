@@ -1,8 +1,8 @@
 // The events of docs/notifications.md caused for real on a server process, each seen at a real local receiver: the
 // heartbeat (start, success, fail), staleness (no good backup within twice the period, also right after the start),
-// a failed off-site copy, a backup that does not verify, a broken chain, a rehearsal that fails, a restore (started,
-// succeeded, who asked), and a signing key unusable at start.
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// a failed off-site copy, a backup that does not verify, a broken chain, a restore (started, succeeded, who asked),
+// and a signing key unusable at start.
+import { appendFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotifyMessage } from '../../runtime/notify/message';
@@ -101,39 +101,6 @@ describe('every event through the server', () => {
     expect(chain.reason).toMatch(/^The chain of backups is broken or restarted: /);
   });
 
-  it('tells of a rehearsal that fails on a backup made bad after it was made, then of the recovery', async () => {
-    const created = await world.asAdmin('-o', 'raw', 'database-backup', 'create');
-    const { file } = JSON.parse(created.stdout) as { file: string };
-    // Bit rot: bytes in the middle overwritten, the size kept. The signed manifest still lists it as trusted (list
-    // reads manifests and sizes only), so the rehearsal picks it and must fail restoring it.
-    const path = join(world.backups, file);
-    const bytes = readFileSync(path);
-    bytes.fill(0x55, Math.floor(bytes.length / 3), Math.floor((2 * bytes.length) / 3));
-    writeFileSync(path, bytes);
-    const rehearsed = await world.asAdmin('database-backup', 'rehearse', '--file', file);
-    expect(rehearsed.code).toBe(1);
-    const failedAt = Date.now();
-    const failed = await arrival('rehearsal_failed', (m) => m.event === 'rehearsal_failed');
-    expect(Date.now() - failedAt).toBeLessThan(10_000);
-    expect(failed).toMatchObject({
-      state: 'problem',
-      severity: 'critical',
-      database: world.db.name,
-      backup: file,
-    });
-    expect(failed.reason).toMatch(/^The backup could not be restored in full into the standby: \S/);
-    expect(failed.reason).toContain('checksum mismatch');
-
-    const good = await world.asAdmin('-o', 'raw', 'database-backup', 'create');
-    const goodFile = (JSON.parse(good.stdout) as { file: string }).file;
-    expect((await world.asAdmin('database-backup', 'rehearse', '--file', goodFile)).code).toBe(0);
-    const recovered = await arrival(
-      'rehearsal recovered',
-      (m) => m.event === 'rehearsal_failed' && m.state === 'recovered',
-    );
-    expect(recovered.reason).toBe(`The rehearsal of '${goodFile}' passed.`);
-  });
-
   it('tells that a restore started and succeeded, and who asked', async () => {
     const created = await world.asAdmin('-o', 'raw', 'database-backup', 'create');
     const { file } = JSON.parse(created.stdout) as { file: string };
@@ -141,9 +108,8 @@ describe('every event through the server', () => {
     const restored = await world.asAdmin('database-backup', 'completely-restore', '--file', file);
     expect(restored.stderr).toBe('');
     expect(restored.code).toBe(0);
-    // Not failures: no 10 s target; a loaded machine (a restore is several tools in turn) gets slack.
-    const started = await arrival('restore_started', (m) => m.event === 'restore_started', 30_000);
-    const done = await arrival('restore_succeeded', (m) => m.event === 'restore_succeeded', 30_000);
+    const started = await arrival('restore_started', (m) => m.event === 'restore_started');
+    const done = await arrival('restore_succeeded', (m) => m.event === 'restore_succeeded');
     expect(started.user).toBe(ADMIN);
     // The waiting messages and open problems were carried over into the restored database.
     expect(world.server.output()).not.toContain('Could not carry the waiting notifications');
