@@ -20,8 +20,7 @@ import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
 import { discard, openBackup, spoolBackup, streamBackup, type OpenedBackup } from './read-backup';
 import { needsOlderServerFilter, OlderServerFilter } from './older-server-filter';
-import { findLoadRole, quoteIdentifier } from './load-role';
-import { RoleFilter } from './role-filter';
+import { findLoadRole, quoteIdentifier, roleFilterFor } from './load-role';
 
 export interface RestoreRequest {
   directory: string;
@@ -151,10 +150,7 @@ async function applyBackup(
   const { logger } = context;
   try {
     const role = await findLoadRole(context, psql, toolEnv.env, request.signal);
-    const roleFilter = new RoleFilter({
-      exists: (name) => role.roles.has(name),
-      mayOwn: (name) => role.mayOwn.has(name),
-    });
+    const roleFilter = roleFilterFor(role);
     const owner = role.setRole === null ? [] : [`--owner=${role.setRole}`];
     const created = await runTool({
       path: createdb,
