@@ -1,4 +1,4 @@
-// `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned]] [--allow-no-admin]`: replaces the server's database with a backup.
+// `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned] | --expect-newest <name|seq>] [--allow-no-admin]`: replaces the server's database with a backup.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 import { parseTarget, pointLine, type PointAnswer } from './restore-to-point';
@@ -46,6 +46,10 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
       'with --file: restore a file that is not signed by a trusted key (legacy or foreign dump), on purpose',
     )
     .option(
+      '--expect-newest <name|sequence>',
+      'refuse unless the latest backup is this one (its file name or sequence, from your own record)',
+    )
+    .option(
       '--allow-no-admin',
       'restore even if no approved admin with a valid key would remain afterwards (then make one with tmp_admin)',
     )
@@ -56,6 +60,7 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
           file?: string;
           allowUnsigned?: boolean;
           allowNoAdmin?: boolean;
+          expectNewest?: string;
           to?: string;
         }) => {
           if (options.to !== undefined) return restoreToPointCommand(ctx, options.to, options);
@@ -68,6 +73,7 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
             ...(options.dryRun ? { dryRun: true } : {}),
             ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
             ...(options.allowNoAdmin ? { allowNoAdmin: true } : {}),
+            ...(options.expectNewest === undefined ? {} : { expectNewest: options.expectNewest }),
           };
           const response = await ctx.operation('POST', '/database-backup/restore', body);
           const answer = response.json as RestoreAnswer;
@@ -99,10 +105,12 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
 async function restoreToPointCommand(
   ctx: ClientContext,
   to: string,
-  options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean },
+  options: { dryRun?: boolean; file?: string; allowUnsigned?: boolean; expectNewest?: string },
 ): Promise<void> {
-  if (options.file !== undefined || options.allowUnsigned)
-    throw new Error('--to restores to a point in time and takes neither --file nor --allow-unsigned.');
+  if (options.file !== undefined || options.allowUnsigned || options.expectNewest !== undefined)
+    throw new Error(
+      '--to restores to a point in time and takes neither --file, --allow-unsigned nor --expect-newest.',
+    );
   const body = { to: parseTarget(to), ...(options.dryRun ? { dryRun: true } : {}) };
   const response = await ctx.operation('POST', '/database-backup/restore', body);
   ctx.out().result(response, pointLine(response.json as PointAnswer));

@@ -8,7 +8,7 @@ import { describeManifest } from './describe-manifest';
 import { assessChain } from './trust';
 import { withBackupLock } from './lock';
 import { checkSwapPossible } from './restore-preflight';
-import { checkRequestedFileName, selectBackup } from './select-backup';
+import { checkExpectNewestRequest, checkRequestedFileName, selectBackup } from './select-backup';
 import { chooseRestoreSource, type RestoreSource } from './standby';
 import { replaceDatabase } from './replace-database';
 import { refuseNewerMajor } from './server-major';
@@ -25,6 +25,8 @@ export interface RestoreInput {
   allowUnsigned?: boolean | undefined;
   /** Restore even if it leaves no approved admin with a valid key (there was one before). */
   allowNoAdmin?: boolean | undefined;
+  /** "The latest" must be this backup (file name or signed sequence), else the restore is refused. */
+  expectNewest?: string | undefined;
 }
 
 export interface RestoreResult {
@@ -51,6 +53,7 @@ export async function restoreBackup(
   const { settings, store } = task;
   // A bad name is refused before the lock: it says nothing about the state of the server.
   if (input.file !== undefined) checkRequestedFileName(input.file);
+  checkExpectNewestRequest(input);
   const dryRun = input.dryRun === true;
   const { directory } = store;
   const database = ctx.admin.databaseName;
@@ -77,7 +80,12 @@ export async function restoreBackup(
   let chosen: string | null = null;
   try {
     return await withBackupLock(ctx.admin, async (lease) => {
-      const fetched = await ctx.offsite?.fetchForRestore(task, { database, file: input.file, dryRun });
+      const fetched = await ctx.offsite?.fetchForRestore(task, {
+        database,
+        file: input.file,
+        dryRun,
+        expectNewest: input.expectNewest,
+      });
       if (dryRun && fetched && !fetched.downloaded) {
         // Its manifest was checked against the trusted keys; its bytes are checked on the real restore's download.
         chosen = fetched.file;
@@ -122,6 +130,7 @@ export async function restoreBackup(
         file: input.file,
         allowUnsigned: input.allowUnsigned,
         chain,
+        expectNewest: input.expectNewest,
       });
       chosen = entry.file;
       if (input.file === undefined) refuseNearEmptyLatest(entries, entry);

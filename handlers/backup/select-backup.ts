@@ -34,6 +34,7 @@ export function selectBackup(
     file?: string | undefined;
     allowUnsigned?: boolean | undefined;
     chain?: ChainReport;
+    expectNewest?: string | undefined;
   },
 ): CatalogEntry {
   if (request.file !== undefined) {
@@ -114,7 +115,70 @@ export function selectBackup(
       },
     );
   }
+  checkExpectedNewest(request.expectNewest, newestTrusted.file, newestTrusted.manifest?.sequence ?? null, {
+    where: 'in the backup directory',
+    database: request.database,
+  });
   return newestTrusted;
+}
+
+/**
+ * `--expect-newest` takes a backup file name or a signed sequence number, and only without --file (which names the
+ * backup itself); anything else is refused up front.
+ */
+export function checkExpectNewestRequest(request: {
+  file?: string | undefined;
+  expectNewest?: string | undefined;
+}): void {
+  const expected = request.expectNewest;
+  if (expected === undefined) return;
+  if (request.file !== undefined)
+    throw new AppError(
+      'BACKUP.BAD_EXPECT_NEWEST',
+      'invalid',
+      '--expect-newest checks which backup "the latest" is; with --file <name> you name the backup yourself.',
+      { suggestion: 'Give either --file <name> or --expect-newest <name|sequence>, not both.' },
+    );
+  if (/^[1-9]\d{0,15}$/.test(expected)) return;
+  if (!/[/\\]/.test(expected) && !expected.includes('..') && isBackupFileName(expected)) return;
+  throw new AppError(
+    'BACKUP.BAD_EXPECT_NEWEST',
+    'invalid',
+    `--expect-newest '${expected}' is neither the name of a backup file nor a sequence number.`,
+    {
+      suggestion:
+        'Give the bare file name or the sequence of the backup you expect to be the newest, as `database-backup list --offsite` shows them, e.g. --expect-newest bomnipotent_db_20260111_103024.dump.zst or --expect-newest 42.',
+    },
+  );
+}
+
+/**
+ * `--expect-newest`: the admin states which backup "the latest" must be (its file name or its signed sequence), from
+ * a record kept off the server. Anything else is refused: a store or directory whose newest backups were deleted
+ * would otherwise restore an older one without a word (a fresh server has no sequence record to notice it).
+ */
+export function checkExpectedNewest(
+  expected: string | undefined,
+  file: string,
+  sequence: number | null,
+  context: { where: string; database: string },
+): void {
+  if (expected === undefined) return;
+  const bySequence = /^\d+$/.test(expected);
+  if (bySequence ? sequence === Number(expected) : file === expected) return;
+  const seen = `'${file}'${sequence === null ? '' : ` (sequence ${sequence})`}`;
+  throw new AppError(
+    'BACKUP.NOT_EXPECTED_NEWEST',
+    'conflict',
+    `The newest trusted backup of database '${context.database}' ${context.where} is ${seen}, not the expected ` +
+      `${bySequence ? `sequence ${expected}` : `'${expected}'`}. No other backup is restored in its place.`,
+    {
+      suggestion:
+        'Nothing was changed. Find out what happened to the expected backup (`database-backup list --offsite` shows ' +
+        `the store's view); to restore the one found, name it: --file ${file}.`,
+      details: { file, expected },
+    },
+  );
 }
 
 /** Refuses "the latest" when the newest backup starts a chain of its own (see restartedChain): the admin names one. */

@@ -11,6 +11,7 @@ import type {
   ManifestCheck,
   OffsiteCatalog,
   OffsiteFetch,
+  OffsiteFetchRequest,
   OffsiteMemory,
 } from './model';
 import type { OffsiteStore } from '../ports/offsite-store';
@@ -49,10 +50,7 @@ export interface OffsiteHooks {
    * Before a restore: bring the backup to restore into the directory when only the store has it. A dry run
    * downloads nothing and answers what would be downloaded; null when the directory's backup is the one.
    */
-  fetchForRestore(
-    task: BackupTask,
-    request: { database: string; file?: string | undefined; dryRun?: boolean | undefined },
-  ): Promise<OffsiteFetch | null>;
+  fetchForRestore(task: BackupTask, request: OffsiteFetchRequest): Promise<OffsiteFetch | null>;
   /** The store's backups for `list`; null when `offsite` is not set. Throws when the store cannot be read. */
   catalog(task: BackupTask): Promise<{ location: string; catalog: OffsiteCatalog } | null>;
   /** s3://bucket/prefix of the task's settings, or null. */

@@ -4,15 +4,16 @@
 import { AppError, isAppError } from '../errors';
 import type { BackupTask } from '../ports/backup-store';
 import type { OffsiteContext } from './context';
-import type { OffsiteFetch } from './model';
+import type { OffsiteFetch, OffsiteFetchRequest } from './model';
 import { readOffsiteCatalog } from './trusted';
-import { chainRestarted } from '../backup/select-backup';
+import { chainRestarted, checkExpectedNewest } from '../backup/select-backup';
 import { restartedChain } from '../backup/trust';
+import { refuseDamagedNewest } from './newest';
 
 export async function fetchForRestore(
   ctx: OffsiteContext,
   task: BackupTask,
-  request: { database: string; file?: string | undefined; dryRun?: boolean | undefined },
+  request: OffsiteFetchRequest,
 ): Promise<OffsiteFetch | null> {
   const { settings } = task;
   const { directory } = task.store;
@@ -41,6 +42,8 @@ export async function fetchForRestore(
         },
       );
     }
+    // The newest-signed rule, as in the directory: a newer backup that fails its check is refused by name.
+    if (request.file === undefined) refuseDamagedNewest(catalog, local, request.database, store.location);
     if (!candidate) return null;
     if (request.file === undefined) {
       const restarted = restartedChain(
@@ -54,6 +57,11 @@ export async function fetchForRestore(
     if (request.file === undefined && newestLocal && newestLocal.createdAt >= candidate.createdAt)
       return null;
     if (local.some((l) => l.file === candidate.file)) return null;
+    if (request.file === undefined)
+      checkExpectedNewest(request.expectNewest, candidate.file, candidate.manifest.sequence, {
+        where: `in ${store.location}`,
+        database: request.database,
+      });
     const fetched: OffsiteFetch = {
       file: candidate.file,
       location: store.location,

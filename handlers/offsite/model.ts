@@ -28,6 +28,15 @@ export interface OffsiteCatalog {
   foreign: string[];
 }
 
+/** What a restore asks of the store: the named file, or the newest of the database (as the admin expects it). */
+export interface OffsiteFetchRequest {
+  database: string;
+  file?: string | undefined;
+  dryRun?: boolean | undefined;
+  /** `--expect-newest`: the file name or signed sequence "the latest" must have. */
+  expectNewest?: string | undefined;
+}
+
 /** The backup a restore takes from the store: downloaded already, or (dry run) what would be downloaded. */
 export interface OffsiteFetch {
   file: string;

@@ -18,7 +18,8 @@ import { writeToChild } from './child-input';
 import { CopyRowCounter } from './copy-count';
 import { prepareToolEnvironment } from './pg-env';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun } from './process';
-import { discard, openBackup, spoolBackup, streamBackup, type OpenedBackup } from './read-backup';
+import { openBackup, type OpenedBackup } from './open-backup';
+import { discard, spoolBackup, streamBackup } from './read-backup';
 import { needsOlderServerFilter, OlderServerFilter } from './older-server-filter';
 import { findLoadRole, quoteIdentifier, roleFilterFor } from './load-role';
 

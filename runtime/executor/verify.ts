@@ -2,7 +2,8 @@
 import { isAppError } from '../../handlers/errors';
 import type { ReadOptions, Verification } from '../../handlers/backup/model';
 import type { ExecutorContext } from './executor-context';
-import { checkStoredBytes, discard, openBackup, streamBackup, type OpenedBackup } from './read-backup';
+import { openBackup, type OpenedBackup } from './open-backup';
+import { checkStoredBytes, discard, streamBackup } from './read-backup';
 import { requireTool } from './executor-context';
 import { findLoadRole, roleFilterFor } from './load-role';
 import { prepareToolEnvironment } from './pg-env';

@@ -16,6 +16,8 @@ export const restoreRequestSchema = z.strictObject({
   dryRun: z.boolean().optional(),
   allowUnsigned: z.boolean().optional(),
   allowNoAdmin: z.boolean().optional(),
+  /** "The latest" must be this backup: its file name or its signed sequence (checked by the handler). */
+  expectNewest: z.string().min(1).max(255).optional(),
   /** Point-in-time recovery: the instant to restore to (ISO 8601 with Z or an offset). */
   to: z.iso.datetime({ offset: true }).optional(),
 });
@@ -35,22 +37,27 @@ export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps)
       what: 'restore request',
       whenEmpty: {},
       suggestion:
-        'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false, "allowNoAdmin"?: true|false}.',
+        'Send {"file"?: "<backup file name>", "dryRun"?: true|false, "allowUnsigned"?: true|false, "allowNoAdmin"?: true|false, "expectNewest"?: "<file name or sequence>"}.',
     });
     const user = principalOf(c).name;
     if (body.to !== undefined) return restoreToPointRoute(c, deps, user, body);
-    const { file, dryRun, allowUnsigned, allowNoAdmin } = body;
+    const { file, dryRun, allowUnsigned, allowNoAdmin, expectNewest } = body;
     const params = {
       file: file ?? null,
       dryRun: dryRun === true,
       allowUnsigned: allowUnsigned === true,
       ...(allowNoAdmin ? { allowNoAdmin: true } : {}),
+      ...(expectNewest === undefined ? {} : { expectNewest }),
     };
     return answerOrStart(c, deps.operations, { kind: 'restore', params, user }, async (progress) => {
-      const result = await restoreBackup({ user, file, dryRun, allowUnsigned, allowNoAdmin }, deps.ctx, {
-        ...deps.restoreHooks,
-        progress,
-      });
+      const result = await restoreBackup(
+        { user, file, dryRun, allowUnsigned, allowNoAdmin, expectNewest },
+        deps.ctx,
+        {
+          ...deps.restoreHooks,
+          progress,
+        },
+      );
       return { status: 200, body: JSON.stringify(result) };
     });
   });
@@ -62,11 +69,11 @@ function restoreToPointRoute(
   user: string,
   body: z.output<typeof restoreRequestSchema>,
 ): Promise<Response> {
-  if (body.file !== undefined || body.allowUnsigned !== undefined)
+  if (body.file !== undefined || body.allowUnsigned !== undefined || body.expectNewest !== undefined)
     throw new AppError(
       'REQUEST.INVALID',
       'invalid',
-      '"to" restores to a point in time and takes no "file" or "allowUnsigned".',
+      '"to" restores to a point in time and takes no "file", "allowUnsigned" or "expectNewest".',
       {
         suggestion: 'Send either {"to": "<time>"} or {"file": "<name>"}.',
       },

@@ -170,7 +170,27 @@ describe('a new server restores the old one from the off-site copies', () => {
 
   it("restores A's latest backup from the store: A's admin signs in to B and A's data is there exactly", async () => {
     rmSync(backupsB, { recursive: true, force: true }); // the directory need not exist: the download creates it
-    const restored = await client(serverB!, 'database-backup', 'completely-restore');
+    // The admin's own record says which backup is the newest: another one found is refused, with one clear line.
+    const unexpected = await client(
+      serverB!,
+      'database-backup',
+      'completely-restore',
+      '--expect-newest',
+      '7',
+    );
+    expect(unexpected.code).toBe(1);
+    expect(unexpected.stderr).toContain(
+      `[ERROR] The newest trusted backup of database '${db.name}' in s3://${BUCKET}/bomnipotent/ is '${backupFile}' ` +
+        '(sequence 1), not the expected sequence 7. No other backup is restored in its place.',
+    );
+    expect(existingFiles(backupsB)).toEqual([]);
+    const restored = await client(
+      serverB!,
+      'database-backup',
+      'completely-restore',
+      '--expect-newest',
+      backupFile,
+    );
     expect(restored.stdout, restored.stderr).toBe(
       `[INFO] Successfully restored database from backup '${join(backupsB, backupFile)}'.\n`,
     );

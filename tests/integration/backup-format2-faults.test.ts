@@ -27,6 +27,7 @@ import { backupSeed } from '../support/backup-seed';
 import { testSigner, trustOf } from '../support/backup-signer';
 import { rewriteBackup } from '../support/restore-real';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { PG_BIN } from '../support/pg-bin';
 
 let db: TestDatabase;
 let root: string;
@@ -268,7 +269,7 @@ describe('format 2: encryption with age, and missing tools', () => {
 
   it('zstd missing: a clear error naming the tool and what to do, and no file left', async () => {
     const dir = join(root, 'nozstd');
-    const pgBin = '/usr/lib/postgresql/15/bin';
+    const pgBin = PG_BIN;
     const noZstd = createLocalExecutor({ dbUrl: db.url, logger: silentLogger(), env: { PATH: pgBin } });
     const error = await noZstd
       .dump({

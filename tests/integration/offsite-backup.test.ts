@@ -4,82 +4,38 @@
 // directory, trusting the old server's public key, restores from the store alone and refuses what an unknown key signed.
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createBackup } from '../../handlers/backup/create-backup';
+import { describe, expect, it } from 'vitest';
 import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import type { OffsiteSettings } from '../../handlers/offsite/model';
-import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
-import type { MetricsRegistry } from '../../runtime/observability/metrics';
-import { attachOffsiteHooks, offsiteSettings, tempDirectory, testStore } from '../support/offsite-fixture';
-import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
+import { offsiteSettings, testStore } from '../support/offsite-fixture';
+import {
+  backupOf,
+  freshBucket as newBucket,
+  offsiteWorld as makeWorld,
+  s3Suite,
+  type OffsiteWorld,
+} from '../support/offsite-world';
+import { adminQuery } from '../support/pg';
 import { testSigner } from '../support/backup-signer';
 import { backupSeed } from '../support/backup-seed';
-import {
-  createRealContext,
-  migrateToLatest,
-  TEST_SIGNER,
-  type RealRestoreWorld,
-} from '../support/restore-real';
-import { s3rverCredentialsEnv, startS3Server, type S3Server } from '../support/s3-server';
+import { TEST_SIGNER } from '../support/restore-real';
 
-let server: S3Server;
-const cleanups: (() => Promise<void>)[] = [];
-let bucketCount = 0;
+const suite = s3Suite();
+const cleanups = suite.cleanups;
 
-beforeAll(async () => {
-  for (const [key, value] of Object.entries(s3rverCredentialsEnv())) vi.stubEnv(key, value);
-  server = await startS3Server();
-});
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  await server?.close();
-  vi.unstubAllEnvs();
-});
-
-interface OffsiteWorld {
-  world: RealRestoreWorld;
-  database: TestDatabase;
-  directory: string;
-  metrics: MetricsRegistry;
-}
-
-async function freshBucket(): Promise<string> {
-  bucketCount += 1;
-  const name = `flow-${process.pid}-${bucketCount}`;
-  await server.createBucket(name);
-  return name;
-}
-
-async function offsiteWorld(
-  offsite: OffsiteSettings,
-  keys: { signer?: ManifestSigner; trustedKeys?: string[]; database?: TestDatabase } = {},
-): Promise<OffsiteWorld> {
-  const database = keys.database ?? (await createTestDatabase('offsite'));
-  const dir = await tempDirectory('offsite-flow-');
-  const world = createRealContext({ url: database.url, directory: dir.path });
-  cleanups.push(dir.remove, database.drop, world.close);
-  await migrateToLatest(world);
-  world.settings.offsite = offsite;
-  world.settings.compression = 'zstd';
-  world.settings.trustedKeys = keys.trustedKeys ?? [];
-  const signer = keys.signer ?? TEST_SIGNER;
-  world.signer = signer;
-  const metrics = attachOffsiteHooks(world);
-  return { world, database, directory: dir.path, metrics };
-}
-
-const backup = (w: OffsiteWorld) =>
-  createBackup({ trigger: 'manual', user: 'admin@example.com' }, w.world.ctx);
+const freshBucket = () => newBucket(suite.server);
+const offsiteWorld = (offsite: OffsiteSettings, keys: Parameters<typeof makeWorld>[2] = {}) =>
+  makeWorld(cleanups, offsite, keys);
+const backup = backupOf;
 
 describe('off-site copies of every backup', () => {
   it('puts each backup in the store within the run that made it', async () => {
     const bucket = await freshBucket();
-    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const w = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
     const { metadata } = await backup(w);
-    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    const listing = await testStore(offsiteSettings(suite.server.endpoint, bucket)).list();
     expect(listing.backups.map((b) => b.file)).toEqual([metadata.file]);
     expect(listing.backups[0]?.sizeBytes).toBe(metadata.sizeBytes);
     expect(metadata.file).toMatch(/\.dump\.zst$/);
@@ -91,7 +47,7 @@ describe('off-site copies of every backup', () => {
 
   it('names a local backup whose name the store holds for other bytes, and copies the rest', async () => {
     const bucket = await freshBucket();
-    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const w = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
     const { metadata: first } = await backup(w);
     // The same name, other bytes: the local file is gone and a backup of other content is made at that very time.
     await rm(join(w.directory, first.file));
@@ -108,7 +64,7 @@ describe('off-site copies of every backup', () => {
 
     await new Promise((r) => setTimeout(r, 1_100)); // the next backup in another second
     const { metadata: next } = await backup(w);
-    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    const listing = await testStore(offsiteSettings(suite.server.endpoint, bucket)).list();
     expect(listing.backups.map((b) => b.file).sort()).toEqual([first.file, next.file].sort());
     expect(w.world.logs.join('\n')).toMatch(
       new RegExp(
@@ -120,8 +76,8 @@ describe('off-site copies of every backup', () => {
 
   it('keeps the local backup when the store is down, counts the failure, and catches up oldest first', async () => {
     const bucket = await freshBucket();
-    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
-    await server.stop();
+    const w = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
+    await suite.server.stop();
     let first: string;
     try {
       const made = await backup(w);
@@ -133,7 +89,7 @@ describe('off-site copies of every backup', () => {
         ),
       ]);
     } finally {
-      await server.restart();
+      await suite.server.restart();
     }
     expect(await readdir(w.directory)).toContain(first);
     expect(await w.metrics.renderPrometheus()).toContain('bomnipotent_offsite_failures_total 1');
@@ -146,13 +102,13 @@ describe('off-site copies of every backup', () => {
     const second = made.metadata.file;
     const copied = w.world.logs.filter((line) => line.includes('[INFO] Copied '));
     expect(copied.map((line) => line.split(' ')[2])).toEqual([first, second]);
-    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    const listing = await testStore(offsiteSettings(suite.server.endpoint, bucket)).list();
     expect(listing.backups.map((b) => b.file).sort()).toEqual([first, second].sort());
   });
 
   it('warns when the newest confirmed off-site copy grows old while the store keeps failing', async () => {
     const bucket = await freshBucket();
-    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const w = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
     // A period long enough that the first run is fresh however slow the machine is; then 1 s, so the wait makes it old.
     w.world.settings.periodMs = 60_000;
     const { metadata } = await backup(w);
@@ -162,12 +118,12 @@ describe('off-site copies of every backup', () => {
       await w.metrics.renderPrometheus(),
     );
     expect(Number(newest?.[1])).toBe(Date.parse(metadata.startedAt) / 1000);
-    await server.stop();
+    await suite.server.stop();
     try {
       await new Promise((r) => setTimeout(r, 2_100)); // older than twice the period
       await backup(w);
     } finally {
-      await server.restart();
+      await suite.server.restart();
     }
     const logs = w.world.logs.join('\n');
     expect(logs).toMatch(/\[ERROR\] Off-site copy to s3:\/\/flow-[^ ]+ failed/);
@@ -178,12 +134,12 @@ describe('off-site copies of every backup', () => {
 
   it('warns after a failed run when no off-site copy was ever confirmed', async () => {
     const bucket = await freshBucket();
-    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
-    await server.stop();
+    const w = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
+    await suite.server.stop();
     try {
       await backup(w);
     } finally {
-      await server.restart();
+      await suite.server.restart();
     }
     expect(w.world.logs.join('\n')).toContain(
       `[WARN] No off-site backup in s3://${bucket}/bomnipotent/ has been confirmed since the server started: the store could not be read. The off-site copies are failing: see the error above.`,
@@ -192,10 +148,10 @@ describe('off-site copies of every backup', () => {
 
   it('applies off-site retention after an upload, keeping the newest', async () => {
     const bucket = await freshBucket();
-    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket, { keep: 2 }));
+    const w = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket, { keep: 2 }));
     const files: string[] = [];
     for (let i = 0; i < 3; i += 1) files.push((await backup(w)).metadata.file);
-    const listing = await testStore(offsiteSettings(server.endpoint, bucket)).list();
+    const listing = await testStore(offsiteSettings(suite.server.endpoint, bucket)).list();
     expect(listing.backups.map((b) => b.file).sort()).toEqual(files.slice(1).sort());
     expect((await readdir(w.directory)).filter((f) => f.endsWith('.dump.zst'))).toHaveLength(3); // local keep is unset
   });
@@ -204,13 +160,13 @@ describe('off-site copies of every backup', () => {
 describe('list', () => {
   it('shows each backup as local, off-site or both, and the store alone with offsiteOnly', async () => {
     const bucket = await freshBucket();
-    const w = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const w = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
     const gone = (await backup(w)).metadata.file;
     const both = (await backup(w)).metadata.file;
     for (const name of [gone, `${gone}.manifest.json`]) await rm(join(w.directory, name));
     // The next backup must not reuse the removed name (same second): local names do not look into the store.
     await new Promise((r) => setTimeout(r, 1_100));
-    await server.stop();
+    await suite.server.stop();
     let local: string;
     try {
       local = (await backup(w)).metadata.file;
@@ -221,7 +177,7 @@ describe('list', () => {
       ]);
       expect(down.offsite?.error).toContain(`s3://${bucket}/bomnipotent/`);
     } finally {
-      await server.restart();
+      await suite.server.restart();
     }
     const listing = await listBackupsWithLocations(w.world.ctx, { offsiteOnly: false });
     expect(listing.backups.map((b) => [b.file, b.location])).toEqual([
@@ -242,7 +198,7 @@ describe('list', () => {
 /** Server A with a table that says where its data comes from, copying off-site into a bucket of its own. */
 async function serverA(): Promise<{ bucket: string; a: OffsiteWorld }> {
   const bucket = await freshBucket();
-  const a = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+  const a = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
   await adminQuery(
     `CREATE TABLE recovery_probe (note text); INSERT INTO recovery_probe VALUES ('from A')`,
     [],
@@ -257,7 +213,7 @@ describe('a fresh server restores from the store alone', () => {
     const { metadata } = await backup(a);
 
     // B has a key of its own; A's public key is in its trusted_keys.
-    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+    const b = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket), {
       signer: testSigner(),
       trustedKeys: [TEST_SIGNER.publicKey],
     });
@@ -283,7 +239,7 @@ describe('a fresh server restores from the store alone', () => {
     // A is lost; B comes up on a new database of the same name and backs it up at once (scheduled), to the store.
     await adminQuery(`DROP DATABASE "${a.database.name}" WITH (FORCE)`);
     await adminQuery(`CREATE DATABASE "${a.database.name}"`);
-    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+    const b = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket), {
       signer: testSigner(),
       trustedKeys: [TEST_SIGNER.publicKey],
       database: a.database,
@@ -306,9 +262,9 @@ describe('a fresh server restores from the store alone', () => {
 
   it('a dry run of a backup only in the store names the object and downloads nothing', async () => {
     const bucket = await freshBucket();
-    const a = await offsiteWorld(offsiteSettings(server.endpoint, bucket));
+    const a = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket));
     const { metadata } = await backup(a);
-    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+    const b = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket), {
       signer: testSigner(),
       trustedKeys: [TEST_SIGNER.publicKey],
     });
@@ -344,12 +300,14 @@ describe('a fresh server restores from the store alone', () => {
 
   it('refuses a backup in the store signed by a key it does not trust, and downloads nothing', async () => {
     const bucket = await freshBucket();
-    const stranger = await offsiteWorld(offsiteSettings(server.endpoint, bucket), { signer: testSigner() });
+    const stranger = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket), {
+      signer: testSigner(),
+    });
     await adminQuery(`CREATE TABLE planted (note text)`, [], stranger.database.name);
     const { metadata } = await backup(stranger);
-    expect((await testStore(offsiteSettings(server.endpoint, bucket)).list()).backups).toHaveLength(1);
+    expect((await testStore(offsiteSettings(suite.server.endpoint, bucket)).list()).backups).toHaveLength(1);
 
-    const b = await offsiteWorld(offsiteSettings(server.endpoint, bucket), {
+    const b = await offsiteWorld(offsiteSettings(suite.server.endpoint, bucket), {
       signer: testSigner(),
       trustedKeys: [TEST_SIGNER.publicKey], // the old server's key, not the stranger's
     });

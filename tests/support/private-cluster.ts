@@ -9,8 +9,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
+import { PG_BIN } from './pg-bin';
+
 const run = promisify(execFile);
-export const POSTGRES_BIN = '/usr/lib/postgresql/15/bin';
+export const POSTGRES_BIN = PG_BIN;
 
 export interface PrivateCluster {
   port: number;

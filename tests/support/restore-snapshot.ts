@@ -1,4 +1,5 @@
 // What "the same database" means in the restore tests: schema text, per-table content hashes, sequences, large objects.
+// Rows are ordered bytewise (COLLATE "C"): two clusters of different default collations (15 -> 17) hash alike.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -49,7 +50,7 @@ export async function snapshotDatabase(serverUrl: string, database: string): Pro
     );
     for (const { name } of rels) {
       const { rows } = await client.query<{ h: string | null; n: string }>(
-        `SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) AS h, count(*)::text AS n FROM ${name} t`,
+        `SELECT md5(string_agg(t::text, ',' ORDER BY t::text COLLATE "C")) AS h, count(*)::text AS n FROM ${name} t`,
       );
       tables[name] = `${rows[0]?.n}:${rows[0]?.h ?? 'empty'}`;
     }

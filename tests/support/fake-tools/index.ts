@@ -2,8 +2,9 @@
 import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PG_BIN } from '../pg-bin';
 
-export const REAL_TOOL_DIRECTORY = '/usr/lib/postgresql/15/bin';
+export const REAL_TOOL_DIRECTORY = PG_BIN;
 
 /** A new directory holding the given executables (name -> sh script body without the #! line). */
 export function makeToolDirectory(scripts: Record<string, string>): string {
