@@ -35,7 +35,9 @@ cleanup() {
   if [ $rc -ne 0 ]; then
     for c in "${CONTAINERS[@]}"; do echo "=== logs of $c" >&2; podman logs "$c" 2>&1 | tail -n 30 >&2 || true; done
   fi
-  for c in "${CONTAINERS[@]}"; do podman rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  # -v: also the anonymous volumes of the image's VOLUMEs a container did not mount (the executor's keys, the sidecar
+  # server's backups); without it each run left two behind.
+  for c in "${CONTAINERS[@]}"; do podman rm -f -v -t 0 "$c" >/dev/null 2>&1 || true; done
   for v in "${VOLUMES[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1 || true; done
   psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"
@@ -149,7 +151,7 @@ created=$(as_admin database-backup create)
 expect_line "$created" "\[INFO\] Successfully stored database backup under '/etc/bomnipotent_server/backups/${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst'\."
 echo "$created"
 sql "INSERT INTO docs (title) VALUES ('added-later'); DELETE FROM docs WHERE title = 'sbom-1'"
-restored=$(as_admin database-backup completely-restore)
+restored=$(as_admin database-backup completely-restore --yes)
 expect_line "$restored" "\[INFO\] Successfully restored database from backup '/etc/bomnipotent_server/backups/${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst'\."
 echo "$restored"
 [ "$(sql 'SELECT string_agg(title, $$,$$ ORDER BY id) FROM docs')" = "sbom-1,csaf-1" ] || fail "the restore did not bring back the data at backup time"
