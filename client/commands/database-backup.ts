@@ -1,11 +1,12 @@
 // database-backup create|list (completely-restore is added by database-backup-restore.ts).
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import { formatSize } from '../progress-bar';
 import { registerRestoreCommand } from './database-backup-restore';
 import { registerStatusCommand } from './database-backup-status';
 import { registerVerifyCommand } from './database-backup-verify';
 import { registerRehearseCommand } from './database-backup-rehearse';
-import { describePitrWindow, type PitrWindowView } from './pitr-window';
+import { describePitrWindow, type PitrSummary } from '../../handlers/pitr/summary';
 import { registerNotifyTestCommand } from './database-backup-notify-test';
 
 interface Listing {
@@ -52,9 +53,17 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   backup
     .command('create')
     .description('Make a backup now into the directory of the database_backup task (admin only)')
+    .option(
+      '--wait-rehearsal',
+      'also wait for the rehearsal of the new backup (rehearse = true) and warn when it did not pass',
+    )
     .action(
-      ctx.action(async () => {
-        const response = await ctx.operation('POST', '/database-backup');
+      ctx.action(async (options: { waitRehearsal?: boolean }) => {
+        const response = await ctx.operation(
+          'POST',
+          '/database-backup',
+          options.waitRehearsal ? { waitRehearsal: true } : undefined,
+        );
         const { path, warnings } = response.json as { path: string; warnings?: string[] };
         const out = ctx.out();
         out.result(response, `Successfully stored database backup under '${path}'.`);
@@ -77,7 +86,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
           backups: Listing[];
           chain?: Chain;
           offsite?: OffsiteSummary;
-          pitr?: PitrWindowView;
+          pitr?: PitrSummary;
         };
         const out = ctx.out();
         if (chain?.problem) out.log('warn', `Backups are missing: ${chain.problem}.`);
@@ -164,15 +173,4 @@ function formatRehearsal(r: Rehearsal | null): string {
   if (r.state === 'untrusted') return '✗ untrusted record';
   const at = r.at.slice(0, 16).replace('T', ' ');
   return r.state === 'passed' ? `✓ ${at} (${r.rows} rows)` : `✗ failed ${at}`;
-}
-
-function formatSize(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
