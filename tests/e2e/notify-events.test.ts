@@ -1,12 +1,13 @@
 // The events of docs/notifications.md caused for real on a server process, each seen at a real local receiver: the
 // heartbeat (start, success, fail), staleness (no good backup within twice the period, also right after the start),
 // a failed off-site copy, a backup that does not verify, a broken chain, a restore (started, succeeded, who asked),
-// and a signing key unusable at start.
+// a restore that fails, and a signing key unusable at start.
 import { appendFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotifyMessage } from '../../runtime/notify/message';
 import { ADMIN, startE2eWorld, type E2eWorld } from '../support/e2e-world';
+import { adminQuery } from '../support/pg';
 import { startHttpReceiver, type HttpReceiver } from '../support/notify-receivers';
 import { until } from '../support/until';
 
@@ -114,6 +115,58 @@ describe('every event through the server', () => {
     // The waiting messages and open problems were carried over into the restored database.
     expect(world.server.output()).not.toContain('Could not carry the waiting notifications');
     expect(done).toMatchObject({ user: ADMIN, severity: 'warning', database: world.db.name });
+  });
+});
+
+describe('a restore that fails', () => {
+  let world: E2eWorld;
+  let http: HttpReceiver;
+  beforeAll(async () => {
+    http = await startHttpReceiver();
+    world = await startE2eWorld({
+      prefix: 'nf',
+      task: `scheduled = false\n[[notify]]\nurl = "${http.url}/hook"\n`,
+    });
+    await world.bootstrapAdmin();
+  }, 120_000);
+  afterAll(async () => {
+    await world?.stop();
+    await http?.close();
+  });
+
+  it('is told, critical, with the reason and who asked; the data stays', async () => {
+    // A backup that verifies and does not load: a CHECK that reads another table, empty while the first loads.
+    await adminQuery(
+      `CREATE TABLE z_refs (id int PRIMARY KEY); INSERT INTO z_refs VALUES (1);
+       CREATE FUNCTION public.ref_exists(int) RETURNS boolean LANGUAGE sql IMMUTABLE
+         AS 'SELECT EXISTS (SELECT 1 FROM public.z_refs WHERE id = $1)';
+       CREATE TABLE a_uses (ref int CHECK (public.ref_exists(ref))); INSERT INTO a_uses VALUES (1);`,
+      [],
+      world.db.name,
+    );
+    const created = await world.asAdmin('-o', 'raw', 'database-backup', 'create');
+    const { file } = JSON.parse(created.stdout) as { file: string };
+    await adminQuery('INSERT INTO z_refs VALUES (2)', [], world.db.name);
+    const refused = await world.asAdmin('database-backup', 'completely-restore', '--file', file);
+    expect(refused.code).toBe(1);
+    const failed = await until(
+      'restore_failed',
+      async () =>
+        http.received
+          .filter((r) => r.path === '/hook')
+          .map((r) => JSON.parse(r.body) as NotifyMessage)
+          .find((m) => m.event === 'restore_failed'),
+      10_000,
+    );
+    expect(failed).toMatchObject({
+      severity: 'critical',
+      user: ADMIN,
+      backup: file,
+      database: world.db.name,
+    });
+    expect(failed.reason).toMatch(/^The restore did not happen: .*a_uses_ref_check/);
+    const kept = await adminQuery<{ n: string }>('SELECT count(*)::text AS n FROM z_refs', [], world.db.name);
+    expect(kept.rows[0]?.n).toBe('2'); // the database as it was before the restore
   });
 });
 
