@@ -29,7 +29,6 @@ const LONG_FUNCTIONS_TO_SPLIT = [
   'handlers/backup/restore-backup.ts', // restoreBackup
   'handlers/backup/select-backup.ts', // selectBackup
   'handlers/offsite/fetch.ts', // fetchForRestore
-  'handlers/pitr/restore-to-point.ts', // restoreToPoint
   'runtime/db/accounts-store.ts', // createAccountStore
   'runtime/deps.ts', // buildServer
   'runtime/executor/process.ts', // runTool
