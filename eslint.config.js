@@ -36,6 +36,7 @@ const LONG_FUNCTIONS_TO_SPLIT = [
   'runtime/offsite/errors.ts', // classifyOffsiteError
   'runtime/pitr/capture.ts', // startContinuousCapture
   'runtime/pitr/instance.ts', // prepareInstance
+  'runtime/pitr/offsite.ts', // createPitrOffsite
   'runtime/pitr/receiver.ts', // startReceiver
 ];
 
