@@ -31,6 +31,7 @@ export interface RunningNotifier extends Notifier {
 
 export function createNotifier(deps: NotifierDeps): RunningNotifier {
   const inFlight = new Set<Promise<void>>();
+  const queueing = new Set<Promise<void>>();
   const track = (what: string, work: () => Promise<void>) => {
     const done = work()
       .then(() => deps.wake())
@@ -39,8 +40,12 @@ export function createNotifier(deps: NotifierDeps): RunningNotifier {
           `Could not queue the notification (${what}): ${error instanceof Error ? error.message : String(error)}`,
         ),
       )
-      .finally(() => inFlight.delete(done));
+      .finally(() => {
+        inFlight.delete(done);
+        queueing.delete(done);
+      });
     inFlight.add(done);
+    queueing.add(done);
   };
   const message = (event: NotifyEvent, state: MessageState): NotifyMessage =>
     toMessage(event, state, { id: randomUUID(), server: deps.server(), at: deps.clock.now() });
@@ -98,6 +103,9 @@ export function createNotifier(deps: NotifierDeps): RunningNotifier {
         )
         .finally(() => inFlight.delete(done));
       inFlight.add(done);
+    },
+    async queued() {
+      while (queueing.size > 0) await Promise.all([...queueing]);
     },
     async settled() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
