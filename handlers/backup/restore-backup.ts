@@ -11,7 +11,7 @@ import { checkExpectNewestRequest, checkRequestedFileName, selectBackup } from '
 import { chooseRestoreSource, type RestoreSource } from './standby';
 import { replaceDatabase } from './replace-database';
 import { refuseNewerMajor } from './server-major';
-import { refuseNearEmptyLatest, restorePreview, type RestorePreview } from './restore-preview';
+import { refuseNearEmptyLatest, restorePreview, storeEntries, type RestorePreview } from './restore-preview';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from './restore-plan';
 import { recordRestoreFailure, restoreAudit } from './restore-audit';
 
@@ -116,7 +116,8 @@ export async function restoreBackup(
         expectNewest: input.expectNewest,
       });
       chosen = entry.file;
-      if (input.file === undefined) refuseNearEmptyLatest(entries, entry);
+      if (input.file === undefined)
+        refuseNearEmptyLatest([...entries, ...(await storeEntries(ctx, task))], entry);
       const allowUnsigned = entry.state !== 'trusted';
       const signedVersion = entry.manifest?.serverVersion ?? entry.legacy?.serverVersion;
       refuseNewerMajor(entry.file, signedVersion, await ctx.admin.serverVersion());
