@@ -2,6 +2,8 @@
 import { parseArgs } from 'node:util';
 
 export const DATASETS = ['pgbench', 'documents'] as const;
+export const CLUSTERS = ['defaults', 'shared'] as const;
+export type ClusterKind = (typeof CLUSTERS)[number];
 export type Dataset = (typeof DATASETS)[number];
 
 export interface BenchOptions {
@@ -26,11 +28,16 @@ export interface BenchOptions {
   probeIntervalMs: number;
   rssIntervalMs: number;
   resultsDir: string;
+  /**
+   * `defaults`: a PostgreSQL cluster of the bench's own with PostgreSQL's default settings (autovacuum on), as users
+   * run it; `shared`: the server at PGHOST/PGPORT as it is configured (the CI machine's turns autovacuum off).
+   */
+  cluster: ClusterKind;
 }
 
 export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets pgbench,documents] [--reps 3]
                        [--requests 5000] [--seconds 10] [--concurrency 8] [--no-archive] [--no-load]
-                       [--no-compressed] [--no-catalog] [--no-standby]
+                       [--no-compressed] [--no-catalog] [--no-standby] [--cluster defaults|shared]
 
   --sizes MB,...     nominal database sizes in MB (pgbench scale = MB x 0.068)   env BENCH_SIZES
   --datasets A,B     pgbench and/or documents (SBOM/CSAF JSON rows)              env BENCH_DATASETS
@@ -43,9 +50,13 @@ export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets
   --no-compressed    skip the pg_dump -Fp | zstd -1 and | gzip -1 contenders     env BENCH_COMPRESSED=0
   --no-catalog       skip list with 14 backups of the largest size               env BENCH_CATALOG=0
   --no-standby       skip the rehearsal and the restore from the rehearsed standby  env BENCH_STANDBY=0
+  --cluster KIND     defaults: a cluster of the bench's own, started with initdb and  env BENCH_CLUSTER
+                     PostgreSQL's default settings (autovacuum on; the default);
+                     shared: the PostgreSQL at PGHOST/PGPORT as it is configured
 
-Needs PostgreSQL at 127.0.0.1:5432 (role root, trust auth; PGHOST/PGPORT/PGUSER override) and pgbench, pg_dump,
-psql, createdb, dropdb, pg_restore on PATH. Results: a table on stdout and bench/results/<timestamp>.json.`;
+With --cluster defaults it needs initdb and pg_ctl of the machine's PostgreSQL (/usr/lib/postgresql/<major>/bin);
+with --cluster shared, PostgreSQL at 127.0.0.1:5432 (role root, trust auth; PGHOST/PGPORT/PGUSER override). Both
+need pgbench, pg_dump, psql, createdb, dropdb, pg_restore on PATH. Results: a table on stdout and bench/results/<timestamp>.json.`;
 
 function positiveInt(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined || text === '') return fallback;
@@ -93,6 +104,7 @@ export function parseOptions(
       'no-compressed': { type: 'boolean' },
       'no-catalog': { type: 'boolean' },
       'no-standby': { type: 'boolean' },
+      cluster: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -113,7 +125,15 @@ export function parseOptions(
     probeIntervalMs: positiveInt('BENCH_PROBE_MS', env.BENCH_PROBE_MS, 5),
     rssIntervalMs: positiveInt('BENCH_RSS_MS', env.BENCH_RSS_MS, 20),
     resultsDir,
+    cluster: clusterKind(values.cluster ?? env.BENCH_CLUSTER),
   };
+}
+
+function clusterKind(text: string | undefined): ClusterKind {
+  if (text === undefined || text.trim() === '') return 'defaults';
+  if (!(CLUSTERS as readonly string[]).includes(text.trim()))
+    throw new Error(`--cluster takes ${CLUSTERS.join(' or ')}, not "${text}".`);
+  return text.trim() as ClusterKind;
 }
 
 /** pgbench scale for a nominal size: scale 1 is about 15 MB on disk, so 100 MB -> 7, 500 -> 34, 1000 -> 68. */

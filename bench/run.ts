@@ -6,6 +6,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { bundleClient } from './bundled-client';
 import { describeCheckout } from './checkout';
+import { useCluster } from './cluster';
 import { dropDatabasesWithPrefix, serverVersion } from './databases';
 import { CATALOG_TARGETS } from './catalog-summary';
 import { renderStandby, STANDBY_TARGETS } from './standby-summary';
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
     return 0;
   }
   for (const tool of TOOLS) await runOk(tool, ['--version']);
+  const cluster = await useCluster(options.cluster);
   const startedAt = new Date();
   const prefix = `bench_${process.pid.toString(36)}${randomBytes(1).toString('hex')}_`;
   const workDir = mkdtempSync(join(tmpdir(), 'bomnipotent-bench-'));
@@ -52,6 +54,7 @@ async function main(): Promise<number> {
       return [];
     });
     rmSync(workDir, { recursive: true, force: true });
+    await cluster.stop();
     process.stdout.write(
       `[bench] cleaned up: ${dropped.length} database(s) left to drop, ${workDir} removed\n`,
     );
@@ -76,6 +79,7 @@ async function main(): Promise<number> {
     `[bench] datasets ${options.datasets.join(', ')}; sizes ${options.sizesMb.join(', ')} MB (pgbench scales ${options.sizesMb.map(scaleFor).join(', ')}), ` +
       `${options.reps} reps, PostgreSQL ${pgVersion}, ${cpus().length} CPUs, node ${process.version}\n`,
   );
+  process.stdout.write(`[bench] PostgreSQL measured: ${cluster.description}\n`);
   process.stdout.write(
     `[bench] checkout ${checkout.commit}${checkout.dirty ? ' (with uncommitted changes)' : ''}; verify_after_backup defaults to ${checkout.verifyAfterBackupDefault} (left at its default)\n`,
   );
@@ -105,6 +109,7 @@ async function main(): Promise<number> {
               interrupted: () => stop.signal !== null,
               repo,
               catalog: options.catalog && dataset === catalogDataset && sizeMb === largest,
+              cluster,
             }),
           );
         } finally {
@@ -145,6 +150,7 @@ async function main(): Promise<number> {
       totalMemoryBytes: totalmem(),
       node: process.version,
       postgres: pgVersion,
+      cluster: { kind: cluster.kind, description: cluster.description },
     },
     otherLoadAtStart: busy,
     checkout,

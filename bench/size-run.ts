@@ -102,6 +102,8 @@ export interface SizeContext {
   repo: string;
   /** Measure the catalog (14 backups) at this dataset and size. */
   catalog: boolean;
+  /** The PostgreSQL measured: with autovacuum on, the standby's restore waits for its visit first. */
+  cluster: { autovacuum: boolean };
 }
 
 export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext): Promise<SizeFigures> {
@@ -179,7 +181,7 @@ export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext
     if (options.standby && !ctx.interrupted()) {
       await clearBackups(backupDir);
       await settle();
-      standby = await runStandby(server, options);
+      standby = await runStandby(server, options, ctx.cluster);
       log(
         `${tag}: rehearsal ${s(standby.rehearsal.wallMs)}; restore from the standby ${s(standby.restore.ms)} ` +
           `(writes refused ${standby.restore.probes.writesRefusedMs.toFixed(0)} ms, ` +

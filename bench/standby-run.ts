@@ -5,6 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { productRestore, type ProductRestore } from './contenders';
 import { runLoad, signedGetHeaders, type LoadResult } from './load';
+import { query } from './databases';
 import type { BenchOptions } from './options';
 import { ADMIN, type BenchServer } from './server';
 
@@ -24,7 +25,14 @@ export interface StandbyFigures {
   restore: ProductRestore & { fromStandby: boolean };
   /** The server's log lines of that restore, ms after its first one: where its time went. */
   restoreLog: string[];
+  /**
+   * With autovacuum on: how long after the rehearsal autovacuum was seen visiting the standby (the restore waits for
+   * it, as the standby once failed its check after such a visit); null when not within the wait; undefined when off.
+   */
+  autovacuumVisitMs?: number | null;
 }
+
+const AUTOVACUUM_WAIT_MS = 4 * 60_000; // two default naptimes and some
 
 const REHEARSAL_TIMEOUT_MS = 60 * 60_000;
 const LOAD_SLICE_S = 2;
@@ -36,11 +44,34 @@ interface ListedBackup {
     durationMs?: number;
     tables?: number;
     rows?: number;
-    standby?: { sizeBytes: number } | null;
+    standby?: { database?: string; sizeBytes: number } | null;
   } | null;
 }
 
-export async function runStandby(server: BenchServer, o: BenchOptions): Promise<StandbyFigures> {
+/** Commits PostgreSQL counted in the standby: only autovacuum adds to them while it refuses connections. */
+async function standbyCommits(standby: string): Promise<number> {
+  const rows = await query<{ n: string }>(
+    'SELECT coalesce(xact_commit, 0)::text AS n FROM pg_stat_database WHERE datname = $1',
+    [standby],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+async function waitForAutovacuum(standby: string): Promise<number | null> {
+  const started = performance.now();
+  const before = await standbyCommits(standby);
+  while (performance.now() - started < AUTOVACUUM_WAIT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    if ((await standbyCommits(standby)) > before) return performance.now() - started;
+  }
+  return null;
+}
+
+export async function runStandby(
+  server: BenchServer,
+  o: BenchOptions,
+  cluster: { autovacuum: boolean },
+): Promise<StandbyFigures> {
   const load = (seconds: number) =>
     runLoad({
       baseUrl: server.url,
@@ -70,6 +101,8 @@ export async function runStandby(server: BenchServer, o: BenchOptions): Promise<
     const newest = backups.find((b) => b.rehearsal?.state === 'passed');
     if (!newest?.rehearsal) throw new Error('no backup with a passed rehearsal is listed');
 
+    const standby = newest.rehearsal.standby?.database;
+    const autovacuumVisitMs = cluster.autovacuum && standby ? await waitForAutovacuum(standby) : undefined;
     const restoreMark = server.log.mark();
     const restore = await productRestore(server, o.rssIntervalMs, o.probeIntervalMs);
     return {
@@ -83,6 +116,7 @@ export async function runStandby(server: BenchServer, o: BenchOptions): Promise<
       latency: { idle, duringRehearsal: merge(slices) },
       restore: { ...restore, fromStandby: server.log.at(/Took the rehearsed standby/, restoreMark) !== null },
       restoreLog: timed(server.log.since(restoreMark)),
+      ...(autovacuumVisitMs === undefined ? {} : { autovacuumVisitMs }),
     };
   } finally {
     await server.setTaskKeys([]);

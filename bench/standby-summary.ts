@@ -20,6 +20,8 @@ export interface StandbySummary {
   rehearsalRecordedMs: number;
   rows: number;
   standbyBytes: number;
+  /** 'off', or how long after the rehearsal autovacuum visited the standby (before the restore), or 'not seen'. */
+  autovacuum: string;
   latency: { idleP50: number; idleP99: number; duringP50: number; duringP99: number; duringFailures: number };
   pass: { ratio: boolean; writes: boolean; reads: boolean };
 }
@@ -45,6 +47,12 @@ export function summarizeStandby(
     rehearsalRecordedMs: f.rehearsal.recordedMs,
     rows: f.rehearsal.rows,
     standbyBytes: f.rehearsal.standbyBytes,
+    autovacuum:
+      f.autovacuumVisitMs === undefined
+        ? 'off'
+        : f.autovacuumVisitMs === null
+          ? 'on, no visit seen in 4 min'
+          : `on, visited ${sec(f.autovacuumVisitMs)} after the rehearsal`,
     latency: {
       idleP50: f.latency.idle.p50Ms,
       idleP99: f.latency.idle.p99Ms,
@@ -72,6 +80,7 @@ export function renderStandby(sizes: (StandbySummary | null)[]): string | null {
       return `${sec(x.rehearsalMs)} / ${sec(x.rehearsalRecordedMs)}; ${x.rows}`;
     }),
     row('standby database size', (x) => mb(x.standbyBytes)),
+    row('autovacuum before the restore', (x) => x.autovacuum),
     row(
       'signed GET /who-am-i p50 / p99: idle',
       (x) => `${x.latency.idleP50.toFixed(1)} / ${x.latency.idleP99.toFixed(1)} ms`,

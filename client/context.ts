@@ -1,5 +1,6 @@
 // What every command gets: the merged options, an API client for them, the output, and one error handler.
 import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline/promises';
 import { checkSecretKeyMode, sessionModeWarning } from './file-modes';
 import type { Command } from 'commander';
 import { ApiError, createApiClient, normalizeBaseUrl, type ApiClient } from './api';
@@ -24,6 +25,28 @@ export interface ClientContext {
   operation(method: string, path: string, body?: unknown): Promise<ApiResponse>;
   /** Wraps a command action: prints errors through the output and sets the exit code. */
   action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void>;
+  /** The person at the terminal, when stdin and stderr are one (never in scripts, pipes or CI): ask them a question. */
+  terminal(): Terminal | null;
+}
+
+export interface Terminal {
+  /** Writes the question to stderr and answers the line typed back. */
+  ask(question: string): Promise<string>;
+}
+
+/** stdin and stderr both a terminal: someone is there to answer. */
+function processTerminal(): Terminal | null {
+  if (process.stdin.isTTY !== true || process.stderr.isTTY !== true) return null;
+  return {
+    ask: async (question) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr });
+      try {
+        return await rl.question(question);
+      } finally {
+        rl.close();
+      }
+    },
+  };
 }
 
 export interface ContextOptions {
@@ -34,6 +57,8 @@ export interface ContextOptions {
   setExitCode?: (code: number) => void;
   /** Whether stderr is a terminal (default: process.stderr.isTTY): only then is a progress bar drawn. */
   stderrIsTTY?: boolean;
+  /** Who answers questions (default: the process's terminal when stdin and stderr are one; null: nobody). */
+  terminal?: Terminal | null;
 }
 
 export function createContext(program: Command, ctxOptions: ContextOptions = {}): ClientContext {
@@ -122,5 +147,7 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
     return runOperation(method, path, body, { api: api(), out: out(), progress });
   };
 
-  return { options, baseUrl, api, out, action, env, operation };
+  const terminal = () => (ctxOptions.terminal === undefined ? processTerminal() : ctxOptions.terminal);
+
+  return { options, baseUrl, api, out, action, env, operation, terminal };
 }

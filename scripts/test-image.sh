@@ -149,7 +149,7 @@ created=$(as_admin database-backup create)
 expect_line "$created" "\[INFO\] Successfully stored database backup under '/etc/bomnipotent_server/backups/${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst'\."
 echo "$created"
 sql "INSERT INTO docs (title) VALUES ('added-later'); DELETE FROM docs WHERE title = 'sbom-1'"
-restored=$(as_admin database-backup completely-restore)
+restored=$(as_admin database-backup completely-restore --yes)
 expect_line "$restored" "\[INFO\] Successfully restored database from backup '/etc/bomnipotent_server/backups/${DB}_[0-9]{8}_[0-9]{6}\.dump\.zst'\."
 echo "$restored"
 [ "$(sql 'SELECT string_agg(title, $$,$$ ORDER BY id) FROM docs')" = "sbom-1,csaf-1" ] || fail "the restore did not bring back the data at backup time"

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 import { parseTarget, pointLine, type PointAnswer } from './restore-to-point';
+import { confirmRestore } from './restore-confirm';
 import { previewLines, type PreviewAnswer } from './restore-preview-lines';
 
 interface RestoreAnswer {
@@ -51,6 +52,7 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
       '--allow-no-admin',
       'restore even if no approved admin with a valid key would remain afterwards (then make one with tmp_admin)',
     )
+    .option('-y, --yes', 'on a terminal: restore without showing the preview and asking first')
     .action(
       ctx.action(
         async (options: {
@@ -60,19 +62,27 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
           allowNoAdmin?: boolean;
           expectNewest?: string;
           to?: string;
+          yes?: boolean;
         }) => {
           if (options.to !== undefined) return restoreToPointCommand(ctx, options.to, options);
           if (options.allowUnsigned && options.file === undefined)
             throw new Error(
               '--allow-unsigned needs --file <name>: an untrusted file is never chosen as the latest.',
             );
-          const body = {
+          const body: Record<string, unknown> = {
             ...(options.file === undefined ? {} : { file: options.file }),
             ...(options.dryRun ? { dryRun: true } : {}),
             ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
             ...(options.allowNoAdmin ? { allowNoAdmin: true } : {}),
             ...(options.expectNewest === undefined ? {} : { expectNewest: options.expectNewest }),
           };
+          // At a terminal, the admin sees what would be restored and says yes before anything changes.
+          const terminal = options.dryRun || options.yes ? null : ctx.terminal();
+          if (terminal && ctx.out().mode === 'normal') {
+            // The previewed file is named from here on; the dry run already checked --expect-newest against it.
+            body.file = await confirmRestore(ctx, terminal, body);
+            delete body.expectNewest;
+          }
           const response = await ctx.operation('POST', '/database-backup/restore', body);
           const answer = response.json as RestoreAnswer;
           ctx

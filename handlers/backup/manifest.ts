@@ -89,13 +89,41 @@ export function keyObjectOf(id: string): KeyObject {
 
 /** Signs with a PKCS#8 Ed25519 key (PEM text or KeyObject); the manifest file as written to disk. */
 export function signManifest(manifest: BackupManifest, privateKey: KeyObject | string): string {
+  return signEnvelope(manifest, signedBytes(manifest), privateKey);
+}
+
+/**
+ * The one signing routine of every signed file (a dump's manifest, a PITR manifest): `bytes` are what the signature
+ * covers (the kind's own context, then the canonical JSON); the file holds the manifest and its signature.
+ */
+export function signEnvelope(manifest: unknown, bytes: Buffer, privateKey: KeyObject | string): string {
   const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
-  const value = sign(null, signedBytes(manifest), key).toString('base64');
-  return serializeManifestFile(manifest, {
-    algorithm: 'ed25519',
-    publicKey: publicKeyId(createPublicKey(key)),
-    value,
-  });
+  const value = sign(null, bytes, key).toString('base64');
+  return (
+    JSON.stringify(
+      { manifest, signature: { algorithm: 'ed25519', publicKey: publicKeyId(createPublicKey(key)), value } },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** The one check of a signature over `bytes`: why it does not make them trusted by `trustedKeys`, or null. */
+export function signatureProblem(
+  signature: ManifestSignature,
+  bytes: Buffer,
+  trustedKeys: readonly string[],
+): string | null {
+  if (!isPublicKeyId(signature.publicKey)) return 'the signing key is malformed';
+  if (!trustedKeys.includes(signature.publicKey))
+    return `signed by a key this server does not trust (${signature.publicKey})`;
+  let valid = false;
+  try {
+    valid = verify(null, bytes, keyObjectOf(signature.publicKey), Buffer.from(signature.value, 'base64'));
+  } catch {
+    valid = false;
+  }
+  return valid ? null : 'the signature does not match the manifest (forged or altered)';
 }
 
 export function serializeManifestFile(manifest: BackupManifest, signature: ManifestSignature): string {
@@ -143,21 +171,8 @@ export function readTrustedManifest(
   }
   const manifest = parsed.data;
   const { signature } = file.data;
-  if (!isPublicKeyId(signature.publicKey)) return { ok: false, reason: 'the signing key is malformed' };
-  if (!trustedKeys.includes(signature.publicKey))
-    return { ok: false, reason: `signed by a key this server does not trust (${signature.publicKey})` };
-  let valid = false;
-  try {
-    valid = verify(
-      null,
-      signedBytes(manifest),
-      keyObjectOf(signature.publicKey),
-      Buffer.from(signature.value, 'base64'),
-    );
-  } catch {
-    valid = false;
-  }
-  if (!valid) return { ok: false, reason: 'the signature does not match the manifest (forged or altered)' };
+  const refused = signatureProblem(signature, signedBytes(manifest), trustedKeys);
+  if (refused) return { ok: false, reason: refused };
   const problem = nameProblem(manifest, dataFile);
   if (problem) return { ok: false, reason: problem };
   return { ok: true, manifest, publicKey: signature.publicKey };

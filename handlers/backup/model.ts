@@ -68,6 +68,8 @@ export type RehearsalState =
 export interface RestoreReport {
   /** COPY target as the dump names it (e.g. `public.docs`) -> data lines; empty unless countRows was asked. */
   copyRows: Record<string, number>;
+  /** Roles named by grants in the dump that this server does not have: those grants were skipped. */
+  missingRoles?: string[];
 }
 
 /** What a restore or verify may accept beyond signed backups. */

@@ -3,6 +3,7 @@
 // restore can swap in. The outcome is signed next to the backup (`<file>.rehearsal.json`).
 import { recoveredEvent } from '../ports/notifier';
 import { AppError } from '../errors';
+import { reportMissingRoles } from './missing-roles';
 import type { CatalogEntry } from './model';
 import type { RehearsalRecord } from './rehearsal-record';
 import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
@@ -116,6 +117,7 @@ async function rehearseEntry(
       countRows: true,
       onProgress: (bytes) => progress.bytes(bytes),
     });
+    reportMissingRoles(ctx.logger, report);
     await hooks.reached?.('loaded');
     progress.phase('checking');
     const tables = Object.keys(report.copyRows);

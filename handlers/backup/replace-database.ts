@@ -4,6 +4,7 @@ import { AppError, isAppError, sentenceOf as describe } from '../errors';
 import { NO_PROGRESS } from '../ports/progress';
 import { restoreDatabaseNames } from './database-names';
 import { ensureLockHeld } from './lock';
+import { reportMissingRoles } from './missing-roles';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from './restore-plan';
 import { takeStandby, type RestoreSource } from './standby';
 import { allowWritesAgain, swapIn } from './swap-in';
@@ -163,14 +164,17 @@ async function loadScratch(
   try {
     if (plan.load) await plan.load(scratch, { locale, serverMajor });
     else
-      await plan.store.restore({
-        file: plan.file,
-        onProgress: (bytes) => progress.bytes(bytes),
-        targetDatabase: scratch,
-        allowUnsigned: plan.allowUnsigned,
-        serverMajor,
-        locale,
-      });
+      reportMissingRoles(
+        ctx.logger,
+        await plan.store.restore({
+          file: plan.file,
+          onProgress: (bytes) => progress.bytes(bytes),
+          targetDatabase: scratch,
+          allowUnsigned: plan.allowUnsigned,
+          serverMajor,
+          locale,
+        }),
+      );
   } catch (error) {
     await ctx.admin.dropDatabase(scratch).catch(() => {}); // the executor drops it too; this is a second net
     // The restore's own full read found the file bad (checksum, size, dump structure): a refused backup, by name.

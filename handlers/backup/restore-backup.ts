@@ -1,6 +1,6 @@
 // A complete restore that cannot lose the database: verify, restore into a scratch database, then swap it in.
 import { AppError, isAppError, sentenceOf as describe } from '../errors';
-import type { AuditRecord, BackupMetadata, CatalogEntry } from './model';
+import type { BackupMetadata, CatalogEntry } from './model';
 import type { BackupStore } from '../ports/backup-store';
 import { openTask } from './deps';
 import { describeManifest } from './describe-manifest';
@@ -13,6 +13,7 @@ import { replaceDatabase } from './replace-database';
 import { refuseNewerMajor } from './server-major';
 import { refuseNearEmptyLatest, restorePreview, type RestorePreview } from './restore-preview';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from './restore-plan';
+import { recordRestoreFailure, restoreAudit } from './restore-audit';
 
 export type { RestoreDeps, RestoreHooks, RestorePhase } from './restore-plan';
 
@@ -55,21 +56,7 @@ export async function restoreBackup(
   const { directory } = store;
   const database = ctx.admin.databaseName;
 
-  const audit = async (outcome: AuditRecord['outcome'], file: string | null, message: string) => {
-    const record: AuditRecord = {
-      at: ctx.clock.now().toISOString(),
-      action: dryRun ? 'restore-dry-run' : 'restore',
-      outcome,
-      user: input.user,
-      trigger: 'manual',
-      file,
-      message,
-    };
-    // The audit trail must not turn a finished restore into a reported failure; the log still has it.
-    await store.appendAudit(record).catch((error: unknown) => {
-      ctx.logger.error(`Could not append to the backup audit log: ${describe(error)}`);
-    });
-  };
+  const audit = restoreAudit(ctx, store, { user: input.user, dryRun });
 
   ctx.logger.info(
     `${dryRun ? 'Dry run of a restore' : 'Complete restore'} of database '${database}' requested by '${input.user}'.`,
@@ -188,25 +175,22 @@ export async function restoreBackup(
       return { path: entry.path, metadata, dryRun, source: via };
     });
   } catch (error) {
-    const refused = isAppError(error) && error.kind !== 'failed';
-    if (!dryRun && !refused) {
-      ctx.metrics.restoreFailed();
-      tellRestore(
-        ctx,
-        'restore_failed',
-        input.user,
-        chosen,
-        `The restore did not happen: ${describe(error)}`,
-        error,
-      );
-    }
-    ctx.logger.error(`Restore requested by '${input.user}' did not happen: ${describe(error)}`);
     const named = isAppError(error) ? error.details?.file : undefined;
-    await audit(
-      refused ? 'refused' : 'failed',
-      chosen ?? (typeof named === 'string' ? named : null),
-      describe(error),
-    );
+    await recordRestoreFailure(ctx, error, {
+      dryRun,
+      what: `Restore requested by '${input.user}'`,
+      audit: (outcome, message) =>
+        audit(outcome, chosen ?? (typeof named === 'string' ? named : null), message),
+      onFailed: () =>
+        tellRestore(
+          ctx,
+          'restore_failed',
+          input.user,
+          chosen,
+          `The restore did not happen: ${describe(error)}`,
+          error,
+        ),
+    });
     throw error;
   }
 }

@@ -35,4 +35,6 @@ export interface ContinuousSettings {
   sealIntervalMs: number; // the current WAL segment is closed (pg_switch_wal) and sealed this often
   /** The WAL the slot may make the database server keep; past it the slot is dropped and capture starts again. */
   maxHeldWalBytes: number;
+  /** pitr_window: base backups and segments older than this go (never what a restore to its start needs); null keeps all. */
+  pitrWindowMs: number | null;
 }

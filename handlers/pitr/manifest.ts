@@ -2,15 +2,9 @@
 // segment, signed with the backup-signing key under a context of their own (a PITR signature never passes for a dump's)
 // and linked into one hash chain (sequence, previous manifest digest) whose first base backup names the head of the
 // logical backups' chain. Pure, like handlers/backup/manifest.ts.
-import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import {
-  canonicalJson,
-  isPublicKeyId,
-  keyObjectOf,
-  publicKeyId,
-  readSignedEnvelope,
-} from '../backup/manifest';
+import { canonicalJson, readSignedEnvelope, signatureProblem, signEnvelope } from '../backup/manifest';
 
 export const PITR_FORMAT = 'bomnipotent-pitr/1';
 const SIGNING_CONTEXT = 'BOMNIPOTENT-PITR-MANIFEST-V1\n';
@@ -60,10 +54,7 @@ export function pitrDigest(manifest: PitrManifest): string {
 }
 
 export function signPitrManifest(manifest: PitrManifest, privateKey: KeyObject | string): string {
-  const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;
-  const value = sign(null, pitrSignedBytes(manifest), key).toString('base64');
-  const signature = { algorithm: 'ed25519', publicKey: publicKeyId(createPublicKey(key)), value };
-  return JSON.stringify({ manifest, signature }, null, 2) + '\n';
+  return signEnvelope(manifest, pitrSignedBytes(manifest), privateKey);
 }
 
 export type TrustedPitrManifest =
@@ -80,17 +71,8 @@ export function readPitrManifest(
   const parsed = pitrManifestSchema.safeParse(parsedFile.data.manifest);
   if (!parsed.success) return { ok: false, reason: `the manifest is not ${PITR_FORMAT}` };
   const { signature } = parsedFile.data;
-  if (!isPublicKeyId(signature.publicKey)) return { ok: false, reason: 'the signing key is malformed' };
-  if (!trustedKeys.includes(signature.publicKey))
-    return { ok: false, reason: `signed by a key this server does not trust (${signature.publicKey})` };
-  let valid = false;
-  try {
-    const bytes = pitrSignedBytes(parsed.data);
-    valid = verify(null, bytes, keyObjectOf(signature.publicKey), Buffer.from(signature.value, 'base64'));
-  } catch {
-    valid = false;
-  }
-  if (!valid) return { ok: false, reason: 'the signature does not match the manifest (forged or altered)' };
+  const refused = signatureProblem(signature, pitrSignedBytes(parsed.data), trustedKeys);
+  if (refused) return { ok: false, reason: refused };
   if (parsed.data.file !== file)
     return { ok: false, reason: `the manifest describes ${parsed.data.file}, not ${file}` };
   return { ok: true, manifest: parsed.data, publicKey: signature.publicKey };

@@ -2,12 +2,13 @@
 // protection, swapped in through the complete restore's own irreversible half (writes refused on every replica, the
 // scratch copy, the swap with its undoing, audit, migrations). The manifests are checked before anything else; a target
 // outside the restorable window is refused and changes nothing.
-import { AppError, isAppError, sentenceOf as describe } from '../errors';
+import { AppError } from '../errors';
 import type { AuditRecord } from '../backup/model';
 import { openTask } from '../backup/deps';
 import { withBackupLock } from '../backup/lock';
 import { checkSwapPossible } from '../backup/restore-preflight';
 import { replaceDatabase } from '../backup/replace-database';
+import { recordRestoreFailure, restoreAudit } from '../backup/restore-audit';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from '../backup/restore-plan';
 import { planRecovery, type PitrWindow } from './window';
 
@@ -36,20 +37,9 @@ export async function restoreToPoint(
   const dryRun = input.dryRun === true;
   const target = input.to;
   const database = ctx.admin.databaseName;
-  const audit = async (outcome: AuditRecord['outcome'], message: string) => {
-    const record: AuditRecord = {
-      at: ctx.clock.now().toISOString(),
-      action: dryRun ? 'restore-dry-run' : 'restore',
-      outcome,
-      user: input.user,
-      trigger: 'manual',
-      file: `point ${target}`,
-      message,
-    };
-    await store.appendAudit(record).catch((error: unknown) => {
-      ctx.logger.error(`Could not append to the backup audit log: ${describe(error)}`);
-    });
-  };
+  const audited = restoreAudit(ctx, store, { user: input.user, dryRun });
+  const audit = (outcome: AuditRecord['outcome'], message: string) =>
+    audited(outcome, `point ${target}`, message);
   ctx.logger.info(
     `${dryRun ? 'Dry run of a restore' : 'Restore'} of database '${database}' to ${target} requested by '${input.user}'.`,
   );
@@ -122,10 +112,11 @@ export async function restoreToPoint(
       return result;
     });
   } catch (error) {
-    const refused = isAppError(error) && error.kind !== 'failed';
-    if (!dryRun && !refused) ctx.metrics.restoreFailed();
-    ctx.logger.error(`Restore to ${target} requested by '${input.user}' did not happen: ${describe(error)}`);
-    await audit(refused ? 'refused' : 'failed', describe(error));
+    await recordRestoreFailure(ctx, error, {
+      dryRun,
+      what: `Restore to ${target} requested by '${input.user}'`,
+      audit,
+    });
     throw error;
   }
 }

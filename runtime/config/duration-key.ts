@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseDurationMs } from './duration';
 
 /** A duration string turned into milliseconds; a bad one is a custom issue that issues.ts words with the key. */
-export const duration = (fallback: string) =>
+export const durationValue = () =>
   z
     .string({ error: 'must be a duration in quotes, for example "1 day", "3h" or "90 min"' })
     .transform((text, ctx) => {
@@ -18,5 +18,6 @@ export const duration = (fallback: string) =>
         return z.NEVER;
       }
       return ms;
-    })
-    .prefault(fallback);
+    });
+
+export const duration = (fallback: string) => durationValue().prefault(fallback);

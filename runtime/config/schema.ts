@@ -1,6 +1,6 @@
 // The zod schemas of config.toml: every table strict, with the defaults of the README's key table.
 import { z } from 'zod';
-import { duration } from './duration-key';
+import { duration, durationValue } from './duration-key';
 import { size } from './size-key';
 import { checkOffsite, offsiteShape } from './offsite-schema';
 import { NOTIFY_KEYS } from './notify-schema';
@@ -146,6 +146,7 @@ export const backupTaskSchema = z
       .string()
       .regex(/^[a-z0-9_]{1,63}$/, { error: 'must be 1 to 63 lower-case letters, digits or underscores' })
       .default('bomnipotent_backup'),
+    pitr_window: durationValue().optional(),
     max_held_wal: size('2 GB', 32 * 2 ** 20, '"32 MB" (two WAL segments)'),
     ...offsiteShape,
   })

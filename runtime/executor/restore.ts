@@ -21,6 +21,8 @@ import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun 
 import { openBackup, type OpenedBackup } from './open-backup';
 import { discard, spoolBackup, streamBackup } from './read-backup';
 import { needsOlderServerFilter, OlderServerFilter } from './older-server-filter';
+import { findLoadRole, quoteIdentifier } from './load-role';
+import { RoleFilter } from './role-filter';
 
 export interface RestoreRequest {
   directory: string;
@@ -149,10 +151,16 @@ async function applyBackup(
   const toolEnv = await prepareToolEnvironment(context.connection, context.sourceEnv, null);
   const { logger } = context;
   try {
+    const role = await findLoadRole(context, psql, toolEnv.env, request.signal);
+    const roleFilter = new RoleFilter({
+      exists: (name) => role.roles.has(name),
+      mayOwn: (name) => role.mayOwn.has(name),
+    });
+    const owner = role.setRole === null ? [] : [`--owner=${role.setRole}`];
     const created = await runTool({
       path: createdb,
       // template0: a plain dump recreates everything itself, and objects someone added to template1 would clash.
-      args: ['--no-password', '--template=template0', ...localeArgs, target],
+      args: ['--no-password', '--template=template0', ...owner, ...localeArgs, target],
       env: toolEnv.env,
       logger,
       signal: request.signal,
@@ -181,6 +189,8 @@ async function applyBackup(
         '-v',
         'ON_ERROR_STOP=1',
         '--single-transaction',
+        // A superuser's session loads as the database's owner: the dump's SQL gets the owner's rights, not more.
+        ...(role.setRole === null ? [] : ['-c', `SET ROLE ${quoteIdentifier(role.setRole)}`]),
         '-f',
         '-',
         '-d',
@@ -194,11 +204,14 @@ async function applyBackup(
         await streamBackup(context, opened, psqlInput(stdin, kill), request.read, request.onProgress, [
           // pg_dump 17's `SET transaction_timeout` stops psql on 15 and 16: that one header line is dropped.
           ...(needsOlderServerFilter(major) ? [new OlderServerFilter()] : []),
+          // OWNER TO dropped, grants to missing roles dropped and named, role changes refused.
+          roleFilter,
           ...(counter ? [counter] : []),
         ]);
       },
     });
-    if (classifyRun(applied) === 'ok') return { copyRows: counter?.rows ?? {} };
+    if (classifyRun(applied) === 'ok')
+      return { copyRows: counter?.rows ?? {}, missingRoles: [...roleFilter.missingRoles].sort() };
 
     const dropped = await dropTarget(context, dropdb, target, toolEnv.env);
     const cleanup = dropped

@@ -21,6 +21,7 @@ import { findTool, toolSearchPath } from '../executor/tools';
 import { createChainWriter } from './chain-writer';
 import { ensurePitrFolder, MANIFEST_SUFFIX, pitrFolder, readPitrCatalog, sealInto } from './folder';
 import { lsnSegment } from './lsn';
+import { prunePitr } from './prune';
 import { startReceiver } from './receiver';
 import { createSlotGuard, type SlotGuard } from './slot-guard';
 import type { SlotStatus } from './slot';
@@ -38,6 +39,8 @@ export interface CaptureOptions {
   tickMs?: number;
   /** How often the slot's held-back WAL is checked against max_held_wal (default 5 s; tests shorten it). */
   slotCheckMs?: number;
+  /** How often pitr_window's retention runs (default 10 min, and at start). */
+  pruneMs?: number;
 }
 
 export interface ContinuousCapture {
@@ -47,6 +50,7 @@ export interface ContinuousCapture {
 }
 
 const SLOT_CHECK_MS = 5_000;
+const PRUNE_MS = 600_000;
 
 export async function findPgProgram(name: string, major: number): Promise<string> {
   const found = await findTool(name, await toolSearchPath({ pathEnv: process.env.PATH }, major));
@@ -191,6 +195,7 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
         `Continuous protection: streaming the WAL of '${facts.database}' through the replication slot ${continuous.slot} into ${folder.root}.`,
       );
       let lastSwitch = clock.elapsedMs();
+      let prunedAt = -Infinity;
       while (!stopping.signal.aborted) {
         if (clock.elapsedMs() - lastSwitch >= continuous.sealIntervalMs) {
           lastSwitch = clock.elapsedMs();
@@ -224,6 +229,21 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
               ),
             )
             .finally(() => (baseRunning = undefined));
+        }
+        if (
+          continuous.pitrWindowMs !== null &&
+          clock.elapsedMs() - prunedAt >= (options.pruneMs ?? PRUNE_MS)
+        ) {
+          prunedAt = clock.elapsedMs();
+          await prunePitr({
+            directory: settings.directory,
+            trustedKeys: options.trustedKeys(),
+            windowMs: continuous.pitrWindowMs,
+            now: clock.now(),
+            logger,
+          }).catch((error: unknown) =>
+            logger.error(`Continuous protection: pitr_window's retention failed: ${String(error)}`),
+          );
         }
         await clock.sleep(options.tickMs ?? 1000, stopping.signal);
       }

@@ -77,7 +77,8 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
         }),
         signal,
       );
-      return { copyRows: report?.copyRows ?? {} };
+      const missingRoles = (report?.missingRoles ?? []).filter((r) => typeof r === 'string');
+      return { copyRows: report?.copyRows ?? {}, missingRoles };
     },
     writeRehearsal: async (directory, file, recordFile) => {
       await call('writeRehearsal', { directory, file, recordFile });

@@ -131,7 +131,8 @@ describe('local executor: restore failures', () => {
     const tools = makeToolDirectory({
       createdb: `exec '${REAL_TOOL_DIRECTORY}/createdb' "$@"`,
       dropdb: `exec '${REAL_TOOL_DIRECTORY}/dropdb' "$@"`,
-      psql: 'exec sleep 30',
+      // The roles query before createdb runs for real; the load itself hangs.
+      psql: `case "$*" in *json_build_object*) exec '${REAL_TOOL_DIRECTORY}/psql' "$@";; *) exec sleep 30;; esac`,
     });
     const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
     const target = `${db.name}_scratch_midway`;

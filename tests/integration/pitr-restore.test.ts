@@ -48,6 +48,7 @@ beforeAll(async () => {
       baseBackupPeriodMs: 86_400_000,
       sealIntervalMs: 1000,
       maxHeldWalBytes: 2 ** 30,
+      pitrWindowMs: null,
     },
   };
   real.pitr = { dbUrl: world.appUrl, logger: real.ctx.logger, clock: systemClock() };

@@ -37,6 +37,9 @@ export async function startPitrWorld(
     maxHeldWalBytes?: number;
     slotCheckMs?: number;
     notifier?: Notifier;
+    baseBackupPeriodMs?: number;
+    pitrWindowMs?: number;
+    pruneMs?: number;
   } = {},
 ): Promise<PitrWorld> {
   const cluster = await startPrivateCluster('pitr-secret-password');
@@ -55,9 +58,10 @@ export async function startPitrWorld(
     directory,
     continuous: {
       slot: 'bomnipotent_backup',
-      baseBackupPeriodMs: 86_400_000,
+      baseBackupPeriodMs: options.baseBackupPeriodMs ?? 86_400_000,
       sealIntervalMs: options.sealIntervalMs ?? 1000,
       maxHeldWalBytes: options.maxHeldWalBytes ?? 2 ** 30,
+      pitrWindowMs: options.pitrWindowMs ?? null,
     },
   });
   const capture = startContinuousCapture({
@@ -70,6 +74,7 @@ export async function startPitrWorld(
     notifier: options.notifier,
     tickMs: 100,
     slotCheckMs: options.slotCheckMs ?? 500,
+    pruneMs: options.pruneMs,
   });
   const catalog = () => readPitrCatalog(directory, [signer.publicKey]);
   return {

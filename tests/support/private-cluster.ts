@@ -62,7 +62,7 @@ function clusterParent(asOtherUser: boolean): string {
 
 export async function startPrivateCluster(
   superuserPassword: string,
-  settings: { auth?: 'scram-sha-256' | 'trust' } = {},
+  settings: { auth?: 'scram-sha-256' | 'trust'; fsync?: boolean } = {},
 ): Promise<PrivateCluster> {
   const ids = await postgresIds();
   const root = mkdtempSync(join(clusterParent(ids !== undefined), 'bomnipotent-pgcluster-'));
@@ -75,7 +75,7 @@ export async function startPrivateCluster(
     chownSync(pwfile, ids.uid, ids.gid);
   }
   const port = await freePort();
-  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const options = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1${settings.fsync ? '' : ' -c fsync=off'}`;
   const start = () =>
     run(
       join(POSTGRES_BIN, 'pg_ctl'),

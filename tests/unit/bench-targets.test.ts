@@ -209,4 +209,12 @@ describe('parseOptions', () => {
       /pgbench and\/or documents, not "tpcc"/,
     );
   });
+
+  it('measures a cluster of its own with default settings unless told to use the shared one', () => {
+    const o = parseOptions([], {}, '/r');
+    expect(o !== 'help' && o.cluster).toBe('defaults');
+    const shared = parseOptions([], { BENCH_CLUSTER: 'shared' }, '/r');
+    expect(shared !== 'help' && shared.cluster).toBe('shared');
+    expect(() => parseOptions(['--cluster', 'tuned'], {}, '/r')).toThrow(/defaults or shared, not "tuned"/);
+  });
 });

@@ -343,6 +343,18 @@ describe('infra/compose.yaml', () => {
     for (const name of Object.keys(server.environment)) expect(serverUses(name, toml), name).toBe(true);
   });
 
+  it('requires (${VAR:?}) no variable in a service of a profile: compose interpolates those too, on every up', () => {
+    const optional = Object.entries(compose.services as Record<string, Yaml>).filter(([, s]) => s.profiles);
+    expect(optional.map(([name]) => name)).toContain('s3');
+    for (const [name, service] of optional)
+      expect(JSON.stringify(service), name).not.toMatch(/\$\{[A-Za-z_0-9]+:?\?/);
+    const guard = (compose.services.s3.entrypoint as string[]).join(' ');
+    expect(guard).toContain(
+      'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in infra/.env for the s3 profile',
+    );
+    expect(guard).toContain('exit 1');
+  });
+
   it('has an optional s3 profile whose bucket the commented offsite lines of the config point at', () => {
     for (const name of ['s3', 's3-bucket']) expect(compose.services[name].profiles).toEqual(['s3']);
     const toml = read('infra/config/config.toml').replace(/^# ((offsite|s3_)[a-z_]* = .*)$/gm, '$1');

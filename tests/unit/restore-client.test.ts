@@ -106,6 +106,90 @@ describe('database-backup completely-restore', () => {
     );
   });
 
+  describe('at a terminal', () => {
+    const file = 'bomnipotent_db_20260111_103024.dump';
+    const preview = {
+      file,
+      database: 'bomnipotent_db',
+      signedBy: 'ed25519:AAAA',
+      takenAt: '2026-01-11T10:30:24.000Z',
+      sizeBytes: 2_621_440,
+      serverVersion: '15.20',
+      tables: [{ table: 'public.docs', backupRows: 120, liveRows: 121 }],
+      rowsUnknown: null,
+    };
+    const answer = (body: { dryRun?: boolean }) =>
+      HttpResponse.json({ path: PATH, dryRun: body.dryRun === true, metadata: {}, preview });
+    const terminal = (reply: string, asked: string[]) => ({
+      ask: async (question: string) => {
+        asked.push(question);
+        return reply;
+      },
+    });
+
+    it('shows the preview, asks, and on yes restores exactly the previewed file', async () => {
+      const sent: unknown[] = [];
+      const asked: string[] = [];
+      server.use(restoreRoute(sent, answer));
+      const result = await runClientProgram(
+        '/nonexistent-bomnipotent-test',
+        ['-d', BASE, 'database-backup', 'completely-restore'],
+        terminal('yes\n', asked),
+      );
+      expect(sent).toEqual([{ dryRun: true }, { file }]);
+      expect(asked).toEqual([`Replace the database with backup '${file}'? Type yes to go on: `]);
+      expect(result.stdout).toContain(
+        'This replaces the whole database with this backup:\nBackup:   ' + file,
+      );
+      expect(result.stdout).toMatch(/public\.docs +120 +121 {2}\*/);
+      expect(result.stdout).toContain(`[INFO] Successfully restored database from backup '${PATH}'.`);
+      expect(result.exitCode).toBe(0);
+    });
+
+    it('--expect-newest is checked by the preview; the restore then names the previewed file alone', async () => {
+      const sent: unknown[] = [];
+      server.use(restoreRoute(sent, answer));
+      await runClientProgram(
+        '/nonexistent-bomnipotent-test',
+        ['-d', BASE, 'database-backup', 'completely-restore', '--expect-newest', '42'],
+        terminal('yes', []),
+      );
+      expect(sent).toEqual([{ dryRun: true, expectNewest: '42' }, { file }]);
+    });
+
+    it('anything but yes changes nothing: only the dry run was sent, exit code 1', async () => {
+      for (const reply of ['', 'y', 'no']) {
+        const sent: unknown[] = [];
+        server.use(restoreRoute(sent, answer));
+        const result = await runClientProgram(
+          '/nonexistent-bomnipotent-test',
+          ['-d', BASE, 'database-backup', 'completely-restore'],
+          terminal(reply, []),
+        );
+        expect(sent).toEqual([{ dryRun: true }]);
+        expect(result.stderr).toContain('Restore cancelled at the question; nothing was changed.');
+        expect(result.exitCode).toBe(1);
+      }
+    });
+
+    it('--yes, --dry-run and the raw and code modes do not ask', async () => {
+      for (const args of [['--yes'], ['--dry-run'], ['-o', 'raw'], ['-o', 'code']]) {
+        const sent: { dryRun?: boolean }[] = [];
+        const asked: string[] = [];
+        server.use(restoreRoute(sent, answer));
+        const global = args[0] === '-o' ? args : [];
+        const local = args[0] === '-o' ? [] : args;
+        await runClientProgram(
+          '/nonexistent-bomnipotent-test',
+          ['-d', BASE, ...global, 'database-backup', 'completely-restore', ...local],
+          terminal('no', asked),
+        );
+        expect(asked).toEqual([]);
+        expect(sent).toHaveLength(1);
+      }
+    });
+  });
+
   it('prints the server message and suggestion on a refusal, exit code 1', async () => {
     server.use(
       restoreRoute([], () =>

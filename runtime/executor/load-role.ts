@@ -1,0 +1,98 @@
+// Who a restore loads the dump as. The server's role when it is not a superuser; when it is, the owner of the server's
+// database (db_url's database) if that owner is not a superuser: the new copy is created owned by it and psql runs
+// `SET ROLE` to it first, so the dump's SQL has no superuser rights (no COPY ... TO PROGRAM, no server files) and
+// its objects belong to that owner. Also the roles this server has, for the grants the role filter keeps.
+import type { ExecutorContext } from './executor-context';
+import { cancelled, databaseUnreachable, EXECUTOR_ERRORS, toolFailed } from './errors';
+import { classifyRun, looksUnreachable, runTool, usefulStderrLine } from './process';
+
+export interface LoadRole {
+  /** The role psql switches to (SET ROLE) and the new database's owner; null: the server's role loads as itself. */
+  setRole: string | null;
+  /** The server's role (db_url's user). */
+  sessionRole: string;
+  /** Whether the SQL of the dump runs with superuser rights (a superuser db_url and a superuser-owned database). */
+  superuser: boolean;
+  roles: ReadonlySet<string>;
+  /** The roles the loading role may give objects to (itself, the roles it is a member of; every role for a superuser). */
+  mayOwn: ReadonlySet<string>;
+}
+
+const FACTS_SQL = `SELECT json_build_object(
+  'me', current_user,
+  'meSuper', (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+  'owner', (SELECT r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = current_database()),
+  'ownerSuper', (SELECT r.rolsuper FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = current_database()),
+  'roles', (SELECT json_agg(rolname) FROM pg_roles),
+  'meMayOwn', (SELECT json_agg(rolname) FROM pg_roles WHERE pg_has_role(current_user, oid, 'MEMBER')),
+  'ownerMayOwn', (SELECT json_agg(r.rolname) FROM pg_roles r, pg_database d
+    WHERE d.datname = current_database() AND pg_has_role(d.datdba, r.oid, 'MEMBER')))`;
+
+interface Facts {
+  me: string;
+  meSuper: boolean;
+  owner: string | null;
+  ownerSuper: boolean | null;
+  roles: string[];
+  meMayOwn: string[] | null;
+  ownerMayOwn: string[] | null;
+}
+
+/** A role name as an SQL identifier. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export async function findLoadRole(
+  context: ExecutorContext,
+  psql: string,
+  env: Record<string, string>,
+  signal?: AbortSignal,
+): Promise<LoadRole> {
+  let output = '';
+  const run = await runTool({
+    path: psql,
+    args: ['-X', '-q', '-A', '-t', '--no-password', '-c', FACTS_SQL],
+    // PGDATABASE, not -d: a name with `=` in it would be read as a connection string there.
+    env: { ...env, PGDATABASE: context.connection.database },
+    logger: context.logger,
+    signal,
+    timeoutMs: 60_000,
+    consumeStdout: async (stdout) => {
+      stdout.setEncoding('utf8');
+      for await (const chunk of stdout) output += String(chunk);
+    },
+  });
+  const outcome = classifyRun(run);
+  if (outcome === 'aborted' || outcome === 'timed-out') throw cancelled('restore');
+  const facts = outcome === 'ok' ? parseFacts(output) : null;
+  if (!facts) {
+    if (looksUnreachable(run.stderr)) throw databaseUnreachable('psql', usefulStderrLine(run.stderr));
+    throw toolFailed(
+      EXECUTOR_ERRORS.RESTORE_FAILED,
+      'psql could not read the roles of the server',
+      usefulStderrLine(run.stderr),
+    );
+  }
+  const roles = new Set(facts.roles);
+  const base = { sessionRole: facts.me, roles };
+  if (!facts.meSuper)
+    return { ...base, setRole: null, superuser: false, mayOwn: new Set(facts.meMayOwn ?? [facts.me]) };
+  if (facts.owner !== null && facts.ownerSuper === false)
+    return {
+      ...base,
+      setRole: facts.owner,
+      superuser: false,
+      mayOwn: new Set(facts.ownerMayOwn ?? [facts.owner]),
+    };
+  return { ...base, setRole: null, superuser: true, mayOwn: roles };
+}
+
+function parseFacts(output: string): Facts | null {
+  try {
+    const facts = JSON.parse(output.trim()) as Facts | null;
+    return facts && typeof facts.me === 'string' && Array.isArray(facts.roles) ? facts : null;
+  } catch {
+    return null;
+  }
+}

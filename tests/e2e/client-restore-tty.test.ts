@@ -1,0 +1,95 @@
+// completely-restore typed at a real terminal (a pty from `script`) shows what would be restored and asks; only
+// `yes` restores, and then exactly the previewed file. Off a terminal (a pipe) nothing is asked: scripts keep working.
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { CLIENT_BIN } from '../support/server-process';
+
+const FILE = 'bomnipotent_db_20260111_103024.dump.zst';
+const PATH = `/backups/${FILE}`;
+const QUESTION = `Replace the database with backup '${FILE}'? Type yes to go on: `;
+
+/** A stand-in server that answers restores at once (200) and keeps the bodies it was sent. */
+function fakeServer(sent: unknown[]): Server {
+  return createServer((req, res) => {
+    let text = '';
+    req.on('data', (c: Buffer) => (text += c.toString()));
+    req.on('end', () => {
+      const body = JSON.parse(text || '{}') as { dryRun?: boolean };
+      sent.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ path: PATH, dryRun: body.dryRun === true, metadata: {} }));
+    });
+  });
+}
+
+/** Runs the client; on a terminal, types `reply` once the question shows. */
+function run(
+  command: string[],
+  viaTerminal: boolean,
+  reply: string,
+): Promise<{ out: string; code: number | null }> {
+  const [file, args] = viaTerminal
+    ? ['script', ['-qec', command.map((a) => `'${a}'`).join(' '), '/dev/null']]
+    : [command[0] as string, command.slice(1)];
+  return new Promise((resolve) => {
+    const child = spawn(file, args, {
+      env: { ...process.env, XDG_CONFIG_HOME: '/nonexistent-bomnipotent-tty', TERM: 'xterm' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let typed = false;
+    const read = (c: Buffer) => {
+      out += c.toString();
+      if (!typed && out.includes('Type yes to go on')) {
+        typed = true;
+        child.stdin.write(`${reply}\n`);
+      }
+    };
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
+    if (!viaTerminal) child.stdin.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ out, code });
+    });
+  });
+}
+
+describe('completely-restore at a terminal', () => {
+  const sent: unknown[] = [];
+  let server: Server;
+  let url: string;
+  const client = (...args: string[]) => [process.execPath, CLIENT_BIN, '-d', url, ...args];
+
+  beforeAll(async () => {
+    server = fakeServer(sent);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => void sent.splice(0));
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('asks; an answer other than yes changes nothing', async () => {
+    const result = await run(client('database-backup', 'completely-restore'), true, 'no');
+    expect(result.out).toContain(QUESTION);
+    expect(result.out).toContain('Restore cancelled at the question; nothing was changed.');
+    expect(result.code).toBe(1);
+    expect(sent).toEqual([{ dryRun: true }]);
+  });
+
+  it('on yes restores the previewed file, with the exact line', async () => {
+    const result = await run(client('database-backup', 'completely-restore'), true, 'yes');
+    expect(result.out).toContain(`[INFO] Successfully restored database from backup '${PATH}'.`);
+    expect(result.code).toBe(0);
+    expect(sent).toEqual([{ dryRun: true }, { file: FILE }]);
+  });
+
+  it('off a terminal nothing is asked: stdout is exactly the line', async () => {
+    const result = await run(client('database-backup', 'completely-restore'), false, 'no');
+    expect(result.out).toBe(`[INFO] Successfully restored database from backup '${PATH}'.\n`);
+    expect(sent).toEqual([{}]);
+  });
+});
