@@ -14,6 +14,7 @@ import { watchAndApply } from './node/reload';
 import { watchStaleness } from './notify/staleness-watch';
 import { checkFileModes, sweepLeftoverPassfiles } from './startup/file-checks';
 import { prepareDatabase } from './startup/prepare-database';
+import { createStartGate, PREPARING } from './node/start-gate';
 
 const USAGE = `Usage: bomnipotent_server [--config PATH]
 
@@ -58,17 +59,26 @@ async function main(): Promise<void> {
     addressOf: (c) => getConnInfo(c).remote.address ?? 'unknown',
   });
   let running: Running | undefined;
+  let listeners: ServerType[] = []; // bound before the rest runs: closed on a stop before `running` is set
   const shutdown = async (signal: string) => {
     logger.info(`Received ${signal}; shutting down.`);
-    await stop(running, server, embedded).catch((e: unknown) => logger.error(`Shutdown: ${String(e)}`));
+    await stop(running ?? { listeners }, server, embedded).catch((e: unknown) =>
+      logger.error(`Shutdown: ${String(e)}`),
+    );
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   try {
-    await prepareDatabase(server, config, logger, { wait: { timeoutMs: dbWaitTimeoutMs(process.env) } });
-    const listeners = await listen(server, config, logger);
+    // Bound first: while the database is awaited, GET /ready answers 503 with the reason, not a refused connection.
+    const gate = createStartGate();
+    listeners = await listen(server, config, logger, gate);
+    await prepareDatabase(server, config, logger, {
+      wait: { timeoutMs: dbWaitTimeoutMs(process.env) },
+      onDatabaseReachable: () => gate.set(PREPARING),
+    });
+    gate.open();
     server.notify.delivery.start();
     const staleness = watchStaleness(server.backups, () => config.databaseBackup?.periodMs ?? null);
     const scheduler = createScheduler(server.tasks, server.taskDeps);
@@ -83,20 +93,20 @@ async function main(): Promise<void> {
     });
     running = { server, listeners, scheduler, embedded, watcher, staleness };
   } catch (error) {
-    await stop(running, server, embedded).catch(() => {});
+    await stop(running ?? { listeners }, server, embedded).catch(() => {});
     throw error;
   }
 }
 
 async function stop(
-  running: Running | undefined,
+  running: Partial<Running> | undefined,
   server: Server,
   embedded: EmbeddedDatabase | undefined,
 ): Promise<void> {
-  running?.watcher.close();
-  running?.staleness.stop();
+  running?.watcher?.close();
+  running?.staleness?.stop();
   server.stopWork();
-  await running?.scheduler.stop();
+  await running?.scheduler?.stop();
   for (const listener of running?.listeners ?? [])
     await new Promise((r) => listener.close(() => r(undefined)));
   await server.close();

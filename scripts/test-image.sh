@@ -35,7 +35,9 @@ cleanup() {
   if [ $rc -ne 0 ]; then
     for c in "${CONTAINERS[@]}"; do echo "=== logs of $c" >&2; podman logs "$c" 2>&1 | tail -n 30 >&2 || true; done
   fi
-  for c in "${CONTAINERS[@]}"; do podman rm -f -t 0 "$c" >/dev/null 2>&1 || true; done
+  # -v: also the anonymous volumes of the image's VOLUMEs a container did not mount (the executor's keys, the sidecar
+  # server's backups); without it each run left two behind.
+  for c in "${CONTAINERS[@]}"; do podman rm -f -v -t 0 "$c" >/dev/null 2>&1 || true; done
   for v in "${VOLUMES[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1 || true; done
   psql -q -d postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$WORK"

@@ -52,9 +52,17 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   backup
     .command('create')
     .description('Make a backup now into the directory of the database_backup task (admin only)')
+    .option(
+      '--wait-rehearsal',
+      'also wait for the rehearsal of the new backup (rehearse = true) and warn when it did not pass',
+    )
     .action(
-      ctx.action(async () => {
-        const response = await ctx.operation('POST', '/database-backup');
+      ctx.action(async (options: { waitRehearsal?: boolean }) => {
+        const response = await ctx.operation(
+          'POST',
+          '/database-backup',
+          options.waitRehearsal ? { waitRehearsal: true } : undefined,
+        );
         const { path, warnings } = response.json as { path: string; warnings?: string[] };
         const out = ctx.out();
         out.result(response, `Successfully stored database backup under '${path}'.`);

@@ -72,13 +72,17 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     ),
   );
 
+  // A restore answers 503 on purpose (its gate, the read-only database, the sessions its swap ends): no ERROR line.
   app.onError((error, c) => {
     const appError = toAppError(error, deps.logger);
     if (appError.code === READ_ONLY_CODE) deps.onWritesRefused?.();
     const status = statusOf(appError.kind);
     // The logger escapes control characters: a crafted path cannot forge log lines.
     const line = `${c.req.method} ${c.req.path} -> ${status} ${appError.code}: ${appError.message}`;
-    if (status >= 500) deps.logger.error(line);
+    if (appError.code === 'SERVER.MAINTENANCE') deps.logger.info(line);
+    else if (appError.code === 'SERVER.DATABASE_INTERRUPTED' || appError.code === READ_ONLY_CODE)
+      deps.logger.warn(line);
+    else if (status >= 500) deps.logger.error(line);
     else deps.logger.debug(line);
     return problemResponse(c, appError);
   });

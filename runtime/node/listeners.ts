@@ -9,6 +9,7 @@ import type { Server } from '../deps';
 import { nonCanonicalTarget, pathCanonicalError } from '../http/canonical-path';
 import { statusOf, toProblem, PROBLEM_JSON } from '../http/problem';
 import type { ServerLogger } from '../observability/logger';
+import { startingResponse, type StartGate } from './start-gate';
 
 interface ListenSpec {
   address: string;
@@ -33,10 +34,20 @@ export function listenSpecs(config: Config): ListenSpec[] {
   return specs;
 }
 
-export async function listen(server: Server, config: Config, logger: ServerLogger): Promise<ServerType[]> {
+/**
+ * Binds every listener. With a closed start gate they answer 503 until it opens (see start-gate.ts), and
+ * `Listening on ...` is logged when it opens: the line that says the server serves.
+ */
+export async function listen(
+  server: Server,
+  config: Config,
+  logger: ServerLogger,
+  gate?: StartGate,
+): Promise<ServerType[]> {
   const listeners: ServerType[] = [];
   try {
-    for (const spec of listenSpecs(config)) listeners.push(await listenOn(server, config, spec, logger));
+    for (const spec of listenSpecs(config))
+      listeners.push(await listenOn(server, config, spec, logger, gate));
   } catch (error) {
     for (const listener of listeners) listener.close();
     throw error;
@@ -45,9 +56,12 @@ export async function listen(server: Server, config: Config, logger: ServerLogge
 }
 
 /** A request-target that the router would read differently from its raw form is refused before routing. */
-function guardedFetch(server: Server) {
+function guardedFetch(server: Server, gate: StartGate | undefined) {
   return (request: Request, env: { incoming?: { url?: string } }) => {
     const reason = nonCanonicalTarget(env.incoming?.url ?? new URL(request.url).pathname);
+    const starting =
+      reason === undefined && gate ? startingResponse(gate, new URL(request.url).pathname) : null;
+    if (starting) return starting;
     if (reason === undefined) return server.app.fetch(request, env);
     const problem = toProblem(pathCanonicalError(reason));
     return new Response(JSON.stringify(problem), {
@@ -62,19 +76,25 @@ function listenOn(
   config: Config,
   spec: ListenSpec,
   logger: ServerLogger,
+  gate: StartGate | undefined,
 ): Promise<ServerType> {
   const scheme = spec.tls ? 'https' : 'http';
   return new Promise((resolve, reject) => {
     const listener = serve(
       {
-        fetch: guardedFetch(server),
+        fetch: guardedFetch(server, gate),
         port: spec.port,
         hostname: spec.address,
         ...(spec.tls ? { createServer: createHttpsServer, serverOptions: spec.tls } : {}),
       },
       (info) => {
         const host = info.address.includes(':') ? `[${info.address}]` : info.address;
-        logger.info(`Listening on ${scheme}://${host}:${info.port}`);
+        const url = `${scheme}://${host}:${info.port}`;
+        if (gate?.reason())
+          logger.info(`Bound ${url}; it answers 503 (GET /ready says why) until the server is ready.`);
+        const announce = () => logger.info(`Listening on ${url}`);
+        if (gate) gate.onOpen(announce);
+        else announce();
         resolve(listener);
       },
     );

@@ -5,6 +5,7 @@ import { createBackup } from '../../handlers/backup/create-backup';
 import { listBackupsWithLocations } from '../../handlers/offsite/list';
 import { verifyBackups } from '../../handlers/backup/verify-backups';
 import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
+import { awaitRehearsal } from '../../handlers/backup/rehearsal-queue';
 import { z } from 'zod';
 import { parseBody } from '../http/body';
 import { principalOf, requireAdmin } from '../http/principal';
@@ -13,6 +14,7 @@ import { registerRestoreRoutes, type RestoreRouteDeps } from './backup-restore';
 import { answerOrStart, registerOperationRoutes } from './operations';
 
 const verifyRequestSchema = z.strictObject({ file: z.string().min(1).max(255).optional() });
+const createRequestSchema = z.strictObject({ waitRehearsal: z.boolean().optional() });
 
 export type BackupRouteDeps = RestoreRouteDeps & {
   ctx: BackupDeps;
@@ -24,11 +26,21 @@ export type BackupRouteDeps = RestoreRouteDeps & {
 export function registerBackupRoutes(app: Hono<AppEnv>, deps: BackupRouteDeps): void {
   // 201 with the metadata and the absolute path on the server: raw-mode clients print exactly this.
   app.post('/database-backup', requireAdmin(), async (c) => {
+    const { waitRehearsal } = await parseBody(c, createRequestSchema, {
+      what: 'backup request',
+      whenEmpty: {},
+      suggestion: 'Send nothing, or {"waitRehearsal": true} to wait for the rehearsal of the new backup.',
+    });
     const user = principalOf(c).name;
-    return answerOrStart(c, deps.operations, { kind: 'backup', params: {}, user }, async (progress) => {
+    const params = waitRehearsal === true ? { waitRehearsal: true } : {};
+    return answerOrStart(c, deps.operations, { kind: 'backup', params, user }, async (progress) => {
       const { path, metadata, warnings } = await createBackup({ trigger: 'manual', user }, deps.ctx, {
         progress,
       });
+      // The backup stands; a rehearsal that did not pass is one more warning after the success line.
+      const rehearsal =
+        waitRehearsal === true ? await awaitRehearsal(deps.ctx, metadata.file, progress) : null;
+      if (rehearsal !== null) warnings.push(rehearsal);
       // warnings only when there are some: the answer of a backup that went all the way stays as it was.
       return {
         status: 201,

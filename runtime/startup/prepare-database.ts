@@ -16,13 +16,14 @@ export async function prepareDatabase(
   server: Server,
   config: Config,
   logger: ServerLogger,
-  options: { wait?: WaitOptions; probeTools?: boolean } = {},
+  options: { wait?: WaitOptions; probeTools?: boolean; onDatabaseReachable?: () => void } = {},
 ): Promise<void> {
   // The maintenance database first: a restore killed mid-swap may have left the server's own database renamed aside.
   await waitForDatabase(urlForDatabase(server.db.url, 'postgres'), logger, {
     ...options.wait,
     serves: server.db.url,
   });
+  options.onDatabaseReachable?.();
   await recoverInterruptedRestore(server.backups);
   await recoverInterruptedRehearsal(server.backups);
   const version = await migrate(server.db.pool(), logger);
@@ -36,9 +37,23 @@ export async function prepareDatabase(
         ': remove it once that user holds the admin role.',
     );
   }
+  warnWithoutDomain(config, logger);
   if (!config.databaseBackup) return;
   if (options.probeTools === false) checkSigningKey(server, logger);
   else await sayReadiness(server, logger);
+}
+
+/**
+ * Without `domain` a signature is checked against the request's Host header, which the sender chooses: a request
+ * signed for another server (the same user and key there) can be replayed here. Accepted, said once at start.
+ */
+function warnWithoutDomain(config: Config, logger: ServerLogger): void {
+  if (config.domain !== undefined) return;
+  logger.warn(
+    'No `domain` is set: signed requests are checked only against their Host header, which the sender chooses, so a ' +
+      'request signed for another server where the same user has the same key can be replayed to this one. ' +
+      'Set domain to the URL clients use for this server, e.g. domain = "https://bom.example.com".',
+  );
 }
 
 /** The key and nothing else (Lambda: no tools to probe). */

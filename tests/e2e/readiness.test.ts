@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
-import { startListening, writeConfig, type ServerProcess } from '../support/server-process';
+import { startListening, startServer, writeConfig, type ServerProcess } from '../support/server-process';
 import { until } from '../support/until';
 
 interface Ready {
@@ -135,6 +135,34 @@ ${extra}
     } finally {
       unmount();
     }
+  });
+
+  it('the database not reachable at start: bound at once, /ready 503 naming it, the rest SERVER.STARTING', async () => {
+    const config = writeConfig(
+      `db_url = "postgres://root@127.0.0.1:${await closedPort()}/${db.name}"\nhttp_port = 0\n` +
+        `[[tasks]]\nname = "database_backup"\ndirectory = "${join(root, 'never')}"\n`,
+    );
+    const server = startServer(config, { BOMNIPOTENT_DB_WAIT_TIMEOUT: '120' });
+    running.push(server);
+    const url = (
+      await server.waitFor(/Bound (http:\/\/\S+:\d+); it answers 503 \(GET \/ready says why\)/)
+    )[1]!;
+    const answer = await fetch(`${url}/ready`);
+    expect(answer.status).toBe(503);
+    expect(await answer.json()).toEqual({
+      status: 'not ready',
+      reasons: [
+        expect.stringContaining('The database is not reachable yet: the server is waiting for it at start'),
+      ],
+      warnings: [],
+    });
+    const other = await fetch(`${url}/database-backups`);
+    expect(other.status).toBe(503);
+    expect(other.headers.get('retry-after')).toBe('1');
+    expect(((await other.json()) as { code: string }).code).toBe('SERVER.STARTING');
+    expect(server.output()).toContain('Database not ready (attempt 1');
+    expect(server.output()).not.toContain('Listening on');
+    expect(await server.stop()).toBe(0);
   });
 
   it('zstd missing while compression is zstd: named at start and in /ready; gzip needs no tool', async () => {

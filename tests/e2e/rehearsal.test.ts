@@ -68,4 +68,37 @@ describe('rehearsals through the server and the client', () => {
       60_000,
     );
   });
+
+  it('create --wait-rehearsal: silent after the success line when it passes, a [WARN] with the reason when it fails', async () => {
+    const passed = await asAdmin('database-backup', 'create', '--wait-rehearsal');
+    expect(passed.code, passed.stderr).toBe(0);
+    expect(passed.stdout).toMatch(/^\[INFO\] Successfully stored database backup under '.+'\.\n$/);
+    expect(passed.stderr).not.toContain('[WARN]');
+
+    // A backup that dumps fine and does not load: a CHECK that reads another table, empty while the first loads
+    // (the classic restore failure rehearsals exist to find).
+    await adminQuery(
+      `CREATE TABLE z_refs (id int PRIMARY KEY); INSERT INTO z_refs VALUES (1);
+       CREATE FUNCTION public.ref_exists(int) RETURNS boolean LANGUAGE sql IMMUTABLE
+         AS 'SELECT EXISTS (SELECT 1 FROM public.z_refs WHERE id = $1)';
+       CREATE TABLE a_uses (ref int CHECK (public.ref_exists(ref))); INSERT INTO a_uses VALUES (1);`,
+      [],
+      world.db.name,
+    );
+    const failed = await asAdmin('database-backup', 'create', '--wait-rehearsal');
+    expect(failed.code, failed.stderr).toBe(0); // the backup exists and verifies: the exit code stays 0
+    const path = /^\[INFO\] Successfully stored database backup under '(.+)'\.\n$/.exec(failed.stdout)?.[1];
+    expect(path).toBeDefined();
+    expect(failed.stderr).toMatch(
+      /^\[WARN\] The rehearsal of this backup failed: .*violates check constraint "a_uses_ref_check"/m,
+    );
+    expect(world.server.output()).toContain(
+      `Rehearsal of backup '${path!.slice(path!.lastIndexOf('/') + 1)}' FAILED`,
+    );
+    await adminQuery(
+      'DROP TABLE a_uses; DROP FUNCTION public.ref_exists(int); DROP TABLE z_refs',
+      [],
+      world.db.name,
+    );
+  });
 });

@@ -45,6 +45,8 @@ directory = "${backups}"
       `[INFO] Connecting to the database at postgres://***:***@127.0.0.1:5432/${db.name} (through its maintenance database 'postgres' first).`,
     );
     expect(out).toContain('[INFO] Database is ready.');
+    // No `domain` in this config: said once, with the fix.
+    expect(out.match(/\[WARN\] No `domain` is set: .*Set domain to the URL clients use/g)).toHaveLength(1);
     expect(out).not.toContain('s3cr3t-pw');
     expect(out).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} \+00:00 \[INFO\] /m);
 

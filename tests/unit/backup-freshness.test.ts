@@ -80,7 +80,11 @@ describe('checkFreshness with rehearse = true', () => {
     world.executor.addBackup('bomnipotent_db_20260111_100000.dump');
     world.executor.addBackup('bomnipotent_db_20260110_100000.dump');
     const enqueued: string[] = [];
-    world.ctx.rehearsals = { enqueue: (file) => void enqueued.push(file), idle: async () => {} };
+    world.ctx.rehearsals = {
+      enqueue: (file) => void enqueued.push(file),
+      idle: async () => {},
+      notRun: () => null,
+    };
     expect(await checkFreshness(world.ctx)).toEqual({ lastGoodAt: null, stale: true });
     expect(enqueued).toEqual(['bomnipotent_db_20260111_100000.dump']);
     // The newest one is within the period and waits for its rehearsal: said, not warned about.

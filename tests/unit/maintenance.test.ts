@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../runtime/http/app';
 import type { AppEnv } from '../../runtime/http/env';
-import { silentLogger } from '../../runtime/observability/logger';
+import { createLogger, silentLogger } from '../../runtime/observability/logger';
 import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import type { AccountRouteDeps } from '../../runtime/routes/accounts';
 import type { BackupRouteDeps } from '../../runtime/routes/backups';
@@ -53,5 +53,27 @@ describe('maintenance mode', () => {
     expect((await slow).status).toBe(404); // it ran to its end (no such route), outside the restore
     await waiting;
     expect(settled).toBe(true);
+  });
+
+  it("logs the 503 of a restore's swap as INFO, not ERROR: it is expected", async () => {
+    const maintenance = createMaintenanceMode();
+    const lines: string[] = [];
+    const app = createApp({
+      logger: createLogger({ level: 'debug', write: (line) => lines.push(line) }),
+      health: { pingDatabase: async () => true },
+      maintenance,
+      authenticate: async (_c, next) => next(),
+      accounts: {} as AccountRouteDeps,
+      backups: {} as BackupRouteDeps,
+    });
+    maintenance.set('unavailable', 'a restore is swapping the database in');
+    const answer = await app.request('/operations/x');
+    expect(answer.status).toBe(503);
+    expect(lines.filter((l) => l.includes('503'))).toEqual([
+      expect.stringMatching(
+        /\[INFO\] GET \/operations\/x -> 503 SERVER\.MAINTENANCE: The server is in maintenance/,
+      ),
+    ]);
+    expect(lines.join('\n')).not.toContain('[ERROR]');
   });
 });
