@@ -18,6 +18,28 @@ const readOnlyOverrides = (allowedCall) => [
   { selector: `TemplateElement[value.raw=${READ_ONLY_OVERRIDE}]`, message: READ_ONLY_MESSAGE },
 ];
 
+const FUNCTION_SIZE = { skipBlankLines: true, skipComments: true, IIFEs: true };
+const LONG_FUNCTIONS_TO_SPLIT = [
+  'client/commands/user.ts', // registerUserCommands
+  'client/context.ts', // createContext
+  'handlers/accounts/authenticate.ts', // authenticateRequest
+  'handlers/backup/create-backup.ts', // createBackup
+  'handlers/backup/rehearse-backup.ts', // rehearseEntry
+  'handlers/backup/replace-database.ts', // replaceDatabase
+  'handlers/backup/restore-backup.ts', // restoreBackup
+  'handlers/backup/select-backup.ts', // selectBackup
+  'handlers/offsite/fetch.ts', // fetchForRestore
+  'handlers/pitr/restore-to-point.ts', // restoreToPoint
+  'runtime/db/accounts-store.ts', // createAccountStore
+  'runtime/deps.ts', // buildServer
+  'runtime/executor/process.ts', // runTool
+  'runtime/node/scheduler.ts', // createScheduler
+  'runtime/offsite/errors.ts', // classifyOffsiteError
+  'runtime/pitr/capture.ts', // startContinuousCapture
+  'runtime/pitr/instance.ts', // prepareInstance
+  'runtime/pitr/receiver.ts', // startReceiver
+];
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'bench/results/**', 'bin/**', 'coverage/**'] },
   js.configs.recommended,
@@ -47,6 +69,21 @@ export default tseslint.config(
         { object: 'performance', property: 'now', message: 'handlers/ read time through the Clock port.' },
       ],
     },
+  },
+  {
+    // The size of a room (issue 22): at most 300 lines of code in a source file, at most 80 in a function or factory
+    // closure; blank and comment lines do not count (docs/development.md says why).
+    files: ['handlers/**/*.ts', 'runtime/**/*.ts', 'client/**/*.ts'],
+    rules: {
+      'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['error', { ...FUNCTION_SIZE, max: 80 }],
+    },
+  },
+  {
+    // Long functions from before the rule, still to split (issue 22); held at 250 lines so that none grows unchecked.
+    // Take a file off this list when its functions are split.
+    files: LONG_FUNCTIONS_TO_SPLIT,
+    rules: { 'max-lines-per-function': ['error', { ...FUNCTION_SIZE, max: 250 }] },
   },
   {
     files: ['tests/**/*.ts', 'bench/**/*.ts'],

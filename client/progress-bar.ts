@@ -2,6 +2,7 @@
 import { SingleBar } from 'cli-progress';
 import type { OperationView, ProgressView } from './follow-operation';
 import type { ClientLogLevel, OutputMode } from './options';
+import { formatBytes } from '../handlers/units';
 
 /** Scripts see exactly the old output: no bar off a terminal, in code or raw mode, or below the info level. */
 export function wantsProgressBar(mode: OutputMode, level: ClientLogLevel, stderrIsTTY: boolean): boolean {
@@ -79,11 +80,8 @@ export function describeLine(
   return parts.join(' | ');
 }
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
-
 export function formatSize(bytes: number): string {
-  const unit = bytes < 1024 ? 0 : Math.min(UNITS.length - 1, Math.floor(Math.log2(bytes) / 10));
-  return unit === 0 ? `${Math.round(bytes)} B` : `${(bytes / 1024 ** unit).toFixed(1)} ${UNITS[unit]}`;
+  return formatBytes(bytes, { small: 'B' });
 }
 
 function formatClock(ms: number): string {

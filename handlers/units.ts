@@ -2,20 +2,34 @@
 
 const UNITS = ['bytes', 'KB', 'MB', 'GB', 'TB'] as const;
 
-/** 1536 -> "1.5 KB"; binary multiples, as df and du print them. */
-export function formatBytes(bytes: number): string {
+/** How a size is written where it stands: the server's messages, or the client's tables and progress bar. */
+export interface ByteStyle {
+  /** Below 1 KB: "512 bytes" (the default, in messages) or "512 B" (the client's columns and progress bar). */
+  small?: 'bytes' | 'B';
+  /** The largest unit: "2048.0 MB" where a view reads in MB (the restore preview); default TB. */
+  largest?: 'MB' | 'TB';
+}
+
+/** The one byte formatter: 1536 -> "1.5 KB"; binary multiples, as df and du print them. */
+export function formatBytes(bytes: number, style: ByteStyle = {}): string {
+  const largest = style.largest === 'MB' ? 2 : UNITS.length - 1;
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
+  while (value >= 1024 && unit < largest) {
     value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${bytes} bytes` : `${value.toFixed(1)} ${UNITS[unit]}`;
+  if (unit > 0) return `${value.toFixed(1)} ${UNITS[unit]}`;
+  return style.small === 'B' ? `${Math.round(bytes)} B` : `${bytes} bytes`;
 }
 
-/** Whole megabytes, rounded up so that a "needed" figure is never understated. */
-export function formatMegabytes(bytes: number): string {
-  return `${Math.ceil(bytes / (1024 * 1024))} MB`;
+/**
+ * Megabytes: whole ones rounded up, so that a "needed" figure is never understated ("13 MB"); or, for the size of
+ * a copy, to a tenth ("12.3 MB").
+ */
+export function formatMegabytes(bytes: number, precision: 'whole' | 'tenth' = 'whole'): string {
+  const megabytes = bytes / (1024 * 1024);
+  return precision === 'tenth' ? `${megabytes.toFixed(1)} MB` : `${Math.ceil(megabytes)} MB`;
 }
 
 const SPANS: [number, string][] = [

@@ -1,6 +1,7 @@
 // `database-backup rehearse [--file <name>]`: restores a backup in full into the standby database and checks it.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import { formatMegabytes } from '../../handlers/units';
 
 interface RehearsalAnswer {
   file: string;
@@ -26,7 +27,7 @@ export function registerRehearseCommand(backupCommand: Command, ctx: ClientConte
         const response = await ctx.operation('POST', '/database-backup/rehearse', body);
         const r = response.json as RehearsalAnswer;
         const standby = r.standby
-          ? ` The standby database '${r.standby.database}' holds it (${(r.standby.sizeBytes / 1048576).toFixed(1)} MB).`
+          ? ` The standby database '${r.standby.database}' holds it (${formatMegabytes(r.standby.sizeBytes, 'tenth')}).`
           : '';
         ctx
           .out()

@@ -1,12 +1,14 @@
 // database-backup create|list (completely-restore is added by database-backup-restore.ts).
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import { formatSize } from '../progress-bar';
 import { registerRestoreCommand } from './database-backup-restore';
 import { registerStatusCommand } from './database-backup-status';
 import { registerVerifyCommand } from './database-backup-verify';
 import { registerRehearseCommand } from './database-backup-rehearse';
-import { describePitrWindow, type PitrWindowView } from './pitr-window';
+import { describePitrWindow, type PitrSummary } from '../../handlers/pitr/summary';
 import { registerNotifyTestCommand } from './database-backup-notify-test';
+import { registerOverviewCommand } from './database-backup-overview';
 
 interface Listing {
   file: string;
@@ -85,7 +87,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
           backups: Listing[];
           chain?: Chain;
           offsite?: OffsiteSummary;
-          pitr?: PitrWindowView;
+          pitr?: PitrSummary;
         };
         const out = ctx.out();
         if (chain?.problem) out.log('warn', `Backups are missing: ${chain.problem}.`);
@@ -114,6 +116,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   registerRestoreCommand(backup, ctx);
   registerStatusCommand(backup, ctx);
   registerNotifyTestCommand(backup, ctx);
+  registerOverviewCommand(backup, ctx);
 }
 
 function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSummary): void {
@@ -172,15 +175,4 @@ function formatRehearsal(r: Rehearsal | null): string {
   if (r.state === 'untrusted') return '✗ untrusted record';
   const at = r.at.slice(0, 16).replace('T', ' ');
   return r.state === 'passed' ? `✓ ${at} (${r.rows} rows)` : `✗ failed ${at}`;
-}
-
-function formatSize(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

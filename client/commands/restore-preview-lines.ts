@@ -1,14 +1,11 @@
 // The dry run's view of a restore as lines: which backup (database, signing key, time, size, server version) and its
 // rows per table against the live database's, as the server answered them (from the manifest and rehearsal record).
 import type { RestorePreview } from '../../handlers/backup/restore-preview';
+import { formatBytes } from '../../handlers/units';
 
 export type PreviewAnswer = RestorePreview;
 
-function size(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
-}
+const size = (bytes: number) => formatBytes(bytes, { small: 'B', largest: 'MB' });
 
 const rows = (n: number | null) => (n === null ? '?' : String(n));
 

@@ -16,6 +16,7 @@ import { checkRequestedFileName, selectBackup } from './select-backup';
 import { standbyFingerprint } from './standby';
 import { refuseNewerMajor } from './server-major';
 import { assessChain } from './trust';
+import { formatMegabytes } from '../units';
 
 /** How long the rehearsal waits for an instant restore to finish with the standby before it gives up on keeping it. */
 const STANDBY_LOCK_WAIT_MS = 10 * 60_000;
@@ -167,7 +168,7 @@ async function rehearseEntry(
     ctx.logger.info(
       `Rehearsal of backup '${entry.file}' passed: ${record.tables} tables, ${record.rows} rows in ${(record.durationMs / 1000).toFixed(1)} s; ` +
         (standby
-          ? `the standby database '${standby.database}' holds it (${formatMegabytes(standby.sizeBytes)}).`
+          ? `the standby database '${standby.database}' holds it (${formatMegabytes(standby.sizeBytes, 'tenth')}).`
           : 'no standby was kept.'),
     );
     return record;
@@ -210,7 +211,7 @@ async function ensureRoomForCopy(ctx: Pick<BackupDeps, 'admin'>): Promise<void> 
   throw new AppError(
     'BACKUP.INSUFFICIENT_SPACE',
     'failed',
-    `Not enough free space on the PostgreSQL server's disk for a rehearsal: ${formatMegabytes(free)} free, about ${formatMegabytes(needed)} needed (a copy of the database, next to the standby).`,
+    `Not enough free space on the PostgreSQL server's disk for a rehearsal: ${formatMegabytes(free, 'tenth')} free, about ${formatMegabytes(needed, 'tenth')} needed (a copy of the database, next to the standby).`,
     {
       suggestion:
         'Free space on the database server, or turn rehearse off in the database_backup task (the standby is one more copy of the database).',
@@ -241,10 +242,6 @@ async function installStandby(
     await ctx.admin.dropDatabase(scratch).catch(() => {});
     return null;
   }
-}
-
-function formatMegabytes(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 function describe(error: unknown): string {

@@ -3,6 +3,9 @@
 // (the dump is not read for it). And the one guard that needs that view: "the latest" backup of a near-empty
 // database is not restored over a database while trusted backups of another database name hold data.
 import { AppError } from '../errors';
+import type { BackupTask } from '../ports/backup-store';
+import type { Logger } from '../ports/logger';
+import type { OffsiteHooks } from '../offsite/context';
 import type { CatalogEntry } from './model';
 import { newestFirst } from './trust';
 import { formatBytes } from '../units';
@@ -50,8 +53,38 @@ const NEAR_EMPTY_RATIO = 4;
 const NEAR_EMPTY_MIN_BYTES = 64 * 1024;
 
 /**
+ * The store's trusted backups as catalog entries, for the near-empty guard: on a fresh server the old server's
+ * backups are often only there. Empty without a store; a store that cannot be read is logged and left out (the
+ * guard then judges by the directory alone, as without a store).
+ */
+export async function storeEntries(
+  ctx: { offsite?: OffsiteHooks | undefined; logger: Logger },
+  task: BackupTask,
+): Promise<CatalogEntry[]> {
+  if (!ctx.offsite) return [];
+  try {
+    const found = await ctx.offsite.catalog(task);
+    return (found?.catalog.trusted ?? []).map((b) => ({
+      file: b.file,
+      path: `${found?.location ?? ''}${b.file}`,
+      sizeBytes: b.manifest.sizeBytes,
+      state: 'trusted' as const,
+      reason: null,
+      manifest: b.manifest,
+      legacy: null,
+    }));
+  } catch (error) {
+    ctx.logger.warn(
+      `Could not read the off-site store to check for backups of another database (${error instanceof Error ? error.message : String(error)}); judging by the backup directory alone.`,
+    );
+    return [];
+  }
+}
+
+/**
  * Refuses "the latest" backup when it is of a near-empty database next to trusted backups of another database name
- * that hold data (a fresh server under another name backs up its empty database first): the admin names the file.
+ * that hold data, in the directory or the store (a fresh server under another name backs up its empty database
+ * first): the admin names the file.
  */
 export function refuseNearEmptyLatest(entries: readonly CatalogEntry[], chosen: CatalogEntry): void {
   const size = chosen.manifest?.sizeBytes ?? chosen.sizeBytes;
@@ -84,7 +117,7 @@ export function refuseNearEmptyLatest(entries: readonly CatalogEntry[], chosen: 
     {
       suggestion:
         `Nothing was changed. Restore the other database's backup: bomnipotent_client database-backup completely-restore --file ${other.file} ` +
-        `(try --dry-run first), or this one on purpose: --file ${chosen.file}.`,
+        `(try --dry-run first; \`database-backup list --offsite\` shows the store's backups too), or this one on purpose: --file ${chosen.file}.`,
       details: { newest: chosen.file, fuller: other.file },
     },
   );

@@ -1,5 +1,6 @@
 // The restorable window as `database-backup list` shows it: earliest and latest point, and the latest point's age
 // (how much would be lost if the database were lost now).
+import { formatBytes } from '../units';
 import type { PitrCatalog } from './window';
 
 export interface PitrSummary {
@@ -36,4 +37,27 @@ export function summarizePitr(catalog: PitrCatalog, now: Date, held: HeldWal | n
     segments: catalog.segments.length,
     problem: catalog.problem,
   };
+}
+
+const shown = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, ' UTC');
+
+function age(seconds: number): string {
+  if (seconds < 120) return `${seconds} s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)} min`;
+  return `${Math.round(seconds / 3600)} h`;
+}
+
+/** The window as one line, for `database-backup list` (the client prints the server's summary with it). */
+export function describePitrWindow(pitr: PitrSummary): string {
+  const held =
+    typeof pitr.heldWalBytes === 'number' && typeof pitr.maxHeldWalBytes === 'number'
+      ? `; the replication slot holds back ${formatBytes(pitr.heldWalBytes, { small: 'B' })} of WAL on the database server (max_held_wal ${formatBytes(pitr.maxHeldWalBytes, { small: 'B' })})`
+      : '';
+  const parts = `${pitr.baseBackups} base backup(s), ${pitr.segments} WAL segment(s)${held}`;
+  if (pitr.earliest === null || pitr.latest === null || pitr.latestAgeSeconds === null)
+    return `Point-in-time recovery: no restorable window yet (${parts}).`;
+  return (
+    `Point-in-time recovery: restorable from ${shown(pitr.earliest)} to ${shown(pitr.latest)} ` +
+    `(the latest point is ${age(pitr.latestAgeSeconds)} old; ${parts}).`
+  );
 }

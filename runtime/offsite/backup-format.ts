@@ -15,6 +15,7 @@ export const OFFSITE_NAMING: OffsiteNaming = {
   isDataFile: isBackupFileName,
   manifestFor: manifestFileName,
   dataFileOf: dataFileOfManifest,
+  ownedElsewhere: (name) => name.startsWith('pitr/'),
 };
 
 /** A manifest read from the store, judged with the same rule as a local one (signature, trusted key, name). */

@@ -4,6 +4,8 @@ export interface OffsiteNaming {
   manifestFor(file: string): string;
   /** The data file a manifest belongs to, or null when `name` is no manifest name. */
   dataFileOf(name: string): string | null;
+  /** Keys under the prefix that another store of ours owns (continuous protection's `pitr/`): not listed at all. */
+  ownedElsewhere?(name: string): boolean;
 }
 
 /** Object metadata that marks what this product wrote (checked before any deletion). */

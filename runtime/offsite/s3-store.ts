@@ -82,6 +82,7 @@ async function listBackups(ctx: StoreContext, naming: OffsiteNaming): Promise<Of
     );
     for (const object of page.Contents ?? []) {
       const name = (object.Key ?? '').slice(ctx.settings.prefix.length);
+      if (naming.ownedElsewhere?.(name)) continue;
       const owner = naming.dataFileOf(name);
       if (!name.includes('/') && naming.isDataFile(name)) data.set(name, object.Size ?? 0);
       else if (!name.includes('/') && owner !== null)

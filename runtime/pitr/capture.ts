@@ -7,20 +7,16 @@ import { createReadStream } from 'node:fs';
 import { access, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import { manifestDigest } from '../../handlers/backup/manifest';
-import { nameStamp } from '../../handlers/backup/naming';
-import { SEGMENT_NAME } from '../../handlers/pitr/manifest';
+import { SEGMENT_NAME, type PitrManifest } from '../../handlers/pitr/manifest';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Notifier } from '../../handlers/ports/notifier';
-import { listCatalog } from '../executor/catalog';
 import { parsePostgresUrl, prepareToolEnvironment, type ToolEnvironment } from '../executor/pg-env';
-import { runTool, usefulStderrLine } from '../executor/process';
-import { findTool, toolSearchPath } from '../executor/tools';
-import { createChainWriter } from './chain-writer';
+import { encryptionOf, findPgProgram, takeBaseBackup } from './base-backup';
+import { createChainWriter, type ManifestFields } from './chain-writer';
 import { ensurePitrFolder, MANIFEST_SUFFIX, pitrFolder, readPitrCatalog, sealInto } from './folder';
-import { lsnSegment } from './lsn';
+import { createPitrOffsite } from './offsite';
 import { prunePitr } from './prune';
 import { startReceiver } from './receiver';
 import { createSlotGuard, type SlotGuard } from './slot-guard';
@@ -52,12 +48,6 @@ export interface ContinuousCapture {
 const SLOT_CHECK_MS = 5_000;
 const PRUNE_MS = 600_000;
 
-export async function findPgProgram(name: string, major: number): Promise<string> {
-  const found = await findTool(name, await toolSearchPath({ pathEnv: process.env.PATH }, major));
-  if (!found) throw new Error(`${name} was not found (install postgresql-client-${major}).`);
-  return found;
-}
-
 export function startContinuousCapture(options: CaptureOptions): ContinuousCapture {
   const { settings, logger, clock } = options;
   const continuous = settings.continuous!;
@@ -75,6 +65,31 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
   });
 
   const baseFields = { compression: 'zstd' as const, encryption: encryptionOf(settings) };
+  const offsite = settings.offsite
+    ? createPitrOffsite({ offsite: settings.offsite, directory: settings.directory, clock, logger })
+    : undefined;
+  const sealedSince: PitrManifest[] = []; // not handed to the off-site copy yet
+  let copying: Promise<void> | undefined;
+  const append = async (fields: ManifestFields) => {
+    const manifest = await chain.append(fields);
+    if (offsite) sealedSince.push(manifest);
+    return manifest;
+  };
+  const catalogChain = async () => {
+    const catalog = await readPitrCatalog(settings.directory, options.trustedKeys());
+    return [...catalog.bases, ...catalog.segments];
+  };
+  const retain = async (windowMs: number) => {
+    const now = clock.now();
+    await prunePitr({
+      directory: settings.directory,
+      trustedKeys: options.trustedKeys(),
+      windowMs,
+      now,
+      logger,
+    });
+    await offsite?.prune(await catalogChain());
+  };
 
   const sealCompleted = async (facts: ServerFacts) => {
     const names = (await readdir(folder.incoming)).filter((n) => SEGMENT_NAME.test(n)).sort();
@@ -92,7 +107,7 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
           createReadStream(source),
           settings.encryptionRecipients,
         );
-        await chain.append({
+        await append({
           kind: 'wal',
           file,
           sizeBytes,
@@ -113,45 +128,18 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
     }
   };
 
-  const takeBase = async (facts: ServerFacts, tools: ToolEnvironment) => {
-    const basebackup = await findPgProgram('pg_basebackup', facts.major);
-    const startedAt = clock.now();
-    const file = `base/${nameStamp(startedAt)}.tar.zst${settings.encryptionRecipients.length > 0 ? '.age' : ''}`;
-    let sealed: { sizeBytes: number; sha256: string } | undefined;
-    const run = await runTool({
-      path: basebackup,
-      args: ['-D', '-', '-Ft', '-X', 'fetch', '--checkpoint=fast', '--verbose', '--no-password'],
-      env: tools.env,
+  const takeBase = (facts: ServerFacts, tools: ToolEnvironment) =>
+    takeBaseBackup({
+      facts,
+      tools,
+      settings,
+      folder,
+      append,
+      trustedKeys: options.trustedKeys,
+      clock,
       logger,
       signal: stopping.signal,
-      consumeStdout: async (stdout) => {
-        sealed = await sealInto(folder.root, file, stdout, settings.encryptionRecipients);
-      },
     });
-    const start = /write-ahead log start point: ([0-9A-F]+\/[0-9A-F]+) on timeline (\d+)/.exec(run.stderr);
-    const end = /write-ahead log end point: ([0-9A-F]+\/[0-9A-F]+)/.exec(run.stderr);
-    if (run.exitCode !== 0 || !sealed || !start || !end) {
-      await rm(join(folder.root, file), { force: true });
-      throw new Error(`pg_basebackup failed: ${usefulStderrLine(run.stderr) ?? 'no message'}`);
-    }
-    const timeline = Number(start[2]);
-    const logical = await logicalHead(settings.directory, options.trustedKeys());
-    await chain.append({
-      kind: 'base',
-      file,
-      ...sealed,
-      ...baseFields,
-      systemIdentifier: facts.systemIdentifier,
-      database: facts.database,
-      serverMajor: facts.major,
-      segment: lsnSegment(start[1]!, timeline),
-      endSegment: lsnSegment(end[1]!, timeline),
-      coversUntil: clock.now().toISOString(),
-      createdAt: startedAt.toISOString(),
-      logicalHeadSha256: logical,
-    });
-    logger.info(`Continuous protection: base backup ${file} taken (${sealed.sizeBytes} bytes).`);
-  };
 
   const baseDue = async () => {
     if (baseNow) return true;
@@ -164,6 +152,7 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
   const loop = async () => {
     const facts = await checkServer(options.dbUrl);
     await ensurePitrFolder(folder);
+    if (offsite) sealedSince.push(...(await catalogChain())); // what an earlier run did not copy yet
     const tools = await prepareToolEnvironment(parsePostgresUrl(options.dbUrl), process.env, facts.database);
     try {
       const receiver = startReceiver({
@@ -235,21 +224,18 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
           clock.elapsedMs() - prunedAt >= (options.pruneMs ?? PRUNE_MS)
         ) {
           prunedAt = clock.elapsedMs();
-          await prunePitr({
-            directory: settings.directory,
-            trustedKeys: options.trustedKeys(),
-            windowMs: continuous.pitrWindowMs,
-            now: clock.now(),
-            logger,
-          }).catch((error: unknown) =>
+          await retain(continuous.pitrWindowMs).catch((error: unknown) =>
             logger.error(`Continuous protection: pitr_window's retention failed: ${String(error)}`),
           );
         }
+        if (offsite && !copying)
+          copying = offsite.copy(sealedSince.splice(0)).finally(() => (copying = undefined));
         await clock.sleep(options.tickMs ?? 1000, stopping.signal);
       }
       await receiver.running;
     } finally {
       await baseRunning;
+      await copying;
       await tools.dispose();
     }
   };
@@ -275,20 +261,4 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
 async function dropPartial(incoming: string): Promise<void> {
   for (const name of await readdir(incoming))
     if (name.endsWith('.partial')) await rm(join(incoming, name), { force: true });
-}
-
-function encryptionOf(settings: BackupTaskSettings) {
-  return settings.encryptionRecipients.length > 0
-    ? { scheme: 'age' as const, recipients: settings.encryptionRecipients }
-    : null;
-}
-
-/** The digest of the newest trusted logical backup's manifest: the PITR chain's anchor in the logical one. */
-async function logicalHead(directory: string, trustedKeys: readonly string[]): Promise<string | null> {
-  const entries = await listCatalog(directory, { trustedKeys: [...trustedKeys] }).catch(() => []);
-  let newest = null;
-  for (const e of entries)
-    if (e.state === 'trusted' && e.manifest && (!newest || e.manifest.sequence > newest.sequence))
-      newest = e.manifest;
-  return newest ? manifestDigest(newest) : null;
 }

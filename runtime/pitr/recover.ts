@@ -19,7 +19,7 @@ import { failedStage, helperEnv, processStage, type Stage } from '../executor/fi
 import { parsePostgresUrl, prepareToolEnvironment } from '../executor/pg-env';
 import { runTool, usefulStderrLine } from '../executor/process';
 import { localeArguments } from '../executor/restore';
-import { findPgProgram } from './capture';
+import { findPgProgram } from './base-backup';
 import { pitrFolder } from './folder';
 import { INSTANCE_PORT, prepareInstance, serverBinaries } from './instance';
 import { laterCommitExists } from './waldump';

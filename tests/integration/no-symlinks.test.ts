@@ -1,19 +1,18 @@
 // No symlinks: a file the server writes or reads in the backup directory is never reached through a symbolic link,
 // never another uid's file and, to write, never a second name of another file. Before, a symlink from
 // audit.log.jsonl to config.toml made the next backup append its JSON line to the configuration.
-import { chown, link, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chown, link, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBackup } from '../../handlers/backup/create-backup';
 import type { AuditRecord } from '../../handlers/backup/model';
 import { AUDIT_LOG } from '../../runtime/executor/catalog';
-import { createTestDatabase, type TestDatabase } from '../support/pg';
-import { createRealContext, migrateToLatest, type RealRestoreWorld } from '../support/restore-real';
+import type { RealRestoreWorld } from '../support/restore-real';
+import { openRealWorld, type RealWorldFixture } from '../support/real-world';
 
 const CONFIG = '[server]\nlisten = "127.0.0.1:8080"\n';
 
-let database: TestDatabase;
+let fixture: RealWorldFixture;
 let root: string;
 let directory: string;
 let config: string;
@@ -30,20 +29,11 @@ const record: AuditRecord = {
 };
 
 beforeEach(async () => {
-  database = await createTestDatabase('bnolink');
-  root = await mkdtemp(join(tmpdir(), 'bomnipotent-nolink-'));
-  directory = join(root, 'backups');
+  ({ root, directory, world } = fixture = await openRealWorld('bnolink', { subdirectory: 'backups' }));
   config = join(root, 'config.toml');
   await writeFile(config, CONFIG, { mode: 0o600 });
-  world = createRealContext({ url: database.url, directory });
-  await migrateToLatest(world);
 });
-
-afterEach(async () => {
-  await world.close();
-  await database.drop();
-  await rm(root, { recursive: true, force: true });
-});
+afterEach(() => fixture.close());
 
 describe('the audit log is never written through a link', () => {
   it('a symlink to the config: the backup succeeds, the config is untouched, the log says why', async () => {

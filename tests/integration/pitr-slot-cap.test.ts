@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describePitrWindow } from '../../client/commands/pitr-window';
+import { describePitrWindow } from '../../handlers/pitr/summary';
 import { summarizePitr } from '../../handlers/pitr/summary';
 import type { NotifyEvent } from '../../handlers/ports/notifier';
 import { createMetricsRegistry } from '../../runtime/observability/metrics';

@@ -1,7 +1,6 @@
 // Rehearsals against the real PostgreSQL and pg tools: a real backup restored in full into the standby, checked and
 // signed; a dump whose COPY data lost a line fails with the reason; a forged record is not trusted.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -21,15 +20,11 @@ import { listBackups } from '../../handlers/backup/list-backups';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { snapshotDatabase } from '../support/restore-snapshot';
 import { checkFreshness } from '../../handlers/backup/freshness';
-import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
-import {
-  createRealContext,
-  makeBackup,
-  migrateToLatest,
-  rewriteBackup,
-  type RealRestoreWorld,
-} from '../support/restore-real';
+import { adminQuery, type TestDatabase } from '../support/pg';
+import { createRealContext, makeBackup, rewriteBackup, type RealRestoreWorld } from '../support/restore-real';
+import { openRealWorld, type RealWorldFixture } from '../support/real-world';
 
+let fixture: RealWorldFixture;
 let database: TestDatabase;
 let directory: string;
 let world: RealRestoreWorld;
@@ -63,11 +58,8 @@ async function killPsqlOf(prefix: string): Promise<boolean> {
 }
 
 beforeEach(async () => {
-  database = await createTestDatabase('brh');
-  directory = await mkdtemp(join(tmpdir(), 'bomnipotent-rehearsal-'));
-  world = createRealContext({ url: database.url, directory });
+  ({ database, directory, world } = fixture = await openRealWorld('brh'));
   world.settings.rehearse = true;
-  await migrateToLatest(world);
   await world.db.query(`CREATE TABLE items (id serial PRIMARY KEY, label text NOT NULL)`);
   await world.db.query(`CREATE TABLE "Odd Name" (v int)`);
   await world.db.query(`INSERT INTO items (label) SELECT 'row ' || g FROM generate_series(1, 700) g`);
@@ -75,11 +67,7 @@ beforeEach(async () => {
   backupFile = (await makeBackup(world, new Date(Date.now() - 60_000))).file;
 });
 
-afterEach(async () => {
-  await world.close();
-  await database.drop();
-  await rm(directory, { recursive: true, force: true });
-});
+afterEach(() => fixture.close());
 
 describe('rehearsal of a real backup', () => {
   it('restores it into the standby (no connections), counts every row, and records a signed, trusted result', async () => {

@@ -3,9 +3,6 @@
 // is refused while a trusted backup of another database name holds data; a recovery without a backup points at
 // `list --offsite` and `--file`. And where a backup came from and what is left: the PostgreSQL version of the server
 // it was taken from (a newer major refused up front), and a standby that a restore swapped in no longer listed.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { standbyName } from '../../handlers/backup/database-names';
 import { listBackups } from '../../handlers/backup/list-backups';
@@ -21,25 +18,19 @@ import {
   type RealRestoreWorld,
 } from '../support/restore-real';
 import { snapshotDatabase } from '../support/restore-snapshot';
+import { openRealWorld, type RealWorldFixture } from '../support/real-world';
 import { rejection as failure } from '../support/rejection';
 
+let fixture: RealWorldFixture;
 let database: TestDatabase;
 let directory: string;
 let world: RealRestoreWorld;
 
 beforeEach(async () => {
-  database = await createTestDatabase('bpv');
-  directory = await mkdtemp(join(tmpdir(), 'bomnipotent-preview-'));
-  world = createRealContext({ url: database.url, directory });
-  await migrateToLatest(world);
+  ({ database, directory, world } = fixture = await openRealWorld('bpv'));
   await world.db.query(`CREATE TABLE items (id serial PRIMARY KEY, label text NOT NULL)`);
 });
-
-afterEach(async () => {
-  await world.close();
-  await database.drop();
-  await rm(directory, { recursive: true, force: true });
-});
+afterEach(() => fixture.close());
 
 describe('what a restore will do', () => {
   it('the dry run names backup, database, key, time, size and rows per table against the live ones', async () => {

@@ -1,24 +1,17 @@
 // The instant restore against real PostgreSQL: the rehearsed standby is swapped in when it holds exactly the chosen
 // backup; a standby of another backup, or one changed behind the server's back, is not used (the file is loaded).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
 import { standbyName } from '../../handlers/backup/database-names';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
-import { adminQuery, createTestDatabase, urlFor, type TestDatabase } from '../support/pg';
-import {
-  createRealContext,
-  makeBackup,
-  migrateToLatest,
-  type RealRestoreWorld,
-} from '../support/restore-real';
+import { adminQuery, urlFor, type TestDatabase } from '../support/pg';
+import { makeBackup, type RealRestoreWorld } from '../support/restore-real';
 import { snapshotDatabase, type DatabaseSnapshot } from '../support/restore-snapshot';
+import { openRealWorld, type RealWorldFixture } from '../support/real-world';
 
+let fixture: RealWorldFixture;
 let database: TestDatabase;
-let directory: string;
 let world: RealRestoreWorld;
 let first: string;
 let firstSnapshot: DatabaseSnapshot;
@@ -33,22 +26,15 @@ async function standbyExists(): Promise<boolean> {
 }
 
 beforeEach(async () => {
-  database = await createTestDatabase('bsb');
-  directory = await mkdtemp(join(tmpdir(), 'bomnipotent-standby-'));
-  world = createRealContext({ url: database.url, directory });
+  ({ database, world } = fixture = await openRealWorld('bsb'));
   world.settings.rehearse = true;
-  await migrateToLatest(world);
   await world.db.query(`CREATE TABLE items (id serial PRIMARY KEY, label text NOT NULL)`);
   await world.db.query(`INSERT INTO items (label) SELECT 'first ' || g FROM generate_series(1, 300) g`);
   first = (await makeBackup(world, new Date(Date.now() - 120_000))).file;
   firstSnapshot = await snapshot();
 });
 
-afterEach(async () => {
-  await world.close();
-  await database.drop();
-  await rm(directory, { recursive: true, force: true });
-});
+afterEach(() => fixture.close());
 
 describe('instant restore from the rehearsed standby', () => {
   it('swaps the standby in: the data equals the backup, and the dry run names the path', async () => {

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Notifier } from '../../handlers/ports/notifier';
 import type { PitrCatalog } from '../../handlers/pitr/window';
@@ -40,6 +41,7 @@ export async function startPitrWorld(
     baseBackupPeriodMs?: number;
     pitrWindowMs?: number;
     pruneMs?: number;
+    offsite?: OffsiteSettings;
   } = {},
 ): Promise<PitrWorld> {
   const cluster = await startPrivateCluster('pitr-secret-password');
@@ -56,6 +58,7 @@ export async function startPitrWorld(
   const logger = recordingLogger();
   const settings = testBackupSettings({
     directory,
+    offsite: options.offsite,
     continuous: {
       slot: 'bomnipotent_backup',
       baseBackupPeriodMs: options.baseBackupPeriodMs ?? 86_400_000,

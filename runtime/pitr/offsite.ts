@@ -1,0 +1,118 @@
+// Continuous protection off-site: every sealed base backup and WAL segment, with its signed manifest, goes to the
+// task's off-site store under `<prefix>pitr/base/` and `<prefix>pitr/wal/`, in chain order, soon after it is sealed
+// (the segments' recovery point off-site). The same S3 store code as the logical backups: data first, the manifest
+// last as the commit marker, each object written once and confirmed; retention removes there what is older than here.
+import { join } from 'node:path';
+import type { OffsiteSettings } from '../../handlers/offsite/model';
+import type { PitrManifest } from '../../handlers/pitr/manifest';
+import type { Clock } from '../../handlers/ports/clock';
+import type { Logger } from '../../handlers/ports/logger';
+import type { OffsiteStore } from '../../handlers/ports/offsite-store';
+import { manifestNaming } from '../offsite/naming';
+import { createLazyS3OffsiteStore } from '../offsite/s3-store';
+import { MANIFEST_SUFFIX, pitrFolder } from './folder';
+
+const RETRY_AFTER_MS = 30_000;
+const FILE = /^[0-9A-Za-z._-]{1,200}$/;
+
+export interface PitrOffsite {
+  readonly location: string;
+  /** Queues sealed files (oldest first) and copies what is queued; a failure is logged and retried later. */
+  copy(manifests: readonly PitrManifest[]): Promise<void>;
+  /**
+   * pitr_window in the store: removes the objects older than the oldest file kept here (`kept`: the local chain after
+   * retention), base backups and segments apart; a locked object stays until its lock ends.
+   */
+  prune(kept: readonly PitrManifest[]): Promise<void>;
+}
+
+export function createPitrOffsite(options: {
+  offsite: OffsiteSettings;
+  directory: string;
+  clock: Clock;
+  logger: Logger;
+  /** Tests: a store of their own making. */
+  storeFor?: (sub: 'base' | 'wal', settings: OffsiteSettings, directory: string) => OffsiteStore;
+}): PitrOffsite {
+  const { clock, logger } = options;
+  const folder = pitrFolder(options.directory);
+  const naming = manifestNaming(
+    (name) => FILE.test(name) && !name.endsWith(MANIFEST_SUFFIX),
+    MANIFEST_SUFFIX,
+  );
+  const make = (sub: 'base' | 'wal') => {
+    const settings = { ...options.offsite, prefix: `${options.offsite.prefix}pitr/${sub}/` };
+    const directory = join(folder.root, sub);
+    return options.storeFor
+      ? options.storeFor(sub, settings, directory)
+      : createLazyS3OffsiteStore({ settings, naming, directory, now: () => clock.now() });
+  };
+  const stores = { base: make('base'), wal: make('wal') };
+  const location = stores.wal.location.replace(/wal\/$/, '');
+  const queue = new Map<string, PitrManifest>(); // file -> manifest, in the order sealed
+  let present: Set<string> | undefined; // files committed in the store (listed once, then kept up to date)
+  let retryAt = -Infinity;
+  let failing = false;
+
+  const split = (file: string) => {
+    const [sub, name] = file.split('/') as ['base' | 'wal', string];
+    return { store: stores[sub], name };
+  };
+  const list = async () => {
+    const found = new Set<string>();
+    for (const sub of ['base', 'wal'] as const)
+      for (const backup of (await stores[sub].list()).backups) found.add(`${sub}/${backup.file}`);
+    return found;
+  };
+
+  return {
+    location,
+    async copy(manifests) {
+      for (const m of manifests) if (!present?.has(m.file)) queue.set(m.file, m);
+      if (queue.size === 0 || clock.elapsedMs() < retryAt) return;
+      try {
+        present ??= await list();
+        const pending = [...queue.values()].sort((a, b) => a.sequence - b.sequence);
+        for (const manifest of pending) {
+          if (!present.has(manifest.file)) {
+            const { store, name } = split(manifest.file);
+            await store.upload({ file: name, manifestFile: name + MANIFEST_SUFFIX, sha256: manifest.sha256 });
+            present.add(manifest.file);
+            const line = `Continuous protection: copied pitr/${manifest.file} to ${location}.`;
+            if (manifest.kind === 'base') logger.info(line);
+            else logger.debug(line);
+          }
+          queue.delete(manifest.file);
+        }
+        if (failing) logger.info(`Continuous protection: copies to ${location} work again.`);
+        failing = false;
+      } catch (error) {
+        present = undefined; // listed again on the next attempt
+        retryAt = clock.elapsedMs() + RETRY_AFTER_MS;
+        if (!failing)
+          logger.error(
+            `Continuous protection: copying sealed WAL and base backups to ${location} failed (${error instanceof Error ? error.message : String(error)}); the local files are kept and the copy is retried every ${RETRY_AFTER_MS / 1000} s.`,
+          );
+        failing = true;
+      }
+    },
+    async prune(kept) {
+      for (const sub of ['base', 'wal'] as const) {
+        const names = kept
+          .filter((m) => m.file.startsWith(`${sub}/`))
+          .map((m) => m.file.slice(sub.length + 1));
+        if (names.length === 0) continue;
+        const oldest = names.sort()[0]!;
+        try {
+          for (const backup of (await stores[sub].list()).backups)
+            if (backup.file < oldest && (await stores[sub].remove(backup)) === 'removed')
+              present?.delete(`${sub}/${backup.file}`);
+        } catch (error) {
+          logger.warn(
+            `Continuous protection: pitr_window's retention in ${location} failed: ${error instanceof Error ? error.message : String(error)}; it tries again on its next run.`,
+          );
+        }
+      }
+    },
+  };
+}
