@@ -34,7 +34,6 @@ const LONG_FUNCTIONS_TO_SPLIT = [
   'runtime/deps.ts', // buildServer
   'runtime/executor/process.ts', // runTool
   'runtime/node/scheduler.ts', // createScheduler
-  'runtime/observability/metrics.ts', // createMetricsRegistry
   'runtime/offsite/errors.ts', // classifyOffsiteError
   'runtime/pitr/capture.ts', // startContinuousCapture
   'runtime/pitr/instance.ts', // prepareInstance

@@ -30,6 +30,7 @@ import { format2 } from './offsite/backup-format';
 import { createOffsiteHooks } from './offsite/hooks';
 import { createCaptureSupervisor, type CaptureSupervisor } from './pitr/supervisor';
 import { createNotifyModule, type NotifyModule } from './notify/module';
+import { createStatusSources } from './db/status-sources';
 
 export { APP_VERSION };
 
@@ -124,6 +125,7 @@ export function buildServer(options: ServerOptions): Server {
     },
   };
   const readiness: ReadinessDeps = { ...health, task: backups.task, admin };
+  const statusSources = createStatusSources(db, notify.store);
   const app = createApp({
     logger,
     health,
@@ -139,6 +141,10 @@ export function buildServer(options: ServerOptions): Server {
       metrics,
       notifyTest: (user) => notify.test(user),
       operations: options.backgroundOperations === false ? undefined : operations,
+    },
+    status: {
+      deps: () => ({ ...backups, sources: statusSources, server: config().domain ?? null }),
+      pageEnabled: () => config().statusPage,
     },
   });
 

@@ -13,6 +13,8 @@ interface RestoreAnswer {
   offsite?: { location: string; bucket: string; key: string; directory: string };
   /** A dry run: what would be restored, against the live database (from servers that send it). */
   preview?: PreviewAnswer;
+  /** A dry run: how the dump would load here (the role, the grants it would skip), said in one sentence. */
+  load?: { summary: string };
 }
 
 function dryRunLine(answer: RestoreAnswer): string {
@@ -103,6 +105,7 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
                 `${answer.dryRun ? 'It would be restored' : 'Restored'} from ${from}: ${source.reason}.`,
               );
           }
+          if (answer.dryRun && answer.load) ctx.out().detail(answer.load.summary);
           if (answer.dryRun && answer.preview) ctx.out().detail(previewLines(answer.preview));
         },
       ),

@@ -8,6 +8,7 @@ import { registerVerifyCommand } from './database-backup-verify';
 import { registerRehearseCommand } from './database-backup-rehearse';
 import { describePitrWindow, type PitrSummary } from '../../handlers/pitr/summary';
 import { registerNotifyTestCommand } from './database-backup-notify-test';
+import { registerOverviewCommand } from './database-backup-overview';
 
 interface Listing {
   file: string;
@@ -115,6 +116,7 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
   registerRestoreCommand(backup, ctx);
   registerStatusCommand(backup, ctx);
   registerNotifyTestCommand(backup, ctx);
+  registerOverviewCommand(backup, ctx);
 }
 
 function reportOffsite(out: ReturnType<ClientContext['out']>, offsite: OffsiteSummary): void {

@@ -90,7 +90,18 @@ export interface PruneResult {
   kept: number;
 }
 
-export type Verification = { ok: true; metadata: BackupMetadata } | { ok: false; reason: string };
+export type Verification =
+  { ok: true; metadata: BackupMetadata; load?: LoadCheck } | { ok: false; reason: string };
+
+/** How a restore would load the dump here (a dry run reads it so): as which role, and the grants it would skip. */
+export interface LoadCheck {
+  /** The role the dump's SQL would run as. */
+  role: string;
+  /** That role is a superuser (a superuser db_url and a superuser-owned database). */
+  superuser: boolean;
+  /** Roles named by grants in the dump that this server lacks (those grants would be skipped). */
+  missingRoles: string[];
+}
 
 /** Options of a full read: verify, verify_after_backup, and the read before a restore. */
 export interface ReadOptions extends TrustPolicy {
@@ -98,6 +109,8 @@ export interface ReadOptions extends TrustPolicy {
   allowUnsigned?: boolean;
   /** age identity file for encrypted backups. */
   identityFile?: string | undefined;
+  /** Also read the dump as a restore would load it here (the role, the grants to missing roles, refused lines). */
+  checkLoad?: boolean;
 }
 
 export interface ToolReport {

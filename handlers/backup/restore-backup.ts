@@ -1,6 +1,7 @@
 // A complete restore that cannot lose the database: verify, restore into a scratch database, then swap it in.
 import { AppError, isAppError, sentenceOf as describe } from '../errors';
-import type { BackupMetadata, CatalogEntry } from './model';
+import type { BackupMetadata, CatalogEntry, LoadCheck } from './model';
+import { checkDownloadRoom, loadLine } from './dry-run-checks';
 import type { BackupStore } from '../ports/backup-store';
 import { openTask } from './deps';
 import { describeManifest } from './describe-manifest';
@@ -37,6 +38,8 @@ export interface RestoreResult {
   source: { via: RestoreSource['via']; reason: string };
   /** A dry run: the backup, its signer, time, size and rows per table against the live database's. */
   preview?: RestorePreview;
+  /** A dry run: the role the dump would load as and the grants to roles this server lacks. */
+  load?: LoadCheck & { summary: string };
   /** A dry run whose backup is only in the store: the object a restore would download (nothing was downloaded). */
   offsite?: { location: string; bucket: string; key: string; directory: string };
 }
@@ -78,6 +81,7 @@ export async function restoreBackup(
         checkSchemaKnown(ctx, metadata, path);
         refuseNewerMajor(fetched.file, metadata.serverVersion, await ctx.admin.serverVersion());
         await checkSwapPossible(ctx.admin);
+        await checkDownloadRoom(store, fetched.file, metadata.sizeBytes);
         const { location, bucket, key } = fetched;
         ctx.logger.info(
           `Dry run: backup '${fetched.file}' is only in ${location}; a restore would download it (object '${key}' in bucket '${bucket}') into '${directory}', verify it and restore it; nothing was changed.`,
@@ -122,18 +126,26 @@ export async function restoreBackup(
       const signedVersion = entry.manifest?.serverVersion ?? entry.legacy?.serverVersion;
       refuseNewerMajor(entry.file, signedVersion, await ctx.admin.serverVersion());
       hooks.progress?.phase('verifying');
-      const metadata = await verifyForRestore(ctx, store, entry, dryRun);
+      const { metadata, load } = await verifyForRestore(ctx, store, entry, dryRun);
       await checkSwapPossible(ctx.admin);
       const source = await chooseRestoreSource(ctx, entry);
       const shownSource = { via: source.via, reason: source.reason };
       if (dryRun) {
         ctx.logger.info(
           `Dry run: backup '${entry.path}' verifies and would be restored; nothing was changed. ` +
-            `It would be restored from ${source.via === 'standby' ? 'the standby database' : 'the file'}: ${source.reason}`,
+            `It would be restored from ${source.via === 'standby' ? 'the standby database' : 'the file'}: ${source.reason}` +
+            (load ? ` ${loadLine(load)}` : ''),
         );
         await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
         const preview = restorePreview(entry, await liveRows(ctx));
-        return { path: entry.path, metadata, dryRun, source: shownSource, preview };
+        return {
+          path: entry.path,
+          metadata,
+          dryRun,
+          source: shownSource,
+          preview,
+          ...(load ? { load: { ...load, summary: loadLine(load) } } : {}),
+        };
       }
       const plan: RestorePlan = {
         store,
@@ -205,11 +217,16 @@ async function verifyForRestore(
   store: BackupStore,
   entry: CatalogEntry,
   dryRun: boolean,
-): Promise<BackupMetadata> {
+): Promise<{ metadata: BackupMetadata; load: LoadCheck | undefined }> {
   const { file, path } = entry;
   let metadata: BackupMetadata | null = entry.manifest ? describeManifest(entry.manifest) : entry.legacy;
+  let load: LoadCheck | undefined;
   if (dryRun || entry.state !== 'trusted') {
-    const verification = await store.verify(file, { allowUnsigned: entry.state !== 'trusted' });
+    // A dry run reads the dump as the restore would load it here: a line the restore would refuse fails it now.
+    const verification = await store.verify(file, {
+      allowUnsigned: entry.state !== 'trusted',
+      ...(dryRun ? { checkLoad: true } : {}),
+    });
     if (!verification.ok) {
       // Never fall back to an older file: the admin must see that the chosen backup is bad.
       throw new AppError(
@@ -224,6 +241,7 @@ async function verifyForRestore(
       );
     }
     metadata = verification.metadata;
+    load = verification.load;
     if (entry.state !== 'trusted') {
       ctx.logger.warn(
         `Restoring '${file}' WITHOUT a trusted signature (${entry.reason ?? entry.state}), on purpose with --allow-unsigned; its SHA-256 is ${verification.metadata.sha256}.`,
@@ -232,7 +250,7 @@ async function verifyForRestore(
   }
   if (!metadata) throw new Error(`no description of ${file}`);
   checkSchemaKnown(ctx, metadata, path);
-  return metadata;
+  return { metadata, load };
 }
 
 /** The live database's rows per table for a preview; null (said as unknown) when they cannot be read. */

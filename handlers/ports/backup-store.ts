@@ -92,6 +92,8 @@ export interface VerifyOptions {
   allowUnsigned?: boolean;
   /** Only this server's own key counts (a backup it has just made). */
   ownKeyOnly?: boolean;
+  /** Also read the dump as a restore would load it here (a dry run): the role, grants to missing roles. */
+  checkLoad?: boolean;
 }
 
 /** One operation's view of the database_backup task: the settings as they were when it began, and the store bound to them. */

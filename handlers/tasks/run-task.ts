@@ -5,6 +5,9 @@ import type { Logger } from '../ports/logger';
 import type { TaskRunStore } from '../ports/task-runs';
 import { isAppError } from '../errors';
 
+/** A failed run is tried again sooner than a whole period later: a missed backup should not wait a day. */
+export const RETRY_AFTER_FAILURE_MS = 15 * 60_000;
+
 export interface PeriodicTask {
   readonly name: string;
   run(): Promise<void>;

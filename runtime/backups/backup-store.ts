@@ -57,6 +57,7 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
       executor.verify(directory, file, {
         trustedKeys: options.ownKeyOnly ? [signer().publicKey] : trust().trustedKeys,
         ...(options.allowUnsigned === undefined ? {} : { allowUnsigned: options.allowUnsigned }),
+        ...(options.checkLoad ? { checkLoad: true } : {}),
         identityFile,
       }),
     prune: ({ database, keep }) => executor.prune({ directory, database, keep, trust: trust() }),

@@ -69,6 +69,8 @@ export const rootSchema = z.strictObject({
   https_listen_address: z.string().min(1).optional(),
   // Peers (CIDR or single addresses) whose X-Forwarded-For is believed; empty: the socket address counts.
   trusted_proxies: z.array(z.string().min(1)).default([]),
+  // GET /status: the status page for a browser, unsigned (read-only, no secret); off unless set (docs/monitoring.md).
+  status_page: z.boolean().default(false),
   // Each entry is checked by the schema its name selects (see taskSchemaFor).
   tasks: z
     .array(z.record(z.string(), z.unknown()), {

@@ -16,6 +16,8 @@ export interface Config {
   readonly dbUrl: string | undefined;
   readonly embeddedDb: { readonly dataDirectory: string; readonly port: number };
   readonly domain: string | undefined;
+  /** GET /status serves the status page (unsigned, read-only); false: 404. */
+  readonly statusPage: boolean;
   /** The interface the HTTP listener binds; default 127.0.0.1 (this machine only). */
   readonly listenAddress: string;
   /** The interface the HTTPS listener binds; default listenAddress. */

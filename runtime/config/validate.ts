@@ -217,6 +217,7 @@ function toConfig(
     dbUrl: root.db_url,
     embeddedDb: { dataDirectory: at(root.embedded_db.data_directory), port: root.embedded_db.port },
     domain: root.domain,
+    statusPage: root.status_page,
     listenAddress: root.listen_address,
     httpsListenAddress: root.https_listen_address ?? root.listen_address,
     httpPort: root.http_port ?? (root.tls ? undefined : 8080),

@@ -4,6 +4,7 @@
 // its objects belong to that owner. Also the roles this server has, for the grants the role filter keeps.
 import type { ExecutorContext } from './executor-context';
 import { cancelled, databaseUnreachable, EXECUTOR_ERRORS, toolFailed } from './errors';
+import { RoleFilter } from './role-filter';
 import { classifyRun, looksUnreachable, runTool, usefulStderrLine } from './process';
 
 export interface LoadRole {
@@ -36,6 +37,11 @@ interface Facts {
   roles: string[];
   meMayOwn: string[] | null;
   ownerMayOwn: string[] | null;
+}
+
+/** The stage in front of psql for a load as `role`. */
+export function roleFilterFor(role: LoadRole): RoleFilter {
+  return new RoleFilter({ exists: (name) => role.roles.has(name), mayOwn: (name) => role.mayOwn.has(name) });
 }
 
 /** A role name as an SQL identifier. */

@@ -21,8 +21,7 @@ import { classifyRun, looksUnreachable, runTool, usefulStderrLine, type ToolRun 
 import { openBackup, type OpenedBackup } from './open-backup';
 import { discard, spoolBackup, streamBackup } from './read-backup';
 import { needsOlderServerFilter, OlderServerFilter } from './older-server-filter';
-import { findLoadRole, quoteIdentifier } from './load-role';
-import { RoleFilter } from './role-filter';
+import { findLoadRole, quoteIdentifier, roleFilterFor } from './load-role';
 
 export interface RestoreRequest {
   directory: string;
@@ -152,10 +151,7 @@ async function applyBackup(
   const { logger } = context;
   try {
     const role = await findLoadRole(context, psql, toolEnv.env, request.signal);
-    const roleFilter = new RoleFilter({
-      exists: (name) => role.roles.has(name),
-      mayOwn: (name) => role.mayOwn.has(name),
-    });
+    const roleFilter = roleFilterFor(role);
     const owner = role.setRole === null ? [] : [`--owner=${role.setRole}`];
     const created = await runTool({
       path: createdb,

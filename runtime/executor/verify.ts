@@ -2,8 +2,11 @@
 import { isAppError } from '../../handlers/errors';
 import type { ReadOptions, Verification } from '../../handlers/backup/model';
 import type { ExecutorContext } from './executor-context';
-import { openBackup } from './open-backup';
+import { openBackup, type OpenedBackup } from './open-backup';
 import { checkStoredBytes, discard, streamBackup } from './read-backup';
+import { requireTool } from './executor-context';
+import { findLoadRole, roleFilterFor } from './load-role';
+import { prepareToolEnvironment } from './pg-env';
 
 export async function verifyBackupFile(
   context: ExecutorContext,
@@ -22,6 +25,7 @@ export async function verifyBackupFile(
     // A signed file's stored bytes are proven first: nothing unproven is decrypted or decompressed (a same-size
     // swap for a zstd bomb is refused after one read of the file, not after gigabytes of output).
     if (opened.signed && opened.expected) await checkStoredBytes(opened);
+    if (options.checkLoad) return await verifyForLoad(context, opened, options);
     const read = await streamBackup(context, opened, discard(), options);
     return { ok: true, metadata: { ...opened.description, sha256: read.sha256 } };
   } catch (error) {
@@ -29,6 +33,32 @@ export async function verifyBackupFile(
     throw error;
   } finally {
     await opened.handle.close();
+  }
+}
+
+/** The full read with the role filter of a restore in it: as whom the dump would load, which grants it would skip. */
+async function verifyForLoad(
+  context: ExecutorContext,
+  opened: OpenedBackup,
+  options: ReadOptions,
+): Promise<Verification> {
+  const psql = await requireTool(context, 'psql', context.serverMajor);
+  const toolEnv = await prepareToolEnvironment(context.connection, context.sourceEnv, null);
+  try {
+    const role = await findLoadRole(context, psql, toolEnv.env);
+    const filter = roleFilterFor(role);
+    const read = await streamBackup(context, opened, discard(), options, undefined, [filter]);
+    return {
+      ok: true,
+      metadata: { ...opened.description, sha256: read.sha256 },
+      load: {
+        role: role.setRole ?? role.sessionRole,
+        superuser: role.superuser,
+        missingRoles: [...filter.missingRoles].sort(),
+      },
+    };
+  } finally {
+    await toolEnv.dispose();
   }
 }
 

@@ -13,6 +13,7 @@ import { readBodyWithin } from './read-body';
 import { registerHealthRoutes } from '../routes/health';
 import { registerAccountRoutes, type AccountRouteDeps } from '../routes/accounts';
 import { registerBackupRoutes, type BackupRouteDeps } from '../routes/backups';
+import { registerStatusRoutes, type StatusRouteDeps } from '../routes/status';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_BODY_TIMEOUT_MS = 10_000;
@@ -31,6 +32,8 @@ export interface AppDeps {
   bodyTimeoutMs?: () => number;
   accounts: AccountRouteDeps;
   backups: BackupRouteDeps;
+  /** The status at a glance (JSON for admins, the optional page); none in tests that do not exercise it. */
+  status?: StatusRouteDeps;
   /** Told of each write PostgreSQL refused as read-only (a restore, or one killed: see runtime/read-only-heal.ts). */
   onWritesRefused?: () => void;
 }
@@ -64,6 +67,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   registerHealthRoutes(app, deps.health, deps.readiness);
   registerAccountRoutes(app, deps.accounts);
   registerBackupRoutes(app, deps.backups);
+  registerStatusRoutes(app, deps.status);
 
   app.notFound((c) =>
     problemResponse(

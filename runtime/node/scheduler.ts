@@ -1,6 +1,11 @@
 // The periodic-task queue: tasks run one after another; a period is the minimal time between two starts.
 import type { TaskSettings } from '../config/types';
-import { runTask, type PeriodicTask, type RunTaskDeps } from '../../handlers/tasks/run-task';
+import {
+  RETRY_AFTER_FAILURE_MS,
+  runTask,
+  type PeriodicTask,
+  type RunTaskDeps,
+} from '../../handlers/tasks/run-task';
 
 interface Entry {
   settings: TaskSettings;
@@ -21,7 +26,6 @@ export interface Scheduler {
 }
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const RETRY_AFTER_FAILURE_MS = 15 * 60_000;
 
 export function createScheduler(registry: ReadonlyMap<string, PeriodicTask>, deps: RunTaskDeps): Scheduler {
   const entries = new Map<string, Entry>();

@@ -26,26 +26,62 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
   const registry = new Registry();
   // Memory, CPU, event-loop lag, GC, handles: what an operator looks at first when the server misbehaves.
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
-
-  // The "last" gauges are registered only once a backup succeeded in this process: a 0 would read as "1970".
-  const last = {
-    at: new Gauge({
-      name: 'bomnipotent_backup_last_success_timestamp_seconds',
-      help: 'Unix time at which the last successful backup started.',
-      registers: [],
-    }),
-    size: new Gauge({
-      name: 'bomnipotent_backup_last_size_bytes',
-      help: 'Size of the last successful backup file.',
-      registers: [],
-    }),
-    duration: new Gauge({
-      name: 'bomnipotent_backup_last_duration_seconds',
-      help: 'How long the last successful backup took.',
-      registers: [],
-    }),
+  // Registered in this order, so that /metrics lists them as it always has.
+  const backups = backupMetrics(registry);
+  const restores = restoreMetrics(registry);
+  settingsGauges(registry, options);
+  const operationDuration = new Histogram({
+    name: 'bomnipotent_operation_duration_seconds',
+    help: 'How long long operations (backup, restore) started through the API took, by kind and outcome.',
+    labelNames: ['kind', 'outcome'],
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+    registers: [registry],
+  });
+  return {
+    contentType: registry.contentType,
+    ...backups,
+    ...restores,
+    operationFinished(kind, outcome, seconds) {
+      operationDuration.observe({ kind, outcome }, seconds);
+    },
+    ...offsiteMetrics(registry),
+    ...rehearsalMetrics(registry),
+    renderPrometheus: () => registry.metrics(),
   };
-  let lastRegistered = false;
+}
+
+/**
+ * A gauge registered only once it has a value: a "last success" of 0 would read as "1970". Returns its setter.
+ */
+function lateGauge(registry: Registry, name: string, help: string): (value: number) => void {
+  const gauge = new Gauge({ name, help, registers: [] });
+  let registered = false;
+  return (value) => {
+    if (!registered) {
+      registry.registerMetric(gauge);
+      registered = true;
+    }
+    gauge.set(value);
+  };
+}
+
+function backupMetrics(registry: Registry): Pick<BackupMetrics, 'backupSucceeded' | 'backupFailed'> {
+  // The "last" gauges appear together, at the first backup that succeeded in this process.
+  const lastAt = lateGauge(
+    registry,
+    'bomnipotent_backup_last_success_timestamp_seconds',
+    'Unix time at which the last successful backup started.',
+  );
+  const lastSize = lateGauge(
+    registry,
+    'bomnipotent_backup_last_size_bytes',
+    'Size of the last successful backup file.',
+  );
+  const lastDuration = lateGauge(
+    registry,
+    'bomnipotent_backup_last_duration_seconds',
+    'How long the last successful backup took.',
+  );
   const backupSuccess = new Counter({
     name: 'bomnipotent_backup_success_total',
     help: 'Backups that succeeded since the server started.',
@@ -58,6 +94,20 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     registers: [registry],
   });
   for (const trigger of TRIGGERS) backupFailures.inc({ trigger }, 0);
+  return {
+    backupSucceeded(metadata: BackupMetadata) {
+      backupSuccess.inc();
+      lastAt(Date.parse(metadata.startedAt) / 1000);
+      lastSize(metadata.sizeBytes);
+      lastDuration(metadata.durationMs / 1000);
+    },
+    backupFailed(trigger) {
+      backupFailures.inc({ trigger });
+    },
+  };
+}
+
+function restoreMetrics(registry: Registry): Pick<BackupMetrics, 'restoreSucceeded' | 'restoreFailed'> {
   const restoreSuccess = new Counter({
     name: 'bomnipotent_restore_success_total',
     help: 'Restores that succeeded since the server started.',
@@ -68,6 +118,14 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     help: 'Restores that failed since the server started.',
     registers: [registry],
   });
+  return {
+    restoreSucceeded: () => restoreSuccess.inc(),
+    restoreFailed: () => restoreFailures.inc(),
+  };
+}
+
+/** Gauges read from the settings and the running capture at each scrape: the backup period, the held-back WAL. */
+function settingsGauges(registry: Registry, options: MetricsOptions): void {
   const period = options.backupPeriodSeconds;
   if (period) {
     new Gauge({
@@ -82,122 +140,73 @@ export function createMetricsRegistry(options: MetricsOptions = {}): MetricsRegi
     });
   }
   const heldWal = options.heldWal;
-  if (heldWal) {
-    const gauge = (
-      name: string,
-      help: string,
-      pick: (held: { heldBytes: number; capBytes: number }) => number,
-    ) =>
-      new Gauge({
-        name,
-        help,
-        registers: [registry],
-        collect() {
-          const held = heldWal();
-          if (held === null) this.reset();
-          else this.set(pick(held));
-        },
-      });
-    gauge(
-      'bomnipotent_pitr_held_wal_bytes',
-      'WAL the replication slot of continuous protection makes the database server keep, as last checked.',
-      (held) => held.heldBytes,
-    );
-    gauge(
-      'bomnipotent_pitr_max_held_wal_bytes',
-      'The configured max_held_wal: past it the slot is dropped and capture starts again.',
-      (held) => held.capBytes,
-    );
-  }
-  const operationDuration = new Histogram({
-    name: 'bomnipotent_operation_duration_seconds',
-    help: 'How long long operations (backup, restore) started through the API took, by kind and outcome.',
-    labelNames: ['kind', 'outcome'],
-    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
-    registers: [registry],
-  });
-  // Off-site copies: the "last success" gauge appears only once a copy run succeeded, like the backup's.
-  const offsiteLast = new Gauge({
-    name: 'bomnipotent_offsite_last_success_timestamp_seconds',
-    help: 'Unix time at which the last off-site copy run finished with every backup in the store.',
-    registers: [],
-  });
-  let offsiteLastRegistered = false;
-  const offsiteNewest = new Gauge({
-    name: 'bomnipotent_offsite_newest_backup_timestamp_seconds',
-    help: 'Signed creation time (Unix) of the newest trusted backup in the off-site store, as last read; 0 when it held none.',
-    registers: [],
-  });
-  let offsiteNewestRegistered = false;
-  const offsiteFailures = new Counter({
+  if (!heldWal) return;
+  const gauge = (
+    name: string,
+    help: string,
+    pick: (held: { heldBytes: number; capBytes: number }) => number,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        const held = heldWal();
+        if (held === null) this.reset();
+        else this.set(pick(held));
+      },
+    });
+  gauge(
+    'bomnipotent_pitr_held_wal_bytes',
+    'WAL the replication slot of continuous protection makes the database server keep, as last checked.',
+    (held) => held.heldBytes,
+  );
+  gauge(
+    'bomnipotent_pitr_max_held_wal_bytes',
+    'The configured max_held_wal: past it the slot is dropped and capture starts again.',
+    (held) => held.capBytes,
+  );
+}
+
+/** Off-site copies: the "last success" gauge appears only once a copy run succeeded, like the backup's. */
+function offsiteMetrics(registry: Registry): OffsiteMetrics {
+  const last = lateGauge(
+    registry,
+    'bomnipotent_offsite_last_success_timestamp_seconds',
+    'Unix time at which the last off-site copy run finished with every backup in the store.',
+  );
+  const newest = lateGauge(
+    registry,
+    'bomnipotent_offsite_newest_backup_timestamp_seconds',
+    'Signed creation time (Unix) of the newest trusted backup in the off-site store, as last read; 0 when it held none.',
+  );
+  const failures = new Counter({
     name: 'bomnipotent_offsite_failures_total',
     help: 'Off-site copy runs that failed (store unreachable or refusing) since the server started.',
     registers: [registry],
   });
+  return {
+    offsiteSucceeded: (at) => last(at.getTime() / 1000),
+    offsiteFailed: () => failures.inc(),
+    offsiteNewest: (at) => newest(at === null ? 0 : at.getTime() / 1000),
+  };
+}
 
-  const rehearsalLast = new Gauge({
-    name: 'bomnipotent_backup_last_rehearsal_success_timestamp_seconds',
-    help: 'Unix time at which the last rehearsal (a backup restored in full into the standby) passed.',
-    registers: [],
-  });
-  let rehearsalLastRegistered = false;
-  const rehearsalFailures = new Counter({
+function rehearsalMetrics(
+  registry: Registry,
+): Pick<MetricsRegistry, 'rehearsalSucceeded' | 'rehearsalFailed'> {
+  const last = lateGauge(
+    registry,
+    'bomnipotent_backup_last_rehearsal_success_timestamp_seconds',
+    'Unix time at which the last rehearsal (a backup restored in full into the standby) passed.',
+  );
+  const failures = new Counter({
     name: 'bomnipotent_backup_rehearsal_failures_total',
     help: 'Rehearsals that failed (the backup did not restore, or its rows did not match) since the server started.',
     registers: [registry],
   });
-
   return {
-    contentType: registry.contentType,
-    rehearsalSucceeded(at: Date) {
-      if (!rehearsalLastRegistered) {
-        registry.registerMetric(rehearsalLast);
-        rehearsalLastRegistered = true;
-      }
-      rehearsalLast.set(at.getTime() / 1000);
-    },
-    rehearsalFailed() {
-      rehearsalFailures.inc();
-    },
-    backupSucceeded(metadata: BackupMetadata) {
-      backupSuccess.inc();
-      if (!lastRegistered) {
-        for (const gauge of Object.values(last)) registry.registerMetric(gauge);
-        lastRegistered = true;
-      }
-      last.at.set(Date.parse(metadata.startedAt) / 1000);
-      last.size.set(metadata.sizeBytes);
-      last.duration.set(metadata.durationMs / 1000);
-    },
-    backupFailed(trigger) {
-      backupFailures.inc({ trigger });
-    },
-    restoreSucceeded() {
-      restoreSuccess.inc();
-    },
-    restoreFailed() {
-      restoreFailures.inc();
-    },
-    operationFinished(kind, outcome, seconds) {
-      operationDuration.observe({ kind, outcome }, seconds);
-    },
-    offsiteSucceeded(at) {
-      if (!offsiteLastRegistered) {
-        registry.registerMetric(offsiteLast);
-        offsiteLastRegistered = true;
-      }
-      offsiteLast.set(at.getTime() / 1000);
-    },
-    offsiteFailed() {
-      offsiteFailures.inc();
-    },
-    offsiteNewest(at) {
-      if (!offsiteNewestRegistered) {
-        registry.registerMetric(offsiteNewest);
-        offsiteNewestRegistered = true;
-      }
-      offsiteNewest.set(at === null ? 0 : at.getTime() / 1000);
-    },
-    renderPrometheus: () => registry.metrics(),
+    rehearsalSucceeded: (at: Date) => last(at.getTime() / 1000),
+    rehearsalFailed: () => failures.inc(),
   };
 }

@@ -50,8 +50,23 @@ export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteConte
 
 export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
   const ctx = createOffsiteContext(options);
+  const lastCopy = new Map<string, { at: Date; failure: string | null }>();
   return {
-    copy: (task) => copyToOffsite(ctx, task),
+    copy: async (task) => {
+      const report = await copyToOffsite(ctx, task);
+      const location = ctx.storeFor(task)?.location;
+      if (report && location) lastCopy.set(location, { at: ctx.clock.now(), failure: report.failure });
+      return report;
+    },
+    state: (task) => {
+      const location = ctx.storeFor(task)?.location;
+      if (!location) return null;
+      return {
+        location,
+        newestConfirmedAt: ctx.memory.get(location),
+        lastCopy: lastCopy.get(location) ?? null,
+      };
+    },
     fetchForRestore: (task, request) => fetchForRestore(ctx, task, request),
     catalog: async (task) => {
       const store = ctx.storeFor(task);

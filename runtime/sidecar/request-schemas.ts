@@ -35,6 +35,7 @@ const readOptions = z.strictObject({
   trustedKeys: z.array(publicKey).max(100),
   allowUnsigned: z.boolean().optional(),
   identityFile: z.string().max(4096).optional(),
+  checkLoad: z.boolean().optional(),
 });
 
 export const sidecarBodies = {

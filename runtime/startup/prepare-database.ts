@@ -9,6 +9,7 @@ import { urlForDatabase } from '../db/admin';
 import { migrate } from '../db/migrate';
 import { markInterruptedOperations } from '../backups/operation-ports';
 import { waitForDatabase, type WaitOptions } from '../db/wait';
+import { warnAboutSuperuser } from './superuser-warning';
 import type { Server } from '../deps';
 import type { ServerLogger } from '../observability/logger';
 
@@ -28,6 +29,7 @@ export async function prepareDatabase(
   await recoverInterruptedRehearsal(server.backups);
   const version = await migrate(server.db.pool(), logger);
   logger.info(`Database schema is at version ${version}.`);
+  await warnAboutSuperuser(server.db.pool(), logger);
   await markInterruptedOperations(server.backups.admin, server.operations);
   await checkTmpAdmin(config, server.db);
   if (config.user.tmpAdmin) {

@@ -2,7 +2,7 @@
 // of format 2 (zstd data file and its signed manifest). Every backup lands in the store within its run; a store outage
 // keeps the local backup and heals on the next run; off-site retention; and a fresh server with an empty database and
 // directory, trusting the old server's public key, restores from the store alone and refuses what an unknown key signed.
-import { readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { rehearseBackup } from '../../handlers/backup/rehearse-backup';
@@ -284,6 +284,18 @@ describe('a fresh server restores from the store alone', () => {
     expect(result.metadata.sha256).toBe(metadata.sha256);
     expect(await readdir(b.directory)).toEqual(['audit.log.jsonl']); // the dry run's audit record, nothing else
     expect(b.world.logs.join('\n')).not.toContain('Downloading');
+
+    // The dry run checks where the real restore would download to: a directory that cannot be written is named.
+    await rm(b.directory, { recursive: true });
+    await writeFile(b.directory, 'not a directory');
+    await expect(
+      restoreBackup({ user: 'admin@example.com', file: metadata.file, dryRun: true }, b.world.ctx),
+    ).rejects.toMatchObject({
+      code: 'EXECUTOR.DIRECTORY_NOT_WRITABLE',
+      message: expect.stringContaining(b.directory),
+    });
+    await rm(b.directory);
+    await mkdir(b.directory);
   });
 
   it('refuses a backup in the store signed by a key it does not trust, and downloads nothing', async () => {

@@ -2,6 +2,7 @@
 // first block's, fetch a real encrypted backup from an S3 protocol server with the AWS CLI, check its signature with
 // openssl and its SHA-256, decrypt with age, decompress with zstd and load it with psql into a new database.
 // A backup altered in the store, or signed by another key, stops the commands before any database is created.
+// The load runs as a role that is not a superuser (CREATEDB only), while the backup was made by the superuser.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -52,6 +53,7 @@ describe('docs/recovery.md: restoring by hand', () => {
   let file: string;
   const bucket = `recovery-${process.pid}`;
   const targets: string[] = [];
+  const loader = `recovery_loader_${process.pid}_${Date.now().toString(36)}`;
 
   beforeAll(async () => {
     for (const [key, value] of Object.entries(s3rverCredentialsEnv())) vi.stubEnv(key, value);
@@ -63,6 +65,7 @@ describe('docs/recovery.md: restoring by hand', () => {
       await readFile(join(work, 'age-identity.txt'), 'utf8'),
     )![1]!;
 
+    await adminQuery(`CREATE ROLE "${loader}" LOGIN CREATEDB`);
     source = await createTestDatabase('recovery');
     world = createRealContext({ url: source.url, directory: join(work, 'server-backups') });
     await migrateToLatest(world);
@@ -86,6 +89,7 @@ describe('docs/recovery.md: restoring by hand', () => {
     await world?.close();
     await source?.drop();
     await s3?.close();
+    await adminQuery(`DROP ROLE IF EXISTS "${loader}"`).catch(() => {});
     await rm(work, { recursive: true, force: true });
     vi.unstubAllEnvs();
   });
@@ -103,7 +107,7 @@ describe('docs/recovery.md: restoring by hand', () => {
       AGE_IDENTITY: join(work, 'age-identity.txt'),
       PGHOST: '127.0.0.1',
       PGPORT: '5432',
-      PGUSER: 'root',
+      PGUSER: loader,
       TARGET: values.target,
     };
     expect(namesSetBy(settings!)).toEqual(Object.keys(mine).sort());
@@ -139,8 +143,12 @@ describe('docs/recovery.md: restoring by hand', () => {
       `The manifest is signed by ${TEST_SIGNER.publicKey} and the data file matches it.`,
     );
     expect(run.stdout.trimEnd().split('\n').at(-1)).toMatch(/^\d+$/); // the schema version
-    const rows = await adminQuery<{ note: string }>('SELECT note FROM recovery_probe', [], target);
-    expect(rows.rows).toEqual([{ note: 'before the bad day' }]);
+    const rows = await adminQuery<{ note: string; owner: string }>(
+      `SELECT note, (SELECT tableowner FROM pg_tables WHERE tablename = 'recovery_probe') AS owner FROM recovery_probe`,
+      [],
+      target,
+    );
+    expect(rows.rows).toEqual([{ note: 'before the bad day', owner: loader }]);
   }, 120_000);
 
   it('stops before creating a database when the manifest is signed by another key', async () => {

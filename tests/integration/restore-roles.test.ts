@@ -159,3 +159,36 @@ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch ${proof}'''; END $f$;`;
     120_000,
   );
 });
+
+describe('the dry run reads the dump as the restore would load it', () => {
+  it('names the role it would load as and the roles it lacks, and changes nothing', async () => {
+    const { name, world } = await targetAs(role.b);
+    const result = await restoreBackup({ user: 'admin@example.com', file, dryRun: true }, world.ctx);
+    expect(result.load).toMatchObject({ role: role.b, superuser: false, missingRoles: [role.gone] });
+    expect(result.load?.summary).toBe(
+      `The dump would load as '${role.b}', not a superuser; its objects would be owned by '${role.b}'; ` +
+        `grants to roles this server lacks would be skipped: ${role.gone}.`,
+    );
+    const { rows } = await adminQuery<{ note: string }>(`SELECT note FROM kept`, [], name);
+    expect(rows).toEqual([{ note: 'the data before the restore' }]);
+  }, 120_000);
+
+  it('a dump the restore would refuse fails its dry run with the same line', async () => {
+    const { world } = await targetAs(new URL(adminUrl()).username);
+    const original = await readFile(join(directory, file), 'utf8');
+    const crafted = file.replace(/_\d{8}_\d{6}\./, '_20200102_000000.');
+    await writeFile(join(directory, crafted), beforeCompletionMarker(original, 'RESET ROLE;'), {
+      mode: 0o600,
+    });
+    try {
+      await expect(
+        restoreBackup(
+          { user: 'admin@example.com', file: crafted, allowUnsigned: true, dryRun: true },
+          world.ctx,
+        ),
+      ).rejects.toThrow(/RESET ROLE.*changes the session's role/);
+    } finally {
+      await rm(join(directory, crafted), { force: true });
+    }
+  }, 120_000);
+});

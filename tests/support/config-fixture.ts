@@ -14,6 +14,7 @@ export function testConfig(overrides: ConfigOverrides = {}): Config {
     dbUrl: undefined,
     embeddedDb: { dataDirectory: '/tmp/bomnipotent-embedded', port: 5433 },
     domain: undefined,
+    statusPage: false,
     listenAddress: '127.0.0.1',
     httpsListenAddress: '127.0.0.1',
     httpPort: 8080,

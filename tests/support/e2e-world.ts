@@ -30,6 +30,8 @@ export interface E2eWorld {
 /** `task` is appended to the database_backup task; `ready` is a log line to wait for after the start. */
 export async function startE2eWorld(options: {
   prefix: string;
+  /** Top-level keys, before the task table (status_page = true, say). */
+  root?: string;
   task?: string;
   ready?: { line: RegExp; timeoutMs: number };
   /** The server's environment besides the test's own (for ${NAME} in the config). */
@@ -39,7 +41,7 @@ export async function startE2eWorld(options: {
   const backups = mkdtempSync(join(tmpdir(), `bomnipotent-e2e-${options.prefix}-`));
   const adminHome = mkdtempSync(join(tmpdir(), `bomnipotent-e2e-${options.prefix}-admin-`));
   const baseConfig =
-    `db_url = "${db.url}"\nhttp_port = 0\n[[tasks]]\nname = "database_backup"\n` +
+    `db_url = "${db.url}"\nhttp_port = 0\n${options.root ?? ''}[[tasks]]\nname = "database_backup"\n` +
     `directory = "${backups}"\n${options.task ?? ''}`;
   const configPath = writeConfig(baseConfig);
   const server = await startListening(configPath, options.env);

@@ -35,6 +35,7 @@ describe('loadConfig defaults', () => {
       dbUrl: undefined,
       embeddedDb: { dataDirectory: join(file, '..', '.data/embedded-postgres'), port: 5433 },
       domain: undefined,
+      statusPage: false,
       listenAddress: '127.0.0.1',
       httpsListenAddress: '127.0.0.1',
       httpPort: 8080,
