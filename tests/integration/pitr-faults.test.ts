@@ -13,6 +13,12 @@ let world: PitrWorld;
 beforeAll(async () => {
   world = await startPitrWorld();
   await world.query('CREATE TABLE docs (id serial PRIMARY KEY, body text)');
+  // The first base backup and a window, before the faults (slow on a loaded machine).
+  await until(
+    'a restorable window',
+    async () => ((await world.catalog()).window ? true : undefined),
+    110_000,
+  );
 });
 
 afterAll(async () => {
@@ -20,7 +26,7 @@ afterAll(async () => {
   await world?.close();
 });
 
-describe('continuous protection under faults', () => {
+describe('continuous protection under faults', { timeout: 180_000 }, () => {
   it('pg_receivewal killed mid-segment starts again and leaves no gap', async () => {
     await world.query("INSERT INTO docs (body) VALUES ('before')");
     const before = await world.coveredUntil(new Date().toISOString());
