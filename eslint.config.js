@@ -29,7 +29,6 @@ const LONG_FUNCTIONS_TO_SPLIT = [
   'handlers/backup/restore-backup.ts', // restoreBackup
   'handlers/backup/select-backup.ts', // selectBackup
   'handlers/offsite/fetch.ts', // fetchForRestore
-  'handlers/pitr/restore-to-point.ts', // restoreToPoint
   'runtime/db/accounts-store.ts', // createAccountStore
   'runtime/deps.ts', // buildServer
   'runtime/executor/process.ts', // runTool
@@ -37,6 +36,7 @@ const LONG_FUNCTIONS_TO_SPLIT = [
   'runtime/offsite/errors.ts', // classifyOffsiteError
   'runtime/pitr/capture.ts', // startContinuousCapture
   'runtime/pitr/instance.ts', // prepareInstance
+  'runtime/pitr/offsite.ts', // createPitrOffsite
   'runtime/pitr/receiver.ts', // startReceiver
 ];
 

@@ -46,32 +46,12 @@ export async function restoreToPoint(
   try {
     const pitr = store.pitr;
     const recover = store.recoverToPoint;
-    if (!pitr || !recover) {
-      throw new AppError(
-        'PITR.OFF',
-        'misconfigured',
-        'A restore to a point in time needs continuous protection, and continuous is off.',
-        {
-          suggestion:
-            'Set continuous = true in the database_backup task (docs/pitr.md); it covers times from then on.',
-        },
-      );
-    }
+    if (!pitr || !recover) throw pitrOff();
     return await withBackupLock(ctx.admin, async (lease) => {
       // The manifests first: signatures, the chain, the sizes; the bytes are hashed before the instance starts.
       const catalog = await pitr();
       const plan = planRecovery(catalog, target);
-      if ('refused' in plan) {
-        throw new AppError(
-          'PITR.OUTSIDE_WINDOW',
-          'conflict',
-          plan.refused + (catalog.problem ? ` The window is cut short: ${catalog.problem}.` : ''),
-          {
-            suggestion:
-              'Nothing was changed. Pick a time inside the window that `database-backup list` shows.',
-          },
-        );
-      }
+      if ('refused' in plan) throw outsideWindow(plan.refused, catalog.problem);
       await checkSwapPossible(ctx.admin);
       const window = catalog.window!;
       const result = {
@@ -119,4 +99,27 @@ export async function restoreToPoint(
     });
     throw error;
   }
+}
+
+function pitrOff(): AppError {
+  return new AppError(
+    'PITR.OFF',
+    'misconfigured',
+    'A restore to a point in time needs continuous protection, and continuous is off.',
+    {
+      suggestion:
+        'Set continuous = true in the database_backup task (docs/pitr.md); it covers times from then on.',
+    },
+  );
+}
+
+function outsideWindow(refused: string, problem: string | null): AppError {
+  return new AppError(
+    'PITR.OUTSIDE_WINDOW',
+    'conflict',
+    refused + (problem ? ` The window is cut short: ${problem}.` : ''),
+    {
+      suggestion: 'Nothing was changed. Pick a time inside the window that `database-backup list` shows.',
+    },
+  );
 }
