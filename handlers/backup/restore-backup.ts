@@ -160,6 +160,8 @@ export async function restoreBackup(
         source,
       };
       tellRestore(ctx, 'restore_started', input.user, entry.file, 'A complete restore started.');
+      // In the outbox before writes are refused and sessions ended: otherwise its insert races the swap and is lost.
+      await ctx.notifier?.queued?.();
       const via = await replaceDatabase(ctx, plan, hooks);
       // The restored database carries the chain record of its backup's time: the newest sequence must survive it.
       await ctx.chain

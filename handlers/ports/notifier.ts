@@ -49,6 +49,11 @@ export interface Notifier {
   event(event: NotifyEvent): void;
   /** The outside monitor's push (the task's heartbeat_url): a run started, ended well, or failed with a reason. */
   heartbeat(state: 'start' | 'success' | 'fail', reason: string | null): void;
+  /**
+   * Resolves once every message handed over so far is in the outbox (or its queueing failed and was logged); never
+   * rejects. A restore waits for it before refusing writes: "restore started" must not race the swap.
+   */
+  queued?(): Promise<void>;
 }
 
 export const NO_NOTIFIER: Notifier = { problem() {}, resolved() {}, event() {}, heartbeat() {} };

@@ -29,8 +29,26 @@ export interface RunningNotifier extends Notifier {
   settled(): Promise<void>;
 }
 
+/** Work handed over and not done yet: the queueing of messages, and everything (heartbeat pings too). */
+function pendingWork() {
+  const all = new Set<Promise<void>>();
+  const queueing = new Set<Promise<void>>();
+  const add = (done: Promise<void>, isQueueing: boolean) => {
+    all.add(done);
+    if (isQueueing) queueing.add(done);
+    void done.finally(() => {
+      all.delete(done);
+      queueing.delete(done);
+    });
+  };
+  const drain = async (set: Set<Promise<void>>) => {
+    while (set.size > 0) await Promise.all([...set]);
+  };
+  return { add, queued: () => drain(queueing), settled: () => drain(all) };
+}
+
 export function createNotifier(deps: NotifierDeps): RunningNotifier {
-  const inFlight = new Set<Promise<void>>();
+  const pending = pendingWork();
   const track = (what: string, work: () => Promise<void>) => {
     const done = work()
       .then(() => deps.wake())
@@ -38,9 +56,8 @@ export function createNotifier(deps: NotifierDeps): RunningNotifier {
         deps.logger.error(
           `Could not queue the notification (${what}): ${error instanceof Error ? error.message : String(error)}`,
         ),
-      )
-      .finally(() => inFlight.delete(done));
-    inFlight.add(done);
+      );
+    pending.add(done, true);
   };
   const message = (event: NotifyEvent, state: MessageState): NotifyMessage =>
     toMessage(event, state, { id: randomUUID(), server: deps.server(), at: deps.clock.now() });
@@ -95,12 +112,10 @@ export function createNotifier(deps: NotifierDeps): RunningNotifier {
           deps.logger.warn(
             `The heartbeat (${state}) did not reach the monitor: ${error instanceof Error ? error.message : String(error)}`,
           ),
-        )
-        .finally(() => inFlight.delete(done));
-      inFlight.add(done);
+        );
+      pending.add(done, false);
     },
-    async settled() {
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
-    },
+    queued: pending.queued,
+    settled: pending.settled,
   };
 }

@@ -97,22 +97,31 @@ export function createPitrOffsite(options: {
       }
     },
     async prune(kept) {
-      for (const sub of ['base', 'wal'] as const) {
-        const names = kept
-          .filter((m) => m.file.startsWith(`${sub}/`))
-          .map((m) => m.file.slice(sub.length + 1));
-        if (names.length === 0) continue;
-        const oldest = names.sort()[0]!;
-        try {
-          for (const backup of (await stores[sub].list()).backups)
-            if (backup.file < oldest && (await stores[sub].remove(backup)) === 'removed')
-              present?.delete(`${sub}/${backup.file}`);
-        } catch (error) {
-          logger.warn(
-            `Continuous protection: pitr_window's retention in ${location} failed: ${error instanceof Error ? error.message : String(error)}; it tries again on its next run.`,
-          );
-        }
-      }
+      for (const sub of ['base', 'wal'] as const)
+        for (const removed of await pruneStore(stores[sub], sub, kept, logger)) present?.delete(removed);
     },
   };
+}
+
+/** Removes the objects of one sub-store older than the oldest local file kept there; returns what went. */
+async function pruneStore(
+  store: OffsiteStore,
+  sub: 'base' | 'wal',
+  kept: readonly PitrManifest[],
+  logger: Logger,
+): Promise<string[]> {
+  const names = kept.filter((m) => m.file.startsWith(`${sub}/`)).map((m) => m.file.slice(sub.length + 1));
+  if (names.length === 0) return [];
+  const oldest = names.sort()[0]!;
+  const removed: string[] = [];
+  try {
+    for (const backup of (await store.list()).backups)
+      if (backup.file < oldest && (await store.remove(backup)) === 'removed')
+        removed.push(`${sub}/${backup.file}`);
+  } catch (error) {
+    logger.warn(
+      `Continuous protection: pitr_window's retention in ${store.location} failed: ${error instanceof Error ? error.message : String(error)}; it tries again on its next run.`,
+    );
+  }
+  return removed;
 }

@@ -1,10 +1,10 @@
 // The progress bar appears only on a terminal (a real pty from `script`), in normal mode at info level; scripts
 // (pipes, code mode, --log-level error) see exactly the old output.
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_BIN } from '../support/server-process';
+import { runClient as run } from '../support/terminal';
 
 const PATH = '/b/bomnipotent_db_20260111_103024.dump';
 const ID = '6f1c2a4e-1111-4222-8333-444455556666';
@@ -40,26 +40,6 @@ function fakeServer(): Server {
       });
       res.end(JSON.stringify(body));
     }, 250);
-  });
-}
-
-function run(
-  command: string[],
-  viaTerminal: boolean,
-): Promise<{ out: string; err: string; code: number | null }> {
-  const [file, args] = viaTerminal
-    ? ['script', ['-qec', command.map((a) => `'${a}'`).join(' '), '/dev/null']]
-    : [command[0] as string, command.slice(1)];
-  return new Promise((resolve) => {
-    const child = spawn(file, args, {
-      env: { ...process.env, XDG_CONFIG_HOME: '/nonexistent-bomnipotent-tty', TERM: 'xterm' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.once('exit', (code) => resolve({ out, err, code }));
   });
 }
 

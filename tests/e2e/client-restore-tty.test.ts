@@ -1,10 +1,10 @@
 // completely-restore typed at a real terminal (a pty from `script`) shows what would be restored and asks; only
 // `yes` restores, and then exactly the previewed file. Off a terminal (a pipe) nothing is asked: scripts keep working.
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLIENT_BIN } from '../support/server-process';
+import { runClient } from '../support/terminal';
 
 const FILE = 'bomnipotent_db_20260111_103024.dump.zst';
 const PATH = `/backups/${FILE}`;
@@ -24,39 +24,12 @@ function fakeServer(sent: unknown[]): Server {
   });
 }
 
-/** Runs the client; on a terminal, types `reply` once the question shows. */
-function run(
-  command: string[],
-  viaTerminal: boolean,
-  reply: string,
-): Promise<{ out: string; code: number | null }> {
-  const [file, args] = viaTerminal
-    ? ['script', ['-qec', command.map((a) => `'${a}'`).join(' '), '/dev/null']]
-    : [command[0] as string, command.slice(1)];
-  return new Promise((resolve) => {
-    const child = spawn(file, args, {
-      env: { ...process.env, XDG_CONFIG_HOME: '/nonexistent-bomnipotent-tty', TERM: 'xterm' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let typed = false;
-    const read = (c: Buffer) => {
-      out += c.toString();
-      if (!typed && out.includes('Type yes to go on')) {
-        typed = true;
-        child.stdin.write(`${reply}\n`);
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    if (!viaTerminal) child.stdin.end();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ out, code });
-    });
-  });
-}
+/** On a terminal, types `reply` once the question shows. */
+const run = (command: string[], viaTerminal: boolean, reply: string) =>
+  runClient(command, viaTerminal, { when: 'Type yes to go on', line: reply }).then((r) => ({
+    out: r.out + r.err,
+    code: r.code,
+  }));
 
 describe('completely-restore at a terminal', () => {
   const sent: unknown[] = [];

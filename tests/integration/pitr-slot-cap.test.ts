@@ -2,15 +2,13 @@
 // max_held_wal; the server drops the slot once it holds back more than the cap, logs one error and notifies, and
 // capture starts again with a new slot and a new base backup. The held-back WAL, read from the database server
 // after every write, never exceeds the cap by more than what one check interval lets through (one segment here).
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePitrWindow } from '../../handlers/pitr/summary';
 import { summarizePitr } from '../../handlers/pitr/summary';
 import type { NotifyEvent } from '../../handlers/ports/notifier';
 import { createMetricsRegistry } from '../../runtime/observability/metrics';
 import { NO_NOTIFIER } from '../../handlers/ports/notifier';
-import { startPitrWorld, type PitrWorld } from '../support/pitr-world';
+import { receiverPid, startPitrWorld, type PitrWorld } from '../support/pitr-world';
 import { until } from '../support/until';
 
 const MB = 2 ** 20;
@@ -18,15 +16,6 @@ const CAP = 48 * MB;
 const SEGMENT = 16 * MB;
 let world: PitrWorld;
 const events: NotifyEvent[] = [];
-
-/** The pg_receivewal this test process started (the capture runs in it): its own child, found by parent pid. */
-async function receiverPid(): Promise<number | undefined> {
-  const found = await promisify(execFile)('pgrep', ['-P', String(process.pid), '-x', 'pg_receivewal']).catch(
-    () => ({ stdout: '' }),
-  );
-  const pids = found.stdout.split('\n').filter(Boolean).map(Number);
-  return pids.length === 1 ? pids[0] : undefined;
-}
 
 async function slotRow() {
   const { rows } = await world.query(

@@ -1,8 +1,10 @@
 // A world for continuous protection: a private PostgreSQL cluster (wal_level replica, replication allowed over
 // scram-sha-256, as initdb sets it up), an application database in it, a backup directory and a running capture.
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import type { OffsiteSettings } from '../../handlers/offsite/model';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
@@ -104,4 +106,13 @@ export async function startPitrWorld(
       await cluster.stop();
     },
   };
+}
+
+/** The pg_receivewal this test process started (the capture runs in it): its own child, found by parent pid. */
+export async function receiverPid(): Promise<number | undefined> {
+  const found = await promisify(execFile)('pgrep', ['-P', String(process.pid), '-x', 'pg_receivewal']).catch(
+    () => ({ stdout: '' }),
+  );
+  const pids = found.stdout.split('\n').filter(Boolean).map(Number);
+  return pids.length === 1 ? pids[0] : undefined;
 }

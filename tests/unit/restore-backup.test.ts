@@ -3,6 +3,9 @@ import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { restoreDatabaseNames, restoreStamp } from '../../handlers/backup/database-names';
 import { AppError, isAppError } from '../../handlers/errors';
 import { createFakeWorld, DIR, metadataFor } from '../support/restore-fakes';
+import type { NotifyStore } from '../../runtime/db/notify-store';
+import type { NotifyChannel } from '../../runtime/notify/channel';
+import { createNotifier } from '../../runtime/notify/notifier';
 
 const SCRATCH = 'app_restore_20260203040506';
 const ASIDE = 'app_pre_restore_20260203040506';
@@ -419,5 +422,34 @@ describe('restoreBackup and writes in flight', () => {
     expect(w.events.filter((e) => e.startsWith('restore') || e.startsWith('rename'))).toEqual([]);
     expect(w.events.at(-1)).toBe('maintenance normal');
     expect(w.databases.get('app')).toBe('old');
+  });
+});
+
+describe('restoreBackup and the "restore started" notification', () => {
+  it('is in the outbox before writes are refused: its insert does not race the swap', async () => {
+    const w = createFakeWorld();
+    w.files.set('app_20260102_000000.dump', { content: 'newest' });
+    // A slow outbox: the insert of the message takes a while (a loaded database).
+    const store = {
+      enqueue: async (rows: { message: { event: string } }[]) => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        for (const r of rows) w.events.push(`queued ${r.message.event}`);
+      },
+    } as unknown as NotifyStore;
+    const channel = { id: 'c1', minSeverity: 'info', events: null } as unknown as NotifyChannel;
+    w.ctx.notifier = createNotifier({
+      store,
+      channels: () => [channel],
+      server: () => null,
+      clock: w.ctx.clock,
+      logger: w.ctx.logger,
+      wake: () => {},
+      heartbeatUrl: () => null,
+      ping: async () => {},
+    });
+    await restoreBackup({ user: 'admin@example.com' }, w.ctx);
+    const started = w.events.indexOf('queued restore_started');
+    expect(started).toBeGreaterThanOrEqual(0);
+    expect(started).toBeLessThan(w.events.indexOf('maintenance read-only'));
   });
 });
