@@ -1,7 +1,8 @@
 // The events of docs/notifications.md caused for real on a server process, each seen at a real local receiver: the
 // heartbeat (start, success, fail), staleness (no good backup within twice the period, also right after the start),
 // a failed off-site copy, a backup that does not verify, a broken chain, a restore (started, succeeded, who asked),
-// a restore that fails, and a signing key unusable at start.
+// a restore that fails, a backup refused for want of disk space, and a signing key unusable at start.
+import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -167,6 +168,48 @@ describe('a restore that fails', () => {
     expect(failed.reason).toMatch(/^The restore did not happen: .*a_uses_ref_check/);
     const kept = await adminQuery<{ n: string }>('SELECT count(*)::text AS n FROM z_refs', [], world.db.name);
     expect(kept.rows[0]?.n).toBe('2'); // the database as it was before the restore
+  });
+});
+
+// The disk-space preflight refusing a backup: the backup directory on a 1 MiB tmpfs (mounting needs root), smaller
+// than any database.
+describe.runIf(process.getuid?.() === 0)('a backup refused for want of disk space', () => {
+  let world: E2eWorld;
+  let http: HttpReceiver;
+  let mounted = false;
+  beforeAll(async () => {
+    http = await startHttpReceiver();
+    world = await startE2eWorld({
+      prefix: 'nd',
+      task: `scheduled = false\n[[notify]]\nurl = "${http.url}/hook"\n`,
+    });
+    await world.bootstrapAdmin();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', world.backups], { stdio: 'ignore' });
+    mounted = true;
+  }, 120_000);
+  afterAll(async () => {
+    await world?.stop();
+    if (mounted) execFileSync('umount', ['-l', world.backups], { stdio: 'ignore' });
+    await http?.close();
+  });
+
+  it('is told (disk_space, with the free and needed space) and no file is left', async () => {
+    const refused = await world.asAdmin('database-backup', 'create');
+    expect(refused.code).toBe(1);
+    const told = await until(
+      'disk_space',
+      async () =>
+        http.received
+          .filter((r) => r.path === '/hook')
+          .map((r) => JSON.parse(r.body) as NotifyMessage)
+          .find((m) => m.event === 'disk_space'),
+      10_000,
+    );
+    expect(told).toMatchObject({ severity: 'critical', database: world.db.name });
+    expect(told.reason).toMatch(
+      /^The backup was refused: Not enough free space for a backup in .* MB free, about .* MB needed/,
+    );
+    expect(readdirSync(world.backups).filter((f) => f.includes('.dump'))).toEqual([]);
   });
 });
 
