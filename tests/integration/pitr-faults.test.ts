@@ -29,7 +29,7 @@ afterAll(async () => {
 describe('continuous protection under faults', { timeout: 180_000 }, () => {
   it('pg_receivewal killed mid-segment starts again and leaves no gap', async () => {
     await world.query("INSERT INTO docs (body) VALUES ('before')");
-    const before = await world.coveredUntil(new Date().toISOString());
+    const before = await world.coveredUntil(new Date().toISOString(), 150_000);
     const pid = await until('the pg_receivewal process', receiverPid);
     await world.query("INSERT INTO docs (body) SELECT 'mid-segment' FROM generate_series(1, 2000)");
     process.kill(pid, 'SIGKILL');
@@ -38,7 +38,7 @@ describe('continuous protection under faults', { timeout: 180_000 }, () => {
       return next !== undefined && next !== pid ? true : undefined;
     });
     await world.query("INSERT INTO docs (body) VALUES ('after')");
-    const after = await world.coveredUntil(new Date().toISOString());
+    const after = await world.coveredUntil(new Date().toISOString(), 150_000);
     expect(
       world.logger.lines.some((l) => /pg_receivewal stopped \(exit null\).*restarts in 5 s/.test(l)),
     ).toBe(true);
@@ -50,7 +50,7 @@ describe('continuous protection under faults', { timeout: 180_000 }, () => {
 
   it('a deleted newest segment cuts the window, and a restore past it is refused', async () => {
     await world.query("INSERT INTO docs (body) VALUES ('victim')");
-    const covered = await world.coveredUntil(new Date().toISOString());
+    const covered = await world.coveredUntil(new Date().toISOString(), 150_000);
     const newest = covered.segments.at(-1)!;
     await unlink(join(world.directory, 'pitr', `${newest.file}.manifest.json`));
     await unlink(join(world.directory, 'pitr', newest.file));
