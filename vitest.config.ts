@@ -15,9 +15,6 @@ export default defineConfig({
         test: {
           name: 'postgres',
           include: ['tests/integration/**/*.test.ts', 'tests/e2e/**/*.test.ts'],
-          // Quarantined in vitest.alone.config.ts (npm run test:alone): its capture intermittently stops advancing
-          // after the test kills pg_receivewal, and the run hangs (an open finding, docs/development.md).
-          exclude: ['tests/integration/pitr-faults.test.ts'],
           globalSetup: ['tests/support/global-setup.ts'],
         },
       },

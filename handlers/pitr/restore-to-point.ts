@@ -10,7 +10,8 @@ import { checkSwapPossible } from '../backup/restore-preflight';
 import { replaceDatabase } from '../backup/replace-database';
 import { recordRestoreFailure, restoreAudit } from '../backup/restore-audit';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from '../backup/restore-plan';
-import { planRecovery, type PitrWindow } from './window';
+import type { BackupStore } from '../ports/backup-store';
+import { planRecovery, type PitrCatalog, type PitrPlan, type PitrWindow } from './window';
 
 export interface RestoreToPointInput {
   user: string;
@@ -25,7 +26,52 @@ export interface RestoreToPointResult {
   base: string; // the base backup's file, relative to the backup directory
   segments: number; // WAL segments replayed
   window: PitrWindow;
+  /** The files of the plan only in the off-site store (downloaded, or, in a dry run, to be downloaded). */
+  download: PitrDownload | null;
 }
+
+export interface PitrDownload {
+  location: string;
+  files: number;
+  bytes: number;
+}
+
+interface FoundPlan {
+  catalog: PitrCatalog;
+  plan: PitrPlan;
+  download: PitrDownload | null;
+  fetch: ReadonlySet<string> | undefined;
+}
+
+/**
+ * The plan from the local PITR folder; when it cannot reach the target (a fresh server, a folder lost or cut short)
+ * and an off-site store is set, from the folder and the store together, every manifest judged alike.
+ */
+async function findPlan(store: BackupStore, target: string): Promise<FoundPlan> {
+  const catalog = await store.pitr!();
+  const plan = planRecovery(catalog, target);
+  if (!('refused' in plan)) return { catalog, plan, download: null, fetch: undefined };
+  if (!store.pitrOffsite) throw outsideWindow(plan.refused, catalog.problem);
+  const offsite = await store.pitrOffsite().catch((error: unknown) => {
+    const why = error instanceof Error ? error.message : String(error);
+    throw outsideWindow(`${plan.refused} The off-site store could not be read: ${why}`, catalog.problem);
+  });
+  const there = planRecovery(offsite.catalog, target);
+  if ('refused' in there) throw outsideWindow(there.refused, offsite.catalog.problem);
+  const wanted = [there.base, ...there.segments].filter((m) => offsite.remote.has(m.file));
+  const download =
+    wanted.length === 0
+      ? null
+      : {
+          location: offsite.location,
+          files: wanted.length,
+          bytes: wanted.reduce((sum, m) => sum + m.sizeBytes, 0),
+        };
+  return { catalog: offsite.catalog, plan: there, download, fetch: new Set(wanted.map((m) => m.file)) };
+}
+
+const downloadPhrase = (d: PitrDownload | null, verb: string) =>
+  d ? `; ${verb} ${d.files} file(s) (${d.bytes} bytes) from ${d.location}` : '';
 
 export async function restoreToPoint(
   input: RestoreToPointInput,
@@ -44,14 +90,13 @@ export async function restoreToPoint(
     `${dryRun ? 'Dry run of a restore' : 'Restore'} of database '${database}' to ${target} requested by '${input.user}'.`,
   );
   try {
-    const pitr = store.pitr;
     const recover = store.recoverToPoint;
-    if (!pitr || !recover) throw pitrOff();
+    if (!store.pitr || !recover) throw pitrOff();
     return await withBackupLock(ctx.admin, async (lease) => {
       // The manifests first: signatures, the chain, the sizes; the bytes are hashed before the instance starts.
-      const catalog = await pitr();
-      const plan = planRecovery(catalog, target);
-      if ('refused' in plan) throw outsideWindow(plan.refused, catalog.problem);
+      const { catalog, plan, download, fetch } = await findPlan(store, target);
+      // The dry run too: "it would be restored" only when this server can run the recovery.
+      await store.checkRecoverPrograms?.(plan.base.serverMajor);
       await checkSwapPossible(ctx.admin);
       const window = catalog.window!;
       const result = {
@@ -60,11 +105,12 @@ export async function restoreToPoint(
         base: `pitr/${plan.base.file}`,
         segments: plan.segments.length,
         window,
+        download,
       };
       const label = `base backup '${result.base}' and ${plan.segments.length} WAL segment(s)`;
       if (dryRun) {
         ctx.logger.info(
-          `Dry run: the database would be restored to ${target} from ${label}; nothing was changed.`,
+          `Dry run: the database would be restored to ${target} from ${label}${downloadPhrase(download, 'it would download')}; nothing was changed.`,
         );
         await audit('succeeded', `A restore to ${target} is possible from ${label} (dry run).`);
         return result;
@@ -81,12 +127,19 @@ export async function restoreToPoint(
         recordIntent: (message) => audit('started', message),
         source: { via: 'file', reason: `point-in-time recovery to ${target}` },
         load: (scratch, at) =>
-          recover({ plan, target, targetDatabase: scratch, locale: at.locale, serverMajor: at.serverMajor }),
+          recover({
+            plan,
+            ...(fetch ? { fetch } : {}),
+            target,
+            targetDatabase: scratch,
+            locale: at.locale,
+            serverMajor: at.serverMajor,
+          }),
       };
       await replaceDatabase(ctx, restorePlan, hooks);
       ctx.metrics.restoreSucceeded();
       ctx.logger.info(
-        `Restored database '${database}' to ${target} from ${label} (requested by '${input.user}').`,
+        `Restored database '${database}' to ${target} from ${label}${downloadPhrase(download, 'downloaded')} (requested by '${input.user}').`,
       );
       await audit('succeeded', `Restored database '${database}' to ${target} from ${label}.`);
       return result;

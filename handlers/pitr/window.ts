@@ -112,6 +112,20 @@ function reachOf(
   return { until, run };
 }
 
+/** The gap that ends a run while later segments of its timeline were sealed: the WAL in between is missing. */
+function gapAfter(run: readonly PitrManifest[], segments: readonly PitrManifest[]): string | null {
+  const last = run.at(-1);
+  if (!last) return null;
+  const end = segmentNumber(last.segment);
+  const later = segments.some((s) => {
+    const n = segmentNumber(s.segment);
+    return n.timeline === end.timeline && n.number > end.number + 1;
+  });
+  return later
+    ? `the WAL has a gap: ${segmentName(end.timeline, end.number + 1)} is missing after ${last.file} (a sealed segment was removed, or the replication slot was lost); the window ends before it until the next base backup`
+    : null;
+}
+
 export function assessPitr(entries: readonly PitrEntry[]): PitrCatalog {
   const { chain, problem } = trustedPrefix(entries);
   const segments = chain
@@ -121,13 +135,14 @@ export function assessPitr(entries: readonly PitrEntry[]): PitrCatalog {
   const usable = bases.filter((m) => reachOf(m, segments).until !== null);
   const newest = usable.at(-1);
   if (!newest) return { window: null, bases, segments, problem };
-  const latest = reachOf(newest, segments).until!;
+  const reach = reachOf(newest, segments);
+  const latest = reach.until!;
   // The window reaches back to the oldest base whose WAL runs on into the newest one's.
   let earliest = startOf(newest);
   for (const base of usable)
     if (reachOf(base, segments).until! >= startOf(newest) && startOf(base) < earliest)
       earliest = startOf(base);
-  return { window: { earliest, latest }, bases, segments, problem };
+  return { window: { earliest, latest }, bases, segments, problem: problem ?? gapAfter(reach.run, segments) };
 }
 
 export interface PitrPlan {

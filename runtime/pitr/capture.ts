@@ -1,27 +1,24 @@
 // Continuous protection (continuous = true): pg_receivewal streams the server's WAL through a replication slot into
 // <directory>/pitr/incoming; every completed segment is sealed (zstd, age when configured), signed into the PITR
-// chain and removed from incoming; every seal_interval the current segment is closed (pg_switch_wal) so that the
-// restorable window keeps up; a base backup (pg_basebackup) is taken at start and every base_backup_period.
+// chain and removed from incoming (the newest stays as where pg_receivewal resumes: resume-point.ts); every
+// seal_interval the current segment is closed (pg_switch_wal) so that the restorable window keeps up; a base backup (pg_basebackup) is taken at start and every base_backup_period.
 // Runs beside the logical backups and never stops them: a problem is logged and retried.
-import { createReadStream } from 'node:fs';
-import { access, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
-import { SEGMENT_NAME, type PitrManifest } from '../../handlers/pitr/manifest';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Notifier } from '../../handlers/ports/notifier';
 import { parsePostgresUrl, prepareToolEnvironment, type ToolEnvironment } from '../executor/pg-env';
-import { encryptionOf, findPgProgram, takeBaseBackup } from './base-backup';
-import { createChainWriter, type ManifestFields } from './chain-writer';
-import { ensurePitrFolder, MANIFEST_SUFFIX, pitrFolder, readPitrCatalog, sealInto } from './folder';
-import { createPitrOffsite } from './offsite';
-import { prunePitr } from './prune';
-import { startReceiver } from './receiver';
+import { findPgProgram, takeBaseBackup } from './base-backup';
+import { createCaptureChain, type CaptureChain } from './capture-chain';
+import { ensurePitrFolder, pitrFolder, type PitrFolder } from './folder';
+import { checkServer, switchWal, warnUnboundedSlot, type ServerFacts } from './preflight';
+import { startReceiver, type Receiver } from './receiver';
+import { dropResumePoints } from './resume-point';
+import { checkSameCluster } from './same-cluster';
+import { createSegmentSealer, type SegmentSealer } from './sealer';
 import { createSlotGuard, type SlotGuard } from './slot-guard';
 import type { SlotStatus } from './slot';
-import { checkServer, switchWal, type ServerFacts } from './preflight';
 
 export interface CaptureOptions {
   dbUrl: string;
@@ -33,10 +30,12 @@ export interface CaptureOptions {
   notifier?: Notifier | undefined;
   /** How often the sealer looks for completed segments (tests shorten it). */
   tickMs?: number;
-  /** How often the slot's held-back WAL is checked against max_held_wal (default 5 s; tests shorten it). */
+  /** How often the slot's held-back WAL is checked against max_held_wal (default 250 ms). */
   slotCheckMs?: number;
   /** How often pitr_window's retention runs (default 10 min, and at start). */
   pruneMs?: number;
+  /** How soon capture is tried again after it could not start (default 1 min; tests shorten it). */
+  retryMs?: number;
 }
 
 export interface ContinuousCapture {
@@ -45,209 +44,33 @@ export interface ContinuousCapture {
   stop(): Promise<void>;
 }
 
-const SLOT_CHECK_MS = 5_000;
+const SLOT_CHECK_MS = 250;
 const PRUNE_MS = 600_000;
+const RETRY_MS = 60_000;
+
+/** One running capture's parts, for its loop. */
+interface Capture {
+  options: CaptureOptions;
+  facts: ServerFacts;
+  folder: PitrFolder;
+  tools: ToolEnvironment;
+  chain: CaptureChain;
+  sealer: SegmentSealer;
+  guard: SlotGuard;
+  signal: AbortSignal;
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+/** The message and, when the error carries one, what to do about it. */
+const withSuggestion = (error: unknown) => {
+  const suggestion = (error as { suggestion?: string }).suggestion;
+  return `${messageOf(error)}${suggestion ? ` ${suggestion}` : ''}`;
+};
 
 export function startContinuousCapture(options: CaptureOptions): ContinuousCapture {
-  const { settings, logger, clock } = options;
-  const continuous = settings.continuous!;
-  const folder = pitrFolder(settings.directory);
   const stopping = new AbortController();
-  const coversUntil = new Map<string, string>(); // segment -> the instant before the switch that closed it
   let guard: SlotGuard | undefined;
-  let baseNow = false; // the slot was dropped: the WAL since the last base is incomplete
-  let baseRunning: Promise<void> | undefined;
-  const chain = createChainWriter({
-    directory: settings.directory,
-    folder,
-    signer: options.signer,
-    trustedKeys: options.trustedKeys,
-  });
-
-  const baseFields = { compression: 'zstd' as const, encryption: encryptionOf(settings) };
-  const offsite = settings.offsite
-    ? createPitrOffsite({ offsite: settings.offsite, directory: settings.directory, clock, logger })
-    : undefined;
-  const sealedSince: PitrManifest[] = []; // not handed to the off-site copy yet
-  let copying: Promise<void> | undefined;
-  const append = async (fields: ManifestFields) => {
-    const manifest = await chain.append(fields);
-    if (offsite) sealedSince.push(manifest);
-    return manifest;
-  };
-  const catalogChain = async () => {
-    const catalog = await readPitrCatalog(settings.directory, options.trustedKeys());
-    return [...catalog.bases, ...catalog.segments];
-  };
-  const retain = async (windowMs: number) => {
-    const now = clock.now();
-    await prunePitr({
-      directory: settings.directory,
-      trustedKeys: options.trustedKeys(),
-      windowMs,
-      now,
-      logger,
-    });
-    await offsite?.prune(await catalogChain());
-  };
-
-  const sealCompleted = async (facts: ServerFacts) => {
-    const names = (await readdir(folder.incoming)).filter((n) => SEGMENT_NAME.test(n)).sort();
-    for (const segment of names) {
-      const file = `wal/${segment}.zst${settings.encryptionRecipients.length > 0 ? '.age' : ''}`;
-      const source = join(folder.incoming, segment);
-      const sealed = await access(join(folder.root, file + MANIFEST_SUFFIX)).then(
-        () => true,
-        () => false,
-      );
-      if (!sealed) {
-        const { sizeBytes, sha256 } = await sealInto(
-          folder.root,
-          file,
-          createReadStream(source),
-          settings.encryptionRecipients,
-        );
-        await append({
-          kind: 'wal',
-          file,
-          sizeBytes,
-          sha256,
-          ...baseFields,
-          systemIdentifier: facts.systemIdentifier,
-          database: facts.database,
-          serverMajor: facts.major,
-          segment,
-          endSegment: null,
-          coversUntil: coversUntil.get(segment) ?? null,
-          createdAt: clock.now().toISOString(),
-          logicalHeadSha256: null,
-        });
-      }
-      coversUntil.delete(segment);
-      await rm(source, { force: true });
-    }
-  };
-
-  const takeBase = (facts: ServerFacts, tools: ToolEnvironment) =>
-    takeBaseBackup({
-      facts,
-      tools,
-      settings,
-      folder,
-      append,
-      trustedKeys: options.trustedKeys,
-      clock,
-      logger,
-      signal: stopping.signal,
-    });
-
-  const baseDue = async () => {
-    if (baseNow) return true;
-    const catalog = await readPitrCatalog(settings.directory, options.trustedKeys());
-    const newest = catalog.bases.at(-1);
-    if (!newest) return true;
-    return clock.now().getTime() - Date.parse(newest.createdAt) >= continuous.baseBackupPeriodMs;
-  };
-
-  const loop = async () => {
-    const facts = await checkServer(options.dbUrl);
-    await ensurePitrFolder(folder);
-    if (offsite) sealedSince.push(...(await catalogChain())); // what an earlier run did not copy yet
-    const tools = await prepareToolEnvironment(parsePostgresUrl(options.dbUrl), process.env, facts.database);
-    try {
-      const receiver = startReceiver({
-        program: await findPgProgram('pg_receivewal', facts.major),
-        slot: continuous.slot,
-        directory: folder.incoming,
-        env: tools.env,
-        logger,
-        clock,
-        signal: stopping.signal,
-      });
-      guard = createSlotGuard({
-        dbUrl: options.dbUrl,
-        slot: continuous.slot,
-        capBytes: continuous.maxHeldWalBytes,
-        checkMs: options.slotCheckMs ?? SLOT_CHECK_MS,
-        database: facts.database,
-        receiver,
-        clock,
-        logger,
-        notifier: options.notifier,
-        restart: async () => {
-          await sealCompleted(facts);
-          await dropPartial(folder.incoming);
-          baseNow = true;
-        },
-      });
-      logger.info(
-        `Continuous protection: streaming the WAL of '${facts.database}' through the replication slot ${continuous.slot} into ${folder.root}.`,
-      );
-      let lastSwitch = clock.elapsedMs();
-      let prunedAt = -Infinity;
-      while (!stopping.signal.aborted) {
-        if (clock.elapsedMs() - lastSwitch >= continuous.sealIntervalMs) {
-          lastSwitch = clock.elapsedMs();
-          const before = clock.now().toISOString();
-          const segment = await switchWal(options.dbUrl).catch((error: unknown) => {
-            logger.warn(
-              `Continuous protection: the WAL switch failed: ${error instanceof Error ? error.message : String(error)}`,
-            );
-            return null;
-          });
-          if (segment) coversUntil.set(segment, before);
-        }
-        await guard
-          .check()
-          .catch((error: unknown) =>
-            logger.error(
-              `Continuous protection: checking the replication slot failed: ${error instanceof Error ? error.message : String(error)}`,
-            ),
-          );
-        await sealCompleted(facts).catch((error: unknown) =>
-          logger.error(
-            `Continuous protection: sealing a WAL segment failed: ${error instanceof Error ? error.message : String(error)}`,
-          ),
-        );
-        if (!baseRunning && (await baseDue())) {
-          baseNow = false;
-          baseRunning = takeBase(facts, tools)
-            .catch((error: unknown) =>
-              logger.error(
-                `Continuous protection: ${error instanceof Error ? error.message : String(error)}; retried later.`,
-              ),
-            )
-            .finally(() => (baseRunning = undefined));
-        }
-        if (
-          continuous.pitrWindowMs !== null &&
-          clock.elapsedMs() - prunedAt >= (options.pruneMs ?? PRUNE_MS)
-        ) {
-          prunedAt = clock.elapsedMs();
-          await retain(continuous.pitrWindowMs).catch((error: unknown) =>
-            logger.error(`Continuous protection: pitr_window's retention failed: ${String(error)}`),
-          );
-        }
-        if (offsite && !copying)
-          copying = offsite.copy(sealedSince.splice(0)).finally(() => (copying = undefined));
-        await clock.sleep(options.tickMs ?? 1000, stopping.signal);
-      }
-      await receiver.running;
-    } finally {
-      await baseRunning;
-      await copying;
-      await tools.dispose();
-    }
-  };
-
-  const running = loop().catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    const suggestion = (error as { suggestion?: string }).suggestion;
-    logger.error(
-      `Continuous protection is off: ${message}${suggestion ? ` ${suggestion}` : ''} Logical backups go on.`,
-    );
-  });
-
+  const running = keepTrying(options, stopping.signal, (g) => (guard = g));
   return {
     slot: () => guard?.status() ?? null,
     async stop() {
@@ -257,8 +80,175 @@ export function startContinuousCapture(options: CaptureOptions): ContinuousCaptu
   };
 }
 
-/** The segment pg_receivewal was writing when the slot was dropped: the server no longer keeps its start. */
-async function dropPartial(incoming: string): Promise<void> {
-  for (const name of await readdir(incoming))
-    if (name.endsWith('.partial')) await rm(join(incoming, name), { force: true });
+/**
+ * Runs the capture; when it cannot start (the database server down when this one starts, the REPLICATION attribute
+ * missing, ...) it says why, once per reason, and tries again every retryMs: fixed, capture starts without a restart.
+ */
+async function keepTrying(
+  options: CaptureOptions,
+  signal: AbortSignal,
+  onGuard: (guard: SlotGuard) => void,
+): Promise<void> {
+  const retryMs = options.retryMs ?? RETRY_MS;
+  let said: string | undefined;
+  while (!signal.aborted) {
+    try {
+      await runCapture(options, signal, onGuard);
+      return;
+    } catch (error) {
+      const line = `Continuous protection is off: ${withSuggestion(error)} Logical backups go on; capture is tried again every ${retryMs >= 1000 ? `${Math.round(retryMs / 1000)} s` : `${retryMs} ms`}.`;
+      if (line !== said) options.logger.error(line);
+      said = line;
+    }
+    await options.clock.sleep(retryMs, signal);
+  }
+}
+
+async function runCapture(
+  options: CaptureOptions,
+  signal: AbortSignal,
+  onGuard: (guard: SlotGuard) => void,
+): Promise<void> {
+  const { settings, logger, clock } = options;
+  const continuous = settings.continuous!;
+  const folder = pitrFolder(settings.directory);
+  const facts = await checkServer(options.dbUrl);
+  await ensurePitrFolder(folder);
+  await checkSameCluster(settings.directory, facts.systemIdentifier);
+  const chain = createCaptureChain(options);
+  await chain.catchUp();
+  const sealer = createSegmentSealer({
+    settings,
+    folder,
+    clock,
+    logger,
+    trustedKeys: options.trustedKeys,
+    append: (f) => chain.append(f),
+  });
+  const tools = await prepareToolEnvironment(parsePostgresUrl(options.dbUrl), process.env, facts.database);
+  let receiver: Receiver | undefined;
+  let loop: ReturnType<typeof captureLoop> | undefined;
+  const guarding = new AbortController(); // the guard's watch ends with this run, also when it fails
+  let watching: Promise<void> | undefined;
+  try {
+    const program = await findPgProgram('pg_receivewal', facts.major);
+    const env = tools.env;
+    receiver = startReceiver({
+      program,
+      slot: continuous.slot,
+      directory: folder.incoming,
+      env,
+      logger,
+      clock,
+      signal,
+    });
+    const guard = createSlotGuard({
+      dbUrl: options.dbUrl,
+      slot: continuous.slot,
+      capBytes: continuous.maxHeldWalBytes,
+      checkMs: options.slotCheckMs ?? SLOT_CHECK_MS,
+      database: facts.database,
+      receiver,
+      clock,
+      logger,
+      notifier: options.notifier,
+      restart: async () => {
+        await sealer.sealCompleted(facts);
+        sealer.startAfresh();
+        await dropResumePoints(folder.incoming);
+        chain.needBase();
+      },
+    });
+    onGuard(guard);
+    watching = guard.watch(AbortSignal.any([signal, guarding.signal]));
+    warnUnboundedSlot(facts, continuous.maxHeldWalBytes, logger);
+    logger.info(
+      `Continuous protection: streaming the WAL of '${facts.database}' through the replication slot ${continuous.slot} into ${folder.root}.`,
+    );
+    loop = captureLoop({ options, facts, folder, tools, chain, sealer, guard, signal });
+    await loop.done;
+    await receiver.running;
+  } finally {
+    guarding.abort();
+    await watching;
+    await loop?.settled();
+    await chain.settled();
+    await tools.dispose();
+  }
+}
+
+/** Every tick: the WAL switch when due, capture again after a slot drop (guard.watch reads the slot), sealing, the base backup when due, retention, off-site. */
+function captureLoop(capture: Capture): { done: Promise<void>; settled(): Promise<void> } {
+  const { options, facts, chain, sealer, guard, signal } = capture;
+  const { logger, clock } = options;
+  const continuous = options.settings.continuous!;
+  const logged = (what: string) => (error: unknown) =>
+    logger.error(`Continuous protection: ${what} failed: ${messageOf(error)}`);
+  let baseRunning: Promise<void> | undefined;
+  let lastSwitch = clock.elapsedMs();
+  let prunedAt = -Infinity;
+  // A base backup ends with a WAL switch of PostgreSQL's (pg_backup_stop), which notes no covered instant, and on a
+  // quiet database a later switch of ours closes nothing: its window would wait for the next write. So right after a
+  // base backup the capture makes a marked switch (one WAL record first): a segment that covers an instant after the
+  // base's end is sealed, and the new window exists at once.
+  let markNext = false;
+
+  const switchWhenDue = async () => {
+    if (!markNext && clock.elapsedMs() - lastSwitch < continuous.sealIntervalMs) return;
+    const mark = markNext;
+    markNext = false;
+    lastSwitch = clock.elapsedMs();
+    const before = clock.now().toISOString();
+    const segment = await switchWal(options.dbUrl, mark).catch((error: unknown) => {
+      logger.warn(`Continuous protection: the WAL switch failed: ${withSuggestion(error)}`);
+      markNext ||= mark;
+      return null;
+    });
+    if (segment) sealer.noteSwitch(segment, before);
+  };
+
+  const baseWhenDue = async () => {
+    if (baseRunning || !(await chain.baseDue())) return;
+    baseRunning = takeBaseBackup({
+      facts,
+      tools: capture.tools,
+      settings: options.settings,
+      folder: capture.folder,
+      append: (f) => chain.append(f),
+      trustedKeys: options.trustedKeys,
+      clock,
+      logger,
+      signal,
+    })
+      .then(() => {
+        markNext = true;
+      })
+      .catch((error: unknown) => logger.error(`Continuous protection: ${messageOf(error)}; retried later.`))
+      .finally(() => (baseRunning = undefined));
+  };
+
+  const retainWhenDue = async () => {
+    if (continuous.pitrWindowMs === null || clock.elapsedMs() - prunedAt < (options.pruneMs ?? PRUNE_MS))
+      return;
+    prunedAt = clock.elapsedMs();
+    await chain
+      .retain(continuous.pitrWindowMs)
+      .catch((error: unknown) =>
+        logger.error(`Continuous protection: pitr_window's retention failed: ${String(error)}`),
+      );
+  };
+
+  const run = async () => {
+    while (!signal.aborted) {
+      await switchWhenDue();
+      await guard.check().catch(logged('starting capture again after the replication slot was dropped'));
+      const sealed = await sealer.sealCompleted(facts).catch(logged('sealing a WAL segment'));
+      if (sealed?.gap) chain.needBase();
+      await baseWhenDue().catch(logged('planning a base backup'));
+      await retainWhenDue();
+      chain.copyOffsite();
+      await clock.sleep(options.tickMs ?? 1000, signal);
+    }
+  };
+  return { done: run(), settled: async () => await baseRunning };
 }

@@ -1,8 +1,14 @@
 // Appends signed PITR manifests to one hash chain: one writer at a time (the segment sealer and a base backup run side
-// by side), each manifest naming the sequence and digest of the one before it.
+// by side), each manifest naming the sequence and digest of the one before it. When the newest manifest it wrote was
+// removed from the folder meanwhile, the chain goes on from the newest one still there (with an error line): linked to
+// the removed one, every later manifest would sit behind a break for good and the window would never move again;
+// the WAL gap the removal leaves is named by the catalog and starts a new base backup (sealer.ts).
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pitrDigest, PITR_FORMAT, type PitrManifest } from '../../handlers/pitr/manifest';
+import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
-import { readPitrHead, writeManifestFile, type PitrFolder } from './folder';
+import { MANIFEST_SUFFIX, readPitrHead, writeManifestFile, type PitrFolder } from './folder';
 
 export type ManifestFields = Omit<PitrManifest, 'format' | 'sequence' | 'previousManifestSha256'>;
 
@@ -10,15 +16,29 @@ export interface ChainWriter {
   append(fields: ManifestFields): Promise<PitrManifest>;
 }
 
+const present = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
 export function createChainWriter(options: {
   directory: string;
   folder: PitrFolder;
   signer: () => ManifestSigner;
   trustedKeys: () => readonly string[];
+  logger: Logger;
 }): ChainWriter {
   let head: PitrManifest | null | undefined; // undefined: not read yet
   let queue: Promise<unknown> = Promise.resolve();
   const appendNow = async (fields: ManifestFields): Promise<PitrManifest> => {
+    if (head && !(await present(join(options.folder.root, head.file + MANIFEST_SUFFIX)))) {
+      const lost = head;
+      head = await readPitrHead(options.directory, options.trustedKeys());
+      options.logger.error(
+        `Continuous protection: the newest sealed file ${lost.file} (sequence ${lost.sequence}) was removed from ${options.folder.root}; the chain goes on from ${head ? `${head.file} (sequence ${head.sequence})` : 'its start'}, and the restorable window ends before the gap until the next base backup.`,
+      );
+    }
     if (head === undefined) head = await readPitrHead(options.directory, options.trustedKeys());
     const manifest: PitrManifest = {
       format: PITR_FORMAT,

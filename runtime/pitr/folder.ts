@@ -129,17 +129,21 @@ async function entriesIn(
   return entries;
 }
 
+/** The manifests of the PITR folder, each judged under the trust policy, with its data file's size. */
+export async function readPitrEntries(
+  directory: string,
+  trustedKeys: readonly string[],
+): Promise<PitrEntry[]> {
+  const { root } = pitrFolder(directory);
+  return [...(await entriesIn(root, 'base', trustedKeys)), ...(await entriesIn(root, 'wal', trustedKeys))];
+}
+
 /** The PITR catalog of a backup directory from its manifests and file sizes (no data file is read). */
 export async function readPitrCatalog(
   directory: string,
   trustedKeys: readonly string[],
 ): Promise<PitrCatalog> {
-  const { root } = pitrFolder(directory);
-  const entries = [
-    ...(await entriesIn(root, 'base', trustedKeys)),
-    ...(await entriesIn(root, 'wal', trustedKeys)),
-  ];
-  return assessPitr(entries);
+  return assessPitr(await readPitrEntries(directory, trustedKeys));
 }
 
 /** The newest trusted manifest by sequence (the chain's head), whatever the window says. */
@@ -147,11 +151,7 @@ export async function readPitrHead(
   directory: string,
   trustedKeys: readonly string[],
 ): Promise<PitrManifest | null> {
-  const { root } = pitrFolder(directory);
-  const entries = [
-    ...(await entriesIn(root, 'base', trustedKeys)),
-    ...(await entriesIn(root, 'wal', trustedKeys)),
-  ];
+  const entries = await readPitrEntries(directory, trustedKeys);
   let head: PitrManifest | null = null;
   for (const e of entries)
     if (e.manifest && (!head || e.manifest.sequence > head.sequence)) head = e.manifest;

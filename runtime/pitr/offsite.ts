@@ -2,7 +2,9 @@
 // task's off-site store under `<prefix>pitr/base/` and `<prefix>pitr/wal/`, in chain order, soon after it is sealed
 // (the segments' recovery point off-site). The same S3 store code as the logical backups: data first, the manifest
 // last as the commit marker, each object written once and confirmed; retention removes there what is older than here.
+// Never into a store that holds another cluster's WAL (same-cluster.ts).
 import { join } from 'node:path';
+import { AppError } from '../../handlers/errors';
 import type { OffsiteSettings } from '../../handlers/offsite/model';
 import type { PitrManifest } from '../../handlers/pitr/manifest';
 import type { Clock } from '../../handlers/ports/clock';
@@ -11,6 +13,7 @@ import type { OffsiteStore } from '../../handlers/ports/offsite-store';
 import { manifestNaming } from '../offsite/naming';
 import { createLazyS3OffsiteStore } from '../offsite/s3-store';
 import { MANIFEST_SUFFIX, pitrFolder } from './folder';
+import { clusterOf, listStoresOfCluster } from './same-cluster';
 
 const RETRY_AFTER_MS = 30_000;
 const FILE = /^[0-9A-Za-z._-]{1,200}$/;
@@ -26,15 +29,19 @@ export interface PitrOffsite {
   prune(kept: readonly PitrManifest[]): Promise<void>;
 }
 
-export function createPitrOffsite(options: {
+export interface PitrStoreOptions {
   offsite: OffsiteSettings;
   directory: string;
   clock: Clock;
-  logger: Logger;
   /** Tests: a store of their own making. */
   storeFor?: (sub: 'base' | 'wal', settings: OffsiteSettings, directory: string) => OffsiteStore;
-}): PitrOffsite {
-  const { clock, logger } = options;
+}
+
+/** The two stores of continuous protection (`<prefix>pitr/base/`, `<prefix>pitr/wal/`), bound to the local folders. */
+export function pitrStores(options: PitrStoreOptions): {
+  stores: Record<'base' | 'wal', OffsiteStore>;
+  location: string;
+} {
   const folder = pitrFolder(options.directory);
   const naming = manifestNaming(
     (name) => FILE.test(name) && !name.endsWith(MANIFEST_SUFFIX),
@@ -45,24 +52,24 @@ export function createPitrOffsite(options: {
     const directory = join(folder.root, sub);
     return options.storeFor
       ? options.storeFor(sub, settings, directory)
-      : createLazyS3OffsiteStore({ settings, naming, directory, now: () => clock.now() });
+      : createLazyS3OffsiteStore({ settings, naming, directory, now: () => options.clock.now() });
   };
   const stores = { base: make('base'), wal: make('wal') };
-  const location = stores.wal.location.replace(/wal\/$/, '');
+  return { stores, location: stores.wal.location.replace(/wal\/$/, '') };
+}
+
+export function createPitrOffsite(options: PitrStoreOptions & { logger: Logger }): PitrOffsite {
+  const { clock, logger } = options;
+  const { stores, location } = pitrStores(options);
   const queue = new Map<string, PitrManifest>(); // file -> manifest, in the order sealed
   let present: Set<string> | undefined; // files committed in the store (listed once, then kept up to date)
+  let checked: string | null | undefined; // the cluster the stores last held no other's WAL than (undefined: not checked)
   let retryAt = -Infinity;
   let failing = false;
 
   const split = (file: string) => {
     const [sub, name] = file.split('/') as ['base' | 'wal', string];
     return { store: stores[sub], name };
-  };
-  const list = async () => {
-    const found = new Set<string>();
-    for (const sub of ['base', 'wal'] as const)
-      for (const backup of (await stores[sub].list()).backups) found.add(`${sub}/${backup.file}`);
-    return found;
   };
 
   return {
@@ -71,8 +78,12 @@ export function createPitrOffsite(options: {
       for (const m of manifests) if (!present?.has(m.file)) queue.set(m.file, m);
       if (queue.size === 0 || clock.elapsedMs() < retryAt) return;
       try {
-        present ??= await list();
         const pending = [...queue.values()].sort((a, b) => a.sequence - b.sequence);
+        if (!present) {
+          const ours = clusterOf(pending);
+          present = await listStoresOfCluster(stores, location, ours); // one listing: the files and the check
+          checked = ours;
+        }
         for (const manifest of pending) {
           if (!present.has(manifest.file)) {
             const { store, name } = split(manifest.file);
@@ -87,16 +98,26 @@ export function createPitrOffsite(options: {
         if (failing) logger.info(`Continuous protection: copies to ${location} work again.`);
         failing = false;
       } catch (error) {
-        present = undefined; // listed again on the next attempt
+        present = undefined; // listed (and checked) again on the next attempt
+        checked = undefined;
         retryAt = clock.elapsedMs() + RETRY_AFTER_MS;
         if (!failing)
           logger.error(
-            `Continuous protection: copying sealed WAL and base backups to ${location} failed (${error instanceof Error ? error.message : String(error)}); the local files are kept and the copy is retried every ${RETRY_AFTER_MS / 1000} s.`,
+            `Continuous protection: copying sealed WAL and base backups to ${location} failed (${error instanceof Error ? error.message : String(error)}); the local files are kept and the copy is retried every ${RETRY_AFTER_MS / 1000} s.${error instanceof AppError && error.suggestion ? ` ${error.suggestion}` : ''}`,
           );
         failing = true;
       }
     },
     async prune(kept) {
+      const ours = clusterOf(kept);
+      if (ours !== null && ours !== checked) {
+        const refused = await listStoresOfCluster(stores, location, ours).then(
+          () => false,
+          () => true, // another cluster's store (said by the copy), or unreachable: nothing removed now
+        );
+        if (refused) return;
+        checked = ours; // not listed again for that on every run
+      }
       for (const sub of ['base', 'wal'] as const)
         for (const removed of await pruneStore(stores[sub], sub, kept, logger)) present?.delete(removed);
     },

@@ -1,10 +1,9 @@
 // Point-in-time recovery, the runtime half: each file of the plan checked against its signed manifest while it is
 // unpacked (the base into a data directory, the segments into a WAL folder), the temporary instance recovered to the
-// target, then the application database's content copied out of it (pg_dump | psql) into the scratch database.
+// target, then the application database's content copied out of it into the scratch database (copy-out.ts).
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,21 +15,27 @@ import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import { sha256OfFile } from '../executor/dump-file';
 import { failedStage, helperEnv, processStage, type Stage } from '../executor/filters';
-import { parsePostgresUrl, prepareToolEnvironment } from '../executor/pg-env';
-import { runTool, usefulStderrLine } from '../executor/process';
-import { localeArguments } from '../executor/restore';
-import { findPgProgram } from './base-backup';
+import { parsePostgresUrl } from '../executor/pg-env';
+import { copyOut } from './copy-out';
+import type { PitrStoreOptions } from './offsite';
+import { fetchPitrFiles } from './offsite-restore';
 import { pitrFolder } from './folder';
 import { INSTANCE_PORT, prepareInstance, serverBinaries } from './instance';
 import { laterCommitExists } from './waldump';
+import { recoveryDirPrefix } from './orphans';
 
 export interface RecoverRequest {
   directory: string;
   dbUrl: string;
   plan: PitrPlan;
   target: string; // ISO 8601
+  /** Stop just before the first WAL record at or after this position instead (a PITR rehearsal's exact point). */
+  targetLsn?: string | undefined;
   targetDatabase: string;
   locale: DatabaseLocale;
+  /** Files of the plan only in the off-site store (`offsite`): downloaded into a private folder first. */
+  fetch?: ReadonlySet<string> | undefined;
+  offsite?: PitrStoreOptions | undefined;
   identityFile: string | undefined;
   logger: Logger;
   clock: Clock;
@@ -116,120 +121,89 @@ function tarInto(directory: string): { stdin: Writable; done: Promise<void> } {
 /** ISO 8601 to the form recovery_target_time takes. */
 const asPostgresTime = (iso: string) => iso.replace('T', ' ').replace('Z', '+00');
 
+/** The plan's files that are only in the off-site store, downloaded (each checked against its manifest). */
+async function fetchFromStore(request: RecoverRequest) {
+  const wanted = [request.plan.base, ...request.plan.segments].filter((m) => request.fetch?.has(m.file));
+  if (wanted.length === 0) return undefined;
+  if (!request.offsite) throw new Error('files of the plan are off-site, and no off-site store is set');
+  const bytes = wanted.reduce((sum, m) => sum + m.sizeBytes, 0);
+  request.logger.info(
+    `Downloading ${wanted.length} file(s) of continuous protection (${bytes} bytes) for the restore to ${request.target}.`,
+  );
+  return fetchPitrFiles(request.offsite, wanted);
+}
+
+/** The server programs recovery runs, of the base backup's major; a clear refusal before anything is done. */
+export async function requireServerPrograms(major: number): Promise<void> {
+  const directory = serverBinaries(major);
+  const missing: string[] = [];
+  for (const program of ['pg_ctl', 'postgres', 'pg_waldump'])
+    await access(join(directory, program), constants.X_OK).catch(() => missing.push(program));
+  if (missing.length > 0)
+    throw new AppError(
+      'PITR.SERVER_PROGRAMS_MISSING',
+      'misconfigured',
+      `The PostgreSQL ${major} server programs point-in-time recovery needs are not installed: ${missing.join(', ')} not found in ${directory}.`,
+      {
+        suggestion: `Nothing was changed. Install Debian's postgresql-${major} there, or build the image with --build-arg PG_MAJOR=${major} (docs/pitr.md, "Where it runs").`,
+      },
+    );
+}
+
 export async function recoverToPoint(request: RecoverRequest): Promise<void> {
   const { plan, logger } = request;
   const major = plan.base.serverMajor;
-  const root = await mkdtemp(join(tmpdir(), 'bomnipotent-pitr-'));
+  await requireServerPrograms(major);
+  const root = await mkdtemp(recoveryDirPrefix());
   const data = join(root, 'data');
   const wal = join(root, 'wal');
   await mkdir(data, { mode: 0o700 });
   await mkdir(wal);
-  const connection = parsePostgresUrl(request.dbUrl);
+  const user = parsePostgresUrl(request.dbUrl).user ?? 'postgres';
   let instance: Awaited<ReturnType<typeof prepareInstance>> | undefined;
+  let fetched: Awaited<ReturnType<typeof fetchPitrFiles>> | undefined;
   try {
+    fetched = await fetchFromStore(request);
+    const from = (m: PitrManifest) =>
+      fetched && request.fetch?.has(m.file) ? { ...request, directory: fetched.directory } : request;
     const tar = tarInto(data);
-    await unpack(request, plan.base, tar.stdin, tar.done);
+    await unpack(from(plan.base), plan.base, tar.stdin, tar.done);
     for (const segment of plan.segments) {
       const out = createWriteStream(join(wal, segment.segment));
-      await unpack(request, segment, out, new Promise((resolve) => out.once('close', () => resolve())));
+      await unpack(from(segment), segment, out, new Promise((resolve) => out.once('close', () => resolve())));
     }
+    await fetched?.dispose();
     const last = plan.segments.at(-1);
     const waldump = join(serverBinaries(major), 'pg_waldump');
     // Recovery stops before the first commit after the target; without one in the WAL given, it replays all of it.
-    const stopAtTarget = last ? await laterCommitExists(waldump, wal, last.segment, request.target) : true;
+    const stopAtTarget =
+      request.targetLsn !== undefined ||
+      (last ? await laterCommitExists(waldump, wal, last.segment, request.target) : true);
     instance = await prepareInstance({
       root,
       data,
       walDirectory: wal,
       major,
-      targetTime: stopAtTarget ? asPostgresTime(request.target) : null,
-      user: connection.user ?? 'postgres',
+      targetTime: stopAtTarget && request.targetLsn === undefined ? asPostgresTime(request.target) : null,
+      targetLsn: request.targetLsn ?? null,
+      user,
       clock: request.clock,
     });
     logger.info(
       `Recovering ${plan.base.file} and ${plan.segments.length} WAL segment(s) to ${request.target} in a temporary instance.`,
     );
     await instance.recover();
-    await copyOut(request, root, major, connection.user ?? 'postgres', plan.base.database);
+    await copyOut({
+      dbUrl: request.dbUrl,
+      logger,
+      instance: { socket: root, port: INSTANCE_PORT, user, database: plan.base.database },
+      major,
+      targetDatabase: request.targetDatabase,
+      locale: request.locale,
+    });
   } finally {
+    await fetched?.dispose();
     await instance?.stop();
     await rm(root, { recursive: true, force: true });
-  }
-}
-
-/** createdb the scratch database on the application's server, then pg_dump (temporary instance) | psql into it. */
-async function copyOut(
-  request: RecoverRequest,
-  socket: string,
-  major: number,
-  user: string,
-  database: string,
-) {
-  const { logger } = request;
-  const tools = await prepareToolEnvironment(parsePostgresUrl(request.dbUrl), process.env, null);
-  try {
-    const createdb = await findPgProgram('createdb', major);
-    const made = await runTool({
-      path: createdb,
-      args: ['--template=template0', ...localeArguments(request.locale), '--', request.targetDatabase],
-      env: tools.env,
-      logger,
-    });
-    if (made.exitCode !== 0)
-      throw new Error(`createdb failed: ${usefulStderrLine(made.stderr) ?? 'no message'}`);
-    const pgDump = await findPgProgram('pg_dump', major);
-    const psql = await findPgProgram('psql', major);
-    const fromInstance: Record<string, string> = {
-      ...tools.env,
-      PGHOST: socket,
-      PGPORT: String(INSTANCE_PORT),
-      PGUSER: user,
-      PGDATABASE: database,
-    };
-    delete fromInstance.PGPASSFILE;
-    const dump: { error: string | null } = { error: null };
-    const loaded = await runTool({
-      path: psql,
-      args: [
-        '-X',
-        '-q',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '--single-transaction',
-        '--no-password',
-        '-d',
-        request.targetDatabase,
-      ],
-      env: tools.env,
-      logger,
-      feedStdin: async (stdin, kill) => {
-        const dumped = await runTool({
-          path: pgDump,
-          args: ['--format=plain', '--no-password'],
-          env: fromInstance,
-          logger,
-          consumeStdout: (stdout) => pipeline(stdout, stdin),
-        });
-        if (dumped.exitCode !== 0) {
-          dump.error = usefulStderrLine(dumped.stderr) ?? 'no message';
-          kill();
-        }
-      },
-    });
-    if (dump.error !== null) throw new Error(`pg_dump from the temporary instance failed: ${dump.error}`);
-    if (loaded.exitCode !== 0)
-      throw new Error(`psql failed: ${usefulStderrLine(loaded.stderr) ?? 'no message'}`);
-  } catch (error) {
-    const dropdb = await findPgProgram('dropdb', major).catch(() => null);
-    if (dropdb)
-      await runTool({
-        path: dropdb,
-        args: ['--if-exists', '--', request.targetDatabase],
-        env: tools.env,
-        logger,
-      });
-    throw error;
-  } finally {
-    await tools.dispose();
   }
 }

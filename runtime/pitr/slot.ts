@@ -11,6 +11,8 @@ export interface SlotStatus {
   walStatus: string | null;
   /** How much more WAL may be written before max_slot_wal_keep_size invalidates the slot; null when unlimited. */
   safeWalSizeBytes: number | null;
+  /** Where the slot's retained WAL starts (it moves as pg_receivewal confirms); null without a slot or position. */
+  restartLsn: string | null;
   exists: boolean;
   active: boolean;
   checkedAt: string; // ISO 8601
@@ -27,30 +29,69 @@ async function withClient<T>(dbUrl: string, work: (client: pg.Client) => Promise
   }
 }
 
+async function querySlot(client: pg.Client, slot: string, now: Date): Promise<SlotStatus> {
+  const { rows } = await client.query<{
+    held: string | null;
+    wal_status: string | null;
+    safe: string | null;
+    restart: string | null;
+    active: boolean;
+  }>(
+    `SELECT (pg_current_wal_lsn() - restart_lsn)::bigint::text AS held, active, restart_lsn::text AS restart,
+            to_jsonb(s) ->> 'wal_status' AS wal_status, to_jsonb(s) ->> 'safe_wal_size' AS safe
+       FROM pg_replication_slots s WHERE slot_name = $1`,
+    [slot],
+  );
+  const row = rows[0];
+  return {
+    slot,
+    heldBytes: row?.held ? Math.max(0, Number(row.held)) : 0,
+    walStatus: row?.wal_status ?? null,
+    safeWalSizeBytes: row?.safe ? Number(row.safe) : null,
+    restartLsn: row?.restart ?? null,
+    exists: row !== undefined,
+    active: row?.active ?? false,
+    checkedAt: now.toISOString(),
+  };
+}
+
 export function readSlot(dbUrl: string, slot: string, now: Date): Promise<SlotStatus> {
-  return withClient(dbUrl, async (client) => {
-    const { rows } = await client.query<{
-      held: string | null;
-      wal_status: string | null;
-      safe: string | null;
-      active: boolean;
-    }>(
-      `SELECT (pg_current_wal_lsn() - restart_lsn)::bigint::text AS held, active,
-              to_jsonb(s) ->> 'wal_status' AS wal_status, to_jsonb(s) ->> 'safe_wal_size' AS safe
-         FROM pg_replication_slots s WHERE slot_name = $1`,
-      [slot],
-    );
-    const row = rows[0];
-    return {
-      slot,
-      heldBytes: row?.held ? Math.max(0, Number(row.held)) : 0,
-      walStatus: row?.wal_status ?? null,
-      safeWalSizeBytes: row?.safe ? Number(row.safe) : null,
-      exists: row !== undefined,
-      active: row?.active ?? false,
-      checkedAt: now.toISOString(),
-    };
-  });
+  return withClient(dbUrl, (client) => querySlot(client, slot, now));
+}
+
+export interface SlotReader {
+  read(now: Date): Promise<SlotStatus>;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the slot over one connection kept open (the guard reads it several times a second: a connection and its
+ * authentication each time would cost more than the query); after an error the next read connects again.
+ */
+export function createSlotReader(dbUrl: string, slot: string): SlotReader {
+  let client: pg.Client | undefined;
+  const close = async () => {
+    const current = client;
+    client = undefined;
+    await current?.end().catch(() => {});
+  };
+  return {
+    async read(now) {
+      try {
+        if (!client) {
+          const fresh = new pg.Client({ connectionString: dbUrl });
+          fresh.on('error', () => {});
+          client = fresh;
+          await fresh.connect();
+        }
+        return await querySlot(client, slot, now);
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+    close,
+  };
 }
 
 /**

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRecovery } from '../../handlers/pitr/window';
 import { readPitrCatalog } from '../../runtime/pitr/folder';
-import { startPitrWorld, type PitrWorld } from '../support/pitr-world';
-import { until } from '../support/until';
+import { closePitrWorld, startPitrWorld, type PitrWorld, waitForWindow } from '../support/pitr-world';
 
 let world: PitrWorld;
 
@@ -16,18 +15,11 @@ beforeAll(async () => {
   await world.query('CREATE TABLE docs (id serial PRIMARY KEY, body text)');
 });
 
-afterAll(async () => {
-  if (process.env.PITR_DEBUG) console.log(world?.logger.lines.join('\n'));
-  await world?.close();
-});
+afterAll(() => closePitrWorld(world));
 
-describe('continuous capture', () => {
+describe('continuous capture', { timeout: 180_000 }, () => {
   it('takes a base backup and seals signed WAL segments until a commit is covered', async () => {
-    await until(
-      'a restorable window',
-      async () => ((await world.catalog()).window ? true : undefined),
-      60_000,
-    );
+    await waitForWindow(world, 110_000);
     await world.query("INSERT INTO docs (body) VALUES ('first')");
     const acknowledged = new Date();
     const catalog = await world.coveredUntil(acknowledged.toISOString());

@@ -10,7 +10,7 @@ import { manifestNaming } from '../../runtime/offsite/naming';
 import { createPitrOffsite } from '../../runtime/pitr/offsite';
 import { offsiteSettings, testStore } from '../support/offsite-fixture';
 import { freshBucket, s3Suite } from '../support/offsite-world';
-import { startPitrWorld, type PitrWorld } from '../support/pitr-world';
+import { closePitrWorld, startPitrWorld, type PitrWorld } from '../support/pitr-world';
 import { until } from '../support/until';
 
 const suite = s3Suite();
@@ -35,10 +35,7 @@ beforeAll(async () => {
   await world.query('CREATE TABLE docs (id serial PRIMARY KEY, body text)');
 });
 
-afterAll(async () => {
-  if (process.env.PITR_DEBUG) console.log(world?.logger.lines.join('\n'));
-  await world?.close();
-});
+afterAll(() => closePitrWorld(world));
 
 describe('continuous protection off-site', () => {
   it('copies every sealed base backup and segment with its manifest to the store, byte for byte', async () => {

@@ -2,30 +2,30 @@
 // to T, recovered in a temporary instance from the base backup and the sealed WAL, then swapped in through the
 // complete restore's path, holds every commit acknowledged at or before T and none sent after it. A target outside
 // the window and a forged segment are refused with one line, and the database is left as it was.
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreToPoint } from '../../handlers/pitr/restore-to-point';
-import { systemClock } from '../../runtime/observability/system-clock';
-import { startPitrWorld, type PitrWorld } from '../support/pitr-world';
-import {
-  createRealContext,
-  migrateToLatest,
-  TEST_SIGNER,
-  type RealRestoreWorld,
-} from '../support/restore-real';
-import { until } from '../support/until';
-
-interface Commit {
-  n: number;
-  sentAt: number;
-  ackAt: number;
-}
+import { commitWrites, startPitrRestoreWorld, type PitrWorld, type TimedCommit } from '../support/pitr-world';
+import type { RealRestoreWorld } from '../support/restore-real';
 
 let world: PitrWorld;
 let real: RealRestoreWorld;
-const commits: Commit[] = [];
+const commits: TimedCommit[] = [];
+
+/** A statement on a session of its own: a restore's swap ends the world's. */
+async function fresh(sql: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: world.appUrl });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 
 async function rowsNow(): Promise<number[]> {
   const client = new pg.Client({ connectionString: world.appUrl });
@@ -39,29 +39,19 @@ async function rowsNow(): Promise<number[]> {
 }
 
 beforeAll(async () => {
-  world = await startPitrWorld({ signer: TEST_SIGNER });
-  real = createRealContext({ url: world.appUrl, directory: world.directory });
-  real.settings = {
-    ...real.settings,
-    continuous: {
-      slot: 'bomnipotent_backup',
-      baseBackupPeriodMs: 86_400_000,
-      sealIntervalMs: 1000,
-      maxHeldWalBytes: 2 ** 30,
-      pitrWindowMs: null,
+  ({ world, real } = await startPitrRestoreWorld({
+    prepare: async (started) => {
+      // The database belongs to a role without superuser rights; db_url stays the cluster's superuser. A table made
+      // by the superuser and one owned by yet another role: after a restore both belong to the owner.
+      await started.query('CREATE ROLE app_owner LOGIN CREATEDB');
+      await started.query('CREATE ROLE someone_else');
+      await started.query('ALTER DATABASE app OWNER TO app_owner');
+      await started.query('CREATE TABLE by_someone_else (note text)');
+      await started.query('ALTER TABLE by_someone_else OWNER TO someone_else');
     },
-  };
-  real.pitr = { dbUrl: world.appUrl, logger: real.ctx.logger, clock: systemClock() };
-  await migrateToLatest(real);
-  await world.query('CREATE TABLE writes (n int PRIMARY KEY)');
-  await until('a restorable window', async () => ((await world.catalog()).window ? true : undefined), 60_000);
+  }));
   // The writer: one commit every ~30 ms, each with the instant it was sent and the instant it was acknowledged.
-  for (let n = 1; n <= 60; n++) {
-    const sentAt = Date.now();
-    await world.query('INSERT INTO writes (n) VALUES ($1)', [n]);
-    commits.push({ n, sentAt, ackAt: Date.now() });
-    await new Promise((r) => setTimeout(r, 30));
-  }
+  commits.push(...(await commitWrites(world, 60)));
   await world.coveredUntil(new Date(commits.at(-1)!.ackAt + 1).toISOString());
 });
 
@@ -111,6 +101,16 @@ describe('restore to a point', () => {
     for (const n of sentAfter) expect(present.has(n), `commit ${n} sent after the target`).toBe(false);
   });
 
+  it("loads as the database's owner: what the superuser or another role owned belongs to the owner", async () => {
+    const { rows } = await fresh(
+      `SELECT tablename, tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename IN ('writes', 'by_someone_else') ORDER BY 1`,
+    );
+    expect(rows).toEqual([
+      { tablename: 'by_someone_else', tableowner: 'app_owner' },
+      { tablename: 'writes', tableowner: 'app_owner' },
+    ]);
+  });
+
   it('refuses a forged segment before the instance starts, and the database stays as it was', async () => {
     const catalog = await world.catalog();
     const before = await rowsNow();
@@ -128,6 +128,31 @@ describe('restore to a point', () => {
     } finally {
       await writeFile(path, bytes);
     }
+    expect(await rowsNow()).toEqual(before);
+  });
+
+  it('never runs the recovered SQL as the superuser: COPY ... TO PROGRAM in a check is refused, data kept', async () => {
+    const proof = join(tmpdir(), `bomnipotent-pitr-shell-${process.pid}`);
+    // Harmless in the live database; in any other (the scratch copy) it would run a shell command as the loader.
+    await fresh(`CREATE FUNCTION public.looks_fine(n int) RETURNS boolean LANGUAGE plpgsql AS $f$
+      BEGIN IF current_database() <> 'app' THEN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch ${proof}'''; END IF;
+      RETURN true; END $f$`);
+    await fresh('CREATE TABLE checked (n int CHECK (public.looks_fine(n)))');
+    await fresh('INSERT INTO checked VALUES (1)');
+    const before = await rowsNow();
+    const { rows } = await fresh(
+      `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS t`,
+    );
+    const target = (rows[0] as { t: string }).t;
+    await world.coveredUntil(target);
+    const failed = await restoreToPoint({ user: 'admin@example.com', to: target }, real.ctx).catch(
+      (e: unknown) => e as Error,
+    );
+    expect(failed).toBeInstanceOf(Error);
+    expect((failed as Error).message).toMatch(
+      /permission denied|must be superuser|pg_execute_server_program/,
+    );
+    expect(existsSync(proof)).toBe(false);
     expect(await rowsNow()).toEqual(before);
   });
 });

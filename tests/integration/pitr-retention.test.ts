@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planRecovery } from '../../handlers/pitr/window';
 import { prunePitr } from '../../runtime/pitr/prune';
-import { startPitrWorld, type PitrWorld } from '../support/pitr-world';
+import { closePitrWorld, startPitrWorld, type PitrWorld } from '../support/pitr-world';
 import { until } from '../support/until';
 
 const WINDOW_MS = 6_000;
@@ -18,10 +18,7 @@ beforeAll(async () => {
   await world.query('CREATE TABLE docs (id serial PRIMARY KEY, body text)');
 });
 
-afterAll(async () => {
-  if (process.env.PITR_DEBUG) console.log(world?.logger.lines.join('\n'));
-  await world?.close();
-});
+afterAll(() => closePitrWorld(world));
 
 const files = async (sub: 'base' | 'wal') =>
   (await readdir(join(world.directory, 'pitr', sub))).filter((n) => !n.endsWith('.manifest.json'));
@@ -37,7 +34,11 @@ describe('pitr_window', () => {
         const wal = await files('wal');
         const gone = [...seen].some((f) => !wal.includes(f));
         for (const f of wal) seen.add(f);
-        return gone && !(await files('base')).includes(first.file.slice('base/'.length)) ? true : undefined;
+        // The line comes once the whole prune is done (after the files it removes, each fsynced): wait for it too.
+        const logged = world.logger.lines.some((l) => /removed \d+ base backup\(s\) and/.test(l));
+        return gone && logged && !(await files('base')).includes(first.file.slice('base/'.length))
+          ? true
+          : undefined;
       },
       90_000,
     );

@@ -4,7 +4,7 @@
 // fsync is off (the tests' disk is shared). Never touches the shared cluster's pg_hba.conf. As root, the cluster runs as the `postgres` user (initdb refuses root).
 import { execFile } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './free-port';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,17 +20,6 @@ export interface PrivateCluster {
   /** Kills PostgreSQL (pg_ctl -m immediate: a crash, as far as the data directory knows) and starts it again. */
   crashRestart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function postgresIds(): Promise<{ uid: number; gid: number } | undefined> {

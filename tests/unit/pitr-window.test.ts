@@ -91,6 +91,23 @@ describe('the restorable window', () => {
     expect(catalog.window?.latest).toBe(at(40));
   });
 
+  it('ends at a gap in the WAL though the chain holds (a segment never sealed), naming the missing segment', () => {
+    const manifests = chain().filter((m) => m.segment !== seg(6) || m.kind !== 'wal');
+    for (let i = 1; i < manifests.length; i++) {
+      manifests[i] = {
+        ...manifests[i]!,
+        sequence: i + 1,
+        previousManifestSha256: pitrDigest(manifests[i - 1]!),
+      };
+    }
+    const catalog = assessPitr(entries(manifests));
+    expect(catalog.problem).toBe(
+      `the WAL has a gap: ${seg(6)} is missing after wal/${seg(5)}.zst (a sealed segment was removed, or the replication slot was lost); the window ends before it until the next base backup`,
+    );
+    expect(catalog.window).toEqual({ earliest: at(10), latest: at(50) });
+    expect(planRecovery(catalog, at(60))).toHaveProperty('refused');
+  });
+
   it('has no window before a segment covers a point after the base', () => {
     const catalog = assessPitr(entries(chain().slice(0, 2)));
     expect(catalog.window).toBeNull();
