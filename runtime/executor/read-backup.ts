@@ -1,12 +1,13 @@
 // A full read of one opened backup (open-backup.ts): streamed through hash, decryption, decompression and the dump
 // guard; or its stored bytes checked against the signed size and SHA-256; or spooled into a private verified copy.
 import { constants } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { open, statfs, unlink } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Writable, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isAppError } from '../../handlers/errors';
+import { formatBytes } from '../../handlers/units';
 import type { ReadOptions } from '../../handlers/backup/model';
 import type { ExecutorContext } from './executor-context';
 import { ProgressTap } from './progress-tap';
@@ -98,7 +99,22 @@ export async function checkStoredBytes(opened: OpenedBackup): Promise<void> {
  */
 const SPOOL_CHUNK_BYTES = 1024 * 1024;
 
+/** Refuses up front, before a byte is copied, when the backup's directory has less room than the copy needs. */
+async function checkSpoolRoom(opened: OpenedBackup): Promise<void> {
+  const directory = dirname(opened.path);
+  const info = await statfs(directory);
+  const free = info.bavail * info.bsize;
+  if (free >= opened.sizeBytes) return;
+  throw backupRefused(
+    opened.file,
+    `its verified copy needs ${formatBytes(opened.sizeBytes)} (${opened.sizeBytes} bytes) in ${directory}, ` +
+      `and only ${formatBytes(free)} (${free} bytes) is free there`,
+    'Nothing was changed. Free that much space in the backup directory (or move the backup to one with room) and try again.',
+  );
+}
+
 export async function spoolBackup(opened: OpenedBackup): Promise<OpenedBackup> {
+  await checkSpoolRoom(opened);
   const spoolPath = join(dirname(opened.path), `.spool-${randomBytes(8).toString('hex')}`);
   const spool = await open(
     spoolPath,

@@ -4,7 +4,7 @@
 // dropped and their names kept for one line in the restore's log.
 import { Transform, type TransformCallback } from 'node:stream';
 import { DumpStructureError } from './dump-guard';
-import { judgeStatement, type RoleFacts } from './role-statements';
+import { judgeStatement, type LaterOwner, type RoleFacts } from './role-statements';
 import { SqlLexer } from './sql-lexer';
 
 const NEWLINE = 0x0a;
@@ -16,6 +16,8 @@ const MAX_STATEMENT_BYTES = 64 * 1024 * 1024;
 export class RoleFilter extends Transform {
   /** Roles named by grants that were dropped because this server has no such role. */
   readonly missingRoles = new Set<string>();
+  /** `OWNER TO` statements for after the load, when a temporary owner loads (RoleFacts.later). */
+  readonly ownersLater: LaterOwner[] = [];
   private readonly lexer = new SqlLexer();
   private copy = false;
   /** The start of a COPY data line that began in an earlier chunk (enough of it to tell `\.`). */
@@ -31,7 +33,9 @@ export class RoleFilter extends Transform {
   private offset = 0;
 
   constructor(private readonly roles: RoleFacts) {
-    super({ highWaterMark: 1024 * 1024 });
+    // 64 KiB, not more: a chunk that waits long in a stage's buffer is promoted out of V8's young generation and its
+    // memory stays in the RSS until a full GC; 1 MiB buffers raised the restore's peak RSS (docs/benchmarks.md).
+    super({ highWaterMark: 64 * 1024 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -164,6 +168,7 @@ export class RoleFilter extends Transform {
           `the statement at byte ${at} (${code.slice(0, 80)}) is refused: ${verdict.reason}; a restore runs as the database owner and never leaves that role`,
         );
       for (const role of verdict.missingRoles ?? []) this.missingRoles.add(role);
+      if (verdict.action === 'drop' && verdict.later) this.ownersLater.push(verdict.later);
       if (verdict.action === 'drop') out = null;
       else if (verdict.text !== undefined) out = Buffer.from(`${verdict.text}\n`, 'latin1');
     }

@@ -48,11 +48,29 @@ export interface RoleFacts {
   exists(role: string): boolean;
   /** Whether the loading role may make the role an object's owner (it is that role, a member of it, or superuser). */
   mayOwn(role: string): boolean;
+  /** Whether an ownership the loader may not give goes to the role after the load (a temporary owner's hand-over). */
+  later?(role: string): boolean;
 }
+
+/** An `OWNER TO` statement kept for after a temporary owner's load (load-login.ts), and the role it names. */
+export interface LaterOwner {
+  text: string;
+  role: string;
+}
+
+/**
+ * `ALTER <kind> <name>[(<arguments>)] OWNER TO <role>;` of an object inside the database (never the database itself)
+ * and nothing else: no second clause, no `;` or string inside. Only such a line is handed on after the load.
+ */
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_\x80-\xff][A-Za-z0-9_$\x80-\xff]*|\d+)`;
+const LATER_OWNER = new RegExp(
+  String.raw`^ALTER (?:TABLE|SEQUENCE|VIEW|MATERIALIZED VIEW|FOREIGN TABLE|FUNCTION|PROCEDURE|AGGREGATE|TYPE|DOMAIN|SCHEMA|COLLATION|CONVERSION|TEXT SEARCH (?:CONFIGURATION|DICTIONARY)|LARGE OBJECT|STATISTICS) ` +
+    String.raw`${IDENT}(?:\.${IDENT})?(?: ?\((?:[^;()"'\\]|"(?:[^"]|"")*")*\))? OWNER TO ${ROLE_NAME};\s*$`,
+);
 
 export type Verdict =
   | { action: 'keep'; text?: string; missingRoles?: string[] }
-  | { action: 'drop'; missingRoles?: string[] }
+  | { action: 'drop'; missingRoles?: string[]; later?: LaterOwner }
   | { action: 'refuse'; reason: string };
 
 function unquote(name: string): string {
@@ -112,7 +130,13 @@ export function judgeStatement(code: string, line: string | null, roles: RoleFac
   if (line === null) return { action: 'keep' };
   // Ownership stays where the loading role may give it (the same server, a superuser); otherwise the loader owns it.
   const owner = OWNER_TO.exec(line)?.[1];
-  if (owner !== undefined) return roles.mayOwn(unquote(owner)) ? { action: 'keep' } : { action: 'drop' };
+  if (owner !== undefined) {
+    const role = unquote(owner);
+    if (roles.mayOwn(role)) return { action: 'keep' };
+    return LATER_OWNER.test(line) && roles.later?.(role)
+      ? { action: 'drop', later: { text: line.trim(), role } }
+      : { action: 'drop' };
+  }
   const forRoles = DEFAULT_PRIVILEGES.exec(line)?.[1];
   const mapped =
     forRoles === undefined || splitRoles(forRoles).every((r) => roles.mayOwn(unquote(r)))

@@ -7,18 +7,22 @@
 type Mode = 'code' | 'squote' | 'equote' | 'dquote' | 'dollar' | 'block';
 
 const IDENT_CHAR = /[A-Za-z0-9_$\x80-\xff]/;
+const WHITE_SPACE = new Set([' ', '\t', '\r', '\n', '\f', '\v', '\u00a0']); // as String.prototype.trim() in Latin-1
 const DOLLAR_TAG = /^\$([A-Za-z_\x80-\xff][A-Za-z0-9_\x80-\xff]*)?\$/;
 
 export class SqlLexer {
   private mode: Mode = 'code';
   private tag = '';
   private depth = 0;
-  /** The code of the statement being read (literals blanked). */
+  /**
+   * The code of the statement being read (literals blanked): empty until its first character that is not white
+   * space, so that `open` is one comparison (a dump's runs of blank and comment lines add nothing to it).
+   */
   private code = '';
 
   /** Whether a statement has begun and not ended, or a literal or comment is still open. */
   get open(): boolean {
-    return this.mode !== 'code' || this.code.trim() !== '';
+    return this.mode !== 'code' || this.code !== '';
   }
 
   /**
@@ -31,7 +35,7 @@ export class SqlLexer {
     while (i < text.length) {
       i = this.step(text, i, ended);
     }
-    if (this.mode === 'code') this.code += ' ';
+    if (this.mode === 'code' && this.code !== '') this.code += ' ';
     return { ended, rest: this.open };
   }
 
@@ -74,7 +78,7 @@ export class SqlLexer {
     if (c === '/' && next === '*') {
       this.mode = 'block';
       this.depth = 1;
-      this.code += ' ';
+      if (this.code !== '') this.code += ' ';
       return i + 2;
     }
     if (c === "'") {
@@ -103,7 +107,7 @@ export class SqlLexer {
       this.code = '';
       return i + 1;
     }
-    this.code += c;
+    if (this.code !== '' || !WHITE_SPACE.has(c)) this.code += c;
     return i + 1;
   }
 }

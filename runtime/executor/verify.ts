@@ -6,6 +6,7 @@ import { openBackup, type OpenedBackup } from './open-backup';
 import { checkStoredBytes, discard, streamBackup } from './read-backup';
 import { requireTool } from './executor-context';
 import { findLoadRole, roleFilterFor } from './load-role';
+import { LOAD_LOGIN_PREFIX } from './load-login';
 import { prepareToolEnvironment } from './pg-env';
 
 export async function verifyBackupFile(
@@ -52,8 +53,9 @@ async function verifyForLoad(
       ok: true,
       metadata: { ...opened.description, sha256: read.sha256 },
       load: {
-        role: role.setRole ?? role.sessionRole,
-        superuser: role.superuser,
+        role: role.setRole ?? (role.handOverTo === null ? role.sessionRole : `${LOAD_LOGIN_PREFIX}<random>`),
+        superuser: false,
+        ...(role.handOverTo === null ? {} : { handOverTo: role.handOverTo }),
         missingRoles: [...filter.missingRoles].sort(),
       },
     };

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import type { BackupMetadata } from '../../handlers/backup/model';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
@@ -33,10 +34,7 @@ beforeAll(async () => {
   database = await createTestDatabase('brau');
   directory = await mkdtemp(join(tmpdir(), 'bomnipotent-allow-unsigned-'));
 });
-afterAll(async () => {
-  await database?.drop();
-  if (directory) await rm(directory, { recursive: true, force: true });
-});
+afterAll(() => tearDown({ db: database, dirs: [directory] }));
 
 beforeEach(async () => {
   world = createRealContext({ url: database.url, directory });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { adminQuery, adminUrl, uniqueDatabaseName } from '../support/pg';
+import { craftedDump, escapeVia as escapeVia_, shellFunction } from '../support/shell-dumps';
 import {
   beforeCompletionMarker,
   createRealContext,
@@ -115,14 +116,9 @@ describe.each([
 
 describe('the dump runs as the owner, never as the superuser of db_url (--allow-unsigned)', () => {
   const proof = join(tmpdir(), `bomnipotent-shell-${prefix}`);
-  const evil = (sql: string) => async () => {
-    const original = await readFile(join(directory, file), 'utf8');
-    const crafted = file.replace(/_\d{8}_\d{6}\./, '_20200101_000000.');
-    await writeFile(join(directory, crafted), beforeCompletionMarker(original, sql), { mode: 0o600 });
-    return crafted;
-  };
-  const viaFunction = `CREATE FUNCTION public.shell() RETURNS void LANGUAGE plpgsql AS $f$
-BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch ${proof}'''; END $f$;`;
+  const evil = (sql: string) => () => craftedDump(directory, file, sql);
+  const viaFunction = shellFunction(proof);
+  const escapeVia = (leave: string) => escapeVia_(proof, leave);
   it.each([
     ['COPY ... TO PROGRAM', `COPY (SELECT 1) TO PROGRAM 'touch ${proof}';`, /COPY other than FROM stdin/],
     [
@@ -139,6 +135,22 @@ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch ${proof}'''; END $f$;`;
     ],
     ['after set_config', `SELECT set_config('role', 'none', false);`, /set_config/],
     ['in a DO block', `DO $$BEGIN EXECUTE 'RESET ROLE'; END$$;`, /runs code at the top level/],
+    // The line refusals cannot see inside a function: there is no superuser session left to return to.
+    [
+      'RESET ROLE from a function, then COPY ... TO PROGRAM',
+      escapeVia(`EXECUTE 'RESET ROLE';`),
+      /must be superuser|permission denied/,
+    ],
+    [
+      'SET SESSION AUTHORIZATION from a function',
+      escapeVia(`EXECUTE 'SET SESSION AUTHORIZATION "${new URL(adminUrl()).username}"';`),
+      /permission denied/,
+    ],
+    [
+      'SET ROLE to the superuser from a function',
+      escapeVia(`EXECUTE 'SET ROLE "${new URL(adminUrl()).username}"';`),
+      /permission denied/,
+    ],
   ])(
     '%s: refused with a clear line, no file made, old data kept',
     async (_how, sql, reason) => {
@@ -154,6 +166,13 @@ BEGIN EXECUTE 'COPY (SELECT 1) TO PROGRAM ''touch ${proof}'''; END $f$;`;
       expect(existsSync(proof)).toBe(false);
       const { rows } = await adminQuery<{ note: string }>(`SELECT note FROM kept`, [], name);
       expect(rows).toEqual([{ note: 'the data before the restore' }]);
+      // The temporary role psql logged in as (a member of B) is gone.
+      const { rows: left } = await adminQuery(
+        `SELECT r.rolname FROM pg_roles r JOIN pg_auth_members m ON m.member = r.oid
+          JOIN pg_roles o ON o.oid = m.roleid WHERE o.rolname = $1 AND r.rolname LIKE 'bomnipotent\\_load\\_%'`,
+        [role.b],
+      );
+      expect(left).toEqual([]);
       await rm(join(directory, crafted), { force: true });
     },
     120_000,

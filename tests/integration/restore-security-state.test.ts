@@ -5,6 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown';
 import { restoreBackup } from '../../handlers/backup/restore-backup';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import {
@@ -26,10 +27,7 @@ beforeAll(async () => {
   database = await createTestDatabase('brss');
   directory = await mkdtemp(join(tmpdir(), 'bomnipotent-security-state-'));
 });
-afterAll(async () => {
-  await database?.drop();
-  if (directory) await rm(directory, { recursive: true, force: true });
-});
+afterAll(() => tearDown({ db: database, dirs: [directory] }));
 
 /** An approved user with one valid key, with `roles`. */
 async function addUser(name: string, roles: string[]): Promise<void> {

@@ -26,6 +26,8 @@ let directory: string;
 let world: RealRestoreWorld;
 let file: string;
 let marker: string;
+/** Restores a test started: one it left running when it failed is stopped and awaited before the drop. */
+const started: { abort: AbortController; settled: Promise<unknown> }[] = [];
 
 /** An SQL line of exactly one filler line's length that leaves a trace outside the restored database. */
 function evilLine(): string {
@@ -68,6 +70,11 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  // Left running, a restore would create or fill its target after the drop below lists the test's databases.
+  for (const restore of started.splice(0)) {
+    restore.abort.abort();
+    await restore.settled;
+  }
   await world.close();
   await database.drop();
   await rm(directory, { recursive: true, force: true });
@@ -75,12 +82,21 @@ afterEach(async () => {
 });
 
 async function restoreTo(target: string): Promise<Error | null> {
-  return world.executor
-    .restore({ directory, file, targetDatabase: target, read: { ...TEST_TRUST, allowUnsigned: false } })
+  const abort = new AbortController();
+  const settled = world.executor
+    .restore({
+      directory,
+      file,
+      targetDatabase: target,
+      read: { ...TEST_TRUST, allowUnsigned: false },
+      signal: abort.signal,
+    })
     .then(
       () => null,
       (e: unknown) => e as Error,
     );
+  started.push({ abort, settled });
+  return settled;
 }
 
 describe('no byte reaches psql before the whole file matched its signed manifest', () => {
