@@ -55,14 +55,4 @@ export interface OffsiteHooks {
   catalog(task: BackupTask): Promise<{ location: string; catalog: OffsiteCatalog } | null>;
   /** s3://bucket/prefix of the task's settings, or null. */
   location(task: BackupTask): string | null;
-  /** What this process saw of the store since it started (no store read): for the status at a glance; null: no offsite. */
-  state?(task: BackupTask): OffsiteState | null;
-}
-
-export interface OffsiteState {
-  location: string;
-  /** The signed time of the newest trusted backup in the store when it was last read; null: none; undefined: not read. */
-  newestConfirmedAt: Date | null | undefined;
-  /** The last copy run of this process: when it ended and why it failed (null: it succeeded); null: none yet. */
-  lastCopy: { at: Date; failure: string | null } | null;
 }

@@ -22,6 +22,7 @@ export async function copyToOffsite(ctx: OffsiteContext, task: BackupTask): Prom
     const catalog = await readOffsiteCatalog(store, ctx.format, task.store.trustPolicy());
     const newest = catalog.trusted[0]?.createdAt ?? null;
     ctx.memory.set(store.location, newest);
+    report.newestConfirmed = newest;
     ctx.metrics.offsiteNewest(newest);
     return catalog;
   };

@@ -4,7 +4,14 @@
 import { AppError, isAppError } from '../errors';
 import type { BackupTask } from '../ports/backup-store';
 import type { OffsiteContext } from './context';
-import type { OffsiteFetch, OffsiteFetchRequest } from './model';
+import type {
+  LocalBackup,
+  OffsiteCatalog,
+  OffsiteFetch,
+  OffsiteFetchRequest,
+  TrustedOffsiteBackup,
+} from './model';
+import type { OffsiteStore } from '../ports/offsite-store';
 import { readOffsiteCatalog } from './trusted';
 import { chainRestarted, checkExpectedNewest } from '../backup/select-backup';
 import { restartedChain } from '../backup/trust';
@@ -16,58 +23,20 @@ export async function fetchForRestore(
   request: OffsiteFetchRequest,
 ): Promise<OffsiteFetch | null> {
   const { settings } = task;
-  const { directory } = task.store;
   const store = ctx.storeFor(task);
   if (!settings.offsite || !store) return null;
   const local = await ctx.format.listLocal(task.store);
   if (request.file !== undefined && local.some((l) => l.file === request.file)) return null; // here already
   try {
     const catalog = await readOffsiteCatalog(store, ctx.format, task.store.trustPolicy());
-    const candidate =
-      request.file !== undefined
-        ? catalog.trusted.find((b) => b.file === request.file)
-        : catalog.trusted.find((b) => b.database === request.database);
-    const refused =
-      request.file === undefined ? undefined : catalog.untrusted.find((b) => b.file === request.file);
-    if (!candidate && refused) {
-      // Never downloaded: what no trusted key signed stays out of the directory (and so out of psql's reach).
-      throw new AppError(
-        'OFFSITE.UNTRUSTED',
-        'conflict',
-        `The backup '${refused.file}' in ${store.location} is not trusted: ${refused.reason}.`,
-        {
-          suggestion:
-            "If it comes from another server of yours, add that server's public key to trusted_keys of the database_backup task.",
-          details: { file: refused.file },
-        },
-      );
-    }
-    // The newest-signed rule, as in the directory: a newer backup that fails its check is refused by name.
-    if (request.file === undefined) refuseDamagedNewest(catalog, local, request.database, store.location);
+    const candidate = chooseCandidate(catalog, local, request, store.location);
     if (!candidate) return null;
-    if (request.file === undefined) {
-      const restarted = restartedChain(
-        catalog.trusted.filter((b) => b.database === request.database).map((b) => b.manifest),
-      );
-      if (restarted) throw chainRestarted(restarted, `in ${store.location}`);
-    }
-    const newestLocal = local
-      .filter((l) => l.database === candidate.database)
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
-    if (request.file === undefined && newestLocal && newestLocal.createdAt >= candidate.createdAt)
-      return null;
-    if (local.some((l) => l.file === candidate.file)) return null;
-    if (request.file === undefined)
-      checkExpectedNewest(request.expectNewest, candidate.file, candidate.manifest.sequence, {
-        where: `in ${store.location}`,
-        database: request.database,
-      });
     const fetched: OffsiteFetch = {
       file: candidate.file,
       location: store.location,
       bucket: settings.offsite.bucket,
       key: `${settings.offsite.prefix}${candidate.file}`,
-      directory,
+      directory: task.store.directory,
       downloaded: false,
       manifest: candidate.manifest,
     };
@@ -77,12 +46,7 @@ export async function fetchForRestore(
       );
       return fetched;
     }
-    ctx.logger.info(`Downloading ${candidate.file} from ${store.location} into ${directory} for the restore`);
-    const { file, manifestFile, sha256 } = candidate;
-    await store.download({ file, manifestFile, sha256 });
-    ctx.logger.info(
-      `Downloaded ${candidate.file} from ${store.location}; its checksum matches its manifest.`,
-    );
+    await download(ctx, store, candidate, fetched.directory);
     return { ...fetched, downloaded: true };
   } catch (error) {
     if (!isAppError(error)) throw error;
@@ -93,4 +57,65 @@ export async function fetchForRestore(
       cause: error,
     });
   }
+}
+
+/** The trusted backup in the store to download, or none when the directory already has what the restore wants. */
+function chooseCandidate(
+  catalog: OffsiteCatalog,
+  local: LocalBackup[],
+  request: OffsiteFetchRequest,
+  location: string,
+): TrustedOffsiteBackup | undefined {
+  const candidate =
+    request.file !== undefined
+      ? catalog.trusted.find((b) => b.file === request.file)
+      : catalog.trusted.find((b) => b.database === request.database);
+  const refused =
+    request.file === undefined ? undefined : catalog.untrusted.find((b) => b.file === request.file);
+  if (!candidate && refused) {
+    // Never downloaded: what no trusted key signed stays out of the directory (and so out of psql's reach).
+    throw new AppError(
+      'OFFSITE.UNTRUSTED',
+      'conflict',
+      `The backup '${refused.file}' in ${location} is not trusted: ${refused.reason}.`,
+      {
+        suggestion:
+          "If it comes from another server of yours, add that server's public key to trusted_keys of the database_backup task.",
+        details: { file: refused.file },
+      },
+    );
+  }
+  // The newest-signed rule, as in the directory: a newer backup that fails its check is refused by name.
+  if (request.file === undefined) refuseDamagedNewest(catalog, local, request.database, location);
+  if (!candidate) return undefined;
+  if (request.file === undefined) {
+    const restarted = restartedChain(
+      catalog.trusted.filter((b) => b.database === request.database).map((b) => b.manifest),
+    );
+    if (restarted) throw chainRestarted(restarted, `in ${location}`);
+  }
+  const newestLocal = local
+    .filter((l) => l.database === candidate.database)
+    .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())[0];
+  if (request.file === undefined && newestLocal && newestLocal.createdAt >= candidate.createdAt)
+    return undefined;
+  if (local.some((l) => l.file === candidate.file)) return undefined;
+  if (request.file === undefined)
+    checkExpectedNewest(request.expectNewest, candidate.file, candidate.manifest.sequence, {
+      where: `in ${location}`,
+      database: request.database,
+    });
+  return candidate;
+}
+
+async function download(
+  ctx: OffsiteContext,
+  store: OffsiteStore,
+  candidate: TrustedOffsiteBackup,
+  directory: string,
+): Promise<void> {
+  ctx.logger.info(`Downloading ${candidate.file} from ${store.location} into ${directory} for the restore`);
+  const { file, manifestFile, sha256 } = candidate;
+  await store.download({ file, manifestFile, sha256 });
+  ctx.logger.info(`Downloaded ${candidate.file} from ${store.location}; its checksum matches its manifest.`);
 }

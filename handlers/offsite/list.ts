@@ -6,6 +6,7 @@ import { listBackupCatalog, type BackupCatalogReport, type BackupListing } from 
 import { parseBackupFileName } from '../backup/naming';
 import type { OffsiteCatalog } from './model';
 import { summarizePitr, type PitrSummary } from '../pitr/summary';
+import { summarizePitrRehearsal, type PitrRehearsalSummary } from '../pitr/rehearsal-summary';
 
 export type BackupLocation = 'local' | 'offsite' | 'both';
 
@@ -25,9 +26,12 @@ export interface OffsiteSummary {
 export interface LocatedListing {
   backups: LocatedBackup[];
   chain: BackupCatalogReport['chain'];
+  audit?: BackupCatalogReport['audit'];
   offsite?: OffsiteSummary;
   /** The restorable window of continuous protection; absent when it is off. */
   pitr?: PitrSummary;
+  /** The last PITR rehearsal (null: none yet); absent when continuous protection cannot be rehearsed here. */
+  pitrRehearsal?: PitrRehearsalSummary | null;
 }
 
 export async function listBackupsWithLocations(
@@ -35,13 +39,19 @@ export async function listBackupsWithLocations(
   options: { offsiteOnly: boolean },
 ): Promise<LocatedListing> {
   const task = openTask(ctx);
-  const { backups: local, chain } = await listBackupCatalog(ctx, task);
-  const pitr = task.store.pitr
-    ? { pitr: summarizePitr(await task.store.pitr(), ctx.clock.now(), task.store.pitrHeldWal?.() ?? null) }
-    : {};
+  const { backups: local, chain, audit: auditChain } = await listBackupCatalog(ctx, task);
+  const audit = auditChain ? { audit: auditChain } : {};
+  const pitr = {
+    ...(task.store.pitr
+      ? { pitr: summarizePitr(await task.store.pitr(), ctx.clock.now(), task.store.pitrHeldWal?.() ?? null) }
+      : {}),
+    ...(task.store.pitrRehearsal
+      ? { pitrRehearsal: summarizePitrRehearsal(await task.store.pitrRehearsal.read()) }
+      : {}),
+  };
   const view = await readCatalog(ctx, task);
   if (view === null) {
-    return { backups: options.offsiteOnly ? [] : local, chain, ...pitr };
+    return { backups: options.offsiteOnly ? [] : local, chain, ...audit, ...pitr };
   }
   const { catalog, summary } = view;
   const localFiles = new Set(local.map((b) => b.file));
@@ -56,7 +66,7 @@ export async function listBackupsWithLocations(
         })),
         ...remote.filter((b) => !localFiles.has(b.file)),
       ].sort((a, b) => b.takenAt.localeCompare(a.takenAt) || b.file.localeCompare(a.file));
-  return { backups, chain, offsite: summary, ...pitr };
+  return { backups, chain, ...audit, offsite: summary, ...pitr };
 }
 
 /**

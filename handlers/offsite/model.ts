@@ -114,4 +114,6 @@ export interface CopyReport {
   uploaded: string[];
   failure: string | null;
   removed: string[];
+  /** The signed time of the newest trusted backup in the store as this run last read it; null: none; undefined: not read. */
+  newestConfirmed?: Date | null;
 }

@@ -1,10 +1,17 @@
-// StatusSources on the server's database: the task_runs row of a task and the notifier's open problems.
+// StatusSources on the server's database: the task_runs row of a task, the notifier's open problems and the off-site
+// state the copy runs recorded.
 import type { StatusSources, TaskRunRecord } from '../../handlers/ports/status-sources';
 import type { DbHandle } from './handle';
 import type { NotifyStore } from './notify-store';
+import type { OffsiteStateStore } from './offsite-state';
 
-export function createStatusSources(db: DbHandle, notify: Pick<NotifyStore, 'openProblems'>): StatusSources {
+export function createStatusSources(
+  db: DbHandle,
+  notify: Pick<NotifyStore, 'openProblems'>,
+  offsite: Pick<OffsiteStateStore, 'read'>,
+): StatusSources {
   return {
+    offsite: (location) => offsite.read(location),
     async lastRun(task) {
       const { rows } = await db.query<{
         started: Date;

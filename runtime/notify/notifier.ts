@@ -47,6 +47,9 @@ function pendingWork() {
   return { add, queued: () => drain(queueing), settled: () => drain(all) };
 }
 
+/** The notify_problems row that keeps a problem open for the status page: no channel has this id (theirs are hashes). */
+export const STATUS_ONLY = '(status)';
+
 export function createNotifier(deps: NotifierDeps): RunningNotifier {
   const pending = pendingWork();
   const track = (what: string, work: () => Promise<void>) => {
@@ -77,6 +80,8 @@ export function createNotifier(deps: NotifierDeps): RunningNotifier {
           if (step === 'quiet')
             deps.logger.debug(`Not notifying ${channel.label} again of ${key}: it was told.`);
         }
+        // Kept open for the status page as well, with or without any channel (nothing is sent for this row).
+        await deps.store.problemStep(STATUS_ONLY, key, message(event, 'problem'), 0);
         await deps.store.enqueue(rows, EXPIRE_AFTER_MS);
       });
     },

@@ -55,6 +55,25 @@ export function classifyOffsiteError(error: unknown, location: string, what: str
   if (error instanceof AppError) return error;
   const { name, status, network } = shape(error);
   const at = `Off-site store ${location}: ${what} failed`;
+  const local = localFailure(error, name, at);
+  if (local) return local;
+  if (network !== null || status === null) {
+    return new AppError(
+      OFFSITE_ERRORS.UNREACHABLE,
+      'unavailable',
+      `${at}: the store did not answer (${network ?? name}).`,
+      {
+        suggestion:
+          'Check s3_endpoint, the network and the store. The local backup is kept and the copy is retried on the next run.',
+        cause: error,
+      },
+    );
+  }
+  return setUpRefusal(name, status, at) ?? storeRefusal(name, status, at);
+}
+
+/** What failed before anything reached the store: cancelled, no credentials, no region. */
+function localFailure(error: unknown, name: string, at: string): AppError | null {
   if (name === 'AbortError') {
     return new AppError(OFFSITE_ERRORS.CANCELLED, 'failed', `${at}: cancelled.`, { cause: error });
   }
@@ -74,18 +93,11 @@ export function classifyOffsiteError(error: unknown, location: string, what: str
       suggestion: "Set s3_region to the bucket's region, or AWS_REGION in the server's environment.",
     });
   }
-  if (network !== null || status === null) {
-    return new AppError(
-      OFFSITE_ERRORS.UNREACHABLE,
-      'unavailable',
-      `${at}: the store did not answer (${network ?? name}).`,
-      {
-        suggestion:
-          'Check s3_endpoint, the network and the store. The local backup is kept and the copy is retried on the next run.',
-        cause: error,
-      },
-    );
-  }
+  return null;
+}
+
+/** The store answered that the set-up is wrong: no such bucket, another region, access denied. */
+function setUpRefusal(name: string, status: number, at: string): AppError | null {
   if (name === 'NoSuchBucket') {
     return new AppError(OFFSITE_ERRORS.NO_SUCH_BUCKET, 'misconfigured', `${at}: the bucket does not exist.`, {
       suggestion:
@@ -116,13 +128,18 @@ export function classifyOffsiteError(error: unknown, location: string, what: str
     return new AppError(
       OFFSITE_ERRORS.ACCESS_DENIED,
       'failed',
-      `${at}: access denied (${name}, HTTP ${status ?? 403}).`,
+      `${at}: access denied (${name}, HTTP ${status}).`,
       {
         suggestion:
           'Check the credentials of the AWS chain and that their policy allows s3:PutObject, s3:GetObject, s3:ListBucket and s3:DeleteObject on the bucket and prefix (see the README).',
       },
     );
   }
+  return null;
+}
+
+/** Any other answer of the store: a conflict, no such object, or a refusal named as the store named it. */
+function storeRefusal(name: string, status: number, at: string): AppError {
   if (status === 412) {
     return new AppError(
       OFFSITE_ERRORS.CONFLICT,

@@ -18,6 +18,7 @@ import { fetchForRestore } from '../../handlers/offsite/fetch';
 import { readOffsiteCatalog } from '../../handlers/offsite/trusted';
 import { OFFSITE_NAMING } from './backup-format';
 import { createLazyS3OffsiteStore } from './s3-store';
+import type { OffsiteRun } from '../db/offsite-state';
 
 export interface OffsiteHooksOptions {
   format: OffsiteFormat;
@@ -25,6 +26,8 @@ export interface OffsiteHooksOptions {
   clock: Clock;
   logger: Logger;
   notifier?: Notifier;
+  /** Records each copy run in the shared database for the status at a glance (absent in tests that do not need it). */
+  record?: (location: string, run: OffsiteRun) => Promise<void>;
 }
 
 export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteContext {
@@ -50,22 +53,22 @@ export function createOffsiteContext(options: OffsiteHooksOptions): OffsiteConte
 
 export function createOffsiteHooks(options: OffsiteHooksOptions): OffsiteHooks {
   const ctx = createOffsiteContext(options);
-  const lastCopy = new Map<string, { at: Date; failure: string | null }>();
   return {
     copy: async (task) => {
       const report = await copyToOffsite(ctx, task);
       const location = ctx.storeFor(task)?.location;
-      if (report && location) lastCopy.set(location, { at: ctx.clock.now(), failure: report.failure });
+      if (report && location && options.record) {
+        const run = { newestConfirmed: report.newestConfirmed, at: ctx.clock.now(), failure: report.failure };
+        // The status page's record only: a database that does not take it must not fail the copy run.
+        await options
+          .record(location, run)
+          .catch((error: unknown) =>
+            ctx.logger.warn(
+              `Could not record the off-site copy run for the status: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          );
+      }
       return report;
-    },
-    state: (task) => {
-      const location = ctx.storeFor(task)?.location;
-      if (!location) return null;
-      return {
-        location,
-        newestConfirmedAt: ctx.memory.get(location),
-        lastCopy: lastCopy.get(location) ?? null,
-      };
     },
     fetchForRestore: (task, request) => fetchForRestore(ctx, task, request),
     catalog: async (task) => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NotifyMessage } from '../../runtime/notify/message';
 import { ADMIN, startE2eWorld, type E2eWorld } from '../support/e2e-world';
 import { adminQuery } from '../support/pg';
+import { makeUnloadable } from '../support/unloadable-schema';
 import { startHttpReceiver, type HttpReceiver } from '../support/notify-receivers';
 import { until } from '../support/until';
 
@@ -136,15 +137,7 @@ describe('a restore that fails', () => {
   });
 
   it('is told, critical, with the reason and who asked; the data stays', async () => {
-    // A backup that verifies and does not load: a CHECK that reads another table, empty while the first loads.
-    await adminQuery(
-      `CREATE TABLE z_refs (id int PRIMARY KEY); INSERT INTO z_refs VALUES (1);
-       CREATE FUNCTION public.ref_exists(int) RETURNS boolean LANGUAGE sql IMMUTABLE
-         AS 'SELECT EXISTS (SELECT 1 FROM public.z_refs WHERE id = $1)';
-       CREATE TABLE a_uses (ref int CHECK (public.ref_exists(ref))); INSERT INTO a_uses VALUES (1);`,
-      [],
-      world.db.name,
-    );
+    await makeUnloadable(world.db.name); // verifies, does not load
     const created = await world.asAdmin('-o', 'raw', 'database-backup', 'create');
     const { file } = JSON.parse(created.stdout) as { file: string };
     await adminQuery('INSERT INTO z_refs VALUES (2)', [], world.db.name);

@@ -3,9 +3,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNotifyWorld, stopNotifyWorld } from '../support/notify-world';
 import type { NotifyMessage } from '../../runtime/notify/message';
-import { startE2eWorld, type E2eWorld } from '../support/e2e-world';
-import { startHttpReceiver, type HttpReceiver } from '../support/notify-receivers';
+import type { E2eWorld } from '../support/e2e-world';
+import type { HttpReceiver } from '../support/notify-receivers';
 import { until } from '../support/until';
 
 describe('a rehearsal that fails', () => {
@@ -19,17 +20,9 @@ describe('a rehearsal that fails', () => {
     );
 
   beforeAll(async () => {
-    http = await startHttpReceiver();
-    world = await startE2eWorld({
-      prefix: 'nr',
-      task: `scheduled = false\n[[notify]]\nurl = "${http.url}/hook"\nreminder = "1 hour"\n`,
-    });
-    await world.bootstrapAdmin();
+    ({ world, http } = await startNotifyWorld({ prefix: 'nr', notify: 'reminder = "1 hour"\n' }));
   }, 120_000);
-  afterAll(async () => {
-    await world?.stop();
-    await http?.close();
-  });
+  afterAll(() => stopNotifyWorld(world, http));
 
   it('tells of a rehearsal that fails on a backup made bad after it was made, within 10 s, then of the recovery', async () => {
     const created = await world.asAdmin('-o', 'raw', 'database-backup', 'create');

@@ -68,6 +68,28 @@ const drained = async (module: NotifyModule) => {
 };
 
 describe('one message per problem', () => {
+  it('without any [[notify]] channel a problem is still open for the status page until it recovers', async () => {
+    const module = startModule('');
+    module.notifier.problem('backup_failed:bomnipotent', failed);
+    await module.notifier.settled();
+    const open = await module.store.openProblems();
+    expect(open).toEqual([
+      expect.objectContaining({
+        problem: 'backup_failed:bomnipotent',
+        message: expect.objectContaining({ event: 'backup_failed', reason: failed.reason }),
+      }),
+    ]);
+    expect(await module.store.pending()).toBe(0); // nothing to send
+    module.notifier.resolved('backup_failed:bomnipotent', {
+      ...failed,
+      severity: 'info',
+      reason: 'ok again',
+    });
+    await module.notifier.settled();
+    expect(await module.store.openProblems()).toEqual([]);
+    expect(http.received).toHaveLength(0);
+  });
+
   it('sends the first failure, stays quiet on repeats, reminds after the interval, then says recovered', async () => {
     const module = startModule(`[[notify]]\nurl = "${http.url}/hook"\nreminder = "2 s"\n`);
     module.notifier.problem('backup_failed:bomnipotent', failed);

@@ -49,8 +49,7 @@ const codeOf = failureOf;
 
 describe.each(['when_supported', 'when_required'] as const)('with s3_checksum = %s', (checksum) => {
   it('uploads a backup larger than the part size in parts, lists it, and downloads it verified', async () => {
-    const bucket = await freshBucket();
-    const store = testStore(offsiteSettings(server.endpoint, bucket, { checksum }));
+    const store = testStore(offsiteSettings(server.endpoint, await freshBucket(), { checksum }));
     const backup = await writeFakeBackup(
       work.path,
       `db_20260111_10302${checksum === 'when_supported' ? 1 : 2}.dump`,
@@ -86,8 +85,7 @@ describe.each(['when_supported', 'when_required'] as const)('with s3_checksum = 
   });
 
   it('uploads a small backup in one request and refuses to upload the same backup twice', async () => {
-    const bucket = await freshBucket();
-    const store = testStore(offsiteSettings(server.endpoint, bucket, { checksum }));
+    const store = testStore(offsiteSettings(server.endpoint, await freshBucket(), { checksum }));
     const backup = await writeFakeBackup(
       work.path,
       `db_20260111_10303${checksum === 'when_supported' ? 1 : 2}.dump`,

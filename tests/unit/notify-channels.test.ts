@@ -1,9 +1,10 @@
 // Each channel against a real local receiver: our webhook (schema, event id, HMAC), ntfy, Slack, Discord and Teams
 // payload shapes, e-mail over a real SMTP server with STARTTLS and a login; and the faults: 500, late, unreachable,
-// a wrong SMTP password. Channels come from a real config file through the loader.
+// a wrong SMTP password. Channels come from a real config file through the loader. And the heartbeat's two styles.
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '../../runtime/notify/send';
+import { pingHeartbeat } from '../../runtime/notify/heartbeat';
 import { toMessage, type NotifyMessage } from '../../runtime/notify/message';
 import {
   channelsOf,
@@ -182,5 +183,49 @@ describe('e-mail over a real SMTP server', () => {
       { SMTP_PASSWORD },
     );
     await expect(send(channel!, message)).rejects.toThrow(/^127\.0\.0\.1:\d+: /);
+  });
+});
+
+describe('the heartbeat against a real local receiver', () => {
+  it('healthchecks.io style: /start, the URL, /fail with the reason as the body', async () => {
+    const from = http.received.length;
+    for (const [state, reason] of [
+      ['start', null],
+      ['success', null],
+      ['fail', 'The backup failed: disk full.'],
+    ] as const)
+      await pingHeartbeat(`${http.url}/hc/uuid-1/`, state, reason);
+    expect(http.received.slice(from).map((r) => [r.path, r.body])).toEqual([
+      ['/hc/uuid-1/start', ''],
+      ['/hc/uuid-1', ''],
+      ['/hc/uuid-1/fail', 'The backup failed: disk full.'],
+    ]);
+  });
+
+  it('Uptime Kuma push: no start, status=up&msg=OK, status=down with the reason', async () => {
+    const from = http.received.length;
+    for (const [state, reason] of [
+      ['start', null],
+      ['success', null],
+      ['fail', 'The rehearsal failed.'],
+    ] as const)
+      await pingHeartbeat(`${http.url}/api/push/tok3n`, state, reason);
+    expect(http.received.slice(from).map((r) => r.path)).toEqual([
+      '/api/push/tok3n?status=up&msg=OK',
+      '/api/push/tok3n?status=down&msg=The+rehearsal+failed.',
+    ]);
+  });
+
+  it('a monitor that answers 500 is one line naming the host, not the token in the path', async () => {
+    http.answer = { status: 500, delayMs: 0 };
+    try {
+      const error = await pingHeartbeat(`${http.url}/api/push/secret-token`, 'success', null).catch(
+        (e: unknown) => e as Error,
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect(error?.message).toBe(`${new URL(http.url).host} answered HTTP 500`);
+    } finally {
+      http.answer = { status: 200, delayMs: 0 };
+    }
   });
 });

@@ -1,17 +1,12 @@
 // [[notify]] tables through the real loader: kinds from the URL, defaults, clear one-line errors, secrets masked.
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../support/rejection';
 import { ConfigError } from '../../runtime/config';
 import { maskSecrets } from '../../runtime/observability/mask';
 import { channelsOf } from '../support/notify-receivers';
 
 function problem(toml: string, env: Record<string, string> = {}): string {
-  try {
-    channelsOf(toml, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return thrown(() => channelsOf(toml, env), ConfigError).message;
 }
 
 describe('[[notify]]', () => {

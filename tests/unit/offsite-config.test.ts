@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { thrown } from '../support/rejection';
 import { parseOffsiteLocation } from '../../handlers/offsite/location';
 import { ConfigError, loadConfig } from '../../runtime/config';
 import { partSizeFor, MAX_PARTS } from '../../runtime/offsite/part-size';
@@ -19,13 +20,7 @@ function load(extra: string) {
 }
 
 function loadError(extra: string): string {
-  try {
-    load(extra);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a ConfigError');
+  return thrown(() => load(extra), ConfigError).message;
 }
 
 describe('offsite location', () => {
