@@ -11,6 +11,7 @@ import { existingDefaultSecretKey } from './keys';
 import { runOperation } from './follow-operation';
 import { createProgressBar, wantsProgressBar } from './progress-bar';
 import type { ApiResponse } from './api';
+import type { Route } from '../handlers/api/routes';
 
 export interface ClientContext {
   /** Global options of this call merged over the stored session. */
@@ -22,7 +23,7 @@ export interface ClientContext {
   readonly env: NodeJS.ProcessEnv;
   out(): Output;
   /** Starts a long operation and follows it to its end (progress on a terminal); answers like a plain request. */
-  operation(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  operation(route: Route, body?: unknown): Promise<ApiResponse>;
   /** Wraps a command action: prints errors through the output and sets the exit code. */
   action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void>;
   /** The person at the terminal, when stdin and stderr are one (never in scripts, pipes or CI): ask them a question. */
@@ -86,17 +87,7 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
   };
   const api = (apiOptions: { unsigned?: boolean } = {}) => {
     const o = options();
-    let secretKeyPem: string | undefined;
-    // --user alone signs with the key `user request` made in the config folder.
-    const secretKey = o.secretKey ?? (o.user ? existingDefaultSecretKey(env) : undefined);
-    if (secretKey && !apiOptions.unsigned) {
-      checkSecretKeyMode(secretKey);
-      try {
-        secretKeyPem = readFileSync(secretKey, 'utf8');
-      } catch {
-        throw new Error(`Cannot read the secret key "${secretKey}": check --secret-key.`);
-      }
-    }
+    const secretKeyPem = apiOptions.unsigned ? undefined : readSecretKey(o, env);
     const user = apiOptions.unsigned ? undefined : o.user;
     return createApiClient({ baseUrl: baseUrl(), user, secretKeyPem }, ctxOptions.fetch);
   };
@@ -122,32 +113,47 @@ export function createContext(program: Command, ctxOptions: ContextOptions = {})
       setExitCode(1);
       return;
     }
-    if (error instanceof ApiError) {
-      if (o.mode === 'code') {
-        o.result(error.response, '');
-        setExitCode(0); // a code came back: the caller reads it
-        return;
-      }
-      if (o.mode === 'raw') o.result(error.response, '');
-      o.log('error', error.message);
-      if (error.suggestion) o.log('error', error.suggestion);
-      setExitCode(1);
-      return;
-    }
-    o.log('error', error instanceof Error ? error.message : String(error));
-    setExitCode(1);
+    setExitCode(reportTo(o, error));
   };
 
-  const operation = (method: string, path: string, body?: unknown) => {
+  const operation = (route: Route, body?: unknown) => {
     const o = options();
     const tty = ctxOptions.stderrIsTTY ?? process.stderr.isTTY === true;
     const progress = wantsProgressBar(o.outputMode ?? 'normal', o.logLevel ?? 'info', tty)
       ? createProgressBar()
       : undefined;
-    return runOperation(method, path, body, { api: api(), out: out(), progress });
+    return runOperation(route, body, { api: api(), out: out(), progress });
   };
 
   const terminal = () => (ctxOptions.terminal === undefined ? processTerminal() : ctxOptions.terminal);
 
   return { options, baseUrl, api, out, action, env, operation, terminal };
+}
+
+/** The secret key that signs requests: --secret-key, or with --user alone the key `user request` made. */
+function readSecretKey(o: GlobalOptions, env: NodeJS.ProcessEnv): string | undefined {
+  const secretKey = o.secretKey ?? (o.user ? existingDefaultSecretKey(env) : undefined);
+  if (!secretKey) return undefined;
+  checkSecretKeyMode(secretKey);
+  try {
+    return readFileSync(secretKey, 'utf8');
+  } catch {
+    throw new Error(`Cannot read the secret key "${secretKey}": check --secret-key.`);
+  }
+}
+
+/** Prints a command's error through the output; answers the exit code. */
+function reportTo(o: Output, error: unknown): number {
+  if (error instanceof ApiError) {
+    if (o.mode === 'code') {
+      o.result(error.response, '');
+      return 0; // a code came back: the caller reads it
+    }
+    if (o.mode === 'raw') o.result(error.response, '');
+    o.log('error', error.message);
+    if (error.suggestion) o.log('error', error.suggestion);
+    return 1;
+  }
+  o.log('error', error instanceof Error ? error.message : String(error));
+  return 1;
 }

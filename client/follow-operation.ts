@@ -1,24 +1,16 @@
 // Starts a long operation (202 + polling) and follows it to its end; answers with what a plain request would have.
 import { randomUUID } from 'node:crypto';
+import type * as z from 'zod/mini';
+import { ROUTES, type Route } from '../handlers/api/routes';
+import type { operationAnswer } from '../handlers/api/backup-answers';
 import { ApiError, UnreachableError, toApiResponse, type ApiClient, type ApiResponse } from './api';
+import { readAnswer } from './answers';
 import type { Output } from './output';
 
-/** The operation as the server shows it (runtime/routes/operations.ts). */
-export interface OperationView {
-  id: string;
-  location: string;
-  kind: string;
-  /** What was asked ({file, dryRun} for a restore). */
-  params?: Record<string, unknown>;
-  state: 'running' | 'succeeded' | 'failed';
-  phase: string;
-  bytesDone: number | null;
-  bytesTotal: number | null;
-  startedAt: string;
-  finishedAt: string | null;
-  user: string | null;
-  result: { status: number; body: unknown } | null;
-}
+/** The operation as the server shows it (runtime/routes/operations.ts; its schema in handlers/api). */
+export type OperationView = z.output<typeof operationAnswer>;
+
+const operationOf = (response: ApiResponse): OperationView => readAnswer(ROUTES.getOperation, response);
 
 export interface ProgressView {
   update(operation: OperationView): void;
@@ -49,8 +41,7 @@ const EARLY_POLLS_MS = [250, 500, 1000];
  * that answers the start at once (an older one) is taken as it is.
  */
 export async function runOperation(
-  method: string,
-  path: string,
+  route: Route,
   body: unknown,
   options: FollowOptions,
 ): Promise<ApiResponse> {
@@ -59,7 +50,7 @@ export async function runOperation(
   let started: ApiResponse | undefined;
   for (let attempt = 1; !started; attempt += 1) {
     try {
-      started = await options.api.request(method, path, body, headers);
+      started = await options.api.request(route.method, route.path, body, headers);
     } catch (error) {
       if (!(error instanceof UnreachableError) || attempt >= START_ATTEMPTS) throw error;
       options.out.log('debug', `${error.message} Trying again with the same idempotency key.`);
@@ -67,7 +58,7 @@ export async function runOperation(
     }
   }
   if (started.status !== 202) return started;
-  const location = started.headers.get('location') ?? (started.json as OperationView).location;
+  const location = started.headers.get('location') ?? operationOf(started).location;
   options.out.log('debug', `The server runs this as operation ${location}; following it.`);
   try {
     const done = await follow(started, location, { ...options, sleep });
@@ -88,7 +79,7 @@ async function follow(
   // Until a server shows it does not wait (an older one answers a running operation at once): waiting polls.
   let serverWaits = true;
   for (let poll = 0; ; poll += 1) {
-    const operation = response.json as OperationView;
+    const operation = operationOf(response);
     options.progress?.update(operation);
     if (operation.state !== 'running') return operation;
     // The first polls come sooner than the server's hint: an operation of a few seconds ends without a long wait.
@@ -100,7 +91,7 @@ async function follow(
         response = await options.api.request('GET', serverWaits ? `${location}?wait=${WAIT_S}` : location);
         lastContact = Date.now();
         failures = 0;
-        const answered = (response.json as OperationView).state !== 'running';
+        const answered = operationOf(response).state !== 'running';
         if (serverWaits && !answered && lastContact - sent < (WAIT_S * 1000) / 2) {
           options.out.log('debug', 'The server answers polls at once; polling at its Retry-After instead.');
           serverWaits = false;

@@ -1,12 +1,8 @@
 // `database-backup notify-test`: the server sends a test message to every [[notify]] channel; one line per channel.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
-
-interface TestResult {
-  channel: string;
-  ok: boolean;
-  error: string | null;
-}
+import { ROUTES } from '../../handlers/api/routes';
+import { callRoute } from '../answers';
 
 export function registerNotifyTestCommand(backupCommand: Command, ctx: ClientContext): void {
   backupCommand
@@ -16,8 +12,8 @@ export function registerNotifyTestCommand(backupCommand: Command, ctx: ClientCon
     )
     .action(
       ctx.action(async () => {
-        const response = await ctx.api().request('POST', '/database-backup/notify-test', {});
-        const { results } = response.json as { results: TestResult[] };
+        const { response, answer } = await callRoute(ctx.api(), ROUTES.notifyTest, { body: {} });
+        const { results } = answer;
         const out = ctx.out();
         const failed = results.filter((r) => !r.ok).length;
         out.result(

@@ -2,7 +2,13 @@
 // while a problem is open, so that a cron job or a shell prompt can use it.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
-import type { BackupStatus } from '../../handlers/backup/status';
+import type * as z from 'zod/mini';
+import { ROUTES } from '../../handlers/api/routes';
+import type { statusAnswer } from '../../handlers/api/backup-answers';
+import { callRoute } from '../answers';
+
+/** The status as the client reads it (the server's full shape: BackupStatus in handlers/backup/status.ts). */
+type BackupStatus = z.output<typeof statusAnswer>;
 
 export function registerOverviewCommand(backupCommand: Command, ctx: ClientContext): void {
   backupCommand
@@ -12,8 +18,7 @@ export function registerOverviewCommand(backupCommand: Command, ctx: ClientConte
     )
     .action(
       ctx.action(async () => {
-        const response = await ctx.api().request('GET', '/database-backup/status');
-        const status = response.json as BackupStatus;
+        const { response, answer: status } = await callRoute(ctx.api(), ROUTES.backupStatus);
         const out = ctx.out();
         const n = status.problems.length;
         out.result(
@@ -46,7 +51,7 @@ export function overviewLines(s: BackupStatus): string[] {
 
 function offsiteLine(o: BackupStatus['offsite']): string {
   if (!o) return 'not configured';
-  const newest = !o.read ? 'not read since the start' : (o.newestConfirmedAt ?? 'none in the store');
+  const newest = !o.read ? 'not read yet' : (o.newestConfirmedAt ?? 'none in the store');
   const copy = !o.lastCopy
     ? 'no copy run yet'
     : o.lastCopy.ok

@@ -1,21 +1,15 @@
 // `database-backup completely-restore [--dry-run] [--file <name> [--allow-unsigned] | --expect-newest <name|seq>] [--allow-no-admin]`: replaces the server's database with a backup.
 import type { Command } from 'commander';
+import type * as z from 'zod/mini';
 import type { ClientContext } from '../context';
-import { parseTarget, pointLine, type PointAnswer } from './restore-to-point';
+import { parseTarget, pointLine } from './restore-to-point';
 import { confirmRestore } from './restore-confirm';
-import { previewLines, type PreviewAnswer } from './restore-preview-lines';
+import { previewLines } from './restore-preview-lines';
+import { ROUTES } from '../../handlers/api/routes';
+import type { restoreAnswer } from '../../handlers/api/backup-answers';
+import { readAnswer } from '../answers';
 
-interface RestoreAnswer {
-  path: string;
-  dryRun: boolean;
-  source?: { via: 'standby' | 'file'; reason: string }; // from servers with rehearsals
-  /** A dry run of a backup that is only in the store. */
-  offsite?: { location: string; bucket: string; key: string; directory: string };
-  /** A dry run: what would be restored, against the live database (from servers that send it). */
-  preview?: PreviewAnswer;
-  /** A dry run: how the dump would load here (the role, the grants it would skip), said in one sentence. */
-  load?: { summary: string };
-}
+type RestoreAnswer = z.output<typeof restoreAnswer>;
 
 function dryRunLine(answer: RestoreAnswer): string {
   const offsite = answer.offsite;
@@ -85,8 +79,8 @@ export function registerRestoreCommand(backupCommand: Command, ctx: ClientContex
             body.file = await confirmRestore(ctx, terminal, body);
             delete body.expectNewest;
           }
-          const response = await ctx.operation('POST', '/database-backup/restore', body);
-          const answer = response.json as RestoreAnswer;
+          const response = await ctx.operation(ROUTES.restoreBackup, body);
+          const answer = readAnswer(ROUTES.restoreBackup, response);
           ctx
             .out()
             .result(
@@ -122,6 +116,6 @@ async function restoreToPointCommand(
       '--to restores to a point in time and takes neither --file, --allow-unsigned nor --expect-newest.',
     );
   const body = { to: parseTarget(to), ...(options.dryRun ? { dryRun: true } : {}) };
-  const response = await ctx.operation('POST', '/database-backup/restore', body);
-  ctx.out().result(response, pointLine(response.json as PointAnswer));
+  const response = await ctx.operation(ROUTES.restoreToPoint, body);
+  ctx.out().result(response, pointLine(readAnswer(ROUTES.restoreToPoint, response)));
 }

@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
 import { getPatiently, type OperationView } from '../follow-operation';
+import { pathTo, ROUTES } from '../../handlers/api/routes';
+import { readAnswer } from '../answers';
 
 export function registerStatusCommand(backupCommand: Command, ctx: ClientContext): void {
   backupCommand
@@ -13,18 +15,14 @@ export function registerStatusCommand(backupCommand: Command, ctx: ClientContext
         const out = ctx.out();
         if (id !== undefined) {
           // During a restore's swap the server answers 503 for a moment: asked again, not reported as the state.
-          const response = await getPatiently(
-            ctx.api(),
-            `/database-backup/operations/${encodeURIComponent(id)}`,
-            {
-              out,
-            },
-          );
-          out.result(response, describeOperation(response.json as OperationView));
+          const response = await getPatiently(ctx.api(), pathTo(ROUTES.getOperation.path, { id }), {
+            out,
+          });
+          out.result(response, describeOperation(readAnswer(ROUTES.getOperation, response)));
           return;
         }
-        const response = await getPatiently(ctx.api(), '/database-backup/operations', { out });
-        const { operations } = response.json as { operations: OperationView[] };
+        const response = await getPatiently(ctx.api(), ROUTES.listOperations.path, { out });
+        const { operations } = readAnswer(ROUTES.listOperations, response);
         out.result(
           response,
           operations.length === 0

@@ -1,13 +1,8 @@
 // `database-backup verify [--file <name>]`: reads backups in full on the server and prints the result per backup.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
-
-interface VerifyResult {
-  file: string;
-  state: string;
-  ok: boolean;
-  reason: string | null;
-}
+import { ROUTES } from '../../handlers/api/routes';
+import { callRoute } from '../answers';
 
 export function registerVerifyCommand(backupCommand: Command, ctx: ClientContext): void {
   backupCommand
@@ -19,8 +14,8 @@ export function registerVerifyCommand(backupCommand: Command, ctx: ClientContext
     .action(
       ctx.action(async (options: { file?: string }) => {
         const body = options.file === undefined ? {} : { file: options.file };
-        const response = await ctx.api().request('POST', '/database-backups/verify', body);
-        const { results } = response.json as { results: VerifyResult[] };
+        const { response, answer } = await callRoute(ctx.api(), ROUTES.verifyBackups, { body });
+        const { results } = answer;
         const out = ctx.out();
         const failed = results.filter((r) => !r.ok).length;
         out.result(

@@ -1,50 +1,23 @@
 // database-backup create|list (completely-restore is added by database-backup-restore.ts).
 import type { Command } from 'commander';
+import type * as z from 'zod/mini';
 import type { ClientContext } from '../context';
 import { formatSize } from '../progress-bar';
 import { registerRestoreCommand } from './database-backup-restore';
 import { registerStatusCommand } from './database-backup-status';
 import { registerVerifyCommand } from './database-backup-verify';
 import { registerRehearseCommand } from './database-backup-rehearse';
-import { describePitrWindow, type PitrSummary } from '../../handlers/pitr/summary';
+import { describePitrWindow } from '../../handlers/pitr/summary';
+import { describePitrRehearsal } from '../../handlers/pitr/rehearsal-summary';
 import { registerNotifyTestCommand } from './database-backup-notify-test';
 import { registerOverviewCommand } from './database-backup-overview';
+import { ROUTES } from '../../handlers/api/routes';
+import type { listAnswer, listingEntry } from '../../handlers/api/backup-answers';
+import { callRoute, readAnswer } from '../answers';
 
-interface Listing {
-  file: string;
-  takenAt: string;
-  sizeBytes: number;
-  trigger: string | null;
-  user: string | null;
-  verified: boolean;
-  state?: string;
-  problem?: string;
-  location?: 'local' | 'offsite' | 'both'; // from servers with off-site copies
-  serverVersion?: string | null; // the PostgreSQL it was taken from, from servers that say it
-  rehearsal?: Rehearsal | null; // from servers with rehearsals
-}
-
-type Rehearsal =
-  | {
-      state: 'passed' | 'failed';
-      at: string;
-      rows: number;
-      tables: number;
-      error: string | null;
-      standby: { database: string; sizeBytes: number } | null;
-    }
-  | { state: 'untrusted'; reason: string };
-
-interface OffsiteSummary {
-  location: string;
-  error?: string;
-  incomplete: string[];
-  foreign: string[];
-}
-
-interface Chain {
-  problem: string | null;
-}
+type Listing = z.output<typeof listingEntry>;
+type Rehearsal = NonNullable<Listing['rehearsal']>;
+type OffsiteSummary = NonNullable<z.output<typeof listAnswer>['offsite']>;
 
 export function registerBackupCommands(program: Command, ctx: ClientContext): void {
   const backup = program
@@ -60,12 +33,12 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     )
     .action(
       ctx.action(async (options: { waitRehearsal?: boolean }) => {
+        const route = ROUTES.createBackup;
         const response = await ctx.operation(
-          'POST',
-          '/database-backup',
+          route,
           options.waitRehearsal ? { waitRehearsal: true } : undefined,
         );
-        const { path, warnings } = response.json as { path: string; warnings?: string[] };
+        const { path, warnings } = readAnswer(route, response);
         const out = ctx.out();
         out.result(response, `Successfully stored database backup under '${path}'.`);
         // After the documented line, not instead of it: the backup exists; the exit code stays 0.
@@ -81,16 +54,13 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
     .option('--offsite', 'List only the copies in the off-site store (the `offsite` key of the task)')
     .action(
       ctx.action(async (options: { offsite?: boolean }) => {
-        const path = options.offsite ? '/database-backups?offsite=only' : '/database-backups';
-        const response = await ctx.api().request('GET', path);
-        const { backups, chain, offsite, pitr } = response.json as {
-          backups: Listing[];
-          chain?: Chain;
-          offsite?: OffsiteSummary;
-          pitr?: PitrSummary;
-        };
+        const { response, answer } = await callRoute(ctx.api(), ROUTES.listBackups, {
+          query: options.offsite ? '?offsite=only' : '',
+        });
+        const { backups, chain, audit, offsite, pitr, pitrRehearsal } = answer;
         const out = ctx.out();
         if (chain?.problem) out.log('warn', `Backups are missing: ${chain.problem}.`);
+        if (audit?.problem) out.log('warn', `Audit log: ${audit.problem}.`);
         if (offsite) reportOffsite(out, offsite);
         out.result(
           response,
@@ -101,6 +71,11 @@ export function registerBackupCommands(program: Command, ctx: ClientContext): vo
         if (backups.length > 0) out.detail(formatTable(backups));
         if (pitr?.problem) out.log('warn', `Point-in-time recovery: ${pitr.problem}.`);
         if (pitr) out.detail(describePitrWindow(pitr));
+        if (pitrRehearsal !== undefined) {
+          const told = describePitrRehearsal(pitrRehearsal);
+          if (told.warn) out.log('warn', told.line);
+          else out.detail(told.line);
+        }
         const standby = backups.find((b) => b.rehearsal?.state === 'passed' && b.rehearsal.standby);
         if (standby?.rehearsal?.state === 'passed' && standby.rehearsal.standby) {
           const { database, sizeBytes } = standby.rehearsal.standby;

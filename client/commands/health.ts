@@ -1,6 +1,8 @@
 // `health`: asks the server whether it is up.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import { ROUTES } from '../../handlers/api/routes';
+import { callRoute } from '../answers';
 
 export function registerHealthCommand(program: Command, ctx: ClientContext): void {
   program
@@ -8,7 +10,7 @@ export function registerHealthCommand(program: Command, ctx: ClientContext): voi
     .description('Check that the server is up and its database answers')
     .action(
       ctx.action(async () => {
-        const response = await ctx.api().request('GET', '/health');
+        const { response } = await callRoute(ctx.api(), ROUTES.health);
         ctx.out().result(response, `The service at ${ctx.baseUrl()} is healthy.`);
       }),
     );

@@ -3,14 +3,9 @@
 // follows names the previewed file, so a backup made in between cannot take its place. Scripts, pipes and CI have
 // no terminal and are not asked; `--yes` skips the question.
 import type { ClientContext, Terminal } from '../context';
-import { previewLines, type PreviewAnswer } from './restore-preview-lines';
-
-interface DryRunAnswer {
-  path: string;
-  source?: { via: 'standby' | 'file'; reason: string };
-  offsite?: { key: string; location: string };
-  preview?: PreviewAnswer;
-}
+import { previewLines } from './restore-preview-lines';
+import { ROUTES } from '../../handlers/api/routes';
+import { readAnswer } from '../answers';
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
@@ -20,8 +15,8 @@ export async function confirmRestore(
   terminal: Terminal,
   body: Record<string, unknown>,
 ): Promise<string> {
-  const response = await ctx.operation('POST', '/database-backup/restore', { ...body, dryRun: true });
-  const answer = response.json as DryRunAnswer;
+  const response = await ctx.operation(ROUTES.restoreBackup, { ...body, dryRun: true });
+  const answer = readAnswer(ROUTES.restoreBackup, response);
   const file = baseName(answer.offsite ? answer.offsite.key : answer.path);
   const out = ctx.out();
   out.detail('This replaces the whole database with this backup:');

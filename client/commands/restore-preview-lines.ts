@@ -1,9 +1,10 @@
 // The dry run's view of a restore as lines: which backup (database, signing key, time, size, server version) and its
 // rows per table against the live database's, as the server answered them (from the manifest and rehearsal record).
-import type { RestorePreview } from '../../handlers/backup/restore-preview';
+import type * as z from 'zod/mini';
+import type { restoreAnswer } from '../../handlers/api/backup-answers';
 import { formatBytes } from '../../handlers/units';
 
-export type PreviewAnswer = RestorePreview;
+export type PreviewAnswer = NonNullable<z.output<typeof restoreAnswer>['preview']>;
 
 const size = (bytes: number) => formatBytes(bytes, { small: 'B', largest: 'MB' });
 

@@ -1,10 +1,8 @@
 // `completely-restore --to <time>`: the time as the admin writes it, and the lines the client prints for the answer.
-export interface PointAnswer {
-  target: string;
-  dryRun: boolean;
-  base: string;
-  segments: number;
-}
+import type * as z from 'zod/mini';
+import type { pointAnswer } from '../../handlers/api/backup-answers';
+
+export type PointAnswer = z.output<typeof pointAnswer>;
 
 const TIME = /^\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d{1,3})?)?(Z|[+-]\d\d:?\d\d)?$/;
 
@@ -21,7 +19,10 @@ export function parseTarget(text: string): string {
 
 export function pointLine(answer: PointAnswer): string {
   const from = `base backup '${answer.base}' and ${answer.segments} WAL segment(s)`;
+  const d = answer.download;
+  const fetched = (verb: string) =>
+    d ? `, ${verb} ${d.files} file(s) (${d.bytes} bytes) from ${d.location}` : '';
   return answer.dryRun
-    ? `Dry run: the database can be restored to ${answer.target} from ${from}; nothing was changed.`
-    : `Successfully restored database to ${answer.target} from ${from}.`;
+    ? `Dry run: the database can be restored to ${answer.target} from ${from}${fetched('downloading')}; nothing was changed.`
+    : `Successfully restored database to ${answer.target} from ${from}${fetched('downloaded')}.`;
 }

@@ -1,6 +1,8 @@
 // `user-role add|remove <email> <role>`: give or take a role (needs ROLE_MANAGEMENT; the admin role needs an admin).
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import { ROUTES } from '../../handlers/api/routes';
+import { callRoute } from '../answers';
 
 export function registerUserRoleCommands(program: Command, ctx: ClientContext): void {
   const userRole = program.command('user-role').description('Give roles to users or take them away');
@@ -11,9 +13,10 @@ export function registerUserRoleCommands(program: Command, ctx: ClientContext): 
     .argument('<role>', 'the role, e.g. user_manager or admin')
     .action(
       ctx.action(async (email: string, role: string) => {
-        const response = await ctx
-          .api()
-          .request('POST', `/users/${encodeURIComponent(email)}/roles`, { role });
+        const { response } = await callRoute(ctx.api(), ROUTES.addRole, {
+          params: { user: email },
+          body: { role },
+        });
         ctx.out().result(response, `Added role '${role}' to user '${email}'.`);
       }),
     );
@@ -24,8 +27,8 @@ export function registerUserRoleCommands(program: Command, ctx: ClientContext): 
     .argument('<role>', 'the role')
     .action(
       ctx.action(async (email: string, role: string) => {
-        const path = `/users/${encodeURIComponent(email)}/roles/${encodeURIComponent(role)}`;
-        const response = await ctx.api().request('DELETE', path);
+        const params = { user: email, role };
+        const { response } = await callRoute(ctx.api(), ROUTES.removeRole, { params });
         ctx.out().result(response, `Removed role '${role}' from user '${email}'.`);
       }),
     );

@@ -1,17 +1,13 @@
 // `user request|approve|deny|list`: ask for an account (with a key pair made on first use) and manage requests.
 import type { Command } from 'commander';
 import type { ClientContext } from '../context';
+import type * as z from 'zod/mini';
 import { resolveRequestKey } from '../keys';
+import { ROUTES } from '../../handlers/api/routes';
+import type { userListAnswer } from '../../handlers/api/account-answers';
+import { callRoute } from '../answers';
 
-interface KeyEntry {
-  fingerprint: string;
-  expiresAt: string;
-  revokedAt: string | null;
-}
-
-interface UserListBody {
-  users: { user: string; status: string; kind: string; roles: string[]; keys?: KeyEntry[] }[];
-}
+type KeyEntry = NonNullable<z.output<typeof userListAnswer>['users'][number]['keys']>[number];
 
 /** One line per key: the fingerprint, then revoked (when) or its expiry. */
 function keyCells(keys: KeyEntry[] | undefined): string[] {
@@ -20,8 +16,6 @@ function keyCells(keys: KeyEntry[] | undefined): string[] {
     (k) => `${k.fingerprint} ${k.revokedAt ? `revoked ${k.revokedAt}` : `expires ${k.expiresAt}`}`,
   );
 }
-
-const userPath = (user: string) => `/users/${encodeURIComponent(user)}`;
 
 function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -39,7 +33,13 @@ function formatTable(rows: string[][]): string {
 
 export function registerUserCommands(program: Command, ctx: ClientContext): void {
   const user = program.command('user').description('Request an account, and approve, deny or list users');
+  registerRequestCommand(user, ctx);
+  registerDecisionCommands(user, ctx);
+  registerRevokeKeyCommand(user, ctx);
+  registerListCommand(user, ctx);
+}
 
+function registerRequestCommand(user: Command, ctx: ClientContext): void {
   user
     .command('request')
     .description('Request an account; makes an ed25519 key pair on first use and sends its public key')
@@ -59,15 +59,10 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
             'info',
             `Stored a new key pair: secret key '${key.secretKeyPath}', public key '${key.publicKeyPath}'.`,
           );
-        const response = await ctx.api({ unsigned: true }).request('POST', '/users', {
-          user: email,
-          publicKey: key.publicKeyPem,
-          robot: opts.robot === true,
+        const { response, answer } = await callRoute(ctx.api({ unsigned: true }), ROUTES.requestUser, {
+          body: { user: email, publicKey: key.publicKeyPem, robot: opts.robot === true },
         });
-        const { keyFingerprint, bootstrap } = (response.json ?? {}) as {
-          keyFingerprint?: string;
-          bootstrap?: boolean;
-        };
+        const { keyFingerprint, bootstrap } = answer ?? {};
         // The tmp_admin line only while the server has no approved admin: later it would invite a needless risk.
         const tmpAdmin =
           bootstrap === true
@@ -83,7 +78,9 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
           out.log('debug', `Sign later requests with --user ${email} --secret-key '${key.secretKeyPath}'.`);
       }),
     );
+}
 
+function registerDecisionCommands(user: Command, ctx: ClientContext): void {
   for (const [verb, past] of [
     ['approve', 'Approved'],
     ['deny', 'Denied'],
@@ -94,12 +91,15 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
       .argument('<email>', 'the user')
       .action(
         ctx.action(async (email: string) => {
-          const response = await ctx.api().request('POST', `${userPath(email)}/${verb}`);
+          const route = verb === 'approve' ? ROUTES.approveUser : ROUTES.denyUser;
+          const { response } = await callRoute(ctx.api(), route, { params: { user: email } });
           ctx.out().result(response, `${past} user '${email}'.`);
         }),
       );
   }
+}
 
+function registerRevokeKeyCommand(user: Command, ctx: ClientContext): void {
   user
     .command('revoke-key')
     .description(
@@ -113,12 +113,15 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
     .action(
       ctx.action(async (email: string, fingerprint: string | undefined) => {
         const body = fingerprint === undefined ? {} : { fingerprint };
-        const response = await ctx.api().request('POST', `${userPath(email)}/revoke-key`, body);
-        const { revoked } = response.json as { revoked: string[] };
+        const params = { user: email };
+        const { response, answer } = await callRoute(ctx.api(), ROUTES.revokeKey, { params, body });
+        const { revoked } = answer;
         ctx.out().result(response, `Revoked ${revoked.length} key(s) of '${email}': ${revoked.join(', ')}.`);
       }),
     );
+}
 
+function registerListCommand(user: Command, ctx: ClientContext): void {
   user
     .command('list')
     .description(
@@ -126,10 +129,10 @@ export function registerUserCommands(program: Command, ctx: ClientContext): void
     )
     .action(
       ctx.action(async () => {
-        const response = await ctx.api().request('GET', '/users');
+        const { response, answer } = await callRoute(ctx.api(), ROUTES.listUsers);
         const out = ctx.out();
         if (out.mode !== 'normal') return out.result(response, '');
-        const { users } = response.json as UserListBody;
+        const { users } = answer;
         // A user with several keys takes several lines; the first carries the user's columns.
         const rows = users.flatMap((u) =>
           keyCells(u.keys).map((key, i) =>

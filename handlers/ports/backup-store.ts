@@ -1,6 +1,7 @@
 // The backup directory as the use cases see it: bound once (runtime/backups/backup-store.ts) to one directory, the
 // trust policy (this server's key and trusted_keys) and the backup-signing key, over the executor that owns the files
 // (in-process or the sidecar). No use case passes a directory or a trust policy, or builds a path.
+import type { AuditChainReport } from '../backup/audit-chain';
 import type {
   AuditRecord,
   BackupMetadataSeed,
@@ -17,6 +18,7 @@ import type { BackupTaskSettings } from '../backup/settings';
 import type { RehearsalRecord } from '../backup/rehearsal-record';
 import type { HeldWal } from '../pitr/summary';
 import type { PitrCatalog, PitrPlan } from '../pitr/window';
+import type { PitrCountMark, PitrRehearsalRecord, TrustedPitrRehearsal } from '../pitr/rehearsal-record';
 
 export interface BackupStore {
   /** The directory as configured, for messages. */
@@ -67,10 +69,14 @@ export interface BackupStore {
     countRows?: boolean;
   }): Promise<RestoreReport>;
   appendAudit(record: AuditRecord): Promise<void>;
+  /** The audit log's signed chain as read now; absent where the log cannot be read here (the sidecar). */
+  auditChain?(): Promise<AuditChainReport>;
   /** Signs the record with this server's key and writes it next to its backup; refused when the backup is gone. */
   writeRehearsal(file: string, record: RehearsalRecord): Promise<void>;
   /** Continuous protection's base backups and WAL segments, judged from their signed manifests; absent when off. */
   pitr?: () => Promise<PitrCatalog>;
+  /** The off-site store's continuous protection beside the local folder's (continuous and offsite set). */
+  pitrOffsite?: () => Promise<PitrOffsiteCatalog>;
   /** The WAL the replication slot holds back on the database server, as the running capture last read it. */
   pitrHeldWal?: () => HeldWal | null;
   /**
@@ -80,11 +86,40 @@ export interface BackupStore {
    */
   recoverToPoint?: (request: {
     plan: PitrPlan;
+    /** Files of the plan that are only in the off-site store: downloaded (and checked) first, removed afterwards. */
+    fetch?: ReadonlySet<string>;
     target: string;
+    /** Stop just before this WAL position instead of at `target` (a PITR rehearsal's exact point). */
+    targetLsn?: string;
     targetDatabase: string;
     locale: DatabaseLocale;
     serverMajor: number;
   }) => Promise<void>;
+  /**
+   * Refuses (PITR.SERVER_PROGRAMS_MISSING) when the server programs recoverToPoint runs for this major are not
+   * installed: checked before a restore to a point starts, and by its dry run. Present where recoverToPoint is.
+   */
+  checkRecoverPrograms?: (serverMajor: number) => Promise<void>;
+  /** What a PITR rehearsal needs besides recoverToPoint; absent where recoverToPoint is. */
+  pitrRehearsal?: PitrRehearsalStore;
+}
+
+export interface PitrRehearsalStore {
+  /** The live database's row counts at one exact WAL position, read in one snapshot (nothing is written to it). */
+  countMark(): Promise<PitrCountMark>;
+  /** Signs the record with this server's key and writes it (replacing the last one), atomically. */
+  write(record: PitrRehearsalRecord): Promise<void>;
+  /** The last record under the trust policy; null when there is none. */
+  read(): Promise<TrustedPitrRehearsal | null>;
+}
+
+/** The restorable window of the local PITR folder and the off-site store together. */
+export interface PitrOffsiteCatalog {
+  /** `s3://bucket/prefix/pitr/` for messages. */
+  location: string;
+  catalog: PitrCatalog;
+  /** Files (`base/...`, `wal/...`) whose data is only in the store. */
+  remote: ReadonlySet<string>;
 }
 
 export interface VerifyOptions {

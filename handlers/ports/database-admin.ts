@@ -35,6 +35,11 @@ export interface DatabaseCopies {
   dropDatabase(name: string): Promise<void>; // WITH (FORCE), IF EXISTS
   /** Ends other connections to `from`, then ALTER DATABASE from RENAME TO to. */
   renameDatabase(from: string, to: string): Promise<void>;
+  /**
+   * Removes the comment a temporary role's hand-over leaves on a copy (`bomnipotent hand-over <xid>`, which the checks
+   * of a standby read) from database `name`, once it was swapped in; any other comment stays.
+   */
+  clearHandOverMark?(name: string): Promise<void>;
   /** ALTER DATABASE name ALLOW_CONNECTIONS true|false: the standby takes no connection while it waits. */
   setAllowConnections(name: string, allow: boolean): Promise<void>;
   /**

@@ -1,7 +1,10 @@
 // The backup-signing key as a port: it signs manifests and rehearsal records and never leaves the server process.
+import type { AuditLink, AuditSignature } from '../backup/audit-chain';
 import type { BackupManifest } from '../backup/manifest';
+import type { AuditRecord } from '../backup/model';
 import type { RehearsalRecord } from '../backup/rehearsal-record';
 import type { PitrManifest } from '../pitr/manifest';
+import type { PitrRehearsalRecord } from '../pitr/rehearsal-record';
 
 /** Signs manifests with the backup-signing key; the key itself never leaves the server process. */
 export interface ManifestSigner {
@@ -12,4 +15,8 @@ export interface ManifestSigner {
   signRehearsal?(record: RehearsalRecord): Promise<string>;
   /** The complete PITR manifest file (continuous protection); absent where only dump manifests are signed. */
   signPitr?(manifest: PitrManifest): Promise<string>;
+  /** The complete PITR rehearsal record file; absent where only dump manifests are signed. */
+  signPitrRehearsal?(record: PitrRehearsalRecord): Promise<string>;
+  /** The signature of one audit log line (handlers/backup/audit-chain.ts); absent where only manifests are signed. */
+  signAudit?(entry: AuditRecord & AuditLink): Promise<AuditSignature>;
 }

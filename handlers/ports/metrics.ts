@@ -9,6 +9,9 @@ export interface BackupMetrics {
   restoreFailed(): void;
   rehearsalSucceeded?(at: Date): void;
   rehearsalFailed?(): void;
+  /** A rehearsed restore to a point (continuous protection) passed / failed. */
+  pitrRehearsalSucceeded?(at: Date): void;
+  pitrRehearsalFailed?(): void;
 }
 
 export interface OperationMetrics {

@@ -10,6 +10,7 @@ import { principalOf, requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http/env';
 import type { OperationDeps } from '../../handlers/operations/run-operation';
 import { answerOrStart } from './operations';
+import { ROUTES } from '../../handlers/api/routes';
 
 export const restoreRequestSchema = z.strictObject({
   file: z.string().min(1).max(255).optional(),
@@ -32,7 +33,7 @@ export interface RestoreRouteDeps {
 }
 
 export function registerRestoreRoutes(app: Hono<AppEnv>, deps: RestoreRouteDeps): void {
-  app.post('/database-backup/restore', requireAdmin(), async (c) => {
+  app.post(ROUTES.restoreBackup.path, requireAdmin(), async (c) => {
     const body = await parseBody(c, restoreRequestSchema, {
       what: 'restore request',
       whenEmpty: {},

@@ -13,8 +13,9 @@ import type { OperationRecord } from '../../handlers/operations/model';
 import { NO_PROGRESS } from '../../handlers/ports/progress';
 import { requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http/env';
+import { pathTo, ROUTES } from '../../handlers/api/routes';
 
-export const OPERATIONS_PATH = '/database-backup/operations';
+export const OPERATIONS_PATH = ROUTES.listOperations.path;
 /** How long a client should wait between two polls of a running operation. */
 export const POLL_SECONDS = 2;
 /**
@@ -33,7 +34,7 @@ export function registerOperationRoutes(app: Hono<AppEnv>, operations: Operation
     const records = await listOperations(operations);
     return c.json({ operations: records.map(operationJson) });
   });
-  app.get(`${OPERATIONS_PATH}/:id`, requireAdmin(), async (c) => {
+  app.get(ROUTES.getOperation.path, requireAdmin(), async (c) => {
     const id = c.req.param('id');
     if (!ID.test(id)) {
       throw new AppError('OPERATION.NOT_FOUND', 'not_found', `There is no operation '${id.slice(0, 80)}'.`, {
@@ -92,7 +93,7 @@ export async function answerOrStart(
   const record = started.settled
     ? await settledWithin(started.settled, started.record, SHORT_WAIT_MS)
     : started.record;
-  const location = `${OPERATIONS_PATH}/${record.id}`;
+  const location = pathTo(ROUTES.getOperation.path, { id: record.id });
   return c.json(operationJson(record), 202, {
     location,
     ...(record.state === 'running' ? { 'retry-after': String(POLL_SECONDS) } : {}),
@@ -131,7 +132,7 @@ export interface OperationJson {
 export function operationJson(record: OperationRecord): OperationJson {
   return {
     id: record.id,
-    location: `${OPERATIONS_PATH}/${record.id}`,
+    location: pathTo(ROUTES.getOperation.path, { id: record.id }),
     kind: record.kind,
     params: record.params,
     user: record.user,

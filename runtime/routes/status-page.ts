@@ -29,6 +29,9 @@ export function renderStatusPage(status: BackupStatus): string {
   const rows: [string, string][] = [
     ['Last good backup', lastGood(status, now)],
     ['Last rehearsal', lastRehearsal(status, now)],
+    ...(status.lastPitrRehearsal
+      ? [['Last PITR rehearsal', lastPitrRehearsal(status.lastPitrRehearsal, now)] as [string, string]]
+      : []),
     ['Off-site copies', offsite(status, now)],
     ['Next scheduled run', nextRun(status, now)],
     ['Last run', lastRun(status, now)],
@@ -75,16 +78,23 @@ function lastRehearsal(status: BackupStatus, now: number): string {
   return `${esc(r.file)}, ${when(r.at, now)}: ${outcome}${esc(off)}`;
 }
 
+function lastPitrRehearsal(r: NonNullable<BackupStatus['lastPitrRehearsal']>, now: number): string {
+  if (!r.trusted || !r.rehearsedAt || !r.point)
+    return bad(`record not trusted (${r.error ?? 'unknown reason'}): counts as not rehearsed`);
+  const outcome = r.passed ? 'passed' : bad(`failed: ${r.error ?? 'no reason recorded'}`);
+  return `a restore to ${when(r.point, now)}, rehearsed ${when(r.rehearsedAt, now)}: ${outcome}`;
+}
+
 function offsite(status: BackupStatus, now: number): string {
   const o = status.offsite;
   if (!o) return muted('not configured');
   const newest = !o.read
-    ? 'not read since the server started'
+    ? 'not read yet'
     : o.newestConfirmedAt
       ? `newest copy ${when(o.newestConfirmedAt, now)}`
       : bad('no copy in the store');
   const copy = !o.lastCopy
-    ? 'no copy run since the start'
+    ? 'no copy run yet'
     : o.lastCopy.ok
       ? `last copy run ${when(o.lastCopy.at, now)}: succeeded`
       : `last copy run ${when(o.lastCopy.at, now)}: ${bad(`failed: ${o.lastCopy.failure ?? ''}`)}`;

@@ -6,6 +6,7 @@ import { AppError } from '../../handlers/errors';
 import { readBackupStatus, type StatusDeps } from '../../handlers/backup/status';
 import { requireAdmin } from '../http/principal';
 import type { AppEnv } from '../http/env';
+import { ROUTES } from '../../handlers/api/routes';
 import { renderStatusPage, STATUS_PAGE_CSP } from './status-page';
 
 export interface StatusRouteDeps {
@@ -17,7 +18,7 @@ export interface StatusRouteDeps {
 
 export function registerStatusRoutes(app: Hono<AppEnv>, status: StatusRouteDeps | undefined): void {
   if (!status) return;
-  app.get('/database-backup/status', requireAdmin(), async (c) =>
+  app.get(ROUTES.backupStatus.path, requireAdmin(), async (c) =>
     c.json(await readBackupStatus(status.deps()), 200, { 'cache-control': 'no-store' }),
   );
   app.get('/status', async (c) => {

@@ -15,6 +15,8 @@ export interface AnswerOptions {
   deadline: AbortSignal;
   /** Signs a manifest the sidecar's dump asks for. */
   answerSignature: (id: string, manifest: unknown) => Promise<void>;
+  /** Signs an audit line the sidecar asks for, when it is the line this call asked to append. */
+  answerAudit: (id: string, entry: unknown) => Promise<void>;
 }
 
 export async function readFinalLine<T>(response: Response, options: AnswerOptions): Promise<T> {
@@ -56,6 +58,10 @@ export async function readFinalLine<T>(response: Response, options: AnswerOption
         if ('result' in line) return line.result as T;
         if ('sign' in line) {
           await options.answerSignature(line.sign.id, line.sign.manifest);
+          continue;
+        }
+        if ('signAudit' in line) {
+          await options.answerAudit(line.signAudit.id, line.signAudit.entry);
           continue;
         }
         if ('error' in line) {

@@ -15,7 +15,10 @@ import type {
   OffsiteUpload,
   OffsiteUploadResult,
 } from '../../handlers/offsite/model';
-import { maskUrl, registerSecret } from '../observability/mask';
+import { maskSecrets, maskUrl, registerSecret } from '../observability/mask';
+import type { AuditRecord } from '../../handlers/backup/model';
+import type { AuditLink } from '../../handlers/backup/audit-chain';
+import type { AuditSeal } from '../executor/audit-log';
 import { readFinalLine } from './answer-stream';
 import { failure, refusal, unreachable } from './client-errors';
 import { SIDECAR_ROUTES, type SidecarOperation } from './protocol';
@@ -83,8 +86,8 @@ export function createSidecarExecutor(options: SidecarExecutorOptions): Executor
     writeRehearsal: async (directory, file, recordFile) => {
       await call('writeRehearsal', { directory, file, recordFile });
     },
-    appendAudit: async (directory, record) => {
-      await call('appendAudit', { directory, record });
+    appendAudit: async (directory, record, seal) => {
+      await call('appendAudit', { directory, record }, undefined, undefined, seal && { record, seal });
     },
     offsiteUpload: (offsite, { directory, file, manifestFile, sha256, signal }) =>
       call<OffsiteUploadResult>('offsiteUpload', { directory, file, manifestFile, sha256, offsite }, signal),
@@ -103,6 +106,7 @@ type Call = <T>(
   body: unknown,
   signal?: AbortSignal,
   signer?: ManifestSigner,
+  audit?: AuditRequest,
 ) => Promise<T>;
 
 /** One operation's round trip: the request, a refusal or the answer stream, and a dump's signing requests on the way. */
@@ -125,11 +129,30 @@ function createSidecarCall(options: SidecarExecutorOptions): Call {
     if (response.status !== 200) throw await refusal(shownUrl, response);
   };
 
+  /** Signs the audit line the sidecar asks for, when it is the record this call asked for (its time aside). */
+  const answerAudit = async (id: string, entry: unknown, audit: AuditRequest | undefined) => {
+    const line = entry as AuditRecord & AuditLink;
+    if (!audit || !sameRecord(audit.record, line))
+      throw unreachable(
+        shownUrl,
+        'the sidecar asked to sign an audit line this call did not ask for',
+        'audit entry',
+      );
+    const sig = await audit.seal(line);
+    const response = await fetchImpl(base + SIDECAR_ROUTES.signature, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id, sig }),
+    });
+    if (response.status !== 200) throw await refusal(shownUrl, response);
+  };
+
   return async <T>(
     operation: SidecarOperation,
     body: unknown,
     signal?: AbortSignal,
     signer?: ManifestSigner,
+    audit?: AuditRequest,
   ) => {
     const long = operation === 'dump' || operation === 'restore' || operation.startsWith('offsite');
     const idle = new AbortController();
@@ -159,6 +182,7 @@ function createSidecarCall(options: SidecarExecutorOptions): Call {
       signal,
       deadline,
       answerSignature: (id, manifest) => answerSignature(id, manifest, signer),
+      answerAudit: (id, entry) => answerAudit(id, entry, audit),
     });
   };
 }
@@ -169,4 +193,22 @@ function describe(operation: SidecarOperation): string {
     : operation === 'appendAudit'
       ? 'audit entry'
       : operation;
+}
+
+interface AuditRequest {
+  record: AuditRecord;
+  seal: AuditSeal;
+}
+
+/** The line the sidecar made is the record asked for: every field but its time (the sidecar's clock) and link. */
+function sameRecord(record: AuditRecord, line: AuditRecord & AuditLink): boolean {
+  if (typeof line !== 'object' || line === null || !Number.isInteger(line.seq)) return false;
+  const keys = Object.keys(line).filter((k) => !['at', 'seq', 'prev'].includes(k));
+  const asked = Object.keys(record).filter((k) => k !== 'at');
+  if (keys.length !== asked.length) return false;
+  return asked.every((k) =>
+    k === 'message'
+      ? line.message === record.message || line.message === maskSecrets(record.message)
+      : line[k as keyof AuditRecord] === record[k as keyof AuditRecord],
+  );
 }

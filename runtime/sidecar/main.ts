@@ -5,6 +5,7 @@ import { createLogger } from '../observability/logger';
 import { maskSecrets, maskUrl, registerSecret } from '../observability/mask';
 import { logProcessWarnings } from '../observability/process-warnings';
 import { sweepLeftoverPassfiles } from '../startup/file-checks';
+import { sweepLoadRolesAt } from '../startup/load-role-sweep';
 import { createLocalExecutor } from '../executor/local';
 import { describeSidecarOffsite } from './offsite-transfer';
 import { createSidecarApp } from './app';
@@ -18,6 +19,8 @@ function start(settings: SidecarSettings): void {
   logProcessWarnings(logger);
   // The sidecar runs the pg tools: a run killed with it may have left its password file behind.
   void sweepLeftoverPassfiles(process.env, logger);
+  // And the temporary load roles of its restores killed mid-load (its own host and pid namespace, a pid now gone).
+  void sweepLoadRolesAt(settings.dbUrl, logger);
   const shutdown = new AbortController();
   const executor = createLocalExecutor({
     dbUrl: settings.dbUrl,

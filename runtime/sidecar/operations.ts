@@ -31,7 +31,12 @@ export function sidecarOperations(deps: OperationDeps): OperationTable {
 type Catalog = 'list' | 'verify' | 'prune' | 'remove' | 'freeBytes' | 'writeRehearsal' | 'appendAudit';
 
 /** The directory as a catalog: listing, verifying and removing backups, and the records beside them. */
-function catalogOperations({ executor, trust, now }: OperationDeps): Pick<OperationTable, Catalog> {
+function catalogOperations({
+  executor,
+  trust,
+  now,
+  signatures,
+}: OperationDeps): Pick<OperationTable, Catalog> {
   const trustFor = (asked: { trustedKeys: string[] }) => trustOf(trust, asked);
   return {
     list: {
@@ -67,8 +72,15 @@ function catalogOperations({ executor, trust, now }: OperationDeps): Pick<Operat
     appendAudit: {
       describe: () => 'audit entry',
       // The time is the sidecar's own: a caller cannot date a record into the past or the future.
-      run: (b) =>
-        executor.appendAudit(b.directory, { ...b.record, at: now().toISOString() }).then(() => null),
+      // The line is linked here and signed by the server's key, as the server's own lines are (signatures.ts).
+      run: (b, _signal, send) =>
+        executor
+          .appendAudit(
+            b.directory,
+            { ...b.record, at: now().toISOString() },
+            signatures.remoteAuditSeal(send),
+          )
+          .then(() => null),
     },
   };
 }

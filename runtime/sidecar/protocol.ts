@@ -36,7 +36,9 @@ export type SidecarLine =
   | { result: unknown }
   | { error: SidecarProblem }
   /** A dump asks the server to sign its manifest (the key never leaves the server); answered on /v1/signature. */
-  | { sign: { id: string; manifest: unknown } };
+  | { sign: { id: string; manifest: unknown } }
+  /** An audit line asks the server to sign it (linked by the sidecar, signed as the server's own are). */
+  | { signAudit: { id: string; entry: unknown } };
 
 const KINDS: ReadonlySet<string> = new Set<ErrorKind>([
   'invalid',

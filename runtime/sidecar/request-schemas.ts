@@ -58,7 +58,14 @@ export const sidecarBodies = {
     keep: z.number().int().positive(),
     trust,
   }),
-  signature: z.strictObject({ id: z.string().uuid(), manifestFile: z.string().max(64 * 1024) }),
+  signature: z.union([
+    z.strictObject({ id: z.string().uuid(), manifestFile: z.string().max(64 * 1024) }),
+    // An audit line's signature (the line itself stays in the sidecar, which asked for it).
+    z.strictObject({
+      id: z.string().uuid(),
+      sig: z.strictObject({ publicKey, value: z.string().regex(/^[A-Za-z0-9+/]{86}==$/) }),
+    }),
+  ]),
   remove: z.strictObject({ directory, file }),
   freeBytes: z.strictObject({ directory }),
   restore: z.strictObject({

@@ -8,6 +8,7 @@ import { createMaintenanceMode } from '../../runtime/http/maintenance';
 import { createMetricsRegistry } from '../../runtime/observability/metrics';
 import { silentLogger } from '../../runtime/observability/logger';
 import { fakeWorld, type FakeWorld } from './backup-fakes';
+import { pathsOf, ROUTES } from '../../handlers/api/routes';
 
 // Stands in for the signature check: the header names the user, "admin@..." users hold the admin role.
 const fakeAuthenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -100,7 +101,32 @@ describe('POST /database-backup', () => {
   });
 });
 
-describe('GET /database-backups', () => {
+describe('GET /database-backup (formerly /database-backups)', () => {
+  it('answers the list and the verify under the one name and the former one alike, as the route table says', async () => {
+    const world = fakeWorld();
+    world.executor.addBackup('bomnipotent_db_20260101_000000.dump');
+    const app = appFor(world);
+    const admin = as('admin@example.com');
+    const lists: Response[] = [];
+    for (const path of pathsOf(ROUTES.listBackups)) lists.push(await app.request(path, admin));
+    const verifies: Response[] = [];
+    for (const path of pathsOf(ROUTES.verifyBackups))
+      verifies.push(await app.request(path, { method: 'POST', ...admin }));
+    expect(pathsOf(ROUTES.listBackups)).toEqual(['/database-backup', '/database-backups']);
+    expect(pathsOf(ROUTES.verifyBackups)).toEqual(['/database-backup/verify', '/database-backups/verify']);
+    for (const res of [...lists, ...verifies]) expect(res.status).toBe(200);
+    const [list, formerList] = await Promise.all(lists.map((res) => res.json()));
+    expect(formerList).toEqual(list);
+    // What the server answers is what the client reads: the shared schemas take it.
+    expect(ROUTES.listBackups.answer.parse(list).backups.map((b) => b.file)).toEqual([
+      'bomnipotent_db_20260101_000000.dump',
+    ]);
+    for (const res of verifies) {
+      const { results } = ROUTES.verifyBackups.answer.parse(await res.json());
+      expect(results.map((r) => [r.file, r.ok])).toEqual([['bomnipotent_db_20260101_000000.dump', true]]);
+    }
+  });
+
   it('lists the backups for an admin', async () => {
     const world = fakeWorld();
     world.executor.addBackup('bomnipotent_db_20260101_000000.dump');
@@ -132,5 +158,29 @@ describe('GET /metrics', () => {
     const text = await res.text();
     expect(text).toContain('bomnipotent_backup_success_total 1\n');
     expect(text).toContain('bomnipotent_backup_last_size_bytes 2048\n');
+  });
+});
+
+describe('POST /database-backup/rehearse with pitr', () => {
+  it('refuses pitr together with a file (400), and rehearses nothing', async () => {
+    const world = fakeWorld();
+    const res = await appFor(world).request('/database-backup/rehearse', {
+      method: 'POST',
+      headers: { 'x-test-user': 'admin@example.com', 'content-type': 'application/json' },
+      body: JSON.stringify({ pitr: true, file: 'bomnipotent_db_20260111_103024.dump' }),
+    });
+    expect(res.status).toBe(400);
+    expect(JSON.stringify(await res.json())).toContain('pitr and file exclude each other');
+  });
+
+  it('says that continuous protection is off (PITR.OFF) without it', async () => {
+    const world = fakeWorld();
+    const res = await appFor(world).request('/database-backup/rehearse', {
+      method: 'POST',
+      headers: { 'x-test-user': 'admin@example.com', 'content-type': 'application/json' },
+      body: JSON.stringify({ pitr: true }),
+    });
+    expect(res.status).toBe(500);
+    expect(await res.json()).toMatchObject({ code: 'PITR.OFF' });
   });
 });

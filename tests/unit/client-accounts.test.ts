@@ -5,16 +5,12 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { bodyDigest, canonicalString, parseTimestamp } from '../../handlers/accounts/canonical';
 import { runClientProgram } from '../support/client-program';
+import { BASE, mockServer } from '../support/msw-client';
 
-const BASE = 'http://bomnipotent.test';
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = mockServer();
 
 let home: string;
 let configDir: string;

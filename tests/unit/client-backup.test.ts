@@ -1,13 +1,8 @@
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runClientProgram } from '../support/client-program';
+import { describe, expect, it } from 'vitest';
+import { BASE, mockServer, runAgainstMock } from '../support/msw-client';
 
-const BASE = 'http://bomnipotent.test';
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = mockServer();
 
 const metadata = {
   format: 'bomnipotent-backup/1',
@@ -26,9 +21,7 @@ const metadata = {
   path: '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump',
 };
 
-function run(...args: string[]) {
-  return runClientProgram('/nonexistent-bomnipotent-test', ['-d', BASE, ...args]);
-}
+const run = runAgainstMock;
 
 describe('database-backup create', () => {
   it('prints the exact success line with the absolute path on the server', async () => {
@@ -97,17 +90,26 @@ describe('database-backup create', () => {
   });
 });
 
+/** A trusted manual backup as the server lists it. */
+const manualBackup = {
+  file: 'bomnipotent_db_20260111_103024.dump',
+  path: '/b/bomnipotent_db_20260111_103024.dump',
+  takenAt: '2026-01-11T10:30:24.000Z',
+  sizeBytes: 2048,
+  trigger: 'manual',
+  user: 'admin@example.com',
+  verified: true,
+};
+
+/** `database-backup list` against a server that lists `body`. */
+function listAnswering(body: { backups: unknown[] }) {
+  server.use(http.get(`${BASE}/database-backup`, () => HttpResponse.json(body)));
+  return run('database-backup', 'list');
+}
+
 describe('database-backup list', () => {
   const backups = [
-    {
-      file: 'bomnipotent_db_20260111_103024.dump',
-      path: '/b/bomnipotent_db_20260111_103024.dump',
-      takenAt: '2026-01-11T10:30:24.000Z',
-      sizeBytes: 2048,
-      trigger: 'manual',
-      user: 'admin@example.com',
-      verified: true,
-    },
+    manualBackup,
     {
       file: 'bomnipotent_db_20260110_000000.dump',
       path: '/b/bomnipotent_db_20260110_000000.dump',
@@ -121,8 +123,7 @@ describe('database-backup list', () => {
   ];
 
   it('prints a table in normal mode', async () => {
-    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups })));
-    const result = await run('database-backup', 'list');
+    const result = await listAnswering({ backups });
     expect(result.stdout).toBe(
       [
         '[INFO] Found 2 database backup(s), newest first:',
@@ -135,13 +136,13 @@ describe('database-backup list', () => {
   });
 
   it('prints the JSON body in raw mode', async () => {
-    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups })));
+    server.use(http.get(`${BASE}/database-backup`, () => HttpResponse.json({ backups })));
     const result = await run('-o', 'raw', 'database-backup', 'list');
     expect(JSON.parse(result.stdout)).toEqual({ backups });
   });
 
   it('says so when there are no backups', async () => {
-    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups: [] })));
+    server.use(http.get(`${BASE}/database-backup`, () => HttpResponse.json({ backups: [] })));
     expect((await run('database-backup', 'list')).stdout).toBe(
       '[INFO] No database backups on the server yet.\n',
     );
@@ -149,7 +150,7 @@ describe('database-backup list', () => {
 
   it('prints a refusal for a non-admin', async () => {
     server.use(
-      http.get(`${BASE}/database-backups`, () =>
+      http.get(`${BASE}/database-backup`, () =>
         HttpResponse.json(
           { code: 'AUTH.ADMIN_REQUIRED', status: 403, detail: "User 'bob' does not hold the admin role." },
           { status: 403 },
@@ -162,15 +163,21 @@ describe('database-backup list', () => {
   });
 });
 
+/** The rehearse route answers `answer`; `body` is what the client sent it. */
+function rehearseAnswering(answer: Record<string, unknown>): { body: unknown } {
+  const sent: { body: unknown } = { body: undefined };
+  server.use(
+    http.post(`${BASE}/database-backup/rehearse`, async ({ request }) => {
+      sent.body = await request.json();
+      return HttpResponse.json(answer);
+    }),
+  );
+  return sent;
+}
+
 describe('rehearsals in the client', () => {
   const rehearsed = {
-    file: 'bomnipotent_db_20260111_103024.dump',
-    path: '/b/bomnipotent_db_20260111_103024.dump',
-    takenAt: '2026-01-11T10:30:24.000Z',
-    sizeBytes: 2048,
-    trigger: 'manual',
-    user: 'admin@example.com',
-    verified: true,
+    ...manualBackup,
     rehearsal: {
       state: 'passed',
       at: '2026-01-11T10:31:00.000Z',
@@ -195,10 +202,7 @@ describe('rehearsals in the client', () => {
   };
 
   it('list shows the rehearsal as its own column and the standby with its size', async () => {
-    server.use(
-      http.get(`${BASE}/database-backups`, () => HttpResponse.json({ backups: [rehearsed, failed, never] })),
-    );
-    const result = await run('database-backup', 'list');
+    const result = await listAnswering({ backups: [rehearsed, failed, never] });
     expect(result.stdout).toBe(
       [
         '[INFO] Found 3 database backup(s), newest first:',
@@ -213,24 +217,57 @@ describe('rehearsals in the client', () => {
   });
 
   it('rehearse posts the file and prints the result line', async () => {
-    let body: unknown;
-    server.use(
-      http.post(`${BASE}/database-backup/rehearse`, async ({ request }) => {
-        body = await request.json();
-        return HttpResponse.json({
-          file: rehearsed.file,
-          tables: 3,
-          rows: 1200,
-          durationMs: 900,
-          standby: { database: 'bomnipotent_db_standby', sizeBytes: 5 * 1024 * 1024 },
-        });
-      }),
-    );
+    const sent = rehearseAnswering({
+      file: rehearsed.file,
+      tables: 3,
+      rows: 1200,
+      durationMs: 900,
+      standby: { database: 'bomnipotent_db_standby', sizeBytes: 5 * 1024 * 1024 },
+    });
     const result = await run('database-backup', 'rehearse', '--file', rehearsed.file);
-    expect(body).toEqual({ file: rehearsed.file });
+    expect(sent.body).toEqual({ file: rehearsed.file });
     expect(result.stdout).toBe(
       "[INFO] Rehearsal of 'bomnipotent_db_20260111_103024.dump' passed: 3 tables, 1200 rows restored in 0.9 s. The standby database 'bomnipotent_db_standby' holds it (5.0 MB).\n",
     );
     expect(result.exitCode).toBe(0);
+  });
+
+  it('rehearse --pitr posts pitr and prints the restored point, and the rehearsal line stays as it was', async () => {
+    const sent = rehearseAnswering({
+      mark: { at: '2026-01-11T10:31:02.123Z', lsn: '0/3000148', tableRows: { 'public.docs': 7 } },
+      base: 'base/20260111T100000Z.tar.zst',
+      segments: 4,
+      recoveredRows: { 'public.docs': 7, 'public.users': 2 },
+      durationMs: 12_300,
+    });
+    const result = await run('database-backup', 'rehearse', '--pitr');
+    expect(sent.body).toEqual({ pitr: true });
+    expect(result.stdout).toBe(
+      '[INFO] PITR rehearsal passed: restored to 2026-01-11T10:31:02.123Z (WAL 0/3000148) from pitr/base/20260111T100000Z.tar.zst and 4 WAL segment(s); 2 tables, 9 rows as the source had them, in 12.3 s.\n',
+    );
+    expect(result.exitCode).toBe(0);
+  });
+
+  it('list prints the last PITR rehearsal below the window, a failed one as a warning', async () => {
+    const listing = (pitrRehearsal: unknown) =>
+      HttpResponse.json({ backups: [], chain: { problem: null }, pitrRehearsal });
+    const failed = {
+      trusted: true,
+      rehearsedAt: '2026-01-11T10:31:00.000Z',
+      point: '2026-01-11T10:30:59.500Z',
+      passed: false,
+      tables: 1,
+      rows: 0,
+      durationMs: 9000,
+      error:
+        'row counts differ from the source at that point: public.cache has 0 rows in the recovered copy, the source had 3.',
+    };
+    server.use(http.get(`${BASE}/database-backup`, () => listing(failed)));
+    const result = await run('database-backup', 'list');
+    expect(result.stdout + result.stderr).toContain(
+      '[WARN] Last PITR rehearsal: FAILED at 2026-01-11 10:31:00 UTC (a restore to 2026-01-11 10:30:59 UTC): row counts differ from the source at that point: public.cache has 0 rows in the recovered copy, the source had 3.',
+    );
+    server.use(http.get(`${BASE}/database-backup`, () => listing(null)));
+    expect((await run('database-backup', 'list')).stdout).toContain('Last PITR rehearsal: none yet.');
   });
 });

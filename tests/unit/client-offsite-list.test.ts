@@ -1,16 +1,11 @@
 // `database-backup list` with off-site copies: the LOCATION column, `--offsite`, and the store's problems as warnings.
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runClientProgram } from '../support/client-program';
+import { describe, expect, it } from 'vitest';
+import { BASE, mockServer, runAgainstMock } from '../support/msw-client';
 
-const BASE = 'http://bomnipotent.test';
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = mockServer();
 
-const run = (...args: string[]) => runClientProgram('/nonexistent-bomnipotent-test', ['-d', BASE, ...args]);
+const run = runAgainstMock;
 
 const entry = (file: string, location: string, takenAt: string) => ({
   file,
@@ -34,7 +29,7 @@ const body = {
 
 describe('database-backup list with an off-site store', () => {
   it('shows where each backup is and what else the store holds', async () => {
-    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json(body)));
+    server.use(http.get(`${BASE}/database-backup`, () => HttpResponse.json(body)));
     const result = await run('database-backup', 'list');
     expect(result.stdout).toContain('TRIGGER    LOCATION  TRUST');
     expect(result.stdout).toContain('db_20260110_000000.dump  2.0 KB  ?          offsite   ✓ trusted');
@@ -48,7 +43,7 @@ describe('database-backup list with an off-site store', () => {
   it('asks for the store alone with --offsite, and passes the JSON through in raw mode', async () => {
     let query: string | null = null;
     server.use(
-      http.get(`${BASE}/database-backups`, ({ request }) => {
+      http.get(`${BASE}/database-backup`, ({ request }) => {
         query = new URL(request.url).searchParams.get('offsite');
         return HttpResponse.json(body);
       }),
@@ -68,7 +63,7 @@ describe('database-backup list with an off-site store', () => {
         foreign: [],
       },
     };
-    server.use(http.get(`${BASE}/database-backups`, () => HttpResponse.json(down)));
+    server.use(http.get(`${BASE}/database-backup`, () => HttpResponse.json(down)));
     const result = await run('database-backup', 'list');
     expect(result.stderr).toContain(
       '[WARN] The off-site store s3://bk1/p/ could not be read: the store did not answer',

@@ -1,19 +1,14 @@
 // The client starts long operations (202 + polling) and prints exactly what it printed for a plain answer.
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runClientProgram } from '../support/client-program';
+import { describe, expect, it } from 'vitest';
+import { BASE, mockServer, runAgainstMock } from '../support/msw-client';
 
-const BASE = 'http://bomnipotent.test';
 const PATH = '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump';
 const ID = '6f1c2a4e-1111-4222-8333-444455556666';
 const LOCATION = `/database-backup/operations/${ID}`;
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = mockServer();
 
-const run = (...args: string[]) => runClientProgram('/nonexistent-bomnipotent-test', ['-d', BASE, ...args]);
+const run = runAgainstMock;
 const metadata = { format: 'bomnipotent-backup/1', file: 'x.dump', sizeBytes: 2048, path: PATH };
 
 function operation(state: string, result: { status: number; body: unknown } | null = null, bytesDone = 0) {

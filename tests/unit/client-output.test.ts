@@ -15,6 +15,12 @@ function capture() {
 
 const response = { status: 201, text: '{"ok":true}' };
 
+/** An output in `mode` at `level` that prints into `streams`. */
+function captured(mode: Parameters<typeof createOutput>[0], level: Parameters<typeof createOutput>[1]) {
+  const { streams, sink } = capture();
+  return { streams, out: createOutput(mode, level, undefined, sink) };
+}
+
 describe('client output', () => {
   it('normal mode prints the message as an [INFO] line', () => {
     const { streams, sink } = capture();
@@ -23,8 +29,7 @@ describe('client output', () => {
   });
 
   it('code mode prints only the status code, without a newline, and warnings to stderr', () => {
-    const { streams, sink } = capture();
-    const out = createOutput('code', 'info', undefined, sink);
+    const { streams, out } = captured('code', 'info');
     out.log('warn', 'careful');
     out.log('info', 'hidden');
     out.result(response, 'Done.');
@@ -32,16 +37,14 @@ describe('client output', () => {
   });
 
   it('raw mode prints only the body', () => {
-    const { streams, sink } = capture();
-    const out = createOutput('raw', 'info', undefined, sink);
+    const { streams, out } = captured('raw', 'info');
     out.detail('a table');
     out.result(response, 'Done.');
     expect(streams).toEqual({ out: '{"ok":true}', err: '' });
   });
 
   it('filters by log level', () => {
-    const { streams, sink } = capture();
-    const out = createOutput('normal', 'warn', undefined, sink);
+    const { streams, out } = captured('normal', 'warn');
     out.log('info', 'chatty');
     out.log('error', 'bad');
     expect(streams).toEqual({ out: '', err: '[ERROR] bad\n' });

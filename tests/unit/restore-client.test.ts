@@ -1,19 +1,13 @@
 import { http, HttpResponse } from 'msw';
-import { setupServer } from 'msw/node';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../client/program';
 import { runClientProgram } from '../support/client-program';
+import { BASE, mockServer, runAgainstMock } from '../support/msw-client';
 
-const BASE = 'http://bomnipotent.test';
 const PATH = '/etc/bomnipotent_server/backups/bomnipotent_db_20260111_103024.dump';
-const server = setupServer();
-beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
-afterEach(() => server.resetHandlers());
-afterAll(() => server.close());
+const server = mockServer();
 
-function run(...args: string[]) {
-  return runClientProgram('/nonexistent-bomnipotent-test', ['-d', BASE, ...args]);
-}
+const run = runAgainstMock;
 
 /** Answers the restore route and remembers the body it was sent. */
 function restoreRoute(sent: unknown[], answer: (body: { dryRun?: boolean }) => Response) {

@@ -68,6 +68,16 @@ function streamingFetch(chunks: string[], thenHang = false): typeof fetch {
   };
 }
 
+/** A sidecar client whose sidecar answers `chunks` of NDJSON (and then nothing more, with `hang`). */
+function streamingSidecar(chunks: string[], options: { hang?: boolean; idleTimeoutMs?: number } = {}) {
+  return createSidecarExecutor({
+    url: 'http://sidecar.test',
+    token: TOKEN,
+    ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
+    fetch: streamingFetch(chunks, options.hang === true),
+  });
+}
+
 describe('sidecar client: the same answers as the in-process executor', () => {
   it('returns every operation result unchanged', async () => {
     const { executor, fake } = connected();
@@ -155,23 +165,14 @@ describe('sidecar client: a sidecar that is not there or goes away', () => {
   });
 
   it('reports SIDECAR_UNREACHABLE when the answer stream ends before its last line', async () => {
-    const executor = createSidecarExecutor({
-      url: 'http://sidecar.test',
-      token: TOKEN,
-      fetch: streamingFetch(['{"heartbeat":true}\n', '{"heartb']),
-    });
+    const executor = streamingSidecar(['{"heartbeat":true}\n', '{"heartb']);
     const error = await caught(executor.dump(DUMP));
     expect(error.code).toBe('EXECUTOR.SIDECAR_UNREACHABLE');
     expect(error.message).toContain('stopped answering during the dump');
   });
 
   it('gives up on a sidecar that stays silent past the idle limit', async () => {
-    const executor = createSidecarExecutor({
-      url: 'http://sidecar.test',
-      token: TOKEN,
-      idleTimeoutMs: 100,
-      fetch: streamingFetch(['{"heartbeat":true}\n'], true),
-    });
+    const executor = streamingSidecar(['{"heartbeat":true}\n'], { hang: true, idleTimeoutMs: 100 });
     const error = await caught(
       executor.restore({ directory: DIR, file: FILE, targetDatabase: 'bomnipotent_x', read: TRUST }),
     );
@@ -180,11 +181,7 @@ describe('sidecar client: a sidecar that is not there or goes away', () => {
   });
 
   it('reports a garbled answer as a protocol error', async () => {
-    const executor = createSidecarExecutor({
-      url: 'http://sidecar.test',
-      token: TOKEN,
-      fetch: streamingFetch(['<html>\n']),
-    });
+    const executor = streamingSidecar(['<html>\n']);
     expect((await caught(executor.list({ directory: DIR, trust: TRUST }))).code).toBe(
       'EXECUTOR.SIDECAR_PROTOCOL',
     );

@@ -1,18 +1,13 @@
 // The executor sidecar's environment: defaults, the token from a file, and refusals that never print a secret.
 import { describe, it, expect } from 'vitest';
+import { thrown } from '../support/rejection';
 import { readSidecarSettings, SidecarSettingsError } from '../../runtime/sidecar/settings';
 
 const DB_URL = 'postgres://bomnipotent:s3cr3t-pw@db:5432/bomnipotent';
 const TOKEN = 'a-token-of-enough-length';
 
 function refusal(env: Record<string, string>, readFile?: (path: string) => string): string {
-  try {
-    readSidecarSettings(env, readFile);
-  } catch (error) {
-    expect(error).toBeInstanceOf(SidecarSettingsError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a refusal');
+  return thrown(() => readSidecarSettings(env, readFile), SidecarSettingsError).message;
 }
 
 describe('sidecar settings', () => {
