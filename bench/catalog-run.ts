@@ -28,7 +28,7 @@ export interface CatalogFigures {
   createMs: number[];
   /** Wall clock of `bomnipotent_client -o raw database-backup list`, per repetition. */
   listClientMs: number[];
-  /** The same request sent by this process (signed GET /database-backups): the server's answer time. */
+  /** The same request sent by this process (signed GET /database-backup): the server's answer time. */
   listHttpMs: number[];
   /** How many entries the answer held. */
   listedEntries: number;
@@ -91,17 +91,17 @@ export async function runCatalog(
     listedEntries = listedCount(JSON.parse(result.stdout));
   }
   const listHttpMs: number[] = [];
-  const headers = signedGetHeaders(ADMIN, server.secretKeyPem(), '/database-backups', server.url);
+  const headers = signedGetHeaders(ADMIN, server.secretKeyPem(), '/database-backup', server.url);
   for (let i = 0; i < LIST_REPS; i += 1) {
     const one = await runLoad({
       baseUrl: server.url,
-      path: '/database-backups',
+      path: '/database-backup',
       concurrency: 1,
       maxRequests: 1,
       maxSeconds: 600,
       headers,
     });
-    if (one.ok !== 1) throw new Error(`GET /database-backups failed: ${JSON.stringify(one.failures)}`);
+    if (one.ok !== 1) throw new Error(`GET /database-backup failed: ${JSON.stringify(one.failures)}`);
     listHttpMs.push(one.maxMs);
   }
   const totalBytes = catalogBytes(where.backupDir);

@@ -16,7 +16,7 @@ export interface CatalogSummary {
   backups: number;
   listedEntries: number;
   totalBytes: number;
-  /** Median of the server's answer to a signed GET /database-backups: what the target is checked against. */
+  /** Median of the server's answer to a signed GET /database-backup: what the target is checked against. */
   listHttpMs: number;
   /** Median wall clock of the client process (start-up included; `health` shows what start-up alone costs). */
   listClientMs: number;

@@ -33,11 +33,18 @@ export interface BenchOptions {
    * run it; `shared`: the server at PGHOST/PGPORT as it is configured (the CI machine's turns autovacuum off).
    */
   cluster: ClusterKind;
+  /** Point-in-time recovery (issue 21): `on` after the sizes, `only` instead of them, at the largest size. */
+  pitr: 'off' | 'on' | 'only';
+  /** How long the steady writer of the PITR part runs, its seal_interval, and the disk part's max_held_wal. */
+  pitrSeconds: number;
+  pitrSealSeconds: number;
+  pitrCapMb: number;
 }
 
 export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets pgbench,documents] [--reps 3]
                        [--requests 5000] [--seconds 10] [--concurrency 8] [--no-archive] [--no-load]
                        [--no-compressed] [--no-catalog] [--no-standby] [--cluster defaults|shared]
+                       [--pitr | --pitr-only]
 
   --sizes MB,...     nominal database sizes in MB (pgbench scale = MB x 0.068)   env BENCH_SIZES
   --datasets A,B     pgbench and/or documents (SBOM/CSAF JSON rows)              env BENCH_DATASETS
@@ -53,6 +60,11 @@ export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets
   --cluster KIND     defaults: a cluster of the bench's own, started with initdb and  env BENCH_CLUSTER
                      PostgreSQL's default settings (autovacuum on; the default);
                      shared: the PostgreSQL at PGHOST/PGPORT as it is configured
+  --pitr             also measure point-in-time recovery at the largest size     env BENCH_PITR=1
+                     (recovery point, restore to a point vs raw, exactness, disk)
+  --pitr-only        measure only that (no backup/restore sizes)                 env BENCH_PITR=only
+                     BENCH_PITR_SECONDS (150) writer, BENCH_PITR_SEAL_S (30) seal_interval,
+                     BENCH_PITR_CAP_MB (64) max_held_wal of the disk part
 
 With --cluster defaults it needs initdb and pg_ctl of the machine's PostgreSQL (/usr/lib/postgresql/<major>/bin);
 with --cluster shared, PostgreSQL at 127.0.0.1:5432 (role root, trust auth; PGHOST/PGPORT/PGUSER override). Both
@@ -105,6 +117,8 @@ export function parseOptions(
       'no-catalog': { type: 'boolean' },
       'no-standby': { type: 'boolean' },
       cluster: { type: 'string' },
+      pitr: { type: 'boolean' },
+      'pitr-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -126,6 +140,18 @@ export function parseOptions(
     rssIntervalMs: positiveInt('BENCH_RSS_MS', env.BENCH_RSS_MS, 20),
     resultsDir,
     cluster: clusterKind(values.cluster ?? env.BENCH_CLUSTER),
+    pitr: values['pitr-only']
+      ? 'only'
+      : values.pitr
+        ? 'on'
+        : env.BENCH_PITR === 'only'
+          ? 'only'
+          : flag(env.BENCH_PITR, false)
+            ? 'on'
+            : 'off',
+    pitrSeconds: positiveInt('BENCH_PITR_SECONDS', env.BENCH_PITR_SECONDS, 150),
+    pitrSealSeconds: positiveInt('BENCH_PITR_SEAL_S', env.BENCH_PITR_SEAL_S, 30),
+    pitrCapMb: positiveInt('BENCH_PITR_CAP_MB', env.BENCH_PITR_CAP_MB, 64),
   };
 }
 

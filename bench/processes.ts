@@ -16,6 +16,10 @@ export interface RunOptions {
   captureStdout?: boolean;
   /** Called right after the spawn, e.g. to sample the child's memory. */
   onSpawn?: (pid: number) => void;
+  /** Write stdout into this open file descriptor. */
+  stdout?: number;
+  /** Run as this OS user (root runs PostgreSQL's server programs as `postgres`). */
+  as?: { uid?: number; gid?: number };
 }
 
 const STDERR_TAIL = 4096;
@@ -35,7 +39,8 @@ export function run(command: string, args: string[], options: RunOptions = {}): 
     const started = performance.now();
     const child = spawn(command, args, {
       env: options.env ?? pgEnv(),
-      stdio: ['ignore', options.captureStdout ? 'pipe' : 'ignore', 'pipe'],
+      stdio: ['ignore', options.stdout ?? (options.captureStdout ? 'pipe' : 'ignore'), 'pipe'],
+      ...options.as,
     });
     let stdout = '';
     let stderr = '';

@@ -145,7 +145,7 @@ export function renderCatalog(sizes: SizeSummary[]): string | null {
     ['---', ''],
     ['backups listed / their files together', `${c.listedEntries} / ${mb(c.totalBytes)}`],
     [
-      `\`list\`, server answer (signed GET /database-backups; target < ${CATALOG_TARGETS.listMs} ms)`,
+      `\`list\`, server answer (signed GET /database-backup; target < ${CATALOG_TARGETS.listMs} ms)`,
       `${msText(c.listHttpMs)} ${mark(c.listPass)}`,
     ],
     ['`list`, client wall clock (process start-up included)', msText(c.listClientMs)],

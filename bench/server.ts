@@ -84,7 +84,12 @@ export async function startBenchServer(
 ): Promise<BenchServer> {
   const base = benchConfig(dbUrl, backupDir);
   const configPath = writeConfig(base, configDir);
-  const proc = await startListening(configPath, { BOMNIPOTENT_DB_WAIT_TIMEOUT: '30', ...serverEnv });
+  // As shipped: the Dockerfile's entry point and `npm start` run node with small young-generation semi-spaces.
+  const proc = await startListening(configPath, {
+    BOMNIPOTENT_DB_WAIT_TIMEOUT: '30',
+    NODE_OPTIONS: '--max-semi-space-size=2',
+    ...serverEnv,
+  });
   const log = recordTimeline(proc);
   const clientEnv = { ...process.env, XDG_CONFIG_HOME: clientHome };
   const client = (args: string[], options: RunOptions = {}, entry = CLIENT_BIN) =>

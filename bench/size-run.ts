@@ -18,16 +18,17 @@ import {
 import { runCatalog, type CatalogFigures } from './catalog-run';
 import { entryOf } from './checkout';
 import { compressedDump, type CompressedRun } from './compressed';
-import { copyDatabase, createPgbenchDatabase, databaseBytes, databaseUrl, settle } from './databases';
-import { createDocumentDatabase, type DocumentLoad } from './documents/load';
+import { copyDatabase, databaseBytes, databaseUrl, settle } from './databases';
+import { type DocumentLoad } from './documents/load';
 import { runLoad, signedGetHeaders, type LoadResult } from './load';
 import { sampleMemory, type MemoryPeak } from './memory';
 import { startProbes } from './probes';
 import { otherLoad } from './other-load';
-import { scaleFor, type BenchOptions, type Dataset } from './options';
+import { type BenchOptions, type Dataset } from './options';
 import { median } from './stats';
 import { ADMIN, startBenchServer, type BenchServer } from './server';
-import { runStandby, type StandbyFigures } from './standby-run';
+import { type StandbyFigures } from './standby-run';
+import { clientStartups, generate, log, s, standbyStep } from './size-steps';
 
 export interface RepFigures {
   rep: number;
@@ -88,8 +89,6 @@ export function tagFor(dataset: Dataset, sizeMb: number): string {
   return `${dataset === 'pgbench' ? 'pgb' : 'doc'}${sizeMb}`;
 }
 
-const log = (text: string) => process.stdout.write(`[bench] ${text}\n`);
-
 export interface SizeContext {
   options: BenchOptions;
   prefix: string; // every database of this run starts with it
@@ -106,6 +105,28 @@ export interface SizeContext {
   cluster: { autovacuum: boolean };
 }
 
+/** The repetitions of create and restore, product against raw tools, each logged. */
+async function runReps(
+  tag: string,
+  server: BenchServer,
+  places: Places,
+  ctx: SizeContext,
+): Promise<RepFigures[]> {
+  const { options } = ctx;
+  const reps: RepFigures[] = [];
+  for (let rep = 0; rep < options.reps; rep += 1) {
+    if (ctx.interrupted()) throw new Error('interrupted');
+    reps.push(await runRep(rep, server, places, options));
+    const last = reps.at(-1)!;
+    log(
+      `${tag} rep ${rep + 1}/${options.reps}: create raw ${s(last.create.raw.ms)} product ${s(last.create.product.ms)}; ` +
+        `restore raw ${s(last.restore.raw.ms)} product ${s(last.restore.product.ms)} ` +
+        `(503 ${last.restore.product.probes.unavailableMs.toFixed(0)} ms)`,
+    );
+  }
+  return reps;
+}
+
 export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext): Promise<SizeFigures> {
   const { options } = ctx;
   const tag = tagFor(dataset, sizeMb);
@@ -117,17 +138,7 @@ export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext
   const rawDir = join(dir, 'raw');
   for (const d of [backupDir, rawDir, join(dir, 'config')]) mkdirSync(d, { recursive: true });
 
-  const scale = dataset === 'pgbench' ? scaleFor(sizeMb) : null;
-  let documents: DocumentLoad | null = null;
-  let generateMs: number;
-  if (scale !== null) {
-    log(`${tag}: pgbench -i -s ${scale} into ${database} ...`);
-    generateMs = await createPgbenchDatabase(database, scale);
-  } else {
-    log(`${tag}: SBOM and CSAF documents into ${database} ...`);
-    documents = await createDocumentDatabase(database, sizeMb, ctx.repo);
-    generateMs = documents.ms;
-  }
+  const { scale, documents, generateMs } = await generate(tag, dataset, sizeMb, database, ctx.repo);
   // Same-size copies, so that the baselines' first dropdb drops as much as the product's restore does.
   await copyDatabase(database, rawDb);
   if (options.archive) await copyDatabase(database, archiveDb);
@@ -148,24 +159,8 @@ export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext
       `${tag}: database is ${(size / 1048576).toFixed(0)} MB; server pid ${server.pid} at ${server.url}; ` +
         `server from ${entries.server}, client from ${entries.client}`,
     );
-    const startups: number[] = [];
-    const bundled: number[] = [];
-    for (let i = 0; i < 3; i += 1) {
-      startups.push((await server.client(['health'])).ms);
-      if (ctx.bundledClient) bundled.push((await server.client(['health'], {}, ctx.bundledClient)).ms);
-    }
-
-    const reps: RepFigures[] = [];
-    for (let rep = 0; rep < options.reps; rep += 1) {
-      if (ctx.interrupted()) throw new Error('interrupted');
-      reps.push(await runRep(rep, server, { database, rawDb, archiveDb, backupDir, rawDir }, options));
-      const last = reps.at(-1)!;
-      log(
-        `${tag} rep ${rep + 1}/${options.reps}: create raw ${s(last.create.raw.ms)} product ${s(last.create.product.ms)}; ` +
-          `restore raw ${s(last.restore.raw.ms)} product ${s(last.restore.product.ms)} ` +
-          `(503 ${last.restore.product.probes.unavailableMs.toFixed(0)} ms)`,
-      );
-    }
+    const { startups, bundled } = await clientStartups(server, ctx.bundledClient);
+    const reps = await runReps(tag, server, { database, rawDb, archiveDb, backupDir, rawDir }, ctx);
     // Load tests last: a heap grown under request load would inflate the backup and restore RSS figures.
     if (options.load) {
       for (const [rep, figures] of reps.entries()) {
@@ -177,17 +172,10 @@ export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext
     const catalog = ctx.catalog
       ? await runCatalog(server, { dataset, sizeMb, backupDir, rssMs: options.rssIntervalMs })
       : undefined;
-    let standby: StandbyFigures | undefined;
-    if (options.standby && !ctx.interrupted()) {
-      await clearBackups(backupDir);
-      await settle();
-      standby = await runStandby(server, options, ctx.cluster);
-      log(
-        `${tag}: rehearsal ${s(standby.rehearsal.wallMs)}; restore from the standby ${s(standby.restore.ms)} ` +
-          `(writes refused ${standby.restore.probes.writesRefusedMs.toFixed(0)} ms, ` +
-          `reads unavailable ${standby.restore.probes.unavailableMs.toFixed(0)} ms)`,
-      );
-    }
+    const standby =
+      options.standby && !ctx.interrupted()
+        ? await standbyStep(tag, server, backupDir, ctx.options, ctx.cluster)
+        : undefined;
     return {
       ...(standby ? { standby } : {}),
       dataset,
@@ -207,8 +195,6 @@ export async function runSize(dataset: Dataset, sizeMb: number, ctx: SizeContext
     await server.stop();
   }
 }
-
-const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 interface Places {
   database: string;

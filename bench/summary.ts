@@ -92,27 +92,134 @@ function stepMedians(runs: { steps: Record<string, number> }[]): Record<string, 
   return Object.fromEntries(names.map((n) => [n, median(runs.map((r) => r.steps[n] ?? 0))]));
 }
 
-export function summarizeSize(f: SizeFigures): SizeSummary {
-  const r = f.reps;
-  const rawCreate = median(r.map((x) => x.create.raw.ms));
-  const productCreate = median(r.map((x) => x.create.product.ms));
-  const rawRestore = median(r.map((x) => x.restore.raw.ms));
-  const productRestore = median(r.map((x) => x.restore.product.ms));
+type Rep = SizeFigures['reps'][number];
+/** The medians of the four timings every ratio is made of. */
+type Medians = { rawCreate: number; productCreate: number; rawRestore: number; productRestore: number };
+
+/** The server's memory over create and restore (and the load tests), and its children's (pg_dump, psql). */
+function memorySummary(r: Rep[]): Pick<SizeSummary, 'serverRss' | 'childrenRss'> {
   const createPeaks = r.map((x) => x.create.product.server.peakRssBytes);
   const restorePeaks = r.map((x) => x.restore.product.server.peakRssBytes);
   const hwms = nums(r.flatMap((x) => [x.create.product.server.hwmBytes, x.restore.product.server.hwmBytes]));
   const maxPeak = max([...createPeaks, ...restorePeaks]);
-  const unavailable = r.map((x) => x.restore.product.probes.unavailableMs);
-  const archives = r.filter((x) => x.create.archive && x.restore.archive);
   const loads = r.map((x) => x.load).filter((x) => x !== undefined);
+  return {
+    serverRss: {
+      idleBytes: median(r.map((x) => x.idleServerRssBytes)),
+      createPeakBytes: median(createPeaks),
+      restorePeakBytes: median(restorePeaks),
+      loadPeakBytes: loads.length ? max(loads.map((l) => l.server.peakRssBytes)) : null,
+      maxPeakBytes: maxPeak,
+      maxHwmBytes: hwms.length ? max(hwms) : null,
+      pass: maxPeak < TARGETS.serverRssBytes,
+    },
+    childrenRss: {
+      productDumpBytes: median(r.map((x) => x.create.product.server.peakChildrenRssBytes)),
+      productRestoreBytes: median(r.map((x) => x.restore.product.server.peakChildrenRssBytes)),
+      rawDumpBytes: median(r.map((x) => x.create.raw.toolPeakRssBytes)),
+      rawRestoreBytes: median(r.map((x) => x.restore.raw.toolPeakRssBytes)),
+    },
+  };
+}
+
+/** What clients saw during the restore, and the restore's phases on the client's clock. */
+function downtimeSummary(r: Rep[]): Pick<SizeSummary, 'downtime' | 'restorePhases'> {
+  const unavailable = r.map((x) => x.restore.product.probes.unavailableMs);
+  const phase = (pick: (p: Rep['restore']['product']['phases']) => number | null) =>
+    median(nums(r.map((x) => pick(x.restore.product.phases))));
+  return {
+    downtime: {
+      unavailableMs: median(unavailable),
+      unavailableMaxMs: max(unavailable),
+      writesRefusedMs: median(r.map((x) => x.restore.product.probes.writesRefusedMs)),
+      maxReadLatencyMs: max(r.map((x) => x.restore.product.probes.maxReadLatencyMs)),
+      pass: median(unavailable) < TARGETS.unavailableMs,
+    },
+    restorePhases: {
+      beforeScratchMs: phase((p) => p.beforeScratchMs),
+      scratchMs: phase((p) => p.scratchMs),
+      swapMs: phase((p) => p.swapMs),
+      afterSwapMs: phase((p) => p.afterSwapMs),
+    },
+  };
+}
+
+/** Where the time goes: the client's start-up, the server's side of create and restore, the raw tools' steps. */
+function diagnosticsSummary(f: SizeFigures, m: Medians): SizeSummary['diagnostics'] {
+  const r = f.reps;
+  const bundledSaving =
+    f.bundledClientStartupMs === null ? null : f.clientStartupMs - f.bundledClientStartupMs;
+  return {
+    clientStartupMs: f.clientStartupMs,
+    bundledClientStartupMs: f.bundledClientStartupMs,
+    createRatioBundled: bundledSaving === null ? null : ratio(m.productCreate - bundledSaving, m.rawCreate),
+    restoreRatioBundled:
+      bundledSaving === null ? null : ratio(m.productRestore - bundledSaving, m.rawRestore),
+    createServerMs: median(nums(r.map((x) => x.create.product.serverMs))),
+    createOutsideServerMs: median(
+      nums(
+        r.map((x) =>
+          x.create.product.serverMs === null ? null : x.create.product.ms - x.create.product.serverMs,
+        ),
+      ),
+    ),
+    restoreServer: {
+      verifyMs: median(nums(r.map((x) => x.restore.product.serverPhases.verifyMs))),
+      restoreAndSwapMs: median(nums(r.map((x) => x.restore.product.serverPhases.restoreAndSwapMs))),
+      dropOldMs: median(nums(r.map((x) => x.restore.product.serverPhases.dropOldMs))),
+      totalMs: median(nums(r.map((x) => x.restore.product.serverPhases.totalMs))),
+    },
+    restoreOutsideServerMs: median(
+      nums(
+        r.map((x) =>
+          x.restore.product.serverPhases.totalMs === null
+            ? null
+            : x.restore.product.ms - x.restore.product.serverPhases.totalMs,
+        ),
+      ),
+    ),
+    productDumpPhaseMs: median(nums(r.map((x) => x.create.product.dumpPhaseMs))),
+    verifyMs: median(nums(r.map((x) => x.create.product.verifyMs))),
+    rawFsyncMs: median(r.map((x) => x.create.raw.fsyncMs)),
+    rawRestoreSteps: stepMedians(r.map((x) => x.restore.raw)),
+  };
+}
+
+/** pg_dump -Fc and pg_restore -j, when they ran. */
+function archiveSummary(r: Rep[], m: Medians): SizeSummary['archive'] {
+  const archives = r.filter((x) => x.create.archive && x.restore.archive);
+  if (!archives.length) return null;
+  return {
+    dumpMs: median(archives.map((x) => x.create.archive!.ms)),
+    restoreMs: median(archives.map((x) => x.restore.archive!.ms)),
+    fileBytes: median(archives.map((x) => x.create.archive!.fileBytes)),
+    dumpVsPlain: ratio(median(archives.map((x) => x.create.archive!.ms)), m.rawCreate),
+    restoreVsPlain: ratio(median(archives.map((x) => x.restore.archive!.ms)), m.rawRestore),
+    restoreSteps: stepMedians(archives.map((x) => x.restore.archive!)),
+  };
+}
+
+/** The request load tests, when they ran. */
+function loadSummary(r: Rep[]): SizeSummary['load'] {
+  const loads = r.map((x) => x.load).filter((x) => x !== undefined);
+  if (!loads.length) return null;
   const loadFigures = (pick: (l: (typeof loads)[number]) => (typeof loads)[number]['health']) => ({
     rps: median(loads.map((l) => pick(l).rps)),
     p50Ms: median(loads.map((l) => pick(l).p50Ms)),
     p99Ms: median(loads.map((l) => pick(l).p99Ms)),
     failures: loads.reduce((t, l) => t + Object.values(pick(l).failures).reduce((a, b) => a + b, 0), 0),
   });
-  const phase = (pick: (p: SizeFigures['reps'][number]['restore']['product']['phases']) => number | null) =>
-    median(nums(r.map((x) => pick(x.restore.product.phases))));
+  return { health: loadFigures((l) => l.health), whoAmI: loadFigures((l) => l.whoAmI) };
+}
+
+export function summarizeSize(f: SizeFigures): SizeSummary {
+  const r = f.reps;
+  const m: Medians = {
+    rawCreate: median(r.map((x) => x.create.raw.ms)),
+    productCreate: median(r.map((x) => x.create.product.ms)),
+    rawRestore: median(r.map((x) => x.restore.raw.ms)),
+    productRestore: median(r.map((x) => x.restore.product.ms)),
+  };
   return {
     dataset: f.dataset,
     sizeMb: f.sizeMb,
@@ -130,100 +237,25 @@ export function summarizeSize(f: SizeFigures): SizeSummary {
       })),
     ),
     catalog: f.catalog ? summarizeCatalog(f.catalog) : null,
-    standby: f.standby ? summarizeStandby(f.dataset, f.sizeMb, f.standby, rawRestore) : null,
+    standby: f.standby ? summarizeStandby(f.dataset, f.sizeMb, f.standby, m.rawRestore) : null,
     reps: r.length,
     create: {
-      rawMs: rawCreate,
-      productMs: productCreate,
-      ratio: ratio(productCreate, rawCreate),
-      pass: ratio(productCreate, rawCreate) <= TARGETS.createRatio,
+      rawMs: m.rawCreate,
+      productMs: m.productCreate,
+      ratio: ratio(m.productCreate, m.rawCreate),
+      pass: ratio(m.productCreate, m.rawCreate) <= TARGETS.createRatio,
     },
     restore: {
-      rawMs: rawRestore,
-      productMs: productRestore,
-      ratio: ratio(productRestore, rawRestore),
-      pass: ratio(productRestore, rawRestore) <= TARGETS.restoreRatio,
+      rawMs: m.rawRestore,
+      productMs: m.productRestore,
+      ratio: ratio(m.productRestore, m.rawRestore),
+      pass: ratio(m.productRestore, m.rawRestore) <= TARGETS.restoreRatio,
     },
-    serverRss: {
-      idleBytes: median(r.map((x) => x.idleServerRssBytes)),
-      createPeakBytes: median(createPeaks),
-      restorePeakBytes: median(restorePeaks),
-      loadPeakBytes: loads.length ? max(loads.map((l) => l.server.peakRssBytes)) : null,
-      maxPeakBytes: maxPeak,
-      maxHwmBytes: hwms.length ? max(hwms) : null,
-      pass: maxPeak < TARGETS.serverRssBytes,
-    },
-    childrenRss: {
-      productDumpBytes: median(r.map((x) => x.create.product.server.peakChildrenRssBytes)),
-      productRestoreBytes: median(r.map((x) => x.restore.product.server.peakChildrenRssBytes)),
-      rawDumpBytes: median(r.map((x) => x.create.raw.toolPeakRssBytes)),
-      rawRestoreBytes: median(r.map((x) => x.restore.raw.toolPeakRssBytes)),
-    },
-    downtime: {
-      unavailableMs: median(unavailable),
-      unavailableMaxMs: max(unavailable),
-      writesRefusedMs: median(r.map((x) => x.restore.product.probes.writesRefusedMs)),
-      maxReadLatencyMs: max(r.map((x) => x.restore.product.probes.maxReadLatencyMs)),
-      pass: median(unavailable) < TARGETS.unavailableMs,
-    },
-    restorePhases: {
-      beforeScratchMs: phase((p) => p.beforeScratchMs),
-      scratchMs: phase((p) => p.scratchMs),
-      swapMs: phase((p) => p.swapMs),
-      afterSwapMs: phase((p) => p.afterSwapMs),
-    },
-    diagnostics: {
-      clientStartupMs: f.clientStartupMs,
-      bundledClientStartupMs: f.bundledClientStartupMs,
-      createRatioBundled:
-        f.bundledClientStartupMs === null
-          ? null
-          : ratio(productCreate - (f.clientStartupMs - f.bundledClientStartupMs), rawCreate),
-      restoreRatioBundled:
-        f.bundledClientStartupMs === null
-          ? null
-          : ratio(productRestore - (f.clientStartupMs - f.bundledClientStartupMs), rawRestore),
-      createServerMs: median(nums(r.map((x) => x.create.product.serverMs))),
-      createOutsideServerMs: median(
-        nums(
-          r.map((x) =>
-            x.create.product.serverMs === null ? null : x.create.product.ms - x.create.product.serverMs,
-          ),
-        ),
-      ),
-      restoreServer: {
-        verifyMs: median(nums(r.map((x) => x.restore.product.serverPhases.verifyMs))),
-        restoreAndSwapMs: median(nums(r.map((x) => x.restore.product.serverPhases.restoreAndSwapMs))),
-        dropOldMs: median(nums(r.map((x) => x.restore.product.serverPhases.dropOldMs))),
-        totalMs: median(nums(r.map((x) => x.restore.product.serverPhases.totalMs))),
-      },
-      restoreOutsideServerMs: median(
-        nums(
-          r.map((x) =>
-            x.restore.product.serverPhases.totalMs === null
-              ? null
-              : x.restore.product.ms - x.restore.product.serverPhases.totalMs,
-          ),
-        ),
-      ),
-      productDumpPhaseMs: median(nums(r.map((x) => x.create.product.dumpPhaseMs))),
-      verifyMs: median(nums(r.map((x) => x.create.product.verifyMs))),
-      rawFsyncMs: median(r.map((x) => x.create.raw.fsyncMs)),
-      rawRestoreSteps: stepMedians(r.map((x) => x.restore.raw)),
-    },
-    archive: archives.length
-      ? {
-          dumpMs: median(archives.map((x) => x.create.archive!.ms)),
-          restoreMs: median(archives.map((x) => x.restore.archive!.ms)),
-          fileBytes: median(archives.map((x) => x.create.archive!.fileBytes)),
-          dumpVsPlain: ratio(median(archives.map((x) => x.create.archive!.ms)), rawCreate),
-          restoreVsPlain: ratio(median(archives.map((x) => x.restore.archive!.ms)), rawRestore),
-          restoreSteps: stepMedians(archives.map((x) => x.restore.archive!)),
-        }
-      : null,
-    load: loads.length
-      ? { health: loadFigures((l) => l.health), whoAmI: loadFigures((l) => l.whoAmI) }
-      : null,
+    ...memorySummary(r),
+    ...downtimeSummary(r),
+    diagnostics: diagnosticsSummary(f, m),
+    archive: archiveSummary(r, m),
+    load: loadSummary(r),
   };
 }
 

@@ -196,6 +196,75 @@ function prose(rnd: Random, p: PackageInfo, count: number): string {
   return Array.from({ length: count }, () => pick(rnd, pool)).join(' ');
 }
 
+/** One vulnerability of an advisory: a CVE in a third-party package, its score and the fix. */
+function advisoryVulnerability(
+  rnd: Random,
+  product: Product,
+  at: Date,
+  packages: readonly PackageInfo[],
+  status: { known_affected: string[]; fixed: string[] },
+  fixedVersion: string | undefined,
+) {
+  const affected = status.known_affected;
+  const p = pick(rnd, packages);
+  const [cwe, cweName] = pick(rnd, CWES);
+  const [vector, score, severity] = pick(rnd, VECTORS);
+  return {
+    cve: `CVE-${at.getUTCFullYear()}-${int(rnd, 10000, 59999)}`,
+    cwe: { id: cwe, name: cweName },
+    notes: [
+      { category: 'description', title: 'Vulnerability description', text: prose(rnd, p, int(rnd, 3, 8)) },
+      { category: 'details', title: `Affected component ${p.name} ${p.version}`, text: p.description },
+    ],
+    product_status: status,
+    scores: [
+      {
+        products: affected,
+        cvss_v3: { version: '3.1', vectorString: vector, baseScore: score, baseSeverity: severity },
+      },
+    ],
+    remediations: [
+      {
+        category: 'vendor_fix',
+        details: `Update ${product.name} to ${fixedVersion} or later, which ships ${p.name} with the fix.`,
+        product_ids: affected,
+      },
+    ],
+    references: [
+      { category: 'external', summary: `${p.name} on npm`, url: `https://www.npmjs.com/package/${p.name}` },
+    ],
+  };
+}
+
+/** The vendor, the product and its versions, each with its product id. */
+function productTree(product: Product, versions: string[], productIds: string[]) {
+  return {
+    branches: [
+      {
+        category: 'vendor',
+        name: product.vendor,
+        branches: [
+          {
+            category: 'product_name',
+            name: product.name,
+            branches: versions.map((v, i) => ({
+              category: 'product_version',
+              name: v,
+              product: {
+                product_id: productIds[i],
+                name: `${product.vendor} ${product.name} ${v}`,
+                product_identification_helper: {
+                  purl: `pkg:generic/${encodeURIComponent(product.vendor)}/${product.name}@${v}`,
+                },
+              },
+            })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
 export function csaf(
   rnd: Random,
   product: Product,
@@ -207,38 +276,10 @@ export function csaf(
   const versions = Array.from({ length: int(rnd, 2, 8) }, (_, i) => versionOf((serial % 40) + i));
   const productIds = versions.map((_, i) => `CSAFPID-${String(i + 1).padStart(4, '0')}`);
   const fixedFrom = int(rnd, 1, versions.length - 1);
-  const affected = productIds.slice(0, fixedFrom);
-  const fixed = productIds.slice(fixedFrom);
-  const vulnerabilities = Array.from({ length: int(rnd, 1, 4) }, () => {
-    const p = pick(rnd, packages);
-    const [cwe, cweName] = pick(rnd, CWES);
-    const [vector, score, severity] = pick(rnd, VECTORS);
-    return {
-      cve: `CVE-${at.getUTCFullYear()}-${int(rnd, 10000, 59999)}`,
-      cwe: { id: cwe, name: cweName },
-      notes: [
-        { category: 'description', title: 'Vulnerability description', text: prose(rnd, p, int(rnd, 3, 8)) },
-        { category: 'details', title: `Affected component ${p.name} ${p.version}`, text: p.description },
-      ],
-      product_status: { known_affected: affected, fixed },
-      scores: [
-        {
-          products: affected,
-          cvss_v3: { version: '3.1', vectorString: vector, baseScore: score, baseSeverity: severity },
-        },
-      ],
-      remediations: [
-        {
-          category: 'vendor_fix',
-          details: `Update ${product.name} to ${versions[fixedFrom]} or later, which ships ${p.name} with the fix.`,
-          product_ids: affected,
-        },
-      ],
-      references: [
-        { category: 'external', summary: `${p.name} on npm`, url: `https://www.npmjs.com/package/${p.name}` },
-      ],
-    };
-  });
+  const status = { known_affected: productIds.slice(0, fixedFrom), fixed: productIds.slice(fixedFrom) };
+  const vulnerabilities = Array.from({ length: int(rnd, 1, 4) }, () =>
+    advisoryVulnerability(rnd, product, at, packages, status, versions[fixedFrom]),
+  );
   const doc = {
     document: {
       category: 'csaf_security_advisory',
@@ -265,31 +306,7 @@ export function csaf(
         generator: { engine: { name: 'BOMnipotent bench', version: '1.0.0' } },
       },
     },
-    product_tree: {
-      branches: [
-        {
-          category: 'vendor',
-          name: product.vendor,
-          branches: [
-            {
-              category: 'product_name',
-              name: product.name,
-              branches: versions.map((v, i) => ({
-                category: 'product_version',
-                name: v,
-                product: {
-                  product_id: productIds[i],
-                  name: `${product.vendor} ${product.name} ${v}`,
-                  product_identification_helper: {
-                    purl: `pkg:generic/${encodeURIComponent(product.vendor)}/${product.name}@${v}`,
-                  },
-                },
-              })),
-            },
-          ],
-        },
-      ],
-    },
+    product_tree: productTree(product, versions, productIds),
     vulnerabilities,
   };
   return { kind: 'csaf', name: id, version: '1', published: at.toISOString(), doc };
