@@ -10,6 +10,7 @@ import { APP_VERSION } from '../handlers/version';
 import { createApp } from './http/app';
 import { createSignerSource } from './backups/signing-key';
 import { createBackupChainStore } from './db/backup-chain';
+import { createAuditAnchorStore } from './db/audit-anchor';
 import { createAccountsModule } from './auth/module';
 import type { Config } from './config/types';
 import { createDatabaseAdmin } from './db/admin';
@@ -31,6 +32,7 @@ import { createOffsiteHooks } from './offsite/hooks';
 import { createCaptureSupervisor, type CaptureSupervisor } from './pitr/supervisor';
 import { createNotifyModule, type NotifyModule } from './notify/module';
 import { createStatusSources } from './db/status-sources';
+import { createOffsiteStateStore } from './db/offsite-state';
 
 export { APP_VERSION };
 
@@ -89,32 +91,8 @@ export function buildServer(options: ServerOptions): Server {
     heldWal: () => continuous.slot(),
   });
   const stopping = new AbortController();
-  const backups: BackupDeps = {
-    task: createBackupTaskSource({
-      settings: () => config().databaseBackup,
-      executorFor: executorsFor(dbUrl, logger),
-      signerFor: signer,
-      pitr: { dbUrl, logger, clock, heldWal: () => continuous.slot() },
-    }),
-    chain: createBackupChainStore(db),
-    admin,
-    lifecycle: createDatabaseLifecycle({ db, logger }),
-    maintenance,
-    metrics,
-    clock,
-    logger,
-    appVersion: APP_VERSION,
-    notifier: notify.notifier,
-    stopping: stopping.signal,
-  };
-  backups.rehearsals = createRehearsalQueue(backups);
-  backups.offsite = createOffsiteHooks({
-    format: format2({ now: () => clock.now() }),
-    metrics,
-    clock,
-    logger,
-    notifier: notify.notifier,
-  });
+  const parts = { clock, db, admin, maintenance, signer, notify, continuous, metrics };
+  const backups = buildBackupDeps(options, { ...parts, stopping: stopping.signal });
 
   const operations = createOperationDeps({ db, clock, logger, metrics });
   const accounts = createAccountsModule({ db, config, logger, clock, addressOf: options.addressOf });
@@ -125,7 +103,7 @@ export function buildServer(options: ServerOptions): Server {
     },
   };
   const readiness: ReadinessDeps = { ...health, task: backups.task, admin };
-  const statusSources = createStatusSources(db, notify.store);
+  const statusSources = createStatusSources(db, notify.store, createOffsiteStateStore(db));
   const app = createApp({
     logger,
     health,
@@ -148,21 +126,7 @@ export function buildServer(options: ServerOptions): Server {
     },
   });
 
-  const tasks = new Map<string, PeriodicTask>([
-    [
-      'database_backup',
-      {
-        name: 'database_backup',
-        run: async () => {
-          try {
-            await createBackup({ trigger: 'scheduled', user: null }, backups);
-          } finally {
-            await checkFreshness(backups).catch(() => null);
-          }
-        },
-      },
-    ],
-  ]);
+  const tasks = periodicTasks(backups);
   const taskDeps: RunTaskDeps = { runs: createTaskRunStore(db), admin, clock, logger };
 
   return {
@@ -184,4 +148,71 @@ export function buildServer(options: ServerOptions): Server {
       await admin.close?.();
     },
   };
+}
+
+interface BackupParts {
+  clock: Clock;
+  db: DbHandle;
+  admin: BackupDeps['admin'];
+  maintenance: BackupDeps['maintenance'];
+  signer: ReturnType<typeof createSignerSource>;
+  notify: NotifyModule;
+  continuous: CaptureSupervisor;
+  metrics: MetricsRegistry;
+  stopping: AbortSignal;
+}
+
+/** The backup use cases' ports: the task source (the store bound per settings), rehearsals, off-site hooks. */
+function buildBackupDeps(options: ServerOptions, parts: BackupParts): BackupDeps {
+  const { config, dbUrl, logger } = options;
+  const { clock, db, signer, notify, continuous, metrics } = parts;
+  const offsiteState = createOffsiteStateStore(db);
+  const backups: BackupDeps = {
+    task: createBackupTaskSource({
+      settings: () => config().databaseBackup,
+      executorFor: executorsFor(dbUrl, logger),
+      signerFor: signer,
+      pitr: { dbUrl, logger, clock, heldWal: () => continuous.slot() },
+      anchor: createAuditAnchorStore(db),
+    }),
+    chain: createBackupChainStore(db),
+    admin: parts.admin,
+    lifecycle: createDatabaseLifecycle({ db, logger }),
+    maintenance: parts.maintenance,
+    metrics,
+    clock,
+    logger,
+    appVersion: APP_VERSION,
+    notifier: notify.notifier,
+    stopping: parts.stopping,
+  };
+  backups.rehearsals = createRehearsalQueue(backups);
+  backups.offsite = createOffsiteHooks({
+    format: format2({ now: () => clock.now() }),
+    metrics,
+    clock,
+    logger,
+    notifier: notify.notifier,
+    record: (location, run) => offsiteState.record(location, run),
+  });
+  return backups;
+}
+
+/** The periodic tasks by name: the scheduled backup, then the freshness check whatever it did. */
+function periodicTasks(backups: BackupDeps): Map<string, PeriodicTask> {
+  return new Map<string, PeriodicTask>([
+    [
+      'database_backup',
+      {
+        name: 'database_backup',
+        run: async () => {
+          try {
+            await createBackup({ trigger: 'scheduled', user: null }, backups);
+          } finally {
+            await checkFreshness(backups).catch(() => null);
+          }
+        },
+      },
+    ],
+  ]);
 }

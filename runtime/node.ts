@@ -12,7 +12,9 @@ import { maskSecrets } from './observability/mask';
 import { logProcessWarnings } from './observability/process-warnings';
 import { watchAndApply } from './node/reload';
 import { watchStaleness } from './notify/staleness-watch';
+import { watchPitrRehearsals } from './pitr/rehearsal-watch';
 import { checkFileModes, sweepLeftoverPassfiles } from './startup/file-checks';
+import { sweepOrphanedRecoveries } from './pitr/orphans';
 import { prepareDatabase } from './startup/prepare-database';
 import { createStartGate, PREPARING } from './node/start-gate';
 
@@ -32,6 +34,7 @@ interface Running {
   embedded: EmbeddedDatabase | undefined;
   watcher: { close(): void };
   staleness: { stop(): void };
+  pitrRehearsals?: { stop(): void };
 }
 
 async function main(): Promise<void> {
@@ -48,6 +51,7 @@ async function main(): Promise<void> {
   logProcessWarnings(logger);
   logger.info(`Starting bomnipotent_server ${APP_VERSION} with ${describeConfig(config)}.`);
   await sweepLeftoverPassfiles(process.env, logger);
+  await sweepOrphanedRecoveries(logger);
   checkFileModes(config, logger);
 
   const embedded = config.dbUrl ? undefined : await startEmbeddedDatabase(config.embeddedDb, logger);
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
     const scheduler = createScheduler(server.tasks, server.taskDeps);
     scheduler.start(config.tasks);
     await server.continuous.apply(config.databaseBackup);
+    const pitrRehearsals = watchPitrRehearsals(server.backups);
     const watcher = watchAndApply(path, process.env, {
       server,
       logger,
@@ -91,7 +96,7 @@ async function main(): Promise<void> {
       scheduler,
       apply: (next) => (config = next),
     });
-    running = { server, listeners, scheduler, embedded, watcher, staleness };
+    running = { server, listeners, scheduler, embedded, watcher, staleness, pitrRehearsals };
   } catch (error) {
     await stop(running ?? { listeners }, server, embedded).catch(() => {});
     throw error;
@@ -105,6 +110,7 @@ async function stop(
 ): Promise<void> {
   running?.watcher?.close();
   running?.staleness?.stop();
+  running?.pitrRehearsals?.stop();
   server.stopWork();
   await running?.scheduler?.stop();
   for (const listener of running?.listeners ?? [])

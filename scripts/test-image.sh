@@ -2,7 +2,8 @@
 # npm run test:image: builds infra/Dockerfile with podman and runs the image against the PostgreSQL on this host, as
 # the shipped compose files do: the config of infra/config mounted read-only (only db_url and http_port changed), the
 # backups and the signing key in volumes. Checks the start-up backup, `database-backup create` and
-# `completely-restore` through the client with their exact lines, the executor sidecar variant, and SIGTERM in the
+# `completely-restore` through the client with their exact lines, the server programs of point-in-time recovery
+# (initdb, pg_ctl, postgres, pg_waldump of PG_MAJOR), the executor sidecar variant, and SIGTERM in the
 # middle of a backup (no partial file stays). Prints the image size, the build time and the start-to-ready time.
 # Needs root (podman, mount of the volumes); installs podman and the base image through container-base.sh if missing.
 # Environment: PGHOST/PGPORT/PGUSER (default 127.0.0.1, 5432, root: a superuser reachable without a password),
@@ -70,6 +71,14 @@ BUILD_MS=$(( $(now_ms) - build_start ))
 IMAGE_BYTES=$(podman image inspect --format '{{.Size}}' "$IMAGE")
 podman image inspect --format '{{json .Config.Healthcheck}}' "$IMAGE" | grep '/ready' >/dev/null \
   || fail "the image has no HEALTHCHECK on /ready (built without --format docker?)"
+# Point-in-time recovery's server programs, of the image's PG_MAJOR, run as the image's user (docs/pitr.md).
+PG_MAJOR=$(sed -n 's/^ARG PG_MAJOR=//p' infra/Dockerfile)
+SERVER_VERSIONS=$(podman run --rm --entrypoint sh "$IMAGE" -c \
+  'for p in initdb pg_ctl postgres pg_waldump; do "$p" --version || exit 1; done' 2>&1) \
+  || fail "the image lacks a server program of point-in-time recovery: $SERVER_VERSIONS"
+for p in initdb pg_ctl postgres pg_waldump; do
+  echo "$SERVER_VERSIONS" | grep -q "^$p (PostgreSQL) $PG_MAJOR\." || fail "$p of PostgreSQL $PG_MAJOR is not in the image: $SERVER_VERSIONS"
+done
 
 # ------------------------------------------------------------------ helpers
 free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }

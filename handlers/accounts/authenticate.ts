@@ -18,7 +18,7 @@ import { keyFingerprint } from './fingerprint';
 import { normalizeUserName } from './names';
 import { ADMIN_ROLE, PERMISSIONS } from './permissions';
 import type { Principal } from './principal';
-import type { StoredKey } from './model';
+import type { StoredKey, StoredUser } from './model';
 
 export interface SignedRequest {
   method: string;
@@ -85,11 +85,8 @@ function holdsTmpAdmin(name: string, signedWith: StoredKey, settings: AccountSet
   );
 }
 
-/** undefined when the request carries no signature headers at all (route guards then decide); a Principal or a 401. */
-export async function authenticateRequest(
-  request: SignedRequest,
-  deps: AccountDeps,
-): Promise<Principal | undefined> {
+/** The signature headers, all present and of the current scheme; undefined when there are none at all. */
+function signatureHeaders(request: SignedRequest): Record<HeaderField, string> | undefined {
   const { user, timestamp, signature, domain, nonce } = request;
   if (user === undefined && timestamp === undefined && signature === undefined) return undefined;
   if (!user || !timestamp || !signature) {
@@ -107,16 +104,19 @@ export async function authenticateRequest(
   }
   if (!NONCE_FORM.test(nonce))
     throw refuse('AUTH.NONCE_INVALID', `The ${HEADER_NONCE} header must be 16 to 64 base64url characters.`);
-  const settings = deps.settings();
-  checkDomain(domain, request.host, settings);
+  return { user, timestamp, signature, domain, nonce };
+}
+
+type HeaderField = 'user' | 'timestamp' | 'signature' | 'domain' | 'nonce';
+
+/** The signed time in epoch ms, within the signature window around now. */
+function signedAt(timestamp: string, now: number, window: number): number {
   const at = parseTimestamp(timestamp);
   if (at === null)
     throw refuse(
       'AUTH.TIMESTAMP_INVALID',
       `The timestamp '${timestamp.slice(0, 40)}' is neither RFC 3339 nor epoch milliseconds.`,
     );
-  const now = deps.clock.now().getTime();
-  const window = settings.signatureWindowMs;
   const clockHint = "Check the clock of the client's machine (and the server's).";
   if (at < now - window)
     throw refuse(
@@ -130,11 +130,58 @@ export async function authenticateRequest(
       `The request's timestamp is more than ${window / 1000} s in the future.`,
       clockHint,
     );
+  return at;
+}
+
+/**
+ * The user's valid key that signed the request, or a 401. An unknown user is answered exactly like a wrong key,
+ * after the same work (the keys looked up, a signature checked against a decoy key): this door tells nobody which
+ * users exist.
+ */
+function validSigningKey(
+  name: string,
+  stored: StoredUser | null,
+  keys: readonly StoredKey[],
+  signed: { data: Buffer; signature: Buffer; now: number },
+): { stored: StoredUser; valid: StoredKey } {
+  const candidates = stored && keys.length > 0 ? keys : [DECOY_KEY];
+  const matching = candidates.filter(
+    (key) => verifies(key, signed.data, signed.signature) && key !== DECOY_KEY,
+  );
+  const valid = matching.find((key) => key.revokedAt === null && key.expiresAt.getTime() > signed.now);
+  if (stored && valid) return { stored, valid };
+  if (matching.some((key) => key.revokedAt !== null))
+    throw refuse('AUTH.KEY_REVOKED', `The key that signed this request for '${name}' has been revoked.`);
+  if (matching.length > 0)
+    throw refuse(
+      'AUTH.KEY_EXPIRED',
+      `The key that signed this request for '${name}' has expired.`,
+      'Ask a user manager for a new key.',
+    );
+  throw refuse(
+    'AUTH.SIGNATURE_INVALID',
+    `The signature does not match this request and any valid key of '${name}'.`,
+    'Check --user and --secret-key (an account is requested with `bomnipotent_client user request <email>`); ' +
+      'a proxy that rewrites the path, query or body also breaks the signature.',
+  );
+}
+
+/** undefined when the request carries no signature headers at all (route guards then decide); a Principal or a 401. */
+export async function authenticateRequest(
+  request: SignedRequest,
+  deps: AccountDeps,
+): Promise<Principal | undefined> {
+  const headers = signatureHeaders(request);
+  if (!headers) return undefined;
+  const { user, timestamp, signature, domain, nonce } = headers;
+  const settings = deps.settings();
+  checkDomain(domain, request.host, settings);
+  const now = deps.clock.now().getTime();
+  const window = settings.signatureWindowMs;
+  const at = signedAt(timestamp, now, window);
 
   const name = normalizeUserName(user);
-  const stored = await deps.store.findUser(name);
-  // An unknown user is answered exactly like a wrong key, after the same work (the keys looked up, a signature
-  // checked against a decoy key): this door tells nobody which users exist.
+  const found = await deps.store.findUser(name);
   const keys = await deps.store.keysOf(name);
   const data = Buffer.from(
     canonicalString({
@@ -148,25 +195,11 @@ export async function authenticateRequest(
     }),
   );
   const signatureBytes = Buffer.from(signature, 'base64');
-  const candidates = stored && keys.length > 0 ? keys : [DECOY_KEY];
-  const matching = candidates.filter((key) => verifies(key, data, signatureBytes) && key !== DECOY_KEY);
-  const valid = matching.find((key) => key.revokedAt === null && key.expiresAt.getTime() > now);
-  if (!stored || !valid) {
-    if (matching.some((key) => key.revokedAt !== null))
-      throw refuse('AUTH.KEY_REVOKED', `The key that signed this request for '${name}' has been revoked.`);
-    if (matching.length > 0)
-      throw refuse(
-        'AUTH.KEY_EXPIRED',
-        `The key that signed this request for '${name}' has expired.`,
-        'Ask a user manager for a new key.',
-      );
-    throw refuse(
-      'AUTH.SIGNATURE_INVALID',
-      `The signature does not match this request and any valid key of '${name}'.`,
-      'Check --user and --secret-key (an account is requested with `bomnipotent_client user request <email>`); ' +
-        'a proxy that rewrites the path, query or body also breaks the signature.',
-    );
-  }
+  const { stored, valid } = validSigningKey(name, found, keys, {
+    data,
+    signature: signatureBytes,
+    now,
+  });
 
   // A denied user never acts, not even as tmp_admin.
   if (stored.status === 'DENIED')

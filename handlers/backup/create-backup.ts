@@ -1,12 +1,13 @@
 // The backup use case: one signed dump of the server's database into the task's directory, then retention.
 import { AppError, isAppError, sentenceOf } from '../errors';
-import type { AuditRecord, BackupMetadata, BackupTrigger } from './model';
+import type { AuditRecord, BackupMetadata, BackupTrigger, CatalogEntry } from './model';
 import type { BackupStore } from '../ports/backup-store';
 import { NO_PROGRESS, type ProgressReporter } from '../ports/progress';
 import { openTask, type BackupDeps } from './deps';
 import { describeManifest } from './describe-manifest';
 import { formatBytes, formatDuration, formatMegabytes } from '../units';
-import { ensureLockHeld, withBackupLock } from './lock';
+import { withBackupLock } from './lock';
+import { applyRetention, copyOffsite } from './after-backup';
 import type { BackupTaskSettings } from './settings';
 
 /** What a backup takes: the task's snapshot, the database, the chain record, and what it reports to. */
@@ -72,16 +73,10 @@ export async function createBackup(
       // A compressed dump of text-heavy data is a fraction of the database; half of it is a safe guess.
       await ensureFreeSpace(store, settings.compression === 'none' ? sizeBytes : Math.ceil(sizeBytes / 2));
       const minSequence = (await ctx.chain.newestSequence(database)) + 1;
-      // The bytes pg_dump writes are about as many as the database holds: the guess of the bytes to come, given only
-      // once the executor reports bytes at all (the sidecar does not): until then the bar is an honest indeterminate one.
       progress.phase('dumping');
-      let dumped: number | null = null;
-      const entry = await store.dump({
-        onProgress: (bytes) => {
-          if (dumped === null) progress.phase('dumping', sizeBytes);
-          dumped = bytes;
-          progress.bytes(bytes);
-        },
+      const entry = await dumpWithProgress(ctx, store, progress, sizeBytes, {
+        options: { compression: settings.compression, encryptionRecipients: settings.encryptionRecipients },
+        minSequence,
         seed: {
           format: 'bomnipotent-backup/2',
           database,
@@ -92,17 +87,8 @@ export async function createBackup(
           trigger: input.trigger,
           user: input.user,
         },
-        options: { compression: settings.compression, encryptionRecipients: settings.encryptionRecipients },
-        minSequence,
-        ...(ctx.stopping ? { signal: ctx.stopping } : {}),
       });
       file = entry.file;
-      // The database's size was a guess of the bytes to come; the dump is done, so its bar ends full, at the bytes
-      // it really wrote (fewer than the guess when indexes are large, more when the guess was low).
-      if (dumped !== null && dumped > 0) {
-        progress.phase('dumping', dumped);
-        progress.bytes(dumped);
-      }
       if (!entry.manifest) throw new Error(`the executor returned ${entry.file} without its manifest`);
       const metadata = describeManifest(entry.manifest);
       await ctx.chain
@@ -127,65 +113,74 @@ export async function createBackup(
         `Stored database backup ${path} (${formatBytes(metadata.sizeBytes)}, ${formatDuration(durationMs)})`,
       );
       await audit('succeeded', `Stored ${formatBytes(metadata.sizeBytes)} in ${formatDuration(durationMs)}.`);
-      // Retention only after a backup that succeeded, so that a failing task never eats into the good ones.
-      if (settings.keep !== null) {
-        const keep = settings.keep;
-        progress.phase('applying retention');
-        // Deletes are irreversible: only while the lock is still ours (another replica may be mid-backup otherwise).
-        await ensureLockHeld(lease, database, 'the removal of old backups (retention)')
-          .then(() => store.prune({ database, keep }))
-          .then((result) => {
-            for (const removed of result.removed)
-              ctx.logger.info(`Removed old database backup ${removed} (keep = ${keep}).`);
-          })
-          .catch((error: unknown) =>
-            ctx.logger.warn(
-              `Retention after the backup failed: ${error instanceof Error ? error.message : String(error)}`,
-            ),
-          );
-      }
-      const warnings: string[] = [];
-      if (ctx.offsite) {
-        const offsite = ctx.offsite;
-        progress.phase('copying off-site');
-        // The copy ends with off-site retention (deletes): like local retention, only while the lock is ours.
-        // copy() itself never throws: a store problem leaves the local backup standing.
-        const warning = await ensureLockHeld(lease, database, 'the off-site copy and its retention')
-          .then(() => offsite.copy(task))
-          .then((report) =>
-            report?.failure
-              ? `The off-site copy failed; the backup is kept locally and copied on the next run: ${report.failure}`
-              : null,
-          )
-          .catch((error: unknown) => {
-            const reason = error instanceof Error ? error.message : String(error);
-            ctx.logger.warn(`Off-site copy after the backup skipped: ${reason}`);
-            return `The off-site copy after the backup was skipped: ${reason}`;
-          });
-        if (warning) warnings.push(warning);
-      }
+      await applyRetention(ctx, task, lease, database, progress);
+      const warning = await copyOffsite(ctx, task, lease, database, progress);
+      const warnings = warning ? [warning] : [];
       // In the background: the rehearsal takes its own lock, never the backup lock, so it blocks no backup.
       if (settings.rehearse) ctx.rehearsals?.enqueue(metadata.file);
       return { path, metadata, warnings };
     });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    if (isAppError(error) && error.code === 'BACKUP.BUSY') {
-      // Someone else is backing up or restoring: nothing is wrong with the backups, so no failure is counted.
-      ctx.logger.warn(`Database backup (${input.trigger}) not started: ${message}`);
-      await audit('refused', message);
-    } else if (isAppError(error) && error.code === 'BACKUP.INSUFFICIENT_SPACE') {
-      ctx.metrics.backupFailed(input.trigger);
-      ctx.logger.error(`Database backup (${input.trigger}) refused: ${message}`);
-      tellFailed(ctx, 'disk_space', error, file, input.user);
-      await audit('refused', message);
-    } else {
-      ctx.metrics.backupFailed(input.trigger);
-      ctx.logger.error(`Database backup (${input.trigger}) failed: ${message}`);
-      tellFailed(ctx, 'backup_failed', error, file, input.user);
-      await audit('failed', message);
-    }
+    await reportFailure(ctx, input, error, file, audit);
     throw error;
+  }
+}
+
+/**
+ * The bytes pg_dump writes are about as many as the database holds: the guess of the bytes to come, given only once
+ * the executor reports bytes at all (the sidecar does not): until then the bar is an honest indeterminate one.
+ */
+async function dumpWithProgress(
+  ctx: Pick<CreateBackupDeps, 'stopping'>,
+  store: BackupStore,
+  progress: ProgressReporter,
+  sizeBytes: number,
+  request: Pick<Parameters<BackupStore['dump']>[0], 'options' | 'minSequence' | 'seed'>,
+): Promise<CatalogEntry> {
+  let dumped: number | null = null;
+  const entry = await store.dump({
+    onProgress: (bytes) => {
+      if (dumped === null) progress.phase('dumping', sizeBytes);
+      dumped = bytes;
+      progress.bytes(bytes);
+    },
+    seed: request.seed,
+    options: request.options,
+    minSequence: request.minSequence,
+    ...(ctx.stopping ? { signal: ctx.stopping } : {}),
+  });
+  // The database's size was a guess of the bytes to come; the dump is done, so its bar ends full, at the bytes
+  // it really wrote (fewer than the guess when indexes are large, more when the guess was low).
+  if (dumped !== null && dumped > 0) {
+    progress.phase('dumping', dumped);
+    progress.bytes(dumped);
+  }
+  return entry;
+}
+
+/** A refusal (busy: nothing is wrong; no space) or a failure: counted, told, audited. */
+async function reportFailure(
+  ctx: CreateBackupDeps,
+  input: CreateBackupInput,
+  error: unknown,
+  file: string | null,
+  audit: (outcome: AuditRecord['outcome'], message: string) => Promise<void>,
+): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  if (isAppError(error) && error.code === 'BACKUP.BUSY') {
+    // Someone else is backing up or restoring: nothing is wrong with the backups, so no failure is counted.
+    ctx.logger.warn(`Database backup (${input.trigger}) not started: ${message}`);
+    await audit('refused', message);
+  } else if (isAppError(error) && error.code === 'BACKUP.INSUFFICIENT_SPACE') {
+    ctx.metrics.backupFailed(input.trigger);
+    ctx.logger.error(`Database backup (${input.trigger}) refused: ${message}`);
+    tellFailed(ctx, 'disk_space', error, file, input.user);
+    await audit('refused', message);
+  } else {
+    ctx.metrics.backupFailed(input.trigger);
+    ctx.logger.error(`Database backup (${input.trigger}) failed: ${message}`);
+    tellFailed(ctx, 'backup_failed', error, file, input.user);
+    await audit('failed', message);
   }
 }
 

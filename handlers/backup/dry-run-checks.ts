@@ -23,9 +23,10 @@ export async function checkDownloadRoom(store: BackupStore, file: string, sizeBy
 
 /** The dry run's line about the load: the role the dump's SQL would run as, and the grants it would skip. */
 export function loadLine(load: LoadCheck): string {
-  const who = load.superuser
-    ? `as '${load.role}', a superuser (the database's owner is one too; see docs/security.md)`
-    : `as '${load.role}', not a superuser; its objects would be owned by '${load.role}'`;
+  const who =
+    load.handOverTo !== undefined
+      ? `as a temporary role '${load.role}', not a superuser, that owns the copy while it loads; then everything goes to the database's owner '${load.handOverTo}'`
+      : `as '${load.role}', not a superuser; its objects would be owned by '${load.role}'`;
   const skipped =
     load.missingRoles.length === 0
       ? 'every role its grants name exists here'

@@ -1,4 +1,5 @@
 // The backups in the task's directory, newest first, with their trust state; read from manifests only.
+import type { AuditChainReport } from './audit-chain';
 import { recoveredEvent } from '../ports/notifier';
 import type { BackupTrigger, CatalogEntry, TrustState } from './model';
 import type { Compression } from './naming';
@@ -71,6 +72,8 @@ export type ListBackupsDeps = Pick<BackupDeps, 'task' | 'admin' | 'chain' | 'log
 export interface BackupCatalogReport {
   backups: BackupListing[];
   chain: ChainReport & { problem: string | null };
+  /** The audit log's signed chain; absent where it cannot be read here (the sidecar). */
+  audit?: AuditChainReport;
 }
 
 function toListing(entry: CatalogEntry, standbyNow: StandbyNow): BackupListing {
@@ -119,7 +122,9 @@ export async function listBackupCatalog(
       nameSequence(b.file) - nameSequence(a.file) ||
       (b.sequence ?? 0) - (a.sequence ?? 0),
   );
-  return { backups: byTime, chain: { ...chain, problem } };
+  const audit = store.auditChain ? await store.auditChain().catch(() => undefined) : undefined;
+  if (audit?.problem) ctx.logger.warn(`Audit log in ${store.directory}: ${audit.problem}.`);
+  return { backups: byTime, chain: { ...chain, problem }, ...(audit ? { audit } : {}) };
 }
 
 export async function listBackups(ctx: ListBackupsDeps): Promise<BackupListing[]> {

@@ -97,8 +97,10 @@ export type Verification =
 export interface LoadCheck {
   /** The role the dump's SQL would run as. */
   role: string;
-  /** That role is a superuser (a superuser db_url and a superuser-owned database). */
+  /** That role is a superuser: always false (kept for older clients; a restore never loads as a superuser). */
   superuser: boolean;
+  /** The database's owner is a superuser: a temporary role loads and then gives everything to this owner. */
+  handOverTo?: string;
   /** Roles named by grants in the dump that this server lacks (those grants would be skipped). */
   missingRoles: string[];
 }

@@ -60,14 +60,7 @@ export async function rehearseBackup(
     });
     return record;
   });
-  if (!result.acquired) {
-    throw new AppError(
-      'BACKUP.REHEARSAL_BUSY',
-      'conflict',
-      `A rehearsal of database '${database}' is already running (on this server or another replica).`,
-      { suggestion: 'Wait for it to finish, then try again.', retryAfterSeconds: 30 },
-    );
-  }
+  if (!result.acquired) throw rehearsalBusy(database);
   const record = result.value;
   if (!record.ok) {
     throw new AppError(
@@ -82,6 +75,16 @@ export async function rehearseBackup(
     );
   }
   return record;
+}
+
+/** The answer while another rehearsal (of a backup or of a restore to a point) holds the database's rehearsal lock. */
+export function rehearsalBusy(database: string): AppError {
+  return new AppError(
+    'BACKUP.REHEARSAL_BUSY',
+    'conflict',
+    `A rehearsal of database '${database}' is already running (on this server or another replica).`,
+    { suggestion: 'Wait for it to finish, then try again.', retryAfterSeconds: 30 },
+  );
 }
 
 async function rehearseEntry(
@@ -128,24 +131,7 @@ async function rehearseEntry(
       rows: Object.values(inspected.rowCounts).reduce((a, b) => a + b, 0),
       schemaVersion: inspected.schemaVersion,
     };
-    const mismatches = tables.filter((t) => inspected.rowCounts[t] !== report.copyRows[t]);
-    if (mismatches.length > 0) {
-      const shown = mismatches
-        .slice(0, 5)
-        .map((t) => `${t} has ${inspected.rowCounts[t]} rows, the dump's COPY data ${report.copyRows[t]}`)
-        .join('; ');
-      throw new Error(`row counts differ from the dump: ${shown}`);
-    }
-    if (inspected.schemaVersion > ctx.lifecycle.knownSchemaVersion) {
-      throw new Error(
-        `the restored schema version ${inspected.schemaVersion} is newer than this server knows (${ctx.lifecycle.knownSchemaVersion})`,
-      );
-    }
-    if (inspected.schemaVersion !== manifest.schemaVersion) {
-      throw new Error(
-        `the restored schema version ${inspected.schemaVersion} is not the signed one (${manifest.schemaVersion})`,
-      );
-    }
+    checkRestoredCopy(ctx, manifest.schemaVersion, report.copyRows, inspected);
     progress.phase('installing standby');
     await ctx.admin.setAllowConnections(scratch, false);
     const standby = await installStandby(ctx, scratch, inspected.contentDigest);
@@ -159,34 +145,12 @@ async function rehearseEntry(
       error: null,
       standby,
     };
-    ctx.metrics.rehearsalSucceeded?.(ctx.clock.now());
-    ctx.notifier?.resolved(
-      `rehearsal_failed:${ctx.admin.databaseName}`,
-      recoveredEvent('rehearsal_failed', ctx.admin.databaseName, `The rehearsal of '${entry.file}' passed.`),
-    );
-    ctx.notifier?.heartbeat('success', null);
-    ctx.logger.info(
-      `Rehearsal of backup '${entry.file}' passed: ${record.tables} tables, ${record.rows} rows in ${(record.durationMs / 1000).toFixed(1)} s; ` +
-        (standby
-          ? `the standby database '${standby.database}' holds it (${formatMegabytes(standby.sizeBytes, 'tenth')}).`
-          : 'no standby was kept.'),
-    );
+    reportPassed(ctx, entry.file, record);
     return record;
   } catch (error) {
     await ctx.admin.dropDatabase(scratch).catch(() => {});
     const reason = describe(error);
-    ctx.metrics.rehearsalFailed?.();
-    ctx.logger.error(`Rehearsal of backup '${entry.file}' FAILED: ${reason}`);
-    ctx.notifier?.heartbeat('fail', `The rehearsal of '${entry.file}' failed: ${reason}`);
-    ctx.notifier?.problem(`rehearsal_failed:${ctx.admin.databaseName}`, {
-      kind: 'rehearsal_failed',
-      severity: 'critical',
-      database: ctx.admin.databaseName,
-      backup: entry.file,
-      reason: `The backup could not be restored in full into the standby: ${reason}`,
-      suggestion:
-        'A restore of this backup would probably fail the same way: see the error, then make a new backup.',
-    });
+    reportFailed(ctx, entry.file, reason);
     return {
       ...base,
       durationMs: Math.round(ctx.clock.elapsedMs() - startedMs),
@@ -196,6 +160,64 @@ async function rehearseEntry(
       standby: null,
     };
   }
+}
+
+/** The restored copy matches the dump: every table's rows against its COPY data, the schema version known and signed. */
+function checkRestoredCopy(
+  ctx: Pick<RehearseDeps, 'lifecycle'>,
+  signedSchemaVersion: number,
+  copyRows: Record<string, number>,
+  inspected: { rowCounts: Record<string, number>; schemaVersion: number },
+): void {
+  const tables = Object.keys(copyRows);
+  const mismatches = tables.filter((t) => inspected.rowCounts[t] !== copyRows[t]);
+  if (mismatches.length > 0) {
+    const shown = mismatches
+      .slice(0, 5)
+      .map((t) => `${t} has ${inspected.rowCounts[t]} rows, the dump's COPY data ${copyRows[t]}`)
+      .join('; ');
+    throw new Error(`row counts differ from the dump: ${shown}`);
+  }
+  if (inspected.schemaVersion > ctx.lifecycle.knownSchemaVersion) {
+    throw new Error(
+      `the restored schema version ${inspected.schemaVersion} is newer than this server knows (${ctx.lifecycle.knownSchemaVersion})`,
+    );
+  }
+  if (inspected.schemaVersion !== signedSchemaVersion) {
+    throw new Error(
+      `the restored schema version ${inspected.schemaVersion} is not the signed one (${signedSchemaVersion})`,
+    );
+  }
+}
+
+function reportPassed(ctx: RehearseDeps, file: string, record: RehearsalRecord): void {
+  ctx.metrics.rehearsalSucceeded?.(ctx.clock.now());
+  ctx.notifier?.resolved(
+    `rehearsal_failed:${ctx.admin.databaseName}`,
+    recoveredEvent('rehearsal_failed', ctx.admin.databaseName, `The rehearsal of '${file}' passed.`),
+  );
+  ctx.notifier?.heartbeat('success', null);
+  ctx.logger.info(
+    `Rehearsal of backup '${file}' passed: ${record.tables} tables, ${record.rows} rows in ${(record.durationMs / 1000).toFixed(1)} s; ` +
+      (record.standby
+        ? `the standby database '${record.standby.database}' holds it (${formatMegabytes(record.standby.sizeBytes, 'tenth')}).`
+        : 'no standby was kept.'),
+  );
+}
+
+function reportFailed(ctx: RehearseDeps, file: string, reason: string): void {
+  ctx.metrics.rehearsalFailed?.();
+  ctx.logger.error(`Rehearsal of backup '${file}' FAILED: ${reason}`);
+  ctx.notifier?.heartbeat('fail', `The rehearsal of '${file}' failed: ${reason}`);
+  ctx.notifier?.problem(`rehearsal_failed:${ctx.admin.databaseName}`, {
+    kind: 'rehearsal_failed',
+    severity: 'critical',
+    database: ctx.admin.databaseName,
+    backup: file,
+    reason: `The backup could not be restored in full into the standby: ${reason}`,
+    suggestion:
+      'A restore of this backup would probably fail the same way: see the error, then make a new backup.',
+  });
 }
 
 /**

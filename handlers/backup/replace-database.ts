@@ -88,29 +88,32 @@ export async function replaceDatabase(
     }
     ctx.maintenance.set('normal', '');
   }
-  if (plan.keepOld) {
+  await settleReplacedDatabase(ctx, plan.keepOld, names.aside);
+  return { via: used.via, reason: used.reason };
+}
+
+/** The replaced database, set aside by the swap: kept writable (keep_old_database), or dropped in the background. */
+async function settleReplacedDatabase(ctx: RestoreDeps, keepOld: boolean, aside: string): Promise<void> {
+  if (keepOld) {
     await ctx.admin
-      .allowWrites(names.aside)
+      .allowWrites(aside)
       .catch((error: unknown) =>
         ctx.logger.warn(
-          `Could not make the kept database '${names.aside}' writable (${describe(error)}); before using it run: ALTER DATABASE "${names.aside}" RESET default_transaction_read_only;`,
+          `Could not make the kept database '${aside}' writable (${describe(error)}); before using it run: ALTER DATABASE "${aside}" RESET default_transaction_read_only;`,
         ),
       );
     ctx.logger.info(
-      `Kept the replaced database as '${names.aside}' (keep_old_database); drop it when no longer needed.`,
+      `Kept the replaced database as '${aside}' (keep_old_database); drop it when no longer needed.`,
     );
-    return { via: used.via, reason: used.reason };
+    return;
   }
   // The restore is complete once swapped: the old copy is dropped in the background (dropping a large database
   // takes seconds). Should the server stop first, the next start names the leftover copy in a warning.
-  void ctx.admin.dropDatabase(names.aside).then(
-    () => ctx.logger.info(`Dropped the replaced database '${names.aside}'.`),
+  void ctx.admin.dropDatabase(aside).then(
+    () => ctx.logger.info(`Dropped the replaced database '${aside}'.`),
     (error: unknown) =>
-      ctx.logger.warn(
-        `Could not drop the replaced database '${names.aside}': ${describe(error)} Drop it by hand.`,
-      ),
+      ctx.logger.warn(`Could not drop the replaced database '${aside}': ${describe(error)} Drop it by hand.`),
   );
-  return { via: used.via, reason: used.reason };
 }
 
 /**

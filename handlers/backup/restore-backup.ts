@@ -1,5 +1,5 @@
 // A complete restore that cannot lose the database: verify, restore into a scratch database, then swap it in.
-import { AppError, isAppError, sentenceOf as describe } from '../errors';
+import { isAppError, sentenceOf as describe } from '../errors';
 import type { BackupMetadata, CatalogEntry, LoadCheck } from './model';
 import { checkDownloadRoom, loadLine } from './dry-run-checks';
 import type { BackupStore } from '../ports/backup-store';
@@ -14,7 +14,9 @@ import { replaceDatabase } from './replace-database';
 import { refuseNewerMajor } from './server-major';
 import { refuseNearEmptyLatest, restorePreview, storeEntries, type RestorePreview } from './restore-preview';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from './restore-plan';
-import { recordRestoreFailure, restoreAudit } from './restore-audit';
+import { recordRestoreFailure, restoreAudit, type RestoreAudit } from './restore-audit';
+import { checkSchemaKnown, verifyForRestore } from './restore-verify';
+import type { OffsiteFetch } from '../offsite/model';
 
 export type { RestoreDeps, RestoreHooks, RestorePhase } from './restore-plan';
 
@@ -56,7 +58,6 @@ export async function restoreBackup(
   if (input.file !== undefined) checkRequestedFileName(input.file);
   checkExpectNewestRequest(input);
   const dryRun = input.dryRun === true;
-  const { directory } = store;
   const database = ctx.admin.databaseName;
 
   const audit = restoreAudit(ctx, store, { user: input.user, dryRun });
@@ -74,40 +75,8 @@ export async function restoreBackup(
         expectNewest: input.expectNewest,
       });
       if (dryRun && fetched && !fetched.downloaded) {
-        // Its manifest was checked against the trusted keys; its bytes are checked on the real restore's download.
         chosen = fetched.file;
-        const metadata = describeManifest(fetched.manifest);
-        const path = store.pathOf(fetched.file);
-        checkSchemaKnown(ctx, metadata, path);
-        refuseNewerMajor(fetched.file, metadata.serverVersion, await ctx.admin.serverVersion());
-        await checkSwapPossible(ctx.admin);
-        await checkDownloadRoom(store, fetched.file, metadata.sizeBytes);
-        const { location, bucket, key } = fetched;
-        ctx.logger.info(
-          `Dry run: backup '${fetched.file}' is only in ${location}; a restore would download it (object '${key}' in bucket '${bucket}') into '${directory}', verify it and restore it; nothing was changed.`,
-        );
-        await audit(
-          'succeeded',
-          fetched.file,
-          `Backup is only off-site (${location}); a restore would download and restore it (dry run).`,
-        );
-        const source = {
-          via: 'file' as const,
-          reason: 'the backup is only off-site, so it is downloaded first',
-        };
-        const preview = restorePreview(
-          {
-            file: fetched.file,
-            path,
-            sizeBytes: metadata.sizeBytes,
-            state: 'trusted',
-            reason: null,
-            manifest: fetched.manifest,
-            legacy: null,
-          },
-          await liveRows(ctx),
-        );
-        return { path, metadata, dryRun, source, preview, offsite: { location, bucket, key, directory } };
+        return previewOffsiteOnly(ctx, store, fetched, audit);
       }
       const entries = await store.list();
       const recorded = await ctx.chain.newestSequence(database);
@@ -129,24 +98,7 @@ export async function restoreBackup(
       const { metadata, load } = await verifyForRestore(ctx, store, entry, dryRun);
       await checkSwapPossible(ctx.admin);
       const source = await chooseRestoreSource(ctx, entry);
-      const shownSource = { via: source.via, reason: source.reason };
-      if (dryRun) {
-        ctx.logger.info(
-          `Dry run: backup '${entry.path}' verifies and would be restored; nothing was changed. ` +
-            `It would be restored from ${source.via === 'standby' ? 'the standby database' : 'the file'}: ${source.reason}` +
-            (load ? ` ${loadLine(load)}` : ''),
-        );
-        await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
-        const preview = restorePreview(entry, await liveRows(ctx));
-        return {
-          path: entry.path,
-          metadata,
-          dryRun,
-          source: shownSource,
-          preview,
-          ...(load ? { load: { ...load, summary: loadLine(load) } } : {}),
-        };
-      }
+      if (dryRun) return previewRestore(ctx, entry, { metadata, load, source }, audit);
       const plan: RestorePlan = {
         store,
         file: entry.file,
@@ -163,96 +115,144 @@ export async function restoreBackup(
       // In the outbox before writes are refused and sessions ended: otherwise its insert races the swap and is lost.
       await ctx.notifier?.queued?.();
       const via = await replaceDatabase(ctx, plan, hooks);
-      // The restored database carries the chain record of its backup's time: the newest sequence must survive it.
-      await ctx.chain
-        .record(database, recorded)
-        .catch((error: unknown) =>
-          ctx.logger.warn(`Could not record the backup sequence after the restore: ${describe(error)}`),
-        );
-      ctx.metrics.restoreSucceeded();
-      tellRestore(
+      await reportRestored(
         ctx,
-        'restore_succeeded',
-        input.user,
-        entry.file,
-        `Restored database '${database}' from the backup.`,
+        { user: input.user, entry, recorded, via, rehearse: settings.rehearse },
+        audit,
       );
-      ctx.logger.info(
-        `Restored database '${database}' from backup '${entry.path}' (requested by '${input.user}'${via.via === 'standby' ? ', swapped in from the rehearsed standby' : ''}).`,
-      );
-      await audit(
-        'succeeded',
-        entry.file,
-        `Restored database '${database}' from backup${via.via === 'standby' ? ' (its rehearsed standby swapped in)' : ''}.`,
-      );
-      // The standby became the database: rebuild it from the same backup in the background.
-      if (via.via === 'standby' && settings.rehearse) ctx.rehearsals?.enqueue(entry.file);
       return { path: entry.path, metadata, dryRun, source: via };
     });
   } catch (error) {
-    const named = isAppError(error) ? error.details?.file : undefined;
-    await recordRestoreFailure(ctx, error, {
-      dryRun,
-      what: `Restore requested by '${input.user}'`,
-      audit: (outcome, message) =>
-        audit(outcome, chosen ?? (typeof named === 'string' ? named : null), message),
-      onFailed: () =>
-        tellRestore(
-          ctx,
-          'restore_failed',
-          input.user,
-          chosen,
-          `The restore did not happen: ${describe(error)}`,
-          error,
-        ),
-    });
+    await reportRestoreFailure(ctx, error, { user: input.user, dryRun, chosen }, audit);
     throw error;
   }
 }
 
-/**
- * A trusted backup is read in full by the restore itself (checked, then fed from the same descriptor); a dry run,
- * and any file restored with --allow-unsigned, is read in full here first.
- */
-async function verifyForRestore(
+/** A dry run whose backup is only in the store: checked from its manifest, nothing downloaded. */
+async function previewOffsiteOnly(
   ctx: RestoreDeps,
   store: BackupStore,
-  entry: CatalogEntry,
-  dryRun: boolean,
-): Promise<{ metadata: BackupMetadata; load: LoadCheck | undefined }> {
-  const { file, path } = entry;
-  let metadata: BackupMetadata | null = entry.manifest ? describeManifest(entry.manifest) : entry.legacy;
-  let load: LoadCheck | undefined;
-  if (dryRun || entry.state !== 'trusted') {
-    // A dry run reads the dump as the restore would load it here: a line the restore would refuse fails it now.
-    const verification = await store.verify(file, {
-      allowUnsigned: entry.state !== 'trusted',
-      ...(dryRun ? { checkLoad: true } : {}),
-    });
-    if (!verification.ok) {
-      // Never fall back to an older file: the admin must see that the chosen backup is bad.
-      throw new AppError(
-        'BACKUP.VERIFICATION_FAILED',
-        'conflict',
-        `The backup '${path}' fails verification: ${verification.reason}`,
-        {
-          suggestion:
-            'Nothing was changed. Restore another backup by name with --file <name>, after checking it.',
-          details: { file },
-        },
-      );
-    }
-    metadata = verification.metadata;
-    load = verification.load;
-    if (entry.state !== 'trusted') {
-      ctx.logger.warn(
-        `Restoring '${file}' WITHOUT a trusted signature (${entry.reason ?? entry.state}), on purpose with --allow-unsigned; its SHA-256 is ${verification.metadata.sha256}.`,
-      );
-    }
-  }
-  if (!metadata) throw new Error(`no description of ${file}`);
+  fetched: OffsiteFetch,
+  audit: RestoreAudit,
+): Promise<RestoreResult> {
+  const { directory } = store;
+  // Its manifest was checked against the trusted keys; its bytes are checked on the real restore's download.
+  const metadata = describeManifest(fetched.manifest);
+  const path = store.pathOf(fetched.file);
   checkSchemaKnown(ctx, metadata, path);
-  return { metadata, load };
+  refuseNewerMajor(fetched.file, metadata.serverVersion, await ctx.admin.serverVersion());
+  await checkSwapPossible(ctx.admin);
+  await checkDownloadRoom(store, fetched.file, metadata.sizeBytes);
+  const { location, bucket, key } = fetched;
+  ctx.logger.info(
+    `Dry run: backup '${fetched.file}' is only in ${location}; a restore would download it (object '${key}' in bucket '${bucket}') into '${directory}', verify it and restore it; nothing was changed.`,
+  );
+  await audit(
+    'succeeded',
+    fetched.file,
+    `Backup is only off-site (${location}); a restore would download and restore it (dry run).`,
+  );
+  const source = {
+    via: 'file' as const,
+    reason: 'the backup is only off-site, so it is downloaded first',
+  };
+  const preview = restorePreview(
+    {
+      file: fetched.file,
+      path,
+      sizeBytes: metadata.sizeBytes,
+      state: 'trusted',
+      reason: null,
+      manifest: fetched.manifest,
+      legacy: null,
+    },
+    await liveRows(ctx),
+  );
+  return { path, metadata, dryRun: true, source, preview, offsite: { location, bucket, key, directory } };
+}
+
+/** A dry run: the backup verifies; what a restore would load, from where, against the live rows. */
+async function previewRestore(
+  ctx: RestoreDeps,
+  entry: CatalogEntry,
+  checked: { metadata: BackupMetadata; load: LoadCheck | undefined; source: RestoreSource },
+  audit: RestoreAudit,
+): Promise<RestoreResult> {
+  const { metadata, load, source } = checked;
+  ctx.logger.info(
+    `Dry run: backup '${entry.path}' verifies and would be restored; nothing was changed. ` +
+      `It would be restored from ${source.via === 'standby' ? 'the standby database' : 'the file'}: ${source.reason}` +
+      (load ? ` ${loadLine(load)}` : ''),
+  );
+  await audit('succeeded', entry.file, `Backup verifies and would be restored (dry run).`);
+  const preview = restorePreview(entry, await liveRows(ctx));
+  return {
+    path: entry.path,
+    metadata,
+    dryRun: true,
+    source: { via: source.via, reason: source.reason },
+    preview,
+    ...(load ? { load: { ...load, summary: loadLine(load) } } : {}),
+  };
+}
+
+/** After the swap: the chain record kept, the restore counted, told, logged and audited; the standby rebuilt. */
+async function reportRestored(
+  ctx: RestoreDeps,
+  done: {
+    user: string;
+    entry: CatalogEntry;
+    recorded: number;
+    via: { via: RestoreSource['via']; reason: string };
+    rehearse: boolean | undefined;
+  },
+  audit: RestoreAudit,
+): Promise<void> {
+  const { user, entry, recorded, via, rehearse } = done;
+  const database = ctx.admin.databaseName;
+  // The restored database carries the chain record of its backup's time: the newest sequence must survive it.
+  await ctx.chain
+    .record(database, recorded)
+    .catch((error: unknown) =>
+      ctx.logger.warn(`Could not record the backup sequence after the restore: ${describe(error)}`),
+    );
+  ctx.metrics.restoreSucceeded();
+  tellRestore(ctx, 'restore_succeeded', user, entry.file, `Restored database '${database}' from the backup.`);
+  ctx.logger.info(
+    `Restored database '${database}' from backup '${entry.path}' (requested by '${user}'${via.via === 'standby' ? ', swapped in from the rehearsed standby' : ''}).`,
+  );
+  await audit(
+    'succeeded',
+    entry.file,
+    `Restored database '${database}' from backup${via.via === 'standby' ? ' (its rehearsed standby swapped in)' : ''}.`,
+  );
+  // The standby became the database: rebuild it from the same backup in the background.
+  if (via.via === 'standby' && rehearse) ctx.rehearsals?.enqueue(entry.file);
+}
+
+async function reportRestoreFailure(
+  ctx: RestoreDeps,
+  error: unknown,
+  request: { user: string; dryRun: boolean; chosen: string | null },
+  audit: RestoreAudit,
+): Promise<void> {
+  const { user, dryRun, chosen } = request;
+  const named = isAppError(error) ? error.details?.file : undefined;
+  await recordRestoreFailure(ctx, error, {
+    dryRun,
+    what: `Restore requested by '${user}'`,
+    audit: (outcome, message) =>
+      audit(outcome, chosen ?? (typeof named === 'string' ? named : null), message),
+    onFailed: () =>
+      tellRestore(
+        ctx,
+        'restore_failed',
+        user,
+        chosen,
+        `The restore did not happen: ${describe(error)}`,
+        error,
+      ),
+  });
 }
 
 /** The live database's rows per table for a preview; null (said as unknown) when they cannot be read. */
@@ -261,19 +261,6 @@ async function liveRows(ctx: RestoreDeps): Promise<Record<string, number> | null
     ctx.logger.warn(`Could not count the live database's rows for the preview: ${describe(error)}`);
     return null;
   });
-}
-
-function checkSchemaKnown(ctx: RestoreDeps, metadata: BackupMetadata, path: string): void {
-  if (metadata.schemaVersion <= ctx.lifecycle.knownSchemaVersion) return;
-  throw new AppError(
-    'BACKUP.SCHEMA_TOO_NEW',
-    'conflict',
-    `The backup '${path}' has schema version ${metadata.schemaVersion}, newer than this server knows (${ctx.lifecycle.knownSchemaVersion}).`,
-    {
-      suggestion: `Nothing was changed. Restore it with a server of version ${metadata.appVersion} or newer.`,
-      details: { file: metadata.file },
-    },
-  );
 }
 
 function tellRestore(

@@ -37,36 +37,7 @@ export function selectBackup(
     expectNewest?: string | undefined;
   },
 ): CatalogEntry {
-  if (request.file !== undefined) {
-    checkRequestedFileName(request.file);
-    const named = entries.find((e) => e.file === request.file);
-    if (
-      !named ||
-      (named.sizeBytes === 0 && named.state === 'untrusted' && named.reason?.includes('missing'))
-    ) {
-      throw new AppError(
-        'BACKUP.FILE_NOT_FOUND',
-        'not_found',
-        `There is no backup named '${request.file}' in the backup directory.`,
-        {
-          suggestion: `List the backups with \`bomnipotent_client database-backup list\`. ${NO_BACKUP_HINT}`,
-        },
-      );
-    }
-    if (named.state !== 'trusted' && request.allowUnsigned !== true) {
-      throw new AppError(
-        'BACKUP.UNTRUSTED',
-        'conflict',
-        `The backup '${named.file}' is not trusted: ${named.reason ?? named.state}.`,
-        {
-          suggestion:
-            'Nothing was changed. If you know where this file comes from and trust it, restore it on purpose with --file <name> --allow-unsigned.',
-          details: { file: named.file, state: named.state },
-        },
-      );
-    }
-    return named;
-  }
+  if (request.file !== undefined) return selectNamedBackup(entries, request.file, request.allowUnsigned);
   const ours = newestFirst(entries.filter((e) => e.manifest?.database === request.database));
   const newestTrusted = ours.find((e) => e.state === 'trusted');
   // A signed backup newer than the newest trusted one that fails now (truncated, grown, data gone) is refused by
@@ -120,6 +91,39 @@ export function selectBackup(
     database: request.database,
   });
   return newestTrusted;
+}
+
+/** The backup named by the admin: it must be there, and trusted unless allowUnsigned. */
+function selectNamedBackup(
+  entries: readonly CatalogEntry[],
+  file: string,
+  allowUnsigned: boolean | undefined,
+): CatalogEntry {
+  checkRequestedFileName(file);
+  const named = entries.find((e) => e.file === file);
+  if (!named || (named.sizeBytes === 0 && named.state === 'untrusted' && named.reason?.includes('missing'))) {
+    throw new AppError(
+      'BACKUP.FILE_NOT_FOUND',
+      'not_found',
+      `There is no backup named '${file}' in the backup directory.`,
+      {
+        suggestion: `List the backups with \`bomnipotent_client database-backup list\`. ${NO_BACKUP_HINT}`,
+      },
+    );
+  }
+  if (named.state !== 'trusted' && allowUnsigned !== true) {
+    throw new AppError(
+      'BACKUP.UNTRUSTED',
+      'conflict',
+      `The backup '${named.file}' is not trusted: ${named.reason ?? named.state}.`,
+      {
+        suggestion:
+          'Nothing was changed. If you know where this file comes from and trust it, restore it on purpose with --file <name> --allow-unsigned.',
+        details: { file: named.file, state: named.state },
+      },
+    );
+  }
+  return named;
 }
 
 /**

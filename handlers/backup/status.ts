@@ -1,13 +1,16 @@
 // The status at a glance (GET /database-backup/status and the status page): the last good backup, the last
 // rehearsal, the off-site state, the next scheduled run and the open problems. Reads only: manifests and rehearsal
-// records in the directory, the shared task_runs and notification records, what this process saw of the store. It
+// records in the directory, the shared task_runs, notification and off-site records (the same on every replica). It
 // changes nothing, reads no store, and tells nobody (unlike `list`, which reports a broken chain).
 import type { CatalogEntry } from './model';
 import type { BackupDeps } from './deps';
-import type { OpenProblem, StatusSources, TaskRunRecord } from '../ports/status-sources';
+import type { OffsiteRecord, OpenProblem, StatusSources, TaskRunRecord } from '../ports/status-sources';
 import type { Severity } from '../ports/notifier';
+import type { BackupTask } from '../ports/backup-store';
 import { isStale } from './freshness';
+import { summarizePitrRehearsal, type PitrRehearsalSummary } from '../pitr/rehearsal-summary';
 import { trustedOf } from './trust';
+import { isAppError } from '../errors';
 import { RETRY_AFTER_FAILURE_MS } from '../tasks/run-task';
 
 export const STATUS_VERSION = 1;
@@ -31,11 +34,13 @@ export interface BackupStatus {
   lastGoodBackup: { file: string; takenAt: string; sizeBytes: number; stale: boolean } | null;
   /** The newest signed rehearsal record of a trusted backup, passed or failed. */
   lastRehearsal: { file: string; at: string; passed: boolean; error: string | null } | null;
-  /** null without `offsite`; else what this server process saw since its start. */
+  /** The last rehearsed restore to a point (signed record), passed or failed; null when none or continuous is off. */
+  lastPitrRehearsal: PitrRehearsalSummary | null;
+  /** null without `offsite`; else what the last copy runs of any replica recorded in the database. */
   offsite: {
     location: string;
     newestConfirmedAt: string | null;
-    /** false: the store was not read since the start (no copy ran yet). */
+    /** false: no copy run could read the store yet. */
     read: boolean;
     lastCopy: { at: string; ok: boolean; failure: string | null } | null;
   } | null;
@@ -71,6 +76,7 @@ export async function readBackupStatus(deps: StatusDeps): Promise<BackupStatus> 
       task: null,
       lastGoodBackup: null,
       lastRehearsal: null,
+      lastPitrRehearsal: null,
       offsite: null,
       nextRun: null,
       lastRun: null,
@@ -79,15 +85,16 @@ export async function readBackupStatus(deps: StatusDeps): Promise<BackupStatus> 
   }
   const { settings } = task;
   const rehearse = settings.rehearse === true;
-  const trusted = trustedOf(await task.store.list(), database);
+  const { trusted, unreadable } = await listTrusted(task, database, now);
   const good = trusted.find((e) => !rehearse || (e.rehearsal?.state === 'trusted' && e.rehearsal.record.ok));
   const goodAt = good?.manifest ? new Date(good.manifest.createdAt) : null;
-  const stale = isStale(goodAt, settings.periodMs, now);
+  const stale = !unreadable && isStale(goodAt, settings.periodMs, now);
   const lastRun = await deps.sources.lastRun(BACKUP_TASK);
   const lastRehearsal = newestRehearsal(trusted);
   const problems = withSeenProblems(open.map(problemJson), {
     stale: stale ? staleProblem(goodAt, settings.periodMs, now) : null,
     rehearsal: lastRehearsal && !lastRehearsal.passed ? rehearsalProblem(lastRehearsal) : null,
+    unreadable,
   });
   return {
     ...base,
@@ -101,7 +108,10 @@ export async function readBackupStatus(deps: StatusDeps): Promise<BackupStatus> 
         ? { file: good.file, takenAt: goodAt.toISOString(), sizeBytes: good.sizeBytes, stale }
         : null,
     lastRehearsal,
-    offsite: offsiteJson(deps.offsite?.state?.(task) ?? null),
+    lastPitrRehearsal: task.store.pitrRehearsal
+      ? summarizePitrRehearsal(await task.store.pitrRehearsal.read())
+      : null,
+    offsite: await offsiteStatus(deps, task),
     nextRun: settings.scheduled ? nextRun(lastRun, settings.periodMs, now) : null,
     lastRun: lastRun && {
       startedAt: lastRun.startedAt.toISOString(),
@@ -134,17 +144,19 @@ function newestRehearsal(trusted: CatalogEntry[]): BackupStatus['lastRehearsal']
   return newest;
 }
 
-function offsiteJson(state: ReturnType<NonNullable<NonNullable<StatusDeps['offsite']>['state']>>) {
-  if (!state) return null;
-  const { location, newestConfirmedAt, lastCopy } = state;
+async function offsiteStatus(deps: StatusDeps, task: BackupTask): Promise<BackupStatus['offsite']> {
+  const location = deps.offsite?.location(task) ?? null;
+  if (location === null) return null;
+  const record: OffsiteRecord | null = await deps.sources.offsite(location);
+  const newest = record?.newestConfirmedAt;
   return {
     location,
-    newestConfirmedAt: newestConfirmedAt?.toISOString() ?? null,
-    read: newestConfirmedAt !== undefined,
-    lastCopy: lastCopy && {
-      at: lastCopy.at.toISOString(),
-      ok: lastCopy.failure === null,
-      failure: lastCopy.failure,
+    newestConfirmedAt: newest?.toISOString() ?? null,
+    read: newest !== undefined,
+    lastCopy: record && {
+      at: record.lastCopy.at.toISOString(),
+      ok: record.lastCopy.failure === null,
+      failure: record.lastCopy.failure,
     },
   };
 }
@@ -161,21 +173,47 @@ function problemJson(p: OpenProblem): StatusProblem {
 }
 
 /**
- * The notifier's problems are open only where a [[notify]] channel was told; what the status sees itself (stale, a
- * failed last rehearsal) is added when the notifier has no problem of that kind open, so that the page tells it
- * without any channel too.
+ * What the status sees itself (stale, a failed last rehearsal) is added when the notifier has no problem of that kind
+ * open: staleness shows at once, before the next freshness check opens it.
  */
 function withSeenProblems(
   open: StatusProblem[],
-  seen: { stale: StatusProblem | null; rehearsal: StatusProblem | null },
+  seen: { stale: StatusProblem | null; rehearsal: StatusProblem | null; unreadable: StatusProblem | null },
 ): StatusProblem[] {
   const kinds = new Set(open.map((p) => p.kind));
-  const extra = [seen.stale, seen.rehearsal].filter(
+  const extra = [seen.stale, seen.rehearsal, seen.unreadable].filter(
     (p): p is StatusProblem => p !== null && !kinds.has(p.kind),
   );
   return [...open, ...extra].sort(
     (a, b) => RANK[b.severity] - RANK[a.severity] || a.since.localeCompare(b.since),
   );
+}
+
+/**
+ * The trusted backups of the database in the directory. A directory that cannot be read (a path that is a file, a
+ * volume gone) is a problem of its own: the status still answers, since that is when the admin looks.
+ */
+async function listTrusted(
+  task: BackupTask,
+  database: string,
+  now: Date,
+): Promise<{ trusted: CatalogEntry[]; unreadable: StatusProblem | null }> {
+  try {
+    return { trusted: trustedOf(await task.store.list(), database), unreadable: null };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return {
+      trusted: [],
+      unreadable: {
+        kind: 'directory_unreadable',
+        severity: 'critical',
+        since: now.toISOString(),
+        reason: `The backup directory cannot be read: ${reason}`,
+        suggestion: isAppError(error) ? (error.suggestion ?? null) : null,
+        backup: null,
+      },
+    };
+  }
 }
 
 function staleProblem(goodAt: Date | null, periodMs: number, now: Date): StatusProblem {

@@ -71,6 +71,14 @@ export async function swapIn(
     await admin.renameDatabase(names.scratch, database);
     step = 'swapped';
     await lifecycle.reopenPool();
+    // The hand-over's mark served the copy's checks; the database in place keeps no trace of the load.
+    await admin
+      .clearHandOverMark?.(database)
+      .catch((error: unknown) =>
+        ctx.logger.warn(
+          `Could not remove the comment 'bomnipotent hand-over ...' from '${database}' (${describe(error)}); remove it by hand: COMMENT ON DATABASE "${database}" IS NULL;`,
+        ),
+      );
     await hooks.reached?.('swapped');
     const progress = hooks.progress ?? NO_PROGRESS;
     progress.phase('migrating');

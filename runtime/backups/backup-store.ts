@@ -9,7 +9,26 @@ import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import type { HeldWal } from '../../handlers/pitr/summary';
 import { readPitrCatalog } from '../pitr/folder';
-import { recoverToPoint } from '../pitr/recover';
+import { recoverToPoint, requireServerPrograms } from '../pitr/recover';
+import { readOffsitePitrCatalog } from '../pitr/offsite-restore';
+import { pitrRehearsalStore } from '../pitr/rehearsal-file';
+import { databaseNameOf } from '../db/handle';
+import { assessAuditChain } from '../../handlers/backup/audit-chain';
+import type { AuditSeal } from '../executor/audit-log';
+import type { AuditAnchorStore } from '../../handlers/ports/audit-anchor';
+import { anchorHook, reanchors } from './audit-anchoring';
+
+/** The seal of audit lines: this server's key when it can be used; else the line is linked but not signed. */
+function auditSeal(signer: () => ManifestSigner): AuditSeal | undefined {
+  let own: ManifestSigner;
+  try {
+    own = signer();
+  } catch {
+    return undefined;
+  }
+  const signAudit = own.signAudit?.bind(own);
+  return signAudit ? (entry) => signAudit(entry) : undefined;
+}
 
 export interface StoreBinding {
   executor: Executor;
@@ -18,6 +37,8 @@ export interface StoreBinding {
   signer: () => ManifestSigner;
   /** What point-in-time recovery needs besides the files (continuous = true, local executor). */
   pitr?: PitrBinding | undefined;
+  /** Where the audit log's newest line is anchored (the server's database); absent: the head is not checked. */
+  anchor?: AuditAnchorStore | undefined;
 }
 
 export interface PitrBinding {
@@ -37,6 +58,38 @@ export function trustPolicyOf(binding: Omit<StoreBinding, 'executor'>): TrustPol
     // No own key: only trusted_keys count; the start-up log and every backup attempt say why.
   }
   return { trustedKeys: [...keys] };
+}
+
+/** The audit log's members: lines signed, and (where this server reads the log) its head anchored and checked. */
+function auditMembers(
+  binding: StoreBinding,
+  trustedKeys: () => string[],
+): Pick<BackupStore, 'appendAudit' | 'auditChain'> {
+  const { executor, signer } = binding;
+  const { directory } = binding.settings;
+  const readAudit = executor.readAudit?.bind(executor);
+  const readLog = async () => (readAudit ? await readAudit(directory) : '');
+  // Anchored only where this server reads the log (not over the sidecar).
+  const anchor = readAudit ? binding.anchor : undefined;
+  return {
+    appendAudit: (record) =>
+      executor.appendAudit(
+        directory,
+        record,
+        auditSeal(signer),
+        anchor && anchorHook(anchor, readLog, reanchors(record)),
+      ),
+    ...(executor.readAudit
+      ? {
+          auditChain: async () =>
+            assessAuditChain(
+              await readLog(),
+              trustedKeys(),
+              anchor ? await anchor.read().catch(() => null) : null,
+            ),
+        }
+      : {}),
+  };
 }
 
 export function bindBackupStore(binding: StoreBinding): BackupStore {
@@ -69,7 +122,7 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
         directory,
         read: { ...trust(), ...(allowUnsigned ? { allowUnsigned } : {}), identityFile },
       }),
-    appendAudit: (record) => executor.appendAudit(directory, record),
+    ...auditMembers(binding, () => trust().trustedKeys),
     writeRehearsal: async (file, record) => {
       const own = signer();
       if (!own.signRehearsal) throw new Error('the backup-signing key cannot sign rehearsal records here');
@@ -81,10 +134,36 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
           pitrHeldWal: () => binding.pitr?.heldWal?.() ?? null,
         }
       : {}),
+    ...(settings.continuous && settings.offsite && binding.pitr
+      ? {
+          pitrOffsite: () =>
+            readOffsitePitrCatalog(
+              { offsite: settings.offsite!, directory, clock: binding.pitr!.clock },
+              trust().trustedKeys,
+            ),
+        }
+      : {}),
     ...(settings.continuous && binding.pitr && settings.executor.kind === 'local'
       ? {
           recoverToPoint: (request) =>
-            recoverToPoint({ ...request, ...binding.pitr!, directory, identityFile }),
+            recoverToPoint({
+              ...request,
+              ...binding.pitr!,
+              directory,
+              identityFile,
+              offsite: settings.offsite
+                ? { offsite: settings.offsite, directory, clock: binding.pitr!.clock }
+                : undefined,
+            }),
+          checkRecoverPrograms: requireServerPrograms,
+          pitrRehearsal: pitrRehearsalStore({
+            directory,
+            dbUrl: binding.pitr.dbUrl,
+            database: databaseNameOf(binding.pitr.dbUrl),
+            clock: binding.pitr.clock,
+            signer,
+            trustedKeys: () => trust().trustedKeys,
+          }),
         }
       : {}),
   };

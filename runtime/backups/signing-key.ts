@@ -16,7 +16,9 @@ import { dirname, join } from 'node:path';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import { publicKeyId, signManifest } from '../../handlers/backup/manifest';
 import { signRehearsal } from '../../handlers/backup/rehearsal-record';
+import { signAuditEntry } from '../../handlers/backup/audit-chain';
 import { signPitrManifest } from '../../handlers/pitr/manifest';
+import { signPitrRehearsal } from '../../handlers/pitr/rehearsal-record';
 import { AppError } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
@@ -114,6 +116,8 @@ export function signerFor(key: KeyObject): ManifestSigner {
     sign: async (manifest) => signManifest(manifest, key),
     signRehearsal: async (record) => signRehearsal(record, key),
     signPitr: async (manifest) => signPitrManifest(manifest, key),
+    signPitrRehearsal: async (record) => signPitrRehearsal(record, key),
+    signAudit: async (entry) => signAuditEntry(entry, key),
   };
 }
 

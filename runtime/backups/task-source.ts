@@ -4,6 +4,7 @@ import type { BackupTaskSettings, ExecutorSettings } from '../../handlers/backup
 import type { BackupTask, BackupTaskSource } from '../../handlers/ports/backup-store';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Logger } from '../../handlers/ports/logger';
+import type { AuditAnchorStore } from '../../handlers/ports/audit-anchor';
 import type { Executor } from '../executor/executor';
 import { createLocalExecutor } from '../executor/local';
 import { createSidecarExecutor } from '../sidecar/client';
@@ -16,6 +17,8 @@ export interface TaskSourceOptions {
   signerFor: (settings: BackupTaskSettings) => ManifestSigner;
   /** For point-in-time recovery (continuous = true). */
   pitr?: PitrBinding;
+  /** Where the audit log's newest line is anchored (the server's database). */
+  anchor?: AuditAnchorStore;
 }
 
 export function createBackupTaskSource(options: TaskSourceOptions): BackupTaskSource {
@@ -30,6 +33,7 @@ export function createBackupTaskSource(options: TaskSourceOptions): BackupTaskSo
           settings,
           signer: () => options.signerFor(settings),
           pitr: options.pitr,
+          anchor: options.anchor,
         });
         bound = { settings, store };
       }

@@ -143,7 +143,7 @@ export const backupTaskSchema = z
     // Continuous protection (point-in-time recovery, docs/pitr.md): WAL streamed through a replication slot.
     continuous: z.boolean().default(false),
     base_backup_period: duration('1 day'),
-    seal_interval: duration('1 min'),
+    seal_interval: duration('30 s'),
     replication_slot: z
       .string()
       .regex(/^[a-z0-9_]{1,63}$/, { error: 'must be 1 to 63 lower-case letters, digits or underscores' })

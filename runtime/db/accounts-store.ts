@@ -75,6 +75,16 @@ interface KeyRow {
 }
 
 export function createAccountStore(db: DbHandle): AccountStore {
+  return { ...userMethods(db), ...roleMethods(db), ...signatureMethods(db) };
+}
+
+type UserMethods = Pick<
+  AccountStore,
+  'findUser' | 'keysOf' | 'createUser' | 'setStatus' | 'revokeKeys' | 'hasUsableAdmin' | 'listUsers'
+>;
+
+/** Users and their keys. */
+function userMethods(db: DbHandle): UserMethods {
   return {
     async findUser(name) {
       const { rows } = await db.query<UserRow>(
@@ -146,6 +156,14 @@ export function createAccountStore(db: DbHandle): AccountStore {
         keys: r.keys.map(toKey),
       }));
     },
+  };
+}
+
+type RoleMethods = Pick<AccountStore, 'rolesOf' | 'permissionsOf' | 'roleExists' | 'addRole' | 'removeRole'>;
+
+/** Roles and what they permit. */
+function roleMethods(db: DbHandle): RoleMethods {
+  return {
     async rolesOf(name) {
       const { rows } = await db.query<{ role: string }>(
         'SELECT role FROM user_roles WHERE user_name = $1 ORDER BY role',
@@ -181,6 +199,12 @@ export function createAccountStore(db: DbHandle): AccountStore {
         return rowCount ?? 0;
       });
     },
+  };
+}
+
+/** The replay guard: signatures seen within their window. */
+function signatureMethods(db: DbHandle): Pick<AccountStore, 'rememberSignature' | 'forgetSignaturesBefore'> {
+  return {
     async rememberSignature(digest, expiresAt) {
       // Also while a restore holds the database read-only, or no signed request (reads included) would pass: the
       // restore carries the seen signatures over into the restored database, so none of these is lost.

@@ -9,7 +9,10 @@ import { EMBEDDED_DATABASE } from './embedded-name';
 
 /** The cluster's superuser: administration only (creating the application's role and database). */
 const EMBEDDED_USER = 'postgres';
-/** The role the server itself logs in as: not a superuser, owns the application database, may create databases. */
+/**
+ * The role the server itself logs in as: not a superuser, owns the application database, may create databases, and may
+ * stream the WAL (REPLICATION), so that continuous protection (docs/pitr.md) works on the embedded default as well.
+ */
 const APPLICATION_ROLE = 'bomnipotent';
 
 export interface EmbeddedDatabase {
@@ -86,7 +89,7 @@ async function withClient<T>(
 }
 
 /**
- * As the superuser: the application role (LOGIN CREATEDB, no superuser) with the password from its file, and the
+ * As the superuser: the application role (LOGIN CREATEDB REPLICATION, no superuser) with the password from its file, and the
  * application database owned by it. A data directory from before the role existed has the database and its objects
  * owned by the superuser: they are given to the application role once.
  */
@@ -95,8 +98,11 @@ async function ensureApplicationDatabase(adminUrl: string, password: string): Pr
     const role = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [APPLICATION_ROLE]);
     const verb = role.rowCount ? 'ALTER' : 'CREATE';
     await client.query(
-      `${verb} ROLE ${APPLICATION_ROLE} LOGIN CREATEDB NOSUPERUSER PASSWORD ${client.escapeLiteral(password)}`,
+      `${verb} ROLE ${APPLICATION_ROLE} LOGIN CREATEDB REPLICATION NOSUPERUSER PASSWORD ${client.escapeLiteral(password)}`,
     );
+    // Continuous protection closes WAL segments from here (runtime/pitr/preflight.ts): granted in this maintenance
+    // database, so that the grant is in no dump of the application database.
+    await client.query(`GRANT EXECUTE ON FUNCTION pg_switch_wal() TO ${APPLICATION_ROLE}`);
     const { rows } = await client.query<{ owner: string }>(
       'SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1',
       [EMBEDDED_DATABASE],

@@ -10,6 +10,7 @@ import { carryOperationsInto } from './operations-store';
 import { adminsThroughRestore, carryRoleRemovals } from './security-state';
 import { ADMIN_ROLE } from '../../handlers/accounts/permissions';
 import { carryNotificationsFrom } from './notify-store';
+import { carryOffsiteStateFrom } from './offsite-state';
 
 export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }): DatabaseLifecycle {
   const { db, logger } = deps;
@@ -73,6 +74,13 @@ export function createDatabaseLifecycle(deps: { db: DbHandle; logger: Logger }):
       await withSource(db, previous, (source) => carryNotificationsFrom(db, source)).catch((error: unknown) =>
         logger.warn(
           `Could not carry the waiting notifications over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
+      await withSource(db, previous, (source) =>
+        db.writeThroughReadOnly((target) => carryOffsiteStateFrom(target, source)),
+      ).catch((error: unknown) =>
+        logger.warn(
+          `Could not carry the off-site state over into the restored database: ${error instanceof Error ? error.message : String(error)}`,
         ),
       );
       return carried.signatures + carried.revokedKeys + carried.deniedUsers + carried.removedRoles;

@@ -1,15 +1,9 @@
 // The backup directory as a catalog: entries with their trust state, retention, free space, the audit log.
 import { constants } from 'node:fs';
-import { access, lstat, mkdir, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
+import { access, lstat, open, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { MAX_MANIFEST_BYTES, readTrustedManifest, type BackupManifest } from '../../handlers/backup/manifest';
-import type {
-  AuditRecord,
-  CatalogEntry,
-  PruneResult,
-  RehearsalState,
-  TrustPolicy,
-} from '../../handlers/backup/model';
+import type { CatalogEntry, PruneResult, RehearsalState, TrustPolicy } from '../../handlers/backup/model';
 import {
   dataFileOfManifest,
   isBackupFileName,
@@ -18,14 +12,11 @@ import {
 } from '../../handlers/backup/naming';
 import { retentionCandidates, selectForDeletion } from '../../handlers/backup/retention';
 import { readTrustedRehearsal, rehearsalFileName } from '../../handlers/backup/rehearsal-record';
-import { maskSecrets } from '../observability/mask';
 import { fsyncDirectory } from './dump-file';
 import { openPrivateFile } from './private-file';
 import { notWritableReason } from './directory';
 import { directoryNotWritable, invalidName } from './errors';
 import { readMetadata } from './metadata';
-
-export const AUDIT_LOG = 'audit.log.jsonl';
 
 /** A signed time this far ahead of the clock is not believed (clock skew between servers is allowed for). */
 const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
@@ -261,24 +252,5 @@ async function checkWritable(directory: string, existing: string): Promise<void>
   }
 }
 
-/**
- * One JSON line per record, appended and fsynced; the file is private to the server's user: a symbolic link, another
- * uid's file or a hard link in its place is refused, never written through.
- */
-export async function appendAudit(directory: string, record: AuditRecord): Promise<void> {
-  const root = resolve(directory);
-  await mkdir(root, { recursive: true, mode: 0o700 });
-  const line = JSON.stringify({ ...record, message: maskSecrets(record.message) }) + '\n';
-  const handle = await openPrivateFile(
-    join(root, AUDIT_LOG),
-    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT,
-  );
-  try {
-    await handle.write(line);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
+export { appendAudit, readAudit, AUDIT_LOG } from './audit-log';
 export { verifyBackup } from './verify';

@@ -1,6 +1,7 @@
 // The PostgreSQL tools and the backup directory as the runtime drives them: in-process (local.ts) or over the sidecar
 // (runtime/sidecar/client.ts). The use cases never see it: runtime/backups/backup-store.ts binds it to one directory,
 // trust policy and signer as the BackupStore port.
+import type { AuditSeal, AuditWritten } from './audit-log';
 import type {
   AuditRecord,
   BackupMetadataSeed,
@@ -76,7 +77,18 @@ export interface Executor {
     /** Count the rows of each table's COPY data on the way into psql (a rehearsal compares them afterwards). */
     countRows?: boolean;
   }): Promise<RestoreReport>;
-  appendAudit(directory: string, record: AuditRecord): Promise<void>;
+  /**
+   * Appends a line linked to the one before it; `seal` signs it (absent: the line is linked, not signed); `written` is told each line once it is on disk (in-process
+   * only: the sidecar's lines are not read here).
+   */
+  appendAudit(
+    directory: string,
+    record: AuditRecord,
+    seal?: AuditSeal,
+    written?: AuditWritten,
+  ): Promise<void>;
+  /** The audit log's text ('' when none); absent over the sidecar. */
+  readAudit?(directory: string): Promise<string>;
   /** Writes `<file>.rehearsal.json` (already signed) next to a backup, atomically; refused when the backup is gone. */
   writeRehearsal(directory: string, file: string, recordFile: string): Promise<void>;
 }

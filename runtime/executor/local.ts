@@ -1,7 +1,15 @@
 // The Executor port in-process: the PostgreSQL tools as child processes of this server, the directory on its disk.
 import type { Executor } from './executor';
 import type { Logger } from '../../handlers/ports/logger';
-import { appendAudit, freeBytes, listCatalog, pruneBackups, removeBackup, writeRehearsal } from './catalog';
+import {
+  appendAudit,
+  readAudit,
+  freeBytes,
+  listCatalog,
+  pruneBackups,
+  removeBackup,
+  writeRehearsal,
+} from './catalog';
 import type { ExecutorContext } from './executor-context';
 import type { Durability } from './durability';
 import { dumpDatabase } from './dump';
@@ -51,7 +59,8 @@ export function createLocalExecutor(options: LocalExecutorOptions): Executor {
     remove: (directory, file) => removeBackup(directory, file),
     freeBytes: (directory) => freeBytes(directory),
     restore: (request) => restoreDatabase(context, request),
-    appendAudit: (directory, record) => appendAudit(directory, record),
+    appendAudit: (directory, record, seal, written) => appendAudit(directory, record, seal, written),
+    readAudit: (directory) => readAudit(directory),
     writeRehearsal: (directory, file, recordFile) => writeRehearsal(directory, file, recordFile),
   };
 }

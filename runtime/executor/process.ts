@@ -1,5 +1,5 @@
 // Runs one PostgreSQL tool: no shell, an explicit environment, stdout streamed to a consumer, stderr kept bounded.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { AppError } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports/logger';
@@ -57,23 +57,59 @@ export function argumentWithPassword(args: readonly string[]): number {
   return args.findIndex((arg) => KEYWORD_PASSWORD.test(arg) || URL_USERINFO_PASSWORD.test(arg));
 }
 
+/** Refused before the spawn; the message names the position only, never the argument. */
+function secretInArguments(name: string, args: readonly string[]): AppError | null {
+  const leaking = argumentWithPassword(args);
+  if (leaking < 0) return null;
+  return new AppError(
+    'EXECUTOR.SECRET_IN_ARGUMENTS',
+    'failed',
+    `Refusing to run ${name}: its argument ${leaking + 1} carries a password, which any local user could read.`,
+    {
+      suggestion: 'This is a bug: credentials must reach the tools through PGPASSFILE or the environment.',
+    },
+  );
+}
+
+/** Keeps the tail of stderr, streams stdout to its consumer and feeds stdin; settles when both streams are done. */
+function pipeStreams(
+  child: ChildProcess,
+  request: ToolRequest,
+  run: ToolRun,
+  stop: () => void,
+): Promise<unknown> {
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    run.stderr = (run.stderr + chunk).slice(-STDERR_LIMIT);
+  });
+
+  // Both the process and its stdout consumer must be done before the run is over.
+  const consumed =
+    request.consumeStdout && child.stdout
+      ? request.consumeStdout(child.stdout).catch((error: unknown) => {
+          run.outputError = error;
+          stop();
+        })
+      : Promise.resolve();
+
+  const fed =
+    request.feedStdin && child.stdin
+      ? request
+          .feedStdin(child.stdin, () => child.kill('SIGKILL'))
+          .catch((error: unknown) => {
+            run.outputError = error;
+            child.kill('SIGKILL');
+          })
+      : Promise.resolve();
+  child.stdin?.on('error', () => {}); // EPIPE when the child exits first: its exit status tells why
+
+  return Promise.all([consumed, fed]);
+}
+
 export function runTool(request: ToolRequest): Promise<ToolRun> {
   const name = request.path.split('/').pop() ?? request.path;
-  const leaking = argumentWithPassword(request.args);
-  if (leaking >= 0) {
-    // Refused before the spawn; the message names the position only, never the argument.
-    return Promise.reject(
-      new AppError(
-        'EXECUTOR.SECRET_IN_ARGUMENTS',
-        'failed',
-        `Refusing to run ${name}: its argument ${leaking + 1} carries a password, which any local user could read.`,
-        {
-          suggestion:
-            'This is a bug: credentials must reach the tools through PGPASSFILE or the environment.',
-        },
-      ),
-    );
-  }
+  const refused = secretInArguments(name, request.args);
+  if (refused) return Promise.reject(refused);
   return new Promise<ToolRun>((resolve) => {
     const run: ToolRun = {
       exitCode: null,
@@ -114,30 +150,7 @@ export function runTool(request: ToolRequest): Promise<ToolRun> {
             stop();
           }, request.timeoutMs);
 
-    child.stderr?.setEncoding('utf8');
-    child.stderr?.on('data', (chunk: string) => {
-      run.stderr = (run.stderr + chunk).slice(-STDERR_LIMIT);
-    });
-
-    // Both the process and its stdout consumer must be done before the run is over.
-    const consumed =
-      request.consumeStdout && child.stdout
-        ? request.consumeStdout(child.stdout).catch((error: unknown) => {
-            run.outputError = error;
-            stop();
-          })
-        : Promise.resolve();
-
-    const fed =
-      request.feedStdin && child.stdin
-        ? request
-            .feedStdin(child.stdin, () => child.kill('SIGKILL'))
-            .catch((error: unknown) => {
-              run.outputError = error;
-              child.kill('SIGKILL');
-            })
-        : Promise.resolve();
-    child.stdin?.on('error', () => {}); // EPIPE when the child exits first: its exit status tells why
+    const piped = pipeStreams(child, request, run, stop);
 
     let spawned = false;
     child.once('spawn', () => (spawned = true));
@@ -147,7 +160,7 @@ export function runTool(request: ToolRequest): Promise<ToolRun> {
     child.once('close', (code, signal) => {
       run.exitCode = code;
       run.signal = signal;
-      void Promise.all([consumed, fed]).then(() => {
+      void piped.then(() => {
         clearTimeout(timeout);
         clearTimeout(killTimer);
         request.signal?.removeEventListener('abort', onAbort);

@@ -5,6 +5,7 @@ import {
   runTask,
   type PeriodicTask,
   type RunTaskDeps,
+  type TaskOutcome,
 } from '../../handlers/tasks/run-task';
 
 interface Entry {
@@ -58,27 +59,13 @@ export function createScheduler(registry: ReadonlyMap<string, PeriodicTask>, dep
       // One queue: run every due task in turn, then look again (a long run may make others due).
       for (;;) {
         const now = deps.clock.now().getTime();
-        const due = [...entries.values()]
-          .filter((e) => e.nextDue <= now)
-          .sort((a, b) => a.nextDue - b.nextDue)[0];
+        const due = firstDue(entries, now);
         if (!due || stopped) break;
         const task = registry.get(due.settings.name);
         if (!task) break;
         const outcome = await runTask(task, due.settings.periodMs, due.force, deps);
         const current = entries.get(due.settings.name);
-        if (!current) continue; // removed by a reload meanwhile
-        if (outcome.status === 'not-due') {
-          current.lastStart = outcome.lastStartedAt.getTime();
-        } else {
-          current.lastStart = outcome.status === 'busy' ? now : outcome.startedAt.getTime();
-        }
-        current.force = false;
-        // A failed run is tried again sooner than a whole period later: a missed backup should not wait a day.
-        const wait =
-          outcome.status === 'failed'
-            ? Math.min(current.settings.periodMs, RETRY_AFTER_FAILURE_MS)
-            : current.settings.periodMs;
-        current.nextDue = current.lastStart + wait;
+        if (current) recordOutcome(current, outcome, now); // else removed by a reload meanwhile
       }
     })();
     try {
@@ -99,24 +86,7 @@ export function createScheduler(registry: ReadonlyMap<string, PeriodicTask>, dep
       arm();
     },
     reschedule(tasks) {
-      const now = deps.clock.now().getTime();
-      const next = new Map<string, Entry>();
-      for (const settings of known(tasks)) {
-        if (!settings.scheduled) continue;
-        const old = entries.get(settings.name);
-        if (!old) {
-          next.set(settings.name, { settings, nextDue: now, lastStart: null, force: true });
-          continue;
-        }
-        const due = old.lastStart === null ? old.nextDue : old.lastStart + settings.periodMs;
-        const overdue = due <= now;
-        next.set(settings.name, {
-          settings,
-          nextDue: overdue ? now : due,
-          lastStart: old.lastStart,
-          force: overdue || old.force,
-        });
-      }
+      const next = rescheduled(entries, known(tasks), deps.clock.now().getTime());
       entries.clear();
       for (const [k, v] of next) entries.set(k, v);
       arm();
@@ -134,4 +104,51 @@ export function createScheduler(registry: ReadonlyMap<string, PeriodicTask>, dep
       return e ? new Date(e.nextDue) : undefined;
     },
   };
+}
+
+/** The task that has waited longest past its due time, if any is due. */
+function firstDue(entries: ReadonlyMap<string, Entry>, now: number): Entry | undefined {
+  return [...entries.values()].filter((e) => e.nextDue <= now).sort((a, b) => a.nextDue - b.nextDue)[0];
+}
+
+/** When the task last started (here or on another replica) and when it is due next. */
+function recordOutcome(entry: Entry, outcome: TaskOutcome, now: number): void {
+  if (outcome.status === 'not-due') {
+    entry.lastStart = outcome.lastStartedAt.getTime();
+  } else {
+    entry.lastStart = outcome.status === 'busy' ? now : outcome.startedAt.getTime();
+  }
+  entry.force = false;
+  // A failed run is tried again sooner than a whole period later: a missed backup should not wait a day.
+  const wait =
+    outcome.status === 'failed'
+      ? Math.min(entry.settings.periodMs, RETRY_AFTER_FAILURE_MS)
+      : entry.settings.periodMs;
+  entry.nextDue = entry.lastStart + wait;
+}
+
+/** After a reload: new tasks are due now, known ones keep their times (due now when the new period has passed). */
+function rescheduled(
+  entries: ReadonlyMap<string, Entry>,
+  tasks: readonly TaskSettings[],
+  now: number,
+): Map<string, Entry> {
+  const next = new Map<string, Entry>();
+  for (const settings of tasks) {
+    if (!settings.scheduled) continue;
+    const old = entries.get(settings.name);
+    if (!old) {
+      next.set(settings.name, { settings, nextDue: now, lastStart: null, force: true });
+      continue;
+    }
+    const due = old.lastStart === null ? old.nextDue : old.lastStart + settings.periodMs;
+    const overdue = due <= now;
+    next.set(settings.name, {
+      settings,
+      nextDue: overdue ? now : due,
+      lastStart: old.lastStart,
+      force: overdue || old.force,
+    });
+  }
+  return next;
 }

@@ -8,6 +8,8 @@ import type { OffsiteMetrics } from '../../handlers/offsite/context';
 export interface MetricsRegistry extends BackupMetrics, OperationMetrics, OffsiteMetrics {
   rehearsalSucceeded(at: Date): void;
   rehearsalFailed(): void;
+  pitrRehearsalSucceeded(at: Date): void;
+  pitrRehearsalFailed(): void;
   renderPrometheus(): Promise<string>;
   readonly contentType: string;
 }
@@ -194,7 +196,10 @@ function offsiteMetrics(registry: Registry): OffsiteMetrics {
 
 function rehearsalMetrics(
   registry: Registry,
-): Pick<MetricsRegistry, 'rehearsalSucceeded' | 'rehearsalFailed'> {
+): Pick<
+  MetricsRegistry,
+  'rehearsalSucceeded' | 'rehearsalFailed' | 'pitrRehearsalSucceeded' | 'pitrRehearsalFailed'
+> {
   const last = lateGauge(
     registry,
     'bomnipotent_backup_last_rehearsal_success_timestamp_seconds',
@@ -205,8 +210,20 @@ function rehearsalMetrics(
     help: 'Rehearsals that failed (the backup did not restore, or its rows did not match) since the server started.',
     registers: [registry],
   });
+  const pitrLast = lateGauge(
+    registry,
+    'bomnipotent_pitr_last_rehearsal_success_timestamp_seconds',
+    'Unix time at which the last PITR rehearsal (a restore to a recent point, its row counts checked) passed.',
+  );
+  const pitrFailures = new Counter({
+    name: 'bomnipotent_pitr_rehearsal_failures_total',
+    help: 'PITR rehearsals that failed (the restore to the point failed, or its row counts differed) since the server started.',
+    registers: [registry],
+  });
   return {
     rehearsalSucceeded: (at: Date) => last(at.getTime() / 1000),
     rehearsalFailed: () => failures.inc(),
+    pitrRehearsalSucceeded: (at: Date) => pitrLast(at.getTime() / 1000),
+    pitrRehearsalFailed: () => pitrFailures.inc(),
   };
 }

@@ -66,7 +66,8 @@ export function checkFileModes(config: Config, logger: Logger): void {
   }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this pid exists (EPERM: it does, under another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -10,6 +10,7 @@ import { migrate } from '../db/migrate';
 import { markInterruptedOperations } from '../backups/operation-ports';
 import { waitForDatabase, type WaitOptions } from '../db/wait';
 import { warnAboutSuperuser } from './superuser-warning';
+import { sweepLeftoverLoadRoles } from './load-role-sweep';
 import type { Server } from '../deps';
 import type { ServerLogger } from '../observability/logger';
 
@@ -30,6 +31,8 @@ export async function prepareDatabase(
   const version = await migrate(server.db.pool(), logger);
   logger.info(`Database schema is at version ${version}.`);
   await warnAboutSuperuser(server.db.pool(), logger);
+  // After the recovery above dropped a killed restore's scratch copy: its load role then owns nothing elsewhere.
+  await sweepLeftoverLoadRoles(server.db.pool(), logger);
   await markInterruptedOperations(server.backups.admin, server.operations);
   await checkTmpAdmin(config, server.db);
   if (config.user.tmpAdmin) {

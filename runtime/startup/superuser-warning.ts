@@ -1,5 +1,5 @@
 // Said once at start: a db_url that logs in as a superuser gives every SQL statement the server runs (and every
-// restore whose database is owned by a superuser) the rights to run programs and read files on the database host.
+// trigger they fire in a restored database) the rights to run programs and read files on the database host.
 import type pg from 'pg';
 import type { Logger } from '../../handlers/ports/logger';
 
@@ -12,7 +12,7 @@ export async function warnAboutSuperuser(pool: pg.Pool, logger: Logger): Promise
   const row = rows[0];
   if (!row) return;
   const restores = row.owner_super
-    ? `and restores load as the database's owner '${row.owner}', a superuser too`
+    ? `(restores load as a temporary role, not a superuser, then give the copy to the database's owner '${row.owner}', a superuser too)`
     : `(restores load as the database's owner '${row.owner}', not a superuser)`;
   logger.warn(
     `db_url logs in as the superuser '${row.role}' ${restores}: give the server a non-superuser role that owns its ` +

@@ -92,7 +92,7 @@ describe('backup and restore through the client', () => {
 
     const dry = await asAdmin('database-backup', 'completely-restore', '--dry-run');
     expect(dry.stdout).toMatch(
-      /^\[INFO\] Dry run: backup '.+' verifies and would be restored; nothing was changed\.\nIt would be restored from the file: the backup was never rehearsed\.\nThe dump would load as '[^']+'.*\nBackup: {3}\S+\.dump\.zst\n/,
+      /^\[INFO\] Dry run: backup '.+' verifies and would be restored; nothing was changed\.\nIt would be restored from the file: the backup was never rehearsed\.\nThe dump would load as (a temporary role )?'[^']+'.*\nBackup: {3}\S+\.dump\.zst\n/,
     );
     // What it would restore, against the live rows (the backup's are unknown: never rehearsed).
     expect(dry.stdout).toMatch(/\nSigned: {3}ed25519:\S+\n/);

@@ -1,10 +1,12 @@
 // Notifications as an administrator meets them: a server process with a [[notify]] webhook, a real local receiver,
-// a backup that fails for real (its directory replaced by a file), the fix, and `database-backup notify-test`.
+// a backup that fails for real (its directory replaced by a file), the fix, `database-backup notify-test`, and a
+// channel added by a hot reload.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNotifyWorld, stopNotifyWorld } from '../support/notify-world';
 import type { NotifyMessage } from '../../runtime/notify/message';
-import { startE2eWorld, type E2eWorld } from '../support/e2e-world';
-import { startHttpReceiver, type HttpReceiver } from '../support/notify-receivers';
+import type { E2eWorld } from '../support/e2e-world';
+import type { HttpReceiver } from '../support/notify-receivers';
 import { until } from '../support/until';
 
 describe('notifications through the server', () => {
@@ -15,18 +17,14 @@ describe('notifications through the server', () => {
     until(what, async () => messages().find(match), timeoutMs);
 
   beforeAll(async () => {
-    http = await startHttpReceiver();
-    world = await startE2eWorld({
+    const notify = 'secret = "${HOOK_SECRET}"\n';
+    ({ world, http } = await startNotifyWorld({
       prefix: 'nt',
-      task: `scheduled = false\n[[notify]]\nurl = "${http.url}/hook"\nsecret = "\${HOOK_SECRET}"\n`,
+      notify,
       env: { HOOK_SECRET: 'e2e-hook-secret' },
-    });
-    await world.bootstrapAdmin();
+    }));
   }, 120_000);
-  afterAll(async () => {
-    await world?.stop();
-    await http?.close();
-  });
+  afterAll(() => stopNotifyWorld(world, http));
 
   it('tells of a failed backup within 10 s, once, and of the recovery after the next good one', async () => {
     rmSync(world.backups, { recursive: true, force: true });
@@ -80,5 +78,13 @@ describe('notifications through the server', () => {
     } finally {
       http.answer = { status: 200, delayMs: 0 };
     }
+  });
+
+  it('takes a [[notify]] table added to config.toml without a restart (hot reload)', async () => {
+    await world.reloaded(`${world.baseConfig}[[notify]]\nurl = "${http.url}/second"\n`, 3);
+    const tested = await world.asAdmin('database-backup', 'notify-test');
+    expect(tested.code).toBe(0);
+    expect(tested.stdout).toContain('[INFO] All 2 channel(s) took the test message.');
+    await until('the new channel', async () => http.received.find((r) => r.path === '/second'), 5000);
   });
 });

@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import { s3rverCredentialsEnv, startS3Server, type S3Server } from '../support/s3-server';
 import { runClient, startListening, writeConfig, type ServerProcess } from '../support/server-process';
@@ -64,13 +65,7 @@ describe('a new server restores the old one from the off-site copies', () => {
     await s3.createBucket(BUCKET);
     db = await createTestDatabase('e2e_dr');
   });
-  afterAll(async () => {
-    await serverA?.stop();
-    await serverB?.stop();
-    await db?.drop();
-    await s3?.close();
-    rmSync(temp, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ stop: [serverA, serverB, s3], db, dirs: [temp] }));
 
   it('server A backs up into the store', async () => {
     const configA = writeConfig(

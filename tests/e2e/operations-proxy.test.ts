@@ -1,12 +1,14 @@
 // A restore that takes longer than a proxy lets a connection idle, through a proxy that cuts idle connections
 // after 2 s: the client follows the operation and prints the exact success line; two clients share one restore.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { slowPsqlToolDirectory } from '../support/fake-tools/index';
+import { tearDown } from '../support/teardown';
+import { holdPsql, loadPsqlRunning, releasePsql, slowPsqlToolDirectory } from '../support/fake-tools/index';
+import { until } from '../support/until';
 import { startCuttingProxy, type CuttingProxy } from '../support/cutting-proxy';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
@@ -51,6 +53,13 @@ describe('long operations through a proxy that cuts idle connections', () => {
     (await adminQuery<{ title: string }>('SELECT title FROM docs ORDER BY id', [], db.name)).rows.map(
       (r) => r.title,
     );
+  const scratchCopies = async () =>
+    (
+      await adminQuery<{ datname: string }>(
+        'SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname',
+        [`${db.name}\\_restore\\_%`],
+      )
+    ).rows.map((r) => r.datname);
   const statusOf = async (id: string) => {
     const answer = await client(server.url, '-o', 'raw', 'database-backup', 'status', id);
     return JSON.parse(answer.stdout) as {
@@ -98,14 +107,7 @@ describe('long operations through a proxy that cuts idle connections', () => {
     await adminQuery('CREATE TABLE docs (id serial PRIMARY KEY, title text NOT NULL)', [], db.name);
     await adminQuery(`INSERT INTO docs (title) VALUES ('sbom-1'), ('csaf-1')`, [], db.name);
   });
-  afterAll(async () => {
-    await proxy?.close();
-    await server?.stop();
-    await sidecar?.stop();
-    await db?.drop();
-    rmSync(temp, { recursive: true, force: true });
-    rmSync(tools, { recursive: true, force: true });
-  });
+  afterAll(() => tearDown({ stop: [proxy, server, sidecar], db, dirs: [temp, tools] }));
 
   it('the proxy really cuts a connection that stays idle for 2 s', async () => {
     const closed = await new Promise<number>((resolve) => {
@@ -165,22 +167,45 @@ describe('long operations through a proxy that cuts idle connections', () => {
 
   it('a server killed during a restore reports it failed after the restart, with the reason; the data is intact', async () => {
     await adminQuery(`INSERT INTO docs (title) VALUES ('kept')`, [], db.name);
-    const follower = spawnClient(
-      ['-d', proxy.url, '-u', ADMIN, 'database-backup', 'completely-restore'],
-      home,
+    // The sidecar drops the scratch copy of a restore whose server went away once its psql ends: psql is held until
+    // the restarted server has run its recovery, however long the restart takes on a busy machine.
+    holdPsql(tools);
+    let scratch: string;
+    try {
+      const follower = spawnClient(
+        ['-d', proxy.url, '-u', ADMIN, 'database-backup', 'completely-restore'],
+        home,
+      );
+      const id = await waitForRunningRestore();
+      // The phase is announced before the executor creates the scratch copy: killed once it exists.
+      scratch = await until('the scratch database of the restore', async () => (await scratchCopies())[0]);
+      // And once its psql runs: killed earlier (the scratch copy is made beside the spool), the sidecar drops the
+      // copy itself when its server goes away, and the restarted server has nothing left to drop.
+      await until("the load's psql", async () => (loadPsqlRunning(tools) ? true : undefined));
+      await server.stop('SIGKILL');
+      follower.kill(); // it would keep trying to reach the dead server for minutes
+      await follower.exited;
+      server = await startListening(configPath);
+      await proxy.close();
+      proxy = await startCuttingProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) }, 2_000);
+      expect(server.output()).toContain(
+        `Dropped '${scratch}', the unfinished scratch database of an interrupted restore`,
+      );
+      expect(await scratchCopies()).toEqual([]);
+      const status = await statusOf(id);
+      expect(status.state).toBe('failed');
+      expect(status.result?.body.code).toBe('OPERATION.INTERRUPTED');
+      expect(status.result?.body.detail).toMatch(/The server stopped while it ran/);
+      expect(await titles()).toEqual(['sbom-1', 'csaf-1', 'kept']);
+    } finally {
+      releasePsql(tools);
+    }
+    // Released, the sidecar's psql ends and the sidecar gives up the restore its server left.
+    await until(
+      'the sidecar to end the abandoned restore',
+      async () => (sidecar.output().includes(`into ${scratch} failed`) ? true : undefined),
+      60_000,
     );
-    const id = await waitForRunningRestore();
-    await server.stop('SIGKILL');
-    follower.kill(); // it would keep trying to reach the dead server for minutes
-    await follower.exited;
-    server = await startListening(configPath);
-    await proxy.close();
-    proxy = await startCuttingProxy({ host: '127.0.0.1', port: Number(new URL(server.url).port) }, 2_000);
-    expect(server.output()).toMatch(/unfinished scratch database of an interrupted restore/);
-    const status = await statusOf(id);
-    expect(status.state).toBe('failed');
-    expect(status.result?.body.code).toBe('OPERATION.INTERRUPTED');
-    expect(status.result?.body.detail).toMatch(/The server stopped while it ran/);
-    expect(await titles()).toEqual(['sbom-1', 'csaf-1', 'kept']);
+    expect(await scratchCopies()).toEqual([]);
   });
 });

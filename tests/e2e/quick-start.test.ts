@@ -1,18 +1,10 @@
 // The README's quick start: the example config on the embedded PostgreSQL, with no database set-up at all.
 import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO, runClient, startListening, type ServerProcess } from '../support/server-process';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 describe('quick start on the embedded PostgreSQL', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bomnipotent-quick-'));

@@ -3,6 +3,7 @@
 // hand, and `completely-restore` swaps the rehearsed standby in (its dry run says so first).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminQuery } from '../support/pg';
+import { makeUnloadable } from '../support/unloadable-schema';
 import { startE2eWorld, type E2eWorld } from '../support/e2e-world';
 
 describe('rehearsals through the server and the client', () => {
@@ -75,16 +76,7 @@ describe('rehearsals through the server and the client', () => {
     expect(passed.stdout).toMatch(/^\[INFO\] Successfully stored database backup under '.+'\.\n$/);
     expect(passed.stderr).not.toContain('[WARN]');
 
-    // A backup that dumps fine and does not load: a CHECK that reads another table, empty while the first loads
-    // (the classic restore failure rehearsals exist to find).
-    await adminQuery(
-      `CREATE TABLE z_refs (id int PRIMARY KEY); INSERT INTO z_refs VALUES (1);
-       CREATE FUNCTION public.ref_exists(int) RETURNS boolean LANGUAGE sql IMMUTABLE
-         AS 'SELECT EXISTS (SELECT 1 FROM public.z_refs WHERE id = $1)';
-       CREATE TABLE a_uses (ref int CHECK (public.ref_exists(ref))); INSERT INTO a_uses VALUES (1);`,
-      [],
-      world.db.name,
-    );
+    await makeUnloadable(world.db.name); // verifies, does not load
     const failed = await asAdmin('database-backup', 'create', '--wait-rehearsal');
     expect(failed.code, failed.stderr).toBe(0); // the backup exists and verifies: the exit code stays 0
     const path = /^\[INFO\] Successfully stored database backup under '(.+)'\.\n$/.exec(failed.stdout)?.[1];

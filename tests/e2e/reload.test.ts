@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { runClient, startListening, writeConfig, type ServerProcess } from '../support/server-process';
 
@@ -15,10 +16,7 @@ describe('hot reload', () => {
   beforeAll(async () => {
     db = await createTestDatabase('e2e_reload');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await db.drop();
-  });
+  afterAll(() => tearDown({ stop: [server], db }));
 
   it('runs a newly scheduled backup task at once, and survives a broken edit', async () => {
     const task = (scheduled: boolean) =>

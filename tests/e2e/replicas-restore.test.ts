@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../client/signing';
-import { slowPsqlToolDirectory } from '../support/fake-tools/index';
+import { holdPsql, releasePsql, slowPsqlToolDirectory } from '../support/fake-tools/index';
 import { adminQuery, createTestDatabase, type TestDatabase } from '../support/pg';
 import {
   CLIENT_BIN,
@@ -18,9 +18,11 @@ import {
   type ServerProcess,
 } from '../support/server-process';
 import { randomToken, startSidecarProcess, type SidecarProcess } from '../support/sidecar-process';
+import { until } from '../support/until';
 
 const ADMIN = 'admin@example.com';
-// Long enough for a third server to start in the middle of the restore also when the machine is busy.
+// The restore's load lasts at least this long; psql is also held (holdPsql) until a third server has started in the
+// middle of the restore, however long that takes on a busy machine.
 const PSQL_DELAY_S = 14;
 const PAUSE_MS = 15;
 
@@ -185,18 +187,29 @@ describe('two replicas on one database during a restore', () => {
 
     const restoreStarted = Date.now();
     let restoreDone = false;
+    holdPsql(tools);
     const restoring = client(a.url, 'database-backup', 'completely-restore').finally(
       () => (restoreDone = true),
     );
-    // A replica started in the middle of the restore starts, and refuses writes too.
-    while (!writers[1]!.answers.some((w) => w.status === 503)) await new Promise((r) => setTimeout(r, 20));
-    c = await startListening(configB);
-    const duringOnC = await send('B', 'w-c-during@example.com', `${c.url}/users`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ user: 'w-c-during@example.com', publicKey: keyPair().publicKeyPem }),
-    });
-    const cStartedDuringRestore = !restoreDone;
+    let duringOnC: Answer;
+    let cStartedDuringRestore: boolean;
+    try {
+      // A replica started in the middle of the restore starts, and refuses writes too.
+      await until(
+        'a write refused on replica B',
+        async () => (writers[1]!.answers.some((w) => w.status === 503) ? true : undefined),
+        60_000,
+      );
+      c = await startListening(configB);
+      duringOnC = await send('B', 'w-c-during@example.com', `${c.url}/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: 'w-c-during@example.com', publicKey: keyPair().publicKeyPem }),
+      });
+      cStartedDuringRestore = !restoreDone;
+    } finally {
+      releasePsql(tools);
+    }
     const restored = await restoring;
     const restoreEnded = Date.now();
     await new Promise((r) => setTimeout(r, 1_000)); // writes after the restore are kept
@@ -312,11 +325,15 @@ describe('two replicas on one database during a restore', () => {
     );
     const followerExited = new Promise((r) => follower.once('exit', r));
     let i = 0;
-    let answer = await write(i);
-    for (; answer.status === 201 && i < 500; i += 1) {
-      await new Promise((r) => setTimeout(r, 20));
-      answer = await write(i + 1);
-    }
+    const answer = await until(
+      'a write refused on replica B once the restore began',
+      async () => {
+        const next = await write(i);
+        i += 1;
+        return next.status === 201 ? undefined : next;
+      },
+      60_000,
+    );
     expect([answer.status, answer.retryAfter !== null]).toEqual([503, true]);
     await a.stop('SIGKILL');
     follower.kill('SIGKILL');
@@ -349,8 +366,11 @@ describe('two replicas on one database during a restore', () => {
           `${db.name}\\_%`,
         ])
       ).rows.map((r) => r.datname);
-    for (let n = 0; n < 150 && (await leftovers()).length > 0; n += 1)
-      await new Promise((r) => setTimeout(r, 100));
+    await until(
+      'no copy left behind',
+      async () => ((await leftovers()).length === 0 ? true : undefined),
+      60_000,
+    );
     expect(await leftovers()).toEqual([]);
     expect(
       await adminQuery('SELECT 1 FROM users WHERE name = $1', [answers.at(-1)!.name], db.name),

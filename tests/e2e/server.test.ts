@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { spawnSync } from 'node:child_process';
 import {
@@ -24,10 +25,7 @@ describe('bomnipotent_server process', () => {
     db = await createTestDatabase('e2e_srv');
     backups = mkdtempSync(join(tmpdir(), 'bomnipotent-e2e-backups-'));
   });
-  afterAll(async () => {
-    await server?.stop();
-    await db.drop();
-  });
+  afterAll(() => tearDown({ stop: [server], db }));
 
   it('starts on its config, waits for the database, backs up at once and answers health', async () => {
     const withPassword = db.url.replace('postgres://root@', 'postgres://root:s3cr3t-pw@');

@@ -137,7 +137,7 @@ describe('the status at a glance', () => {
     expect(row('Last good backup')).toContain(status.lastGoodBackup!.file);
     expect(row('Last rehearsal')).toMatch(/: passed$/);
     expect(row('Off-site copies')).toMatch(
-      /^s3:\/\/nowhere\/status\/: not read since the server started; last copy run .*failed: /,
+      /^s3:\/\/nowhere\/status\/: not read yet; last copy run .*failed: /,
     );
     expect(row('Next scheduled run')).toContain(`<time datetime="${status.nextRun!.at}">`);
     expect(row('Next scheduled run')).toMatch(/\(in \d+ minutes?( \d+ seconds?)?\) \(every 1 hour\)$/);

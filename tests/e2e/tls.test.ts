@@ -4,6 +4,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { startListening, writeConfig, type ServerProcess } from '../support/server-process';
 import { selfSignedCertificate } from '../support/self-signed';
@@ -27,10 +28,7 @@ describe('TLS listener', () => {
   beforeAll(async () => {
     db = await createTestDatabase('e2e_tls');
   });
-  afterAll(async () => {
-    await server?.stop();
-    await db.drop();
-  });
+  afterAll(() => tearDown({ stop: [server], db }));
 
   it('serves /health over HTTPS next to HTTP', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bomnipotent-tls-'));

@@ -182,11 +182,22 @@ describe('restore', () => {
 });
 
 describe('requests during a restore', () => {
-  /** Makes the restore of the backup take a while (after all data is in), then starts it without waiting. */
-  async function slowRestore(p: Prepared): Promise<{ restore: Promise<ClientRun> }> {
-    await rewriteBackup(p.world.directory, p.backup, (sql) =>
-      beforeCompletionMarker(sql, 'SELECT pg_sleep(4);'),
-    );
+  /**
+   * Makes the restore of the backup wait inside psql (after all data is in) while a role of the test's exists (a
+   * catalog every database sees), then starts it without waiting: it waits for as long as the request made meanwhile
+   * takes, however busy the machine (a fixed pg_sleep(4) did not always last that long). `release` drops the role;
+   * the wait also ends by itself after 60 s.
+   */
+  async function slowRestore(
+    p: Prepared,
+  ): Promise<{ restore: Promise<ClientRun>; release: () => Promise<void> }> {
+    const hold = uniqueDatabaseName('fx_hold');
+    await adminQuery(`CREATE ROLE "${hold}" NOLOGIN`);
+    const release = async () => void (await adminQuery(`DROP ROLE IF EXISTS "${hold}"`));
+    cleanups.push(release);
+    // One statement per tenth of a second: each sees the catalog anew (a single statement keeps its snapshot).
+    const wait = `SELECT pg_sleep(0.1) WHERE EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${hold}');\n`;
+    await rewriteBackup(p.world.directory, p.backup, (sql) => beforeCompletionMarker(sql, wait.repeat(600)));
     const restore = p.world.client('database-backup', 'completely-restore');
     let answered: string | undefined;
     void restore.then((r) => (answered = `${r.exitCode}: ${r.stdout}${r.stderr}`));
@@ -198,13 +209,14 @@ describe('requests during a restore', () => {
       if (answered !== undefined) throw new Error(`the restore ended before psql ran: ${answered}`);
       return rows.length > 0 ? true : undefined;
     });
-    return { restore };
+    return { restore, release };
   }
 
   it('create during restore: told a restore is running; the restore completes', async () => {
     const p = await prepared('fx_cdr', PLAIN);
-    const { restore } = await slowRestore(p);
+    const { restore, release } = await slowRestore(p);
     const created = await p.world.client('database-backup', 'create');
+    await release();
     expect(created.exitCode, created.stdout).toBe(1);
     expect(created.stderr).toMatch(/A backup or restore of database .* is already running/);
     const restored = await restore;
@@ -216,8 +228,9 @@ describe('requests during a restore', () => {
 
   it('writes during a restore: refused while it runs (none accepted and then lost); the backup data after', async () => {
     const p = await prepared('fx_wdr', PLAIN);
-    const { restore } = await slowRestore(p);
+    const { restore, release } = await slowRestore(p);
     const write = await p.world.client('user', 'request', 'late-writer@example.com');
+    await release();
     expect(write.exitCode, write.stdout).toBe(1);
     expect(write.stderr).toMatch(/The server is in maintenance: a restore is preparing the new database/);
     const restored = await restore;

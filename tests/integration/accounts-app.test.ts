@@ -22,6 +22,11 @@ async function codeOf(res: Response): Promise<string> {
   return ((await res.json()) as { code: string }).code;
 }
 
+/** POST /users/<plain>/roles with `body`, signed as `as`. */
+function roleForPlain(body: { role: string }, as: { user: string; key: KeyPair }): Promise<Response> {
+  return h.send('POST', `/users/${encodeURIComponent(plain.user)}/roles`, { as, body });
+}
+
 /** The response must be `status` with `code`, and the account tables must be exactly as before. */
 async function expectRefused(call: () => Promise<Response>, status: number, code: string): Promise<void> {
   const before = await h.snapshot();
@@ -274,24 +279,8 @@ describe('signed requests', () => {
   });
 
   it('answers 400 to a malformed role body from an authorized user, changing nothing', async () => {
-    await expectRefused(
-      () =>
-        h.send('POST', `/users/${encodeURIComponent(plain.user)}/roles`, {
-          as: manager,
-          body: { role: 'no spaces' },
-        }),
-      400,
-      'REQUEST.INVALID',
-    );
-    await expectRefused(
-      () =>
-        h.send('POST', `/users/${encodeURIComponent(plain.user)}/roles`, {
-          as: manager,
-          body: { role: 'nope' },
-        }),
-      404,
-      'ROLE.UNKNOWN',
-    );
+    await expectRefused(() => roleForPlain({ role: 'no spaces' }, manager), 400, 'REQUEST.INVALID');
+    await expectRefused(() => roleForPlain({ role: 'nope' }, manager), 404, 'ROLE.UNKNOWN');
   });
 });
 
@@ -381,11 +370,7 @@ describe('tmp_admin', () => {
   it('still needs the tmp_admin to sign with their own key', async () => {
     h.setConfig({ user: { tmpAdmin: plain.user, tmpAdminKey: keyFingerprint(plain.key.publicKeyPem) } });
     await expectRefused(
-      () =>
-        h.send('POST', `/users/${encodeURIComponent(plain.user)}/roles`, {
-          as: { user: plain.user, key: newKeyPair() },
-          body: { role: 'admin' },
-        }),
+      () => roleForPlain({ role: 'admin' }, { user: plain.user, key: newKeyPair() }),
       401,
       'AUTH.SIGNATURE_INVALID',
     );

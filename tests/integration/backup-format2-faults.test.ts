@@ -151,13 +151,20 @@ describe('format 2: forged and altered backups are never trusted', () => {
   });
 });
 
+/** A directory `name` under the test root holding one dump file `file` with `text`; answers the directory. */
+function dirWithDump(name: string, file: string, text: string): string {
+  const dir = join(root, name);
+  execFileSync('mkdir', ['-p', dir]);
+  writeFileSync(join(dir, file), text);
+  return dir;
+}
+
 describe('format 2: psql gets only guarded SQL', () => {
   it('an unsigned dump with a shell command is refused even with --allow-unsigned, and the command never runs', async () => {
-    const dir = join(root, 'shell');
-    execFileSync('mkdir', ['-p', dir]);
     const file = `${db.name}_20260101_000000.dump`;
-    writeFileSync(
-      join(dir, file),
+    const dir = dirWithDump(
+      'shell',
+      file,
       `--\n-- PostgreSQL database dump\n--\n\n\\! touch ${MARKER}\nCREATE TABLE x (id int);\n\n--\n-- PostgreSQL database dump complete\n--\n\n`,
     );
     expect((await stateOf(dir, file))?.state).toBe('unsigned');
@@ -166,11 +173,10 @@ describe('format 2: psql gets only guarded SQL', () => {
   });
 
   it('an \\unrestrict before the end is refused before psql could leave restricted mode', async () => {
-    const dir = join(root, 'unrestrict');
-    execFileSync('mkdir', ['-p', dir]);
     const file = `${db.name}_20260101_000001.dump`;
-    writeFileSync(
-      join(dir, file),
+    const dir = dirWithDump(
+      'unrestrict',
+      file,
       `--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\n\\unrestrict abc\n\\! touch ${MARKER}\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n`,
     );
     expect(await restoreRefused(dir, file, true)).toMatch(/unrestrict/);
@@ -180,11 +186,10 @@ describe('format 2: psql gets only guarded SQL', () => {
     ['in the middle of a line', (key: string) => `SELECT 1; \\unrestrict ${key}\n`],
     ['followed by more on its line', (key: string) => `\\unrestrict ${key} \\! true\n`],
   ])('an \\unrestrict %s is refused; the shell line after it never runs', async (_where, line) => {
-    const dir = join(root, `unrestrict-${n}`);
-    execFileSync('mkdir', ['-p', dir]);
     const file = `${db.name}_20260101_000002.dump`;
-    writeFileSync(
-      join(dir, file),
+    const dir = dirWithDump(
+      `unrestrict-${n}`,
+      file,
       `--\n-- PostgreSQL database dump\n--\n\n\\restrict abc\nCREATE TABLE y (id int);\n${line('abc')}\\! touch ${MARKER}\n\n--\n-- PostgreSQL database dump complete\n--\n\n\\unrestrict abc\n`,
     );
     expect(await restoreRefused(dir, file, true)).toMatch(/unrestrict/);

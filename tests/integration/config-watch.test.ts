@@ -54,11 +54,14 @@ function replaceFile(file: string, text: string): void {
   renameSync(`${file}.tmp`, file);
 }
 
+/** How long a reload may take to be seen, and how often to look. */
+const SOON = { timeout: 5000, interval: 50 };
+
 describe('watchConfig', () => {
   it('reloads a valid change and logs the exact line', async () => {
     const { file, lines, reloads } = setUp('http_port = 8080\n');
     replaceFile(file, 'http_port = 9090\n');
-    await vi.waitFor(() => expect(reloads).toHaveLength(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(reloads).toHaveLength(1), SOON);
     expect(reloads[0]?.next.httpPort).toBe(9090);
     expect(reloads[0]?.previous.httpPort).toBe(8080);
     expect(lines).toContain(`[INFO] Configuration successfully reloaded from "${file}"`);
@@ -67,10 +70,7 @@ describe('watchConfig', () => {
   it('keeps the previous configuration on a broken file and picks up the next valid one', async () => {
     const { file, lines, reloads } = setUp('http_port = 8080\n');
     writeFileSync(file, 'http_port = = 1\n');
-    await vi.waitFor(() => expect(lines.some((l) => l.startsWith('[ERROR]'))).toBe(true), {
-      timeout: 5000,
-      interval: 50,
-    });
+    await vi.waitFor(() => expect(lines.some((l) => l.startsWith('[ERROR]'))).toBe(true), SOON);
     const error = lines.find((l) => l.startsWith('[ERROR]'));
     expect(error).toMatch(
       new RegExp(
@@ -81,7 +81,7 @@ describe('watchConfig', () => {
     expect(reloads).toHaveLength(0);
 
     writeFileSync(file, 'http_port = 7070\n');
-    await vi.waitFor(() => expect(reloads).toHaveLength(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(reloads).toHaveLength(1), SOON);
     expect(reloads[0]?.previous.httpPort).toBe(8080);
     expect(reloads[0]?.next.httpPort).toBe(7070);
   });
@@ -89,17 +89,14 @@ describe('watchConfig', () => {
   it('reports an invalid key on reload with the key named', async () => {
     const { file, lines, reloads } = setUp('http_port = 8080\n');
     replaceFile(file, 'http_prot = 8081\n');
-    await vi.waitFor(() => expect(lines.some((l) => l.includes('unknown key "http_prot"'))).toBe(true), {
-      timeout: 5000,
-      interval: 50,
-    });
+    await vi.waitFor(() => expect(lines.some((l) => l.includes('unknown key "http_prot"'))).toBe(true), SOON);
     expect(reloads).toHaveLength(0);
   });
 
   it('keeps the old db_url with a warning that a restart is needed', async () => {
     const { file, lines, reloads } = setUp('db_url = "postgres://bom:OldPw123@old-host/bom"\n');
     replaceFile(file, 'db_url = "postgres://bom:NewPw456@new-host/bom"\nhttp_port = 8081\n');
-    await vi.waitFor(() => expect(reloads).toHaveLength(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(reloads).toHaveLength(1), SOON);
     expect(reloads[0]?.next.dbUrl).toBe('postgres://bom:OldPw123@old-host/bom');
     expect(reloads[0]?.next.httpPort).toBe(8081);
     expect(Object.isFrozen(reloads[0]?.next)).toBe(true);
@@ -118,7 +115,7 @@ describe('watchConfig', () => {
     expect(lines).toEqual([]);
 
     writeFileSync(join(dir, '.env'), 'DOMAIN=second.example\n');
-    await vi.waitFor(() => expect(reloads).toHaveLength(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(() => expect(reloads).toHaveLength(1), SOON);
     expect(reloads[0]?.previous.domain).toBe('first.example');
     expect(reloads[0]?.next.domain).toBe('second.example');
   });

@@ -2,27 +2,32 @@
 // start, and a data directory from before it (the database and its objects owned by the superuser) handed over to it
 // at the next start, its data kept.
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../support/free-port';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedDatabase } from '../../runtime/db/embedded';
+import { switchWal } from '../../runtime/pitr/preflight';
 import { recordingLogger } from '../support/recording-logger';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function query<T extends pg.QueryResultRow>(url: string, sql: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return (await client.query<T>(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** IDENTIFY_SYSTEM over a physical replication connection (as pg_receivewal opens): the cluster's system id. */
+async function identifySystem(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url, replication: true } as pg.ClientConfig);
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ systemid: string }>('IDENTIFY_SYSTEM');
+    return String(rows[0]?.systemid);
   } finally {
     await client.end();
   }
@@ -45,20 +50,36 @@ describe('the embedded PostgreSQL', () => {
     const first = await startEmbeddedDatabase({ dataDirectory, port }, logger);
     stop = first.stop;
     expect(new URL(first.url).username).toBe('bomnipotent');
-    const [me] = await query<{ role: string; super: boolean; createdb: boolean; owner: string }>(
+    const [me] = await query<{
+      role: string;
+      super: boolean;
+      createdb: boolean;
+      replication: boolean;
+      owner: string;
+    }>(
       first.url,
-      `SELECT current_user AS role, rolsuper AS super, rolcreatedb AS createdb,
+      `SELECT current_user AS role, rolsuper AS super, rolcreatedb AS createdb, rolreplication AS replication,
               (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()) AS owner
          FROM pg_roles WHERE rolname = current_user`,
     );
-    expect(me).toEqual({ role: 'bomnipotent', super: false, createdb: true, owner: 'bomnipotent' });
+    expect(me).toEqual({
+      role: 'bomnipotent',
+      super: false,
+      createdb: true,
+      replication: true,
+      owner: 'bomnipotent',
+    });
+    // Continuous protection streams the WAL as this role: a physical replication connection is accepted.
+    expect(await identifySystem(first.url)).toMatch(/^\d+$/);
+    // ... and closes WAL segments (granted in the maintenance database, so in no dump of its own).
+    expect(await switchWal(first.url)).toMatch(/^[0-9A-F]{24}$/);
 
     // A data directory as an older version left it: everything owned by the superuser.
     const password = readFileSync(`${dataDirectory}.password`, 'utf8').trim();
     const admin = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/bomnipotent`;
     await query(
       admin,
-      `ALTER DATABASE bomnipotent OWNER TO postgres;
+      `ALTER DATABASE bomnipotent OWNER TO postgres; ALTER ROLE bomnipotent NOREPLICATION;
        CREATE TYPE mood AS ENUM ('ok'); CREATE DOMAIN positive AS int CHECK (VALUE > 0);
        CREATE TABLE old_items (id serial PRIMARY KEY, label text, m mood, p positive);
        CREATE SEQUENCE loose_seq; CREATE VIEW old_view AS SELECT * FROM old_items;
@@ -91,6 +112,9 @@ describe('the embedded PostgreSQL', () => {
         'positive',
       ].map((k) => `${k}:bomnipotent`),
     );
+    expect(
+      await query(second.url, 'SELECT rolreplication FROM pg_roles WHERE rolname = current_user'),
+    ).toEqual([{ rolreplication: true }]);
     // The server's role can work with what it was given: write, and alter (what a migration does).
     await query(
       second.url,

@@ -1,4 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -131,8 +140,8 @@ describe('local executor: restore failures', () => {
     const tools = makeToolDirectory({
       createdb: `exec '${REAL_TOOL_DIRECTORY}/createdb' "$@"`,
       dropdb: `exec '${REAL_TOOL_DIRECTORY}/dropdb' "$@"`,
-      // The roles query before createdb runs for real; the load itself hangs.
-      psql: `case "$*" in *json_build_object*) exec '${REAL_TOOL_DIRECTORY}/psql' "$@";; *) exec sleep 30;; esac`,
+      // The roles query and the load role's SQL run for real; the load itself (one transaction) hangs.
+      psql: `case "$*" in *--single-transaction*) exec sleep 30;; *) exec '${REAL_TOOL_DIRECTORY}/psql' "$@";; esac`,
     });
     const executor = createLocalExecutor({ dbUrl: db.url, logger, toolDirectory: tools });
     const target = `${db.name}_scratch_midway`;
@@ -158,5 +167,71 @@ describe('local executor: restore failures', () => {
     } finally {
       rmSync(tools, { recursive: true, force: true });
     }
+  });
+});
+
+describe('local executor: the spool proven while the target is prepared', () => {
+  /** The signed dump and its manifest in a directory of their own, one byte changed in its middle: same size. */
+  function damagedCopy(): string {
+    const copy = mkdtempSync(join(tmpdir(), 'bomnipotent-exrestore-damaged-'));
+    for (const name of [file, `${file}.manifest.json`]) copyFileSync(join(directory, name), join(copy, name));
+    const path = join(copy, file);
+    const fd = openSync(path, 'r+');
+    try {
+      writeSync(fd, Buffer.from('#'), 0, 1, Math.floor(statSync(path).size / 2));
+    } finally {
+      closeSync(fd);
+    }
+    return copy;
+  }
+
+  it('a damaged backup: refused, psql never loads, the database created meanwhile is dropped', async () => {
+    const damaged = damagedCopy();
+    const log = join(damaged, 'psql-calls.log');
+    const tools = makeToolDirectory({
+      createdb: `exec '${REAL_TOOL_DIRECTORY}/createdb' "$@"`,
+      dropdb: `exec '${REAL_TOOL_DIRECTORY}/dropdb' "$@"`,
+      psql: `echo "$*" >> '${log}'; exec '${REAL_TOOL_DIRECTORY}/psql' "$@"`,
+    });
+    const target = `${db.name}_scratch_damaged`;
+    try {
+      const runs: string[] = [];
+      const recording: Logger = { ...logger, debug: (message) => void runs.push(message) };
+      const executor = createLocalExecutor({ dbUrl: db.url, logger: recording, toolDirectory: tools });
+      await expect(
+        executor.restore({ directory: damaged, file, targetDatabase: target, read: EXECUTOR_TRUST }),
+      ).rejects.toMatchObject({
+        code: 'BACKUP.UNTRUSTED',
+        message: expect.stringContaining('checksum mismatch'),
+      });
+      expect(await databaseExists(target)).toBe(false);
+      // The roles query (and the load's login) ran beside the proof; the load itself never started.
+      const calls = readFileSync(log, 'utf8');
+      expect(calls).toContain('json_build_object');
+      expect(calls).not.toContain('--single-transaction');
+      // A load started and then stopped (killed as soon as its feed failed) would show as a failed psql run.
+      expect(runs.filter((line) => line.startsWith('psql')).length).toBeGreaterThan(0);
+      expect(runs.filter((line) => /^psql failed/.test(line))).toEqual([]);
+    } finally {
+      rmSync(tools, { recursive: true, force: true });
+      rmSync(damaged, { recursive: true, force: true });
+    }
+  });
+
+  it('a damaged backup and an existing target: the refusal is what is reported, the target untouched', async () => {
+    const damaged = damagedCopy();
+    const target = `${db.name}_scratch_both`;
+    await adminQuery(`CREATE DATABASE "${target}"`);
+    await adminQuery(`CREATE TABLE precious (x int)`, [], target);
+    const executor = createLocalExecutor({ dbUrl: db.url, logger });
+    try {
+      await expect(
+        executor.restore({ directory: damaged, file, targetDatabase: target, read: EXECUTOR_TRUST }),
+      ).rejects.toMatchObject({ code: 'BACKUP.UNTRUSTED' });
+    } finally {
+      rmSync(damaged, { recursive: true, force: true });
+    }
+    const { rows } = await adminQuery(`SELECT to_regclass('precious') AS t`, [], target);
+    expect(rows[0]).toEqual({ t: 'precious' });
   });
 });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tearDown } from '../support/teardown';
 import type { BackupMetadataSeed } from '../../handlers/backup/model';
 import { createSidecarExecutor } from '../../runtime/sidecar/client';
 import { makeToolDirectory, pgDumpStartsThenHangs } from '../support/fake-tools/index';
@@ -27,6 +28,27 @@ const caught = rejection;
 
 function freshDirectory(): string {
   return mkdtempSync(join(tmpdir(), 'bomnipotent-sidecar-'));
+}
+
+/** A sidecar (the real tools) serving a fresh directory of its own. */
+async function sidecarOnFreshDirectory(): Promise<{ sidecar: SidecarProcess; directory: string }> {
+  const directory = freshDirectory();
+  return { sidecar: await startSidecarProcess({ dbUrl: db.url, directory }), directory };
+}
+
+/** A sidecar on a fresh directory whose pg_dump leaves `marker` and hangs, its client; removeFiles() cleans up. */
+async function slowDumpSidecar() {
+  const directory = freshDirectory();
+  const marker = join(directory, '..', `${directory.split('/').pop()}.started`);
+  const tools = slowPgDumpTools(marker);
+  const sidecar = await startSidecarProcess({ dbUrl: db.url, directory, toolDirectory: tools });
+  const removeFiles = () => {
+    rmSync(directory, { recursive: true, force: true });
+    rmSync(tools, { recursive: true, force: true });
+    rmSync(marker, { force: true });
+  };
+  const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
+  return { directory, marker, sidecar, executor, removeFiles };
 }
 
 /** A pg_dump that writes the start of a dump, leaves a marker, then sleeps: a dump caught halfway. */
@@ -61,14 +83,8 @@ describe('executor sidecar process: refusals', () => {
   let sidecar: SidecarProcess;
   let directory: string;
 
-  beforeAll(async () => {
-    directory = freshDirectory();
-    sidecar = await startSidecarProcess({ dbUrl: db.url, directory });
-  });
-  afterAll(async () => {
-    await sidecar?.stop();
-    rmSync(directory, { recursive: true, force: true });
-  });
+  beforeAll(async () => ({ sidecar, directory } = await sidecarOnFreshDirectory()));
+  afterAll(() => tearDown({ stop: [sidecar], dirs: [directory] }));
 
   const post = (path: string, body: unknown, token?: string) =>
     fetch(sidecar.url + path, {
@@ -148,14 +164,8 @@ describe('executor sidecar process: dump and restore through the client', () => 
   let sidecar: SidecarProcess;
   let directory: string;
 
-  beforeAll(async () => {
-    directory = freshDirectory();
-    sidecar = await startSidecarProcess({ dbUrl: db.url, directory });
-  });
-  afterAll(async () => {
-    await sidecar?.stop();
-    rmSync(directory, { recursive: true, force: true });
-  });
+  beforeAll(async () => ({ sidecar, directory } = await sidecarOnFreshDirectory()));
+  afterAll(() => tearDown({ stop: [sidecar], dirs: [directory] }));
 
   it('dumps: the file and its metadata are there, list shows it and verify accepts it', async () => {
     const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
@@ -200,13 +210,9 @@ describe('executor sidecar process: dump and restore through the client', () => 
 
 describe('executor sidecar process: dying and stopping halfway', () => {
   it('SIGKILL during a dump: the client gets EXECUTOR.SIDECAR_UNREACHABLE and no backup is listed after a restart', async () => {
-    const directory = freshDirectory();
-    const marker = join(directory, '..', `${directory.split('/').pop()}.started`);
-    const tools = slowPgDumpTools(marker);
-    const sidecar = await startSidecarProcess({ dbUrl: db.url, directory, toolDirectory: tools });
+    const { directory, marker, sidecar, executor, removeFiles } = await slowDumpSidecar();
     const file = fileAt(db.name, 5);
     try {
-      const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
       const pending = caught(dumpNamed(executor, { directory, file, seed: seedFor(db.name) }));
       await waitFor(() => existsSync(marker), 'the fake pg_dump to start writing');
       expect(readdirSync(directory)).toContain(`.${file}.partial`);
@@ -230,19 +236,13 @@ describe('executor sidecar process: dying and stopping halfway', () => {
       expect(readdirSync(directory).filter((name) => name.endsWith('.partial'))).toEqual([]);
     } finally {
       await restarted.stop();
-      rmSync(directory, { recursive: true, force: true });
-      rmSync(tools, { recursive: true, force: true });
-      rmSync(marker, { force: true });
+      removeFiles();
     }
   });
 
   it('SIGTERM during a dump: the dump is cancelled cleanly, nothing is left, the process exits 0', async () => {
-    const directory = freshDirectory();
-    const marker = join(directory, '..', `${directory.split('/').pop()}.started`);
-    const tools = slowPgDumpTools(marker);
-    const sidecar = await startSidecarProcess({ dbUrl: db.url, directory, toolDirectory: tools });
+    const { directory, marker, sidecar, executor, removeFiles } = await slowDumpSidecar();
     try {
-      const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
       const pending = caught(
         dumpNamed(executor, { directory, file: fileAt(db.name, 7), seed: seedFor(db.name) }),
       );
@@ -254,19 +254,13 @@ describe('executor sidecar process: dying and stopping halfway', () => {
       expect(readdirSync(directory)).toEqual([]);
     } finally {
       await sidecar.kill();
-      rmSync(directory, { recursive: true, force: true });
-      rmSync(tools, { recursive: true, force: true });
-      rmSync(marker, { force: true });
+      removeFiles();
     }
   });
 
   it('a client that gives up aborts the dump in the sidecar, which removes its partial file', async () => {
-    const directory = freshDirectory();
-    const marker = join(directory, '..', `${directory.split('/').pop()}.started`);
-    const tools = slowPgDumpTools(marker);
-    const sidecar = await startSidecarProcess({ dbUrl: db.url, directory, toolDirectory: tools });
+    const { directory, marker, sidecar, executor, removeFiles } = await slowDumpSidecar();
     try {
-      const executor = createSidecarExecutor({ url: sidecar.url, token: sidecar.token });
       const controller = new AbortController();
       const pending = caught(
         dumpNamed(executor, {
@@ -282,9 +276,7 @@ describe('executor sidecar process: dying and stopping halfway', () => {
       await waitFor(() => readdirSync(directory).length === 0, 'the sidecar to remove the partial file');
     } finally {
       await sidecar.stop();
-      rmSync(directory, { recursive: true, force: true });
-      rmSync(tools, { recursive: true, force: true });
-      rmSync(marker, { force: true });
+      removeFiles();
     }
   });
 });

@@ -5,12 +5,14 @@ import type { BackupTaskSource } from '../../handlers/ports/backup-store';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { bindBackupStore, type PitrBinding } from '../../runtime/backups/backup-store';
 import type { Executor } from '../../runtime/executor/executor';
+import type { AuditAnchorStore } from '../../handlers/ports/audit-anchor';
 
 export function testTaskSource(world: {
   settings: () => BackupTaskSettings | undefined;
   executor: () => Executor;
   signer: () => ManifestSigner;
   pitr?: () => PitrBinding | undefined;
+  anchor?: AuditAnchorStore;
 }): BackupTaskSource {
   return {
     snapshot: () => {
@@ -23,6 +25,7 @@ export function testTaskSource(world: {
           settings,
           signer: world.signer,
           pitr: world.pitr?.(),
+          anchor: world.anchor,
         }),
       };
     },

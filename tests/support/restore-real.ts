@@ -13,6 +13,7 @@ import type { Executor } from '../../runtime/executor/executor';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { createDatabaseAdmin, type DatabaseAdminHandle } from '../../runtime/db/admin';
 import { createDbHandle, type DbHandle } from '../../runtime/db/handle';
+import { createAuditAnchorStore } from '../../runtime/db/audit-anchor';
 import { createDatabaseLifecycle } from '../../runtime/db/lifecycle';
 import { migrate } from '../../runtime/db/migrate';
 import { LATEST_SCHEMA_VERSION } from '../../runtime/db/migrations/index';
@@ -62,6 +63,8 @@ export function createRealContext(options: {
   keepOldDatabase?: boolean;
   /** The executor to back up and restore with (default: the in-process one over `url`). */
   executor?: Executor;
+  /** Anchor the audit log's head in the database, as the server does (off: the database holds no anchor row). */
+  anchorAudit?: boolean;
 }): RealRestoreWorld {
   const logger = recordingLogger({ upTo: 'info' });
   const logs = logger.lines;
@@ -82,6 +85,7 @@ export function createRealContext(options: {
       executor: () => world.executor,
       signer: () => world.signer,
       pitr: () => world.pitr,
+      ...(options.anchorAudit ? { anchor: createAuditAnchorStore(db) } : {}),
     }),
     chain: {
       newestSequence: async (database) => chain.get(database) ?? 0,

@@ -1,7 +1,8 @@
 // The status at a glance (handlers/backup/status.ts) with the shared fakes, and its page (runtime/routes/status-page.ts).
 import { describe, expect, it } from 'vitest';
 import { readBackupStatus, type StatusDeps } from '../../handlers/backup/status';
-import type { OpenProblem, TaskRunRecord } from '../../handlers/ports/status-sources';
+import type { OffsiteRecord, OpenProblem, TaskRunRecord } from '../../handlers/ports/status-sources';
+import type { OffsiteHooks } from '../../handlers/offsite/context';
 import { renderStatusPage } from '../../runtime/routes/status-page';
 import { defaultSettings, fakeWorld } from './backup-fakes';
 
@@ -10,12 +11,16 @@ const DAY = 24 * 3600_000;
 
 function statusOf(
   world: ReturnType<typeof fakeWorld>,
-  sources: { lastRun?: TaskRunRecord | null; open?: OpenProblem[] } = {},
+  sources: { lastRun?: TaskRunRecord | null; open?: OpenProblem[]; offsite?: OffsiteRecord | null } = {},
 ): Promise<Awaited<ReturnType<typeof readBackupStatus>>> {
   const deps: StatusDeps = {
     ...world.ctx,
     server: 'bom.example.com',
-    sources: { lastRun: async () => sources.lastRun ?? null, openProblems: async () => sources.open ?? [] },
+    sources: {
+      lastRun: async () => sources.lastRun ?? null,
+      openProblems: async () => sources.open ?? [],
+      offsite: async (location) => (location === 's3://bucket/p/' ? (sources.offsite ?? null) : null),
+    },
   };
   return readBackupStatus(deps);
 }
@@ -79,6 +84,34 @@ describe('readBackupStatus', () => {
     ]);
   });
 
+  it("shows the off-site state the copy runs recorded in the database, not this process's", async () => {
+    const world = fakeWorld(defaultSettings({ periodMs: DAY }));
+    world.ctx.offsite = { location: () => 's3://bucket/p/' } as unknown as OffsiteHooks;
+    expect((await statusOf(world)).offsite).toEqual({
+      location: 's3://bucket/p/',
+      newestConfirmedAt: null,
+      read: false,
+      lastCopy: null,
+    });
+    const at = new Date(NOW.getTime() - 60_000);
+    const failed = await statusOf(world, {
+      offsite: { newestConfirmedAt: undefined, lastCopy: { at, failure: 'connection refused' } },
+    });
+    expect(failed.offsite).toMatchObject({
+      read: false,
+      lastCopy: { ok: false, failure: 'connection refused' },
+    });
+    const read = await statusOf(world, {
+      offsite: { newestConfirmedAt: at, lastCopy: { at, failure: null } },
+    });
+    expect(read.offsite).toEqual({
+      location: 's3://bucket/p/',
+      newestConfirmedAt: at.toISOString(),
+      read: true,
+      lastCopy: { at: at.toISOString(), ok: true, failure: null },
+    });
+  });
+
   it('answers without a task too: no task, and the open problems', async () => {
     const status = await statusOf(fakeWorld(null));
     expect(status).toMatchObject({ overall: 'no task', task: null, nextRun: null, problems: [] });
@@ -100,5 +133,27 @@ describe('renderStatusPage', () => {
     expect(page).not.toMatch(/<script|<form|<img/);
     expect(page).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(page).toContain('id="overall">Critical: 2 open problems<');
+  });
+
+  it('shows the last PITR rehearsal when there is one, its reason escaped', async () => {
+    const world = fakeWorld(defaultSettings({ periodMs: DAY }));
+    const status = await statusOf(world);
+    expect(renderStatusPage(status)).not.toContain('Last PITR rehearsal');
+    const page = renderStatusPage({
+      ...status,
+      lastPitrRehearsal: {
+        trusted: true,
+        rehearsedAt: status.at,
+        point: status.at,
+        passed: false,
+        tables: 1,
+        rows: 0,
+        durationMs: 9000,
+        error: 'row counts differ: <b>public.cache</b> has 0 rows',
+      },
+    });
+    expect(page).toContain('Last PITR rehearsal');
+    expect(page).toContain('failed: row counts differ: &lt;b&gt;public.cache&lt;/b&gt; has 0 rows');
+    expect(page).not.toContain('<b>');
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect } from 'vitest';
+import { thrown } from '../support/rejection';
 import { ConfigError, describeConfig, loadConfig, resolveConfigPath } from '../../runtime/config';
 import { maskSecrets, maskUrl } from '../../runtime/observability/mask';
 
@@ -17,13 +18,7 @@ function writeConfig(text: string, dotenv?: string): string {
 }
 
 function loadError(text: string, env: Record<string, string> = {}): ConfigError {
-  try {
-    loadConfig(writeConfig(text), env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
+  return thrown(() => loadConfig(writeConfig(text), env), ConfigError);
 }
 
 describe('loadConfig defaults', () => {

@@ -1,4 +1,5 @@
-// Sizes in config.toml (max_held_wal): a unit is required, binary multiples, a floor of two WAL segments.
+// Sizes in config.toml (max_held_wal): a unit is required, binary multiples, a floor of two WAL segments; and
+// the default seal_interval beside it.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,5 +43,12 @@ describe('max_held_wal', () => {
     expect(() => load('max_held_wal = "16 MB"\n')).toThrow(
       /tasks\[0\]\.max_held_wal.*must be at least "32 MB" \(two WAL segments\) \(found "16 MB"\)/,
     );
+  });
+});
+
+describe('seal_interval', () => {
+  it('defaults to 30 s (the off-site recovery point within 60 s) and reads a duration', () => {
+    expect(load('').databaseBackup?.continuous?.sealIntervalMs).toBe(30_000);
+    expect(load('seal_interval = "1 min"\n').databaseBackup?.continuous?.sealIntervalMs).toBe(60_000);
   });
 });

@@ -21,6 +21,12 @@ const rules = parse(read('alerts.yml')) as { groups: { rules: { alert: string; e
 const METRIC = /\b(?:bomnipotent|process|nodejs)_[a-z0-9_]+\b/g;
 const FUNCTIONS = new Set(['histogram_quantile']);
 
+const OFFSITE_METRICS = [
+  'bomnipotent_offsite_newest_backup_timestamp_seconds',
+  'bomnipotent_offsite_last_success_timestamp_seconds',
+  'bomnipotent_offsite_failures_total',
+];
+
 function metricsIn(expressions: string[]): Set<string> {
   return new Set(expressions.flatMap((e) => e.match(METRIC) ?? []).filter((m) => !FUNCTIONS.has(m)));
 }
@@ -62,9 +68,7 @@ describe('infra/monitoring', () => {
       'bomnipotent_backup_failures_total',
       'bomnipotent_restore_failures_total',
       'process_resident_memory_bytes',
-      'bomnipotent_offsite_newest_backup_timestamp_seconds',
-      'bomnipotent_offsite_last_success_timestamp_seconds',
-      'bomnipotent_offsite_failures_total',
+      ...OFFSITE_METRICS,
       'bomnipotent_backup_last_rehearsal_success_timestamp_seconds',
       'bomnipotent_backup_rehearsal_failures_total',
     ])
@@ -79,12 +83,7 @@ describe('infra/monitoring', () => {
       'BomnipotentOffsiteStale',
     ]);
     const used = metricsIn(offsite.map((r) => r.expr));
-    for (const name of [
-      'bomnipotent_offsite_newest_backup_timestamp_seconds',
-      'bomnipotent_offsite_last_success_timestamp_seconds',
-      'bomnipotent_offsite_failures_total',
-    ])
-      expect(used, name).toContain(name);
+    for (const name of OFFSITE_METRICS) expect(used, name).toContain(name);
   });
 
   it('alerts on a failed rehearsal', () => {

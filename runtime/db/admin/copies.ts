@@ -3,6 +3,7 @@ import { AppError } from '../../../handlers/errors';
 import type { DatabaseCopies } from '../../../handlers/ports/database-admin';
 import { currentSchemaVersion } from '../migrate';
 import { contentDigest, foreignWrites, openSealed } from './sealed-copy';
+import { HAND_OVER_COMMENT } from '../../executor/load-login';
 import {
   DUMPED_TABLE,
   OBJECT_IN_USE,
@@ -27,7 +28,17 @@ export function databaseCopies(conn: AdminConnection): DatabaseCopies {
     databaseState: (name) => databaseState(conn, name),
     inspectRestored: (name, tables) => inspectRestored(conn, name, tables),
     renameDatabase: (from, to) => renameDatabase(conn, from, to),
+    clearHandOverMark: (name) => clearHandOverMark(conn, name),
   };
+}
+
+async function clearHandOverMark(conn: AdminConnection, name: string): Promise<void> {
+  const { rows } = await conn.query<{ d: string | null }>(
+    `SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = $1`,
+    [name],
+  );
+  if (rows[0]?.d?.startsWith(HAND_OVER_COMMENT))
+    await conn.query(`COMMENT ON DATABASE ${quoteIdent(name)} IS NULL`);
 }
 
 export async function databaseExists(conn: AdminConnection, name: string) {

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { quoteIdent, refuseProtected, urlForDatabase, type AdminConnection } from './sql';
+import { HAND_OVER_COMMENT } from '../../executor/load-login';
 
 const USER_RELATIONS = `SELECT c.oid::regclass::text AS name, c.relkind::text AS kind
    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -88,14 +89,18 @@ export async function contentDigest(
  * the load's commit shows here.
  */
 export async function foreignWrites(client: pg.Client, relations: RelationSums[]): Promise<string | null> {
+  const handOver = await handOverXid(client);
   const loaders = await client.query<{ x: string }>(
     `SELECT DISTINCT c.xmin::text AS x FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname NOT LIKE 'pg_toast%'`,
+        AND n.nspname NOT LIKE 'pg_toast%' AND c.xmin::text <> $1`,
+    [handOver ?? ''],
   );
-  if (loaders.rows.length === 0) return null;
+  const filled = relations.find((r) => r.name.startsWith('r ') && r.n !== '0');
   if (loaders.rows.length > 1) return 'its tables were created or altered by more than one transaction';
-  const loader = loaders.rows[0]!.x;
+  // After a hand-over every table's catalog row is the hand-over's: the load is the one its rows carry.
+  const loader = loaders.rows[0]?.x ?? (handOver === null ? undefined : (filled?.lo ?? handOver));
+  if (loader === undefined) return null;
   const rewritten = relations.filter(
     (r) => r.name.startsWith('r ') && r.n !== '0' && (r.lo !== loader || r.hi !== loader),
   );
@@ -108,11 +113,25 @@ export async function foreignWrites(client: pg.Client, relations: RelationSums[]
   );
   const newer = catalogs.rows
     .map(
-      (c) => `SELECT '${c.name}' AS name FROM ${c.name} WHERE age(xmin) < age($1::xid) HAVING count(*) > 0`,
+      (c) =>
+        `SELECT '${c.name}' AS name FROM ${c.name} WHERE age(xmin) < age($1::xid) AND xmin::text <> $2 HAVING count(*) > 0`,
     )
     .join(' UNION ALL ');
-  const found = await client.query<{ name: string }>(newer, [loader]);
+  const found = await client.query<{ name: string }>(newer, [loader, handOver ?? '']);
   if (found.rows.length > 0)
     return `its schema was changed after the load (${found.rows.map((r) => r.name).join(', ')})`;
   return null;
+}
+
+/**
+ * The transaction that handed a temporary role's copy to its owners (runtime/executor/load-login.ts), or null: the
+ * database's comment names it and was written by it. Only a superuser (the copy's owner since) could write it later.
+ */
+async function handOverXid(client: pg.Client): Promise<string | null> {
+  const { rows } = await client.query<{ x: string; d: string }>(
+    `SELECT s.xmin::text AS x, s.description AS d FROM pg_shdescription s JOIN pg_database db ON db.oid = s.objoid
+      WHERE s.classoid = 'pg_database'::regclass AND db.datname = current_database()`,
+  );
+  const row = rows[0];
+  return row && row.d === `${HAND_OVER_COMMENT}${row.x}` ? row.x : null;
 }

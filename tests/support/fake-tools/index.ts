@@ -1,5 +1,6 @@
 // Fake PostgreSQL tools for faults a real one cannot be made to show: written as sh scripts into a fresh directory.
-import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PG_BIN } from '../pg-bin';
@@ -17,21 +18,41 @@ export function makeToolDirectory(scripts: Record<string, string>): string {
   return directory;
 }
 
-/** The real tools, but psql gets its input only after `delaySeconds`: a restore (or rehearsal) that lasts. */
+/**
+ * The real tools, but the load's psql gets its input only after `delaySeconds`, and not while the directory holds a `hold` file
+ * (holdPsql, releasePsql): a restore (or rehearsal) that lasts, for as long as a test needs it to, however busy the
+ * machine is.
+ */
 export function slowPsqlToolDirectory(delaySeconds: number): string {
   const directory = mkdtempSync(join(tmpdir(), 'bomnipotent-slow-tools-'));
   for (const tool of ['pg_dump', 'createdb', 'dropdb'])
     symlinkSync(join(REAL_TOOL_DIRECTORY, tool), join(directory, tool));
   const psql = join(directory, 'psql');
+  const hold = join(directory, 'hold');
   writeFileSync(
     psql,
     `#!/bin/sh\nif [ "$1" = "--version" ]; then exec ${REAL_TOOL_DIRECTORY}/psql "$@"; fi\n` +
-      // The restore's roles query (psql -c, before createdb) is not what is slowed down.
-      `case "$*" in *json_build_object*) exec ${REAL_TOOL_DIRECTORY}/psql "$@";; esac\n` +
-      `(sleep ${delaySeconds}; cat) | ${REAL_TOOL_DIRECTORY}/psql "$@"\n`,
+      // Only the load (one transaction) is slowed down: not the roles query before createdb, nor the SQL that makes,
+      // hands over and drops the load's temporary role.
+      `case "$*" in *--single-transaction*) ;; *) exec ${REAL_TOOL_DIRECTORY}/psql "$@";; esac\n` +
+      `(sleep ${delaySeconds}; while [ -e '${hold}' ]; do sleep 0.2; done; cat) | ${REAL_TOOL_DIRECTORY}/psql "$@"\n`,
   );
   chmodSync(psql, 0o755);
   return directory;
+}
+
+/** psql of a slowPsqlToolDirectory gets no input from now on, past its delay, until releasePsql. */
+export function holdPsql(directory: string): void {
+  writeFileSync(join(directory, 'hold'), '');
+}
+
+/** Whether the load's psql of a slowPsqlToolDirectory has started (its wrapper runs, so the load has begun). */
+export function loadPsqlRunning(directory: string): boolean {
+  return spawnSync('pgrep', ['-f', `${directory}/psql .*--single-transaction`]).status === 0;
+}
+
+export function releasePsql(directory: string): void {
+  rmSync(join(directory, 'hold'), { force: true });
 }
 
 const version = (v: string) => `if [ "$1" = "--version" ]; then echo "pg_dump (PostgreSQL) ${v}"; exit 0; fi`;
