@@ -207,8 +207,12 @@ function captureLoop(capture: Capture): { done: Promise<void>; settled(): Promis
     if (segment) sealer.noteSwitch(segment, before);
   };
 
+  // A base backup only while pg_receivewal streams through the slot: the slot then keeps the WAL from the base's
+  // start until it is streamed. Taken before the slot exists (at start, or after the guard dropped it while
+  // pg_receivewal waited to start again), its first segments could be gone before anyone streamed them, and that
+  // base would never begin a window.
   const baseWhenDue = async () => {
-    if (baseRunning || !(await chain.baseDue())) return;
+    if (baseRunning || guard.status()?.active !== true || !(await chain.baseDue())) return;
     baseRunning = takeBaseBackup({
       facts,
       tools: capture.tools,
