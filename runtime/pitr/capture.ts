@@ -199,11 +199,13 @@ function captureLoop(capture: Capture): { done: Promise<void>; settled(): Promis
     markNext = false;
     lastSwitch = clock.elapsedMs();
     const before = clock.now().toISOString();
-    const segment = await switchWal(options.dbUrl, mark).catch((error: unknown) => {
-      logger.warn(`Continuous protection: the WAL switch failed: ${withSuggestion(error)}`);
-      markNext ||= mark;
-      return null;
-    });
+    const segment = await guard
+      .whileJumping(() => switchWal(options.dbUrl, mark))
+      .catch((error: unknown) => {
+        logger.warn(`Continuous protection: the WAL switch failed: ${withSuggestion(error)}`);
+        markNext ||= mark;
+        return null;
+      });
     if (segment) sealer.noteSwitch(segment, before);
   };
 
@@ -213,17 +215,20 @@ function captureLoop(capture: Capture): { done: Promise<void>; settled(): Promis
   // base would never begin a window.
   const baseWhenDue = async () => {
     if (baseRunning || guard.status()?.active !== true || !(await chain.baseDue())) return;
-    baseRunning = takeBaseBackup({
-      facts,
-      tools: capture.tools,
-      settings: options.settings,
-      folder: capture.folder,
-      append: (f) => chain.append(f),
-      trustedKeys: options.trustedKeys,
-      clock,
-      logger,
-      signal,
-    })
+    const base = () =>
+      takeBaseBackup({
+        facts,
+        tools: capture.tools,
+        settings: options.settings,
+        folder: capture.folder,
+        append: (f) => chain.append(f),
+        trustedKeys: options.trustedKeys,
+        clock,
+        logger,
+        signal,
+      });
+    baseRunning = guard
+      .whileJumping(base)
       .then(() => {
         markNext = true;
       })

@@ -49,7 +49,7 @@ describe(
       expect(catalog.bases.length).toBeGreaterThan(bases); // a new base backup after the drop
       expect(catalog.window!.earliest > afterDrop).toBe(true); // the window starts at it
       expect(world.logger.lines.filter((l) => /does not exist/.test(l))).toEqual([]);
-      expect(dropped()).toHaveLength(1);
+      expect(dropped(), world.logger.lines.join('\n')).toHaveLength(1);
     });
   },
 );
