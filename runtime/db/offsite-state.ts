@@ -63,10 +63,13 @@ export function createOffsiteStateStore(db: DbHandle): OffsiteStateStore {
 
 /** After a restore's swap: the off-site state belongs to the server, not to the backup (whose copy of it is old). */
 export async function carryOffsiteStateFrom(target: pg.ClientBase, source: pg.Client): Promise<number> {
+  // A plain prefix comparison: in LIKE, the prefix's '_' would match any character (offsiteXstate:...).
+  const ours = `left(key, ${KEY_PREFIX.length}) = $1`;
   const { rows } = await source.query<{ key: string; value: string }>(
-    `SELECT key, value FROM server_info WHERE key LIKE '${KEY_PREFIX}%'`,
+    `SELECT key, value FROM server_info WHERE ${ours}`,
+    [KEY_PREFIX],
   );
-  await target.query(`DELETE FROM server_info WHERE key LIKE '${KEY_PREFIX}%'`);
+  await target.query(`DELETE FROM server_info WHERE ${ours}`, [KEY_PREFIX]);
   for (const row of rows)
     await target.query('INSERT INTO server_info (key, value) VALUES ($1, $2)', [row.key, row.value]);
   return rows.length;

@@ -1,12 +1,14 @@
 // What continuous protection appends to and keeps: the signed PITR chain (one writer), the off-site copy of what was
 // sealed (when the task has an off-site store), pitr_window's retention here and there, and the base backup schedule.
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BackupTaskSettings } from '../../handlers/backup/settings';
 import type { PitrManifest } from '../../handlers/pitr/manifest';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import { createChainWriter, type ManifestFields } from './chain-writer';
-import { pitrFolder, readPitrCatalog } from './folder';
+import { MANIFEST_SUFFIX, pitrFolder, readPitrCatalog } from './folder';
 import { createPitrOffsite } from './offsite';
 import { prunePitr } from './prune';
 
@@ -18,7 +20,7 @@ export interface CaptureChain {
   copyOffsite(): void;
   /** pitr_window here and in the off-site store. */
   retain(windowMs: number): Promise<void>;
-  /** Whether a base backup is due (the caller then starts one): none yet, the newest older than base_backup_period, or one asked for. */
+  /** Whether a base backup is due (the caller then starts one): none yet, the newest older than base_backup_period, or one asked for; the newest is read once, then kept (no catalog read per tick). */
   baseDue(): Promise<boolean>;
   /** Asks for a base backup at the next tick (the WAL since the last one is incomplete). */
   needBase(): void;
@@ -47,6 +49,14 @@ export function createCaptureChain(options: {
   const sealedSince: PitrManifest[] = []; // not handed to the off-site copy yet
   let copying: Promise<void> | undefined;
   let baseNow = false;
+  // The newest base backup (undefined: not read yet, null: none): read once, then kept as this capture appends bases,
+  // so that the tick does not read and verify the whole catalog (thousands of manifests a day) to ask for it.
+  let newestBase: PitrManifest | null | undefined;
+  const present = (manifest: PitrManifest) =>
+    access(join(pitrFolder(settings.directory).root, manifest.file + MANIFEST_SUFFIX)).then(
+      () => true,
+      () => false,
+    );
   const catalogChain = async () => {
     const catalog = await readPitrCatalog(settings.directory, options.trustedKeys());
     return [...catalog.bases, ...catalog.segments];
@@ -54,6 +64,7 @@ export function createCaptureChain(options: {
   return {
     async append(fields) {
       const manifest = await chain.append(fields);
+      if (manifest.kind === 'base') newestBase = manifest;
       if (offsite) sealedSince.push(manifest);
       return manifest;
     },
@@ -80,10 +91,13 @@ export function createCaptureChain(options: {
         baseNow = false; // the caller starts one at once
         return true;
       }
-      const catalog = await readPitrCatalog(settings.directory, options.trustedKeys());
-      const newest = catalog.bases.at(-1);
-      if (!newest) return true;
-      return clock.now().getTime() - Date.parse(newest.createdAt) >= settings.continuous!.baseBackupPeriodMs;
+      if (newestBase && !(await present(newestBase))) newestBase = undefined; // removed meanwhile: read again
+      if (newestBase === undefined)
+        newestBase = (await readPitrCatalog(settings.directory, options.trustedKeys())).bases.at(-1) ?? null;
+      if (!newestBase) return true;
+      return (
+        clock.now().getTime() - Date.parse(newestBase.createdAt) >= settings.continuous!.baseBackupPeriodMs
+      );
     },
     needBase() {
       baseNow = true;

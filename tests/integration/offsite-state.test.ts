@@ -83,4 +83,34 @@ describe('the shared off-site state', () => {
       await createOffsiteStateStore(replicaA).read(LOCATION),
     );
   });
+
+  it('carries only the off-site state: a key that merely looks like it (offsiteXstate:) stays as it was', async () => {
+    const restored = await freshDatabase();
+    const lookalike = 'offsiteXstate:s3://bucket/bomnipotent/';
+    await restored.db.query("INSERT INTO server_info (key, value) VALUES ($1, 'the restored database''s')", [
+      lookalike,
+    ]);
+    const source = new pg.Client({ connectionString: databases[0]!.url });
+    await source.connect();
+    try {
+      await source.query(
+        "INSERT INTO server_info (key, value) VALUES ($1, 'the replaced database''s') ON CONFLICT (key) DO NOTHING",
+        [lookalike],
+      );
+      const carried = await restored.db.writeThroughReadOnly((target) =>
+        carryOffsiteStateFrom(target, source),
+      );
+      expect(carried).toBe(1); // the one offsite_state: record
+    } finally {
+      await source.end();
+    }
+    const { rows } = await restored.db.query<{ value: string }>(
+      'SELECT value FROM server_info WHERE key = $1',
+      [lookalike],
+    );
+    expect(rows).toEqual([{ value: "the restored database's" }]);
+    expect(await createOffsiteStateStore(restored.db).read(LOCATION)).toEqual(
+      await createOffsiteStateStore(replicaA).read(LOCATION),
+    );
+  });
 });
