@@ -209,12 +209,15 @@ function captureLoop(capture: Capture): { done: Promise<void>; settled(): Promis
     if (segment) sealer.noteSwitch(segment, before);
   };
 
-  // A base backup only while pg_receivewal streams through the slot: the slot then keeps the WAL from the base's
-  // start until it is streamed. Taken before the slot exists (at start, or after the guard dropped it while
-  // pg_receivewal waited to start again), its first segments could be gone before anyone streamed them, and that
-  // base would never begin a window.
+  // A base backup only while pg_receivewal streams through the slot and the slot has a position: the slot then keeps
+  // the WAL from the base's start until it is streamed. Taken before the slot exists (at start, or after the guard
+  // dropped it while pg_receivewal waited to start again), its first segments could be gone before anyone streamed
+  // them, and that base would never begin a window. And a new slot gets its position only from pg_receivewal's first
+  // confirmation, set back to the start of the segment it streams from: a base backup's checkpoint that had counted
+  // the WAL to keep before that confirmation then invalidates the slot at once (wal_status lost).
   const baseWhenDue = async () => {
-    if (baseRunning || guard.status()?.active !== true || !(await chain.baseDue())) return;
+    const slot = guard.status();
+    if (baseRunning || slot?.active !== true || slot.restartLsn === null || !(await chain.baseDue())) return;
     const base = () =>
       takeBaseBackup({
         facts,
