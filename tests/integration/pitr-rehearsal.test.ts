@@ -38,6 +38,7 @@ const problems: { key: string; event: NotifyEvent }[] = [];
 const counted = { passed: 0, failed: 0 };
 let writing = true;
 let writer: Promise<void> | undefined;
+let writerError: unknown;
 
 async function liveState(): Promise<{ oid: string; writes: number[]; databases: string[] }> {
   const client = new pg.Client({ connectionString: world.appUrl });
@@ -78,7 +79,9 @@ beforeAll(async () => {
       await world.query('INSERT INTO writes (n) VALUES ($1)', [n]);
       await new Promise((r) => setTimeout(r, 20));
     }
-  })();
+  })().catch((error: unknown) => {
+    writerError = error; // asserted where the writer must be alive: an INSERT error used to end it silently
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -104,6 +107,7 @@ describe('PITR rehearsal', () => {
     expect(record.recoveredRows).toEqual(record.mark.tableRows);
     // The writer went on: the live database holds more rows than the point, the recovered copy exactly the point's.
     const after = await liveState();
+    expect(writerError).toBeUndefined();
     expect(after.writes.length).toBeGreaterThan(sourceWrites);
     expect(after.writes.slice(0, before.writes.length)).toEqual(before.writes);
     expect(after.oid).toBe(before.oid);
