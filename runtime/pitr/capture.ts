@@ -199,27 +199,36 @@ function captureLoop(capture: Capture): { done: Promise<void>; settled(): Promis
     markNext = false;
     lastSwitch = clock.elapsedMs();
     const before = clock.now().toISOString();
-    const segment = await switchWal(options.dbUrl, mark).catch((error: unknown) => {
-      logger.warn(`Continuous protection: the WAL switch failed: ${withSuggestion(error)}`);
-      markNext ||= mark;
-      return null;
-    });
+    const segment = await guard
+      .whileJumping(() => switchWal(options.dbUrl, mark))
+      .catch((error: unknown) => {
+        logger.warn(`Continuous protection: the WAL switch failed: ${withSuggestion(error)}`);
+        markNext ||= mark;
+        return null;
+      });
     if (segment) sealer.noteSwitch(segment, before);
   };
 
+  // A base backup only while pg_receivewal streams through the slot: the slot then keeps the WAL from the base's
+  // start until it is streamed. Taken before the slot exists (at start, or after the guard dropped it while
+  // pg_receivewal waited to start again), its first segments could be gone before anyone streamed them, and that
+  // base would never begin a window.
   const baseWhenDue = async () => {
-    if (baseRunning || !(await chain.baseDue())) return;
-    baseRunning = takeBaseBackup({
-      facts,
-      tools: capture.tools,
-      settings: options.settings,
-      folder: capture.folder,
-      append: (f) => chain.append(f),
-      trustedKeys: options.trustedKeys,
-      clock,
-      logger,
-      signal,
-    })
+    if (baseRunning || guard.status()?.active !== true || !(await chain.baseDue())) return;
+    const base = () =>
+      takeBaseBackup({
+        facts,
+        tools: capture.tools,
+        settings: options.settings,
+        folder: capture.folder,
+        append: (f) => chain.append(f),
+        trustedKeys: options.trustedKeys,
+        clock,
+        logger,
+        signal,
+      });
+    baseRunning = guard
+      .whileJumping(base)
       .then(() => {
         markNext = true;
       })

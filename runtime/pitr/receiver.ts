@@ -16,6 +16,8 @@ export const RESTART_AFTER_MS = 5_000;
 
 /** The server cannot stream from where incoming says to resume: the WAL is gone, or it is another, younger server. */
 const RESUME_POINT_GONE = /has already been removed|ahead of the WAL flush position/;
+/** The slot is gone (dropped by the guard, by an administrator, or invalidated and dropped): create it again. */
+const SLOT_GONE = /replication slot "[^"]*" does not exist/;
 
 export interface Receiver {
   /** Settles when the receiver is stopped for good (the signal aborted). */
@@ -72,6 +74,10 @@ export function startReceiver(options: ReceiverOptions): Receiver {
   let child: ChildProcess | undefined;
   let exited: Promise<unknown> = Promise.resolve();
   let paused: { promise: Promise<void>; resume: () => void } | undefined;
+  // Whether the slot must be created before the next stream: at the start, after every pause (its purpose is to drop
+  // the slot, and the pause may come and go while the loop sleeps after a failed run) and when the server says the
+  // slot does not exist.
+  let needSlot = true;
   signal.addEventListener('abort', () => {
     paused?.resume();
     child?.kill('SIGKILL');
@@ -87,6 +93,7 @@ export function startReceiver(options: ReceiverOptions): Receiver {
     const { code, stderr } = await run;
     child = undefined;
     if (signal.aborted || paused) return false;
+    if (SLOT_GONE.test(stderr)) needSlot = true;
     if (RESUME_POINT_GONE.test(stderr)) {
       await dropResumePoints(options.directory);
       logger.warn(
@@ -100,17 +107,20 @@ export function startReceiver(options: ReceiverOptions): Receiver {
   };
 
   const run = async () => {
-    let needSlot = true;
     while (!signal.aborted) {
       if (paused) {
         await paused.promise;
-        needSlot = true;
         continue;
       }
       const started = clock.elapsedMs();
       try {
-        if (needSlot) await createSlot(options);
-        needSlot = false;
+        if (needSlot) {
+          needSlot = false; // before, so that a pause during the creation asks for it again
+          await createSlot(options).catch((error: unknown) => {
+            needSlot = true;
+            throw error;
+          });
+        }
         if (paused || !(await runOnce())) continue;
       } catch (error) {
         logger.error(`Continuous protection: ${messageOf(error)}; retried in ${RESTART_AFTER_MS / 1000} s.`);
@@ -122,6 +132,7 @@ export function startReceiver(options: ReceiverOptions): Receiver {
   return {
     running: run(),
     async pause() {
+      needSlot = true;
       if (!paused) {
         let resume = () => {};
         const promise = new Promise<void>((resolve) => (resume = resolve));
