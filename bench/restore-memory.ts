@@ -1,8 +1,10 @@
 // The restore's stream stages on their own, for where its memory goes: a synthetic plain dump of wide document rows
 // (bench/documents), zstd-compressed, read as a restore reads it (file -> progress -> hash -> zstd -d -> dump guard
-// -> role filter -> row counter) into psql loading a scratch database, with process.memoryUsage() and the bytes in
-// the stages' buffers sampled every 20 ms. Run: node [--expose-gc] bin/run-ts.js bench/restore-memory.ts [size MB]
-// (BENCH_FORCE_GC=1 with --expose-gc collects every 200 ms: what is left is what the pipeline really holds).
+// -> [young-gc] -> role filter -> row counter) into psql loading a scratch database, with process.memoryUsage() and
+// the bytes in the stages' buffers sampled every 20 ms. Run as the server runs:
+//   node --max-semi-space-size=2 --expose-gc bin/run-ts.js bench/restore-memory.ts [size MB]
+// Without --expose-gc the young-gc stage is left out, as in a server started without it. BENCH_FORCE_GC=1 with
+// --expose-gc also runs a full collection every 200 ms: what is left is what the pipeline really holds.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
