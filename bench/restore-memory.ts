@@ -1,8 +1,10 @@
 // The restore's stream stages on their own, for where its memory goes: a synthetic plain dump of wide document rows
 // (bench/documents), zstd-compressed, read as a restore reads it (file -> progress -> hash -> zstd -d -> dump guard
-// -> role filter -> row counter) into psql loading a scratch database, with process.memoryUsage() and the bytes in
-// the stages' buffers sampled every 20 ms. Run: node [--expose-gc] bin/run-ts.js bench/restore-memory.ts [size MB]
-// (BENCH_FORCE_GC=1 with --expose-gc collects every 200 ms: what is left is what the pipeline really holds).
+// -> [young-gc] -> role filter -> row counter) into psql loading a scratch database, with process.memoryUsage() and
+// the bytes in the stages' buffers sampled every 20 ms. Run as the server runs:
+//   node --max-semi-space-size=2 --expose-gc bin/run-ts.js bench/restore-memory.ts [size MB]
+// Without --expose-gc the young-gc stage is left out, as in a server started without it. BENCH_FORCE_GC=1 with
+// --expose-gc also runs a full collection every 200 ms: what is left is what the pipeline really holds.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, existsSync } from 'node:fs';
@@ -20,6 +22,8 @@ import { processStage } from '../runtime/executor/filters';
 import { ProgressTap } from '../runtime/executor/progress-tap';
 import { RoleFilter } from '../runtime/executor/role-filter';
 import { writeToChild } from '../runtime/executor/child-input';
+import { youngGcStages } from '../runtime/executor/young-gc';
+import { FEED_READ_BYTES } from '../runtime/executor/read-backup';
 
 const MB = 1024 * 1024;
 const KEY = 'benchKey1';
@@ -71,9 +75,15 @@ function sample(stages: readonly (Readable | Duplex | Writable)[], peaks: Peaks)
   }, 20);
 }
 
+/** User and system CPU time of this process since `before`, in seconds. */
+function cpuSeconds(before: NodeJS.CpuUsage): string {
+  const used = process.cpuUsage(before);
+  return ((used.user + used.system) / 1e6).toFixed(2);
+}
+
 async function restore(file: string, database: string): Promise<void> {
   const handle = await open(file);
-  const source = handle.createReadStream({ start: 0, autoClose: false, highWaterMark: MB });
+  const source = handle.createReadStream({ start: 0, autoClose: false, highWaterMark: FEED_READ_BYTES });
   const zstd = processStage(
     'zstd',
     ['-d', '-q', '-c', '-'],
@@ -107,6 +117,7 @@ async function restore(file: string, database: string): Promise<void> {
     new HashingPassThrough(),
     zstd.stream,
     new DumpGuard({ requireRestrict: true }),
+    ...youngGcStages(),
     new RoleFilter(roles),
     new CopyRowCounter(),
     sink,
@@ -115,6 +126,7 @@ async function restore(file: string, database: string): Promise<void> {
   const peaks: Peaks = { rss: 0, heapUsed: 0, arrayBuffers: 0, inStages: 0 };
   const timer = sample([...stages, psql.stdin], peaks);
   const started = Date.now();
+  const cpuBefore = process.cpuUsage();
   try {
     await pipeline(stages);
     await once(psql, 'close');
@@ -124,7 +136,7 @@ async function restore(file: string, database: string): Promise<void> {
   }
   const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
   console.log(
-    `${((Date.now() - started) / 1000).toFixed(1)} s; rss ${mb(before.rss)} -> peak ${mb(peaks.rss)}; ` +
+    `${((Date.now() - started) / 1000).toFixed(1)} s (this process's CPU ${cpuSeconds(cpuBefore)} s); rss ${mb(before.rss)} -> peak ${mb(peaks.rss)}; ` +
       `peak heapUsed ${mb(peaks.heapUsed)}, arrayBuffers ${mb(peaks.arrayBuffers)}, in the stages ${mb(peaks.inStages)}`,
   );
 }

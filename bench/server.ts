@@ -84,10 +84,11 @@ export async function startBenchServer(
 ): Promise<BenchServer> {
   const base = benchConfig(dbUrl, backupDir);
   const configPath = writeConfig(base, configDir);
-  // As shipped: the Dockerfile's entry point and `npm start` run node with small young-generation semi-spaces.
+  // As shipped: the Dockerfile's entry point and `npm start` run node with small young-generation semi-spaces and
+  // with gc exposed (the restore's feed asks for a young-generation collection every 8 MiB: young-gc.ts).
   const proc = await startListening(configPath, {
     BOMNIPOTENT_DB_WAIT_TIMEOUT: '30',
-    NODE_OPTIONS: '--max-semi-space-size=2',
+    NODE_OPTIONS: '--max-semi-space-size=2 --expose-gc',
     ...serverEnv,
   });
   const log = recordTimeline(proc);

@@ -195,7 +195,7 @@ podman_run -d --name "$RUN_ID-executor" --network host --entrypoint node \
   -e BOMNIPOTENT_EXECUTOR_DB_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB" -e BOMNIPOTENT_EXECUTOR_TOKEN="$TOKEN" \
   -e BOMNIPOTENT_EXECUTOR_DIRECTORY=/etc/bomnipotent_server/backups -e BOMNIPOTENT_EXECUTOR_HOST=127.0.0.1 \
   -e BOMNIPOTENT_EXECUTOR_PORT="$EXEC_PORT" -v "$SIDECAR_BACKUPS:/etc/bomnipotent_server/backups" \
-  "$IMAGE" bin/bomnipotent_executor.js
+  "$IMAGE" --expose-gc bin/bomnipotent_executor.js
 wait_for 60 "the executor" logged "$RUN_ID-executor" 'Executor sidecar listening'
 SIDECAR_CONFIG=$(config_dir sidecar-config config.sidecar.toml "$PORT" "$EXEC_PORT")
 run_server "$RUN_ID-sidecar-server" "$SIDECAR_CONFIG" - \

@@ -15,6 +15,15 @@ import { HashingPassThrough } from './dump-file';
 import { DumpGuard, DumpStructureError } from './dump-guard';
 import { decompressStage, decryptStage, helperEnv, type Stage } from './filters';
 import { backupRefused, type OpenedBackup } from './open-backup';
+import { youngGcStages } from './young-gc';
+
+/**
+ * The feed's reads from the file. 64 KiB, not 1 MiB: 1 MiB chunks wait in the decompressor's input, and young-
+ * generation collections did not free them (most likely promoted while waiting), so they stayed in the RSS until a
+ * full collection; with 64 KiB reads the scavenges of young-gc.ts free them (docs/benchmarks.md, issue 19).
+ */
+export const FEED_READ_BYTES = 64 * 1024;
+
 /**
  * Streams the opened file from its start through hash, decryption, decompression and the dump guard into `sink`
  * (psql's stdin, or nothing). The end of the stream reaches the sink only after the hash matched.
@@ -51,11 +60,11 @@ export async function streamBackup(
   const source: Readable = opened.handle.createReadStream({
     start: 0,
     autoClose: false,
-    highWaterMark: 1024 * 1024,
+    highWaterMark: FEED_READ_BYTES,
   });
   try {
     const tap = new ProgressTap(onProgress);
-    const last = [guard, ...through, sink];
+    const last = [guard, ...youngGcStages(), ...through, sink];
     await pipeline([source, tap, hasher, ...stages.map((s) => s.stream), ...last]);
     await Promise.all(stages.map((s) => s.done));
     return { sha256: digest, bytes: hasher.bytes };

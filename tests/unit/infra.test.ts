@@ -288,11 +288,12 @@ describe('infra/Dockerfile', () => {
 
   it('starts bomnipotent_server, whose bin file loads runtime/node.ts', () => {
     const entry = JSON.parse(one('ENTRYPOINT')) as string[];
-    // small young-generation semi-spaces keep the server's RSS from growing with request traffic
-    expect(entry).toEqual(['node', '--max-semi-space-size=2', pkg.bin.bomnipotent_server]);
-    expect(pkg.scripts.start).toContain('node --max-semi-space-size=2 bin/bomnipotent_server.js');
+    // small young-generation semi-spaces keep the server's RSS from growing with request traffic; gc exposed for
+    // the restore's young-generation collections (runtime/executor/young-gc.ts)
+    expect(entry).toEqual(['node', '--max-semi-space-size=2', '--expose-gc', pkg.bin.bomnipotent_server]);
+    expect(pkg.scripts.start).toContain('node --max-semi-space-size=2 --expose-gc bin/bomnipotent_server.js');
     // the entry really is the server: it answers --help with the server's usage
-    expect(runBin(entry[2]!, ['--help'])).toMatch(/^Usage: bomnipotent_server \[--config PATH\]/);
+    expect(runBin(entry[3]!, ['--help'])).toMatch(/^Usage: bomnipotent_server \[--config PATH\]/);
     // the image builds the bundles that bin/launch.js prefers
     expect(all('RUN').some((r) => r.startsWith('node scripts/build.js'))).toBe(true);
     expect(all('COPY')).toContain('scripts/build.js ./scripts/build.js');
@@ -418,7 +419,7 @@ describe('infra/compose.sidecar.yaml', () => {
   });
 
   it('runs bin/bomnipotent_executor.js with only variables the sidecar reads, and they are valid', () => {
-    expect(executor.entrypoint).toEqual(['node', pkg.bin.bomnipotent_executor]);
+    expect(executor.entrypoint).toEqual(['node', '--expose-gc', pkg.bin.bomnipotent_executor]);
     for (const name of Object.keys(executorEnv).filter((n) => !AWS_CHAIN.includes(n))) {
       expect(SIDECAR_NAMES, name).toContain(name);
       expect(sidecarReads(name, executorEnv), name).toBe(true);
@@ -542,7 +543,7 @@ describe('infra/k8s', () => {
 
   it('runs the executor with valid sidecar settings, on loopback, with the PVC at the backup directory', () => {
     const executor = container('executor');
-    expect(executor.command).toEqual(['node', pkg.bin.bomnipotent_executor]);
+    expect(executor.command).toEqual(['node', '--expose-gc', pkg.bin.bomnipotent_executor]);
     const env: Record<string, string> = {};
     for (const entry of executor.env as Yaml[]) {
       const value = entry.value ?? `dummy-${String(entry.name).toLowerCase()}-0123456789`;
@@ -707,7 +708,7 @@ describe('infra/aws/template.yaml', () => {
 
   it('runs the executor on Fargate with sidecar settings that match the config, and EFS at the backup directory', () => {
     expect(task.RequiresCompatibilities).toEqual(['FARGATE']);
-    expect(executor.EntryPoint).toEqual(['node', pkg.bin.bomnipotent_executor]);
+    expect(executor.EntryPoint).toEqual(['node', '--expose-gc', pkg.bin.bomnipotent_executor]);
     const names = [...(executor.Environment as Yaml[]), ...(executor.Secrets as Yaml[])].map(
       (e) => e.Name as string,
     );

@@ -1,0 +1,45 @@
+// A pass-through stage that asks V8 for a young-generation collection (a scavenge) every 8 MiB of a restore's
+// decoded stream, when the process runs with --expose-gc (the Dockerfile, `npm start` and the sidecar's manifests
+// pass it). Every chunk a child's stdout delivers (zstd -d, age -d) is a new ArrayBuffer outside V8's heap whose
+// small wrapper dies young; with 2 MB semi-spaces the wrappers fill the young generation so slowly that the freed
+// buffers' memory stayed in the RSS until V8's own external-memory trigger, so a restore's peak RSS grew with its
+// throughput (issue 19). A scavenge costs well under a millisecond; measured in docs/benchmarks.md.
+import { Transform, type TransformCallback } from 'node:stream';
+
+export const YOUNG_GC_EVERY_BYTES = 8 * 1024 * 1024;
+
+type Collect = () => void;
+type ExposedGc = (options?: { type: 'minor' | 'major' }) => void;
+
+/** V8's young-generation collection when the process exposes `gc` (node --expose-gc), else undefined. */
+export function youngCollector(): Collect | undefined {
+  const gc = (globalThis as { gc?: ExposedGc }).gc;
+  if (typeof gc !== 'function') return undefined;
+  return () => gc({ type: 'minor' });
+}
+
+export class YoungGcTap extends Transform {
+  private sinceLast = 0;
+
+  constructor(
+    private readonly collect: Collect,
+    private readonly everyBytes = YOUNG_GC_EVERY_BYTES,
+  ) {
+    // As small as the stages around it (copy-count.ts): a chunk must not wait long here either.
+    super({ highWaterMark: 64 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.sinceLast += chunk.length;
+    if (this.sinceLast >= this.everyBytes) {
+      this.sinceLast = 0;
+      this.collect();
+    }
+    callback(null, chunk);
+  }
+}
+
+/** The stage for a restore's decoded stream; none when the process cannot collect on request (no --expose-gc). */
+export function youngGcStages(collect = youngCollector()): Transform[] {
+  return collect ? [new YoungGcTap(collect)] : [];
+}
