@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { dirname } from 'node:path';
-import { manifestFileName } from '../../handlers/backup/naming';
+import { manifestFileName, nameStamp } from '../../handlers/backup/naming';
 import { loadSigningKey, signerFor } from '../../runtime/backups/signing-key';
 import { beforeCompletionMarker, rewriteBackup } from '../support/restore-real';
 import { uniqueDatabaseName } from '../support/pg';
@@ -69,11 +69,20 @@ async function restoresGenuine(p: Prepared, planted: string): Promise<void> {
   await expectNothingLeft(p.world);
 }
 
-/** A name one second newer than `file`, so that it is the newest backup. */
+/**
+ * A name one second newer than `file`, so that it is the newest backup. A real second later (a backup taken at :59
+ * once got a name ending in 60, which is no backup name: the file was not listed and the CI run failed).
+ */
 function newerName(file: string): string {
   return file.replace(/_(\d{8})_(\d{6})\.dump$/, (_m, day: string, time: string) => {
-    const next = String(Number(time) + 1).padStart(6, '0');
-    return `_${day}_${next}.dump`;
+    const at = Date.UTC(
+      +day.slice(0, 4),
+      +day.slice(4, 6) - 1,
+      +day.slice(6),
+      +time.slice(0, 2),
+      +time.slice(2, 4),
+    );
+    return `_${nameStamp(new Date(at + (Number(time.slice(4)) + 1) * 1000))}.dump`;
   });
 }
 
