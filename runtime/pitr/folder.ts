@@ -2,7 +2,7 @@
 // compressed (zstd) and optionally age-encrypted, hashed on the way, fsynced and renamed; each gets its signed
 // manifest `<file>.manifest.json` beside it. Reading the folder gives the catalog the handlers judge.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -100,25 +100,44 @@ export async function writeManifestFile(root: string, file: string, text: string
   await fsyncDirectory(dirname(target));
 }
 
+/** Whether `path` is gone (removed meanwhile), as opposed to unreadable. */
+const gone = (path: string) =>
+  access(path).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === 'ENOENT',
+  );
+
+/**
+ * The entries of base/ or wal/, and whether one vanished while they were read: retention removes a manifest and then
+ * its data file, so a manifest gone before it was read, or a data file gone after it with its manifest, is a file
+ * removed meanwhile and left out, not a missing one (that would cut the window for a moment).
+ */
 async function entriesIn(
   root: string,
   sub: 'base' | 'wal',
   trustedKeys: readonly string[],
-): Promise<PitrEntry[]> {
+): Promise<{ entries: PitrEntry[]; vanished: boolean }> {
   let names: string[];
   try {
     names = await readdir(join(root, sub));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], vanished: false };
     throw error;
   }
   const entries: PitrEntry[] = [];
+  let vanished = false;
   for (const name of names.filter((n) => n.endsWith(MANIFEST_SUFFIX))) {
     const file = `${sub}/${name.slice(0, -MANIFEST_SUFFIX.length)}`;
     const manifestFile = `${sub}/${name}`;
-    const text = await readFile(join(root, manifestFile), 'utf8').catch(() => '');
+    const text = await readFile(join(root, manifestFile), 'utf8').catch((error: NodeJS.ErrnoException) =>
+      error.code === 'ENOENT' ? null : '',
+    );
+    const info = text === null ? null : await stat(join(root, file)).catch(() => null);
+    if (text === null || (!info && (await gone(join(root, manifestFile))))) {
+      vanished = true;
+      continue;
+    }
     const read = readPitrManifest(text, trustedKeys, file);
-    const info = await stat(join(root, file)).catch(() => null);
     entries.push({
       manifestFile,
       manifest: read.ok ? read.manifest : null,
@@ -126,16 +145,24 @@ async function entriesIn(
       dataSizeBytes: info?.isFile() ? info.size : null,
     });
   }
-  return entries;
+  return { entries, vanished };
 }
 
-/** The manifests of the PITR folder, each judged under the trust policy, with its data file's size. */
+/**
+ * The manifests of the PITR folder, each judged under the trust policy, with its data file's size. Read again when a
+ * file vanished during the read (retention ran meanwhile, removing the oldest first), so that what is returned is
+ * one consistent state: a read that overlapped the removal could keep an older entry and miss a newer one.
+ */
 export async function readPitrEntries(
   directory: string,
   trustedKeys: readonly string[],
 ): Promise<PitrEntry[]> {
   const { root } = pitrFolder(directory);
-  return [...(await entriesIn(root, 'base', trustedKeys)), ...(await entriesIn(root, 'wal', trustedKeys))];
+  for (let attempt = 1; ; attempt += 1) {
+    const base = await entriesIn(root, 'base', trustedKeys);
+    const wal = await entriesIn(root, 'wal', trustedKeys);
+    if ((!base.vanished && !wal.vanished) || attempt >= 5) return [...base.entries, ...wal.entries];
+  }
 }
 
 /** The PITR catalog of a backup directory from its manifests and file sizes (no data file is read). */
