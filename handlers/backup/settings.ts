@@ -33,6 +33,8 @@ export interface ContinuousSettings {
   slot: string; // the physical replication slot pg_receivewal streams through
   baseBackupPeriodMs: number; // a new base backup (pg_basebackup) this long after the last one
   sealIntervalMs: number; // the current WAL segment is closed (pg_switch_wal) and sealed this often
+  /** tail_interval: the segment being written is stored and signed as the tail this often; 0 or absent: off. */
+  tailIntervalMs?: number | undefined;
   /** The WAL the slot may make the database server keep; past it the slot is dropped and capture starts again. */
   maxHeldWalBytes: number;
   /** pitr_window: base backups and segments older than this go (never what a restore to its start needs); null keeps all. */

@@ -12,11 +12,8 @@ const SHA256 = /^[0-9a-f]{64}$/;
 /** A WAL segment's file name: timeline, log and segment number, 8 hex digits each. */
 export const SEGMENT_NAME = /^[0-9A-F]{24}$/;
 
-export const pitrManifestSchema = z.strictObject({
-  format: z.literal(PITR_FORMAT),
-  kind: z.enum(['base', 'wal']),
-  /** The stored file, relative to the PITR folder: base/<stamp>.tar.zst[.age] or wal/<segment>.zst[.age]. */
-  file: z.string().regex(/^(base|wal)\/[0-9A-Za-z._-]{1,200}$/),
+/** How a stored file of continuous protection is kept, and whose WAL it holds (the tail's manifest has them too). */
+export const storedFileFields = {
   sizeBytes: z.number().int().nonnegative(),
   sha256: z.string().regex(SHA256), // of the stored bytes
   compression: z.literal('zstd'),
@@ -25,6 +22,14 @@ export const pitrManifestSchema = z.strictObject({
   systemIdentifier: z.string().regex(/^[0-9]{1,20}$/),
   database: z.string().min(1),
   serverMajor: z.number().int().positive(),
+};
+
+export const pitrManifestSchema = z.strictObject({
+  format: z.literal(PITR_FORMAT),
+  kind: z.enum(['base', 'wal']),
+  /** The stored file, relative to the PITR folder: base/<stamp>.tar.zst[.age] or wal/<segment>.zst[.age]. */
+  file: z.string().regex(/^(base|wal)\/[0-9A-Za-z._-]{1,200}$/),
+  ...storedFileFields,
   /** wal: the segment itself; base: the segment its WAL begins in (its start LSN). */
   segment: z.string().regex(SEGMENT_NAME),
   /** base: the segment of its end LSN (recovery needs the WAL up to there; the base carries it). wal: null. */

@@ -12,7 +12,7 @@ import { rehearsalLockName } from '../backup/lock';
 import { rehearsalBusy, type RehearseDeps } from '../backup/rehearse-backup';
 import { countDifferences, PITR_REHEARSAL_FORMAT, type PitrCountMark } from './rehearsal-record';
 import type { PitrRehearsalRecord } from './rehearsal-record';
-import { planRecovery, type PitrPlan } from './window';
+import { planRecovery, withoutTail, type PitrPlan } from './window';
 
 /** How long the rehearsal waits for the window to reach its point, beyond three seal intervals. */
 const WINDOW_WAIT_MS = 60_000;
@@ -145,7 +145,9 @@ async function planWhenCovered(
 ): Promise<PitrPlan> {
   const deadline = ctx.clock.elapsedMs() + waitMs;
   for (;;) {
-    const catalog = await pitr();
+    // The sealed segments only: a tail can end exactly at the count mark's position (recovery to it would end before
+    // reaching it), and what the rehearsal proves is what stays; the tail is replaced in seconds.
+    const catalog = withoutTail(await pitr());
     if (catalog.window && catalog.window.latest >= target) {
       const plan = planRecovery(catalog, target);
       if ('refused' in plan) throw new Error(plan.refused);

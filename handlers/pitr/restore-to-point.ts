@@ -70,6 +70,10 @@ async function findPlan(store: BackupStore, target: string): Promise<FoundPlan> 
   return { catalog: offsite.catalog, plan: there, download, fetch: new Set(wanted.map((m) => m.file)) };
 }
 
+/** The stored bytes of the plan's files: the base, the segments and the tail. */
+const planBytes = (plan: PitrPlan) =>
+  [plan.base, ...plan.segments, ...(plan.tail ? [plan.tail] : [])].reduce((sum, m) => sum + m.sizeBytes, 0);
+
 const downloadPhrase = (d: PitrDownload | null, verb: string) =>
   d ? `; ${verb} ${d.files} file(s) (${d.bytes} bytes) from ${d.location}` : '';
 
@@ -103,11 +107,11 @@ export async function restoreToPoint(
         target,
         dryRun,
         base: `pitr/${plan.base.file}`,
-        segments: plan.segments.length,
+        segments: plan.segments.length + (plan.tail ? 1 : 0),
         window,
         download,
       };
-      const label = `base backup '${result.base}' and ${plan.segments.length} WAL segment(s)`;
+      const label = `base backup '${result.base}' and ${result.segments} WAL segment(s)${plan.tail ? ` (the last one the signed tail pitr/${plan.tail.file})` : ''}`;
       if (dryRun) {
         ctx.logger.info(
           `Dry run: the database would be restored to ${target} from ${label}${downloadPhrase(download, 'it would download')}; nothing was changed.`,
@@ -122,7 +126,7 @@ export async function restoreToPoint(
         keepOld: settings.keepOldDatabase,
         allowNoAdmin: false, // a restore to a point never leaves the server without an admin
         allowUnsigned: false,
-        sizeBytes: [plan.base, ...plan.segments].reduce((sum, m) => sum + m.sizeBytes, 0),
+        sizeBytes: planBytes(plan),
         lease,
         recordIntent: (message) => audit('started', message),
         source: { via: 'file', reason: `point-in-time recovery to ${target}` },

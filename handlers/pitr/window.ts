@@ -2,6 +2,7 @@
 // the chain (sequence and previous digest) must hold, every data file must be there at its signed size, and the
 // WAL segments must follow one another without a gap. Pure: the runtime reads the folder, this decides.
 import { pitrDigest, type PitrManifest } from './manifest';
+import type { PitrTail } from './tail-manifest';
 
 /** One manifest file of the PITR folder as the runtime found it. */
 export interface PitrEntry {
@@ -12,6 +13,17 @@ export interface PitrEntry {
   reason: string | null;
   /** The size of the data file on disk; null when it is missing. */
   dataSizeBytes: number | null;
+}
+
+/** The newest tail file of the PITR folder (tail-manifest.ts) as the runtime found it. */
+export interface PitrTailEntry {
+  manifestFile: string;
+  /** Set when the signature verifies under the trust policy. */
+  tail: PitrTail | null;
+  reason: string | null;
+  dataSizeBytes: number | null;
+  /** The data file's SHA-256 (a tail is small and replaced often: it is hashed on every read, unlike sealed files). */
+  dataSha256: string | null;
 }
 
 export interface PitrWindow {
@@ -25,6 +37,12 @@ export interface PitrCatalog {
   segments: PitrManifest[]; // in the unbroken chain, by name
   /** The first thing that cuts the window short (a forged, missing or out-of-order file, a gap), in one sentence. */
   problem: string | null;
+  /** The signed tail that extends the window past the sealed segments (verified and bound to the chain's head). */
+  tail: PitrTail | null;
+  /** The window's latest point by the sealed segments alone (the tail left out). */
+  sealedLatest: string | null;
+  /** Why the tail in the folder was not used (forged, altered, bound elsewhere); null when used or superseded. */
+  tailProblem: string | null;
 }
 
 const SEGMENTS_PER_LOG = 0x100; // 16 MB segments (checked at capture start)
@@ -126,7 +144,52 @@ function gapAfter(run: readonly PitrManifest[], segments: readonly PitrManifest[
     : null;
 }
 
-export function assessPitr(entries: readonly PitrEntry[]): PitrCatalog {
+/**
+ * Whether the tail continues the window: signed by a trusted key, its file at its signed size, naming the digest of
+ * the chain's head, which must be the last segment of the run the window ends with, and holding the segment right
+ * after it. A tail that names an older link of the chain was superseded (its segment sealed since): ignored, no
+ * problem. Anything else is a problem, and the window ends at the sealed point.
+ */
+function bindTail(
+  entry: PitrTailEntry | null,
+  chain: readonly PitrManifest[],
+  run: readonly PitrManifest[],
+  latest: string,
+): { tail: PitrTail | null; tailProblem: string | null } {
+  const none = { tail: null, tailProblem: null };
+  if (!entry) return none;
+  const refuse = (why: string) => ({
+    tail: null,
+    tailProblem: `the tail ${entry.manifestFile} is not used: ${why}`,
+  });
+  const { tail } = entry;
+  if (!tail) return refuse(`it is not trusted: ${entry.reason ?? 'unknown'}`);
+  if (entry.dataSizeBytes !== tail.sizeBytes)
+    return refuse(
+      entry.dataSizeBytes === null
+        ? `${tail.file} is missing`
+        : `${tail.file} has ${entry.dataSizeBytes} bytes, its manifest signed ${tail.sizeBytes} (truncated or altered)`,
+    );
+  if (entry.dataSha256 !== tail.sha256)
+    return refuse(`the SHA-256 of ${tail.file} differs (forged or altered)`);
+  const head = chain.at(-1);
+  const named = chain.find((m) => pitrDigest(m) === tail.previousManifestSha256);
+  if (!head || !named)
+    return refuse('it names a chain head that is not in the chain (forged or of another chain)');
+  if (named !== head) return none; // its segment was sealed (or a new window began) since: superseded
+  const last = run.at(-1);
+  const next = segmentNumber(tail.segment);
+  const after = last ? segmentNumber(last.segment) : null;
+  if (last !== head || !after || next.timeline !== after.timeline || next.number !== after.number + 1)
+    return refuse(`it does not continue the segment the window ends with (${last?.segment ?? 'none'})`);
+  if (tail.systemIdentifier !== head.systemIdentifier) return refuse('it is WAL of another cluster');
+  return tail.coversUntil > latest ? { tail, tailProblem: null } : none;
+}
+
+export function assessPitr(
+  entries: readonly PitrEntry[],
+  tailEntry: PitrTailEntry | null = null,
+): PitrCatalog {
   const { chain, problem } = trustedPrefix(entries);
   const segments = chain
     .filter((m) => m.kind === 'wal')
@@ -134,21 +197,59 @@ export function assessPitr(entries: readonly PitrEntry[]): PitrCatalog {
   const bases = chain.filter((m) => m.kind === 'base');
   const usable = bases.filter((m) => reachOf(m, segments).until !== null);
   const newest = usable.at(-1);
-  if (!newest) return { window: null, bases, segments, problem };
+  if (!newest) {
+    const tailProblem = tailEntry && !tailEntry.tail ? bindTail(tailEntry, [], [], '').tailProblem : null;
+    return { window: null, bases, segments, problem, tail: null, sealedLatest: null, tailProblem };
+  }
   const reach = reachOf(newest, segments);
-  const latest = reach.until!;
+  const { tail, tailProblem } = bindTail(tailEntry, chain, reach.run, reach.until!);
+  const latest = tail?.coversUntil ?? reach.until!;
   // The window reaches back to the oldest base whose WAL runs on into the newest one's.
   let earliest = startOf(newest);
   for (const base of usable)
     if (reachOf(base, segments).until! >= startOf(newest) && startOf(base) < earliest)
       earliest = startOf(base);
-  return { window: { earliest, latest }, bases, segments, problem: problem ?? gapAfter(reach.run, segments) };
+  return {
+    window: { earliest, latest },
+    bases,
+    segments,
+    problem: problem ?? gapAfter(reach.run, segments) ?? tailProblem,
+    tail,
+    sealedLatest: reach.until!,
+    tailProblem,
+  };
+}
+
+/** The catalog as the sealed segments alone make it (a PITR rehearsal rehearses what stays: see rehearse-point.ts). */
+export function withoutTail(catalog: PitrCatalog): PitrCatalog {
+  if (!catalog.tail || !catalog.window || catalog.sealedLatest === null) return catalog;
+  return { ...catalog, tail: null, window: { ...catalog.window, latest: catalog.sealedLatest } };
 }
 
 export interface PitrPlan {
   base: PitrManifest;
   /** The segments recovery replays after the base, in order, up to the first that covers the target. */
   segments: PitrManifest[];
+  /** For a target past the sealed segments: the signed tail, replayed after them as the last segment. */
+  tail?: PitrTail | undefined;
+}
+
+/** A target past the sealed segments that the tail covers: the base the window ends with, its whole run, the tail. */
+function planWithTail(catalog: PitrCatalog, target: string): PitrPlan | null {
+  const { tail } = catalog;
+  if (!tail || target > tail.coversUntil) return null;
+  const base = [...catalog.bases]
+    .reverse()
+    .find(
+      (b) =>
+        startOf(b) <= target && reachOf(b, catalog.segments).run.at(-1)?.segment === precedingSegment(tail),
+    );
+  return base ? { base, segments: reachOf(base, catalog.segments).run, tail } : null;
+}
+
+function precedingSegment(tail: PitrTail): string {
+  const n = segmentNumber(tail.segment);
+  return segmentName(n.timeline, n.number - 1);
 }
 
 /** What a restore to `target` (ISO 8601) replays, or why it cannot: a sentence naming the window. */
@@ -165,7 +266,10 @@ export function planRecovery(catalog: PitrCatalog, target: string): PitrPlan | {
   const base = [...catalog.bases]
     .reverse()
     .find((b) => startOf(b) <= target && (reachOf(b, catalog.segments).until ?? '') >= target);
-  if (!base) return { refused: `No base backup with unbroken WAL reaches ${target}.` };
+  if (!base)
+    return (
+      planWithTail(catalog, target) ?? { refused: `No base backup with unbroken WAL reaches ${target}.` }
+    );
   const { run } = reachOf(base, catalog.segments);
   const segments: PitrManifest[] = [];
   for (const s of run) {

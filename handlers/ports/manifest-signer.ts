@@ -5,6 +5,7 @@ import type { AuditRecord } from '../backup/model';
 import type { RehearsalRecord } from '../backup/rehearsal-record';
 import type { PitrManifest } from '../pitr/manifest';
 import type { PitrRehearsalRecord } from '../pitr/rehearsal-record';
+import type { PitrTail } from '../pitr/tail-manifest';
 
 /** Signs manifests with the backup-signing key; the key itself never leaves the server process. */
 export interface ManifestSigner {
@@ -15,6 +16,8 @@ export interface ManifestSigner {
   signRehearsal?(record: RehearsalRecord): Promise<string>;
   /** The complete PITR manifest file (continuous protection); absent where only dump manifests are signed. */
   signPitr?(manifest: PitrManifest): Promise<string>;
+  /** The complete signed tail file (continuous protection's tail, under a context of its own). */
+  signPitrTail?(tail: PitrTail): Promise<string>;
   /** The complete PITR rehearsal record file; absent where only dump manifests are signed. */
   signPitrRehearsal?(record: PitrRehearsalRecord): Promise<string>;
   /** The signature of one audit log line (handlers/backup/audit-chain.ts); absent where only manifests are signed. */

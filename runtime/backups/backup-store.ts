@@ -7,6 +7,7 @@ import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
 import type { Executor } from '../executor/executor';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
+import type { PitrCatalog } from '../../handlers/pitr/window';
 import type { HeldWal } from '../../handlers/pitr/summary';
 import { readPitrCatalog } from '../pitr/folder';
 import { recoverToPoint, requireServerPrograms } from '../pitr/recover';
@@ -92,6 +93,20 @@ function auditMembers(
   };
 }
 
+/** Per backup directory, the last reason a tail was not used that was logged. */
+const toldTail = new Map<string, string | null>();
+
+/** A tail that does not verify is never used silently: one warning per reason (not one per catalog read). */
+function tellTail(directory: string, catalog: PitrCatalog, binding: StoreBinding): PitrCatalog {
+  const told = toldTail.get(directory) ?? null;
+  if (catalog.tailProblem && catalog.tailProblem !== told)
+    binding.pitr?.logger.warn(
+      `Continuous protection: ${catalog.tailProblem}; the restorable window ends at the sealed point ${catalog.sealedLatest ?? '(none)'}.`,
+    );
+  toldTail.set(directory, catalog.tailProblem);
+  return catalog;
+}
+
 export function bindBackupStore(binding: StoreBinding): BackupStore {
   const { executor, settings, signer } = binding;
   const { directory } = settings;
@@ -130,7 +145,8 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
     },
     ...(settings.continuous
       ? {
-          pitr: () => readPitrCatalog(directory, trust().trustedKeys),
+          pitr: async () =>
+            tellTail(directory, await readPitrCatalog(directory, trust().trustedKeys), binding),
           pitrHeldWal: () => binding.pitr?.heldWal?.() ?? null,
         }
       : {}),

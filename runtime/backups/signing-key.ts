@@ -19,6 +19,7 @@ import { signRehearsal } from '../../handlers/backup/rehearsal-record';
 import { signAuditEntry } from '../../handlers/backup/audit-chain';
 import { signPitrManifest } from '../../handlers/pitr/manifest';
 import { signPitrRehearsal } from '../../handlers/pitr/rehearsal-record';
+import { signPitrTail } from '../../handlers/pitr/tail-manifest';
 import { AppError } from '../../handlers/errors';
 import type { Logger } from '../../handlers/ports/logger';
 import type { ManifestSigner } from '../../handlers/ports/manifest-signer';
@@ -116,6 +117,7 @@ export function signerFor(key: KeyObject): ManifestSigner {
     sign: async (manifest) => signManifest(manifest, key),
     signRehearsal: async (record) => signRehearsal(record, key),
     signPitr: async (manifest) => signPitrManifest(manifest, key),
+    signPitrTail: async (tail) => signPitrTail(tail, key),
     signPitrRehearsal: async (record) => signPitrRehearsal(record, key),
     signAudit: async (entry) => signAuditEntry(entry, key),
   };

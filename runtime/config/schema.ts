@@ -1,6 +1,6 @@
 // The zod schemas of config.toml: every table strict, with the defaults of the README's key table.
 import { z } from 'zod';
-import { duration, durationValue } from './duration-key';
+import { duration, durationOrOff, durationValue } from './duration-key';
 import { size } from './size-key';
 import { checkOffsite, offsiteShape } from './offsite-schema';
 import { NOTIFY_KEYS } from './notify-schema';
@@ -144,6 +144,7 @@ export const backupTaskSchema = z
     continuous: z.boolean().default(false),
     base_backup_period: duration('1 day'),
     seal_interval: duration('30 s'),
+    tail_interval: durationOrOff('5 s'),
     replication_slot: z
       .string()
       .regex(/^[a-z0-9_]{1,63}$/, { error: 'must be 1 to 63 lower-case letters, digits or underscores' })

@@ -291,6 +291,7 @@ function toBackupSettings(
           slot: task.replication_slot,
           baseBackupPeriodMs: task.base_backup_period,
           sealIntervalMs: task.seal_interval,
+          tailIntervalMs: task.tail_interval,
           maxHeldWalBytes: task.max_held_wal,
           pitrWindowMs: task.pitr_window ?? null,
         }

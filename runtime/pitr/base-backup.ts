@@ -30,6 +30,17 @@ export function encryptionOf(settings: BackupTaskSettings) {
     : null;
 }
 
+/** What every sealed file's manifest (base, segment, tail) says of how it is stored and whose WAL it is. */
+export function storedFacts(settings: BackupTaskSettings, facts: ServerFacts) {
+  return {
+    compression: 'zstd' as const,
+    encryption: encryptionOf(settings),
+    systemIdentifier: facts.systemIdentifier,
+    database: facts.database,
+    serverMajor: facts.major,
+  };
+}
+
 export async function takeBaseBackup(o: {
   facts: ServerFacts;
   tools: ToolEnvironment;
@@ -68,11 +79,7 @@ export async function takeBaseBackup(o: {
     kind: 'base',
     file,
     ...sealed,
-    compression: 'zstd',
-    encryption: encryptionOf(settings),
-    systemIdentifier: facts.systemIdentifier,
-    database: facts.database,
-    serverMajor: facts.major,
+    ...storedFacts(settings, facts),
     segment: lsnSegment(start[1]!, timeline),
     endSegment: lsnSegment(end[1]!, timeline),
     coversUntil: clock.now().toISOString(),

@@ -14,6 +14,8 @@ import { prunePitr } from './prune';
 
 export interface CaptureChain {
   append(fields: ManifestFields): Promise<PitrManifest>;
+  /** The chain's head (the newest sealed manifest). */
+  head(): Promise<PitrManifest | null>;
   /** Queues for the off-site copy what an earlier run sealed and did not copy yet (every file: the store skips). */
   catchUp(): Promise<void>;
   /** Starts copying what was sealed since the last call, unless a copy is still under way. */
@@ -68,6 +70,7 @@ export function createCaptureChain(options: {
       if (offsite) sealedSince.push(manifest);
       return manifest;
     },
+    head: () => chain.head(),
     async catchUp() {
       if (offsite) sealedSince.push(...(await catalogChain()));
     },

@@ -19,6 +19,7 @@ import { checkSameCluster } from './same-cluster';
 import { createSegmentSealer, type SegmentSealer } from './sealer';
 import { createSlotGuard, type SlotGuard } from './slot-guard';
 import type { SlotStatus } from './slot';
+import { runTails } from './tail';
 
 export interface CaptureOptions {
   dbUrl: string;
@@ -130,6 +131,7 @@ async function runCapture(
   let loop: ReturnType<typeof captureLoop> | undefined;
   const guarding = new AbortController(); // the guard's watch ends with this run, also when it fails
   let watching: Promise<void> | undefined;
+  let tailing: Promise<void> | undefined;
   try {
     const program = await findPgProgram('pg_receivewal', facts.major);
     const env = tools.env;
@@ -166,15 +168,38 @@ async function runCapture(
       `Continuous protection: streaming the WAL of '${facts.database}' through the replication slot ${continuous.slot} into ${folder.root}.`,
     );
     loop = captureLoop({ options, facts, folder, tools, chain, sealer, guard, signal });
+    tailing = startTails(options, facts, chain, AbortSignal.any([signal, guarding.signal]));
     await loop.done;
     await receiver.running;
   } finally {
     guarding.abort();
     await watching;
+    await tailing;
     await loop?.settled();
     await chain.settled();
     await tools.dispose();
   }
+}
+
+/** The signed tail every tail_interval (tail.ts), beside the loop: its wait for pg_receivewal never delays sealing. */
+function startTails(options: CaptureOptions, facts: ServerFacts, chain: CaptureChain, signal: AbortSignal) {
+  const { settings } = options;
+  const intervalMs = settings.continuous!.tailIntervalMs;
+  if (!intervalMs) return undefined;
+  return runTails(
+    {
+      dbUrl: options.dbUrl,
+      settings,
+      folder: pitrFolder(settings.directory),
+      facts,
+      clock: options.clock,
+      logger: options.logger,
+      signer: options.signer,
+      head: () => chain.head(),
+      intervalMs,
+    },
+    signal,
+  );
 }
 
 /** Every tick: the WAL switch when due, capture again after a slot drop (guard.watch reads the slot), sealing, the base backup when due, retention, off-site. */

@@ -14,6 +14,8 @@ export type ManifestFields = Omit<PitrManifest, 'format' | 'sequence' | 'previou
 
 export interface ChainWriter {
   append(fields: ManifestFields): Promise<PitrManifest>;
+  /** The newest manifest of the chain (after the appends under way), for the tail to bind to. */
+  head(): Promise<PitrManifest | null>;
 }
 
 const present = (path: string) =>
@@ -55,6 +57,15 @@ export function createChainWriter(options: {
   return {
     append(fields) {
       const next = queue.then(() => appendNow(fields));
+      queue = next.catch(() => {});
+      return next;
+    },
+    head() {
+      // In the queue: never read beside an append that is about to set it.
+      const next = queue.then(async () => {
+        if (head === undefined) head = await readPitrHead(options.directory, options.trustedKeys());
+        return head;
+      });
       queue = next.catch(() => {});
       return next;
     },

@@ -1,4 +1,4 @@
-// The PITR folder inside the backup directory: <directory>/pitr/{incoming,base,wal}. Sealed files are written
+// The PITR folder inside the backup directory: <directory>/pitr/{incoming,base,wal,tail}. Sealed files are written
 // compressed (zstd) and optionally age-encrypted, hashed on the way, fsynced and renamed; each gets its signed
 // manifest `<file>.manifest.json` beside it. Reading the folder gives the catalog the handlers judge.
 import { createReadStream } from 'node:fs';
@@ -7,8 +7,9 @@ import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { readPitrManifest, type PitrManifest } from '../../handlers/pitr/manifest';
-import { assessPitr, type PitrCatalog, type PitrEntry } from '../../handlers/pitr/window';
-import { HashingPassThrough, fsyncDirectory } from '../executor/dump-file';
+import { readPitrTail } from '../../handlers/pitr/tail-manifest';
+import { assessPitr, type PitrCatalog, type PitrEntry, type PitrTailEntry } from '../../handlers/pitr/window';
+import { HashingPassThrough, fsyncDirectory, sha256OfFile } from '../executor/dump-file';
 import { helperEnv, processStage, failedStage, type Stage } from '../executor/filters';
 
 export const MANIFEST_SUFFIX = '.manifest.json';
@@ -18,15 +19,23 @@ export interface PitrFolder {
   incoming: string;
   base: string;
   wal: string;
+  /** The signed tail (tail.ts): never part of the chain, so neither retention nor the off-site copy sees it. */
+  tail: string;
 }
 
 export function pitrFolder(directory: string): PitrFolder {
   const root = join(directory, 'pitr');
-  return { root, incoming: join(root, 'incoming'), base: join(root, 'base'), wal: join(root, 'wal') };
+  return {
+    root,
+    incoming: join(root, 'incoming'),
+    base: join(root, 'base'),
+    wal: join(root, 'wal'),
+    tail: join(root, 'tail'),
+  };
 }
 
 export async function ensurePitrFolder(folder: PitrFolder): Promise<void> {
-  for (const d of [folder.incoming, folder.base, folder.wal])
+  for (const d of [folder.incoming, folder.base, folder.wal, folder.tail])
     await mkdir(d, { recursive: true, mode: 0o700 });
 }
 
@@ -165,12 +174,56 @@ export async function readPitrEntries(
   }
 }
 
+/** The names of the tail manifests in tail/, newest first (names sort by segment, then by bytes of WAL). */
+export async function tailManifestNames(folder: PitrFolder): Promise<string[]> {
+  const names = await readdir(folder.tail).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  return names
+    .filter((n) => n.endsWith(MANIFEST_SUFFIX))
+    .sort()
+    .reverse();
+}
+
+/**
+ * The newest tail, judged under the trust policy, with its data file's size; null when there is none. The writer
+ * replaces it every few seconds (the new one written, then the old one removed, manifest first): one that vanished
+ * while it was read was replaced, and the next newest is read instead.
+ */
+export async function readPitrTailEntry(
+  directory: string,
+  trustedKeys: readonly string[],
+): Promise<PitrTailEntry | null> {
+  const folder = pitrFolder(directory);
+  for (const name of await tailManifestNames(folder)) {
+    const file = `tail/${name.slice(0, -MANIFEST_SUFFIX.length)}`;
+    const manifestFile = `tail/${name}`;
+    const text = await readFile(join(folder.root, manifestFile), 'utf8').catch(
+      (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : ''),
+    );
+    const info = text === null ? null : await stat(join(folder.root, file)).catch(() => null);
+    if (text === null || (!info && (await gone(join(folder.root, manifestFile))))) continue;
+    const read = readPitrTail(text, trustedKeys, file);
+    const sized = read.ok && info?.isFile() && info.size === read.tail.sizeBytes;
+    return {
+      manifestFile,
+      tail: read.ok ? read.tail : null,
+      reason: read.ok ? null : read.reason,
+      dataSizeBytes: info?.isFile() ? info.size : null,
+      dataSha256: sized ? await sha256OfFile(join(folder.root, file)).catch(() => null) : null,
+    };
+  }
+  return null;
+}
+
 /** The PITR catalog of a backup directory from its manifests and file sizes (no data file is read). */
 export async function readPitrCatalog(
   directory: string,
   trustedKeys: readonly string[],
 ): Promise<PitrCatalog> {
-  return assessPitr(await readPitrEntries(directory, trustedKeys));
+  const entries = await readPitrEntries(directory, trustedKeys);
+  return assessPitr(entries, await readPitrTailEntry(directory, trustedKeys));
 }
 
 /** The newest trusted manifest by sequence (the chain's head), whatever the window says. */

@@ -3,7 +3,7 @@
 // target, then the application database's content copied out of it into the scratch database (copy-out.ts).
 import { spawn } from 'node:child_process';
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,7 @@ import { fetchPitrFiles } from './offsite-restore';
 import { pitrFolder } from './folder';
 import { INSTANCE_PORT, prepareInstance, serverBinaries } from './instance';
 import { laterCommitExists } from './waldump';
+import { SEGMENT_BYTES } from './partial';
 import { recoveryDirPrefix } from './orphans';
 
 export interface RecoverRequest {
@@ -52,8 +53,11 @@ const damaged = (file: string, why: string) =>
     },
   );
 
+/** What a sealed file's manifest (or the tail's) says about the stored bytes. */
+type Sealed = Pick<PitrManifest, 'file' | 'sizeBytes' | 'sha256' | 'encryption'>;
+
 /** Checks a sealed file against its signed manifest (size, SHA-256) before any of it is used. */
-async function checkSealed(request: RecoverRequest, manifest: PitrManifest): Promise<string> {
+async function checkSealed(request: RecoverRequest, manifest: Sealed): Promise<string> {
   const path = join(pitrFolder(request.directory).root, manifest.file);
   const info = await stat(path).catch(() => null);
   if (!info) throw damaged(manifest.file, 'it is missing');
@@ -65,12 +69,7 @@ async function checkSealed(request: RecoverRequest, manifest: PitrManifest): Pro
 }
 
 /** A checked file through age (when encrypted) and zstd into `sink`. */
-async function unpack(
-  request: RecoverRequest,
-  manifest: PitrManifest,
-  sink: Writable,
-  sinkDone: Promise<void>,
-) {
+async function unpack(request: RecoverRequest, manifest: Sealed, sink: Writable, sinkDone: Promise<void>) {
   const path = await checkSealed(request, manifest);
   const env = helperEnv(process.env);
   const stage = (tool: string, args: string[], what: string) =>
@@ -164,16 +163,19 @@ export async function recoverToPoint(request: RecoverRequest): Promise<void> {
   let fetched: Awaited<ReturnType<typeof fetchPitrFiles>> | undefined;
   try {
     fetched = await fetchFromStore(request);
-    const from = (m: PitrManifest) =>
+    const from = (m: Sealed) =>
       fetched && request.fetch?.has(m.file) ? { ...request, directory: fetched.directory } : request;
     const tar = tarInto(data);
     await unpack(from(plan.base), plan.base, tar.stdin, tar.done);
-    for (const segment of plan.segments) {
+    for (const segment of [...plan.segments, ...(plan.tail ? [plan.tail] : [])]) {
       const out = createWriteStream(join(wal, segment.segment));
       await unpack(from(segment), segment, out, new Promise((resolve) => out.once('close', () => resolve())));
     }
+    // The tail holds the segment up to the flush position; PostgreSQL reads only full segments: the rest is zeros,
+    // as in pg_receivewal's own .partial (recovery ends at the first record that is not there).
+    if (plan.tail) await truncate(join(wal, plan.tail.segment), SEGMENT_BYTES);
     await fetched?.dispose();
-    const last = plan.segments.at(-1);
+    const last = plan.tail ?? plan.segments.at(-1);
     const waldump = join(serverBinaries(major), 'pg_waldump');
     // Recovery stops before the first commit after the target; without one in the WAL given, it replays all of it.
     const stopAtTarget =
@@ -190,7 +192,7 @@ export async function recoverToPoint(request: RecoverRequest): Promise<void> {
       clock: request.clock,
     });
     logger.info(
-      `Recovering ${plan.base.file} and ${plan.segments.length} WAL segment(s) to ${request.target} in a temporary instance.`,
+      `Recovering ${plan.base.file} and ${plan.segments.length} WAL segment(s)${plan.tail ? ` and the signed tail ${plan.tail.file}` : ''} to ${request.target} in a temporary instance.`,
     );
     await instance.recover();
     await copyOut({

@@ -13,7 +13,7 @@ import { SEGMENT_NAME, type PitrManifest } from '../../handlers/pitr/manifest';
 import { segmentNumber } from '../../handlers/pitr/window';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
-import { encryptionOf } from './base-backup';
+import { storedFacts } from './base-backup';
 import type { ManifestFields } from './chain-writer';
 import { MANIFEST_SUFFIX, readPitrCatalog, sealInto, type PitrFolder } from './folder';
 import type { ServerFacts } from './preflight';
@@ -119,11 +119,7 @@ async function sealSegment(
     file,
     sizeBytes,
     sha256,
-    compression: 'zstd',
-    encryption: encryptionOf(settings),
-    systemIdentifier: facts.systemIdentifier,
-    database: facts.database,
-    serverMajor: facts.major,
+    ...storedFacts(settings, facts),
     segment,
     endSegment: null,
     coversUntil,

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { restoreToPoint } from '../../handlers/pitr/restore-to-point';
-import { commitWrites, startPitrRestoreWorld, type PitrWorld, type TimedCommit } from '../support/pitr-world';
+import {
+  commitWrites,
+  startPitrRestoreWorld,
+  writtenRows,
+  type PitrWorld,
+  type TimedCommit,
+} from '../support/pitr-world';
 import type { RealRestoreWorld } from '../support/restore-real';
 
 let world: PitrWorld;
@@ -27,16 +33,7 @@ async function fresh(sql: string): Promise<pg.QueryResult> {
   }
 }
 
-async function rowsNow(): Promise<number[]> {
-  const client = new pg.Client({ connectionString: world.appUrl });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ n: number }>('SELECT n FROM writes ORDER BY n');
-    return rows.map((r) => r.n);
-  } finally {
-    await client.end();
-  }
-}
+const rowsNow = () => writtenRows(world);
 
 beforeAll(async () => {
   ({ world, real } = await startPitrRestoreWorld({

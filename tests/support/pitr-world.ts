@@ -40,6 +40,8 @@ export interface PitrWorld {
 
 export interface PitrWorldOptions {
   sealIntervalMs?: number;
+  /** tail_interval (the signed tail); absent: off. */
+  tailIntervalMs?: number;
   signer?: ManifestSigner;
   maxHeldWalBytes?: number;
   slotCheckMs?: number;
@@ -87,6 +89,7 @@ export async function startPitrWorld(options: PitrWorldOptions = {}): Promise<Pi
       slot: 'bomnipotent_backup',
       baseBackupPeriodMs: options.baseBackupPeriodMs ?? 86_400_000,
       sealIntervalMs: options.sealIntervalMs ?? 1000,
+      tailIntervalMs: options.tailIntervalMs,
       maxHeldWalBytes: options.maxHeldWalBytes ?? 2 ** 30,
       pitrWindowMs: options.pitrWindowMs ?? null,
     },
@@ -216,6 +219,18 @@ export interface TimedCommit {
   ackAt: number;
 }
 
+/** The rows of `writes` now, on a session of its own (a restore's swap ends the world's). */
+export async function writtenRows(world: PitrWorld): Promise<number[]> {
+  const client = new pg.Client({ connectionString: world.appUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>('SELECT n FROM writes ORDER BY n');
+    return rows.map((r) => r.n);
+  } finally {
+    await client.end();
+  }
+}
+
 /** The writer: rows 1..count into `writes`, one commit every ~gapMs, each with when it was sent and acknowledged. */
 export async function commitWrites(world: PitrWorld, count: number, gapMs = 30): Promise<TimedCommit[]> {
   const commits: TimedCommit[] = [];
@@ -274,11 +289,16 @@ export async function restoreWorldOn(
  * world on it, the test's own `prepare`, the table `writes (n)` and a restorable window.
  */
 export async function startPitrRestoreWorld(
-  options: { offsite?: OffsiteSettings; prepare?: (world: PitrWorld) => Promise<void> } = {},
+  options: {
+    offsite?: OffsiteSettings;
+    prepare?: (world: PitrWorld) => Promise<void>;
+    capture?: Pick<PitrWorldOptions, 'sealIntervalMs' | 'tailIntervalMs'>;
+  } = {},
 ): Promise<{ world: PitrWorld; real: RealRestoreWorld }> {
   const { offsite } = options;
   let real: RealRestoreWorld | undefined;
   const world = await startPitrWorldWithWindow({
+    ...options.capture,
     signer: TEST_SIGNER,
     offsite,
     table: 'writes (n int PRIMARY KEY)',

@@ -1,5 +1,5 @@
 // Sizes in config.toml (max_held_wal): a unit is required, binary multiples, a floor of two WAL segments; and
-// the default seal_interval beside it.
+// the default seal_interval and tail_interval beside it.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,5 +50,18 @@ describe('seal_interval', () => {
   it('defaults to 30 s (the off-site recovery point within 60 s) and reads a duration', () => {
     expect(load('').databaseBackup?.continuous?.sealIntervalMs).toBe(30_000);
     expect(load('seal_interval = "1 min"\n').databaseBackup?.continuous?.sealIntervalMs).toBe(60_000);
+  });
+});
+
+describe('tail_interval', () => {
+  it('defaults to 5 s (the local recovery point within 5 s), reads a duration, and "0" or "off" turns it off', () => {
+    expect(load('').databaseBackup?.continuous?.tailIntervalMs).toBe(5000);
+    expect(load('tail_interval = "2 s"\n').databaseBackup?.continuous?.tailIntervalMs).toBe(2000);
+    expect(load('tail_interval = "0"\n').databaseBackup?.continuous?.tailIntervalMs).toBe(0);
+    expect(load('tail_interval = "off"\n').databaseBackup?.continuous?.tailIntervalMs).toBe(0);
+  });
+
+  it('refuses a number without a unit, naming the key', () => {
+    expect(() => load('tail_interval = "5"\n')).toThrow(/tasks\[0\]\.tail_interval/);
   });
 });
