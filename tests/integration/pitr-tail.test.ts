@@ -75,7 +75,9 @@ describe('the signed tail', () => {
     );
     expect(catalog.tail).not.toBeNull();
     expect(catalog.tailProblem).toBeNull();
-    expect(lastAck - latest).toBeLessThan(1000 + 1500);
+    // tail_interval (1 s) plus a round in progress when capture stopped, with room for a loaded CI machine; without
+    // the tail the window ends at the base backup, 8–9 s before.
+    expect(lastAck - latest).toBeLessThan(1000 + 3500);
     expect(catalog.sealedLatest! < catalog.window!.latest).toBe(true);
   });
 
