@@ -53,6 +53,8 @@ export async function runTails(options: TailOptions, signal: AbortSignal): Promi
   let said: string | undefined;
   try {
     while (!signal.aborted) {
+      // Start to start: the recovery point lags by at most intervalMs plus one round, not plus every round's time.
+      const started = options.clock.elapsedMs();
       await writer.take(signal).then(
         () => (said = undefined),
         (error: unknown) => {
@@ -61,7 +63,10 @@ export async function runTails(options: TailOptions, signal: AbortSignal): Promi
           said = line;
         },
       );
-      await options.clock.sleep(options.intervalMs, signal);
+      await options.clock.sleep(
+        Math.max(0, options.intervalMs - (options.clock.elapsedMs() - started)),
+        signal,
+      );
     }
   } finally {
     await writer.close();

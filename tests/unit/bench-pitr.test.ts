@@ -56,7 +56,7 @@ describe('the PITR part of the bench', () => {
     expect(pitrOf([], { BENCH_PITR: '1' })).toBe('on');
     const o = parseOptions([], { BENCH_PITR_SEAL_S: '10' }, '/r');
     expect(o !== 'help' && [o.pitrSeconds, o.pitrSealSeconds, o.pitrTailSeconds, o.pitrCapMb]).toEqual([
-      150, 10, 5, 64,
+      150, 10, 4, 64,
     ]);
   });
 
