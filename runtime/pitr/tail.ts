@@ -130,7 +130,12 @@ function createTailWriter(options: TailOptions) {
         if (!head || head.kind !== 'wal' || at.lsn === written) return; // no segment to continue, or no new WAL
         const after = segmentNumber(head.segment);
         if (at.segment !== segmentName(after.timeline, after.number + 1)) return; // the head's successor not sealed yet
-        if (!(await flushedPast(db, options.settings.continuous!.slot, at.lsn, options, signal))) return;
+        if (!(await flushedPast(db, options.settings.continuous!.slot, at.lsn, options, signal))) {
+          if (signal.aborted) return;
+          throw new Error(
+            `pg_receivewal did not confirm the server's flush position within ${Math.round((options.flushWaitMs ?? FLUSH_WAIT_MS) / 1000)} s (the replication slot's restart_lsn stayed behind it)`,
+          );
+        }
         const tail = await storeTail(options, head, at, t0);
         if (!tail) return;
         written = at.lsn;
