@@ -38,6 +38,7 @@ export interface BenchOptions {
   /** How long the steady writer of the PITR part runs, its seal_interval, and the disk part's max_held_wal. */
   pitrSeconds: number;
   pitrSealSeconds: number;
+  pitrTailSeconds: number;
   pitrCapMb: number;
 }
 
@@ -64,6 +65,7 @@ export const USAGE = `Usage: npm run bench -- [--sizes 100,500,1000] [--datasets
                      (recovery point, restore to a point vs raw, exactness, disk)
   --pitr-only        measure only that (no backup/restore sizes)                 env BENCH_PITR=only
                      BENCH_PITR_SECONDS (150) writer, BENCH_PITR_SEAL_S (30) seal_interval,
+                     BENCH_PITR_TAIL_S (4) tail_interval,
                      BENCH_PITR_CAP_MB (64) max_held_wal of the disk part
 
 With --cluster defaults it needs initdb and pg_ctl of the machine's PostgreSQL (/usr/lib/postgresql/<major>/bin);
@@ -151,6 +153,7 @@ export function parseOptions(
             : 'off',
     pitrSeconds: positiveInt('BENCH_PITR_SECONDS', env.BENCH_PITR_SECONDS, 150),
     pitrSealSeconds: positiveInt('BENCH_PITR_SEAL_S', env.BENCH_PITR_SEAL_S, 30),
+    pitrTailSeconds: positiveInt('BENCH_PITR_TAIL_S', env.BENCH_PITR_TAIL_S, 4),
     pitrCapMb: positiveInt('BENCH_PITR_CAP_MB', env.BENCH_PITR_CAP_MB, 64),
   };
 }

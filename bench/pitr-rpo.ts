@@ -1,7 +1,8 @@
 // The recovery point under a steady writer: each commit's send and acknowledgement time, and when it was covered:
-// streamed (pg_receivewal reported the commit's WAL flushed to the local folder), sealed (the local restorable window
-// reaches its acknowledgement: compressed, signed, restorable) and off-site (the sealed segment's manifest is in the
-// S3 store). The writer commits one row every `everyMs` on a session of its own.
+// streamed (pg_receivewal reported the commit's WAL flushed to the local folder: plaintext, unsigned, no restore uses
+// it), signed (the local restorable window reaches its acknowledgement: a signed tail or a sealed segment covers it,
+// what a restore can use) and off-site (the sealed segment's manifest is in the S3 store). The writer commits one row
+// every `everyMs` on a session of its own.
 import pg from 'pg';
 import type { PitrBench } from './pitr-setup';
 import { SLOT } from './pitr-setup';
@@ -13,7 +14,7 @@ export interface Commit {
   /** pg_current_wal_flush_lsn() right after the commit, as a number: the commit record is at or before it. */
   lsn: bigint;
   streamedAt?: number;
-  sealedAt?: number;
+  signedAt?: number;
   offsiteAt?: number;
 }
 
@@ -35,7 +36,7 @@ export async function measureRpo(
   await watcher.connect();
   const commits: Commit[] = [];
   let writing = true;
-  const pending = (key: 'streamedAt' | 'sealedAt' | 'offsiteAt') =>
+  const pending = (key: 'streamedAt' | 'signedAt' | 'offsiteAt') =>
     commits.filter((c) => c[key] === undefined);
   const streamed = (async () => {
     while (writing || pending('streamedAt').length) {
@@ -50,8 +51,8 @@ export async function measureRpo(
       await sleep(50);
     }
   })();
-  const sealed = (async () => {
-    while (writing || pending('sealedAt').length || pending('offsiteAt').length) {
+  const signed = (async () => {
+    while (writing || pending('signedAt').length || pending('offsiteAt').length) {
       const catalog = await bench.catalog();
       const offsite = await bench.offsiteFiles().catch(() => new Set<string>());
       const now = Date.now();
@@ -60,7 +61,7 @@ export async function measureRpo(
       for (const s of catalog.segments)
         if (s.coversUntil && offsite.has(s.file))
           offsiteLatest = Math.max(offsiteLatest, Date.parse(s.coversUntil));
-      for (const c of pending('sealedAt')) if (c.ackAt <= latest) c.sealedAt = now;
+      for (const c of pending('signedAt')) if (c.ackAt <= latest) c.signedAt = now;
       for (const c of pending('offsiteAt')) if (c.ackAt <= offsiteLatest) c.offsiteAt = now;
       await sleep(250);
     }
@@ -82,12 +83,12 @@ export async function measureRpo(
     for (const c of commits) {
       // Not covered within the bound: counted as never (Infinity in the percentiles).
       c.streamedAt ??= Number.POSITIVE_INFINITY;
-      c.sealedAt ??= Number.POSITIVE_INFINITY;
+      c.signedAt ??= Number.POSITIVE_INFINITY;
       c.offsiteAt ??= Number.POSITIVE_INFINITY;
     }
   });
-  await Promise.race([Promise.all([streamed, sealed]), deadline]);
-  await Promise.allSettled([streamed, sealed]);
+  await Promise.race([Promise.all([streamed, signed]), deadline]);
+  await Promise.allSettled([streamed, signed]);
   await writer.end();
   await watcher.end();
   return commits;
@@ -104,19 +105,20 @@ export interface RpoFigures {
   commits: number;
   /** p50, p99 and max, in ms after the acknowledgement. */
   streamed: [number, number, number];
-  sealed: [number, number, number];
+  /** A signed tail or sealed segment covers it: the local recovery point. */
+  signed: [number, number, number];
   offsite: [number, number, number];
 }
 
 export function summarizeRpo(commits: readonly Commit[]): RpoFigures {
-  const of = (key: 'streamedAt' | 'sealedAt' | 'offsiteAt'): [number, number, number] => {
+  const of = (key: 'streamedAt' | 'signedAt' | 'offsiteAt'): [number, number, number] => {
     const delays = commits.map((c) => Math.max(0, (c[key] ?? Number.POSITIVE_INFINITY) - c.ackAt));
     return [percentile(delays, 50), percentile(delays, 99), percentile(delays, 100)];
   };
   return {
     commits: commits.length,
     streamed: of('streamedAt'),
-    sealed: of('sealedAt'),
+    signed: of('signedAt'),
     offsite: of('offsiteAt'),
   };
 }

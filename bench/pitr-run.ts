@@ -33,6 +33,7 @@ export interface PitrFigures {
   sizeMb: number;
   databaseBytes: number;
   sealIntervalMs: number;
+  tailIntervalMs: number;
   writerSeconds: number;
   target: string;
   segmentsReplayed: number;
@@ -96,6 +97,7 @@ async function prepare(ctx: PitrContext, name: string, rawRoot: string) {
   await c.end();
   const bench = await startPitrBench(url, join(ctx.workDir, 'pitr'), {
     sealIntervalMs: o.pitrSealSeconds * 1000,
+    tailIntervalMs: o.pitrTailSeconds * 1000,
     maxHeldWalBytes: 2 * 1024 * MB, // the product's default; the disk part restarts with its own cap
   });
   await until(
@@ -153,6 +155,7 @@ export async function runPitr(ctx: PitrContext): Promise<PitrFigures> {
       sizeMb: ctx.sizeMb,
       databaseBytes: await databaseBytes(name),
       sealIntervalMs: o.pitrSealSeconds * 1000,
+      tailIntervalMs: o.pitrTailSeconds * 1000,
       writerSeconds: o.pitrSeconds,
       target,
       segmentsReplayed: result.segments ?? 0,

@@ -32,6 +32,7 @@ export interface PitrBench {
 
 export interface PitrSettings {
   sealIntervalMs: number;
+  tailIntervalMs: number;
   maxHeldWalBytes: number;
 }
 
@@ -52,6 +53,7 @@ export async function startPitrBench(dbUrl: string, directory: string, s: PitrSe
       slot: SLOT,
       baseBackupPeriodMs: 86_400_000,
       sealIntervalMs: s.sealIntervalMs,
+      tailIntervalMs: s.tailIntervalMs,
       maxHeldWalBytes: s.maxHeldWalBytes,
       pitrWindowMs: null,
     },

@@ -177,11 +177,12 @@ function bindTail(
   if (!head || !named)
     return refuse('it names a chain head that is not in the chain (forged or of another chain)');
   if (named !== head) return none; // its segment was sealed (or a new window began) since: superseded
-  const last = run.at(-1);
+  // The window ends before the head (a gap, named by the catalog's problem): the tail cannot extend it; not a forgery.
+  if (run.at(-1) !== head) return none;
   const next = segmentNumber(tail.segment);
-  const after = last ? segmentNumber(last.segment) : null;
-  if (last !== head || !after || next.timeline !== after.timeline || next.number !== after.number + 1)
-    return refuse(`it does not continue the segment the window ends with (${last?.segment ?? 'none'})`);
+  const after = segmentNumber(head.segment);
+  if (next.timeline !== after.timeline || next.number !== after.number + 1)
+    return refuse(`it does not continue the segment the window ends with (${head.segment})`);
   if (tail.systemIdentifier !== head.systemIdentifier) return refuse('it is WAL of another cluster');
   return tail.coversUntil > latest ? { tail, tailProblem: null } : none;
 }

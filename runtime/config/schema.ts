@@ -144,7 +144,7 @@ export const backupTaskSchema = z
     continuous: z.boolean().default(false),
     base_backup_period: duration('1 day'),
     seal_interval: duration('30 s'),
-    tail_interval: durationOrOff('5 s'),
+    tail_interval: durationOrOff('4 s'),
     replication_slot: z
       .string()
       .regex(/^[a-z0-9_]{1,63}$/, { error: 'must be 1 to 63 lower-case letters, digits or underscores' })

@@ -53,6 +53,8 @@ export async function runTails(options: TailOptions, signal: AbortSignal): Promi
   let said: string | undefined;
   try {
     while (!signal.aborted) {
+      // Start to start: the recovery point lags by at most intervalMs plus one round, not plus every round's time.
+      const started = options.clock.elapsedMs();
       await writer.take(signal).then(
         () => (said = undefined),
         (error: unknown) => {
@@ -61,7 +63,10 @@ export async function runTails(options: TailOptions, signal: AbortSignal): Promi
           said = line;
         },
       );
-      await options.clock.sleep(options.intervalMs, signal);
+      await options.clock.sleep(
+        Math.max(0, options.intervalMs - (options.clock.elapsedMs() - started)),
+        signal,
+      );
     }
   } finally {
     await writer.close();
@@ -125,7 +130,12 @@ function createTailWriter(options: TailOptions) {
         if (!head || head.kind !== 'wal' || at.lsn === written) return; // no segment to continue, or no new WAL
         const after = segmentNumber(head.segment);
         if (at.segment !== segmentName(after.timeline, after.number + 1)) return; // the head's successor not sealed yet
-        if (!(await flushedPast(db, options.settings.continuous!.slot, at.lsn, options, signal))) return;
+        if (!(await flushedPast(db, options.settings.continuous!.slot, at.lsn, options, signal))) {
+          if (signal.aborted) return;
+          throw new Error(
+            `pg_receivewal did not confirm the server's flush position within ${Math.round((options.flushWaitMs ?? FLUSH_WAIT_MS) / 1000)} s (the replication slot's restart_lsn stayed behind it)`,
+          );
+        }
         const tail = await storeTail(options, head, at, t0);
         if (!tail) return;
         written = at.lsn;

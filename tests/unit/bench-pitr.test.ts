@@ -12,13 +12,14 @@ function figures(over: Partial<PitrFigures> = {}): PitrFigures {
     sizeMb: 1000,
     databaseBytes: 1000 * MB,
     sealIntervalMs: 60_000,
+    tailIntervalMs: 5_000,
     writerSeconds: 150,
     target: '2026-12-07T15:00:00.000Z',
     segmentsReplayed: 12,
     rpo: {
       commits: 1500,
       streamed: [30, 200, 300],
-      sealed: [30_000, 61_000, 62_000],
+      signed: [30_000, 61_000, 62_000],
       offsite: [31_000, 62_000, 63_000],
     },
     raw: { ms: 100_000, steps: { 'tar -x': 10_000 } },
@@ -54,19 +55,24 @@ describe('the PITR part of the bench', () => {
     expect(pitrOf([], { BENCH_PITR: 'only' })).toBe('only');
     expect(pitrOf([], { BENCH_PITR: '1' })).toBe('on');
     const o = parseOptions([], { BENCH_PITR_SEAL_S: '10' }, '/r');
-    expect(o !== 'help' && [o.pitrSeconds, o.pitrSealSeconds, o.pitrCapMb]).toEqual([150, 10, 64]);
+    expect(o !== 'help' && [o.pitrSeconds, o.pitrSealSeconds, o.pitrTailSeconds, o.pitrCapMb]).toEqual([
+      150, 10, 4, 64,
+    ]);
   });
 
   it('judges the recovery point, the restore, exactness and the disk against the targets', () => {
     const v = pitrVerdicts(figures());
     expect(v).toMatchObject({
-      streamed: true,
-      sealed: false,
+      signed: false,
       offsite: false,
       ratioPass: true,
       timePass: true,
     });
     expect(v.ratio).toBeCloseTo(1.4);
+    // The local target is judged on the signed point (tail or sealed segment), never on the unsigned stream.
+    const tailed = figures({ rpo: { ...figures().rpo, signed: [2_000, 4_900, 5_100] } });
+    expect(pitrVerdicts(tailed).signed).toBe(true);
+    expect(renderPitr(tailed)).toContain('RPO local: signed');
     expect(v.exact).toBe(true);
     expect(v.disk).toBe(true);
     const missing = figures({

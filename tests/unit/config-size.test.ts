@@ -54,8 +54,8 @@ describe('seal_interval', () => {
 });
 
 describe('tail_interval', () => {
-  it('defaults to 5 s (the local recovery point within 5 s), reads a duration, and "0" or "off" turns it off', () => {
-    expect(load('').databaseBackup?.continuous?.tailIntervalMs).toBe(5000);
+  it('defaults to 4 s (the local recovery point within 5 s at p99), reads a duration, and "0" or "off" turns it off', () => {
+    expect(load('').databaseBackup?.continuous?.tailIntervalMs).toBe(4000);
     expect(load('tail_interval = "2 s"\n').databaseBackup?.continuous?.tailIntervalMs).toBe(2000);
     expect(load('tail_interval = "0"\n').databaseBackup?.continuous?.tailIntervalMs).toBe(0);
     expect(load('tail_interval = "off"\n').databaseBackup?.continuous?.tailIntervalMs).toBe(0);

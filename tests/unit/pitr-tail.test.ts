@@ -174,6 +174,30 @@ describe('the window with a tail', () => {
     }
   });
 
+  it('is left out without a problem of its own when the window ends before its head (a gap, named as such)', () => {
+    const list = chain();
+    const last = list.at(-1)!;
+    // Segment 5 missing: the chain goes on with 6, the head, which the tail continues; the window ends with 4.
+    const six = {
+      ...last,
+      file: `wal/${seg(6)}.zst`,
+      segment: seg(6),
+      coversUntil: at(60),
+      sequence: last.sequence + 1,
+      previousManifestSha256: pitrDigest(last),
+    };
+    const tail = tailAfter(six, {
+      segment: seg(7),
+      file: `tail/${seg(7)}-00001000.zst`,
+      coversUntil: at(66),
+    });
+    const catalog = assessPitr(entries([...list, six]), tailEntry(tail));
+    expect(catalog.window?.latest).toBe(at(40));
+    expect(catalog.tail).toBeNull();
+    expect(catalog.tailProblem).toBeNull();
+    expect(catalog.problem).toMatch(/the WAL has a gap/);
+  });
+
   it('is superseded without a problem once its head is no longer the newest link', () => {
     const list = chain();
     const stale = tailAfter(list[2]!, {
