@@ -11,7 +11,7 @@ import { replaceDatabase } from '../backup/replace-database';
 import { recordRestoreFailure, restoreAudit } from '../backup/restore-audit';
 import type { RestoreDeps, RestoreHooks, RestorePlan } from '../backup/restore-plan';
 import type { BackupStore } from '../ports/backup-store';
-import { planRecovery, type PitrCatalog, type PitrPlan, type PitrWindow } from './window';
+import { identityMissing, planRecovery, type PitrCatalog, type PitrPlan, type PitrWindow } from './window';
 
 export interface RestoreToPointInput {
   user: string;
@@ -101,6 +101,7 @@ export async function restoreToPoint(
       const { catalog, plan, download, fetch } = await findPlan(store, target);
       // The dry run too: "it would be restored" only when this server can run the recovery.
       await store.checkRecoverPrograms?.(plan.base.serverMajor);
+      requireIdentity(plan, settings.encryptionIdentityFile);
       await checkSwapPossible(ctx.admin);
       const window = catalog.window!;
       const result = {
@@ -156,6 +157,15 @@ export async function restoreToPoint(
     });
     throw error;
   }
+}
+
+/** An encrypted plan needs encryption_identity_file: said before anything is done (in the dry run too). */
+function requireIdentity(plan: PitrPlan, identityFile: string | undefined): void {
+  const encrypted = [plan.base, ...plan.segments, ...(plan.tail ? [plan.tail] : [])].find(
+    (m) => m.encryption,
+  );
+  if (!encrypted || identityFile) return;
+  throw identityMissing(encrypted.file);
 }
 
 function pitrOff(): AppError {

@@ -1,6 +1,7 @@
 // The restorable window of continuous protection, and what a restore to a point needs, from the manifests alone:
 // the chain (sequence and previous digest) must hold, every data file must be there at its signed size, and the
 // WAL segments must follow one another without a gap. Pure: the runtime reads the folder, this decides.
+import { AppError } from '../errors';
 import { pitrDigest, type PitrManifest } from './manifest';
 import type { PitrTail } from './tail-manifest';
 
@@ -278,4 +279,17 @@ export function planRecovery(catalog: PitrCatalog, target: string): PitrPlan | {
     if (s.coversUntil !== null && s.coversUntil >= target) break;
   }
   return { base, segments };
+}
+
+/** An encrypted PITR file and no identity to decrypt it with: refused before anything is done. */
+export function identityMissing(file: string): AppError {
+  return new AppError(
+    'BACKUP.IDENTITY_MISSING',
+    'misconfigured',
+    `pitr/${file} is encrypted and no encryption_identity_file is set.`,
+    {
+      suggestion:
+        'Nothing was changed. Set encryption_identity_file in the database_backup task to the age identity (AGE-SECRET-KEY-...) of one of its recipients.',
+    },
+  );
 }

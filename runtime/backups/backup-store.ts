@@ -167,6 +167,7 @@ export function bindBackupStore(binding: StoreBinding): BackupStore {
               ...binding.pitr!,
               directory,
               identityFile,
+              trustedKeys: trust().trustedKeys,
               offsite: settings.offsite
                 ? { offsite: settings.offsite, directory, clock: binding.pitr!.clock }
                 : undefined,

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { DatabaseLocale } from '../../handlers/backup/model';
 import { AppError } from '../../handlers/errors';
 import type { PitrManifest } from '../../handlers/pitr/manifest';
-import type { PitrPlan } from '../../handlers/pitr/window';
+import { identityMissing, type PitrPlan } from '../../handlers/pitr/window';
 import type { Clock } from '../../handlers/ports/clock';
 import type { Logger } from '../../handlers/ports/logger';
 import { sha256OfFile } from '../executor/dump-file';
@@ -24,6 +24,7 @@ import { INSTANCE_PORT, prepareInstance, serverBinaries } from './instance';
 import { laterCommitExists } from './waldump';
 import { SEGMENT_BYTES } from './partial';
 import { recoveryDirPrefix } from './orphans';
+import { holdTail } from './tail-hold';
 
 export interface RecoverRequest {
   directory: string;
@@ -38,6 +39,8 @@ export interface RecoverRequest {
   fetch?: ReadonlySet<string> | undefined;
   offsite?: PitrStoreOptions | undefined;
   identityFile: string | undefined;
+  /** The trust policy's keys: a tail replaced since the plan is judged again with them (tail-hold.ts). */
+  trustedKeys?: readonly string[] | undefined;
   logger: Logger;
   clock: Clock;
 }
@@ -78,16 +81,7 @@ async function unpack(request: RecoverRequest, manifest: Sealed, sink: Writable,
     );
   const stages: Stage[] = [];
   if (manifest.encryption) {
-    if (!request.identityFile)
-      throw new AppError(
-        'BACKUP.IDENTITY_MISSING',
-        'misconfigured',
-        `pitr/${manifest.file} is encrypted and no encryption_identity_file is set.`,
-        {
-          suggestion:
-            'Set encryption_identity_file in the database_backup task to the age identity of one of its recipients.',
-        },
-      );
+    if (!request.identityFile) throw identityMissing(manifest.file);
     stages.push(stage('age', ['-d', '-i', request.identityFile], 'cannot be decrypted'));
   }
   stages.push(stage('zstd', ['-d', '-q', '-c', '-'], 'does not decompress'));
@@ -162,20 +156,28 @@ export async function recoverToPoint(request: RecoverRequest): Promise<void> {
   let instance: Awaited<ReturnType<typeof prepareInstance>> | undefined;
   let fetched: Awaited<ReturnType<typeof fetchPitrFiles>> | undefined;
   try {
+    // First, before the capture replaces it: the tail, held in this restore's folder (tail-hold.ts).
+    const held = await holdTail({ ...request, root, trustedKeys: request.trustedKeys ?? [] });
+    const tail = held?.kind === 'tail' ? held.tail : undefined;
     fetched = await fetchFromStore(request);
     const from = (m: Sealed) =>
-      fetched && request.fetch?.has(m.file) ? { ...request, directory: fetched.directory } : request;
+      m === tail
+        ? { ...request, directory: (held as { directory: string }).directory }
+        : fetched && request.fetch?.has(m.file)
+          ? { ...request, directory: fetched.directory }
+          : request;
     const tar = tarInto(data);
     await unpack(from(plan.base), plan.base, tar.stdin, tar.done);
-    for (const segment of [...plan.segments, ...(plan.tail ? [plan.tail] : [])]) {
+    const replayed = [...plan.segments, ...(held ? [held.kind === 'tail' ? held.tail : held.segment] : [])];
+    for (const segment of replayed) {
       const out = createWriteStream(join(wal, segment.segment));
       await unpack(from(segment), segment, out, new Promise((resolve) => out.once('close', () => resolve())));
     }
     // The tail holds the segment up to the flush position; PostgreSQL reads only full segments: the rest is zeros,
     // as in pg_receivewal's own .partial (recovery ends at the first record that is not there).
-    if (plan.tail) await truncate(join(wal, plan.tail.segment), SEGMENT_BYTES);
+    if (tail) await truncate(join(wal, tail.segment), SEGMENT_BYTES);
     await fetched?.dispose();
-    const last = plan.tail ?? plan.segments.at(-1);
+    const last = replayed.at(-1);
     const waldump = join(serverBinaries(major), 'pg_waldump');
     // Recovery stops before the first commit after the target; without one in the WAL given, it replays all of it.
     const stopAtTarget =
@@ -192,7 +194,7 @@ export async function recoverToPoint(request: RecoverRequest): Promise<void> {
       clock: request.clock,
     });
     logger.info(
-      `Recovering ${plan.base.file} and ${plan.segments.length} WAL segment(s)${plan.tail ? ` and the signed tail ${plan.tail.file}` : ''} to ${request.target} in a temporary instance.`,
+      `Recovering ${plan.base.file} and ${plan.segments.length} WAL segment(s)${held ? ` and ${held.kind === 'tail' ? `the signed tail ${held.tail.file}` : `${held.segment.file} (sealed since the plan's tail)`}` : ''} to ${request.target} in a temporary instance.`,
     );
     await instance.recover();
     await copyOut({

@@ -4,12 +4,15 @@
 // last acknowledged commit, and a restore to that point holds every commit acknowledged before it and none sent after
 // it. A forged tail (other bytes, another key, another chain head) is not used: the window ends at the sealed point,
 // the log and the refusal say why, and a restore inside the sealed part does not need it.
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSignedEnvelope } from '../../handlers/backup/manifest';
 import { restoreToPoint } from '../../handlers/pitr/restore-to-point';
 import type { PitrTail } from '../../handlers/pitr/tail-manifest';
+import type { PitrPlan } from '../../handlers/pitr/window';
+import { holdTail } from '../../runtime/pitr/tail-hold';
 import { testSigner } from '../support/backup-signer';
 import { startPitrRestoreWorld, writtenRows, type PitrWorld, type TimedCommit } from '../support/pitr-world';
 import { TEST_SIGNER, type RealRestoreWorld } from '../support/restore-real';
@@ -128,6 +131,38 @@ describe('the signed tail', () => {
     } finally {
       await writeFile(manifestPath, manifestText);
       await writeFile(dataPath, data);
+    }
+  });
+
+  it('is held for a restore: copied before the writer can replace it, or stood in for by the tail that replaced it', async () => {
+    const { dataPath, tail } = await tailFiles();
+    const plan = (await world.catalog()).tail!;
+    expect(plan.file).toBe(tail.file);
+    const root = await mkdtemp(join(tmpdir(), 'pitr-hold-'));
+    const hold = (planned: PitrTail, target = planned.coversUntil) =>
+      holdTail({
+        directory: world.directory,
+        root,
+        plan: { tail: planned } as PitrPlan,
+        target,
+        trustedKeys: [TEST_SIGNER.publicKey],
+      });
+    try {
+      const held = await hold(plan);
+      expect(held).toMatchObject({ kind: 'tail', tail: { file: plan.file } });
+      const copy = join((held as { directory: string }).directory, 'pitr', plan.file);
+      expect((await readFile(copy)).equals(await readFile(dataPath))).toBe(true);
+      // Planned with a tail the writer removed since: the one that replaced it (same head, same segment) serves.
+      const removed = { ...plan, file: plan.file.replace(/-[0-9A-F]{8}\./, '-00000001.') };
+      expect(await hold(removed, removed.coversUntil)).toMatchObject({
+        kind: 'tail',
+        tail: { file: plan.file },
+      });
+      // ... unless it does not reach the target: a clear refusal, nothing else.
+      const later = new Date(Date.parse(plan.coversUntil) + 60_000).toISOString();
+      await expect(hold(removed, later)).rejects.toThrow(/was replaced while the restore .* started/);
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 

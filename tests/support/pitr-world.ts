@@ -55,8 +55,15 @@ export interface PitrWorldOptions {
   retryMs?: number;
   /** Another world's backup directory (a new database server beside the old one's files); else a new one. */
   directory?: string;
+  /** age encryption of everything sealed (encryption_recipients), and the identity a restore decrypts with. */
+  encryption?: PitrEncryption;
   /** Runs on the cluster (its database app made) before the capture starts. */
   beforeCapture?: (cluster: PrivateCluster) => Promise<void>;
+}
+
+export interface PitrEncryption {
+  recipients: string[];
+  identityFile: string;
 }
 
 export async function startPitrWorld(options: PitrWorldOptions = {}): Promise<PitrWorld> {
@@ -85,6 +92,12 @@ export async function startPitrWorld(options: PitrWorldOptions = {}): Promise<Pi
   const settings = testBackupSettings({
     directory,
     offsite: options.offsite,
+    ...(options.encryption
+      ? {
+          encryptionRecipients: options.encryption.recipients,
+          encryptionIdentityFile: options.encryption.identityFile,
+        }
+      : {}),
     continuous: {
       slot: 'bomnipotent_backup',
       baseBackupPeriodMs: options.baseBackupPeriodMs ?? 86_400_000,
@@ -275,7 +288,9 @@ export function bindContinuous(
 /** A real restore world on the PITR world's database, bound to its continuous protection and migrated. */
 export async function restoreWorldOn(
   world: PitrWorld,
-  settings: Partial<Pick<RealRestoreWorld['settings'], 'offsite'>> = {},
+  settings: Partial<
+    Pick<RealRestoreWorld['settings'], 'offsite' | 'encryptionRecipients' | 'encryptionIdentityFile'>
+  > = {},
 ): Promise<RealRestoreWorld> {
   const real = createRealContext({ url: world.appUrl, directory: world.directory });
   bindContinuous(real, world);
@@ -292,10 +307,11 @@ export async function startPitrRestoreWorld(
   options: {
     offsite?: OffsiteSettings;
     prepare?: (world: PitrWorld) => Promise<void>;
-    capture?: Pick<PitrWorldOptions, 'sealIntervalMs' | 'tailIntervalMs'>;
+    capture?: Pick<PitrWorldOptions, 'sealIntervalMs' | 'tailIntervalMs' | 'encryption'>;
   } = {},
 ): Promise<{ world: PitrWorld; real: RealRestoreWorld }> {
   const { offsite } = options;
+  const encryption = options.capture?.encryption;
   let real: RealRestoreWorld | undefined;
   const world = await startPitrWorldWithWindow({
     ...options.capture,
@@ -303,7 +319,15 @@ export async function startPitrRestoreWorld(
     offsite,
     table: 'writes (n int PRIMARY KEY)',
     prepare: async (started) => {
-      real = await restoreWorldOn(started, offsite ? { offsite } : {});
+      real = await restoreWorldOn(started, {
+        ...(offsite ? { offsite } : {}),
+        ...(encryption
+          ? {
+              encryptionRecipients: encryption.recipients,
+              encryptionIdentityFile: encryption.identityFile,
+            }
+          : {}),
+      });
       await options.prepare?.(started);
     },
   });
